@@ -1,0 +1,42 @@
+package dev.jvmm.core.event;
+
+import dev.jvmm.core.state.ShutdownCause;
+
+/**
+ * Everything the machine tells the outside world. The QMP server turns each into QEMU's event of the
+ * same name; new events are added here, so every consumer's switch stays exhaustive.
+ */
+public sealed interface VmEvent {
+    /** QEMU's event name on the wire. */
+    String name();
+
+    record Shutdown(boolean guest, ShutdownCause reason) implements VmEvent {
+        public String name() {
+            return "SHUTDOWN";
+        }
+    }
+
+    record Reset(boolean guest, ShutdownCause reason) implements VmEvent {
+        public String name() {
+            return "RESET";
+        }
+    }
+
+    record Stop() implements VmEvent {
+        public String name() {
+            return "STOP";
+        }
+    }
+
+    record Resume() implements VmEvent {
+        public String name() {
+            return "RESUME";
+        }
+    }
+
+    record Powerdown() implements VmEvent {
+        public String name() {
+            return "POWERDOWN";
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package dev.jvmm.core.memory;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Pointer;
+import dev.jvmm.core.os.LibC;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/**
+ * Guest RAM: one anonymous host mapping (MAP_NORESERVE) holding every {@link RamRange} back to back.
+ * Accessors are little-endian and bounds-checked; an access outside RAM throws {@link GuestMemoryException}.
+ * Safe for concurrent use: it holds no mutable Java state once built.
+ */
+public final class GuestMemory implements AutoCloseable {
+    private static final int CHUNK_SHIFT = 30;
+    private static final long CHUNK_SIZE = 1L << CHUNK_SHIFT;
+
+    private final List<RamRange> ranges;
+    private final long[] hostOffsets;
+    private final Pointer base;
+    private final long totalSize;
+    /** Host mapping viewed as 1 GiB little-endian windows; ByteBuffer indices are int-sized. */
+    private final ByteBuffer[] chunks;
+
+    private GuestMemory(List<RamRange> ranges, Pointer base, long totalSize) {
+        this.ranges = List.copyOf(ranges);
+        this.base = base;
+        this.totalSize = totalSize;
+        this.hostOffsets = new long[ranges.size()];
+        long off = 0;
+        for (int i = 0; i < ranges.size(); i++) {
+            hostOffsets[i] = off;
+            off += ranges.get(i).size();
+        }
+        int n = (int) ((totalSize + CHUNK_SIZE - 1) >>> CHUNK_SHIFT);
+        chunks = new ByteBuffer[n];
+        for (int i = 0; i < n; i++) {
+            long start = (long) i << CHUNK_SHIFT;
+            long len = Math.min(CHUNK_SIZE, totalSize - start);
+            chunks[i] = base.getByteBuffer(start, len).order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    /** Maps anonymous memory for the given guest ranges (sorted, non-overlapping). */
+    public static GuestMemory allocate(List<RamRange> ranges) {
+        long total = 0;
+        long prevEnd = -1;
+        for (RamRange r : ranges) {
+            if (r.guestAddress() < prevEnd) {
+                throw new IllegalArgumentException("RAM ranges overlap or are unsorted: " + ranges);
+            }
+            prevEnd = r.end();
+            total += r.size();
+        }
+        Pointer p;
+        try {
+            p = LibC.mmap(null, total, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+        } catch (LastErrorException e) {
+            throw new IllegalStateException("cannot map " + (total >> 20) + " MiB of guest RAM: "
+                    + LibC.describe(e.getErrorCode()), e);
+        }
+        return new GuestMemory(ranges, p, total);
+    }
+
+    public List<RamRange> ranges() {
+        return ranges;
+    }
+
+    public long totalSize() {
+        return totalSize;
+    }
+
+    /** Host virtual address of the start of a RAM range, for KVM_SET_USER_MEMORY_REGION. */
+    public long hostAddress(int rangeIndex) {
+        return Pointer.nativeValue(base) + hostOffsets[rangeIndex];
+    }
+
+    /** True if [gpa, gpa+length) lies inside one RAM range. */
+    public boolean contains(long gpa, long length) {
+        return hostOffset(gpa, length) >= 0;
+    }
+
+    /** Offset into the host mapping of gpa, or -1 when [gpa, gpa+length) is not inside one range. */
+    private long hostOffset(long gpa, long length) {
+        for (int i = 0; i < hostOffsets.length; i++) {
+            RamRange r = ranges.get(i);
+            if (r.contains(gpa, length)) {
+                return hostOffsets[i] + (gpa - r.guestAddress());
+            }
+        }
+        return -1;
+    }
+
+    private long checked(long gpa, long length) {
+        long off = hostOffset(gpa, length);
+        if (off < 0) {
+            throw new GuestMemoryException(gpa, length);
+        }
+        return off;
+    }
+
+    private ByteBuffer chunk(long off) {
+        return chunks[(int) (off >>> CHUNK_SHIFT)];
+    }
+
+    private static int index(long off) {
+        return (int) (off & (CHUNK_SIZE - 1));
+    }
+
+    private static boolean crossesChunk(long off, int size) {
+        return (off >>> CHUNK_SHIFT) != ((off + size - 1) >>> CHUNK_SHIFT);
+    }
+
+    public byte readByte(long gpa) {
+        long off = checked(gpa, 1);
+        return chunk(off).get(index(off));
+    }
+
+    public short readShort(long gpa) {
+        long off = checked(gpa, 2);
+        return crossesChunk(off, 2) ? (short) readSlow(off, 2) : chunk(off).getShort(index(off));
+    }
+
+    public int readInt(long gpa) {
+        long off = checked(gpa, 4);
+        return crossesChunk(off, 4) ? (int) readSlow(off, 4) : chunk(off).getInt(index(off));
+    }
+
+    public long readLong(long gpa) {
+        long off = checked(gpa, 8);
+        return crossesChunk(off, 8) ? readSlow(off, 8) : chunk(off).getLong(index(off));
+    }
+
+    public void writeByte(long gpa, byte v) {
+        long off = checked(gpa, 1);
+        chunk(off).put(index(off), v);
+    }
+
+    public void writeShort(long gpa, short v) {
+        long off = checked(gpa, 2);
+        if (crossesChunk(off, 2)) {
+            writeSlow(off, 2, v);
+        } else {
+            chunk(off).putShort(index(off), v);
+        }
+    }
+
+    public void writeInt(long gpa, int v) {
+        long off = checked(gpa, 4);
+        if (crossesChunk(off, 4)) {
+            writeSlow(off, 4, v);
+        } else {
+            chunk(off).putInt(index(off), v);
+        }
+    }
+
+    public void writeLong(long gpa, long v) {
+        long off = checked(gpa, 8);
+        if (crossesChunk(off, 8)) {
+            writeSlow(off, 8, v);
+        } else {
+            chunk(off).putLong(index(off), v);
+        }
+    }
+
+    private long readSlow(long off, int size) {
+        long v = 0;
+        for (int i = 0; i < size; i++) {
+            v |= (chunk(off + i).get(index(off + i)) & 0xffL) << (8 * i);
+        }
+        return v;
+    }
+
+    private void writeSlow(long off, int size, long v) {
+        for (int i = 0; i < size; i++) {
+            chunk(off + i).put(index(off + i), (byte) (v >>> (8 * i)));
+        }
+    }
+
+    public void read(long gpa, byte[] dst, int dstOffset, int length) {
+        long off = checked(gpa, length);
+        base.read(off, dst, dstOffset, length);
+    }
+
+    public void write(long gpa, byte[] src, int srcOffset, int length) {
+        long off = checked(gpa, length);
+        base.write(off, src, srcOffset, length);
+    }
+
+    /** Fills [gpa, gpa+length) with zeroes. */
+    public void zero(long gpa, long length) {
+        long off = checked(gpa, length);
+        base.setMemory(off, length, (byte) 0);
+    }
+
+    /**
+     * A little-endian view of [gpa, gpa+length) that reads and writes guest RAM directly, for block I/O
+     * straight into guest memory.
+     */
+    public ByteBuffer slice(long gpa, int length) {
+        long off = checked(gpa, length);
+        return base.getByteBuffer(off, length).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @Override
+    public void close() {
+        try {
+            LibC.munmap(base, totalSize);
+        } catch (LastErrorException ignored) {
+            // Unmapping only fails for bad arguments, which cannot happen here; nothing to recover.
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.jvmm.core.os;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+
+/** The few libc calls the core needs (memory mapping, error text); bound once with JNA direct mapping. */
+public final class LibC {
+    public static final int PROT_READ = 0x1;
+    public static final int PROT_WRITE = 0x2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MADV_DONTNEED = 4;
+    public static final int MADV_DONTFORK = 10;
+
+    static {
+        Native.register(LibC.class, "c");
+    }
+
+    private LibC() {
+    }
+
+    public static native Pointer mmap(Pointer addr, long length, int prot, int flags, int fd, long offset)
+            throws LastErrorException;
+
+    public static native int munmap(Pointer addr, long length) throws LastErrorException;
+
+    public static native int madvise(Pointer addr, long length, int advice) throws LastErrorException;
+
+    public static native int getpid();
+
+    public static native Pointer strerror(int errnum);
+
+    /** The text strerror gives for errno, for one-line error messages. */
+    public static String describe(int errno) {
+        Pointer p = strerror(errno);
+        return p == null ? "errno " + errno : p.getString(0);
+    }
+}
