@@ -1,0 +1,35 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.config.QemuOpts;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A validated machine description built from the command line: what to build, before anything is built.
+ *
+ * @param serials     one backend spec per COM port in order (-serial values, or the default)
+ * @param cpuFeatures "+feat"/"-feat" changes to the host CPU model, in order
+ */
+record MachineConfig(
+        long ramBytes,
+        SmpTopology smp,
+        Optional<Path> kernel,
+        Optional<Path> initrd,
+        String append,
+        List<String> cpuFeatures,
+        Optional<String> name,
+        Optional<UUID> uuid,
+        boolean noReboot,
+        boolean noShutdown,
+        boolean startPaused,
+        boolean acpi,
+        List<QemuOpts> chardevs,
+        List<String> serials,
+        List<QemuOpts> devices,
+        List<String> qmp,
+        List<QemuOpts> monitors,
+        List<QemuOpts> actions) {
+}

@@ -1,0 +1,242 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/** Validates a {@link QemuCommandLine} into a {@link MachineConfig}, with QEMU's error texts. */
+final class MachineConfigParser {
+    /** QEMU's default RAM for the pc machine. */
+    static final long DEFAULT_RAM = 128L << 20;
+    /** Machine types accepted: jvmm models QEMU's i440FX pc machine only. */
+    private static final Set<String> MACHINE_TYPES = Set.of("pc", "pc-i440fx-7.2");
+    /** -machine properties accepted and ignored because they change nothing jvmm models (libvirt passes them). */
+    private static final Set<String> IGNORED_MACHINE_PROPS = Set.of(
+            "usb", "dump-guest-core", "mem-merge", "vmport", "hpet", "smm", "graphics", "memory-backend",
+            "kernel-irqchip", "sata", "pcspk-audiodev", "suppress-vmdesc");
+
+    private MachineConfigParser() {
+    }
+
+    static MachineConfig parse(QemuCommandLine cl) {
+        if (!cl.images.isEmpty()) {
+            String img = cl.images.get(0);
+            throw new OptionException(img, "disk images are not supported yet");
+        }
+        boolean acpi = true;
+        for (String m : cl.machine) {
+            QemuOpts o = QemuOpts.parse("-machine " + m, m, "type");
+            String type = o.get("type").orElse("pc");
+            if (!MACHINE_TYPES.contains(type)) {
+                throw new OptionException(null, "unsupported machine type '" + type
+                        + "'\nUse -machine help to list supported machines");
+            }
+            for (var e : o.values().entrySet()) {
+                switch (e.getKey()) {
+                    case "type" -> { }
+                    case "accel" -> checkAccel("-machine " + m, e.getValue());
+                    case "acpi" -> acpi = o.getBool("acpi", true);
+                    default -> {
+                        if (!IGNORED_MACHINE_PROPS.contains(e.getKey())) {
+                            throw new OptionException("-machine " + m,
+                                    "Property 'pc-i440fx-7.2-machine." + e.getKey() + "' not found");
+                        }
+                    }
+                }
+            }
+        }
+        for (String a : cl.accel) {
+            QemuOpts o = QemuOpts.parse("-accel " + a, a, "accel");
+            checkAccel("-accel " + a, o.get("accel").orElse(""));
+        }
+        if (cl.display != null) {
+            String type = QemuOpts.splitCommas(cl.display).get(0);
+            if (!type.equals("none")) {
+                throw new OptionException("-display " + cl.display,
+                        "Parameter 'type' does not accept value '" + type + "' (jvmm has no display; use none)");
+            }
+        }
+        return new MachineConfig(
+                parseMemory(cl.memory),
+                parseSmp(cl.smp),
+                Optional.ofNullable(cl.kernel).map(Path::of),
+                Optional.ofNullable(cl.initrd).map(Path::of),
+                cl.append == null ? "" : cl.append,
+                parseCpu(cl.cpu),
+                parseName(cl.name),
+                parseUuid(cl.uuid),
+                cl.noReboot,
+                cl.noShutdown,
+                cl.freeze,
+                acpi,
+                cl.chardev.stream().map(c -> QemuOpts.parse("-chardev " + c, c, "backend")).toList(),
+                serials(cl),
+                cl.device.stream().map(d -> QemuOpts.parse("-device " + d, d, "driver")).toList(),
+                List.copyOf(cl.qmp),
+                cl.mon.stream().map(m -> QemuOpts.parse("-mon " + m, m, "chardev")).toList(),
+                cl.action.stream().map(a -> QemuOpts.parse("-action " + a, a, null)).toList());
+    }
+
+    private static void checkAccel(String option, String accel) {
+        if (!accel.equals("kvm")) {
+            throw new OptionException(option, "invalid accelerator " + accel + " (jvmm supports only kvm)");
+        }
+    }
+
+    /** QEMU: -nographic makes the first serial port stdio; -nodefaults creates none; otherwise a null backend. */
+    private static List<String> serials(QemuCommandLine cl) {
+        if (!cl.serial.isEmpty()) {
+            return List.copyOf(cl.serial);
+        }
+        if (cl.nodefaults) {
+            return List.of();
+        }
+        return List.of(cl.nographic ? "stdio" : "null");
+    }
+
+    static long parseMemory(String text) {
+        if (text == null) {
+            return DEFAULT_RAM;
+        }
+        QemuOpts o = QemuOpts.parse("-m " + text, text, "size");
+        o.requireOnly("size", "slots", "maxmem");
+        String size = o.get("size").orElse("128");
+        long bytes;
+        try {
+            bytes = QemuOpts.parseSize(size, 1L << 20);
+        } catch (NumberFormatException e) {
+            throw new OptionException("-m " + text,
+                    "Parameter 'size' expects a non-negative number below 2^64\n"
+                            + "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+                            + "and exabytes, respectively.");
+        }
+        if (bytes == 0) {
+            return DEFAULT_RAM;
+        }
+        if (bytes < (2L << 20)) {
+            throw new OptionException("-m " + text, "jvmm needs at least 2 MiB of guest RAM");
+        }
+        // QEMU aligns RAM to 8 KiB; a page is what KVM needs.
+        return (bytes + 0xfff) & ~0xfffL;
+    }
+
+    static SmpTopology parseSmp(String text) {
+        if (text == null) {
+            return SmpTopology.SINGLE;
+        }
+        QemuOpts o = QemuOpts.parse("-smp " + text, text, "cpus");
+        o.requireOnly("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus");
+        int cpus = smpNumber(o, "cpus");
+        int sockets = smpNumber(o, "sockets");
+        int dies = Math.max(1, smpNumber(o, "dies"));
+        int cores = smpNumber(o, "cores");
+        int threads = smpNumber(o, "threads");
+        int maxcpus = smpNumber(o, "maxcpus");
+        if (dies != 1) {
+            throw new OptionException(null, "dies not supported by this machine's CPU topology");
+        }
+        // QEMU 7.2 machine_parse_smp_config for a pc machine of 6.2 or later: prefer cores over sockets.
+        if (cpus == 0 && maxcpus == 0) {
+            sockets = sockets > 0 ? sockets : 1;
+            cores = cores > 0 ? cores : 1;
+            threads = threads > 0 ? threads : 1;
+        } else {
+            maxcpus = maxcpus > 0 ? maxcpus : cpus;
+            sockets = sockets > 0 ? sockets : 1;
+            threads = threads > 0 ? threads : 1;
+            cores = cores > 0 ? cores : Math.max(1, maxcpus / (sockets * threads));
+        }
+        int total = sockets * cores * threads;
+        maxcpus = maxcpus > 0 ? maxcpus : total;
+        cpus = cpus > 0 ? cpus : maxcpus;
+        String desc = String.format("sockets (%d) * dies (1) * cores (%d) * threads (%d)", sockets, cores, threads);
+        if (total != maxcpus) {
+            throw new OptionException(null, "Invalid CPU topology: product of the hierarchy must match maxcpus: "
+                    + desc + " != maxcpus (" + maxcpus + ")");
+        }
+        if (maxcpus < cpus) {
+            throw new OptionException(null, "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+                    + desc + " == maxcpus (" + maxcpus + ") < smp_cpus (" + cpus + ")");
+        }
+        if (cpus > 255) {
+            throw new OptionException(null, "Invalid SMP CPUs " + cpus + ". The max CPUs supported by machine"
+                    + " 'pc-i440fx-7.2' is 255");
+        }
+        return new SmpTopology(cpus, sockets, cores, threads, maxcpus);
+    }
+
+    private static int smpNumber(QemuOpts o, String key) {
+        String v = o.values().get(key);
+        if (v == null) {
+            return 0;
+        }
+        try {
+            long n = QemuOpts.parseNumber(v);
+            if (n < 0 || n > Integer.MAX_VALUE) {
+                throw new NumberFormatException();
+            }
+            return (int) n;
+        } catch (NumberFormatException e) {
+            throw new OptionException(null, "Parameter 'smp." + key + "' expects integer");
+        }
+    }
+
+    /** -cpu host|max[,+feat|-feat|feat=on|off...]: the feature edits as "+feat"/"-feat". */
+    static List<String> parseCpu(String text) {
+        if (text == null) {
+            return List.of();
+        }
+        List<String> parts = QemuOpts.splitCommas(text);
+        String model = parts.get(0);
+        if (!model.equals("host") && !model.equals("max")) {
+            throw new OptionException(null, "unable to find CPU model '" + model
+                    + "' (jvmm offers only 'host' and 'max')");
+        }
+        List<String> edits = new ArrayList<>();
+        for (String p : parts.subList(1, parts.size())) {
+            if (p.isEmpty()) {
+                continue;
+            }
+            if (p.startsWith("+") || p.startsWith("-")) {
+                edits.add(p);
+            } else {
+                int eq = p.indexOf('=');
+                String feat = eq < 0 ? p : p.substring(0, eq);
+                String val = eq < 0 ? "on" : p.substring(eq + 1);
+                switch (val) {
+                    case "on", "true", "yes" -> edits.add("+" + feat);
+                    case "off", "false", "no" -> edits.add("-" + feat);
+                    default -> throw new OptionException("-cpu " + text,
+                            "Parameter '" + feat + "' expects 'on' or 'off'");
+                }
+            }
+        }
+        return List.copyOf(edits);
+    }
+
+    /** -name accepts "NAME" or "guest=NAME,debug-threads=on|off,process=..." (libvirt's form). */
+    static Optional<String> parseName(String text) {
+        if (text == null) {
+            return Optional.empty();
+        }
+        QemuOpts o = QemuOpts.parse("-name " + text, text, "guest");
+        o.requireOnly("guest", "debug-threads", "process");
+        return o.get("guest");
+    }
+
+    static Optional<UUID> parseUuid(String text) {
+        if (text == null) {
+            return Optional.empty();
+        }
+        if (!text.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+            throw new OptionException(null, "Fail to parse UUID string. Wrong format.");
+        }
+        return Optional.of(UUID.fromString(text));
+    }
+}

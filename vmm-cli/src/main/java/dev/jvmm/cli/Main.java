@@ -1,0 +1,80 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.config.OptionException;
+import picocli.CommandLine;
+
+import java.io.PrintStream;
+
+/** The jvmm launcher: parses a qemu-system-x86_64 command line, builds the PC and runs it. */
+public final class Main {
+    static final String PROGRAM = "jvmm";
+    static final String VERSION = "0.1.0";
+    /** The QEMU release whose command line and QMP jvmm follows; reported by -version and query-version. */
+    static final String QEMU_VERSION = "7.2.0";
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs jvmm and returns the process exit status (QEMU's conventions). */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        QemuCommandLine cl = new QemuCommandLine();
+        CommandLine parser = newParser(cl);
+        try {
+            parser.parseArgs(args);
+        } catch (CommandLine.UnmatchedArgumentException e) {
+            String first = e.getUnmatched().isEmpty() ? "?" : e.getUnmatched().get(0);
+            err.println(PROGRAM + ": " + first + ": invalid option");
+            return 1;
+        } catch (CommandLine.MissingParameterException e) {
+            // Picocli does not keep the spelling the user typed; the option missing its value is the last argument.
+            String opt = args.length > 0 ? args[args.length - 1] : "?";
+            err.println(PROGRAM + ": " + opt + ": requires an argument");
+            return 1;
+        } catch (CommandLine.OverwrittenOptionException e) {
+            // QEMU lets a later option win; picocli only complains for single-valued ones we allow to repeat.
+            err.println(PROGRAM + ": " + e.getMessage());
+            return 1;
+        } catch (CommandLine.ParameterException e) {
+            err.println(PROGRAM + ": " + e.getMessage());
+            return 1;
+        }
+        if (cl.help) {
+            out.println("usage: jvmm [options]   (a qemu-system-x86_64 compatible command line)");
+            parser.usage(out, CommandLine.Help.Ansi.OFF);
+            return 0;
+        }
+        if (cl.version) {
+            out.println("QEMU emulator version " + QEMU_VERSION + " (jvmm " + VERSION + ")");
+            out.println("Copyright (c) the jvmm developers; command line and QMP follow QEMU " + QEMU_VERSION);
+            return 0;
+        }
+        try {
+            MachineConfig config = MachineConfigParser.parse(cl);
+            return Launcher.launch(config, err);
+        } catch (OptionException e) {
+            err.println(PROGRAM + ": " + e.formatted());
+            return 1;
+        } catch (LaunchException e) {
+            err.println(PROGRAM + ": " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static CommandLine newParser(QemuCommandLine cl) {
+        CommandLine parser = new CommandLine(cl);
+        parser.setPosixClusteredShortOptionsAllowed(false);
+        parser.setAbbreviatedOptionsAllowed(false);
+        parser.setOverwrittenOptionsAllowed(true);
+        parser.setUnmatchedOptionsArePositionalParams(false);
+        parser.setUnmatchedArgumentsAllowed(false);
+        parser.setStopAtPositional(false);
+        parser.setToggleBooleanFlags(false);
+        parser.setTrimQuotes(false);
+        parser.setUsageHelpWidth(100);
+        return parser;
+    }
+}

@@ -1,0 +1,97 @@
+package dev.jvmm.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The command line as qemu-system-x86_64 spells it: single-dash long options (a double dash works too,
+ * as in QEMU), repeatable where QEMU's are. Holds raw text only; {@link MachineConfigParser} validates it.
+ */
+@Command(name = "jvmm", mixinStandardHelpOptions = false, sortOptions = false,
+        description = "A QEMU-compatible x86-64 virtual machine monitor on KVM.")
+final class QemuCommandLine {
+    @Option(names = {"-m", "--m"}, paramLabel = "[size=]MEGS[,maxmem=..]", description = "guest RAM (bare numbers are MiB; k/M/G/T suffixes)")
+    String memory;
+
+    @Option(names = {"-smp", "--smp"}, paramLabel = "[cpus=]N[,sockets=,cores=,threads=,maxcpus=]", description = "vCPUs and topology")
+    String smp;
+
+    @Option(names = {"-kernel", "--kernel"}, paramLabel = "FILE", description = "Linux bzImage, PVH ELF or multiboot kernel")
+    String kernel;
+
+    @Option(names = {"-initrd", "--initrd"}, paramLabel = "FILE", description = "initial ramdisk")
+    String initrd;
+
+    @Option(names = {"-append", "--append"}, paramLabel = "CMDLINE", description = "kernel command line")
+    String append;
+
+    @Option(names = {"-nographic", "--nographic"}, description = "no display; serial port on stdio")
+    boolean nographic;
+
+    @Option(names = {"-display", "--display"}, paramLabel = "none", description = "only 'none' is available")
+    String display;
+
+    @Option(names = {"-serial", "--serial"}, paramLabel = "DEV", description = "serial port backend: stdio, file:PATH, null, none, pty, unix:PATH[,server=on,wait=off], chardev:ID")
+    List<String> serial = new ArrayList<>();
+
+    @Option(names = {"-chardev", "--chardev"}, paramLabel = "BACKEND,id=ID[,...]", description = "character device backend")
+    List<String> chardev = new ArrayList<>();
+
+    @Option(names = {"-device", "--device"}, paramLabel = "DRIVER[,prop=value...]", description = "add a device")
+    List<String> device = new ArrayList<>();
+
+    @Option(names = {"-machine", "--machine", "-M", "--M"}, paramLabel = "pc[,accel=kvm]", description = "machine type and properties")
+    List<String> machine = new ArrayList<>();
+
+    @Option(names = {"-accel", "--accel"}, paramLabel = "kvm", description = "accelerator (only kvm)")
+    List<String> accel = new ArrayList<>();
+
+    @Option(names = {"-enable-kvm", "--enable-kvm"}, description = "use KVM (always on)")
+    boolean enableKvm;
+
+    @Option(names = {"-cpu", "--cpu"}, paramLabel = "host[,+feat,-feat,feat=on|off]", description = "CPU model and feature changes")
+    String cpu;
+
+    @Option(names = {"-name", "--name"}, paramLabel = "[guest=]NAME[,debug-threads=on]", description = "guest name")
+    String name;
+
+    @Option(names = {"-uuid", "--uuid"}, paramLabel = "UUID", description = "machine UUID")
+    String uuid;
+
+    @Option(names = {"-no-reboot", "--no-reboot"}, description = "exit instead of rebooting")
+    boolean noReboot;
+
+    @Option(names = {"-no-shutdown", "--no-shutdown"}, description = "stop instead of exiting on guest shutdown")
+    boolean noShutdown;
+
+    @Option(names = {"-S", "--S"}, description = "do not start the CPUs (prelaunch)")
+    boolean freeze;
+
+    @Option(names = {"-nodefaults", "--nodefaults"}, description = "create no default devices")
+    boolean nodefaults;
+
+    @Option(names = {"-no-user-config", "--no-user-config"}, description = "accepted for compatibility (jvmm reads no config files)")
+    boolean noUserConfig;
+
+    @Option(names = {"-qmp", "--qmp"}, paramLabel = "unix:PATH,server=on,wait=off", description = "QMP monitor on a UNIX socket")
+    List<String> qmp = new ArrayList<>();
+
+    @Option(names = {"-mon", "--mon"}, paramLabel = "chardev=ID,mode=control", description = "monitor on a chardev")
+    List<String> mon = new ArrayList<>();
+
+    @Option(names = {"-action", "--action"}, paramLabel = "reboot=,shutdown=,panic=,watchdog=", description = "actions for guest events")
+    List<String> action = new ArrayList<>();
+
+    @Option(names = {"-version", "--version"}, description = "print the version and exit")
+    boolean version;
+
+    @Option(names = {"-h", "-help", "--help"}, description = "print this help and exit")
+    boolean help;
+
+    @Parameters(paramLabel = "IMAGE", arity = "0..*", hidden = true)
+    List<String> images = new ArrayList<>();
+}

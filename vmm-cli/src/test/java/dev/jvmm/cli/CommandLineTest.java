@@ -1,0 +1,119 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.config.OptionException;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CommandLineTest {
+    private record Result(int status, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static MachineConfig config(String... args) {
+        QemuCommandLine cl = new QemuCommandLine();
+        Main.newParser(cl).parseArgs(args);
+        return MachineConfigParser.parse(cl);
+    }
+
+    @Test
+    void unknownOptionIsQemuStyle() {
+        Result r = run("-foo");
+        assertEquals(1, r.status());
+        assertEquals("jvmm: -foo: invalid option\n", r.err());
+    }
+
+    @Test
+    void missingArgument() {
+        Result r = run("-m");
+        assertEquals(1, r.status());
+        assertEquals("jvmm: -m: requires an argument\n", r.err());
+    }
+
+    @Test
+    void malformedMemoryIsOneLineError() {
+        Result r = run("-m", "12Q");
+        assertEquals(1, r.status());
+        assertTrue(r.err().startsWith("jvmm: -m 12Q: Parameter 'size' expects a non-negative number"), r.err());
+        assertFalse(r.err().contains("Exception"));
+    }
+
+    @Test
+    void memorySpellings() {
+        assertEquals(256L << 20, config("-m", "256").ramBytes());
+        assertEquals(256L << 20, config("-m", "256M").ramBytes());
+        assertEquals(2L << 30, config("-m", "2G").ramBytes());
+        assertEquals(512L << 20, config("-m", "size=512M").ramBytes());
+        assertEquals(128L << 20, config().ramBytes());
+    }
+
+    @Test
+    void longOptionsAreNotMistakenForShortOnes() {
+        MachineConfig c = config("-machine", "pc,accel=kvm", "-m", "64", "-smp", "2", "-S", "-name", "guest=vm1,debug-threads=on");
+        assertEquals(64L << 20, c.ramBytes());
+        assertEquals(2, c.smp().cpus());
+        assertTrue(c.startPaused());
+        assertEquals("vm1", c.name().orElseThrow());
+        assertEquals(List.of(), config("--nodefaults").serials());
+    }
+
+    @Test
+    void smpTopology() {
+        assertEquals(new SmpTopology(4, 1, 4, 1, 4), MachineConfigParser.parseSmp("4"));
+        assertEquals(new SmpTopology(4, 2, 2, 1, 4), MachineConfigParser.parseSmp("4,sockets=2"));
+        assertEquals(new SmpTopology(8, 2, 2, 2, 8), MachineConfigParser.parseSmp("sockets=2,cores=2,threads=2"));
+        assertEquals(new SmpTopology(2, 1, 4, 1, 4), MachineConfigParser.parseSmp("2,maxcpus=4"));
+        OptionException e = assertThrows(OptionException.class, () -> MachineConfigParser.parseSmp("3,sockets=2"));
+        assertTrue(e.getMessage().startsWith("Invalid CPU topology: product of the hierarchy must match maxcpus"));
+        e = assertThrows(OptionException.class, () -> MachineConfigParser.parseSmp("abc"));
+        assertEquals("Parameter 'smp.cpus' expects integer", e.getMessage());
+    }
+
+    @Test
+    void cpuFeatureEdits() {
+        assertEquals(List.of("-xsave", "+avx2", "-x2apic"), MachineConfigParser.parseCpu("host,-xsave,+avx2,x2apic=off"));
+        OptionException e = assertThrows(OptionException.class, () -> MachineConfigParser.parseCpu("qemu64"));
+        assertTrue(e.getMessage().startsWith("unable to find CPU model 'qemu64'"));
+    }
+
+    @Test
+    void serialDefaults() {
+        assertEquals(List.of("stdio"), config("-nographic").serials());
+        assertEquals(List.of("null"), config().serials());
+        assertEquals(List.of("file:/tmp/x", "stdio"), config("-serial", "file:/tmp/x", "-serial", "stdio").serials());
+    }
+
+    @Test
+    void unsupportedMachineAndAccel() {
+        assertTrue(run("-machine", "q35").err().startsWith("jvmm: unsupported machine type 'q35'"));
+        assertEquals("jvmm: -accel tcg: invalid accelerator tcg (jvmm supports only kvm)\n", run("-accel", "tcg").err());
+        assertTrue(run("-display", "gtk").err().startsWith("jvmm: -display gtk: Parameter 'type' does not accept value 'gtk'"));
+    }
+
+    @Test
+    void versionMentionsQemuCompatibility() {
+        Result r = run("-version");
+        assertEquals(0, r.status());
+        assertTrue(r.out().startsWith("QEMU emulator version 7.2.0 (jvmm "), r.out());
+    }
+
+    @Test
+    void badUuid() {
+        assertEquals("jvmm: Fail to parse UUID string. Wrong format.\n", run("-uuid", "nope").err());
+    }
+}
