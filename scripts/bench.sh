@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 mvn -q -B -ntp package -DskipTests
-mvn -B -ntp -pl tests verify -Dincluded.groups=benchmark -Dexcluded.groups=none -Dsurefire.redirectTestOutputToFile=false "$@"
+mvn -B -ntp verify -Dincluded.groups=benchmark -Dexcluded.groups=none -Dsurefire.redirectTestOutputToFile=false "$@"
