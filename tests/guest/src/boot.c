@@ -24,8 +24,12 @@ u32 usable_mib(const struct boot_info *bi)
     for (u32 i = 0; i < bi->nr_map; i++)
         if (bi->map[i].type == 1)
             total += bi->map[i].size;
-    /* Round to the nearest MiB, halves up; shifts avoid libgcc 64-bit division. */
-    return (u32)((total + (1u << 19)) >> 20);
+    /*
+     * Round up to whole MiB: firmware reserves a few hundred KiB (EBDA, BIOS tables at the top of
+     * low RAM), so QEMU -m 128 reports 127.5 MiB usable; rounding up gives back the configured size.
+     * Shifts avoid libgcc 64-bit division.
+     */
+    return (u32)((total + (1u << 20) - 1) >> 20);
 }
 
 /* --- PVH: struct hvm_start_info (xen/include/public/arch-x86/hvm/start_info.h) --- */
@@ -81,6 +85,11 @@ void mb_entry(u32 magic, u32 mbi)
     }
     u32 flags = *(u32 *)(mbi + MB_INFO_FLAGS);
     info.cmdline = (flags & MB_FLAG_CMDLINE) ? cstr(*(u32 *)(mbi + MB_INFO_CMDLINE)) : "";
+    /* QEMU (like GRUB) passes "<kernel path> <append>"; drop the path so output is host-independent. */
+    while (*info.cmdline && *info.cmdline != ' ')
+        info.cmdline++;
+    if (*info.cmdline == ' ')
+        info.cmdline++;
     if (flags & MB_FLAG_MMAP) {
         u32 p = *(u32 *)(mbi + MB_INFO_MMAP_ADDR);
         u32 end = p + *(u32 *)(mbi + MB_INFO_MMAP_LENGTH);

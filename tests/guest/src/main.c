@@ -310,15 +310,25 @@ static void action_smp(const char *cmdline)
     putln(" cpus online");
 }
 
+static void put_hex64(u64 v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[19];
+    buf[0] = '0';
+    buf[1] = 'x';
+    for (int i = 0; i < 16; i++)
+        buf[2 + i] = digits[(u32)(v >> (60 - 4 * i)) & 0xf];
+    buf[18] = 0;
+    puts(buf);
+}
+
 static void print_memmap(const struct boot_info *bi)
 {
     for (u32 i = 0; i < bi->nr_map; i++) {
         puts("e820: ");
-        put_hex((u32)(bi->map[i].addr >> 32));
-        put_hex((u32)bi->map[i].addr);
+        put_hex64(bi->map[i].addr);
         puts(" ");
-        put_hex((u32)(bi->map[i].size >> 32));
-        put_hex((u32)bi->map[i].size);
+        put_hex64(bi->map[i].size);
         puts(" ");
         put_dec(bi->map[i].type);
         putc('\n');

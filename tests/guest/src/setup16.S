@@ -30,7 +30,7 @@ _start:
     .word 0x0206               /* version */
     .long 0                    /* realmode_swtch */
     .word 0                    /* start_sys_seg */
-    .word 0                    /* kernel_version */
+    .word kernel_version_str - 0x200 /* kernel_version */
     .byte 0                    /* type_of_loader */
     .byte 0x01                 /* loadflags: LOADED_HIGH */
     .word 0                    /* setup_move_size */
@@ -52,6 +52,8 @@ _start:
     .org 0x240
 start16:
     jmp setup_main             /* the E820 table (0x2d0..0xcd0) is data, so code lives past it */
+kernel_version_str:
+    .asciz "jvmm-tiny"
 
     .org 0x1000
 setup_main:
