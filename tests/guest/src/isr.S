@@ -1,0 +1,54 @@
+/* Interrupt stubs: 256 fixed-size entry stubs that report the vector, plus the timer handler. */
+    .code32
+    .section .text
+    .align 16
+    .globl isr_stubs
+isr_stubs:
+    .set vec, 0
+    .rept 256
+    .align 16
+    pushl $vec
+    jmp isr_common
+    .set vec, vec + 1
+    .endr
+
+isr_common:
+    cld
+    call unexpected_vector   /* argument: the vector pushed by the stub; never returns */
+1:  hlt
+    jmp 1b
+
+    /*
+     * KVM's instruction emulator cannot execute a protected-mode IRET, so handlers return
+     * with popf; ret instead. This is only valid for same-privilege interrupts (no error code,
+     * CS unchanged), which is all this kernel takes.
+     * Stack on entry: EIP, CS, EFLAGS. Rewritten to: EFLAGS, EIP.
+     */
+    .macro IRET_EMULATED
+    pushl %eax
+    pushl %ebx
+    movl 8(%esp), %eax        /* EIP */
+    movl 16(%esp), %ebx       /* EFLAGS */
+    movl %eax, 16(%esp)
+    movl %ebx, 12(%esp)
+    popl %ebx
+    popl %eax
+    addl $4, %esp
+    popfl
+    ret
+    .endm
+
+    .globl timer_isr
+timer_isr:
+    pushal
+    cld
+    call timer_tick
+    popal
+    IRET_EMULATED
+
+    /* LAPIC spurious vector: no EOI (SDM Vol. 3A 11.9). */
+    .globl spurious_isr
+spurious_isr:
+    IRET_EMULATED
+
+    .section .note.GNU-stack, "", @progbits

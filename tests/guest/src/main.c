@@ -1,0 +1,391 @@
+/* jvmm-tiny: the shared guest program run by tiny.pvh, tiny.mb and tiny.bzImage. */
+#include "guest.h"
+
+/* Local APIC registers (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO. */
+#define LAPIC_BASE 0xfee00000u
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
+#define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_SPURIOUS_VECTOR 0xff
+#define ICR_DELIVERY_PENDING (1u << 12)
+#define ICR_INIT_ASSERT 0x00004500u   /* INIT, level assert */
+#define ICR_STARTUP 0x00004600u       /* start-up IPI; low byte = vector */
+
+/* I/O APIC (82093AA datasheet, section 3.2). */
+#define IOAPIC_BASE 0xfec00000u
+#define IOAPIC_IOREGSEL 0x00
+#define IOAPIC_IOWIN 0x10
+#define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
+#define IOAPIC_MASKED (1u << 16)
+/* QEMU/KVM route the PIT (GSI 0) to IOAPIC pin 2 (ISA interrupt source override). */
+#define PIT_IOAPIC_PIN 2
+
+/* 8259A PIC and 8254 PIT. */
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xa1
+#define PIT_CH0 0x40
+#define PIT_MODE 0x43
+#define PIT_MODE_CH0_LOHI_RATE 0x34
+#define PIT_MODE_CH0_LOHI_ONESHOT 0x30
+#define PIT_HZ 1193182u
+#define TIMER_HZ 1000u
+#define TIMER_VECTOR 0x30
+
+/* MC146818 RTC (CMOS). */
+#define CMOS_INDEX 0x70
+#define CMOS_DATA 0x71
+#define RTC_SECONDS 0x00
+#define RTC_MINUTES 0x02
+#define RTC_HOURS 0x04
+#define RTC_DAY 0x07
+#define RTC_MONTH 0x08
+#define RTC_YEAR 0x09
+#define RTC_REG_A 0x0a
+#define RTC_REG_B 0x0b
+#define RTC_A_UIP 0x80
+#define RTC_B_24H 0x02
+#define RTC_B_DM_BINARY 0x04
+
+/* Reset paths. */
+#define I8042_COMMAND 0x64
+#define I8042_CMD_PULSE_RESET 0xfe
+#define SYSCTL_PORT_A 0x92
+#define SYSCTL_FAST_RESET 0x01
+
+/* Port left unassigned on QEMU's pc machine; reads of unassigned ports return all ones. */
+#define UNASSIGNED_PORT 0x3100
+
+#define POST_PORT 0x80
+#define TRAMP_BASE 0x8000u
+
+struct idt_gate {
+    u16 offset_lo;
+    u16 selector;
+    u8 zero;
+    u8 type_attr;
+    u16 offset_hi;
+} __attribute__((packed));
+
+struct idt_ptr {
+    u16 limit;
+    u32 base;
+} __attribute__((packed));
+
+static struct idt_gate idt[256] __attribute__((aligned(8)));
+static volatile u32 ticks;
+
+static void fail(void) __attribute__((noreturn));
+static void fail(void)
+{
+    putln("jvmm-tiny: FAILED");
+    exit_qemu(EXIT_FAIL);
+}
+
+void unexpected_vector(u32 vec) __attribute__((noreturn));
+void unexpected_vector(u32 vec)
+{
+    puts("jvmm-tiny: unexpected exception vector ");
+    put_hex(vec);
+    putc('\n');
+    fail();
+}
+
+void timer_tick(void)
+{
+    ticks++;
+    mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
+}
+
+static void set_gate(u32 vec, u32 handler)
+{
+    idt[vec].offset_lo = (u16)handler;
+    idt[vec].selector = 0x08;
+    idt[vec].zero = 0;
+    idt[vec].type_attr = 0x8e; /* present, DPL 0, 32-bit interrupt gate */
+    idt[vec].offset_hi = (u16)(handler >> 16);
+}
+
+static void setup_idt(void)
+{
+    for (u32 v = 0; v < 256; v++)
+        set_gate(v, (u32)isr_stubs + 16 * v);
+    set_gate(TIMER_VECTOR, (u32)timer_isr);
+    set_gate(LAPIC_SPURIOUS_VECTOR, (u32)spurious_isr);
+    struct idt_ptr p = { sizeof(idt) - 1, (u32)idt };
+    __asm__ volatile("lidt %0" : : "m"(p));
+}
+
+static void io_delay(u32 n)
+{
+    while (n--)
+        outb(POST_PORT, 0);
+}
+
+static void ioapic_write(u32 reg, u32 v)
+{
+    mmio_write32(IOAPIC_BASE + IOAPIC_IOREGSEL, reg);
+    mmio_write32(IOAPIC_BASE + IOAPIC_IOWIN, v);
+}
+
+/* ---------------- checks ---------------- */
+
+static u8 cmos_read(u8 reg)
+{
+    outb(CMOS_INDEX, reg);
+    return inb(CMOS_DATA);
+}
+
+static int bcd_ok(u8 v)
+{
+    return (v & 0x0f) <= 9 && (v >> 4) <= 9;
+}
+
+static u8 from_bcd(u8 v)
+{
+    return (u8)((v >> 4) * 10 + (v & 0x0f));
+}
+
+static int rtc_field(const char *name, u8 raw, int bcd, u8 lo, u8 hi, u8 *out)
+{
+    if (bcd) {
+        if (!bcd_ok(raw)) {
+            puts("rtc: bad ");
+            putln(name);
+            return 0;
+        }
+        raw = from_bcd(raw);
+    }
+    if (raw < lo || raw > hi) {
+        puts("rtc: bad ");
+        putln(name);
+        return 0;
+    }
+    *out = raw;
+    return 1;
+}
+
+static int check_rtc(void)
+{
+    u32 i;
+    for (i = 0; i < 1000000; i++)
+        if (!(cmos_read(RTC_REG_A) & RTC_A_UIP))
+            break;
+    if (i == 1000000) {
+        putln("rtc: bad uip");
+        return 0;
+    }
+    u8 b = cmos_read(RTC_REG_B);
+    u8 sec = cmos_read(RTC_SECONDS), min = cmos_read(RTC_MINUTES), hour = cmos_read(RTC_HOURS);
+    u8 day = cmos_read(RTC_DAY), mon = cmos_read(RTC_MONTH), year = cmos_read(RTC_YEAR);
+    int bcd = !(b & RTC_B_DM_BINARY);
+    u8 v;
+    if (!rtc_field("seconds", sec, bcd, 0, 59, &v) || !rtc_field("minutes", min, bcd, 0, 59, &v))
+        return 0;
+    if (b & RTC_B_24H) {
+        if (!rtc_field("hours", hour, bcd, 0, 23, &v))
+            return 0;
+    } else if (!rtc_field("hours", hour & 0x7f, bcd, 1, 12, &v)) {
+        return 0;
+    }
+    if (!rtc_field("day", day, bcd, 1, 31, &v) || !rtc_field("month", mon, bcd, 1, 12, &v)
+        || !rtc_field("year", year, bcd, 0, 99, &v))
+        return 0;
+    putln("rtc: ok");
+    return 1;
+}
+
+static int check_timer(void)
+{
+    u32 divisor = (PIT_HZ + TIMER_HZ / 2) / TIMER_HZ;
+    ticks = 0;
+    outb(PIC1_DATA, 0xff);
+    outb(PIC2_DATA, 0xff);
+    mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
+    ioapic_write(IOAPIC_REDTBL(PIT_IOAPIC_PIN) + 1, 0u << 24);   /* destination APIC ID 0 */
+    ioapic_write(IOAPIC_REDTBL(PIT_IOAPIC_PIN), TIMER_VECTOR);  /* fixed, physical, edge, high, unmasked */
+    outb(PIT_MODE, PIT_MODE_CH0_LOHI_RATE);
+    outb(PIT_CH0, (u8)divisor);
+    outb(PIT_CH0, (u8)(divisor >> 8));
+    __asm__ volatile("sti");
+    /* Spin (bounded) for the first tick: hlt would block forever if no interrupt comes. */
+    for (u32 i = 0; i < 2000000 && ticks == 0; i++)
+        __asm__ volatile("pause");
+    int ok = ticks != 0;
+    /* The timer is proven alive, so hlt is safe now. */
+    while (ok && ticks < 3)
+        __asm__ volatile("hlt");
+    __asm__ volatile("cli");
+    ioapic_write(IOAPIC_REDTBL(PIT_IOAPIC_PIN), IOAPIC_MASKED | TIMER_VECTOR);
+    outb(PIT_MODE, PIT_MODE_CH0_LOHI_ONESHOT); /* stops channel 0 until a new count is written */
+    if (!ok) {
+        putln("timer: no interrupt");
+        return 0;
+    }
+    putln("timer: ok");
+    return 1;
+}
+
+static int check_unassigned(void)
+{
+    u8 v = inb(UNASSIGNED_PORT);
+    if (v != 0xff) {
+        puts("unassigned: bad ");
+        put_hex(v);
+        putc('\n');
+        return 0;
+    }
+    putln("unassigned: ok");
+    return 1;
+}
+
+static void run_checks(void)
+{
+    int ok = check_rtc();
+    ok = check_timer() && ok;
+    ok = check_unassigned() && ok;
+    if (!ok)
+        fail();
+    putln("jvmm-tiny: all checks passed");
+    exit_qemu(EXIT_PASS);
+}
+
+/* ---------------- actions ---------------- */
+
+static void spin(void) __attribute__((noreturn));
+static void spin(void)
+{
+    for (;;)
+        __asm__ volatile("pause");
+}
+
+static int send_ipi(u32 apic_id, u32 icr)
+{
+    mmio_write32(LAPIC_BASE + LAPIC_ICR_HIGH, apic_id << 24);
+    mmio_write32(LAPIC_BASE + LAPIC_ICR_LOW, icr);
+    for (u32 i = 0; i < 100000; i++)
+        if (!(mmio_read32(LAPIC_BASE + LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING))
+            return 1;
+    return 0;
+}
+
+static void action_smp(const char *cmdline)
+{
+    char buf[16];
+    u32 n = 1;
+    if (cmdline_get(cmdline, "cpus", buf, sizeof(buf)) && (!parse_u32(buf, &n) || n < 1 || n > 255)) {
+        puts("smp: bad cpus= value ");
+        putln(buf);
+        fail();
+    }
+    memcpy((void *)TRAMP_BASE, tramp_start, (u32)(tramp_end - tramp_start));
+    ap_count = 0;
+    mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
+    for (u32 id = 1; id < n; id++) {
+        int ok = send_ipi(id, ICR_INIT_ASSERT);
+        io_delay(100);
+        ok = ok && send_ipi(id, ICR_STARTUP | (TRAMP_BASE >> 12));
+        io_delay(20);
+        ok = ok && send_ipi(id, ICR_STARTUP | (TRAMP_BASE >> 12));
+        if (!ok) {
+            puts("smp: IPI not delivered to APIC ");
+            put_dec(id);
+            putc('\n');
+            fail();
+        }
+    }
+    for (u32 i = 0; i < 200000 && ap_count < n - 1; i++)
+        io_delay(1);
+    if (ap_count != n - 1) {
+        puts("smp: only ");
+        put_dec(ap_count + 1);
+        puts(" of ");
+        put_dec(n);
+        putln(" cpus online");
+        fail();
+    }
+    puts("smp: ");
+    put_dec(n);
+    putln(" cpus online");
+}
+
+static void put_hex64(u64 v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[19];
+    buf[0] = '0';
+    buf[1] = 'x';
+    for (int i = 0; i < 16; i++)
+        buf[2 + i] = digits[(u32)(v >> (60 - 4 * i)) & 0xf];
+    buf[18] = 0;
+    puts(buf);
+}
+
+static void print_memmap(const struct boot_info *bi)
+{
+    for (u32 i = 0; i < bi->nr_map; i++) {
+        puts("e820: ");
+        put_hex64(bi->map[i].addr);
+        puts(" ");
+        put_hex64(bi->map[i].size);
+        puts(" ");
+        put_dec(bi->map[i].type);
+        putc('\n');
+    }
+}
+
+void guest_main(struct boot_info *bi)
+{
+    char action[32];
+    puts("jvmm-tiny: boot=");
+    putln(bi->kind);
+    puts("cmdline: ");
+    putln(bi->cmdline);
+    puts("memory: ");
+    put_dec(usable_mib(bi));
+    putln(" MiB");
+    setup_idt();
+
+    if (!cmdline_get(bi->cmdline, "action", action, sizeof(action)))
+        run_checks();
+    if (streq(action, "kbdreset")) {
+        putln("jvmm-tiny: reset via i8042");
+        outb(I8042_COMMAND, I8042_CMD_PULSE_RESET);
+        spin();
+    } else if (streq(action, "port92reset")) {
+        putln("jvmm-tiny: reset via port 0x92");
+        outb(SYSCTL_PORT_A, inb(SYSCTL_PORT_A) | SYSCTL_FAST_RESET);
+        spin();
+    } else if (streq(action, "triplefault")) {
+        putln("jvmm-tiny: triple fault");
+        struct idt_ptr p = { 0, 0 };
+        /* #DE with an empty IDT -> #GP -> #DF -> triple fault (shutdown). */
+        __asm__ volatile("lidt %0\n\txorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\tdivl %%ecx"
+                         : : "m"(p), "a"(1) : "ecx", "edx");
+        spin();
+    } else if (streq(action, "emulation-failure")) {
+        putln("jvmm-tiny: emulation failure");
+        __asm__ volatile("int3");
+        spin();
+    } else if (streq(action, "smp")) {
+        action_smp(bi->cmdline);
+        run_checks();
+    } else if (streq(action, "panic-exit")) {
+        putln("jvmm-tiny: exit 7");
+        exit_qemu(7);
+    } else if (streq(action, "memmap")) {
+        print_memmap(bi);
+        if (bi->initrd_size) {
+            puts("initrd: ");
+            put_hex(bi->initrd_addr);
+            puts(" ");
+            put_hex(bi->initrd_size);
+            putc('\n');
+        }
+        run_checks();
+    }
+    puts("jvmm-tiny: unknown action ");
+    putln(action);
+    fail();
+}
