@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing jvmm needs on a Debian 12 machine, skipping what is present:
-# JDK 17, Maven, gcc/make/binutils (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl.
+# JDK 17, Maven, gcc/make/binutils/python3 (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl.
 set -euo pipefail
 need=()
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
@@ -10,6 +10,7 @@ command -v make >/dev/null || need+=(make)
 command -v objcopy >/dev/null || need+=(binutils)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
+command -v python3 >/dev/null || need+=(python3)
 command -v socat >/dev/null || need+=(socat)
 command -v iasl >/dev/null || need+=(acpica-tools)
 if [ ${#need[@]} -gt 0 ]; then

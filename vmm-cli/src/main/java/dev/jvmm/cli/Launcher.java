@@ -1,13 +1,147 @@
 package dev.jvmm.cli;
 
-import java.io.PrintStream;
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.kvm.Kvm;
+import dev.jvmm.kvm.KvmException;
+import dev.jvmm.kvm.boot.KernelLoadException;
+import dev.jvmm.kvm.boot.KernelLoader;
+import dev.jvmm.qmp.QmpEndpoint;
+import dev.jvmm.qmp.QmpServer;
 
-/** Builds the PC from a {@link MachineConfig} and runs it until it exits. */
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Builds the PC from a {@link MachineConfig}, starts QMP and the vCPUs, and waits for the machine to exit. */
 final class Launcher {
+    /** The built-in guest booted when no -kernel is given (tests/guest tiny.pvh, packed into the jar). */
+    static final String DEMO_GUEST = "demo-guest.elf";
+    /** Overrides /dev/kvm, for machines where KVM lives elsewhere and for tests of the missing-KVM path. */
+    static final String KVM_DEVICE_ENV = "JVMM_KVM_DEVICE";
+
     private Launcher() {
     }
 
     static int launch(MachineConfig config, PrintStream err) {
-        throw new LaunchException("machine assembly not wired yet");
+        MachineConfig effective = config.kernel().isPresent() ? config : withDemoExitDevice(config);
+        KernelLoader.Request kernel = readKernel(effective);
+        ActionSettings actions = actions(effective);
+        List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(effective.qmp(), effective.chardevs(),
+                effective.monitors());
+        Kvm kvm;
+        try {
+            kvm = Kvm.open(System.getenv().getOrDefault(KVM_DEVICE_ENV, Kvm.DEVICE));
+        } catch (KvmException e) {
+            throw new LaunchException(e.getMessage());
+        }
+        PcMachine machine;
+        try {
+            machine = new PcMachine(effective, kernel, kvm, actions, err);
+        } catch (KernelLoadException | KvmException e) {
+            throw new LaunchException(e.getMessage());
+        }
+        QmpServer qmp = null;
+        try {
+            if (!endpoints.isEmpty()) {
+                qmp = new QmpServer(machine, machine.ioLoop());
+                for (QmpEndpoint ep : endpoints) {
+                    qmp.listen(ep);
+                }
+            }
+        } catch (IOException e) {
+            throw new LaunchException("QMP: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+        // SIGTERM/SIGINT: QEMU emits SHUTDOWN {guest: false, reason: "host-signal"} and exits 0.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!machine.lifecycle().isExiting()) {
+                err.println(Main.PROGRAM + ": terminating on signal");
+                machine.lifecycle().requestHostSignalShutdown();
+                try {
+                    machine.lifecycle().drainMainLoop();
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, "jvmm-signal"));
+        machine.start();
+        try {
+            return machine.awaitExit();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    /** The demo guest reports through isa-debug-exit at 0xf4; add it unless the user did. */
+    private static MachineConfig withDemoExitDevice(MachineConfig c) {
+        boolean has = c.devices().stream().anyMatch(d -> d.get("driver").orElse("").equals("isa-debug-exit"));
+        if (has) {
+            return c;
+        }
+        List<QemuOpts> devices = new ArrayList<>(c.devices());
+        devices.add(QemuOpts.parse("-device", "isa-debug-exit,iobase=0xf4,iosize=4", "driver"));
+        return new MachineConfig(c.ramBytes(), c.smp(), c.kernel(), c.initrd(), c.append(), c.cpuFeatures(),
+                c.name(), c.uuid(), c.noReboot(), c.noShutdown(), c.startPaused(), c.acpi(), c.chardevs(),
+                c.serials(), List.copyOf(devices), c.qmp(), c.monitors(), c.actions());
+    }
+
+    private static KernelLoader.Request readKernel(MachineConfig c) {
+        byte[] initrd = c.initrd().map(p -> read(p, "initrd")).orElse(null);
+        String initrdName = c.initrd().map(Path::toString).orElse(null);
+        if (c.kernel().isPresent()) {
+            Path k = c.kernel().get();
+            return new KernelLoader.Request(k.toString(), read(k, "kernel"), c.append(), initrdName, initrd);
+        }
+        try (InputStream in = Launcher.class.getResourceAsStream(DEMO_GUEST)) {
+            if (in == null) {
+                throw new LaunchException("the demo guest is missing from the jar; give -kernel");
+            }
+            return new KernelLoader.Request(DEMO_GUEST, in.readAllBytes(), c.append(), initrdName, initrd);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] read(Path p, String what) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (NoSuchFileException e) {
+            throw new LaunchException("could not load " + what + " '" + p + "': No such file or directory");
+        } catch (AccessDeniedException e) {
+            throw new LaunchException("could not load " + what + " '" + p + "': Permission denied");
+        } catch (IOException | OutOfMemoryError e) {
+            throw new LaunchException("could not load " + what + " '" + p + "': " + e.getMessage());
+        }
+    }
+
+    /** -no-reboot, -no-shutdown and -action, in QEMU's precedence (later -action values win). */
+    static ActionSettings actions(MachineConfig c) {
+        ActionSettings a = ActionSettings.defaults();
+        if (c.noReboot()) {
+            a = a.withReboot(ActionSettings.RebootAction.SHUTDOWN);
+        }
+        if (c.noShutdown()) {
+            a = a.withShutdown(ActionSettings.ShutdownAction.PAUSE);
+        }
+        for (String o : c.actions()) {
+            try {
+                a = a.applyOption(o);
+            } catch (IllegalArgumentException ex) {
+                throw new OptionException("-action " + o, ex.getMessage());
+            }
+        }
+        return a;
     }
 }

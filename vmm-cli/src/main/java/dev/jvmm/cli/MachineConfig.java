@@ -26,10 +26,10 @@ record MachineConfig(
         boolean noShutdown,
         boolean startPaused,
         boolean acpi,
-        List<QemuOpts> chardevs,
+        List<String> chardevs,
         List<String> serials,
         List<QemuOpts> devices,
         List<String> qmp,
-        List<QemuOpts> monitors,
-        List<QemuOpts> actions) {
+        List<String> monitors,
+        List<String> actions) {
 }

@@ -75,12 +75,12 @@ final class MachineConfigParser {
                 cl.noShutdown,
                 cl.freeze,
                 acpi,
-                cl.chardev.stream().map(c -> QemuOpts.parse("-chardev " + c, c, "backend")).toList(),
+                List.copyOf(cl.chardev),
                 serials(cl),
                 cl.device.stream().map(d -> QemuOpts.parse("-device " + d, d, "driver")).toList(),
                 List.copyOf(cl.qmp),
-                cl.mon.stream().map(m -> QemuOpts.parse("-mon " + m, m, "chardev")).toList(),
-                cl.action.stream().map(a -> QemuOpts.parse("-action " + a, a, null)).toList());
+                List.copyOf(cl.mon),
+                List.copyOf(cl.action));
     }
 
     private static void checkAccel(String option, String accel) {

@@ -1,0 +1,342 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.chardev.Chardev;
+import dev.jvmm.core.chardev.ChardevFactory;
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.io.MmioBus;
+import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.loop.IoLoop;
+import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.ChardevInfo;
+import dev.jvmm.core.machine.KvmInfo;
+import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.MachineTypeInfo;
+import dev.jvmm.core.machine.VcpuControl;
+import dev.jvmm.core.machine.VcpuInfo;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.devices.isa.CmosRtc;
+import dev.jvmm.devices.isa.I8042;
+import dev.jvmm.devices.isa.IsaDebugExit;
+import dev.jvmm.devices.isa.Port92;
+import dev.jvmm.devices.isa.PostCodePort;
+import dev.jvmm.devices.isa.Uart16550;
+import dev.jvmm.kvm.CpuModel;
+import dev.jvmm.kvm.CpuTopology;
+import dev.jvmm.kvm.Kvm;
+import dev.jvmm.kvm.KvmVm;
+import dev.jvmm.kvm.Vcpu;
+import dev.jvmm.kvm.VcpuExitHandler;
+import dev.jvmm.kvm.VcpuSet;
+import dev.jvmm.kvm.boot.BootEntry;
+import dev.jvmm.kvm.boot.KernelLoader;
+import dev.jvmm.kvm.boot.MemoryLayout;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * QEMU's "pc" machine as jvmm builds it: guest RAM, a KVM VM with in-kernel irqchip and PIT, one thread per
+ * vCPU, the legacy ISA devices, and the kernel loaded the way -kernel asks. It is the machine control API
+ * that QMP drives and the vCPU control the shared lifecycle policy drives.
+ */
+final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, AutoCloseable {
+    /** COM1-COM4 as on a PC: base port and ISA IRQ. */
+    private static final int[] COM_BASES = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
+    private static final int[] COM_IRQS = {4, 3, 4, 3};
+    private static final int RTC_IRQ = 8;
+
+    private final MachineConfig config;
+    private final KernelLoader.Request kernel;
+    private final PrintStream err;
+    private final MemoryLayout layout;
+    private final GuestMemory memory;
+    private final Kvm kvm;
+    private final KvmVm vm;
+    private final VcpuSet vcpus;
+    private final PioBus pio = new PioBus();
+    private final MmioBus mmio = new MmioBus();
+    private final EventBus events = new EventBus();
+    private final LifecycleController lifecycle;
+    private final ChardevFactory chardevs;
+    private final List<Uart16550> uarts = new ArrayList<>();
+    private final I8042 i8042;
+    private final Port92 port92;
+    private final CmosRtc rtc;
+    private final CountDownLatch exited = new CountDownLatch(1);
+    private volatile int exitStatus;
+    private IoLoop ioLoop;
+    private BootEntry entry;
+
+    PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
+        this.config = config;
+        this.kernel = kernel;
+        this.err = err;
+        this.kvm = kvm;
+        this.layout = new MemoryLayout(config.ramBytes());
+        try {
+            this.memory = GuestMemory.allocate(layout.ramRanges());
+        } catch (IllegalStateException e) {
+            throw new LaunchException("cannot set up guest memory 'pc.ram': Cannot allocate memory");
+        }
+        this.vm = kvm.createVm();
+        vm.registerMemory(memory);
+        SmpTopology smp = config.smp();
+        CpuTopology topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
+        CpuModel model = CpuModel.parse(cpuSpec(config.cpuFeatures()), kvm.supportedCpuid(), topology);
+        List<Vcpu> cpus = new ArrayList<>();
+        for (int i = 0; i < smp.cpus(); i++) {
+            cpus.add(vm.createVcpu(i, model));
+        }
+        this.vcpus = new VcpuSet(cpus);
+        this.lifecycle = new LifecycleController(events, this, actions);
+        this.chardevs = new ChardevFactory(this::ioLoop);
+
+        for (String c : config.chardevs()) {
+            if (!isMonitorChardev(c)) {
+                chardevs.fromChardevOption(c);
+            }
+        }
+        List<String> serials = config.serials();
+        if (serials.size() > COM_BASES.length) {
+            throw new OptionException("-serial", "too many serial ports (at most " + COM_BASES.length + ")");
+        }
+        for (int i = 0; i < serials.size(); i++) {
+            Optional<Chardev> backend = chardevs.fromSerialOption(serials.get(i), i);
+            if (backend.isPresent()) {
+                Uart16550 uart = new Uart16550(COM_BASES[i], vm.line(COM_IRQS[i]), backend.get());
+                uart.attach(pio);
+                uarts.add(uart);
+            }
+        }
+        i8042 = new I8042(lifecycle::requestGuestReset);
+        i8042.attach(pio);
+        port92 = new Port92(lifecycle::requestGuestReset);
+        port92.attach(pio);
+        new PostCodePort().attach(pio);
+        rtc = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), smp.cpus(), vm.line(RTC_IRQ));
+        rtc.attach(pio);
+        for (QemuOpts d : config.devices()) {
+            addDevice(d);
+        }
+        loadKernel();
+    }
+
+    private boolean isMonitorChardev(String chardev) {
+        for (String mon : config.monitors()) {
+            QemuOpts m = QemuOpts.parse("-mon " + mon, mon, "chardev");
+            String id = m.get("chardev").orElse("");
+            if (!id.isEmpty() && QemuOpts.parse("-chardev", chardev, "backend").get("id").orElse("").equals(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String cpuSpec(List<String> edits) {
+        return edits.isEmpty() ? "host" : "host," + String.join(",", edits);
+    }
+
+    private void addDevice(QemuOpts d) {
+        String driver = d.get("driver").orElse("");
+        switch (driver) {
+            case "isa-debug-exit" -> {
+                d.requireOnly("driver", "iobase", "iosize", "id");
+                IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
+                        (int) d.getNumber("iosize", 2), this::exitProcess);
+                dev.attach(pio);
+            }
+            default -> throw new OptionException(d.option(), "'" + driver + "' is not a valid device model name");
+        }
+    }
+
+    /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
+    private void loadKernel() {
+        entry = KernelLoader.load(memory, layout, kernel);
+        vcpus.get(0).resetToEntry(entry);
+    }
+
+    synchronized IoLoop ioLoop() {
+        if (ioLoop == null) {
+            ioLoop = new IoLoop();
+        }
+        return ioLoop;
+    }
+
+    /** Starts the vCPU threads; without -S the guest runs at once. */
+    void start() {
+        vcpus.start(pio, mmio, this, true);
+        lifecycle.start(!config.startPaused());
+    }
+
+    /** Blocks until the machine asks the process to exit; returns the status. */
+    int awaitExit() throws InterruptedException {
+        exited.await();
+        return exitStatus;
+    }
+
+    // ---- VcpuControl: what the lifecycle policy asks of the vCPUs ----
+
+    @Override
+    public void pauseAll() {
+        vcpus.pauseAll();
+    }
+
+    @Override
+    public void resumeAll() {
+        vcpus.resumeAll();
+    }
+
+    @Override
+    public void resetAll() {
+        for (Uart16550 u : uarts) {
+            u.reset();
+        }
+        i8042.reset();
+        port92.reset();
+        loadKernel();
+        for (int i = 1; i < vcpus.vcpus().size(); i++) {
+            vcpus.get(i).resetAsAp();
+        }
+    }
+
+    /**
+     * Ends the process at once, as QEMU's exit() does: nothing else runs in the guest. Chardevs are flushed
+     * first so the guest's last output is not lost.
+     */
+    @Override
+    public void exitProcess(int status) {
+        exitStatus = status;
+        chardevs.closeAll();
+        err.flush();
+        System.out.flush();
+        Runtime.getRuntime().halt(status);
+    }
+
+    // ---- VcpuExitHandler: exits KVM leaves to the machine (on vCPU threads) ----
+
+    @Override
+    public void onTripleFault(Vcpu cpu) {
+        lifecycle.requestGuestReset();
+    }
+
+    @Override
+    public void onInternalError(Vcpu cpu, int suberror, long[] data) {
+        // QEMU's kvm_handle_internal_error text, then the state dump with the code bytes.
+        StringBuilder sb = new StringBuilder();
+        sb.append("KVM internal error. Suberror: ").append(suberror).append('\n');
+        for (int i = 0; i < data.length; i++) {
+            sb.append(String.format("extra data[%d]: 0x%016x%n", i, data[i]));
+        }
+        if (suberror == 1) {
+            sb.append("emulation failure\n");
+        }
+        sb.append(cpu.dumpRegisters());
+        err.print(sb);
+        err.flush();
+        lifecycle.requestInternalError();
+    }
+
+    @Override
+    public void onFailEntry(Vcpu cpu, long hardwareReason) {
+        err.printf("KVM: entry failed, hardware error 0x%x%n", hardwareReason);
+        err.print(cpu.dumpRegisters());
+        err.flush();
+        lifecycle.requestInternalError();
+    }
+
+    @Override
+    public void onSystemEvent(Vcpu cpu, int type, long[] data) {
+        switch (type) {
+            case 1 -> lifecycle.requestGuestShutdown();  // KVM_SYSTEM_EVENT_SHUTDOWN
+            case 2 -> lifecycle.requestGuestReset();     // KVM_SYSTEM_EVENT_RESET
+            case 3 -> lifecycle.requestGuestPanic();     // KVM_SYSTEM_EVENT_CRASH
+            default -> lifecycle.requestInternalError();
+        }
+    }
+
+    // ---- MachineControl: what QMP asks ----
+
+    @Override
+    public LifecycleController lifecycle() {
+        return lifecycle;
+    }
+
+    @Override
+    public Optional<String> name() {
+        return config.name();
+    }
+
+    @Override
+    public Optional<UUID> uuid() {
+        return config.uuid();
+    }
+
+    @Override
+    public List<VcpuInfo> vcpus() {
+        List<VcpuInfo> out = new ArrayList<>();
+        SmpTopology smp = config.smp();
+        for (Vcpu v : vcpus.vcpus()) {
+            int i = v.index();
+            int thread = i % smp.threads();
+            int core = (i / smp.threads()) % smp.cores();
+            int socket = i / (smp.threads() * smp.cores());
+            out.add(new VcpuInfo(i, v.threadId(), socket, core, thread,
+                    "/machine/unattached/device[" + i + "]", "host-x86_64-cpu"));
+        }
+        return out;
+    }
+
+    @Override
+    public String registersText(int cpuIndex) {
+        // KVM_GET_REGS waits for KVM_RUN to return; a vCPU halted with interrupts off never would, so the
+        // dump is taken with the vCPUs out of the kernel.
+        boolean wasRunning = !vcpus.isPaused();
+        if (wasRunning) {
+            vcpus.pauseAll();
+        }
+        try {
+            return vcpus.get(cpuIndex).dumpRegisters();
+        } finally {
+            if (wasRunning) {
+                vcpus.resumeAll();
+            }
+        }
+    }
+
+    @Override
+    public List<ChardevInfo> chardevs() {
+        List<ChardevInfo> out = new ArrayList<>();
+        for (Chardev c : chardevs.all().values()) {
+            out.add(new ChardevInfo(c.id(), c.describe(), true));
+        }
+        return out;
+    }
+
+    @Override
+    public List<MachineTypeInfo> machineTypes() {
+        return List.of(MachineTypeInfo.pcI440fx72());
+    }
+
+    @Override
+    public KvmInfo kvm() {
+        return new KvmInfo(true, true);
+    }
+
+    @Override
+    public void close() {
+        vcpus.close();
+        chardevs.closeAll();
+        if (ioLoop != null) {
+            ioLoop.close();
+        }
+        vm.close();
+        memory.close();
+    }
+}
