@@ -134,7 +134,7 @@ public final class CpuModel {
                         out.add(e.withRegs(eax, e.ebx(), e.ecx(), e.edx()));
                     }
                 }
-                case 0xb -> { /* rebuilt below */ }
+                case 0xb, 0x1f -> { /* rebuilt below */ }
                 case KVM_CPUID_SIGNATURE -> {
                     sawSignature = true;
                     out.add(e.withRegs(Math.max(e.eax(), KVM_CPUID_FEATURES), KVM_SIG_EBX, KVM_SIG_ECX, KVM_SIG_EDX));
@@ -142,13 +142,15 @@ public final class CpuModel {
                 default -> out.add(e);
             }
         }
-        boolean hasLeafB = base.stream().anyMatch(e -> e.function() == 0xb);
-        if (hasLeafB) {
-            int sig = KvmIoctls.KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
-            // Subleaf 0: SMT level; subleaf 1: core level; subleaf 2: invalid level terminating the list.
-            out.add(new CpuidEntry(0xb, 0, sig, threadBits, topology.threads(), (1 << 8), apicId));
-            out.add(new CpuidEntry(0xb, 1, sig, pkgBits, logical, (2 << 8) | 1, apicId));
-            out.add(new CpuidEntry(0xb, 2, sig, 0, 0, 2, apicId));
+        // Extended topology (leaf 0xB, and its successor 0x1F where the host has it): subleaf 0 is the SMT
+        // level, 1 the core level, 2 an invalid level that ends the list; EDX is the x2APIC ID.
+        for (int leaf : new int[] {0xb, 0x1f}) {
+            if (base.stream().anyMatch(e -> e.function() == leaf)) {
+                int sig = KvmIoctls.KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+                out.add(new CpuidEntry(leaf, 0, sig, threadBits, topology.threads(), (1 << 8), apicId));
+                out.add(new CpuidEntry(leaf, 1, sig, pkgBits, logical, (2 << 8) | 1, apicId));
+                out.add(new CpuidEntry(leaf, 2, sig, 0, 0, 2, apicId));
+            }
         }
         if (!sawSignature) {
             out.add(new CpuidEntry(KVM_CPUID_SIGNATURE, 0, 0, KVM_CPUID_FEATURES, KVM_SIG_EBX, KVM_SIG_ECX, KVM_SIG_EDX));

@@ -58,6 +58,8 @@ public final class Vcpu implements AutoCloseable {
     final ByteBuffer run;
     private final Memory regsBuf = new Memory(SIZEOF_KVM_REGS);
     private final Memory sregsBuf = new Memory(SIZEOF_KVM_SREGS);
+    /** LAPIC state right after creation and LINT setup, restored on reset. */
+    private final byte[] initialLapic = new byte[SIZEOF_KVM_LAPIC_STATE];
 
     // Set by the vCPU thread; read by VcpuSet when kicking.
     volatile long pthread;
@@ -89,6 +91,9 @@ public final class Vcpu implements AutoCloseable {
             }
             setBootMsrs();
             setupLapic();
+            Memory m = new Memory(SIZEOF_KVM_LAPIC_STATE);
+            KvmSys.ioctlOrThrow(fd, KVM_GET_LAPIC, m, "KVM_GET_LAPIC");
+            m.read(0, initialLapic, 0, initialLapic.length);
         } catch (RuntimeException e) {
             KvmSys.close(fd);
             throw e;
@@ -293,8 +298,25 @@ public final class Vcpu implements AutoCloseable {
                 entry.esi() & 0xffffffffL));
         resetFpu();
         setBootMsrs();
-        setupLapic();
+        restoreInitialLapic();
         setMpState(KVM_MP_STATE_RUNNABLE);
+    }
+
+    /**
+     * Resets an application processor for a machine reset: boot MSRs, the LAPIC as created, and
+     * wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED), as after power-on.
+     */
+    public void resetAsAp() {
+        resetFpu();
+        setBootMsrs();
+        restoreInitialLapic();
+        setMpState(KVM_MP_STATE_UNINITIALIZED);
+    }
+
+    private void restoreInitialLapic() {
+        Memory m = new Memory(SIZEOF_KVM_LAPIC_STATE);
+        m.write(0, initialLapic, 0, initialLapic.length);
+        KvmSys.ioctlOrThrow(fd, KVM_SET_LAPIC, m, "KVM_SET_LAPIC");
     }
 
     /** Sets immediate_exit and signals the thread so KVM_RUN returns promptly (EINTR). */
@@ -335,8 +357,20 @@ public final class Vcpu implements AutoCloseable {
                 }
                 int reason = r.getInt(RUN_EXIT_REASON);
                 switch (reason) {
-                    case KVM_EXIT_IO -> handleIo(r, pio);
-                    case KVM_EXIT_MMIO -> handleMmio(r, mmio);
+                    case KVM_EXIT_IO -> {
+                        try {
+                            handleIo(r, pio);
+                        } catch (RuntimeException e) {
+                            handler.onDeviceError(this, e);
+                        }
+                    }
+                    case KVM_EXIT_MMIO -> {
+                        try {
+                            handleMmio(r, mmio);
+                        } catch (RuntimeException e) {
+                            handler.onDeviceError(this, e);
+                        }
+                    }
                     case KVM_EXIT_INTR -> { }
                     case KVM_EXIT_HLT -> handler.onHalt(this);
                     case KVM_EXIT_SHUTDOWN -> {

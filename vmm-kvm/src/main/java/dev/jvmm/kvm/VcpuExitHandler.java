@@ -23,6 +23,14 @@ public interface VcpuExitHandler {
     default void onHalt(Vcpu cpu) {
     }
 
+    /**
+     * A device threw while handling this vCPU's PIO/MMIO exit. The access completes (reads return whatever
+     * the buffer held) and the vCPU keeps running; the default prints one line to stderr.
+     */
+    default void onDeviceError(Vcpu cpu, RuntimeException e) {
+        System.err.println("jvmm: vcpu " + cpu.index() + ": device error: " + e);
+    }
+
     /** Any other exit reason, or KVM_RUN failing with an errno other than EINTR/EAGAIN (reason = -errno). */
     default void onUnhandledExit(Vcpu cpu, int reason) {
         onInternalError(cpu, -1, new long[] {reason});
