@@ -329,7 +329,10 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** The vCPU thread's loop; returns when the set is stopped. */
+    /**
+     * The vCPU thread's loop; returns when the set is stopped. Fatal exits mark the vCPU self-paused
+     * before calling the handler, so a handler that resets and calls resumeAll() synchronously works.
+     */
     void runLoop(VcpuSet set, PioBus pio, MmioBus mmio, VcpuExitHandler handler) {
         tid = KvmSys.gettid();
         pthread = KvmSys.pthread_self();
@@ -351,8 +354,8 @@ public final class Vcpu implements AutoCloseable {
                         VarHandle.fullFence();
                         continue;
                     }
-                    handler.onUnhandledExit(this, -errno);
                     selfPause = true;
+                    handler.onUnhandledExit(this, -errno);
                     continue;
                 }
                 int reason = r.getInt(RUN_EXIT_REASON);
@@ -374,8 +377,8 @@ public final class Vcpu implements AutoCloseable {
                     case KVM_EXIT_INTR -> { }
                     case KVM_EXIT_HLT -> handler.onHalt(this);
                     case KVM_EXIT_SHUTDOWN -> {
-                        handler.onTripleFault(this);
                         selfPause = true;
+                        handler.onTripleFault(this);
                     }
                     case KVM_EXIT_INTERNAL_ERROR -> {
                         int n = Math.min(r.getInt(RUN_INTERNAL_NDATA), 16);
@@ -383,12 +386,12 @@ public final class Vcpu implements AutoCloseable {
                         for (int i = 0; i < data.length; i++) {
                             data[i] = r.getLong(RUN_INTERNAL_DATA + 8 * i);
                         }
-                        handler.onInternalError(this, r.getInt(RUN_INTERNAL_SUBERROR), data);
                         selfPause = true;
+                        handler.onInternalError(this, r.getInt(RUN_INTERNAL_SUBERROR), data);
                     }
                     case KVM_EXIT_FAIL_ENTRY -> {
-                        handler.onFailEntry(this, r.getLong(RUN_FAIL_ENTRY_REASON));
                         selfPause = true;
+                        handler.onFailEntry(this, r.getLong(RUN_FAIL_ENTRY_REASON));
                     }
                     case KVM_EXIT_SYSTEM_EVENT -> {
                         int n = Math.min(r.getInt(RUN_SYSTEM_EVENT_NDATA), 16);
@@ -396,12 +399,12 @@ public final class Vcpu implements AutoCloseable {
                         for (int i = 0; i < data.length; i++) {
                             data[i] = r.getLong(RUN_SYSTEM_EVENT_DATA + 8 * i);
                         }
-                        handler.onSystemEvent(this, r.getInt(RUN_SYSTEM_EVENT_TYPE), data);
                         selfPause = true;
+                        handler.onSystemEvent(this, r.getInt(RUN_SYSTEM_EVENT_TYPE), data);
                     }
                     default -> {
-                        handler.onUnhandledExit(this, reason);
                         selfPause = true;
+                        handler.onUnhandledExit(this, reason);
                     }
                 }
             }

@@ -3,8 +3,8 @@ package dev.jvmm.kvm;
 /**
  * What the machine decides on exits the VMM cannot handle by itself. Called on the vCPU's own thread.
  * After onTripleFault, onInternalError, onFailEntry, onSystemEvent and onUnhandledExit the vCPU parks
- * (as if paused) until {@link VcpuSet#resumeAll()} — the handler typically pauses the whole VM and lets
- * the machine reset or stop it.
+ * (as if paused) until {@link VcpuSet#resumeAll()}, which may also be called from inside the handler —
+ * the handler typically pauses the whole VM and lets the machine reset or stop it.
  */
 public interface VcpuExitHandler {
     /** KVM_EXIT_SHUTDOWN: the guest triple-faulted (QEMU treats this as a reset request). */

@@ -361,8 +361,36 @@ class KvmVmTest {
         } else {
             assertEquals("triple-fault", rec.what.get());
         }
+        System.out.println("int3 exit: " + rec.what.get() + " suberror " + rec.suberror.get());
         set.pauseAll(); // the vCPU parked itself after the fatal exit
         assertTrue(v.dumpRegisters().contains("EIP="));
+    }
+
+    @Test
+    void handlerCanResetAndResumeSynchronously() throws Exception {
+        boot(new byte[] {(byte) 0xCC, (byte) 0xEB, (byte) 0xFE});
+        mem.write(0x2000, new byte[] {(byte) 0xE6, (byte) 0x92, (byte) 0xEB, (byte) 0xFE}, 0, 4);
+        CountDownLatch rebooted = new CountDownLatch(1);
+        pio.register(0x92, 1, latch(rebooted));
+        BootEntry second = new BootEntry(BootEntry.Format.MULTIBOOT, 0x2000, 0, 0, 0);
+        set.start(pio, mmio, new Recorder() {
+            private void reset(Vcpu cpu) {
+                set.pauseAll();
+                cpu.resetToEntry(second);
+                set.resumeAll();
+            }
+
+            @Override
+            public void onInternalError(Vcpu cpu, int sub, long[] data) {
+                reset(cpu);
+            }
+
+            @Override
+            public void onTripleFault(Vcpu cpu) {
+                reset(cpu);
+            }
+        }, false);
+        assertTrue(rebooted.await(5, TimeUnit.SECONDS), "vCPU did not run after an in-handler reset");
     }
 
     @Test
