@@ -17,10 +17,13 @@ public final class CpuModel {
 
     private final List<CpuidEntry> base;
     private final CpuTopology topology;
+    /** False with kvm=off: the 0x4000_00xx leaves are hidden, as QEMU does. */
+    private final boolean kvmSignature;
 
-    private CpuModel(List<CpuidEntry> base, CpuTopology topology) {
+    private CpuModel(List<CpuidEntry> base, CpuTopology topology, boolean kvmSignature) {
         this.base = List.copyOf(base);
         this.topology = topology;
+        this.kvmSignature = kvmSignature;
     }
 
     /**
@@ -29,6 +32,7 @@ public final class CpuModel {
      */
     public static CpuModel parse(String spec, CpuidEntry[] supported, CpuTopology topology) {
         String[] parts = spec.split(",", -1);
+        boolean kvmSignature = true;
         String model = parts[0];
         if (!model.equals("host") && !model.equals("max")) {
             throw new IllegalArgumentException("jvmm: -cpu " + spec + ": unsupported CPU model '" + model
@@ -49,8 +53,20 @@ public final class CpuModel {
                 on = p.endsWith("=on");
             } else if (p.isEmpty()) {
                 continue;
+            } else if (p.contains("=")) {
+                throw new IllegalArgumentException("jvmm: -cpu " + spec + ": bad CPU property '" + p
+                        + "' (use on or off)");
             } else {
-                throw new IllegalArgumentException("jvmm: -cpu " + spec + ": bad CPU property '" + p + "'");
+                // A bare name means name=on, as QEMU's legacy feature syntax has it.
+                name = p;
+                on = true;
+            }
+            if (name.equals("kvm")) {
+                kvmSignature = on;
+                continue;
+            }
+            if (IGNORED_PROPERTIES.contains(name)) {
+                continue;
             }
             CpuFeature f = CpuFeature.byName(name);
             if (f == null) {
@@ -63,12 +79,19 @@ public final class CpuModel {
                 }
             }
         }
-        return new CpuModel(t, topology);
+        if (!kvmSignature) {
+            t.removeIf(e -> (e.function() & 0xffffff00) == KVM_CPUID_SIGNATURE);
+        }
+        return new CpuModel(t, topology, kvmSignature);
     }
+
+    /** Host-model properties QEMU accepts that change nothing here (no migration, PMU or cache model). */
+    private static final java.util.Set<String> IGNORED_PROPERTIES = java.util.Set.of(
+            "check", "enforce", "migratable", "pmu", "host-cache-info", "l3-cache", "host-phys-bits");
 
     /** A model straight from a CPUID table, for tests. */
     public static CpuModel of(List<CpuidEntry> table, CpuTopology topology) {
-        return new CpuModel(table, topology);
+        return new CpuModel(table, topology, true);
     }
 
     private static List<CpuidEntry> setBit(List<CpuidEntry> t, CpuFeature f, boolean on) {
@@ -152,7 +175,7 @@ public final class CpuModel {
                 out.add(new CpuidEntry(leaf, 2, sig, 0, 0, 2, apicId));
             }
         }
-        if (!sawSignature) {
+        if (!sawSignature && kvmSignature) {
             out.add(new CpuidEntry(KVM_CPUID_SIGNATURE, 0, 0, KVM_CPUID_FEATURES, KVM_SIG_EBX, KVM_SIG_ECX, KVM_SIG_EDX));
         }
         return out;

@@ -139,6 +139,7 @@ public final class KvmIoctls {
 
     // Interrupt routing.
     public static final int KVM_IRQ_ROUTING_IRQCHIP = 1;
+    public static final int KVM_IRQ_ROUTING_MSI = 2;
     public static final int KVM_IRQCHIP_PIC_MASTER = 0;
     public static final int KVM_IRQCHIP_PIC_SLAVE = 1;
     public static final int KVM_IRQCHIP_IOAPIC = 2;

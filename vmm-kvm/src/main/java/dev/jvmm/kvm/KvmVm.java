@@ -30,6 +30,15 @@ public final class KvmVm implements InterruptController, AutoCloseable {
     private final ThreadLocal<Memory> msiBuffer = ThreadLocal.withInitial(() -> new Memory(SIZEOF_KVM_MSI));
     private final List<Integer> eventfds = new ArrayList<>();
     private int nextSlot;
+    /** MSI routes added for irqfd delivery of MSI/MSI-X, by GSI; guarded by this. */
+    private final java.util.TreeMap<Integer, MsiRoute> msiRoutes = new java.util.TreeMap<>();
+
+    /** A GSI routed to a message-signalled interrupt (for irqfd-driven MSI-X vectors). */
+    public record MsiRoute(int gsi, long address, int data) {
+    }
+
+    /** First GSI free for MSI routes: the IOAPIC owns 0-23. */
+    public static final int FIRST_MSI_GSI = IOAPIC_PINS;
 
     KvmVm(Kvm kvm) {
         this.kvm = kvm;
@@ -80,20 +89,45 @@ public final class KvmVm implements InterruptController, AutoCloseable {
         return r;
     }
 
-    private void setPcIrqRouting() {
+    /** KVM_SET_GSI_ROUTING replaces the whole table, so every change sends the PC routes plus the MSI ones. */
+    private synchronized void setPcIrqRouting() {
         List<Route> routes = pcRoutes();
-        Memory m = new Memory(SIZEOF_KVM_IRQ_ROUTING + (long) routes.size() * SIZEOF_KVM_IRQ_ROUTING_ENTRY);
+        int n = routes.size() + msiRoutes.size();
+        Memory m = new Memory(SIZEOF_KVM_IRQ_ROUTING + (long) n * SIZEOF_KVM_IRQ_ROUTING_ENTRY);
         m.clear();
-        m.setInt(0, routes.size());
-        for (int i = 0; i < routes.size(); i++) {
-            long o = SIZEOF_KVM_IRQ_ROUTING + (long) i * SIZEOF_KVM_IRQ_ROUTING_ENTRY;
-            Route r = routes.get(i);
+        m.setInt(0, n);
+        int i = 0;
+        for (Route r : routes) {
+            long o = SIZEOF_KVM_IRQ_ROUTING + (long) i++ * SIZEOF_KVM_IRQ_ROUTING_ENTRY;
             m.setInt(o, r.gsi());
             m.setInt(o + 4, KVM_IRQ_ROUTING_IRQCHIP);
             m.setInt(o + 16, r.irqchip());
             m.setInt(o + 20, r.pin());
         }
+        for (MsiRoute r : msiRoutes.values()) {
+            long o = SIZEOF_KVM_IRQ_ROUTING + (long) i++ * SIZEOF_KVM_IRQ_ROUTING_ENTRY;
+            m.setInt(o, r.gsi());
+            m.setInt(o + 4, KVM_IRQ_ROUTING_MSI);
+            m.setInt(o + 16, (int) r.address());
+            m.setInt(o + 20, (int) (r.address() >>> 32));
+            m.setInt(o + 24, r.data());
+        }
         KvmSys.ioctlOrThrow(fd, KVM_SET_GSI_ROUTING, m, "KVM_SET_GSI_ROUTING");
+    }
+
+    /** Routes gsi (at least {@link #FIRST_MSI_GSI}) to an MSI, so an irqfd on it raises that MSI. */
+    public synchronized void setMsiRoute(int gsi, long address, int data) {
+        if (gsi < FIRST_MSI_GSI || gsi >= MAX_GSI) {
+            throw new IllegalArgumentException("GSI " + gsi + " cannot carry an MSI route");
+        }
+        msiRoutes.put(gsi, new MsiRoute(gsi, address, data));
+        setPcIrqRouting();
+    }
+
+    public synchronized void removeMsiRoute(int gsi) {
+        if (msiRoutes.remove(gsi) != null) {
+            setPcIrqRouting();
+        }
     }
 
     public Kvm kvm() {

@@ -40,7 +40,16 @@ class CpuModelTest {
                 () -> CpuModel.parse("host,+foo", fake(), CpuTopology.single()));
         assertEquals("jvmm: -cpu host,+foo: unknown CPU feature 'foo'", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("qemu64", fake(), CpuTopology.single()));
-        assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("host,avx", fake(), CpuTopology.single()));
+        assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("host,avx=maybe", fake(), CpuTopology.single()));
+        assertTrue(CpuModel.parse("host,rdrand", fake(), CpuTopology.single()).has("rdrand"));
+    }
+
+    @Test
+    void kvmOffHidesSignatureAndHostPropertiesAreAccepted() {
+        CpuModel m = CpuModel.parse("host,kvm=off,migratable=off,pmu=off,check", fake(), CpuTopology.single());
+        assertTrue(m.entriesFor(0).stream().noneMatch(e -> e.function() == 0x40000000));
+        CpuModel k = CpuModel.parse("max", fake(), CpuTopology.single());
+        assertTrue(k.entriesFor(0).stream().anyMatch(e -> e.function() == 0x40000000));
     }
 
     @Test

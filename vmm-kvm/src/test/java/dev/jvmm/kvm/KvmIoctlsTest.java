@@ -41,6 +41,14 @@ class KvmIoctlsTest {
     }
 
     @Test
+    void notKvmDeviceGivesOneLineError() {
+        KvmException e = org.junit.jupiter.api.Assertions.assertThrows(KvmException.class, () -> Kvm.open("/dev/null"));
+        assertEquals("KVM_GET_API_VERSION failed: Inappropriate ioctl for device (errno 25)", e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(KvmException.class, () -> Kvm.open("/nonexistent/kvm"));
+        assertEquals("Could not access KVM kernel module: No such file or directory", e.getMessage());
+    }
+
+    @Test
     void pcRoutingMatchesQemu() {
         var routes = KvmVm.pcRoutes();
         // 7 PIC master + 8 PIC slave + 23 IOAPIC entries

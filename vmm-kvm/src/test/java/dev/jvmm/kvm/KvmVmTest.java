@@ -439,6 +439,10 @@ class KvmVmTest {
         vm.line(0).pulse();
         assertSame(vm.line(4), vm.line(4));
         vm.signalMsi(0xfee00000L, 0x30);
+        vm.setMsiRoute(KvmVm.FIRST_MSI_GSI, 0xfee00000L, 0x41);
+        assertTrue(vm.registerIrqfd(KvmVm.FIRST_MSI_GSI) >= 0);
+        vm.removeMsiRoute(KvmVm.FIRST_MSI_GSI);
+        assertThrows(IllegalArgumentException.class, () -> vm.setMsiRoute(3, 0xfee00000L, 0));
         assertEquals(Vcpu.APIC_MODE_EXTINT, (v.lapicRegister(Vcpu.APIC_LVT_LINT0) >> 8) & 7);
         assertEquals(Vcpu.APIC_MODE_NMI, (v.lapicRegister(Vcpu.APIC_LVT_LINT1) >> 8) & 7);
         assertEquals(1, v.getMsr(Vcpu.MSR_IA32_MISC_ENABLE) & 1);
