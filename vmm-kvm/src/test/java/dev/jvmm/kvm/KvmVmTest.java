@@ -394,6 +394,38 @@ class KvmVmTest {
     }
 
     @Test
+    void multibootKernelStartsWithMagicInEaxAndMbiInEbx() throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xF4});
+        byte[] img = new byte[0x400];
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(img).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        bb.putInt(0x40, 0x1BADB002).putInt(0x44, 0x10000).putInt(0x48, -(0x1BADB002 + 0x10000));
+        bb.putInt(0x4c, 0x100040).putInt(0x50, 0x100000).putInt(0x54, 0).putInt(0x58, 0).putInt(0x5c, 0x100080);
+        byte[] code = {(byte) 0xE7, (byte) 0x93, (byte) 0x89, (byte) 0xD8, (byte) 0xE7, (byte) 0x94, (byte) 0xEB, (byte) 0xFE};
+        System.arraycopy(code, 0, img, 0x80, code.length);
+        BootEntry entry = dev.jvmm.kvm.boot.KernelLoader.load(mem, new MemoryLayout(2 << 20),
+                new dev.jvmm.kvm.boot.KernelLoader.Request("mb.elf", img, "hello", null, null));
+        v.resetToEntry(entry);
+        ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
+        CountDownLatch done = new CountDownLatch(1);
+        pio.register(0x93, 1, writes(log, "magic"));
+        pio.register(0x94, 1, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                log.add(String.format("mbi=%x", value));
+                done.countDown();
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(done.await(5, TimeUnit.SECONDS));
+        assertEquals(List.of("magic+0/4=2badb002", "mbi=9000"), List.copyOf(log));
+    }
+
+    @Test
     void pioExitCost() throws Exception {
         int n = 100_000;
         byte[] code = {
