@@ -51,6 +51,8 @@ public final class KvmIoctls {
     public static final int SIZEOF_KVM_MSR_ENTRY = 16;
     public static final int SIZEOF_KVM_LAPIC_STATE = 1024;
     public static final int SIZEOF_KVM_MP_STATE = 4;
+    public static final int SIZEOF_KVM_IRQCHIP = 520;
+    public static final int SIZEOF_KVM_PIT_STATE2 = 112;
 
     public static final long KVM_GET_API_VERSION = io(0x00);
     public static final long KVM_CREATE_VM = io(0x01);
@@ -63,6 +65,9 @@ public final class KvmIoctls {
     public static final long KVM_SET_IDENTITY_MAP_ADDR = iow(0x48, 8);
     public static final long KVM_CREATE_IRQCHIP = io(0x60);
     public static final long KVM_IRQ_LINE = iow(0x61, SIZEOF_KVM_IRQ_LEVEL);
+    public static final long KVM_GET_IRQCHIP = iowr(0x62, SIZEOF_KVM_IRQCHIP);
+    /** Declared _IOR in linux/kvm.h although data flows in; the number must match the kernel's. */
+    public static final long KVM_SET_IRQCHIP = ior(0x63, SIZEOF_KVM_IRQCHIP);
     public static final long KVM_SET_GSI_ROUTING = iow(0x6a, SIZEOF_KVM_IRQ_ROUTING);
     public static final long KVM_IRQFD = iow(0x76, SIZEOF_KVM_IRQFD);
     public static final long KVM_CREATE_PIT2 = iow(0x77, SIZEOF_KVM_PIT_CONFIG);
@@ -82,6 +87,8 @@ public final class KvmIoctls {
     public static final long KVM_SET_CPUID2 = iow(0x90, SIZEOF_KVM_CPUID2);
     public static final long KVM_GET_MP_STATE = ior(0x98, SIZEOF_KVM_MP_STATE);
     public static final long KVM_SET_MP_STATE = iow(0x99, SIZEOF_KVM_MP_STATE);
+    public static final long KVM_GET_PIT2 = ior(0x9f, SIZEOF_KVM_PIT_STATE2);
+    public static final long KVM_SET_PIT2 = iow(0xa0, SIZEOF_KVM_PIT_STATE2);
 
     /** The API version every KVM since Linux 2.6.22 reports. */
     public static final int KVM_API_VERSION = 12;

@@ -30,6 +30,9 @@ public final class KvmVm implements InterruptController, AutoCloseable {
     private final ThreadLocal<Memory> msiBuffer = ThreadLocal.withInitial(() -> new Memory(SIZEOF_KVM_MSI));
     private final List<Integer> eventfds = new ArrayList<>();
     private int nextSlot;
+    /** PIC master, PIC slave and IOAPIC state as created, restored by {@link #resetInterruptState()}. */
+    private final Memory[] initialIrqchips = new Memory[3];
+    private final Memory initialPit = new Memory(SIZEOF_KVM_PIT_STATE2);
     /** MSI routes added for irqfd delivery of MSI/MSI-X, by GSI; guarded by this. */
     private final java.util.TreeMap<Integer, MsiRoute> msiRoutes = new java.util.TreeMap<>();
 
@@ -58,6 +61,13 @@ public final class KvmVm implements InterruptController, AutoCloseable {
             pit.setInt(0, KVM_PIT_SPEAKER_DUMMY);
             KvmSys.ioctlOrThrow(fd, KVM_CREATE_PIT2, pit, "KVM_CREATE_PIT2");
             setPcIrqRouting();
+            for (int chip = 0; chip < 3; chip++) {
+                initialIrqchips[chip] = new Memory(SIZEOF_KVM_IRQCHIP);
+                initialIrqchips[chip].clear();
+                initialIrqchips[chip].setInt(0, chip);
+                KvmSys.ioctlOrThrow(fd, KVM_GET_IRQCHIP, initialIrqchips[chip], "KVM_GET_IRQCHIP");
+            }
+            KvmSys.ioctlOrThrow(fd, KVM_GET_PIT2, initialPit, "KVM_GET_PIT2");
         } catch (RuntimeException e) {
             KvmSys.close(fd);
             throw e;
@@ -113,6 +123,17 @@ public final class KvmVm implements InterruptController, AutoCloseable {
             m.setInt(o + 24, r.data());
         }
         KvmSys.ioctlOrThrow(fd, KVM_SET_GSI_ROUTING, m, "KVM_SET_GSI_ROUTING");
+    }
+
+    /**
+     * Machine reset of the in-kernel PIC, IOAPIC and PIT (KVM_SET_IRQCHIP/KVM_SET_PIT2 with the state read
+     * at creation). Call with every vCPU paused; LAPICs are reset per vCPU.
+     */
+    public synchronized void resetInterruptState() {
+        for (Memory chip : initialIrqchips) {
+            KvmSys.ioctlOrThrow(fd, KVM_SET_IRQCHIP, chip, "KVM_SET_IRQCHIP");
+        }
+        KvmSys.ioctlOrThrow(fd, KVM_SET_PIT2, initialPit, "KVM_SET_PIT2");
     }
 
     /** Routes gsi (at least {@link #FIRST_MSI_GSI}) to an MSI, so an irqfd on it raises that MSI. */

@@ -23,7 +23,8 @@
  * VcpuSet set = new VcpuSet(cpus);
  * set.start(pioBus, mmioBus, exitHandler, startPaused);    // threads "vcpu-0".."vcpu-N"
  * set.pauseAll(); ... set.resumeAll();
- * // reset: pauseAll(); reload kernel; cpus.get(0).resetToEntry(entry); others resetAsAp(); resumeAll()
+ *  // reset: pauseAll(); vm.resetInterruptState(); reload the kernel (KernelLoader.load again);
+ * //        cpus.get(0).resetToEntry(entry); the others resetAsAp(); resumeAll()
  * set.close(); vm.close(); mem.close(); kvm.close();
  * }</pre>
  */

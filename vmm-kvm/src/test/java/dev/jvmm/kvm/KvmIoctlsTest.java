@@ -37,6 +37,10 @@ class KvmIoctlsTest {
         assertEquals(0x4400AE8FL, KVM_SET_LAPIC);
         assertEquals(0x4008AE90L, KVM_SET_CPUID2);
         assertEquals(0x8004AE98L, KVM_GET_MP_STATE);
+        assertEquals(0xC208AE62L, KVM_GET_IRQCHIP);
+        assertEquals(0x8208AE63L, KVM_SET_IRQCHIP);
+        assertEquals(0x8070AE9FL, KVM_GET_PIT2);
+        assertEquals(0x4070AEA0L, KVM_SET_PIT2);
         assertEquals(0x4004AE99L, KVM_SET_MP_STATE);
     }
 

@@ -471,6 +471,7 @@ class KvmVmTest {
         vm.line(0).pulse();
         assertSame(vm.line(4), vm.line(4));
         vm.signalMsi(0xfee00000L, 0x30);
+        vm.resetInterruptState();
         vm.setMsiRoute(KvmVm.FIRST_MSI_GSI, 0xfee00000L, 0x41);
         assertTrue(vm.registerIrqfd(KvmVm.FIRST_MSI_GSI) >= 0);
         vm.removeMsiRoute(KvmVm.FIRST_MSI_GSI);
