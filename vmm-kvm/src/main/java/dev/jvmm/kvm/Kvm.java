@@ -1,0 +1,121 @@
+package dev.jvmm.kvm;
+
+import com.sun.jna.Function;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import dev.jvmm.core.os.LibC;
+
+import static dev.jvmm.kvm.KvmIoctls.*;
+
+/** The /dev/kvm system handle: API checks, supported CPUID, and the factory for VMs. */
+public final class Kvm implements AutoCloseable {
+    public static final String DEVICE = "/dev/kvm";
+    /** Real-time signal used to kick vCPU threads out of KVM_RUN (SIGRTMIN+6); the JVM leaves it alone. */
+    public static final int SIG_VCPU_KICK = 40;
+    private static final int MAX_CPUID_ENTRIES = 256;
+
+    private record Cap(int number, String name) {
+    }
+
+    private static final Cap[] REQUIRED = {
+        new Cap(KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"),
+        new Cap(KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"),
+        new Cap(KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"),
+        new Cap(KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"),
+        new Cap(KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"),
+        new Cap(KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"),
+    };
+
+    private final int fd;
+    private final int vcpuMmapSize;
+
+    private Kvm(int fd) {
+        this.fd = fd;
+        try {
+            int version = KvmSys.ioctlOrThrow(fd, KVM_GET_API_VERSION, 0L, "KVM_GET_API_VERSION");
+            if (version != KVM_API_VERSION) {
+                throw new KvmException("KVM API version " + version + " is not supported (need "
+                        + KVM_API_VERSION + ")");
+            }
+            for (Cap c : REQUIRED) {
+                if (checkExtension(c.number()) <= 0) {
+                    throw new KvmException("kvm does not support " + c.name());
+                }
+            }
+            vcpuMmapSize = KvmSys.ioctlOrThrow(fd, KVM_GET_VCPU_MMAP_SIZE, 0L, "KVM_GET_VCPU_MMAP_SIZE");
+            installKickHandler();
+        } catch (RuntimeException e) {
+            KvmSys.close(fd);
+            throw e;
+        }
+    }
+
+    /** Opens /dev/kvm; failures read like QEMU's ("Could not access KVM kernel module: ..."). */
+    public static Kvm open() {
+        return open(DEVICE);
+    }
+
+    public static Kvm open(String device) {
+        int fd = KvmSys.open(device, O_RDWR_CLOEXEC);
+        if (fd < 0) {
+            throw new KvmException("Could not access KVM kernel module: " + LibC.describe(Native.getLastError()));
+        }
+        return new Kvm(fd);
+    }
+
+    private static final int O_RDWR_CLOEXEC = KvmSys.O_RDWR | KvmSys.O_CLOEXEC;
+
+    /** True when /dev/kvm can be opened and passes the checks; for tests that need KVM. */
+    public static boolean usable() {
+        try (Kvm k = open()) {
+            return true;
+        } catch (KvmException | UnsatisfiedLinkError e) {
+            return false;
+        }
+    }
+
+    /** The kick signal's handler is libc's getpid: a native no-op whose only effect is interrupting KVM_RUN. */
+    private static void installKickHandler() {
+        Function getpid = NativeLibrary.getInstance("c").getFunction("getpid");
+        KvmSys.signal(SIG_VCPU_KICK, getpid);
+    }
+
+    public int checkExtension(int cap) {
+        return KvmSys.ioctl(fd, KVM_CHECK_EXTENSION, cap);
+    }
+
+    public int vcpuMmapSize() {
+        return vcpuMmapSize;
+    }
+
+    int fd() {
+        return fd;
+    }
+
+    /** KVM_GET_SUPPORTED_CPUID: what this host's KVM can expose to a guest. */
+    public CpuidEntry[] supportedCpuid() {
+        Memory buf = new Memory(SIZEOF_KVM_CPUID2 + (long) MAX_CPUID_ENTRIES * SIZEOF_KVM_CPUID_ENTRY2);
+        buf.clear();
+        buf.setInt(0, MAX_CPUID_ENTRIES);
+        KvmSys.ioctlOrThrow(fd, KVM_GET_SUPPORTED_CPUID, buf, "KVM_GET_SUPPORTED_CPUID");
+        int n = buf.getInt(0);
+        CpuidEntry[] out = new CpuidEntry[n];
+        for (int i = 0; i < n; i++) {
+            long o = SIZEOF_KVM_CPUID2 + (long) i * SIZEOF_KVM_CPUID_ENTRY2;
+            out[i] = new CpuidEntry(buf.getInt(o), buf.getInt(o + 4), buf.getInt(o + 8), buf.getInt(o + 12),
+                    buf.getInt(o + 16), buf.getInt(o + 20), buf.getInt(o + 24));
+        }
+        return out;
+    }
+
+    /** Creates a VM with the PC's in-kernel irqchip, PIT and GSI routing. */
+    public KvmVm createVm() {
+        return new KvmVm(this);
+    }
+
+    @Override
+    public void close() {
+        KvmSys.close(fd);
+    }
+}

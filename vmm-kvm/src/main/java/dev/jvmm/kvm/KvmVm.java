@@ -1,0 +1,274 @@
+package dev.jvmm.kvm;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import dev.jvmm.core.irq.InterruptController;
+import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.memory.RamRange;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import static dev.jvmm.kvm.KvmIoctls.*;
+
+/**
+ * A KVM virtual machine laid out like QEMU's pc machine: in-kernel PIC/IOAPIC/LAPIC, PIT (speaker dummy),
+ * and the same GSI routing, so ISA IRQ n is GSI n and the PIT's GSI 0 arrives at IOAPIC pin 2.
+ */
+public final class KvmVm implements InterruptController, AutoCloseable {
+    /** Where QEMU puts the three TSS pages and the EPT identity-map page, just below the BIOS. */
+    public static final long TSS_ADDR = 0xfffbd000L;
+    public static final long IDENTITY_MAP_ADDR = 0xfeffc000L;
+    public static final int IOAPIC_PINS = 24;
+    private static final int MAX_GSI = 1024;
+
+    private final Kvm kvm;
+    private final int fd;
+    private final AtomicReferenceArray<KvmIrqLine> lines = new AtomicReferenceArray<>(MAX_GSI);
+    private final ThreadLocal<Memory> msiBuffer = ThreadLocal.withInitial(() -> new Memory(SIZEOF_KVM_MSI));
+    private final List<Integer> eventfds = new ArrayList<>();
+    private int nextSlot;
+    /** PIC master, PIC slave and IOAPIC state as created, restored by {@link #resetInterruptState()}. */
+    private final Memory[] initialIrqchips = new Memory[3];
+    private final Memory initialPit = new Memory(SIZEOF_KVM_PIT_STATE2);
+    /** MSI routes added for irqfd delivery of MSI/MSI-X, by GSI; guarded by this. */
+    private final java.util.TreeMap<Integer, MsiRoute> msiRoutes = new java.util.TreeMap<>();
+
+    /** A GSI routed to a message-signalled interrupt (for irqfd-driven MSI-X vectors). */
+    public record MsiRoute(int gsi, long address, int data) {
+    }
+
+    /** First GSI free for MSI routes: the IOAPIC owns 0-23. */
+    public static final int FIRST_MSI_GSI = IOAPIC_PINS;
+
+    KvmVm(Kvm kvm) {
+        this.kvm = kvm;
+        int vmfd = KvmSys.ioctl(kvm.fd(), KVM_CREATE_VM, 0L);
+        if (vmfd < 0) {
+            throw new KvmException("KVM_CREATE_VM", Native.getLastError());
+        }
+        this.fd = vmfd;
+        try {
+            KvmSys.ioctlOrThrow(fd, KVM_SET_TSS_ADDR, TSS_ADDR, "KVM_SET_TSS_ADDR");
+            Memory idmap = new Memory(8);
+            idmap.setLong(0, IDENTITY_MAP_ADDR);
+            KvmSys.ioctlOrThrow(fd, KVM_SET_IDENTITY_MAP_ADDR, idmap, "KVM_SET_IDENTITY_MAP_ADDR");
+            KvmSys.ioctlOrThrow(fd, KVM_CREATE_IRQCHIP, 0L, "KVM_CREATE_IRQCHIP");
+            Memory pit = new Memory(SIZEOF_KVM_PIT_CONFIG);
+            pit.clear();
+            pit.setInt(0, KVM_PIT_SPEAKER_DUMMY);
+            KvmSys.ioctlOrThrow(fd, KVM_CREATE_PIT2, pit, "KVM_CREATE_PIT2");
+            setPcIrqRouting();
+            for (int chip = 0; chip < 3; chip++) {
+                initialIrqchips[chip] = new Memory(SIZEOF_KVM_IRQCHIP);
+                initialIrqchips[chip].clear();
+                initialIrqchips[chip].setInt(0, chip);
+                KvmSys.ioctlOrThrow(fd, KVM_GET_IRQCHIP, initialIrqchips[chip], "KVM_GET_IRQCHIP");
+            }
+            KvmSys.ioctlOrThrow(fd, KVM_GET_PIT2, initialPit, "KVM_GET_PIT2");
+        } catch (RuntimeException e) {
+            KvmSys.close(fd);
+            throw e;
+        }
+    }
+
+    /** One GSI route entry: (gsi, irqchip, pin). */
+    public record Route(int gsi, int irqchip, int pin) {
+    }
+
+    /** The routes of QEMU's kvm_pc_setup_irq_routing: PIC for GSIs 0-15 (not 2), IOAPIC 0-23 (GSI 0 to pin 2). */
+    public static List<Route> pcRoutes() {
+        List<Route> r = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            if (i != 2) {
+                r.add(new Route(i, KVM_IRQCHIP_PIC_MASTER, i));
+            }
+        }
+        for (int i = 8; i < 16; i++) {
+            r.add(new Route(i, KVM_IRQCHIP_PIC_SLAVE, i - 8));
+        }
+        for (int i = 0; i < IOAPIC_PINS; i++) {
+            if (i == 0) {
+                r.add(new Route(0, KVM_IRQCHIP_IOAPIC, 2));
+            } else if (i != 2) {
+                r.add(new Route(i, KVM_IRQCHIP_IOAPIC, i));
+            }
+        }
+        return r;
+    }
+
+    /** KVM_SET_GSI_ROUTING replaces the whole table, so every change sends the PC routes plus the MSI ones. */
+    private synchronized void setPcIrqRouting() {
+        List<Route> routes = pcRoutes();
+        int n = routes.size() + msiRoutes.size();
+        Memory m = new Memory(SIZEOF_KVM_IRQ_ROUTING + (long) n * SIZEOF_KVM_IRQ_ROUTING_ENTRY);
+        m.clear();
+        m.setInt(0, n);
+        int i = 0;
+        for (Route r : routes) {
+            long o = SIZEOF_KVM_IRQ_ROUTING + (long) i++ * SIZEOF_KVM_IRQ_ROUTING_ENTRY;
+            m.setInt(o, r.gsi());
+            m.setInt(o + 4, KVM_IRQ_ROUTING_IRQCHIP);
+            m.setInt(o + 16, r.irqchip());
+            m.setInt(o + 20, r.pin());
+        }
+        for (MsiRoute r : msiRoutes.values()) {
+            long o = SIZEOF_KVM_IRQ_ROUTING + (long) i++ * SIZEOF_KVM_IRQ_ROUTING_ENTRY;
+            m.setInt(o, r.gsi());
+            m.setInt(o + 4, KVM_IRQ_ROUTING_MSI);
+            m.setInt(o + 16, (int) r.address());
+            m.setInt(o + 20, (int) (r.address() >>> 32));
+            m.setInt(o + 24, r.data());
+        }
+        KvmSys.ioctlOrThrow(fd, KVM_SET_GSI_ROUTING, m, "KVM_SET_GSI_ROUTING");
+    }
+
+    /**
+     * Machine reset of the in-kernel PIC, IOAPIC and PIT (KVM_SET_IRQCHIP/KVM_SET_PIT2 with the state read
+     * at creation). Call with every vCPU paused; LAPICs are reset per vCPU.
+     */
+    public synchronized void resetInterruptState() {
+        for (Memory chip : initialIrqchips) {
+            KvmSys.ioctlOrThrow(fd, KVM_SET_IRQCHIP, chip, "KVM_SET_IRQCHIP");
+        }
+        KvmSys.ioctlOrThrow(fd, KVM_SET_PIT2, initialPit, "KVM_SET_PIT2");
+    }
+
+    /** Routes gsi (at least {@link #FIRST_MSI_GSI}) to an MSI, so an irqfd on it raises that MSI. */
+    public synchronized void setMsiRoute(int gsi, long address, int data) {
+        if (gsi < FIRST_MSI_GSI || gsi >= MAX_GSI) {
+            throw new IllegalArgumentException("GSI " + gsi + " cannot carry an MSI route");
+        }
+        msiRoutes.put(gsi, new MsiRoute(gsi, address, data));
+        setPcIrqRouting();
+    }
+
+    public synchronized void removeMsiRoute(int gsi) {
+        if (msiRoutes.remove(gsi) != null) {
+            setPcIrqRouting();
+        }
+    }
+
+    public Kvm kvm() {
+        return kvm;
+    }
+
+    int fd() {
+        return fd;
+    }
+
+    /** Registers every RAM range of memory as a KVM memory slot. */
+    public synchronized void registerMemory(GuestMemory memory) {
+        Memory m = new Memory(SIZEOF_KVM_USERSPACE_MEMORY_REGION);
+        List<RamRange> ranges = memory.ranges();
+        for (int i = 0; i < ranges.size(); i++) {
+            RamRange r = ranges.get(i);
+            m.setInt(0, nextSlot++);
+            m.setInt(4, 0);
+            m.setLong(8, r.guestAddress());
+            m.setLong(16, r.size());
+            m.setLong(24, memory.hostAddress(i));
+            KvmSys.ioctlOrThrow(fd, KVM_SET_USER_MEMORY_REGION, m, "KVM_SET_USER_MEMORY_REGION");
+        }
+    }
+
+    @Override
+    public IrqLine line(int gsi) {
+        if (gsi < 0 || gsi >= MAX_GSI) {
+            throw new IllegalArgumentException("GSI " + gsi + " out of range");
+        }
+        KvmIrqLine l = lines.get(gsi);
+        if (l == null) {
+            lines.compareAndSet(gsi, null, new KvmIrqLine(fd, gsi));
+            l = lines.get(gsi);
+        }
+        return l;
+    }
+
+    /** KVM_IRQ_LINE with a per-line preallocated kvm_irq_level; the monitor makes it safe from any thread. */
+    private static final class KvmIrqLine implements IrqLine {
+        private final int vmfd;
+        private final Memory arg = new Memory(SIZEOF_KVM_IRQ_LEVEL);
+
+        KvmIrqLine(int vmfd, int gsi) {
+            this.vmfd = vmfd;
+            arg.setInt(0, gsi);
+        }
+
+        @Override
+        public synchronized void setLevel(boolean high) {
+            arg.setInt(4, high ? 1 : 0);
+            KvmSys.ioctlOrThrow(vmfd, KVM_IRQ_LINE, arg, "KVM_IRQ_LINE");
+        }
+    }
+
+    @Override
+    public void signalMsi(long address, int data) {
+        Memory m = msiBuffer.get();
+        m.setInt(0, (int) address);
+        m.setInt(4, (int) (address >>> 32));
+        m.setInt(8, data);
+        m.setInt(12, 0);
+        m.setInt(16, 0);
+        // A return of 0 means the guest had the vector masked; that is not an error.
+        KvmSys.ioctlOrThrow(fd, KVM_SIGNAL_MSI, m, "KVM_SIGNAL_MSI");
+    }
+
+    private int newEventfd() {
+        int efd = KvmSys.eventfd(0, KvmSys.EFD_CLOEXEC | KvmSys.EFD_NONBLOCK);
+        if (efd < 0) {
+            throw new KvmException("eventfd", Native.getLastError());
+        }
+        synchronized (eventfds) {
+            eventfds.add(efd);
+        }
+        return efd;
+    }
+
+    /**
+     * KVM_IOEVENTFD: a guest write of len bytes to addr (a port when pio) signals the returned eventfd
+     * instead of exiting to userspace; datamatch, when not null, restricts it to writes of that value.
+     */
+    public int registerIoeventfd(long addr, int len, boolean pio, Long datamatch) {
+        int efd = newEventfd();
+        Memory m = new Memory(SIZEOF_KVM_IOEVENTFD);
+        m.clear();
+        int flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (datamatch != null ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0);
+        m.setLong(0, datamatch != null ? datamatch : 0);
+        m.setLong(8, addr);
+        m.setInt(16, len);
+        m.setInt(20, efd);
+        m.setInt(24, flags);
+        KvmSys.ioctlOrThrow(fd, KVM_IOEVENTFD, m, "KVM_IOEVENTFD");
+        return efd;
+    }
+
+    /** KVM_IRQFD: writing to the returned eventfd injects an edge on gsi. */
+    public int registerIrqfd(int gsi) {
+        int efd = newEventfd();
+        Memory m = new Memory(SIZEOF_KVM_IRQFD);
+        m.clear();
+        m.setInt(0, efd);
+        m.setInt(4, gsi);
+        KvmSys.ioctlOrThrow(fd, KVM_IRQFD, m, "KVM_IRQFD");
+        return efd;
+    }
+
+    /** Creates vCPU index with the given CPUID model; see {@link Vcpu}. */
+    public Vcpu createVcpu(int index, CpuModel model) {
+        return new Vcpu(this, index, model);
+    }
+
+    @Override
+    public void close() {
+        synchronized (eventfds) {
+            for (int efd : eventfds) {
+                KvmSys.close(efd);
+            }
+            eventfds.clear();
+        }
+        KvmSys.close(fd);
+    }
+}

@@ -1,0 +1,195 @@
+package dev.jvmm.kvm;
+
+import dev.jvmm.core.io.MmioBus;
+import dev.jvmm.core.io.PioBus;
+
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The VM's vCPUs and their threads ("vcpu-N", one platform thread each). Pausing kicks every vCPU out
+ * of KVM_RUN (immediate_exit plus a real-time signal with a native no-op handler) and waits until each
+ * is parked outside KVM_RUN. The lock guards only parking; it is never held across KVM_RUN.
+ */
+public final class VcpuSet implements AutoCloseable {
+    private final List<Vcpu> vcpus;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    volatile boolean pauseRequested;
+    volatile boolean stopRequested;
+    private boolean started;
+
+    public VcpuSet(List<Vcpu> vcpus) {
+        this.vcpus = List.copyOf(vcpus);
+    }
+
+    public List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    public Vcpu get(int index) {
+        return vcpus.get(index);
+    }
+
+    /**
+     * Starts one thread per vCPU. With startPaused (-S) the threads park before their first KVM_RUN
+     * until {@link #resumeAll()}.
+     */
+    public void start(PioBus pio, MmioBus mmio, VcpuExitHandler handler, boolean startPaused) {
+        lock.lock();
+        try {
+            if (started) {
+                throw new IllegalStateException("vCPUs already started");
+            }
+            started = true;
+            pauseRequested = startPaused;
+        } finally {
+            lock.unlock();
+        }
+        for (Vcpu v : vcpus) {
+            Thread t = new Thread(() -> v.runLoop(this, pio, mmio, handler), "vcpu-" + v.index());
+            t.setDaemon(true);
+            v.thread = t;
+            t.start();
+        }
+    }
+
+    private Vcpu current() {
+        Thread me = Thread.currentThread();
+        for (Vcpu v : vcpus) {
+            if (v.thread == me) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Stops every vCPU outside KVM_RUN. Returns when all are parked; called from a vCPU thread (a device
+     * asking for stop or reset) it does not wait for its own vCPU, which parks when its exit returns.
+     */
+    public void pauseAll() {
+        Vcpu self = current();
+        lock.lock();
+        try {
+            pauseRequested = true;
+            for (Vcpu v : vcpus) {
+                if (v != self) {
+                    v.kick();
+                }
+            }
+            // Counted as parked while waiting, so two vCPUs pausing at once do not wait for each other.
+            if (self != null) {
+                self.parked = true;
+                changed.signalAll();
+            }
+            while (pauseRequested && !stopRequested && !allParked()) {
+                changed.awaitUninterruptibly();
+            }
+            if (self != null) {
+                self.parked = false;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean allParked() {
+        for (Vcpu v : vcpus) {
+            if (v.thread != null && !v.parked && !v.exited) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Lets every vCPU run again, including those parked by a fatal exit. */
+    public void resumeAll() {
+        lock.lock();
+        try {
+            pauseRequested = false;
+            for (Vcpu v : vcpus) {
+                v.selfPause = false;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isPaused() {
+        return pauseRequested;
+    }
+
+    /** Called by a vCPU thread at its loop top; returns false when the set is stopping. */
+    boolean park(Vcpu v) {
+        lock.lock();
+        try {
+            v.parked = true;
+            changed.signalAll();
+            while ((pauseRequested || v.selfPause) && !stopRequested) {
+                changed.awaitUninterruptibly();
+            }
+            v.parked = false;
+        } finally {
+            lock.unlock();
+        }
+        v.run.put(KvmIoctls.RUN_IMMEDIATE_EXIT, (byte) 0);
+        java.lang.invoke.VarHandle.fullFence();
+        return !stopRequested;
+    }
+
+    void exited(Vcpu v) {
+        lock.lock();
+        try {
+            v.exited = true;
+            v.pthread = 0;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends every vCPU thread and waits for them (not for the caller's own, if it is one). */
+    public void stop() {
+        Vcpu self = current();
+        lock.lock();
+        try {
+            stopRequested = true;
+            for (Vcpu v : vcpus) {
+                if (v != self && !v.exited) {
+                    v.kick();
+                }
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        for (Vcpu v : vcpus) {
+            Thread t = v.thread;
+            if (t != null && v != self) {
+                boolean interrupted = false;
+                while (true) {
+                    try {
+                        t.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+        for (Vcpu v : vcpus) {
+            v.close();
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package dev.jvmm.kvm.boot;
+
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.memory.GuestMemoryException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Path;
+
+/**
+ * -kernel/-append/-initrd: detects the image format in QEMU's order (Linux "HdrS" header, then ELF with a
+ * Xen PVH entry note, then a multiboot v1 header), loads it into guest RAM together with its boot
+ * structures and the boot GDT, and returns the entry for {@code Vcpu.resetToEntry}.
+ */
+public final class KernelLoader {
+    /** Command line address shared by all formats: below the EBDA, above every boot structure. */
+    public static final long CMDLINE_ADDR = 0x20000;
+
+    private KernelLoader() {
+    }
+
+    /** What to load: the kernel's name (for messages) and bytes, the command line, the optional initrd. */
+    public record Request(String kernelName, byte[] kernel, String cmdline, String initrdName, byte[] initrd) {
+        public Request {
+            cmdline = cmdline == null ? "" : cmdline;
+        }
+    }
+
+    /** Reads the files and loads them; any problem is a {@link KernelLoadException} naming the file. */
+    public static BootEntry load(GuestMemory mem, MemoryLayout layout, Path kernel, String cmdline, Path initrd) {
+        byte[] k = read(kernel, "kernel");
+        byte[] i = initrd == null ? null : read(initrd, "initrd");
+        return load(mem, layout, new Request(kernel.toString(), k, cmdline,
+                initrd == null ? null : initrd.toString(), i));
+    }
+
+    private static byte[] read(Path p, String what) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (NoSuchFileException e) {
+            throw new KernelLoadException("could not load " + what + " '" + p + "': No such file or directory");
+        } catch (AccessDeniedException e) {
+            throw new KernelLoadException("could not load " + what + " '" + p + "': Permission denied");
+        } catch (IOException | OutOfMemoryError e) {
+            throw new KernelLoadException("could not load " + what + " '" + p + "': " + e.getMessage());
+        }
+    }
+
+    public static BootEntry load(GuestMemory mem, MemoryLayout layout, Request req) {
+        try {
+            BootEntry e = loadImage(mem, layout, req);
+            BootGdt.write(mem);
+            return e;
+        } catch (ImageError | GuestMemoryException e) {
+            throw new KernelLoadException("could not load kernel '" + req.kernelName() + "': " + e.getMessage());
+        }
+    }
+
+    private static BootEntry loadImage(GuestMemory mem, MemoryLayout layout, Request req) {
+        Image img = new Image(req.kernel());
+        if (BzImageLoader.matches(img)) {
+            return BzImageLoader.load(img, mem, layout, req);
+        }
+        if (ElfImage.isElf(img)) {
+            ElfImage elf = ElfImage.parse(img);
+            Long entry = PvhLoader.entryPoint(img, elf);
+            if (entry != null) {
+                return PvhLoader.load(img, elf, entry, mem, layout, req);
+            }
+        }
+        int mbHeader = MultibootLoader.findHeader(img);
+        if (mbHeader >= 0) {
+            return MultibootLoader.load(img, mbHeader, mem, layout, req);
+        }
+        if (img.length() == 0) {
+            throw new ImageError("file is empty");
+        }
+        throw new ImageError("not a Linux bzImage, PVH ELF or multiboot image");
+    }
+
+    /**
+     * Places an initrd at the highest page-aligned address whose end is at or below limit, and not below
+     * floor (the end of the kernel). Returns the guest address.
+     */
+    static long placeInitrd(GuestMemory mem, byte[] initrd, long limit, long floor) {
+        long addr = (limit - initrd.length) & ~0xfffL;
+        if (addr < floor || addr < 0) {
+            throw new ImageError(String.format("initrd (%d bytes) does not fit in guest RAM below 0x%x",
+                    initrd.length, limit));
+        }
+        Image.checkRam(mem, addr, initrd.length, "initrd");
+        mem.write(addr, initrd, 0, initrd.length);
+        return addr;
+    }
+}
