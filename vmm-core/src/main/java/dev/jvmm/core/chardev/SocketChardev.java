@@ -175,6 +175,12 @@ public final class SocketChardev extends AbstractChardev {
         if (t == null) {
             return "unknown error";
         }
+        if (t instanceof java.io.FileNotFoundException) {
+            return "No such file or directory"; // Netty reports ENOENT this way, without a message
+        }
+        if (t instanceof io.netty.channel.unix.Errors.NativeIoException n && n.expectedErr() < 0) {
+            return dev.jvmm.core.os.LibC.describe(-n.expectedErr());
+        }
         String m = String.valueOf(t.getMessage());
         int i = m.indexOf("failed: ");
         return i >= 0 ? m.substring(i + "failed: ".length()) : m;
