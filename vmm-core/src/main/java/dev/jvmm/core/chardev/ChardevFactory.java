@@ -80,9 +80,6 @@ public final class ChardevFactory {
             return Optional.of(c);
         }
         String id = "serial" + index;
-        if (byId.containsKey(id)) {
-            throw new OptionException(option, "Duplicate ID '" + id + "' for chardev");
-        }
         QemuOpts opts;
         String backend;
         if (text.equals("stdio") || text.equals("mon:stdio")) {
@@ -97,11 +94,11 @@ public final class ChardevFactory {
             opts = new QemuOpts(option, null, Map.of("backend", backend, "id", id, "path", text.substring(5)));
         } else if (text.startsWith("unix:")) {
             backend = "socket";
-            QemuOpts rest = QemuOpts.parse(option, text.substring(5), "path");
-            Map<String, String> m = new LinkedHashMap<>(rest.values());
-            if (m.getOrDefault("path", "").isEmpty()) {
+            String rest = text.substring(5);
+            if (rest.isEmpty() || rest.startsWith(",")) {
                 throw new OptionException(option, "Unable to parse FD number ");
             }
+            Map<String, String> m = new LinkedHashMap<>(QemuOpts.parse(option, rest, "path").values());
             m.put("backend", backend);
             m.put("id", id);
             opts = new QemuOpts(option, null, m);
@@ -110,6 +107,9 @@ public final class ChardevFactory {
             String name = colon < 0 ? text : text.substring(0, colon);
             throw new OptionException(option, colon < 0 ? "'" + name + "' is not a valid char driver"
                     : cannotConnect);
+        }
+        if (byId.containsKey(id)) {
+            throw new OptionException(option, "Duplicate ID '" + id + "' for chardev");
         }
         Chardev c = open(option, backend, id, opts);
         byId.put(id, c);
