@@ -32,6 +32,10 @@ public final class FileChardev extends AbstractChardev {
 
     /** Opens or fails with QEMU's text: "Could not open 'P': No such file or directory". */
     public static FileChardev open(String option, String id, String path, boolean append) {
+        if (path.isEmpty()) {
+            // open("") fails with ENOENT in C; Java would resolve it to the working directory
+            throw new OptionException(option, "Could not open '': No such file or directory");
+        }
         try {
             return new FileChardev(id, Path.of(path), append);
         } catch (NoSuchFileException e) {
