@@ -183,7 +183,12 @@ public final class SocketChardev extends AbstractChardev {
         }
         String m = String.valueOf(t.getMessage());
         int i = m.indexOf("failed: ");
-        return i >= 0 ? m.substring(i + "failed: ".length()) : m;
+        if (i >= 0) {
+            m = m.substring(i + "failed: ".length());
+        }
+        int addr = m.indexOf(": /");
+        return addr >= 0 ? m.substring(0, addr) : m; // Netty appends the address; QEMU's text ends at strerror
+
     }
 
     // ---- connection handling (event loop) -------------------------------------------------------

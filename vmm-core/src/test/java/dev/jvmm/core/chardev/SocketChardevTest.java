@@ -123,6 +123,16 @@ class SocketChardevTest {
     }
 
     @Test
+    void connectToDeadSocketIsRefused() throws Exception {
+        Path p = dir.resolve("dead.sock");
+        try (ServerSocketChannel old = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            old.bind(UnixDomainSocketAddress.of(p));
+        }
+        IOException e = assertThrows(IOException.class, () -> SocketChardev.client("c1", p, 0, loop));
+        assertEquals("Failed to connect to '" + p + "': Connection refused", e.getMessage());
+    }
+
+    @Test
     void oneClientAtATime() throws Exception {
         Path p = dir.resolve("one.sock");
         try (SocketChardev c = SocketChardev.server("c0", p, false, loop)) {
