@@ -55,8 +55,8 @@ public final class I8042 implements IoHandler {
     static final int CCMD_WRITE_OBUF = 0xd2;
     static final int CCMD_WRITE_AUX_OBUF = 0xd3;
     static final int CCMD_WRITE_MOUSE = 0xd4;
-    static final int CCMD_ENABLE_A20 = 0xdd;
-    static final int CCMD_DISABLE_A20 = 0xdf;
+    static final int CCMD_ENABLE_A20 = 0xdf;
+    static final int CCMD_DISABLE_A20 = 0xdd;
     static final int CCMD_PULSE_MASK = 0xf0;
     static final int CCMD_RESET = 0xfe;
 

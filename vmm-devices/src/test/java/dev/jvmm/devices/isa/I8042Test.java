@@ -107,9 +107,9 @@ class I8042Test {
 
     @Test
     void a20Commands() {
-        cmd(0xdf);
+        cmd(0xdd);     // HP Vectra-style A20 commands: 0xdd disables, 0xdf enables
         assertFalse(kbc.a20());
-        cmd(0xdd);
+        cmd(0xdf);
         assertTrue(kbc.a20());
     }
 
