@@ -1,0 +1,222 @@
+package dev.jvmm.core.chardev;
+
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.loop.IoLoop;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * Builds chardev backends from {@code -chardev BACKEND,id=ID,...} and {@code -serial} shorthands with
+ * QEMU 7.2's error texts, and keeps the ones created by id (for {@code chardev:ID}, duplicate checks and
+ * query-chardev). Not thread-safe: used while the machine is assembled.
+ *
+ * <p>Supported: stdio, file (path=, append=), null, socket on UNIX paths (path=, server=, wait=,
+ * reconnect=), pty. Not supported (clear error): socket fd=, TCP sockets, mux=on, logfile=.
+ */
+public final class ChardevFactory {
+    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]*");
+    private static final String NOT_IDENTIFIER = "Parameter 'id' expects an identifier\n"
+            + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
+
+    private final Supplier<IoLoop> ioLoop;
+    private final Map<String, Chardev> byId = new LinkedHashMap<>();
+    private boolean stdioUsed;
+
+    /** @param ioLoop gives the machine's I/O loop; only asked for when a socket backend is made */
+    public ChardevFactory(Supplier<IoLoop> ioLoop) {
+        this.ioLoop = ioLoop;
+    }
+
+    /** Parses and opens one {@code -chardev} argument; errors carry "-chardev TEXT" as their option. */
+    public Chardev fromChardevOption(String text) {
+        String option = "-chardev " + text;
+        QemuOpts opts = QemuOpts.parse(option, text, "backend");
+        String id = opts.get("id").orElse(null);
+        if (id == null) {
+            throw new OptionException(option, "chardev: no id specified");
+        }
+        if (!IDENTIFIER.matcher(id).matches()) {
+            throw new OptionException(option, NOT_IDENTIFIER);
+        }
+        String backend = opts.get("backend").orElse(null);
+        if (backend == null) {
+            throw new OptionException(option, "chardev: \"" + id + "\" missing backend");
+        }
+        if (!isDriver(backend)) {
+            throw new OptionException(option, "'" + backend + "' is not a valid char driver name");
+        }
+        if (byId.containsKey(id)) {
+            throw new OptionException(option, "Duplicate ID '" + id + "' for chardev");
+        }
+        Chardev c = open(option, backend, id, opts);
+        byId.put(id, c);
+        return c;
+    }
+
+    /**
+     * Opens a {@code -serial} argument for the given port index (its chardev is named "serial" + index,
+     * as QEMU names it). Returns empty for "none" (no serial port); {@code chardev:ID} returns the
+     * chardev defined earlier with -chardev.
+     */
+    public Optional<Chardev> fromSerialOption(String text, int index) {
+        String option = "-serial " + text;
+        String cannotConnect = "could not connect serial device to character backend '" + text + "'";
+        if (text.equals("none")) {
+            return Optional.empty();
+        }
+        if (text.startsWith("chardev:")) {
+            Chardev c = byId.get(text.substring("chardev:".length()));
+            if (c == null) {
+                throw new OptionException(option, cannotConnect);
+            }
+            return Optional.of(c);
+        }
+        String id = "serial" + index;
+        QemuOpts opts;
+        String backend;
+        if (text.equals("stdio") || text.equals("mon:stdio")) {
+            // mon:stdio would multiplex the HMP monitor; jvmm has none, so it is plain stdio.
+            backend = "stdio";
+            opts = new QemuOpts(option, null, Map.of("backend", backend, "id", id));
+        } else if (text.equals("null") || text.equals("pty")) {
+            backend = text;
+            opts = new QemuOpts(option, null, Map.of("backend", backend, "id", id));
+        } else if (text.startsWith("file:")) {
+            backend = "file";
+            opts = new QemuOpts(option, null, Map.of("backend", backend, "id", id, "path", text.substring(5)));
+        } else if (text.startsWith("unix:")) {
+            backend = "socket";
+            String rest = text.substring(5);
+            if (rest.isEmpty() || rest.startsWith(",")) {
+                throw new OptionException(option, "Unable to parse FD number ");
+            }
+            Map<String, String> m = new LinkedHashMap<>(QemuOpts.parse(option, rest, "path").values());
+            m.put("backend", backend);
+            m.put("id", id);
+            opts = new QemuOpts(option, null, m);
+        } else {
+            int colon = text.indexOf(':');
+            String name = colon < 0 ? text : text.substring(0, colon);
+            throw new OptionException(option, colon < 0 ? "'" + name + "' is not a valid char driver"
+                    : cannotConnect);
+        }
+        if (byId.containsKey(id)) {
+            throw new OptionException(option, "Duplicate ID '" + id + "' for chardev");
+        }
+        Chardev c = open(option, backend, id, opts);
+        byId.put(id, c);
+        return Optional.of(c);
+    }
+
+    /** A chardev created earlier, by id. */
+    public Optional<Chardev> get(String id) {
+        return Optional.ofNullable(byId.get(id));
+    }
+
+    /** Every chardev created, in creation order (for query-chardev). */
+    public Map<String, Chardev> all() {
+        return Collections.unmodifiableMap(byId);
+    }
+
+    /** Closes every chardev created. */
+    public void closeAll() {
+        for (Chardev c : byId.values()) {
+            c.close();
+        }
+        byId.clear();
+    }
+
+    private static boolean isDriver(String name) {
+        return switch (name) {
+            case "stdio", "file", "null", "socket", "pty" -> true;
+            default -> false;
+        };
+    }
+
+    private Chardev open(String option, String backend, String id, QemuOpts opts) {
+        if (opts.has("mux") && opts.getBool("mux", false)) {
+            throw new OptionException(option, "chardev: mux=on is not supported by jvmm");
+        }
+        switch (backend) {
+            case "null" -> {
+                opts.requireOnly("backend", "id", "mux");
+                return new NullChardev(id);
+            }
+            case "stdio" -> {
+                opts.requireOnly("backend", "id", "mux", "signal");
+                if (stdioUsed) {
+                    throw new OptionException(option, "cannot use stdio by multiple character devices");
+                }
+                stdioUsed = true;
+                return new StdioChardev(id);
+            }
+            case "file" -> {
+                opts.requireOnly("backend", "id", "mux", "path", "append");
+                String path = opts.get("path").orElse(null);
+                if (path == null) {
+                    throw new OptionException(option, "chardev: file: no filename given");
+                }
+                return FileChardev.open(option, id, path, opts.getBool("append", false));
+            }
+            case "pty" -> {
+                opts.requireOnly("backend", "id", "mux");
+                try {
+                    return new PtyChardev(id);
+                } catch (IOException e) {
+                    throw new OptionException(option, e.getMessage());
+                }
+            }
+            case "socket" -> {
+                return openSocket(option, id, opts);
+            }
+            default -> throw new OptionException(option, "'" + backend + "' is not a valid char driver name");
+        }
+    }
+
+    private Chardev openSocket(String option, String id, QemuOpts opts) {
+        opts.requireOnly("backend", "id", "mux", "path", "server", "wait", "reconnect", "fd", "host", "port");
+        boolean server = opts.getBool("server", false);
+        long reconnect = opts.getNumber("reconnect", 0);
+        int sources = (opts.has("path") ? 1 : 0) + (opts.has("fd") ? 1 : 0) + (opts.has("host") ? 1 : 0);
+        if (sources > 1) {
+            throw new OptionException(option, "None or one of 'path', 'fd' or 'host' option required.");
+        }
+        if (sources == 0) {
+            throw new OptionException(option, "Unable to parse FD number ");
+        }
+        if (opts.has("host")) {
+            throw new OptionException(option, "chardev: socket: TCP sockets are not supported by jvmm; use path=");
+        }
+        if (opts.has("fd")) {
+            throw new OptionException(option, "chardev: socket: fd= is not supported by jvmm yet");
+        }
+        if (server && opts.has("reconnect")) {
+            throw new OptionException(option, "'reconnect' option is incompatible with socket in server listen mode");
+        }
+        if (!server && opts.has("wait")) {
+            throw new OptionException(option, "'wait' option is incompatible with socket in client connect mode");
+        }
+        if (reconnect < 0 || reconnect > Integer.MAX_VALUE) {
+            throw new OptionException(option, "Parameter 'reconnect' expects a number");
+        }
+        boolean wait = opts.getBool("wait", true);
+        Path path = Path.of(opts.get("path").orElseThrow());
+        try {
+            return server ? SocketChardev.server(id, path, wait, ioLoop.get())
+                    : SocketChardev.client(id, path, (int) reconnect, ioLoop.get());
+        } catch (IOException e) {
+            throw new OptionException(option, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OptionException(option, "interrupted while waiting for a connection");
+        }
+    }
+}

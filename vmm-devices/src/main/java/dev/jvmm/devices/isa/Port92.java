@@ -1,0 +1,59 @@
+package dev.jvmm.devices.isa;
+
+import dev.jvmm.core.io.IoHandler;
+import dev.jvmm.core.io.PioBus;
+import dev.jvmm.devices.ResetRequest;
+
+/**
+ * System Control Port A at 0x92 (IBM PS/2 "Fast A20 and reset", as QEMU's hw/i386/port92.c): bit 0 going
+ * from 0 to 1 resets the system, bit 1 is the A20 gate. A20 is always enabled under KVM, so the bit is
+ * only stored and read back.
+ */
+public final class Port92 implements IoHandler {
+    public static final int BASE = 0x92;
+    public static final int PORT_COUNT = 1;
+
+    static final int FAST_RESET = 0x01;
+    static final int A20_ENABLE = 0x02;
+
+    private final ResetRequest reset;
+    private int value;
+
+    public Port92(ResetRequest reset) {
+        this.reset = reset == null ? ResetRequest.NONE : reset;
+    }
+
+    public void attach(PioBus bus) {
+        bus.register(BASE, PORT_COUNT, this);
+    }
+
+    /** Machine reset clears the reset bit and keeps A20, as QEMU does. */
+    public synchronized void reset() {
+        value &= ~FAST_RESET;
+    }
+
+    public synchronized boolean a20() {
+        return (value & A20_ENABLE) != 0;
+    }
+
+    @Override
+    public synchronized long read(long offset, int size) {
+        return offset == 0 ? value : 0xff;
+    }
+
+    @Override
+    public void write(long offset, int size, long v) {
+        if (offset != 0) {
+            return;
+        }
+        boolean fire;
+        synchronized (this) {
+            int old = value;
+            value = (int) v & 0xff;
+            fire = (value & FAST_RESET) != 0 && (old & FAST_RESET) == 0;
+        }
+        if (fire) {
+            reset.requestReset();
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package dev.jvmm.devices.isa;
+
+import dev.jvmm.core.chardev.NullChardev;
+import dev.jvmm.core.io.PioBus;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Runs the same port script against QEMU 7.2 (through its qtest protocol, CPU stopped, so only device
+ * models answer) and against our devices on a PioBus, and compares every value read. Time-of-day CMOS
+ * registers are left out since the two clocks are read at different instants, and the UART receive
+ * interrupt stays masked while data sits in its FIFO: QEMU's character timeout runs on the virtual clock,
+ * stopped here, ours on the host clock.
+ */
+class QemuQtestComparisonTest {
+    static final String QEMU = "qemu-system-x86_64";
+
+    static boolean qemuPresent() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (new File(dir, QEMU).canExecute()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static List<String> script() {
+        List<String> s = new ArrayList<>();
+        // UART: every register in several modes
+        for (int reg = 0; reg < 8; reg++) {
+            s.add("inb 0x" + Integer.toHexString(0x3f8 + reg));
+        }
+        String[][] seq = {
+            {"outb 0x3fb 0x80", "inb 0x3f8", "inb 0x3f9", "outb 0x3f8 0x01", "outb 0x3f9 0x00", "inb 0x3f8",
+                "inb 0x3f9", "inb 0x3fa", "outb 0x3fb 0x03", "inb 0x3fb", "inb 0x3f9"},
+            {"outb 0x3fa 0x01", "inb 0x3fa", "outb 0x3fa 0x41", "inb 0x3fa", "outb 0x3fa 0x81", "inb 0x3fa",
+                "outb 0x3fa 0xc7", "inb 0x3fa", "inb 0x3fd"},
+            {"outb 0x3f9 0x02", "inb 0x3fa", "inb 0x3fa", "outb 0x3f8 0x41", "inb 0x3fa", "inb 0x3fa",
+                "outb 0x3f9 0x00", "inb 0x3fa", "outb 0x3f9 0x0f", "inb 0x3f9", "inb 0x3fa", "inb 0x3fa"},
+            {"outb 0x3fc 0x1f", "inb 0x3fc", "inb 0x3fe", "outb 0x3fc 0x11", "inb 0x3fe", "outb 0x3fc 0x12",
+                "inb 0x3fe", "outb 0x3fc 0x14", "inb 0x3fe", "outb 0x3fc 0x18", "inb 0x3fe"},
+            {"outb 0x3f9 0x02", "outb 0x3fc 0x10", "outb 0x3f8 0x5a", "inb 0x3fd", "inb 0x3fa", "inb 0x3f8", "inb 0x3fd",
+                "outb 0x3f8 0x01", "outb 0x3f8 0x02", "inb 0x3fd", "inb 0x3fd", "inb 0x3f8", "inb 0x3f8",
+                "inb 0x3fd"},
+            {"outb 0x3fa 0x00", "inb 0x3fa", "outb 0x3f8 0x33", "outb 0x3f8 0x34", "inb 0x3fd", "inb 0x3fd",
+                "inb 0x3f8", "inb 0x3fd", "outb 0x3fc 0x08", "inb 0x3fc"},
+            {"outb 0x3ff 0xa5", "inb 0x3ff", "outb 0x3fd 0x00", "inb 0x3fd", "outb 0x3fe 0x00", "inb 0x3fe",
+                "outb 0x3fb 0xff", "inb 0x3fb", "inb 0x3f8", "outb 0x3fb 0x00", "inw 0x3f8", "inl 0x3fc"},
+            // i8042
+            {"inb 0x64", "outb 0x64 0x20", "inb 0x64", "inb 0x60", "inb 0x64", "outb 0x64 0xaa", "inb 0x64",
+                "inb 0x60", "outb 0x64 0xab", "inb 0x60", "outb 0x64 0xd0", "inb 0x60", "outb 0x64 0x60",
+                "outb 0x60 0x45", "outb 0x64 0x20", "inb 0x60", "outb 0x64 0xd1", "outb 0x60 0xcf",
+                "outb 0x64 0xd0", "inb 0x60", "outb 0x64 0xdf", "outb 0x64 0xd0", "inb 0x60",
+                "outb 0x64 0xdd", "outb 0x64 0xd0", "inb 0x60", "outb 0x64 0xd2", "outb 0x60 0x99",
+                "inb 0x64", "inb 0x60", "inb 0x64", "inb 0x60", "outb 0x64 0xc0", "inb 0x60",
+                "outb 0x64 0xa9", "inb 0x60", "outb 0x64 0x12", "inb 0x64", "outb 0x64 0xff", "inb 0x64"},
+            // port 92, 0x80, debug exit, an unassigned delay port
+            {"inb 0x92", "outb 0x92 0x02", "inb 0x92", "inb 0x80", "inw 0x80", "inl 0x80", "outb 0x80 0x12",
+                "inb 0x80", "inb 0x501", "inw 0x501", "inb 0xed"},
+            // CMOS status registers and index behaviour
+            {"inb 0x70", "outb 0x70 0x0a", "inb 0x71", "outb 0x70 0x0b", "inb 0x71", "outb 0x70 0x0c",
+                "inb 0x71", "outb 0x70 0x0d", "inb 0x71", "outb 0x70 0x8d", "inb 0x71", "outb 0x70 0x7e",
+                "outb 0x71 0x42", "inb 0x71", "outb 0x70 0xfe", "inb 0x71", "outb 0x70 0x0d", "outb 0x71 0x00",
+                "inb 0x71", "outb 0x70 0x0a", "outb 0x71 0xa6", "inb 0x71"},
+        };
+        for (String[] part : seq) {
+            s.addAll(List.of(part));
+        }
+        for (int i : new int[] {0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35, 0x5b, 0x5c, 0x5d, 0x5f}) {
+            s.add("outb 0x70 0x" + Integer.toHexString(i));
+            s.add("inb 0x71");
+        }
+        return s;
+    }
+
+    static List<Long> runQemu(List<String> script) throws Exception {
+        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
+                "-nodefaults", "-display", "none", "-serial", "null", "-m", "512", "-smp", "2",
+                "-device", "isa-debug-exit", "-monitor", "none")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        List<Long> values = new ArrayList<>();
+        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
+             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))) {
+            for (String cmd : script) {
+                w.write(cmd + "\n");
+                w.flush();
+                String line;
+                do {
+                    line = r.readLine();
+                } while (line != null && !line.startsWith("OK") && !line.startsWith("FAIL") && !line.startsWith("ERR"));
+                if (line == null || !line.startsWith("OK")) {
+                    throw new IllegalStateException("qtest answered " + line + " to " + cmd);
+                }
+                if (cmd.startsWith("in")) {
+                    values.add(Long.decode(line.substring(3).trim()));
+                }
+            }
+        } finally {
+            p.destroy();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+        return values;
+    }
+
+    static List<Long> runOurs(List<String> script) {
+        PioBus bus = new PioBus();
+        Uart16550 uart = new Uart16550(Uart16550.COM1_BASE, null, new NullChardev("serial0"));
+        uart.attach(bus);
+        new I8042(() -> { }).attach(bus);
+        new Port92(() -> { }).attach(bus);
+        new PostCodePort().attach(bus);
+        new IsaDebugExit(status -> { }).attach(bus);
+        new CmosRtc(512L << 20, 0, 2, null).attach(bus);
+        List<Long> values = new ArrayList<>();
+        for (String cmd : script) {
+            String[] f = cmd.split(" ");
+            int port = Integer.decode(f[1]);
+            int size = switch (f[0].charAt(f[0].length() - 1)) {
+                case 'b' -> 1;
+                case 'w' -> 2;
+                default -> 4;
+            };
+            if (f[0].startsWith("in")) {
+                values.add(bus.read(port, size));
+            } else {
+                bus.write(port, size, Long.decode(f[2]));
+            }
+        }
+        uart.close();
+        return values;
+    }
+
+    @Test
+    void portScriptMatchesQemu() throws Exception {
+        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        List<String> script = script();
+        List<Long> expected = runQemu(script);
+        List<Long> actual = runOurs(script);
+        List<String> reads = script.stream().filter(c -> c.startsWith("in")).toList();
+        StringBuilder diff = new StringBuilder();
+        for (int i = 0; i < expected.size(); i++) {
+            if (!expected.get(i).equals(actual.get(i))) {
+                diff.append(String.format("#%d %s: qemu 0x%x, jvmm 0x%x%n", i, reads.get(i), expected.get(i), actual.get(i)));
+            }
+        }
+        assertEquals("", diff.toString());
+    }
+}
