@@ -261,14 +261,26 @@ public final class QmpServer implements AutoCloseable {
 
         @Override
         public void error(String desc) {
-            session.send(errorReply(null, QmpError.GENERIC, desc));
+            reply(errorReply(null, QmpError.GENERIC, desc));
+        }
+
+        /**
+         * Replies produced on the I/O loop still go out through the main loop's queue, so every client sees
+         * its replies in request order even when earlier commands are still running there.
+         */
+        private void reply(Map<String, Object> m) {
+            try {
+                machine.mainLoop().execute(() -> session.send(m));
+            } catch (RejectedExecutionException e) {
+                session.send(m);
+            }
         }
 
         @Override
         @SuppressWarnings("unchecked")
         public void value(Object value) {
             if (!(value instanceof Map<?, ?> raw)) {
-                session.send(errorReply(null, QmpError.GENERIC, "QMP input must be a JSON object"));
+                reply(errorReply(null, QmpError.GENERIC, "QMP input must be a JSON object"));
                 return;
             }
             Map<String, Object> req = (Map<String, Object>) raw;
@@ -280,48 +292,48 @@ public final class QmpServer implements AutoCloseable {
                 boolean known = k.equals("execute") || k.equals("arguments") || k.equals("id")
                         || (k.equals("exec-oob") && session.oobEnabled());
                 if (!known) {
-                    session.send(errorReply(id, QmpError.GENERIC, "QMP input member '" + k + "' is unexpected"));
+                    reply(errorReply(id, QmpError.GENERIC, "QMP input member '" + k + "' is unexpected"));
                     return;
                 }
             }
             Object name = oob ? execOob : execute;
             if (execute != null && execOob != null) {
-                session.send(errorReply(id, QmpError.GENERIC,
+                reply(errorReply(id, QmpError.GENERIC,
                         "QMP input must have exactly one of 'execute' and 'exec-oob'"));
                 return;
             }
             if (name == null) {
-                session.send(errorReply(id, QmpError.GENERIC, "QMP input lacks member 'execute'"));
+                reply(errorReply(id, QmpError.GENERIC, "QMP input lacks member 'execute'"));
                 return;
             }
             if (!(name instanceof String cmdName)) {
-                session.send(errorReply(id, QmpError.GENERIC,
+                reply(errorReply(id, QmpError.GENERIC,
                         "QMP input member '" + (oob ? "exec-oob" : "execute") + "' must be a string"));
                 return;
             }
             Object args = req.get("arguments");
             if (args != null && !(args instanceof Map)) {
-                session.send(errorReply(id, QmpError.GENERIC, "QMP input member 'arguments' must be an object"));
+                reply(errorReply(id, QmpError.GENERIC, "QMP input member 'arguments' must be an object"));
                 return;
             }
             Map<String, Object> argMap = args == null ? Map.of() : (Map<String, Object>) args;
             if (!session.negotiated() && !cmdName.equals("qmp_capabilities")) {
-                session.send(errorReply(id, QmpError.COMMAND_NOT_FOUND,
+                reply(errorReply(id, QmpError.COMMAND_NOT_FOUND,
                         "Expecting capabilities negotiation with 'qmp_capabilities'"));
                 return;
             }
             Schema.Command cmd = schema.lookup(cmdName);
             if (cmd == null) {
-                session.send(errorReply(id, QmpError.COMMAND_NOT_FOUND,
+                reply(errorReply(id, QmpError.COMMAND_NOT_FOUND,
                         "The command " + cmdName + " has not been found"));
                 return;
             }
             if (oob && !cmd.allowOob()) {
-                session.send(errorReply(id, QmpError.GENERIC, "The command " + cmdName + " does not support OOB"));
+                reply(errorReply(id, QmpError.GENERIC, "The command " + cmdName + " does not support OOB"));
                 return;
             }
             if (cmd.onLoop()) {
-                session.send(run(cmd, argMap, id));
+                reply(run(cmd, argMap, id));
                 return;
             }
             queued++;
