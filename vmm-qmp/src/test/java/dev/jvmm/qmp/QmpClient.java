@@ -56,7 +56,12 @@ final class QmpClient implements AutoCloseable {
         if (sel.select(ms) > 0) {
             sel.selectedKeys().clear();
             ByteBuffer buf = ByteBuffer.allocate(65536);
-            int n = ch.read(buf);
+            int n;
+            try {
+                n = ch.read(buf);
+            } catch (java.net.SocketException e) {
+                n = -1; // reset by a peer that exited
+            }
             if (n < 0) {
                 eof = true;
                 return;
