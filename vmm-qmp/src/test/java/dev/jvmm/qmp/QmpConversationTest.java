@@ -277,6 +277,45 @@ class QmpConversationTest {
         }
     }
 
+    @Test
+    void waitOnBlocksUntilAClientConnects() throws Exception {
+        Path w = dir.resolve("wait.sock");
+        java.util.concurrent.CompletableFuture<Void> listening = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                server.listenUnix(w, true);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        long end = System.currentTimeMillis() + 5000;
+        while (!Files.exists(w) && System.currentTimeMillis() < end) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(200);
+        assertTrue(!listening.isDone(), "wait=on holds start-up");
+        try (QmpClient c = QmpClient.negotiated(w)) {
+            listening.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals("prelaunch", status(c));
+        }
+    }
+
+    @Test
+    void optionParsing() {
+        QmpEndpoint a = QmpEndpoint.parseQmpOption("unix:/tmp/a.sock,server=on,wait=off", 0);
+        assertEquals(new QmpEndpoint(Path.of("/tmp/a.sock"), -1, false, "compat_monitor0"), a);
+        assertEquals(a, QmpEndpoint.parseQmpOption("unix:/tmp/a.sock,server,nowait", 0));
+        assertTrue(QmpEndpoint.parseQmpOption("unix:/tmp/a.sock,server=on", 1).waitForClient());
+        assertEquals(new QmpEndpoint(null, 3, false, "mon0"),
+                QmpEndpoint.parseChardevOption("socket,id=mon0,fd=3,server=on,wait=off"));
+        assertEquals("mon0", QmpEndpoint.parseMonOption("chardev=mon0,mode=control"));
+        org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
+                () -> QmpEndpoint.parseQmpOption("tcp:localhost:4444,server=on", 0));
+        org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
+                () -> QmpEndpoint.parseChardevOption("socket,id=x,path=/a,fd=3,server=on"));
+        org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
+                () -> QmpEndpoint.parseMonOption("chardev=mon0"));
+    }
+
     static String status(QmpClient c) throws Exception {
         return (String) ((Map<?, ?>) c.command("{\"execute\":\"query-status\"}").get("return")).get("status");
     }
