@@ -42,7 +42,7 @@ final class Hmp {
             }
         }
         if (!found) {
-            throw QmpError.generic("CPU " + cpu + " is not present");
+            throw QmpError.generic("Parameter 'cpu-index' expects a CPU number");
         }
         return crlf(sb.toString());
     }

@@ -95,7 +95,7 @@ public final class JsonStreamDecoder {
             m = m.substring(0, nl);
         }
         if (m.contains("nesting depth")) {
-            return "JSON parse error, nesting too deep";
+            return "JSON nesting depth limit exceeded";
         }
         return "JSON parse error, " + m;
     }

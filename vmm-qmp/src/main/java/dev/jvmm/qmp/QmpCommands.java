@@ -134,7 +134,9 @@ final class QmpCommands {
         s.command("query-chardev", NO_ARGS, QType.array(QType.struct("ChardevInfo", req("label", QType.STR),
                 req("filename", QType.STR), req("frontend-open", QType.BOOL))), (a, x) -> {
                     List<Object> out = new ArrayList<>();
-                    for (ChardevInfo c : m.chardevs()) {
+                    List<ChardevInfo> all = new ArrayList<>(m.chardevs());
+                    all.addAll(server.monitorChardevs());
+                    for (ChardevInfo c : all) {
                         out.add(obj("frontend-open", c.frontendOpen(), "filename", c.filename(), "label", c.label()));
                     }
                     return out;

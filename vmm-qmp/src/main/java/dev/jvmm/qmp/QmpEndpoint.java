@@ -19,6 +19,32 @@ import java.util.Map;
  */
 public record QmpEndpoint(Path path, int fd, boolean waitForClient, String label) {
 
+    /**
+     * All QMP endpoints of a command line: every -qmp value, plus each -mon ...,mode=control with the
+     * -chardev socket it names. -chardev values no -mon refers to are left to the chardev layer.
+     */
+    public static List<QmpEndpoint> fromCommandLine(List<String> qmpValues, List<String> chardevValues,
+            List<String> monValues) throws OptionException {
+        List<QmpEndpoint> out = new java.util.ArrayList<>();
+        for (int i = 0; i < qmpValues.size(); i++) {
+            out.add(parseQmpOption(qmpValues.get(i), i));
+        }
+        for (String mon : monValues) {
+            String id = parseMonOption(mon);
+            String match = null;
+            for (String c : chardevValues) {
+                if (("," + c + ",").contains(",id=" + id + ",")) {
+                    match = c;
+                }
+            }
+            if (match == null) {
+                throw new OptionException("-mon", "chardev '" + id + "' not found");
+            }
+            out.add(parseChardevOption(match));
+        }
+        return out;
+    }
+
     /** -qmp VALUE; label as QEMU numbers them ("compat_monitor0", ...). */
     public static QmpEndpoint parseQmpOption(String value, int index) throws OptionException {
         if (!value.startsWith("unix:")) {

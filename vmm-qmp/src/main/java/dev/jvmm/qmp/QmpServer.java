@@ -54,7 +54,7 @@ public final class QmpServer implements AutoCloseable {
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     private final List<QmpSession> sessions = new CopyOnWriteArrayList<>();
     private final EventBus.Subscriber subscriber = this::onEvent;
-    private final List<String> chardevLabels = new CopyOnWriteArrayList<>();
+    private final List<dev.jvmm.core.machine.ChardevInfo> monitorChardevs = new CopyOnWriteArrayList<>();
 
     public QmpServer(MachineControl machine, IoLoop ioLoop) {
         this.machine = machine;
@@ -82,10 +82,15 @@ public final class QmpServer implements AutoCloseable {
     /** Listens as one -qmp/-mon endpoint says; with wait=on returns once the first client connected. */
     public void listen(QmpEndpoint ep) throws IOException, InterruptedException {
         if (ep.fd() >= 0) {
-            listenFd(ep.fd(), ep.waitForClient());
+            listenFd(ep.fd(), ep.waitForClient(), ep.label());
         } else {
-            listenUnix(ep.path(), ep.waitForClient());
+            listenUnix(ep.path(), ep.waitForClient(), ep.label());
         }
+    }
+
+    /** Label for a listener started without an endpoint: QEMU's -qmp numbering. */
+    private String nextCompatLabel() {
+        return "compat_monitor" + monitorChardevs.size();
     }
 
     /**
@@ -93,6 +98,10 @@ public final class QmpServer implements AutoCloseable {
      * blocks until a client connects, as QEMU's wait=on holds start-up.
      */
     public void listenUnix(Path path, boolean waitForClient) throws IOException, InterruptedException {
+        listenUnix(path, waitForClient, nextCompatLabel());
+    }
+
+    private void listenUnix(Path path, boolean waitForClient, String label) throws IOException, InterruptedException {
         Files.deleteIfExists(path);
         CountDownLatch connected = new CountDownLatch(1);
         Channel ch;
@@ -104,7 +113,7 @@ public final class QmpServer implements AutoCloseable {
         }
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         listeners.add(ch);
-        chardevLabels.add("unix:" + path + ",server=on");
+        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + path + ",server=on", true));
         if (waitForClient) {
             connected.await();
         }
@@ -115,6 +124,10 @@ public final class QmpServer implements AutoCloseable {
      * listening stream socket; anything else fails when the first accept is attempted.
      */
     public void listenFd(int fd, boolean waitForClient) throws IOException, InterruptedException {
+        listenFd(fd, waitForClient, nextCompatLabel());
+    }
+
+    private void listenFd(int fd, boolean waitForClient, String label) throws IOException, InterruptedException {
         if (fd < 0) {
             throw new IOException("invalid file descriptor " + fd);
         }
@@ -127,15 +140,15 @@ public final class QmpServer implements AutoCloseable {
             throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
         }
         listeners.add(ch);
-        chardevLabels.add("unix:fd=" + fd + ",server=on");
+        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:fd=" + fd + ",server=on", true));
         if (waitForClient) {
             connected.await();
         }
     }
 
-    /** query-chardev filenames of the monitor sockets (the machine's own chardevs come from MachineControl). */
-    List<String> monitorChardevFilenames() {
-        return List.copyOf(chardevLabels);
+    /** query-chardev entries of the monitor sockets (the machine's other chardevs come from MachineControl). */
+    List<dev.jvmm.core.machine.ChardevInfo> monitorChardevs() {
+        return List.copyOf(monitorChardevs);
     }
 
     private ServerBootstrap bootstrap(io.netty.channel.ChannelFactory<EpollServerDomainSocketChannel> factory,
@@ -299,7 +312,7 @@ public final class QmpServer implements AutoCloseable {
             Object name = oob ? execOob : execute;
             if (execute != null && execOob != null) {
                 reply(errorReply(id, QmpError.GENERIC,
-                        "QMP input must have exactly one of 'execute' and 'exec-oob'"));
+                        "QMP input member 'execute' clashes with 'exec-oob'"));
                 return;
             }
             if (name == null) {

@@ -163,7 +163,8 @@ class QmpConversationTest {
             List<?> hp = (List<?>) c.command("{\"execute\":\"query-hotpluggable-cpus\"}").get("return");
             assertEquals(1L, ((Map<?, ?>) hp.get(0)).get("vcpus-count"));
             List<?> ch = (List<?>) c.command("{\"execute\":\"query-chardev\"}").get("return");
-            assertEquals("compat_monitor0", ((Map<?, ?>) ch.get(0)).get("label"));
+            assertEquals(Map.of("label", "compat_monitor0", "filename", "unix:" + sock + ",server=on",
+                    "frontend-open", true), ch.get(0));
             assertEquals(List.of(), c.command("{\"execute\":\"query-iothreads\"}").get("return"));
             List<?> machines = (List<?>) c.command("{\"execute\":\"query-machines\"}").get("return");
             assertEquals("pc", ((Map<?, ?>) machines.get(0)).get("alias"));
@@ -314,6 +315,32 @@ class QmpConversationTest {
                 () -> QmpEndpoint.parseChardevOption("socket,id=x,path=/a,fd=3,server=on"));
         org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
                 () -> QmpEndpoint.parseMonOption("chardev=mon0"));
+    }
+
+    @Test
+    void inheritedListeningFd() throws Exception {
+        Path p = dir.resolve("inherited.sock");
+        io.netty.channel.epoll.LinuxSocket listening = io.netty.channel.epoll.LinuxSocket.newSocketDomain();
+        listening.bind(new io.netty.channel.unix.DomainSocketAddress(p.toString()));
+        listening.listen(16);
+        server.listen(QmpEndpoint.parseChardevOption("socket,id=mon0,fd=" + listening.intValue()
+                + ",server=on,wait=off"));
+        try (QmpClient c = QmpClient.negotiated(p)) {
+            assertEquals("prelaunch", status(c));
+            List<?> ch = (List<?>) c.command("{\"execute\":\"query-chardev\"}").get("return");
+            assertTrue(ch.stream().anyMatch(x -> "mon0".equals(((Map<?, ?>) x).get("label"))), ch.toString());
+        }
+    }
+
+    @Test
+    void commandLineEndpoints() {
+        List<QmpEndpoint> eps = QmpEndpoint.fromCommandLine(List.of("unix:/tmp/a,server=on,wait=off"),
+                List.of("stdio,id=ser0", "socket,id=mon0,path=/tmp/b,server=on,wait=off"),
+                List.of("chardev=mon0,mode=control"));
+        assertEquals(List.of(new QmpEndpoint(Path.of("/tmp/a"), -1, false, "compat_monitor0"),
+                new QmpEndpoint(Path.of("/tmp/b"), -1, false, "mon0")), eps);
+        org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
+                () -> QmpEndpoint.fromCommandLine(List.of(), List.of(), List.of("chardev=nope,mode=control")));
     }
 
     static String status(QmpClient c) throws Exception {
