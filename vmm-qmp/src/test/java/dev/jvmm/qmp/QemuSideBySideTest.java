@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Runs one conversation against qemu-system-x86_64 -S and against jvmm and compares the shape of every
  * reply and event. {@link #startProcess} takes any command line ending in a QMP socket, so the same test can
- * later drive the real jvmm launcher instead of the in-process fake machine.
+ * drive the real jvmm launcher instead of the in-process fake machine: -Djvmm.command="java -jar jvmm.jar"
+ * (its arguments are QEMU's, with the same halting firmware passed as -bios).
  */
 class QemuSideBySideTest {
     static final List<String> CONVERSATION = List.of(
@@ -135,6 +136,28 @@ class QemuSideBySideTest {
             q.waitFor(5, TimeUnit.SECONDS);
         }
         List<List<Map<String, Object>>> jvmm;
+        String launcher = System.getProperty("jvmm.command");
+        if (launcher != null) {
+            // The real jvmm: same arguments as QEMU after the program name.
+            Path jsock = dir.resolve("jvmm.sock");
+            List<String> cmd = new ArrayList<>(List.of(launcher.split(" ")));
+            List<String> qargs = qemuCommand(jsock, haltBios(dir));
+            cmd.addAll(qargs.subList(1, qargs.size()));
+            Process j = startProcess(cmd, jsock);
+            try {
+                jvmm = converse(jsock);
+            } finally {
+                j.destroy();
+                j.waitFor(5, TimeUnit.SECONDS);
+            }
+        } else {
+            jvmm = converseWithFake();
+        }
+        compare(qemu, jvmm);
+    }
+
+    List<List<Map<String, Object>>> converseWithFake() throws Exception {
+        List<List<Map<String, Object>>> jvmm;
         try (IoLoop loop = new IoLoop()) {
             FakeMachine m = new FakeMachine(dev.jvmm.core.machine.ActionSettings.defaults(), "foo",
                     java.util.UUID.fromString("12345678-1234-1234-1234-123456789abc"));
@@ -145,6 +168,10 @@ class QemuSideBySideTest {
             server.close();
             m.lifecycle().close();
         }
+        return jvmm;
+    }
+
+    static void compare(List<List<Map<String, Object>>> qemu, List<List<Map<String, Object>>> jvmm) {
         assertEquals(qemu.size(), jvmm.size());
         for (int i = 0; i < qemu.size(); i++) {
             String what = i == 0 ? "greeting" : CONVERSATION.get(i - 1);

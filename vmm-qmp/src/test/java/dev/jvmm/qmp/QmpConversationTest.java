@@ -343,6 +343,22 @@ class QmpConversationTest {
                 () -> QmpEndpoint.fromCommandLine(List.of(), List.of(), List.of("chardev=nope,mode=control")));
     }
 
+    @Test
+    void oobNegotiatedSession() throws Exception {
+        try (QmpClient c = new QmpClient(sock)) {
+            c.readLine(5000);
+            c.command("{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}");
+            assertError(c.command("{\"exec-oob\":\"query-status\",\"id\":2}"), "GenericError",
+                    "The command query-status does not support OOB");
+            assertError(c.command("{\"exec-oob\":\"query-status\",\"execute\":\"query-status\"}"),
+                    "GenericError", "QMP input member 'execute' clashes with 'exec-oob'");
+            assertError(c.command("{\"id\":3}"), "GenericError", "QMP input lacks member 'execute'");
+            assertError(c.command("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":"
+                    + "\"info registers\",\"cpu-index\":5}}"), "GenericError",
+                    "Parameter 'cpu-index' expects a CPU number");
+        }
+    }
+
     static String status(QmpClient c) throws Exception {
         return (String) ((Map<?, ?>) c.command("{\"execute\":\"query-status\"}").get("return")).get("status");
     }
