@@ -39,4 +39,18 @@ public sealed interface VmEvent {
             return "POWERDOWN";
         }
     }
+
+    /** GUEST_PANICKED; action is QEMU's GuestPanicAction: "pause", "poweroff" or "run". */
+    record GuestPanicked(String action) implements VmEvent {
+        public String name() {
+            return "GUEST_PANICKED";
+        }
+    }
+
+    /** WATCHDOG; action is QEMU's WatchdogAction wire name. Rate-limited by QMP to one a second. */
+    record Watchdog(String action) implements VmEvent {
+        public String name() {
+            return "WATCHDOG";
+        }
+    }
 }

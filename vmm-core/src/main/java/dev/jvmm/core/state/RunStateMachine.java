@@ -19,8 +19,8 @@ public final class RunStateMachine {
     }
 
     static {
-        allow(RunState.PRELAUNCH, RunState.INMIGRATE, RunState.RUNNING, RunState.FINISH_MIGRATE,
-                RunState.SUSPENDED);
+        // QEMU 7.2 has no prelaunch -> suspended (that arrived with 8.2's suspended start).
+        allow(RunState.PRELAUNCH, RunState.INMIGRATE, RunState.RUNNING, RunState.FINISH_MIGRATE);
         allow(RunState.DEBUG, RunState.RUNNING, RunState.FINISH_MIGRATE, RunState.PRELAUNCH, RunState.SUSPENDED);
         allow(RunState.INMIGRATE, RunState.INTERNAL_ERROR, RunState.IO_ERROR, RunState.PAUSED, RunState.RUNNING,
                 RunState.SHUTDOWN, RunState.SUSPENDED, RunState.WATCHDOG, RunState.GUEST_PANICKED,

@@ -1,0 +1,27 @@
+package dev.jvmm.core.machine;
+
+/**
+ * What the lifecycle policy needs from the machine's vCPUs and process. The real machine implements it with
+ * its vCPU threads; tests plug in a fake. All methods may be called from the monitor thread.
+ */
+public interface VcpuControl {
+    /** Kicks every vCPU out of KVM_RUN and returns once none is running guest code. */
+    void pauseAll();
+
+    /** Lets every vCPU run again. */
+    void resumeAll();
+
+    /** Resets the machine (vCPU registers and devices) to power-on state; vCPUs are paused while called. */
+    void resetAll();
+
+    /** Ends the process with this status (after the QMP server flushed its replies). */
+    void exitProcess(int status);
+
+    /** The ACPI power button (system_powerdown, watchdog action shutdown); a machine without ACPI ignores it. */
+    default void powerButton() {
+    }
+
+    /** An NMI to every vCPU (watchdog action inject-nmi). */
+    default void injectNmi() {
+    }
+}

@@ -1,0 +1,115 @@
+package dev.jvmm.core.machine;
+
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.state.RunState;
+import dev.jvmm.core.state.RunStateMachine;
+import dev.jvmm.core.state.ShutdownCause;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** QEMU 7.2's event order and run-state changes for each lifecycle request. */
+class LifecycleControllerTest {
+    final List<Object> log = new CopyOnWriteArrayList<>();
+
+    LifecycleController controller(String actions) throws Exception {
+        EventBus bus = new EventBus();
+        bus.subscribe((e, t) -> log.add(e));
+        LifecycleController lc = new LifecycleController(bus, new VcpuControl() {
+            public void pauseAll() {
+                log.add("pause");
+            }
+
+            public void resumeAll() {
+                log.add("resume");
+            }
+
+            public void resetAll() {
+                log.add("reset");
+            }
+
+            public void exitProcess(int status) {
+                log.add("exit " + status);
+            }
+        }, ActionSettings.defaults().applyOption(actions));
+        lc.start(true);
+        lc.drainMainLoop();
+        log.clear();
+        return lc;
+    }
+
+    @Test
+    void guestShutdownExits() throws Exception {
+        LifecycleController lc = controller("");
+        lc.requestGuestShutdown();
+        lc.drainMainLoop();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.Shutdown(true, ShutdownCause.GUEST_SHUTDOWN), "pause", "exit 0"), log);
+    }
+
+    @Test
+    void guestShutdownWithNoShutdownStops() throws Exception {
+        LifecycleController lc = controller("shutdown=pause");
+        lc.requestGuestShutdown();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.Shutdown(true, ShutdownCause.GUEST_SHUTDOWN), "pause", new VmEvent.Stop()), log);
+        assertEquals(RunState.SHUTDOWN, lc.runState().current());
+        assertThrows(MachineCommandException.class, lc::cont);
+    }
+
+    @Test
+    void guestResetAndNoReboot() throws Exception {
+        LifecycleController lc = controller("");
+        lc.requestGuestReset();
+        lc.drainMainLoop();
+        assertEquals(List.of("pause", "reset", new VmEvent.Reset(true, ShutdownCause.GUEST_RESET), "resume"), log);
+        log.clear();
+        lc.setActions(lc.actions().applyOption("reboot=shutdown,shutdown=pause"));
+        lc.requestGuestReset();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.Shutdown(true, ShutdownCause.GUEST_RESET), "pause", new VmEvent.Stop()), log);
+    }
+
+    @Test
+    void panicDefaultShutsDownAndPausePolicyStops() throws Exception {
+        LifecycleController lc = controller("panic=pause");
+        lc.requestGuestPanic();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.GuestPanicked("pause"), "pause", new VmEvent.Stop()), log);
+        assertEquals(RunState.GUEST_PANICKED, lc.runState().current());
+        LifecycleController lc2 = controller("panic=exit-failure");
+        log.clear();
+        lc2.requestGuestPanic();
+        lc2.drainMainLoop();
+        lc2.drainMainLoop();
+        assertEquals(List.of(new VmEvent.GuestPanicked("poweroff"), "pause", new VmEvent.Stop(),
+                new VmEvent.Shutdown(true, ShutdownCause.GUEST_PANIC), "pause", "exit 1"), log);
+    }
+
+    @Test
+    void watchdogPause() throws Exception {
+        LifecycleController lc = controller("watchdog=pause");
+        lc.requestWatchdogExpiry();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.Watchdog("pause"), "pause", new VmEvent.Stop()), log);
+        assertEquals(RunState.WATCHDOG, lc.runState().current());
+    }
+
+    @Test
+    void actionOptionErrors() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ActionSettings.defaults().applyOption("reboot=bogus"));
+        assertEquals("Parameter 'reboot' does not accept value 'bogus'", e.getMessage());
+    }
+
+    @Test
+    void qemu72HasNoPrelaunchToSuspended() {
+        assertFalse(RunStateMachine.isAllowed(RunState.PRELAUNCH, RunState.SUSPENDED));
+    }
+}

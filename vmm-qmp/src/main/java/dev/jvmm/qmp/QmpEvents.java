@@ -1,0 +1,45 @@
+package dev.jvmm.qmp;
+
+import dev.jvmm.core.event.VmEvent;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Turns core events into QEMU's event messages (name, data members as QEMU 7.2 sends them). */
+public final class QmpEvents {
+    private QmpEvents() {
+    }
+
+    /** The event's "data" object, or null when QEMU sends none. */
+    public static Map<String, Object> data(VmEvent e) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        if (e instanceof VmEvent.Shutdown s) {
+            d.put("guest", s.guest());
+            d.put("reason", s.reason().qapiName());
+        } else if (e instanceof VmEvent.Reset r) {
+            d.put("guest", r.guest());
+            d.put("reason", r.reason().qapiName());
+        } else if (e instanceof VmEvent.GuestPanicked p) {
+            d.put("action", p.action());
+        } else if (e instanceof VmEvent.Watchdog w) {
+            d.put("action", w.action());
+        } else {
+            return null;
+        }
+        return d;
+    }
+
+    /** The full message: {"timestamp": {...}, "event": NAME, "data": {...}}. */
+    public static Map<String, Object> message(String name, Map<String, Object> data, long epochMicros) {
+        Map<String, Object> ts = new LinkedHashMap<>();
+        ts.put("seconds", Math.floorDiv(epochMicros, 1_000_000L));
+        ts.put("microseconds", Math.floorMod(epochMicros, 1_000_000L));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("timestamp", ts);
+        m.put("event", name);
+        if (data != null) {
+            m.put("data", data);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,405 @@
+package dev.jvmm.qmp;
+
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.loop.IoLoop;
+import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.QemuVersion;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.unix.DomainSocketChannel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The QMP server: UNIX-domain listeners on the machine's Netty epoll loop, one independently negotiated
+ * session per client, commands dispatched from the {@link Schema}, machine events broadcast to every
+ * negotiated client. Commands that touch the machine run on the machine's main loop (never on the I/O
+ * loop); events are handed to the I/O loop, so a slow client never blocks the thread that publishes.
+ *
+ * <p>Use: {@code new QmpServer(machine, ioLoop)}, then {@link #listen(QmpEndpoint)} for each -qmp/-mon.
+ */
+public final class QmpServer implements AutoCloseable {
+    /** Requests queued per client before reading pauses (QEMU's QMP_REQ_QUEUE_LEN_MAX). */
+    static final int MAX_QUEUED_REQUESTS = 8;
+    /** Unread output a client may accumulate before it is dropped. */
+    static final int WRITE_HIGH_WATER = 8 << 20;
+
+    private final MachineControl machine;
+    private final IoLoop ioLoop;
+    private final EventLoop eventLoop;
+    private final Schema schema;
+    private final EventRateLimiter limiter;
+    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final List<QmpSession> sessions = new CopyOnWriteArrayList<>();
+    private final EventBus.Subscriber subscriber = this::onEvent;
+    private final List<dev.jvmm.core.machine.ChardevInfo> monitorChardevs = new CopyOnWriteArrayList<>();
+
+    public QmpServer(MachineControl machine, IoLoop ioLoop) {
+        this.machine = machine;
+        this.ioLoop = ioLoop;
+        this.eventLoop = ioLoop.group().next();
+        this.schema = QmpCommands.build(machine, this);
+        this.limiter = new EventRateLimiter(eventLoop, TimeUnit.SECONDS.toNanos(1), this::broadcast);
+        machine.events().subscribe(subscriber);
+        machine.lifecycle().addExitHook(this::flushAndCloseAll);
+    }
+
+    public Schema schema() {
+        return schema;
+    }
+
+    public MachineControl machine() {
+        return machine;
+    }
+
+    /** Connected clients (negotiated or not). */
+    public int clientCount() {
+        return sessions.size();
+    }
+
+    /** Listens as one -qmp/-mon endpoint says; with wait=on returns once the first client connected. */
+    public void listen(QmpEndpoint ep) throws IOException, InterruptedException {
+        if (ep.fd() >= 0) {
+            listenFd(ep.fd(), ep.waitForClient(), ep.label());
+        } else {
+            listenUnix(ep.path(), ep.waitForClient(), ep.label());
+        }
+    }
+
+    /** Label for a listener started without an endpoint: QEMU's -qmp numbering. */
+    private String nextCompatLabel() {
+        return "compat_monitor" + monitorChardevs.size();
+    }
+
+    /**
+     * Binds a UNIX socket at path (a stale file there is replaced; the socket gets mode 0600). With wait,
+     * blocks until a client connects, as QEMU's wait=on holds start-up.
+     */
+    public void listenUnix(Path path, boolean waitForClient) throws IOException, InterruptedException {
+        listenUnix(path, waitForClient, nextCompatLabel());
+    }
+
+    private void listenUnix(Path path, boolean waitForClient, String label) throws IOException, InterruptedException {
+        Files.deleteIfExists(path);
+        CountDownLatch connected = new CountDownLatch(1);
+        Channel ch;
+        try {
+            ch = bootstrap(EpollServerDomainSocketChannel::new, connected)
+                    .bind(new DomainSocketAddress(path.toString())).sync().channel();
+        } catch (RuntimeException e) {
+            throw new IOException("Failed to bind socket to " + path + ": " + e.getMessage(), e);
+        }
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        listeners.add(ch);
+        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + path + ",server=on", true));
+        if (waitForClient) {
+            connected.await();
+        }
+    }
+
+    /**
+     * Serves an inherited, already listening UNIX socket (libvirt's fd=N). The descriptor must be a bound,
+     * listening stream socket; anything else fails when the first accept is attempted.
+     */
+    public void listenFd(int fd, boolean waitForClient) throws IOException, InterruptedException {
+        listenFd(fd, waitForClient, nextCompatLabel());
+    }
+
+    private void listenFd(int fd, boolean waitForClient, String label) throws IOException, InterruptedException {
+        if (fd < 0) {
+            throw new IOException("invalid file descriptor " + fd);
+        }
+        CountDownLatch connected = new CountDownLatch(1);
+        Channel ch;
+        try {
+            ch = bootstrap(() -> new EpollServerDomainSocketChannel(fd, true), connected).register().sync()
+                    .channel();
+        } catch (RuntimeException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
+        }
+        listeners.add(ch);
+        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:fd=" + fd + ",server=on", true));
+        if (waitForClient) {
+            connected.await();
+        }
+    }
+
+    /** query-chardev entries of the monitor sockets (the machine's other chardevs come from MachineControl). */
+    List<dev.jvmm.core.machine.ChardevInfo> monitorChardevs() {
+        return List.copyOf(monitorChardevs);
+    }
+
+    private ServerBootstrap bootstrap(io.netty.channel.ChannelFactory<EpollServerDomainSocketChannel> factory,
+            CountDownLatch connected) {
+        return new ServerBootstrap()
+                .group(eventLoop, eventLoop)
+                .channelFactory(factory)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(WRITE_HIGH_WATER / 2, WRITE_HIGH_WATER))
+                .childHandler(new ChannelInitializer<DomainSocketChannel>() {
+                    @Override
+                    protected void initChannel(DomainSocketChannel c) {
+                        c.pipeline().addLast(new ClientHandler(connected));
+                    }
+                });
+    }
+
+    // ---- events ----
+
+    private void onEvent(VmEvent event, long epochMicros) {
+        Map<String, Object> data = QmpEvents.data(event);
+        Map<String, Object> msg = QmpEvents.message(event.name(), data, epochMicros);
+        try {
+            eventLoop.execute(() -> limiter.offer(event.name(), data, msg));
+        } catch (RejectedExecutionException e) {
+            // The loop is shutting down; nobody is left to tell.
+        }
+    }
+
+    private void broadcast(Map<String, Object> message) {
+        byte[] bytes = Json.encodeMessage(message);
+        for (QmpSession s : sessions) {
+            if (s.negotiated()) {
+                s.send(bytes);
+            }
+        }
+    }
+
+    /** Exit hook: every reply and event queued so far reaches the clients, then connections close. */
+    private void flushAndCloseAll() {
+        List<io.netty.channel.ChannelFuture> fs = new ArrayList<>();
+        for (QmpSession s : sessions) {
+            fs.add(s.channel().writeAndFlush(Unpooled.EMPTY_BUFFER));
+        }
+        for (io.netty.channel.ChannelFuture f : fs) {
+            f.awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        for (QmpSession s : sessions) {
+            s.channel().close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        machine.events().unsubscribe(subscriber);
+        for (Channel l : listeners) {
+            l.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        for (QmpSession s : sessions) {
+            s.channel().close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+    }
+
+    // ---- one client ----
+
+    private Map<String, Object> greeting() {
+        QemuVersion v = machine.version();
+        Map<String, Object> qemu = new LinkedHashMap<>();
+        qemu.put("micro", (long) v.micro());
+        qemu.put("minor", (long) v.minor());
+        qemu.put("major", (long) v.major());
+        Map<String, Object> version = new LinkedHashMap<>();
+        version.put("qemu", qemu);
+        version.put("package", v.pkg());
+        Map<String, Object> qmp = new LinkedHashMap<>();
+        qmp.put("version", version);
+        qmp.put("capabilities", List.of("oob"));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("QMP", qmp);
+        return m;
+    }
+
+    private final class ClientHandler extends ChannelInboundHandlerAdapter implements JsonStreamDecoder.Sink {
+        private final CountDownLatch connected;
+        private QmpSession session;
+        private JsonStreamDecoder decoder;
+        private int queued;
+
+        ClientHandler(CountDownLatch connected) {
+            this.connected = connected;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            session = new QmpSession(ctx.channel());
+            decoder = new JsonStreamDecoder(this);
+            sessions.add(session);
+            session.send(greeting());
+            connected.countDown();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            sessions.remove(session);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            try {
+                byte[] bytes = new byte[buf.readableBytes()];
+                buf.readBytes(bytes);
+                decoder.feed(bytes, 0, bytes.length);
+            } finally {
+                buf.release();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+
+        @Override
+        public void error(String desc) {
+            reply(errorReply(null, QmpError.GENERIC, desc));
+        }
+
+        /**
+         * Replies produced on the I/O loop still go out through the main loop's queue, so every client sees
+         * its replies in request order even when earlier commands are still running there.
+         */
+        private void reply(Map<String, Object> m) {
+            try {
+                machine.mainLoop().execute(() -> session.send(m));
+            } catch (RejectedExecutionException e) {
+                session.send(m);
+            }
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public void value(Object value) {
+            if (!(value instanceof Map<?, ?> raw)) {
+                reply(errorReply(null, QmpError.GENERIC, "QMP input must be a JSON object"));
+                return;
+            }
+            Map<String, Object> req = (Map<String, Object>) raw;
+            Object id = req.get("id");
+            Object execute = req.get("execute");
+            Object execOob = req.get("exec-oob");
+            boolean oob = execOob != null && session.oobEnabled();
+            for (String k : req.keySet()) {
+                boolean known = k.equals("execute") || k.equals("arguments") || k.equals("id")
+                        || (k.equals("exec-oob") && session.oobEnabled());
+                if (!known) {
+                    reply(errorReply(id, QmpError.GENERIC, "QMP input member '" + k + "' is unexpected"));
+                    return;
+                }
+            }
+            Object name = oob ? execOob : execute;
+            if (execute != null && execOob != null) {
+                reply(errorReply(id, QmpError.GENERIC,
+                        "QMP input member 'execute' clashes with 'exec-oob'"));
+                return;
+            }
+            if (name == null) {
+                reply(errorReply(id, QmpError.GENERIC, "QMP input lacks member 'execute'"));
+                return;
+            }
+            if (!(name instanceof String cmdName)) {
+                reply(errorReply(id, QmpError.GENERIC,
+                        "QMP input member '" + (oob ? "exec-oob" : "execute") + "' must be a string"));
+                return;
+            }
+            Object args = req.get("arguments");
+            if (args != null && !(args instanceof Map)) {
+                reply(errorReply(id, QmpError.GENERIC, "QMP input member 'arguments' must be an object"));
+                return;
+            }
+            Map<String, Object> argMap = args == null ? Map.of() : (Map<String, Object>) args;
+            if (!session.negotiated() && !cmdName.equals("qmp_capabilities")) {
+                reply(errorReply(id, QmpError.COMMAND_NOT_FOUND,
+                        "Expecting capabilities negotiation with 'qmp_capabilities'"));
+                return;
+            }
+            Schema.Command cmd = schema.lookup(cmdName);
+            if (cmd == null) {
+                reply(errorReply(id, QmpError.COMMAND_NOT_FOUND,
+                        "The command " + cmdName + " has not been found"));
+                return;
+            }
+            if (oob && !cmd.allowOob()) {
+                reply(errorReply(id, QmpError.GENERIC, "The command " + cmdName + " does not support OOB"));
+                return;
+            }
+            if (cmd.onLoop()) {
+                reply(run(cmd, argMap, id));
+                return;
+            }
+            queued++;
+            if (queued >= MAX_QUEUED_REQUESTS) {
+                session.channel().config().setAutoRead(false);
+            }
+            try {
+                machine.mainLoop().execute(() -> {
+                    Map<String, Object> reply = run(cmd, argMap, id);
+                    session.send(reply);
+                    eventLoop.execute(this::requestDone);
+                });
+            } catch (RejectedExecutionException e) {
+                session.send(errorReply(id, QmpError.GENERIC, "the machine is shutting down"));
+                requestDone();
+            }
+        }
+
+        private void requestDone() {
+            queued--;
+            if (queued < MAX_QUEUED_REQUESTS && !session.channel().config().isAutoRead()) {
+                session.channel().config().setAutoRead(true);
+            }
+        }
+
+        private Map<String, Object> run(Schema.Command cmd, Map<String, Object> args, Object id) {
+            try {
+                Schema.check(cmd.args(), args);
+                Object ret = cmd.handler().run(args, session);
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("return", ret);
+                if (id != null) {
+                    m.put("id", id);
+                }
+                return m;
+            } catch (QmpError e) {
+                return errorReply(id, e.errorClass(), e.getMessage());
+            } catch (RuntimeException e) {
+                // A bug in a handler must not take the monitor down with it.
+                return errorReply(id, QmpError.GENERIC, "internal error: " + e);
+            }
+        }
+    }
+
+    static Map<String, Object> errorReply(Object id, String cls, String desc) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("class", cls);
+        err.put("desc", desc);
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (id != null) {
+            m.put("id", id);
+        }
+        m.put("error", err);
+        return m;
+    }
+}

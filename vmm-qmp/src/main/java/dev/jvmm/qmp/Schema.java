@@ -1,0 +1,243 @@
+package dev.jvmm.qmp;
+
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one declaration of every command and event, as QAPI's schema is for QEMU: dispatch, argument
+ * checking, query-commands and query-qmp-schema all read it, so introspection cannot disagree with
+ * behaviour.
+ */
+public final class Schema {
+    /** Runs a command with checked arguments; returns the "return" value. */
+    @FunctionalInterface
+    public interface Handler {
+        Object run(Map<String, Object> args, QmpSession session) throws QmpError;
+    }
+
+    /**
+     * A command. {@code ret} is the declared return type; {@code allowOob} as QAPI's allow-oob;
+     * {@code onLoop} runs the handler on the I/O loop rather than the machine's main loop (session-only
+     * commands such as qmp_capabilities).
+     */
+    public record Command(String name, QType.Struct args, QType ret, boolean allowOob, boolean onLoop,
+            Handler handler) {
+    }
+
+    public record Event(String name, QType.Struct data) {
+    }
+
+    private final Map<String, Command> commands = new LinkedHashMap<>();
+    private final Map<String, Event> events = new LinkedHashMap<>();
+
+    public Schema command(String name, QType.Struct args, QType ret, Handler h) {
+        commands.put(name, new Command(name, args, ret, false, false, h));
+        return this;
+    }
+
+    public Schema command(Command c) {
+        commands.put(c.name(), c);
+        return this;
+    }
+
+    public Schema event(String name, QType.Struct data) {
+        events.put(name, new Event(name, data));
+        return this;
+    }
+
+    public Command lookup(String name) {
+        return commands.get(name);
+    }
+
+    public Iterable<Command> commands() {
+        return commands.values();
+    }
+
+    public Iterable<Event> events() {
+        return events.values();
+    }
+
+    public Event event(String name) {
+        return events.get(name);
+    }
+
+    // ---- argument checking, with QEMU's texts ----
+
+    /** Checks a command's arguments; throws a GenericError naming the offending parameter. */
+    public static void check(QType.Struct type, Map<String, Object> args) throws QmpError {
+        checkStruct(type, args, "");
+    }
+
+    private static void checkStruct(QType.Struct type, Map<String, Object> obj, String prefix) throws QmpError {
+        for (String key : obj.keySet()) {
+            if (type.members().stream().noneMatch(m -> m.name().equals(key))) {
+                throw QmpError.generic("Parameter '" + prefix + key + "' is unexpected");
+            }
+        }
+        for (QType.Member m : type.members()) {
+            Object v = obj.get(m.name());
+            if (v == null) {
+                if (!m.optional()) {
+                    throw QmpError.generic("Parameter '" + prefix + m.name() + "' is missing");
+                }
+                continue;
+            }
+            checkValue(m.type(), v, prefix + m.name());
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void checkValue(QType t, Object v, String path) throws QmpError {
+        if (t instanceof QType.Builtin b) {
+            boolean ok = switch (b.name()) {
+                case "str" -> v instanceof String;
+                case "int" -> v instanceof Long || v instanceof BigInteger;
+                case "bool" -> v instanceof Boolean;
+                case "number" -> v instanceof Number;
+                case "null" -> v == Json.NULL;
+                default -> true;
+            };
+            if (!ok) {
+                throw typeError(path, switch (b.name()) {
+                    case "str" -> "string";
+                    case "int" -> "integer";
+                    case "bool" -> "boolean";
+                    default -> b.name();
+                });
+            }
+        } else if (t instanceof QType.Enum e) {
+            if (!(v instanceof String s)) {
+                throw typeError(path, "string");
+            }
+            if (!e.values().contains(s)) {
+                throw QmpError.generic("Parameter '" + path + "' does not accept value '" + s + "'");
+            }
+        } else if (t instanceof QType.Array a) {
+            if (!(v instanceof List<?> l)) {
+                throw typeError(path, "array");
+            }
+            for (int i = 0; i < l.size(); i++) {
+                checkValue(a.element(), l.get(i), path + "[" + i + "]");
+            }
+        } else if (t instanceof QType.Struct s) {
+            if (!(v instanceof Map<?, ?> m)) {
+                throw typeError(path, "object");
+            }
+            checkStruct(s, (Map<String, Object>) m, path + ".");
+        }
+    }
+
+    private static QmpError typeError(String path, String expected) {
+        return QmpError.generic("Invalid parameter type for '" + path + "', expected: " + expected);
+    }
+
+    // ---- introspection ----
+
+    /** query-commands: [{"name": ...}] for every command. */
+    public List<Object> queryCommands() {
+        List<Object> out = new ArrayList<>();
+        for (Command c : commands.values()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", c.name());
+            out.add(m);
+        }
+        return out;
+    }
+
+    /**
+     * query-qmp-schema: SchemaInfo for every command, event and the types they use. Like QEMU, types other
+     * than builtins get opaque numeric names, so clients cannot depend on internal type names.
+     */
+    public List<Object> queryQmpSchema() {
+        Introspector in = new Introspector();
+        List<Object> out = new ArrayList<>();
+        for (Command c : commands.values()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", c.name());
+            m.put("meta-type", "command");
+            m.put("arg-type", in.name(c.args()));
+            m.put("ret-type", in.name(c.ret()));
+            if (c.allowOob()) {
+                m.put("allow-oob", true);
+            }
+            out.add(m);
+        }
+        for (Event e : events.values()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", e.name());
+            m.put("meta-type", "event");
+            m.put("arg-type", in.name(e.data()));
+            out.add(m);
+        }
+        out.addAll(in.types);
+        return out;
+    }
+
+    private static final class Introspector {
+        private final Map<Object, String> names = new HashMap<>();
+        private final List<Object> types = new ArrayList<>();
+
+        String name(QType t) {
+            String known = names.get(key(t));
+            if (known != null) {
+                return known;
+            }
+            Map<String, Object> info = new LinkedHashMap<>();
+            String name;
+            if (t instanceof QType.Builtin b) {
+                name = b.name();
+                names.put(key(t), name);
+                info.put("name", name);
+                info.put("meta-type", "builtin");
+                info.put("json-type", b.jsonType());
+            } else if (t instanceof QType.Array a) {
+                String el = name(a.element());
+                name = "[" + el + "]";
+                names.put(key(t), name);
+                info.put("name", name);
+                info.put("meta-type", "array");
+                info.put("element-type", el);
+            } else if (t instanceof QType.Enum e) {
+                name = String.valueOf(names.size());
+                names.put(key(t), name);
+                info.put("name", name);
+                info.put("meta-type", "enum");
+                List<Object> members = new ArrayList<>();
+                for (String v : e.values()) {
+                    Map<String, Object> mm = new LinkedHashMap<>();
+                    mm.put("name", v);
+                    members.add(mm);
+                }
+                info.put("members", members);
+                info.put("values", new ArrayList<Object>(e.values()));
+            } else {
+                QType.Struct s = (QType.Struct) t;
+                name = String.valueOf(names.size());
+                names.put(key(t), name);
+                info.put("name", name);
+                info.put("meta-type", "object");
+                List<Object> members = new ArrayList<>();
+                for (QType.Member m : s.members()) {
+                    Map<String, Object> mm = new LinkedHashMap<>();
+                    mm.put("name", m.name());
+                    mm.put("type", name(m.type()));
+                    if (m.optional()) {
+                        mm.put("default", Json.NULL);
+                    }
+                    members.add(mm);
+                }
+                info.put("members", members);
+            }
+            types.add(info);
+            return name;
+        }
+
+        private static Object key(QType t) {
+            return t instanceof QType.Struct s ? s.name() : t;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.jvmm.qmp;
+
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.ChardevInfo;
+import dev.jvmm.core.machine.KvmInfo;
+import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.MachineTypeInfo;
+import dev.jvmm.core.machine.VcpuControl;
+import dev.jvmm.core.machine.VcpuInfo;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A machine without KVM: records what the lifecycle asked of its vCPUs. */
+final class FakeMachine implements MachineControl, VcpuControl {
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    volatile int exitStatus = -1;
+    final LifecycleController lifecycle;
+    final Optional<String> name;
+    final Optional<UUID> uuid;
+
+    FakeMachine(ActionSettings actions, String name, UUID uuid) {
+        this.lifecycle = new LifecycleController(new EventBus(), this, actions);
+        this.name = Optional.ofNullable(name);
+        this.uuid = Optional.ofNullable(uuid);
+    }
+
+    FakeMachine() {
+        this(ActionSettings.defaults(), null, null);
+    }
+
+    @Override
+    public LifecycleController lifecycle() {
+        return lifecycle;
+    }
+
+    @Override
+    public Optional<String> name() {
+        return name;
+    }
+
+    @Override
+    public Optional<UUID> uuid() {
+        return uuid;
+    }
+
+    @Override
+    public List<VcpuInfo> vcpus() {
+        return List.of(new VcpuInfo(0, 4242, 0, 0, 0, "/machine/unattached/device[0]", "qemu64-x86_64-cpu"));
+    }
+
+    @Override
+    public String registersText(int cpuIndex) {
+        return "EAX=00000000 EBX=00000000 ECX=00000000 EDX=00060fb1\nEIP=0000fff0 EFL=00000002\n";
+    }
+
+    @Override
+    public List<ChardevInfo> chardevs() {
+        return List.of();
+    }
+
+    @Override
+    public List<MachineTypeInfo> machineTypes() {
+        return List.of(MachineTypeInfo.pcI440fx72());
+    }
+
+    @Override
+    public KvmInfo kvm() {
+        return new KvmInfo(true, true);
+    }
+
+    @Override
+    public void pauseAll() {
+        calls.add("pause");
+    }
+
+    @Override
+    public void resumeAll() {
+        calls.add("resume");
+    }
+
+    @Override
+    public void resetAll() {
+        calls.add("reset");
+    }
+
+    @Override
+    public void powerButton() {
+        calls.add("powerbutton");
+    }
+
+    @Override
+    public void exitProcess(int status) {
+        calls.add("exit " + status);
+        exitStatus = status;
+    }
+}
