@@ -19,6 +19,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class FakeMachine implements MachineControl, VcpuControl {
     final List<String> calls = new CopyOnWriteArrayList<>();
     volatile int exitStatus = -1;
+    /** What the "guest" does once it runs (e.g. request a reset), standing in for firmware. */
+    volatile Runnable onResume;
     final LifecycleController lifecycle;
     final Optional<String> name;
     final Optional<UUID> uuid;
@@ -81,6 +83,10 @@ final class FakeMachine implements MachineControl, VcpuControl {
     @Override
     public void resumeAll() {
         calls.add("resume");
+        Runnable r = onResume;
+        if (r != null) {
+            r.run();
+        }
     }
 
     @Override

@@ -237,8 +237,9 @@ public final class LifecycleController implements AutoCloseable {
             events.publish(new VmEvent.GuestPanicked("pause"));
             vmStop(RunState.GUEST_PANICKED);
         } else if (a.panic() == PanicAction.SHUTDOWN || a.panic() == PanicAction.EXIT_FAILURE) {
+            // QEMU 7.2 (checked): GUEST_PANICKED, SHUTDOWN, exit; the vmstop request it also makes is never
+            // acted on, because the main loop handles the shutdown request first, so no STOP is sent.
             events.publish(new VmEvent.GuestPanicked("poweroff"));
-            vmStop(RunState.GUEST_PANICKED);
             actions = a.withShutdown(ShutdownAction.POWEROFF);
             shutdown(ShutdownCause.GUEST_PANIC, a.panic() == PanicAction.EXIT_FAILURE ? 1 : 0);
         } else {

@@ -88,8 +88,27 @@ class LifecycleControllerTest {
         lc2.requestGuestPanic();
         lc2.drainMainLoop();
         lc2.drainMainLoop();
-        assertEquals(List.of(new VmEvent.GuestPanicked("poweroff"), "pause", new VmEvent.Stop(),
+        assertEquals(List.of(new VmEvent.GuestPanicked("poweroff"),
                 new VmEvent.Shutdown(true, ShutdownCause.GUEST_PANIC), "pause", "exit 1"), log);
+        LifecycleController lc3 = controller("shutdown=pause");
+        lc3.requestGuestPanic();
+        lc3.drainMainLoop();
+        assertEquals(List.of(new VmEvent.GuestPanicked("pause"), "pause", new VmEvent.Stop()), log.subList(log.size() - 3, log.size()));
+        LifecycleController lc4 = controller("panic=none");
+        lc4.requestGuestPanic();
+        lc4.drainMainLoop();
+        assertEquals(List.of(new VmEvent.GuestPanicked("run")), log);
+        assertEquals(RunState.RUNNING, lc4.runState().current());
+    }
+
+    /** Checked against QEMU 7.2 with a firmware that writes 0xfe to port 0x64 (i8042 reset). */
+    @Test
+    void guestResetNoRebootWithoutNoShutdownExits() throws Exception {
+        LifecycleController lc = controller("reboot=shutdown");
+        lc.requestGuestReset();
+        lc.drainMainLoop();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.Shutdown(true, ShutdownCause.GUEST_RESET), "pause", "exit 0"), log);
     }
 
     @Test

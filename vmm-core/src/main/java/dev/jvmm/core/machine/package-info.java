@@ -1,0 +1,6 @@
+/**
+ * The machine control API that QMP commands call ({@link dev.jvmm.core.machine.MachineControl}) and the
+ * run-state policy shared by every machine ({@link dev.jvmm.core.machine.LifecycleController}), which drives
+ * a machine's vCPUs through {@link dev.jvmm.core.machine.VcpuControl}.
+ */
+package dev.jvmm.core.machine;
