@@ -364,6 +364,11 @@ void guest_main(struct boot_info *bi)
         __asm__ volatile("lidt %0\n\txorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\tdivl %%ecx"
                          : : "m"(p), "a"(1) : "ecx", "edx");
         spin();
+    } else if (streq(action, "idle")) {
+        /* For monitor tests: stay up, doing nothing, until the VMM is told to stop. */
+        putln("jvmm-tiny: idle");
+        for (;;)
+            __asm__ volatile("cli; hlt");
     } else if (streq(action, "emulation-failure")) {
         putln("jvmm-tiny: emulation failure");
         __asm__ volatile("int3");
