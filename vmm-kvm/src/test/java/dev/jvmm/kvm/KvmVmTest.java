@@ -425,6 +425,12 @@ class KvmVmTest {
         assertEquals(List.of("magic+0/4=2badb002", "mbi=9000"), List.copyOf(log));
     }
 
+    /** Bytes allocated so far by the calling thread (HotSpot's per-thread counter). */
+    private static long allocated() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        return mx.getThreadAllocatedBytes(Thread.currentThread().getId());
+    }
+
     @Test
     void pioExitCost() throws Exception {
         int n = 100_000;
@@ -438,6 +444,8 @@ class KvmVmTest {
         boot(code);
         AtomicInteger count = new AtomicInteger();
         AtomicLong firstAt = new AtomicLong();
+        AtomicLong allocAt1000 = new AtomicLong();
+        AtomicLong allocAtEnd = new AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
         pio.register(0x80, 1, new IoHandler() {
             @Override
@@ -447,8 +455,12 @@ class KvmVmTest {
 
             @Override
             public void write(long offset, int size, long value) {
-                if (count.incrementAndGet() == 1000) {
+                int c = count.incrementAndGet();
+                if (c == 1000) {
                     firstAt.set(System.nanoTime()); // skip JIT warm-up
+                    allocAt1000.set(allocated());
+                } else if (c == n) {
+                    allocAtEnd.set(allocated());
                 }
             }
         });
@@ -458,6 +470,9 @@ class KvmVmTest {
         long ns = System.nanoTime() - firstAt.get();
         assertEquals(n, count.get());
         System.out.printf("PIO exit cost: %.2f us/exit over %d exits%n", ns / 1000.0 / (n - 1000), n - 1000);
+        long bytes = allocAtEnd.get() - allocAt1000.get();
+        System.out.printf("vCPU thread allocated %d bytes over %d exits%n", bytes, n - 1000);
+        assertTrue(bytes < n - 1000, "exit path allocates: " + bytes + " bytes");
     }
 
     @Test
