@@ -5,6 +5,7 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.os.LibC;
 import dev.jvmm.kvm.boot.BootEntry;
 import dev.jvmm.kvm.boot.BootGdt;
@@ -454,10 +455,73 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** A register dump laid out like QEMU's x86_cpu_dump_state ("info registers", internal-error report). */
+    /** A register dump laid out like QEMU's x86_cpu_dump_state ("info registers"), without the Code= line. */
     public String dumpRegisters() {
-        return RegisterDump.format(getRegs(), getSregs());
+        return RegisterDump.format(getRegs(), getSregs(), debugRegisters(), null);
     }
+
+    /** As {@link #dumpRegisters()} plus QEMU's Code= line read from guest memory around CS:RIP. */
+    public String dumpRegisters(GuestMemory mem) {
+        Regs r = getRegs();
+        Sregs s = getSregs();
+        int[] code = new int[RegisterDump.CODE_BYTES_TOTAL];
+        long linear = s.cs().base() + r.rip() - RegisterDump.CODE_BYTES_BACKWARD;
+        for (int i = 0; i < code.length; i++) {
+            code[i] = readLinearByte(mem, linear + i, s);
+        }
+        return RegisterDump.format(r, s, debugRegisters(), code);
+    }
+
+    /**
+     * The report QEMU prints for KVM_EXIT_INTERNAL_ERROR ("KVM internal error. Suberror: N", the extra data,
+     * "emulation failure" and the register dump for suberror 1).
+     */
+    public String internalErrorReport(int suberror, long[] data, GuestMemory mem) {
+        StringBuilder b = new StringBuilder();
+        b.append("KVM internal error. Suberror: ").append(suberror).append(System.lineSeparator());
+        for (int i = 0; i < data.length; i++) {
+            b.append(String.format("extra data[%d]: 0x%016x%n", i, data[i]));
+        }
+        if (suberror == KVM_INTERNAL_ERROR_EMULATION) {
+            b.append("emulation failure").append(System.lineSeparator());
+            b.append(mem != null ? dumpRegisters(mem) : dumpRegisters());
+        }
+        return b.toString();
+    }
+
+    /** KVM_GET_DEBUGREGS as {DR0..DR3, DR6, DR7}, or null where KVM cannot give them. */
+    public long[] debugRegisters() {
+        Memory m = new Memory(SIZEOF_KVM_DEBUGREGS);
+        m.clear();
+        if (KvmSys.ioctl(fd, KVM_GET_DEBUGREGS, m) < 0) {
+            return null;
+        }
+        return new long[] {m.getLong(0), m.getLong(8), m.getLong(16), m.getLong(24), m.getLong(32), m.getLong(40)};
+    }
+
+    /** One byte at a guest linear address (through the guest's page tables when paging is on), or -1. */
+    private int readLinearByte(GuestMemory mem, long linear, Sregs s) {
+        long phys = linear;
+        if ((s.cr0() & CR0_PG) != 0) {
+            Memory t = new Memory(SIZEOF_KVM_TRANSLATION);
+            t.clear();
+            t.setLong(0, linear);
+            if (KvmSys.ioctl(fd, KVM_TRANSLATE, t) < 0 || t.getByte(16) == 0) {
+                return -1;
+            }
+            phys = t.getLong(8);
+        } else {
+            phys &= 0xffffffffL;
+        }
+        if (!mem.contains(phys, 1)) {
+            return -1;
+        }
+        return mem.readByte(phys) & 0xff;
+    }
+
+    private static final long CR0_PG = 1L << 31;
+    /** kvm_run.internal.suberror for an instruction KVM could not emulate. */
+    public static final int KVM_INTERNAL_ERROR_EMULATION = 1;
 
     @Override
     public void close() {

@@ -352,12 +352,26 @@ class KvmVmTest {
     @Test
     void int3IsAnInternalErrorUnderPvm() throws Exception {
         Vcpu v = boot(new byte[] {(byte) 0xCC, (byte) 0xEB, (byte) 0xFE});
-        Recorder rec = new Recorder();
+        AtomicReference<String> report = new AtomicReference<>();
+        Recorder rec = new Recorder() {
+            @Override
+            public void onInternalError(Vcpu cpu, int sub, long[] data) {
+                report.set(cpu.internalErrorReport(sub, data, mem));
+                super.onInternalError(cpu, sub, data);
+            }
+        };
         set.start(pio, mmio, rec, false);
         assertTrue(rec.fatal.await(10, TimeUnit.SECONDS), "no fatal exit");
         // PVM cannot emulate int3 (internal error, suberror 1); hardware KVM with an empty IDT triple-faults.
         if ("internal-error".equals(rec.what.get())) {
             assertEquals(1, rec.suberror.get());
+            String r = report.get();
+            System.out.print(r);
+            assertTrue(r.startsWith("KVM internal error. Suberror: 1\nextra data[0]: 0x"), r);
+            assertTrue(r.contains("emulation failure\nEAX="), r);
+            assertTrue(r.contains("EIP=00001000 "), r);
+            assertTrue(r.contains("\nDR6="), r);
+            assertTrue(r.contains(" 00 00 <cc> eb fe 00"), r);
         } else {
             assertEquals("triple-fault", rec.what.get());
         }
