@@ -63,16 +63,21 @@ public final class KernelLoader {
         if (BzImageLoader.matches(img)) {
             return BzImageLoader.load(img, mem, layout, req);
         }
+        boolean elf64WithoutNote = false;
         if (ElfImage.isElf(img)) {
             ElfImage elf = ElfImage.parse(img);
             Long entry = PvhLoader.entryPoint(img, elf);
             if (entry != null) {
                 return PvhLoader.load(img, elf, entry, mem, layout, req);
             }
+            elf64WithoutNote = elf.is64;
         }
         int mbHeader = MultibootLoader.findHeader(img);
         if (mbHeader >= 0) {
             return MultibootLoader.load(img, mbHeader, mem, layout, req);
+        }
+        if (elf64WithoutNote) {
+            throw new ImageError("Error loading uncompressed kernel without PVH ELF Note"); // QEMU's words
         }
         if (img.length() == 0) {
             throw new ImageError("file is empty");

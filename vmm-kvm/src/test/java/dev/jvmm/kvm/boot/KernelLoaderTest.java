@@ -286,6 +286,12 @@ class KernelLoaderTest {
     }
 
     @Test
+    void elf64WithoutPvhNoteOrMultibootHeader() {
+        byte[] img = elf(true, 0x100000, 0x100000, new byte[64], 0x100000, null, 0);
+        assertMessage(() -> load(img, "", null), "Error loading uncompressed kernel without PVH ELF Note");
+    }
+
+    @Test
     void corruptElf() {
         byte[] img = elf(false, 0x100000, 0x100000, new byte[64], 0x100000, 0x100000L, 0);
         byte[] cut = Arrays.copyOf(img, 60);
