@@ -86,6 +86,18 @@ public final class KernelLoader {
     }
 
     /**
+     * Points the loaded kernel at the ACPI RSDP once the tables are built: boot_params.acpi_rsdp_addr for a
+     * bzImage, hvm_start_info.rsdp_paddr for PVH. Multiboot v1 has no field; such kernels scan the BIOS area.
+     */
+    public static void setRsdp(GuestMemory mem, BootEntry entry, long rsdpAddr) {
+        switch (entry.format()) {
+            case BZIMAGE -> mem.writeLong(entry.esi() + BzImageLoader.BP_ACPI_RSDP_ADDR, rsdpAddr);
+            case PVH -> mem.writeLong(entry.ebx() + PvhLoader.START_INFO_RSDP_PADDR, rsdpAddr);
+            case MULTIBOOT -> { }
+        }
+    }
+
+    /**
      * Places an initrd at the highest page-aligned address whose end is at or below limit, and not below
      * floor (the end of the kernel). Returns the guest address.
      */

@@ -88,6 +88,8 @@ class KernelLoaderTest {
         assertEquals(0x42, mem.readByte(rd));
         assertEquals(0x00cf9b000000ffffL, mem.readLong(0x510));
         assertEquals(0L, mem.readLong(0x7000 + 0x70));
+        KernelLoader.setRsdp(mem, e, 0xf5a00);
+        assertEquals(0xf5a00L, mem.readLong(0x7000 + 0x70));
     }
 
     @Test
@@ -198,6 +200,8 @@ class KernelLoaderTest {
         assertEquals(5000, mem.readLong(mod + 8));
         assertEquals("root=x", cstring(mem.readLong(0x6018)));
         assertEquals(0, mem.readLong(0x6020));
+        KernelLoader.setRsdp(mem, e, 0xf5a00);
+        assertEquals(0xf5a00L, mem.readLong(0x6020));
         long mm = mem.readLong(0x6028);
         assertEquals(4, mem.readInt(0x6030));
         assertEquals(0x100000, mem.readLong(mm + 3 * 24));
