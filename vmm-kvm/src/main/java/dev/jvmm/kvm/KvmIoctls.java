@@ -102,7 +102,9 @@ public final class KvmIoctls {
     public static final int KVM_CAP_USER_MEMORY = 3;
     public static final int KVM_CAP_SET_TSS_ADDR = 4;
     public static final int KVM_CAP_EXT_CPUID = 7;
+    public static final int KVM_CAP_NR_VCPUS = 9;
     public static final int KVM_CAP_IRQ_ROUTING = 25;
+    public static final int KVM_CAP_MAX_VCPUS = 66;
     public static final int KVM_CAP_IMMEDIATE_EXIT = 136;
 
     // Exit reasons (kvm_run.exit_reason).

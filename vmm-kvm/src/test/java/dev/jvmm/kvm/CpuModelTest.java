@@ -78,7 +78,10 @@ class CpuModelTest {
     void topologyAndApicIds() {
         CpuTopology topo = new CpuTopology(2, 2, 2);
         CpuModel m = CpuModel.parse("host", fake(), topo);
-        assertEquals(5, topo.apicId(5)); // socket 1, core 0, thread 1 -> 1<<2 | 0<<1 | 1
+        assertEquals(5, topo.apicId(5));
+        assertEquals(1, topo.socketOf(5));
+        assertEquals(0, topo.coreOf(5));
+        assertEquals(1, topo.threadOf(5)); // socket 1, core 0, thread 1 -> 1<<2 | 0<<1 | 1
         List<CpuidEntry> t = m.entriesFor(5);
         CpuidEntry l1 = find(t, 1, 0);
         assertEquals(5, l1.ebx() >>> 24);

@@ -493,6 +493,7 @@ class KvmVmTest {
     void vmPlumbing() {
         Vcpu v = boot(new byte[] {(byte) 0xF4});
         assertTrue(vm.registerIrqfd(5) >= 0);
+        assertTrue(kvm.maxVcpus() >= kvm.recommendedVcpus() && kvm.recommendedVcpus() >= 1);
         assertTrue(vm.registerIoeventfd(0xc000, 2, true, null) >= 0);
         assertTrue(vm.registerIoeventfd(0xd0001000L, 4, false, 7L) >= 0);
         vm.line(4).setLevel(true);
