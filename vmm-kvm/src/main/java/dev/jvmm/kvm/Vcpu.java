@@ -287,6 +287,7 @@ public final class Vcpu implements AutoCloseable {
      * paused; the GDT itself is written by the loader.
      */
     public void resetToEntry(BootEntry entry) {
+        completePendingIo(); // a device resetting from its own exit: finish that access first
         Sregs s = getSregs();
         Segment cs = Segment.flat32(BootGdt.CODE_SELECTOR, true);
         Segment ds = Segment.flat32(BootGdt.DATA_SELECTOR, false);
@@ -308,6 +309,7 @@ public final class Vcpu implements AutoCloseable {
      * wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED), as after power-on.
      */
     public void resetAsAp() {
+        completePendingIo();
         resetFpu();
         setBootMsrs();
         restoreInitialLapic();
@@ -318,6 +320,21 @@ public final class Vcpu implements AutoCloseable {
         Memory m = new Memory(SIZEOF_KVM_LAPIC_STATE);
         m.write(0, initialLapic, 0, initialLapic.length);
         KvmSys.ioctlOrThrow(fd, KVM_SET_LAPIC, m, "KVM_SET_LAPIC");
+    }
+
+    /**
+     * True after a PIO/MMIO exit until the next KVM_RUN: KVM finishes the access (stores IN data in EAX,
+     * advances RIP) only when re-entered. Confined to the vCPU thread.
+     */
+    private boolean ioPending;
+
+    /** On the vCPU thread: re-enters KVM_RUN once with immediate_exit set so KVM completes the last access. */
+    private void completePendingIo() {
+        if (ioPending && Thread.currentThread() == thread) {
+            run.put(RUN_IMMEDIATE_EXIT, (byte) 1);
+            KvmSys.ioctl(fd, KVM_RUN, 0L);
+            ioPending = false;
+        }
     }
 
     /** Sets immediate_exit and signals the thread so KVM_RUN returns promptly (EINTR). */
@@ -341,12 +358,14 @@ public final class Vcpu implements AutoCloseable {
         try {
             while (true) {
                 if (set.pauseRequested || selfPause || set.stopRequested) {
+                    completePendingIo();
                     if (!set.park(this)) {
                         return;
                     }
                     continue;
                 }
                 int rc = KvmSys.ioctl(fd, KVM_RUN, 0L);
+                ioPending = false;
                 if (rc < 0) {
                     int errno = Native.getLastError();
                     if (errno == KvmSys.EINTR || errno == KvmSys.EAGAIN) {
@@ -362,6 +381,7 @@ public final class Vcpu implements AutoCloseable {
                 int reason = r.getInt(RUN_EXIT_REASON);
                 switch (reason) {
                     case KVM_EXIT_IO -> {
+                        ioPending = true;
                         try {
                             handleIo(r, pio);
                         } catch (RuntimeException e) {
@@ -369,6 +389,7 @@ public final class Vcpu implements AutoCloseable {
                         }
                     }
                     case KVM_EXIT_MMIO -> {
+                        ioPending = true;
                         try {
                             handleMmio(r, mmio);
                         } catch (RuntimeException e) {

@@ -350,6 +350,30 @@ class KvmVmTest {
     }
 
     @Test
+    void pausedRegistersIncludeTheLastPortRead() throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xE4, (byte) 0x95, (byte) 0xEB, (byte) 0xFE}); // in al, 0x95; jmp $
+        CountDownLatch asked = new CountDownLatch(1);
+        pio.register(0x95, 1, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                set.pauseAll(); // e.g. a device stopping the VM on this access
+                asked.countDown();
+                return 0x5a;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(asked.await(5, TimeUnit.SECONDS));
+        set.pauseAll();
+        Regs r = v.getRegs();
+        assertEquals(0x5a, r.rax() & 0xff);
+        assertEquals(CODE + 2, r.rip());
+    }
+
+    @Test
     void int3IsAnInternalErrorUnderPvm() throws Exception {
         Vcpu v = boot(new byte[] {(byte) 0xCC, (byte) 0xEB, (byte) 0xFE});
         AtomicReference<String> report = new AtomicReference<>();
@@ -443,6 +467,36 @@ class KvmVmTest {
     private static long allocated() {
         var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         return mx.getThreadAllocatedBytes(Thread.currentThread().getId());
+    }
+
+    @Test
+    void deviceCanResetTheVmFromItsOwnExit() throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xE6, (byte) 0x96, (byte) 0xEB, (byte) 0xFE}); // like i8042 0xfe
+        mem.write(0x2000, new byte[] {(byte) 0xE4, (byte) 0x97, (byte) 0xE6, (byte) 0x98, (byte) 0xEB, (byte) 0xFE}, 0, 6);
+        BootEntry second = new BootEntry(BootEntry.Format.MULTIBOOT, 0x2000, 0, 0, 0);
+        CountDownLatch done = new CountDownLatch(1);
+        AtomicLong echoed = new AtomicLong(-1);
+        pio.register(0x96, 3, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0x33;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                if (offset == 0) {
+                    set.pauseAll();
+                    v.resetToEntry(second);
+                    set.resumeAll();
+                } else {
+                    echoed.set(value);
+                    done.countDown();
+                }
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(done.await(5, TimeUnit.SECONDS));
+        assertEquals(0x33, echoed.get());
     }
 
     @Test
