@@ -499,6 +499,54 @@ class KvmVmTest {
         assertEquals(0x33, echoed.get());
     }
 
+    /** Loads image with KernelLoader, runs it, and returns what the guest wrote to port 0x99 (two values). */
+    private List<Long> runLoaded(byte[] image) throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xF4});
+        BootEntry entry = dev.jvmm.kvm.boot.KernelLoader.load(mem, new MemoryLayout(2 << 20),
+                new dev.jvmm.kvm.boot.KernelLoader.Request("k", image, "console=ttyS0", null, null));
+        v.resetToEntry(entry);
+        ConcurrentLinkedQueue<Long> seen = new ConcurrentLinkedQueue<>();
+        CountDownLatch two = new CountDownLatch(2);
+        pio.register(0x99, 1, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                seen.add(value);
+                two.countDown();
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(two.await(5, TimeUnit.SECONDS), "guest wrote " + seen);
+        return List.copyOf(seen);
+    }
+
+    @Test
+    void bzImageKernelSeesBootParamsInEsi() throws Exception {
+        byte[] img = dev.jvmm.kvm.boot.TestImages.bzImage(0x020f, 512, 1);
+        byte[] code = {
+            (byte) 0x89, (byte) 0xF0, (byte) 0xE7, (byte) 0x99,                    // mov eax, esi; out 0x99, eax
+            (byte) 0x8B, (byte) 0x86, 0x28, 0x02, 0x00, 0x00, (byte) 0xE7, (byte) 0x99, // mov eax, [esi+0x228]; out
+            (byte) 0xEB, (byte) 0xFE,
+        };
+        System.arraycopy(code, 0, img, 5 * 512, code.length);
+        assertEquals(List.of(0x7000L, 0x20000L), runLoaded(img));
+    }
+
+    @Test
+    void pvhKernelSeesStartInfoInEbx() throws Exception {
+        byte[] code = {
+            (byte) 0x89, (byte) 0xD8, (byte) 0xE7, (byte) 0x99, // mov eax, ebx; out 0x99, eax
+            (byte) 0x8B, 0x03, (byte) 0xE7, (byte) 0x99,       // mov eax, [ebx]; out 0x99, eax
+            (byte) 0xEB, (byte) 0xFE,
+        };
+        byte[] img = dev.jvmm.kvm.boot.TestImages.elf(false, 0x100000, 0x100000, code, 0, 0x100000L, 0);
+        assertEquals(List.of(0x6000L, 0x336ec578L), runLoaded(img));
+    }
+
     @Test
     void pioExitCost() throws Exception {
         int n = 100_000;
