@@ -20,7 +20,10 @@ public final class CpuModel {
     /** False with kvm=off: the 0x4000_00xx leaves are hidden, as QEMU does. */
     private final boolean kvmSignature;
 
-    private CpuModel(List<CpuidEntry> base, CpuTopology topology, boolean kvmSignature) {
+    private final List<String> warnings;
+
+    private CpuModel(List<CpuidEntry> base, CpuTopology topology, boolean kvmSignature, List<String> warnings) {
+        this.warnings = List.copyOf(warnings);
         this.base = List.copyOf(base);
         this.topology = topology;
         this.kvmSignature = kvmSignature;
@@ -33,6 +36,7 @@ public final class CpuModel {
     public static CpuModel parse(String spec, CpuidEntry[] supported, CpuTopology topology) {
         String[] parts = spec.split(",", -1);
         boolean kvmSignature = true;
+        List<String> warnings = new ArrayList<>();
         String model = parts[0];
         if (!model.equals("host") && !model.equals("max")) {
             throw new IllegalArgumentException("jvmm: -cpu " + spec + ": unsupported CPU model '" + model
@@ -72,6 +76,12 @@ public final class CpuModel {
             if (f == null) {
                 throw new IllegalArgumentException("jvmm: -cpu " + spec + ": unknown CPU feature '" + name + "'");
             }
+            if (on && !f.name().equals("hypervisor") && !bitIn(supported, f)) {
+                // As QEMU: a feature the host's KVM cannot give is dropped with a warning, not an error.
+                warnings.add(String.format("host doesn't support requested feature: CPUID.%02XH:%s.%s [bit %d]",
+                        f.leaf(), f.reg(), f.name(), f.bit()));
+                continue;
+            }
             t = setBit(t, f, on);
             if (!on) {
                 for (CpuFeature d : f.dependants()) {
@@ -82,7 +92,21 @@ public final class CpuModel {
         if (!kvmSignature) {
             t.removeIf(e -> (e.function() & 0xffffff00) == KVM_CPUID_SIGNATURE);
         }
-        return new CpuModel(t, topology, kvmSignature);
+        return new CpuModel(t, topology, kvmSignature, warnings);
+    }
+
+    private static boolean bitIn(CpuidEntry[] table, CpuFeature f) {
+        for (CpuidEntry e : table) {
+            if (e.function() == f.leaf() && e.index() == f.subleaf()) {
+                return (e.reg(f.reg()) & (1 << f.bit())) != 0;
+            }
+        }
+        return false;
+    }
+
+    /** Warnings for the CLI to print, one line each (features requested but not supported by the host). */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** Host-model properties QEMU accepts that change nothing here (no migration, PMU or cache model). */
@@ -91,7 +115,7 @@ public final class CpuModel {
 
     /** A model straight from a CPUID table, for tests. */
     public static CpuModel of(List<CpuidEntry> table, CpuTopology topology) {
-        return new CpuModel(table, topology, true);
+        return new CpuModel(table, topology, true, List.of());
     }
 
     private static List<CpuidEntry> setBit(List<CpuidEntry> t, CpuFeature f, boolean on) {

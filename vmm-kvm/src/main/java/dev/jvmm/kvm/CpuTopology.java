@@ -28,11 +28,24 @@ public record CpuTopology(int sockets, int cores, int threads) {
         return bitsFor(cores);
     }
 
+    /** Socket of CPU index, for query-cpus-fast "props". */
+    public int socketOf(int index) {
+        return index / (threads * cores);
+    }
+
+    public int coreOf(int index) {
+        return (index / threads) % cores;
+    }
+
+    public int threadOf(int index) {
+        return index % threads;
+    }
+
     /** APIC ID of logical CPU index (0-based, socket-major as QEMU numbers them). */
     public int apicId(int index) {
-        int thread = index % threads;
-        int core = (index / threads) % cores;
-        int socket = index / (threads * cores);
+        int thread = threadOf(index);
+        int core = coreOf(index);
+        int socket = socketOf(index);
         return (socket << (coreBits() + threadBits())) | (core << threadBits()) | thread;
     }
 }

@@ -85,6 +85,21 @@ public final class Kvm implements AutoCloseable {
         return KvmSys.ioctl(fd, KVM_CHECK_EXTENSION, cap);
     }
 
+    /** Most vCPUs a VM may have (KVM_CAP_MAX_VCPUS, else KVM_CAP_NR_VCPUS, else 4 as the API documents). */
+    public int maxVcpus() {
+        int max = checkExtension(KVM_CAP_MAX_VCPUS);
+        if (max <= 0) {
+            max = checkExtension(KVM_CAP_NR_VCPUS);
+        }
+        return max > 0 ? max : 4;
+    }
+
+    /** Recommended vCPU count (KVM_CAP_NR_VCPUS, else 4). */
+    public int recommendedVcpus() {
+        int n = checkExtension(KVM_CAP_NR_VCPUS);
+        return n > 0 ? n : 4;
+    }
+
     public int vcpuMmapSize() {
         return vcpuMmapSize;
     }

@@ -52,6 +52,8 @@ public final class KvmIoctls {
     public static final int SIZEOF_KVM_LAPIC_STATE = 1024;
     public static final int SIZEOF_KVM_MP_STATE = 4;
     public static final int SIZEOF_KVM_IRQCHIP = 520;
+    public static final int SIZEOF_KVM_DEBUGREGS = 128;
+    public static final int SIZEOF_KVM_TRANSLATION = 24;
     public static final int SIZEOF_KVM_PIT_STATE2 = 112;
 
     public static final long KVM_GET_API_VERSION = io(0x00);
@@ -78,6 +80,7 @@ public final class KvmIoctls {
     public static final long KVM_SET_REGS = iow(0x82, SIZEOF_KVM_REGS);
     public static final long KVM_GET_SREGS = ior(0x83, SIZEOF_KVM_SREGS);
     public static final long KVM_SET_SREGS = iow(0x84, SIZEOF_KVM_SREGS);
+    public static final long KVM_TRANSLATE = iowr(0x85, SIZEOF_KVM_TRANSLATION);
     public static final long KVM_GET_MSRS = iowr(0x88, SIZEOF_KVM_MSRS);
     public static final long KVM_SET_MSRS = iow(0x89, SIZEOF_KVM_MSRS);
     public static final long KVM_GET_FPU = ior(0x8c, SIZEOF_KVM_FPU);
@@ -88,6 +91,7 @@ public final class KvmIoctls {
     public static final long KVM_GET_MP_STATE = ior(0x98, SIZEOF_KVM_MP_STATE);
     public static final long KVM_SET_MP_STATE = iow(0x99, SIZEOF_KVM_MP_STATE);
     public static final long KVM_GET_PIT2 = ior(0x9f, SIZEOF_KVM_PIT_STATE2);
+    public static final long KVM_GET_DEBUGREGS = ior(0xa1, SIZEOF_KVM_DEBUGREGS);
     public static final long KVM_SET_PIT2 = iow(0xa0, SIZEOF_KVM_PIT_STATE2);
 
     /** The API version every KVM since Linux 2.6.22 reports. */
@@ -98,7 +102,9 @@ public final class KvmIoctls {
     public static final int KVM_CAP_USER_MEMORY = 3;
     public static final int KVM_CAP_SET_TSS_ADDR = 4;
     public static final int KVM_CAP_EXT_CPUID = 7;
+    public static final int KVM_CAP_NR_VCPUS = 9;
     public static final int KVM_CAP_IRQ_ROUTING = 25;
+    public static final int KVM_CAP_MAX_VCPUS = 66;
     public static final int KVM_CAP_IMMEDIATE_EXIT = 136;
 
     // Exit reasons (kvm_run.exit_reason).

@@ -14,7 +14,19 @@ public final class RegisterDump {
         "Reserved", "TSS64-avl", "Reserved", "TSS64-busy", "CallGate64", "Reserved", "IntGate64", "TrapGate64",
     };
 
+    /** Bytes shown by the Code= line: 20 before RIP and 50 in all, as QEMU shows them. */
+    public static final int CODE_BYTES_BACKWARD = 20;
+    public static final int CODE_BYTES_TOTAL = 50;
+
     public static String format(Regs r, Sregs s) {
+        return format(r, s, null, null);
+    }
+
+    /**
+     * The full dump: debugRegs is {DR0, DR1, DR2, DR3, DR6, DR7} or null to leave the DR lines out; code
+     * holds the bytes at [RIP-20, RIP+30) with -1 for unreadable ones, or null to leave the Code= line out.
+     */
+    public static String format(Regs r, Sregs s, long[] debugRegs, int[] code) {
         boolean lma = (s.efer() & Sregs.EFER_LMA) != 0;
         boolean pe = (s.cr0() & Sregs.CR0_PE) != 0;
         StringBuilder b = new StringBuilder();
@@ -56,7 +68,24 @@ public final class RegisterDump {
             b.append(String.format("CR0=%08x CR2=%08x CR3=%08x CR4=%08x%n", s.cr0() & M, s.cr2() & M, s.cr3() & M,
                     s.cr4() & M));
         }
+        if (debugRegs != null) {
+            for (int i = 0; i < 4; i++) {
+                b.append(String.format("DR%d=%016x ", i, debugRegs[i]));
+            }
+            b.append(String.format("%nDR6=%016x DR7=%016x%n", debugRegs[4], debugRegs[5]));
+        }
         b.append(String.format("EFER=%016x%n", s.efer()));
+        if (code != null) {
+            b.append("Code=");
+            for (int i = 0; i < code.length; i++) {
+                if (i > 0) {
+                    b.append(' ');
+                }
+                String byteText = code[i] < 0 ? "??" : String.format("%02x", code[i]);
+                b.append(i == CODE_BYTES_BACKWARD ? "<" + byteText + ">" : byteText);
+            }
+            b.append(System.lineSeparator());
+        }
         return b.toString();
     }
 

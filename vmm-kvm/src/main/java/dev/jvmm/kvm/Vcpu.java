@@ -5,6 +5,7 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.os.LibC;
 import dev.jvmm.kvm.boot.BootEntry;
 import dev.jvmm.kvm.boot.BootGdt;
@@ -286,6 +287,7 @@ public final class Vcpu implements AutoCloseable {
      * paused; the GDT itself is written by the loader.
      */
     public void resetToEntry(BootEntry entry) {
+        completePendingIo(); // a device resetting from its own exit: finish that access first
         Sregs s = getSregs();
         Segment cs = Segment.flat32(BootGdt.CODE_SELECTOR, true);
         Segment ds = Segment.flat32(BootGdt.DATA_SELECTOR, false);
@@ -307,6 +309,7 @@ public final class Vcpu implements AutoCloseable {
      * wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED), as after power-on.
      */
     public void resetAsAp() {
+        completePendingIo();
         resetFpu();
         setBootMsrs();
         restoreInitialLapic();
@@ -317,6 +320,21 @@ public final class Vcpu implements AutoCloseable {
         Memory m = new Memory(SIZEOF_KVM_LAPIC_STATE);
         m.write(0, initialLapic, 0, initialLapic.length);
         KvmSys.ioctlOrThrow(fd, KVM_SET_LAPIC, m, "KVM_SET_LAPIC");
+    }
+
+    /**
+     * True after a PIO/MMIO exit until the next KVM_RUN: KVM finishes the access (stores IN data in EAX,
+     * advances RIP) only when re-entered. Confined to the vCPU thread.
+     */
+    private boolean ioPending;
+
+    /** On the vCPU thread: re-enters KVM_RUN once with immediate_exit set so KVM completes the last access. */
+    private void completePendingIo() {
+        if (ioPending && Thread.currentThread() == thread) {
+            run.put(RUN_IMMEDIATE_EXIT, (byte) 1);
+            KvmSys.ioctl(fd, KVM_RUN, 0L);
+            ioPending = false;
+        }
     }
 
     /** Sets immediate_exit and signals the thread so KVM_RUN returns promptly (EINTR). */
@@ -340,12 +358,14 @@ public final class Vcpu implements AutoCloseable {
         try {
             while (true) {
                 if (set.pauseRequested || selfPause || set.stopRequested) {
+                    completePendingIo();
                     if (!set.park(this)) {
                         return;
                     }
                     continue;
                 }
                 int rc = KvmSys.ioctl(fd, KVM_RUN, 0L);
+                ioPending = false;
                 if (rc < 0) {
                     int errno = Native.getLastError();
                     if (errno == KvmSys.EINTR || errno == KvmSys.EAGAIN) {
@@ -361,6 +381,7 @@ public final class Vcpu implements AutoCloseable {
                 int reason = r.getInt(RUN_EXIT_REASON);
                 switch (reason) {
                     case KVM_EXIT_IO -> {
+                        ioPending = true;
                         try {
                             handleIo(r, pio);
                         } catch (RuntimeException e) {
@@ -368,6 +389,7 @@ public final class Vcpu implements AutoCloseable {
                         }
                     }
                     case KVM_EXIT_MMIO -> {
+                        ioPending = true;
                         try {
                             handleMmio(r, mmio);
                         } catch (RuntimeException e) {
@@ -454,10 +476,73 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** A register dump laid out like QEMU's x86_cpu_dump_state ("info registers", internal-error report). */
+    /** A register dump laid out like QEMU's x86_cpu_dump_state ("info registers"), without the Code= line. */
     public String dumpRegisters() {
-        return RegisterDump.format(getRegs(), getSregs());
+        return RegisterDump.format(getRegs(), getSregs(), debugRegisters(), null);
     }
+
+    /** As {@link #dumpRegisters()} plus QEMU's Code= line read from guest memory around CS:RIP. */
+    public String dumpRegisters(GuestMemory mem) {
+        Regs r = getRegs();
+        Sregs s = getSregs();
+        int[] code = new int[RegisterDump.CODE_BYTES_TOTAL];
+        long linear = s.cs().base() + r.rip() - RegisterDump.CODE_BYTES_BACKWARD;
+        for (int i = 0; i < code.length; i++) {
+            code[i] = readLinearByte(mem, linear + i, s);
+        }
+        return RegisterDump.format(r, s, debugRegisters(), code);
+    }
+
+    /**
+     * The report QEMU prints for KVM_EXIT_INTERNAL_ERROR ("KVM internal error. Suberror: N", the extra data,
+     * "emulation failure" and the register dump for suberror 1).
+     */
+    public String internalErrorReport(int suberror, long[] data, GuestMemory mem) {
+        StringBuilder b = new StringBuilder();
+        b.append("KVM internal error. Suberror: ").append(suberror).append(System.lineSeparator());
+        for (int i = 0; i < data.length; i++) {
+            b.append(String.format("extra data[%d]: 0x%016x%n", i, data[i]));
+        }
+        if (suberror == KVM_INTERNAL_ERROR_EMULATION) {
+            b.append("emulation failure").append(System.lineSeparator());
+            b.append(mem != null ? dumpRegisters(mem) : dumpRegisters());
+        }
+        return b.toString();
+    }
+
+    /** KVM_GET_DEBUGREGS as {DR0..DR3, DR6, DR7}, or null where KVM cannot give them. */
+    public long[] debugRegisters() {
+        Memory m = new Memory(SIZEOF_KVM_DEBUGREGS);
+        m.clear();
+        if (KvmSys.ioctl(fd, KVM_GET_DEBUGREGS, m) < 0) {
+            return null;
+        }
+        return new long[] {m.getLong(0), m.getLong(8), m.getLong(16), m.getLong(24), m.getLong(32), m.getLong(40)};
+    }
+
+    /** One byte at a guest linear address (through the guest's page tables when paging is on), or -1. */
+    private int readLinearByte(GuestMemory mem, long linear, Sregs s) {
+        long phys = linear;
+        if ((s.cr0() & CR0_PG) != 0) {
+            Memory t = new Memory(SIZEOF_KVM_TRANSLATION);
+            t.clear();
+            t.setLong(0, linear);
+            if (KvmSys.ioctl(fd, KVM_TRANSLATE, t) < 0 || t.getByte(16) == 0) {
+                return -1;
+            }
+            phys = t.getLong(8);
+        } else {
+            phys &= 0xffffffffL;
+        }
+        if (!mem.contains(phys, 1)) {
+            return -1;
+        }
+        return mem.readByte(phys) & 0xff;
+    }
+
+    private static final long CR0_PG = 1L << 31;
+    /** kvm_run.internal.suberror for an instruction KVM could not emulate. */
+    public static final int KVM_INTERNAL_ERROR_EMULATION = 1;
 
     @Override
     public void close() {

@@ -43,7 +43,7 @@ public final class VcpuSet implements AutoCloseable {
                 throw new IllegalStateException("vCPUs already started");
             }
             started = true;
-            pauseRequested = startPaused;
+            pauseRequested = pauseRequested || startPaused;
         } finally {
             lock.unlock();
         }

@@ -10,7 +10,7 @@ class CpuModelTest {
     private static CpuidEntry[] fake() {
         return new CpuidEntry[] {
             new CpuidEntry(0, 0, 0, 0xd, 0, 0, 0),
-            new CpuidEntry(1, 0, 0, 0x806f8, 0x800, (1 << 26) | (1 << 28) | (1 << 21), 0xffffffff),
+            new CpuidEntry(1, 0, 0, 0x806f8, 0x800, (1 << 26) | (1 << 28) | (1 << 21) | (1 << 30) | (1 << 20), 0xffffffff),
             new CpuidEntry(4, 0, 1, 0x121, 0, 0, 0),
             new CpuidEntry(4, 3, 1, 0x163, 0, 0, 0),
             new CpuidEntry(7, 0, 1, 0, (1 << 5) | 1, 0, 0),
@@ -26,12 +26,23 @@ class CpuModelTest {
 
     @Test
     void plusMinusAndOnOff() {
-        CpuModel m = CpuModel.parse("host,-x2apic,+rdrand,lm=off,sse4.2=on", fake(), CpuTopology.single());
+        CpuModel m = CpuModel.parse("host,-x2apic,-rdrand,+rdrand,lm=off,sse4.2=off,sse4.2=on", fake(),
+                CpuTopology.single());
+        assertFalse(CpuModel.parse("host,-rdrand", fake(), CpuTopology.single()).has("rdrand"));
+        assertFalse(CpuModel.parse("host,sse4_2=off", fake(), CpuTopology.single()).has("sse4.2"));
         assertFalse(m.has("x2apic"));
         assertTrue(m.has("rdrand"));
         assertFalse(m.has("lm"));
         assertTrue(m.has("sse4_2"));
         assertTrue(m.has("hypervisor"));
+    }
+
+    @Test
+    void unsupportedFeatureIsDroppedWithQemuWarning() {
+        CpuModel m = CpuModel.parse("host,+avx512f,+pni", fake(), CpuTopology.single());
+        assertFalse(m.has("avx512f"));
+        assertEquals(List.of("host doesn't support requested feature: CPUID.07H:EBX.avx512f [bit 16]",
+                "host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]"), m.warnings());
     }
 
     @Test
@@ -41,7 +52,7 @@ class CpuModelTest {
         assertEquals("jvmm: -cpu host,+foo: unknown CPU feature 'foo'", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("qemu64", fake(), CpuTopology.single()));
         assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("host,avx=maybe", fake(), CpuTopology.single()));
-        assertTrue(CpuModel.parse("host,rdrand", fake(), CpuTopology.single()).has("rdrand"));
+        assertTrue(CpuModel.parse("host,-rdrand,rdrand", fake(), CpuTopology.single()).has("rdrand"));
     }
 
     @Test
@@ -67,7 +78,10 @@ class CpuModelTest {
     void topologyAndApicIds() {
         CpuTopology topo = new CpuTopology(2, 2, 2);
         CpuModel m = CpuModel.parse("host", fake(), topo);
-        assertEquals(5, topo.apicId(5)); // socket 1, core 0, thread 1 -> 1<<2 | 0<<1 | 1
+        assertEquals(5, topo.apicId(5));
+        assertEquals(1, topo.socketOf(5));
+        assertEquals(0, topo.coreOf(5));
+        assertEquals(1, topo.threadOf(5)); // socket 1, core 0, thread 1 -> 1<<2 | 0<<1 | 1
         List<CpuidEntry> t = m.entriesFor(5);
         CpuidEntry l1 = find(t, 1, 0);
         assertEquals(5, l1.ebx() >>> 24);

@@ -350,14 +350,52 @@ class KvmVmTest {
     }
 
     @Test
+    void pausedRegistersIncludeTheLastPortRead() throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xE4, (byte) 0x95, (byte) 0xEB, (byte) 0xFE}); // in al, 0x95; jmp $
+        CountDownLatch asked = new CountDownLatch(1);
+        pio.register(0x95, 1, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                set.pauseAll(); // e.g. a device stopping the VM on this access
+                asked.countDown();
+                return 0x5a;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(asked.await(5, TimeUnit.SECONDS));
+        set.pauseAll();
+        Regs r = v.getRegs();
+        assertEquals(0x5a, r.rax() & 0xff);
+        assertEquals(CODE + 2, r.rip());
+    }
+
+    @Test
     void int3IsAnInternalErrorUnderPvm() throws Exception {
         Vcpu v = boot(new byte[] {(byte) 0xCC, (byte) 0xEB, (byte) 0xFE});
-        Recorder rec = new Recorder();
+        AtomicReference<String> report = new AtomicReference<>();
+        Recorder rec = new Recorder() {
+            @Override
+            public void onInternalError(Vcpu cpu, int sub, long[] data) {
+                report.set(cpu.internalErrorReport(sub, data, mem));
+                super.onInternalError(cpu, sub, data);
+            }
+        };
         set.start(pio, mmio, rec, false);
         assertTrue(rec.fatal.await(10, TimeUnit.SECONDS), "no fatal exit");
         // PVM cannot emulate int3 (internal error, suberror 1); hardware KVM with an empty IDT triple-faults.
         if ("internal-error".equals(rec.what.get())) {
             assertEquals(1, rec.suberror.get());
+            String r = report.get();
+            System.out.print(r);
+            assertTrue(r.startsWith("KVM internal error. Suberror: 1\nextra data[0]: 0x"), r);
+            assertTrue(r.contains("emulation failure\nEAX="), r);
+            assertTrue(r.contains("EIP=00001000 "), r);
+            assertTrue(r.contains("\nDR6="), r);
+            assertTrue(r.contains(" 00 00 <cc> eb fe 00"), r);
         } else {
             assertEquals("triple-fault", rec.what.get());
         }
@@ -425,6 +463,90 @@ class KvmVmTest {
         assertEquals(List.of("magic+0/4=2badb002", "mbi=9000"), List.copyOf(log));
     }
 
+    /** Bytes allocated so far by the calling thread (HotSpot's per-thread counter). */
+    private static long allocated() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        return mx.getThreadAllocatedBytes(Thread.currentThread().getId());
+    }
+
+    @Test
+    void deviceCanResetTheVmFromItsOwnExit() throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xE6, (byte) 0x96, (byte) 0xEB, (byte) 0xFE}); // like i8042 0xfe
+        mem.write(0x2000, new byte[] {(byte) 0xE4, (byte) 0x97, (byte) 0xE6, (byte) 0x98, (byte) 0xEB, (byte) 0xFE}, 0, 6);
+        BootEntry second = new BootEntry(BootEntry.Format.MULTIBOOT, 0x2000, 0, 0, 0);
+        CountDownLatch done = new CountDownLatch(1);
+        AtomicLong echoed = new AtomicLong(-1);
+        pio.register(0x96, 3, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0x33;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                if (offset == 0) {
+                    set.pauseAll();
+                    v.resetToEntry(second);
+                    set.resumeAll();
+                } else {
+                    echoed.set(value);
+                    done.countDown();
+                }
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(done.await(5, TimeUnit.SECONDS));
+        assertEquals(0x33, echoed.get());
+    }
+
+    /** Loads image with KernelLoader, runs it, and returns what the guest wrote to port 0x99 (two values). */
+    private List<Long> runLoaded(byte[] image) throws Exception {
+        Vcpu v = boot(new byte[] {(byte) 0xF4});
+        BootEntry entry = dev.jvmm.kvm.boot.KernelLoader.load(mem, new MemoryLayout(2 << 20),
+                new dev.jvmm.kvm.boot.KernelLoader.Request("k", image, "console=ttyS0", null, null));
+        v.resetToEntry(entry);
+        ConcurrentLinkedQueue<Long> seen = new ConcurrentLinkedQueue<>();
+        CountDownLatch two = new CountDownLatch(2);
+        pio.register(0x99, 1, new IoHandler() {
+            @Override
+            public long read(long offset, int size) {
+                return 0;
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                seen.add(value);
+                two.countDown();
+            }
+        });
+        set.start(pio, mmio, new Recorder(), false);
+        assertTrue(two.await(5, TimeUnit.SECONDS), "guest wrote " + seen);
+        return List.copyOf(seen);
+    }
+
+    @Test
+    void bzImageKernelSeesBootParamsInEsi() throws Exception {
+        byte[] img = dev.jvmm.kvm.boot.TestImages.bzImage(0x020f, 512, 1);
+        byte[] code = {
+            (byte) 0x89, (byte) 0xF0, (byte) 0xE7, (byte) 0x99,                    // mov eax, esi; out 0x99, eax
+            (byte) 0x8B, (byte) 0x86, 0x28, 0x02, 0x00, 0x00, (byte) 0xE7, (byte) 0x99, // mov eax, [esi+0x228]; out
+            (byte) 0xEB, (byte) 0xFE,
+        };
+        System.arraycopy(code, 0, img, 5 * 512, code.length);
+        assertEquals(List.of(0x7000L, 0x20000L), runLoaded(img));
+    }
+
+    @Test
+    void pvhKernelSeesStartInfoInEbx() throws Exception {
+        byte[] code = {
+            (byte) 0x89, (byte) 0xD8, (byte) 0xE7, (byte) 0x99, // mov eax, ebx; out 0x99, eax
+            (byte) 0x8B, 0x03, (byte) 0xE7, (byte) 0x99,       // mov eax, [ebx]; out 0x99, eax
+            (byte) 0xEB, (byte) 0xFE,
+        };
+        byte[] img = dev.jvmm.kvm.boot.TestImages.elf(false, 0x100000, 0x100000, code, 0, 0x100000L, 0);
+        assertEquals(List.of(0x6000L, 0x336ec578L), runLoaded(img));
+    }
+
     @Test
     void pioExitCost() throws Exception {
         int n = 100_000;
@@ -438,6 +560,8 @@ class KvmVmTest {
         boot(code);
         AtomicInteger count = new AtomicInteger();
         AtomicLong firstAt = new AtomicLong();
+        AtomicLong allocAt1000 = new AtomicLong();
+        AtomicLong allocAtEnd = new AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
         pio.register(0x80, 1, new IoHandler() {
             @Override
@@ -447,8 +571,12 @@ class KvmVmTest {
 
             @Override
             public void write(long offset, int size, long value) {
-                if (count.incrementAndGet() == 1000) {
+                int c = count.incrementAndGet();
+                if (c == 1000) {
                     firstAt.set(System.nanoTime()); // skip JIT warm-up
+                    allocAt1000.set(allocated());
+                } else if (c == n) {
+                    allocAtEnd.set(allocated());
                 }
             }
         });
@@ -458,12 +586,16 @@ class KvmVmTest {
         long ns = System.nanoTime() - firstAt.get();
         assertEquals(n, count.get());
         System.out.printf("PIO exit cost: %.2f us/exit over %d exits%n", ns / 1000.0 / (n - 1000), n - 1000);
+        long bytes = allocAtEnd.get() - allocAt1000.get();
+        System.out.printf("vCPU thread allocated %d bytes over %d exits%n", bytes, n - 1000);
+        assertTrue(bytes < n - 1000, "exit path allocates: " + bytes + " bytes");
     }
 
     @Test
     void vmPlumbing() {
         Vcpu v = boot(new byte[] {(byte) 0xF4});
         assertTrue(vm.registerIrqfd(5) >= 0);
+        assertTrue(kvm.maxVcpus() >= kvm.recommendedVcpus() && kvm.recommendedVcpus() >= 1);
         assertTrue(vm.registerIoeventfd(0xc000, 2, true, null) >= 0);
         assertTrue(vm.registerIoeventfd(0xd0001000L, 4, false, 7L) >= 0);
         vm.line(4).setLevel(true);

@@ -24,5 +24,12 @@ class RegisterDumpTest {
         assertTrue(d.contains("GDT=     00000500 0000001f"), d);
         assertTrue(d.contains("CR0=00000011 CR2=00000000 CR3=00000000 CR4=00000000"), d);
         assertTrue(d.contains("EFER=0000000000000000"), d);
+        int[] code = new int[50];
+        code[20] = 0xcc;
+        code[21] = -1;
+        String full = RegisterDump.format(r, s, new long[] {0, 0, 0, 0, 0xffff0ff0L, 0x400}, code);
+        assertTrue(full.contains("CR4=00000000\nDR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 "
+                + "DR3=0000000000000000 \nDR6=00000000ffff0ff0 DR7=0000000000000400\nEFER="), full);
+        assertTrue(full.contains("\nCode=00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 <cc> ?? 00"), full);
     }
 }

@@ -63,21 +63,38 @@ public final class KernelLoader {
         if (BzImageLoader.matches(img)) {
             return BzImageLoader.load(img, mem, layout, req);
         }
+        boolean elf64WithoutNote = false;
         if (ElfImage.isElf(img)) {
             ElfImage elf = ElfImage.parse(img);
             Long entry = PvhLoader.entryPoint(img, elf);
             if (entry != null) {
                 return PvhLoader.load(img, elf, entry, mem, layout, req);
             }
+            elf64WithoutNote = elf.is64;
         }
         int mbHeader = MultibootLoader.findHeader(img);
         if (mbHeader >= 0) {
             return MultibootLoader.load(img, mbHeader, mem, layout, req);
         }
+        if (elf64WithoutNote) {
+            throw new ImageError("Error loading uncompressed kernel without PVH ELF Note"); // QEMU's words
+        }
         if (img.length() == 0) {
             throw new ImageError("file is empty");
         }
         throw new ImageError("not a Linux bzImage, PVH ELF or multiboot image");
+    }
+
+    /**
+     * Points the loaded kernel at the ACPI RSDP once the tables are built: boot_params.acpi_rsdp_addr for a
+     * bzImage, hvm_start_info.rsdp_paddr for PVH. Multiboot v1 has no field; such kernels scan the BIOS area.
+     */
+    public static void setRsdp(GuestMemory mem, BootEntry entry, long rsdpAddr) {
+        switch (entry.format()) {
+            case BZIMAGE -> mem.writeLong(entry.esi() + BzImageLoader.BP_ACPI_RSDP_ADDR, rsdpAddr);
+            case PVH -> mem.writeLong(entry.ebx() + PvhLoader.START_INFO_RSDP_PADDR, rsdpAddr);
+            case MULTIBOOT -> { }
+        }
     }
 
     /**

@@ -14,6 +14,7 @@ final class PvhLoader {
     static final int START_INFO_VERSION = 1;
     static final long START_INFO_ADDR = 0x6000;
     static final long MODLIST_ADDR = 0x6040;
+    static final int START_INFO_RSDP_PADDR = 32;
     static final long MEMMAP_ADDR = 0x6080;
     static final int MEMMAP_ENTRY_SIZE = 24;
     static final int MAX_MEMMAP_ENTRIES = 64;
@@ -74,7 +75,7 @@ final class PvhLoader {
         mem.writeInt(s + 12, modules);
         mem.writeLong(s + 16, modules > 0 ? MODLIST_ADDR : 0);
         mem.writeLong(s + 24, KernelLoader.CMDLINE_ADDR);
-        mem.writeLong(s + 32, 0); // rsdp_paddr: ACPI tables come later
+        mem.writeLong(s + START_INFO_RSDP_PADDR, 0); // set by KernelLoader.setRsdp once ACPI tables exist
         mem.writeLong(s + 40, MEMMAP_ADDR);
         mem.writeInt(s + 48, n);
         return new BootEntry(BootEntry.Format.PVH, entry, 0, (int) START_INFO_ADDR, 0);

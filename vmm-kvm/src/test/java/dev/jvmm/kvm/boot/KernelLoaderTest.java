@@ -30,25 +30,7 @@ class KernelLoaderTest {
     }
 
     private static ByteBuffer le(byte[] b) {
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    /** A bzImage with setup_sects = 0 (meaning 4) and a payload of n bytes of 0x90. */
-    static byte[] bzImage(int protocol, int payload, int loadflags) {
-        byte[] b = new byte[5 * 512 + payload];
-        ByteBuffer bb = le(b);
-        bb.put(0x1f1, (byte) 0);
-        bb.putShort(0x1fe, (short) 0xaa55);
-        bb.put(0x200, (byte) 0xeb);
-        bb.put(0x201, (byte) 0x66); // header ends at 0x268
-        bb.putInt(0x202, 0x53726448);
-        bb.putShort(0x206, (short) protocol);
-        bb.put(0x211, (byte) loadflags);
-        bb.putInt(0x214, 0x100000);
-        bb.putInt(0x22c, 0x37ffffff);
-        bb.putInt(0x238, 64);
-        Arrays.fill(b, 5 * 512, b.length, (byte) 0x90);
-        return b;
+        return TestImages.le(b);
     }
 
     private BootEntry load(byte[] kernel, String cmdline, byte[] initrd) {
@@ -68,7 +50,7 @@ class KernelLoaderTest {
     void bzImageBootParams() {
         byte[] initrd = new byte[10000];
         initrd[0] = 0x42;
-        BootEntry e = load(bzImage(0x020f, 4096, 1), "console=ttyS0", initrd);
+        BootEntry e = load(TestImages.bzImage(0x020f, 4096, 1), "console=ttyS0", initrd);
         assertEquals(BootEntry.Format.BZIMAGE, e.format());
         assertEquals(0x100000, e.rip());
         assertEquals(0x7000, e.esi());
@@ -88,11 +70,13 @@ class KernelLoaderTest {
         assertEquals(0x42, mem.readByte(rd));
         assertEquals(0x00cf9b000000ffffL, mem.readLong(0x510));
         assertEquals(0L, mem.readLong(0x7000 + 0x70));
+        KernelLoader.setRsdp(mem, e, 0xf5a00);
+        assertEquals(0xf5a00L, mem.readLong(0x7000 + 0x70));
     }
 
     @Test
     void bzImageInitrdRespectsInitrdAddrMax() {
-        byte[] k = bzImage(0x020f, 512, 1);
+        byte[] k = TestImages.bzImage(0x020f, 512, 1);
         le(k).putInt(0x22c, 0x7fffff);
         load(k, "", new byte[100]);
         int rd = mem.readInt(0x7000 + 0x218);
@@ -101,13 +85,13 @@ class KernelLoaderTest {
 
     @Test
     void bzImageErrors() {
-        assertMessage(() -> load(bzImage(0x0205, 512, 1), "", null), "too old");
-        assertMessage(() -> load(bzImage(0x020f, 512, 0), "", null), "LOADED_HIGH");
-        assertMessage(() -> load(bzImage(0x020f, 512, 1), "x".repeat(65), null), "command line is too long");
-        assertMessage(() -> load(Arrays.copyOf(bzImage(0x020f, 512, 1), 1000), "", null), "truncated");
-        assertMessage(() -> load(Arrays.copyOf(bzImage(0x020f, 512, 1), 5 * 512), "", null), "truncated");
-        assertMessage(() -> load(bzImage(0x020f, 512, 1), "", new byte[(int) RAM]), "initrd");
-        byte[] big = bzImage(0x020f, (int) RAM, 1);
+        assertMessage(() -> load(TestImages.bzImage(0x0205, 512, 1), "", null), "too old");
+        assertMessage(() -> load(TestImages.bzImage(0x020f, 512, 0), "", null), "LOADED_HIGH");
+        assertMessage(() -> load(TestImages.bzImage(0x020f, 512, 1), "x".repeat(65), null), "command line is too long");
+        assertMessage(() -> load(Arrays.copyOf(TestImages.bzImage(0x020f, 512, 1), 1000), "", null), "truncated");
+        assertMessage(() -> load(Arrays.copyOf(TestImages.bzImage(0x020f, 512, 1), 5 * 512), "", null), "truncated");
+        assertMessage(() -> load(TestImages.bzImage(0x020f, 512, 1), "", new byte[(int) RAM]), "initrd");
+        byte[] big = TestImages.bzImage(0x020f, (int) RAM, 1);
         assertMessage(() -> load(big, "", null), "does not fit");
     }
 
@@ -118,73 +102,11 @@ class KernelLoaderTest {
         assertFalse(e.getMessage().contains("\n"));
     }
 
-    /** ELF with one PT_LOAD of code at paddr and optionally a Xen PHYS32_ENTRY note. */
-    static byte[] elf(boolean is64, long paddr, long vaddr, byte[] code, long entry, Long pvhEntry, int bss) {
-        int ehsize = is64 ? 64 : 52;
-        int phsize = is64 ? 56 : 32;
-        int phnum = pvhEntry != null ? 2 : 1;
-        int noteOff = ehsize + phnum * phsize;
-        int noteLen = pvhEntry != null ? 12 + 4 + 4 : 0;
-        int codeOff = 0x100;
-        byte[] b = new byte[codeOff + code.length];
-        ByteBuffer bb = le(b);
-        b[0] = 0x7f; b[1] = 'E'; b[2] = 'L'; b[3] = 'F';
-        b[4] = (byte) (is64 ? 2 : 1);
-        b[5] = 1;
-        b[6] = 1;
-        bb.putShort(16, (short) 2);
-        bb.putShort(18, (short) (is64 ? 62 : 3));
-        bb.putInt(20, 1);
-        if (is64) {
-            bb.putLong(24, entry);
-            bb.putLong(32, ehsize);
-            bb.putShort(52, (short) ehsize);
-            bb.putShort(54, (short) phsize);
-            bb.putShort(56, (short) phnum);
-        } else {
-            bb.putInt(24, (int) entry);
-            bb.putInt(28, ehsize);
-            bb.putShort(40, (short) ehsize);
-            bb.putShort(42, (short) phsize);
-            bb.putShort(44, (short) phnum);
-        }
-        int ph = ehsize;
-        putPhdr(bb, is64, ph, 1, codeOff, vaddr, paddr, code.length, code.length + bss);
-        if (pvhEntry != null) {
-            putPhdr(bb, is64, ph + phsize, 4, noteOff, 0, 0, noteLen, noteLen);
-            bb.putInt(noteOff, 4);
-            bb.putInt(noteOff + 4, 4);
-            bb.putInt(noteOff + 8, 18);
-            b[noteOff + 12] = 'X'; b[noteOff + 13] = 'e'; b[noteOff + 14] = 'n';
-            bb.putInt(noteOff + 16, (int) (long) pvhEntry);
-        }
-        System.arraycopy(code, 0, b, codeOff, code.length);
-        return b;
-    }
-
-    private static void putPhdr(ByteBuffer bb, boolean is64, int o, int type, long off, long vaddr, long paddr,
-                                long filesz, long memsz) {
-        bb.putInt(o, type);
-        if (is64) {
-            bb.putLong(o + 8, off);
-            bb.putLong(o + 16, vaddr);
-            bb.putLong(o + 24, paddr);
-            bb.putLong(o + 32, filesz);
-            bb.putLong(o + 40, memsz);
-        } else {
-            bb.putInt(o + 4, (int) off);
-            bb.putInt(o + 8, (int) vaddr);
-            bb.putInt(o + 12, (int) paddr);
-            bb.putInt(o + 16, (int) filesz);
-            bb.putInt(o + 20, (int) memsz);
-        }
-    }
-
     @Test
     void pvhElf64() {
         byte[] code = {(byte) 0xf4, 1, 2, 3};
         mem.writeByte(0x200004, (byte) 0x77);
-        BootEntry e = load(elf(true, 0x200000, 0xffffffff81000000L, code, 0, 0x200000L, 16), "root=x",
+        BootEntry e = load(TestImages.elf(true, 0x200000, 0xffffffff81000000L, code, 0, 0x200000L, 16), "root=x",
                 new byte[5000]);
         assertEquals(BootEntry.Format.PVH, e.format());
         assertEquals(0x200000, e.rip());
@@ -198,6 +120,8 @@ class KernelLoaderTest {
         assertEquals(5000, mem.readLong(mod + 8));
         assertEquals("root=x", cstring(mem.readLong(0x6018)));
         assertEquals(0, mem.readLong(0x6020));
+        KernelLoader.setRsdp(mem, e, 0xf5a00);
+        assertEquals(0xf5a00L, mem.readLong(0x6020));
         long mm = mem.readLong(0x6028);
         assertEquals(4, mem.readInt(0x6030));
         assertEquals(0x100000, mem.readLong(mm + 3 * 24));
@@ -206,24 +130,16 @@ class KernelLoaderTest {
 
     @Test
     void pvhElf32WithoutInitrd() {
-        BootEntry e = load(elf(false, 0x100000, 0x100000, new byte[] {1}, 0, 0x100000L, 0), "", null);
+        BootEntry e = load(TestImages.elf(false, 0x100000, 0x100000, new byte[] {1}, 0, 0x100000L, 0), "", null);
         assertEquals(BootEntry.Format.PVH, e.format());
         assertEquals(0, mem.readInt(0x600c));
-    }
-
-    /** A multiboot header at offset off in b with the given flags. */
-    static void putMultiboot(byte[] b, int off, int flags) {
-        ByteBuffer bb = le(b);
-        bb.putInt(off, 0x1BADB002);
-        bb.putInt(off + 4, flags);
-        bb.putInt(off + 8, -(0x1BADB002 + flags));
     }
 
     @Test
     void multibootElf32() {
         byte[] code = new byte[64];
-        byte[] img = elf(false, 0x100000, 0xc0100000L, code, 0xc0100010L, null, 0);
-        putMultiboot(img, 0x100, 3); // inside the loaded code, as real kernels have it
+        byte[] img = TestImages.elf(false, 0x100000, 0xc0100000L, code, 0xc0100010L, null, 0);
+        TestImages.putMultiboot(img, 0x100, 3); // inside the loaded code, as real kernels have it
         BootEntry e = load(img, "a b", new byte[300]);
         assertEquals(BootEntry.Format.MULTIBOOT, e.format());
         assertEquals(0x100010, e.rip());
@@ -248,7 +164,7 @@ class KernelLoaderTest {
     @Test
     void multibootAoutKludge() {
         byte[] img = new byte[0x400];
-        putMultiboot(img, 0x40, 0x10000);
+        TestImages.putMultiboot(img, 0x40, 0x10000);
         ByteBuffer bb = le(img);
         bb.putInt(0x4c, 0x200040); // header_addr
         bb.putInt(0x50, 0x200000); // load_addr
@@ -265,34 +181,40 @@ class KernelLoaderTest {
 
     @Test
     void multibootRejectsElf64AndUnknownFlags() {
-        byte[] img = elf(true, 0x100000, 0x100000, new byte[64], 0x100000, null, 0);
-        putMultiboot(img, 0x100, 3);
+        byte[] img = TestImages.elf(true, 0x100000, 0x100000, new byte[64], 0x100000, null, 0);
+        TestImages.putMultiboot(img, 0x100, 3);
         assertMessage(() -> load(img, "", null), "Cannot load x86-64 image, give a 32bit one.");
-        byte[] img2 = elf(false, 0x100000, 0x100000, new byte[64], 0x100000, null, 0);
-        putMultiboot(img2, 0x100, 0x10);
+        byte[] img2 = TestImages.elf(false, 0x100000, 0x100000, new byte[64], 0x100000, null, 0);
+        TestImages.putMultiboot(img2, 0x100, 0x10);
         assertMessage(() -> load(img2, "", null), "unsupported");
         byte[] raw = new byte[64];
-        putMultiboot(raw, 0, 0);
+        TestImages.putMultiboot(raw, 0, 0);
         assertMessage(() -> load(raw, "", null), "neither ELF");
     }
 
     @Test
     void badChecksumIsNotMultiboot() {
         byte[] raw = new byte[64];
-        putMultiboot(raw, 0, 0);
+        TestImages.putMultiboot(raw, 0, 0);
         raw[8] ^= 1;
         assertMessage(() -> load(raw, "", null), "not a Linux bzImage, PVH ELF or multiboot image");
         assertMessage(() -> load(new byte[0], "", null), "empty");
     }
 
     @Test
+    void elf64WithoutPvhNoteOrMultibootHeader() {
+        byte[] img = TestImages.elf(true, 0x100000, 0x100000, new byte[64], 0x100000, null, 0);
+        assertMessage(() -> load(img, "", null), "Error loading uncompressed kernel without PVH ELF Note");
+    }
+
+    @Test
     void corruptElf() {
-        byte[] img = elf(false, 0x100000, 0x100000, new byte[64], 0x100000, 0x100000L, 0);
+        byte[] img = TestImages.elf(false, 0x100000, 0x100000, new byte[64], 0x100000, 0x100000L, 0);
         byte[] cut = Arrays.copyOf(img, 60);
         assertMessage(() -> load(cut, "", null), "truncated");
-        byte[] outside = elf(false, RAM - 16, RAM - 16, new byte[64], 0, 0x100000L, 0);
+        byte[] outside = TestImages.elf(false, RAM - 16, RAM - 16, new byte[64], 0, 0x100000L, 0);
         assertMessage(() -> load(outside, "", null), "does not fit in guest RAM");
-        byte[] badNote = elf(false, 0x100000, 0x100000, new byte[64], 0, 0x100000L, 0);
+        byte[] badNote = TestImages.elf(false, 0x100000, 0x100000, new byte[64], 0, 0x100000L, 0);
         le(badNote).putInt(52 + 2 * 32 + 4, 1000); // descsz beyond the segment
         assertMessage(() -> load(badNote, "", null), "note");
     }
@@ -303,7 +225,7 @@ class KernelLoaderTest {
                 () -> KernelLoader.load(mem, layout, dir.resolve("nope"), "", null));
         assertEquals("could not load kernel '" + dir.resolve("nope") + "': No such file or directory", e.getMessage());
         Path k = dir.resolve("bz");
-        Files.write(k, bzImage(0x020f, 512, 1));
+        Files.write(k, TestImages.bzImage(0x020f, 512, 1));
         e = assertThrows(KernelLoadException.class,
                 () -> KernelLoader.load(mem, layout, k, "", dir.resolve("rd")));
         assertTrue(e.getMessage().startsWith("could not load initrd"), e.getMessage());
