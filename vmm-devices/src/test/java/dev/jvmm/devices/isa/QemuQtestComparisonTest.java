@@ -78,9 +78,18 @@ class QemuQtestComparisonTest {
         for (String[] part : seq) {
             s.addAll(List.of(part));
         }
-        for (int i : new int[] {0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35, 0x5b, 0x5c, 0x5d, 0x5f}) {
+        for (int i = 0x0e; i < 0x80; i++) {   // all NVRAM bytes, time registers excluded
             s.add("outb 0x70 0x" + Integer.toHexString(i));
             s.add("inb 0x71");
+        }
+        // the PS/2 keyboard behind the controller
+        for (String c : new String[] {"0xff", "0xf2", "0xee", "0xed", "0x02", "0xf0", "0x00", "0xf0", "0x02",
+            "0xf3", "0x20", "0xf4", "0xf5", "0xf6", "0x42", "0xe6"}) {
+            s.add("outb 0x60 " + c);
+            for (int i = 0; i < 3; i++) {
+                s.add("inb 0x64");
+                s.add("inb 0x60");
+            }
         }
         return s;
     }
