@@ -6,7 +6,6 @@ import dev.jvmm.core.irq.IrqLine;
 
 import java.time.Clock;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.function.LongConsumer;
@@ -374,13 +373,25 @@ public final class CmosRtc implements IoHandler {
             }
         }
         long mday = fromBcd(cmos[RTC_DAY_OF_MONTH] & 0xff);
-        long month = fromBcd(cmos[RTC_MONTH] & 0xff) - 1;
+        long month = fromBcd(cmos[RTC_MONTH] & 0xff);
         long year = fromBcd(cmos[RTC_YEAR] & 0xff) + 100L * fromBcd(cmos[RTC_CENTURY] & 0xff);
-        year += Math.floorDiv(month, 12);
-        month = Math.floorMod(month, 12);
-        long days = LocalDate.of((int) year, (int) month + 1, 1).toEpochDay() + mday - 1;
-        long guestSeconds = days * 86400 + hour * 3600 + min * 60 + sec;
+        long guestSeconds = civilToEpochDays(year, month, mday) * 86400 + hour * 3600 + min * 60 + sec;
         offsetNanos = guestSeconds * NANOS_PER_SECOND - hostNanos();
+    }
+
+    /**
+     * Days since 1970-01-01 by the March-based day count (month 1-12, day 1-31) that QEMU's mktimegm
+     * uses. Out-of-range fields extrapolate through the same formula instead of failing, so a guest's
+     * garbage lands on the same date as under QEMU.
+     */
+    static long civilToEpochDays(long year, long month, long day) {
+        long y = year;
+        long m = month;
+        if (m < 3) {
+            m += 12;
+            y--;
+        }
+        return day + (153 * m - 457) / 5 + 365 * y + y / 4 - y / 100 + y / 400 - 719469;
     }
 
     private int toBcd(int v) {
