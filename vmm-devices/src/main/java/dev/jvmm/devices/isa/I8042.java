@@ -179,6 +179,15 @@ public final class I8042 implements IoHandler {
             lastData = queue[qHead] & 0xff;
             qHead = (qHead + 1) % QUEUE_SIZE;
             qCount--;
+            // Each byte is its own edge: drop the line before raising it for the next byte, as QEMU does.
+            if (kbdIrqLevel) {
+                kbdIrqLevel = false;
+                kbdIrq.setLevel(false);
+            }
+            if (mouseIrqLevel) {
+                mouseIrqLevel = false;
+                mouseIrq.setLevel(false);
+            }
             updateIrq();
         }
         return lastData;
