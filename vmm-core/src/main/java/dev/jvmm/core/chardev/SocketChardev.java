@@ -54,6 +54,9 @@ public final class SocketChardev extends AbstractChardev {
     private CompositeByteBuf pending;                                 // loop thread only
     private final byte[] scratch = new byte[4096];                    // loop thread only
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final Runnable drainTask = this::drain;
+    /** Set while input waits for the frontend; the frontend's hook only costs a loop wake-up then. */
+    private volatile boolean starved;
     private final CountDownLatch firstClient = new CountDownLatch(1);
     private boolean connectErrorReported;
 
@@ -266,6 +269,7 @@ public final class SocketChardev extends AbstractChardev {
     /** Moves buffered input to the frontend as far as it has room; stops reading when it has none. */
     private void drain() {
         drainScheduled.set(false);
+        starved = false;
         Channel ch = active;
         if (pending == null || ch == null) {
             return;
@@ -277,6 +281,10 @@ public final class SocketChardev extends AbstractChardev {
                 n = Math.min(n, f.canReceive());
                 if (n <= 0) {
                     ch.config().setAutoRead(false);
+                    starved = true;
+                    if (f.canReceive() > 0) {
+                        inputReady(); // room appeared while we were deciding to wait
+                    }
                     return;
                 }
             }
@@ -296,8 +304,8 @@ public final class SocketChardev extends AbstractChardev {
 
     @Override
     protected void inputReady() {
-        if (drainScheduled.compareAndSet(false, true)) {
-            loop.execute(this::drain);
+        if (starved && drainScheduled.compareAndSet(false, true)) {
+            loop.execute(drainTask);
         }
     }
 

@@ -6,7 +6,6 @@ import dev.jvmm.core.irq.IrqLine;
 
 import java.time.Clock;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.function.LongConsumer;
@@ -67,6 +66,13 @@ public final class CmosRtc implements IoHandler {
     // Register D.
     static final int REG_D_VRT = 0x80;
 
+    // NVRAM bytes QEMU's pc machine fills in besides memory sizes.
+    static final int EQUIPMENT = 0x14;
+    static final int EQUIPMENT_FPU = 0x02;
+    static final int EQUIPMENT_PS2_MOUSE = 0x04;
+    static final int BOOT_ORDER_3 = 0x38;
+    static final int BOOT_ORDER_1_2 = 0x3d;
+
     static final int HOURS_PM = 0x80;
     static final int INDEX_NMI_DISABLE = 0x80;
     static final int CMOS_SIZE = 128;
@@ -99,7 +105,35 @@ public final class CmosRtc implements IoHandler {
         cmos[RTC_REG_C] = 0;
         cmos[RTC_REG_D] = (byte) REG_D_VRT;
         setMemorySizes(belowFourGiB, aboveFourGiB, cpus);
+        cmos[EQUIPMENT] = (byte) (EQUIPMENT_FPU | EQUIPMENT_PS2_MOUSE);
+        setBootOrder("cad", true);
         latchTime(hostNanos());
+    }
+
+    /**
+     * QEMU pc's boot-order bytes (0x3d, 0x38) from -boot order= letters: a/b floppy, c disk, d CD-ROM,
+     * n network, at most three. The default "cad" is set by the constructor.
+     *
+     * @throws IllegalArgumentException with QEMU's text ("Invalid boot device for PC: 'x'",
+     *                                  "Too many boot devices for PC")
+     */
+    public synchronized void setBootOrder(String order, boolean floppyBootSignatureCheck) {
+        if (order.length() > 3) {
+            throw new IllegalArgumentException("Too many boot devices for PC");
+        }
+        int[] nibbles = new int[3];
+        for (int i = 0; i < order.length(); i++) {
+            char c = order.charAt(i);
+            nibbles[i] = switch (c) {
+                case 'a', 'b' -> 1;
+                case 'c' -> 2;
+                case 'd' -> 3;
+                case 'n' -> 4;
+                default -> throw new IllegalArgumentException("Invalid boot device for PC: '" + c + "'");
+            };
+        }
+        cmos[BOOT_ORDER_1_2] = (byte) ((nibbles[1] << 4) | nibbles[0]);
+        cmos[BOOT_ORDER_3] = (byte) ((nibbles[2] << 4) | (floppyBootSignatureCheck ? 0 : 1));
     }
 
     public CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq) {
@@ -339,13 +373,25 @@ public final class CmosRtc implements IoHandler {
             }
         }
         long mday = fromBcd(cmos[RTC_DAY_OF_MONTH] & 0xff);
-        long month = fromBcd(cmos[RTC_MONTH] & 0xff) - 1;
+        long month = fromBcd(cmos[RTC_MONTH] & 0xff);
         long year = fromBcd(cmos[RTC_YEAR] & 0xff) + 100L * fromBcd(cmos[RTC_CENTURY] & 0xff);
-        year += Math.floorDiv(month, 12);
-        month = Math.floorMod(month, 12);
-        long days = LocalDate.of((int) year, (int) month + 1, 1).toEpochDay() + mday - 1;
-        long guestSeconds = days * 86400 + hour * 3600 + min * 60 + sec;
+        long guestSeconds = civilToEpochDays(year, month, mday) * 86400 + hour * 3600 + min * 60 + sec;
         offsetNanos = guestSeconds * NANOS_PER_SECOND - hostNanos();
+    }
+
+    /**
+     * Days since 1970-01-01 by the March-based day count (month 1-12, day 1-31) that QEMU's mktimegm
+     * uses. Out-of-range fields extrapolate through the same formula instead of failing, so a guest's
+     * garbage lands on the same date as under QEMU.
+     */
+    static long civilToEpochDays(long year, long month, long day) {
+        long y = year;
+        long m = month;
+        if (m < 3) {
+            m += 12;
+            y--;
+        }
+        return day + (153 * m - 457) / 5 + 365 * y + y / 4 - y / 100 + y / 400 - 719469;
     }
 
     private int toBcd(int v) {

@@ -76,6 +76,8 @@ public final class I8042 implements IoHandler {
     static final int KBD_REPLY_RESEND = 0xfe;
 
     private static final int QUEUE_SIZE = 16;
+    /** Set numbers 0-3 as the translating controller reports them (the 8042 set-2 to set-1 table). */
+    private static final int[] SET_TRANSLATED = {0xff, 0x43, 0x41, 0x3f};
 
     private final ResetRequest reset;
     private final IrqLine kbdIrq;
@@ -177,6 +179,15 @@ public final class I8042 implements IoHandler {
             lastData = queue[qHead] & 0xff;
             qHead = (qHead + 1) % QUEUE_SIZE;
             qCount--;
+            // Each byte is its own edge: drop the line before raising it for the next byte, as QEMU does.
+            if (kbdIrqLevel) {
+                kbdIrqLevel = false;
+                kbdIrq.setLevel(false);
+            }
+            if (mouseIrqLevel) {
+                mouseIrqLevel = false;
+                mouseIrq.setLevel(false);
+            }
             updateIrq();
         }
         return lastData;
@@ -249,7 +260,7 @@ public final class I8042 implements IoHandler {
             kbdPendingCommand = 0;
             if (cmd == KBD_CMD_SCANCODE && val == 0) {
                 enqueue(KBD_REPLY_ACK, false);
-                enqueue(scancodeSet, false);
+                enqueue(translating() ? SET_TRANSLATED[scancodeSet] : scancodeSet, false);
                 return;
             }
             if (cmd == KBD_CMD_SCANCODE && val >= 1 && val <= 3) {
@@ -267,7 +278,7 @@ public final class I8042 implements IoHandler {
             case KBD_CMD_GET_ID -> {
                 enqueue(KBD_REPLY_ACK, false);
                 enqueue(KBD_REPLY_ID, false);
-                enqueue(scancodeSet == 1 ? 0x41 : 0x83, false);
+                enqueue(translating() ? 0x41 : 0x83, false);
             }
             case KBD_CMD_ENABLE, KBD_CMD_RESET_DISABLE, KBD_CMD_RESET_ENABLE, 0x00 -> enqueue(KBD_REPLY_ACK, false);
             case KBD_CMD_RESET -> {
@@ -277,6 +288,11 @@ public final class I8042 implements IoHandler {
             }
             default -> enqueue(KBD_REPLY_RESEND, false);
         }
+    }
+
+    /** With KCC set the controller translates set-2 codes to set 1, replies included (as QEMU's ps2.c). */
+    private boolean translating() {
+        return (mode & MODE_KCC) != 0;
     }
 
     private void enqueue(int b, boolean aux) {

@@ -410,6 +410,9 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver {
     private void transmit(int val) {
         thrIpending = false;
         lsr &= ~(LSR_THRE | LSR_TEMT);
+        // Drop THRI before the byte leaves and raise it again after, as QEMU does: with the line
+        // edge-triggered at the PIC/IOAPIC, every transmitted byte must give a fresh edge.
+        updateIrq();
         if ((mcr & MCR_LOOP) != 0) {
             receiveByte(val);
         } else if (chardev != null) {

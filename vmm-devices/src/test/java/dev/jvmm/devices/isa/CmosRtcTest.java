@@ -159,6 +159,22 @@ class CmosRtcTest {
     }
 
     @Test
+    void bootOrderAndEquipmentBytes() {
+        assertEquals(0x06, cmos(0x14));
+        assertEquals(0x12, cmos(0x3d));
+        assertEquals(0x30, cmos(0x38));
+        rtc.setBootOrder("dn", false);
+        assertEquals(0x43, cmos(0x3d));
+        assertEquals(0x01, cmos(0x38));
+        assertEquals("Invalid boot device for PC: 'z'",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> rtc.setBootOrder("cz", true)).getMessage());
+        assertEquals("Too many boot devices for PC",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> rtc.setBootOrder("cadn", true)).getMessage());
+    }
+
+    @Test
     void guestSetsTimeWithSetBit() {
         List<Long> changes = new ArrayList<>();
         rtc.setTimeChangeListener(changes::add);

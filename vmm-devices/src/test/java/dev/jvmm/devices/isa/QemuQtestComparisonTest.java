@@ -78,52 +78,73 @@ class QemuQtestComparisonTest {
         for (String[] part : seq) {
             s.addAll(List.of(part));
         }
-        for (int i : new int[] {0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35, 0x5b, 0x5c, 0x5d, 0x5f}) {
+        for (int i = 0x0e; i < 0x80; i++) {   // all NVRAM bytes, time registers excluded
             s.add("outb 0x70 0x" + Integer.toHexString(i));
             s.add("inb 0x71");
+        }
+        // the PS/2 keyboard behind the controller
+        for (String c : new String[] {"0xff", "0xf2", "0xee", "0xed", "0x02", "0xf0", "0x00", "0xf0", "0x02",
+            "0xf3", "0x20", "0xf4", "0xf5", "0xf6", "0x42", "0xe6"}) {
+            s.add("outb 0x60 " + c);
+            for (int i = 0; i < 3; i++) {
+                s.add("inb 0x64");
+                s.add("inb 0x60");
+            }
         }
         return s;
     }
 
-    static List<Long> runQemu(List<String> script) throws Exception {
+    /** Values read (hex) and IRQ edges ("IRQ raise 4"), in the order they happened. */
+    static List<String> runQemu(List<String> script) throws Exception {
         Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
                 "-nodefaults", "-display", "none", "-serial", "null", "-m", "512", "-smp", "2",
                 "-device", "isa-debug-exit", "-monitor", "none")
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        List<Long> values = new ArrayList<>();
+        List<String> events = new ArrayList<>();
         try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
              BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))) {
-            for (String cmd : script) {
+            List<String> all = new ArrayList<>();
+            all.add("irq_intercept_in ioapic");
+            all.addAll(script);
+            for (String cmd : all) {
                 w.write(cmd + "\n");
                 w.flush();
                 String line;
-                do {
+                while (true) {
                     line = r.readLine();
-                } while (line != null && !line.startsWith("OK") && !line.startsWith("FAIL") && !line.startsWith("ERR"));
+                    if (line == null || line.startsWith("OK") || line.startsWith("FAIL") || line.startsWith("ERR")) {
+                        break;
+                    }
+                    if (line.startsWith("IRQ ")) {
+                        events.add(line);
+                    }
+                }
                 if (line == null || !line.startsWith("OK")) {
                     throw new IllegalStateException("qtest answered " + line + " to " + cmd);
                 }
                 if (cmd.startsWith("in")) {
-                    values.add(Long.decode(line.substring(3).trim()));
+                    events.add(cmd + " = 0x" + Long.toHexString(Long.decode(line.substring(3).trim())));
                 }
             }
         } finally {
             p.destroy();
             p.waitFor(5, TimeUnit.SECONDS);
         }
-        return values;
+        return events;
     }
 
-    static List<Long> runOurs(List<String> script) {
+    static List<String> runOurs(List<String> script) {
+        List<String> events = new ArrayList<>();
+        java.util.function.IntFunction<dev.jvmm.core.irq.IrqLine> gsi = n -> high ->
+                events.add("IRQ " + (high ? "raise " : "lower ") + n);
         PioBus bus = new PioBus();
-        Uart16550 uart = new Uart16550(Uart16550.COM1_BASE, null, new NullChardev("serial0"));
+        Uart16550 uart = new Uart16550(Uart16550.COM1_BASE, gsi.apply(4), new NullChardev("serial0"));
         uart.attach(bus);
-        new I8042(() -> { }).attach(bus);
+        new I8042(() -> { }, gsi.apply(1), gsi.apply(12)).attach(bus);
         new Port92(() -> { }).attach(bus);
         new PostCodePort().attach(bus);
         new IsaDebugExit(status -> { }).attach(bus);
-        new CmosRtc(512L << 20, 0, 2, null).attach(bus);
-        List<Long> values = new ArrayList<>();
+        new CmosRtc(512L << 20, 0, 2, gsi.apply(8)).attach(bus);
         for (String cmd : script) {
             String[] f = cmd.split(" ");
             int port = Integer.decode(f[1]);
@@ -133,26 +154,73 @@ class QemuQtestComparisonTest {
                 default -> 4;
             };
             if (f[0].startsWith("in")) {
-                values.add(bus.read(port, size));
+                events.add(cmd + " = 0x" + Long.toHexString(bus.read(port, size)));
             } else {
                 bus.write(port, size, Long.decode(f[2]));
             }
         }
         uart.close();
-        return values;
+        return events;
+    }
+
+    /** The guest sets a date (valid or garbage) in each B mode; the date QEMU then reports must be ours. */
+    static List<String> timeScript() {
+        List<String> s = new ArrayList<>();
+        int[] modes = {0x02, 0x06, 0x00, 0x04};
+        int[][] dates = {   // seconds, minutes, hours, day of week, day, month, year, century
+            {0x00, 0x34, 0x12, 0x03, 0x27, 0x02, 0x24, 0x20},
+            {0x00, 0x59, 0x23, 0x01, 0x31, 0x12, 0x99, 0x19},
+            {0x00, 0x00, 0x00, 0x01, 0x29, 0x02, 0x00, 0x20},
+            {0x99, 0xaa, 0x3f, 0x09, 0x00, 0x00, 0x00, 0x20},
+            {0x00, 0x10, 0x92, 0x02, 0x45, 0x13, 0x50, 0x20},
+            {0x00, 0x10, 0x8c, 0x02, 0x15, 0x99, 0x50, 0x20},
+            {0xff, 0xc0, 0xff, 0xff, 0x3b, 0x0f, 0x7f, 0x21},
+        };
+        int[] regs = {0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32};
+        for (int mode : modes) {
+            for (int[] d : dates) {
+                s.add("outb 0x70 0x0b");
+                s.add("outb 0x71 0x" + Integer.toHexString(0x80 | mode));
+                for (int i = 0; i < regs.length; i++) {
+                    s.add("outb 0x70 0x" + Integer.toHexString(regs[i]));
+                    s.add("outb 0x71 0x" + Integer.toHexString(d[i]));
+                }
+                s.add("outb 0x70 0x0b");
+                s.add("outb 0x71 0x" + Integer.toHexString(mode));
+                for (int i = 1; i < regs.length; i++) {   // seconds may tick between the two runs
+                    s.add("outb 0x70 0x" + Integer.toHexString(regs[i]));
+                    s.add("inb 0x71");
+                }
+            }
+        }
+        return s;
+    }
+
+    @Test
+    void guestSetTimeMatchesQemu() throws Exception {
+        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        compare(timeScript());
     }
 
     @Test
     void portScriptMatchesQemu() throws Exception {
         assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
-        List<String> script = script();
-        List<Long> expected = runQemu(script);
-        List<Long> actual = runOurs(script);
-        List<String> reads = script.stream().filter(c -> c.startsWith("in")).toList();
+        compare(script());
+    }
+
+    static void compare(List<String> script) throws Exception {
+        List<String> expected = runQemu(script);
+        List<String> actual = runOurs(script);
         StringBuilder diff = new StringBuilder();
-        for (int i = 0; i < expected.size(); i++) {
-            if (!expected.get(i).equals(actual.get(i))) {
-                diff.append(String.format("#%d %s: qemu 0x%x, jvmm 0x%x%n", i, reads.get(i), expected.get(i), actual.get(i)));
+        int n = Math.max(expected.size(), actual.size());
+        for (int i = 0; i < n; i++) {
+            String e = i < expected.size() ? expected.get(i) : "(nothing)";
+            String a = i < actual.size() ? actual.get(i) : "(nothing)";
+            if (!e.equals(a)) {
+                diff.append(String.format("#%d qemu: %s | jvmm: %s%n", i, e, a));
+                if (diff.length() > 2000) {
+                    break;
+                }
             }
         }
         assertEquals("", diff.toString());

@@ -80,6 +80,58 @@ class UartChardevIntegrationTest {
     }
 
     @Test
+    void concurrentVcpusAndHostInputDoNotDeadlockOrLoseBytes() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "Netty epoll transport unavailable");
+        Path p = dir.resolve("stress.sock");
+        try (IoLoop loop = new IoLoop(); SocketChardev chr = SocketChardev.server("serial0", p, false, loop);
+             SocketChannel host = SocketChannel.open(UnixDomainSocketAddress.of(p))) {
+            PioBus bus = new PioBus();
+            Uart16550 uart = new Uart16550(Uart16550.COM1_BASE, high -> { }, chr);
+            uart.attach(bus);
+            bus.write(0x3fa, 1, 0x87);
+            bus.write(0x3f9, 1, 0x0f);
+            long end = System.currentTimeMillis() + 5000;
+            while (!chr.isConnected() && System.currentTimeMillis() < end) {
+                Thread.sleep(5);
+            }
+            int perThread = 5000;
+            String input = payload();
+            java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+            Runnable vcpu = () -> {
+                for (int i = 0; i < perThread; i++) {
+                    bus.write(0x3f8, 1, 'x');
+                    bus.read(0x3fa, 1);
+                    if ((bus.read(0x3fd, 1) & 1) != 0) {
+                        synchronized (received) {   // a guest driver serialises LSR check + RBR read
+                            if ((bus.read(0x3fd, 1) & 1) != 0) {
+                                bus.read(0x3f8, 1);
+                                received.incrementAndGet();
+                            }
+                        }
+                    }
+                }
+            };
+            Thread a = new Thread(vcpu);
+            Thread b = new Thread(vcpu);
+            a.start();
+            b.start();
+            host.write(ByteBuffer.wrap(input.getBytes()));
+            a.join(30000);
+            b.join(30000);
+            assertTrue(!a.isAlive() && !b.isAlive(), "vCPU threads finished");
+            received.addAndGet(guestRead(bus, input.length() - received.get(), 20000).length());
+            assertEquals(input.length(), received.get());
+            ByteBuffer out = ByteBuffer.allocate(2 * perThread);
+            host.configureBlocking(true);
+            while (out.hasRemaining() && host.read(out) >= 0) {
+                // collect all transmitted bytes
+            }
+            assertEquals(2 * perThread, out.position());
+            uart.close();
+        }
+    }
+
+    @Test
     void stdioInputWithoutFifoIsLossless() throws Exception {
         PipedOutputStream feed = new PipedOutputStream();
         PipedInputStream in = new PipedInputStream(feed, 1 << 16);
