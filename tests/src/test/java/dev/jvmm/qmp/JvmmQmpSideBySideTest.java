@@ -50,6 +50,18 @@ class JvmmQmpSideBySideTest {
         return c;
     }
 
+    /**
+     * The QMP module's side-by-side conversation without its first system_reset: after a reset QEMU's
+     * firmware (SeaBIOS) answers the next start with a reset of its own, which a firmware-less jvmm has no
+     * reason to imitate. (The later system_reset runs under reboot=shutdown, so the guest does not restart.)
+     */
+    static List<String> conversation() {
+        List<String> c = new ArrayList<>(QemuSideBySideTest.CONVERSATION);
+        int firstReset = c.indexOf("{\"execute\":\"system_reset\"}");
+        c.remove(firstReset);
+        return List.copyOf(c);
+    }
+
     @Test
     void sameConversationShapesAsQemu() throws Exception {
         Assumptions.assumeTrue(QemuSideBySideTest.qemuAvailable(), "qemu-system-x86_64 or /dev/kvm missing");
@@ -57,13 +69,13 @@ class JvmmQmpSideBySideTest {
                 dir.resolve("q.sock"));
         List<List<Map<String, Object>>> j = converse(jvmm(common(dir.resolve("j.sock"), "action=idle")),
                 dir.resolve("j.sock"));
-        QemuSideBySideTest.compare(q, j);
+        QemuSideBySideTest.compare(q, j, conversation());
     }
 
     private static List<List<Map<String, Object>>> converse(List<String> cmd, Path sock) throws Exception {
         Process p = QemuSideBySideTest.startProcess(cmd, sock);
         try {
-            return QemuSideBySideTest.converse(sock);
+            return QemuSideBySideTest.converse(sock, conversation());
         } finally {
             p.destroy();
             p.waitFor(5, TimeUnit.SECONDS);

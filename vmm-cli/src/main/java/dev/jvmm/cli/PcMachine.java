@@ -69,6 +69,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final I8042 i8042;
     private final Port92 port92;
     private final CmosRtc rtc;
+    private final CpuTopology topology;
     private final CountDownLatch exited = new CountDownLatch(1);
     private volatile int exitStatus;
     private IoLoop ioLoop;
@@ -88,8 +89,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         this.vm = kvm.createVm();
         vm.registerMemory(memory);
         SmpTopology smp = config.smp();
-        CpuTopology topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
+        this.topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
         CpuModel model = CpuModel.parse(cpuSpec(config.cpuFeatures()), kvm.supportedCpuid(), topology);
+        model.warnings().forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         List<Vcpu> cpus = new ArrayList<>();
         for (int i = 0; i < smp.cpus(); i++) {
             cpus.add(vm.createVcpu(i, model));
@@ -200,6 +202,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
         i8042.reset();
         port92.reset();
+        vm.resetInterruptState();
         loadKernel();
         for (int i = 1; i < vcpus.vcpus().size(); i++) {
             vcpus.get(i).resetAsAp();
@@ -228,17 +231,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public void onInternalError(Vcpu cpu, int suberror, long[] data) {
-        // QEMU's kvm_handle_internal_error text, then the state dump with the code bytes.
-        StringBuilder sb = new StringBuilder();
-        sb.append("KVM internal error. Suberror: ").append(suberror).append('\n');
-        for (int i = 0; i < data.length; i++) {
-            sb.append(String.format("extra data[%d]: 0x%016x%n", i, data[i]));
-        }
-        if (suberror == 1) {
-            sb.append("emulation failure\n");
-        }
-        sb.append(cpu.dumpRegisters());
-        err.print(sb);
+        // QEMU's kvm_handle_internal_error text and state dump, byte for byte.
+        err.print(cpu.internalErrorReport(suberror, data, memory));
         err.flush();
         lifecycle.requestInternalError();
     }
@@ -246,7 +240,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public void onFailEntry(Vcpu cpu, long hardwareReason) {
         err.printf("KVM: entry failed, hardware error 0x%x%n", hardwareReason);
-        err.print(cpu.dumpRegisters());
+        err.print(cpu.dumpRegisters(memory));
         err.flush();
         lifecycle.requestInternalError();
     }
@@ -281,13 +275,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public List<VcpuInfo> vcpus() {
         List<VcpuInfo> out = new ArrayList<>();
-        SmpTopology smp = config.smp();
         for (Vcpu v : vcpus.vcpus()) {
             int i = v.index();
-            int thread = i % smp.threads();
-            int core = (i / smp.threads()) % smp.cores();
-            int socket = i / (smp.threads() * smp.cores());
-            out.add(new VcpuInfo(i, v.threadId(), socket, core, thread,
+            out.add(new VcpuInfo(i, v.threadId(), topology.socketOf(i), topology.coreOf(i), topology.threadOf(i),
                     "/machine/unattached/device[" + i + "]", "host-x86_64-cpu"));
         }
         return out;
@@ -302,7 +292,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             vcpus.pauseAll();
         }
         try {
-            return vcpus.get(cpuIndex).dumpRegisters();
+            return vcpus.get(cpuIndex).dumpRegisters(memory);
         } finally {
             if (wasRunning) {
                 vcpus.resumeAll();

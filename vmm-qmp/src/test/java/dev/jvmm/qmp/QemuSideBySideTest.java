@@ -110,10 +110,14 @@ class QemuSideBySideTest {
 
     /** Runs the conversation; each entry is the list of messages (events, then the reply) for one line. */
     static List<List<Map<String, Object>>> converse(Path sock) throws Exception {
+        return converse(sock, CONVERSATION);
+    }
+
+    static List<List<Map<String, Object>>> converse(Path sock, List<String> conversation) throws Exception {
         List<List<Map<String, Object>>> out = new ArrayList<>();
         try (QmpClient c = new QmpClient(sock)) {
             out.add(List.of(c.read(5000)));
-            for (String line : CONVERSATION) {
+            for (String line : conversation) {
                 List<Map<String, Object>> msgs = c.exchange(line);
                 // Wait briefly for events that follow a reply (e.g. STOP after SHUTDOWN).
                 Map<String, Object> more;
@@ -176,9 +180,14 @@ class QemuSideBySideTest {
     }
 
     static void compare(List<List<Map<String, Object>>> qemu, List<List<Map<String, Object>>> jvmm) {
+        compare(qemu, jvmm, CONVERSATION);
+    }
+
+    static void compare(List<List<Map<String, Object>>> qemu, List<List<Map<String, Object>>> jvmm,
+            List<String> conversation) {
         assertEquals(qemu.size(), jvmm.size());
         for (int i = 0; i < qemu.size(); i++) {
-            String what = i == 0 ? "greeting" : CONVERSATION.get(i - 1);
+            String what = i == 0 ? "greeting" : conversation.get(i - 1);
             List<Object> qs = new ArrayList<>();
             List<Object> js = new ArrayList<>();
             qemu.get(i).forEach(x -> qs.add(Shapes.shape(x)));

@@ -23,10 +23,33 @@ final class QmpClient implements AutoCloseable {
     boolean eof;
 
     QmpClient(Path path) throws IOException {
-        ch = SocketChannel.open(UnixDomainSocketAddress.of(path));
+        ch = connect(path);
         ch.configureBlocking(false);
         sel = Selector.open();
         ch.register(sel, SelectionKey.OP_READ);
+    }
+
+    /**
+     * Connects, retrying for a few seconds: a server's socket file appears at bind(), a moment before it
+     * listens.
+     */
+    private static SocketChannel connect(Path path) throws IOException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            try {
+                return SocketChannel.open(UnixDomainSocketAddress.of(path));
+            } catch (java.net.ConnectException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     /** Connects and negotiates; returns the greeting. */

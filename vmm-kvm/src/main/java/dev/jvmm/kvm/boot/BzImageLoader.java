@@ -9,6 +9,8 @@ import java.util.List;
 final class BzImageLoader {
     // Setup header fields, as offsets into the image and into boot_params ("zero page").
     static final int OFF_SETUP_SECTS = 0x1f1;
+    /** Linux boot protocol, setup header: size of the protected-mode code in 16-byte paragraphs (2.04+). */
+    static final int OFF_SYSSIZE = 0x1f4;
     static final int OFF_JUMP = 0x200;
     static final int OFF_HEADER = 0x202;
     static final int OFF_VERSION = 0x206;
@@ -62,6 +64,13 @@ final class BzImageLoader {
         long payload = img.length() - setupSize;
         if (payload <= 0) {
             throw new ImageError("file is truncated (no protected-mode kernel after the setup code)");
+        }
+        // A kernel cut short would otherwise boot into whatever follows its last byte. syssize counts whole
+        // paragraphs, so an unpadded image may end up to 15 bytes before it.
+        long declared = (img.u32(OFF_SYSSIZE) & 0xffffffffL) * 16;
+        if (payload + 15 < declared) {
+            throw new ImageError(String.format("file is truncated (protected-mode kernel needs %d bytes, file has %d)",
+                    declared, payload));
         }
         img.copyTo(mem, setupSize, payload, KERNEL_LOAD_ADDR, "kernel");
 

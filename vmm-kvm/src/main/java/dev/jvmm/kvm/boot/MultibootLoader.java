@@ -9,6 +9,8 @@ final class MultibootLoader {
     static final long MULTIBOOT_HEADER_MAGIC = 0x1BADB002L;
     static final int MULTIBOOT_BOOTLOADER_MAGIC = 0x2BADB002;
     static final int MULTIBOOT_SEARCH = 8192;
+    /** Multiboot 0.6.96 section 3.3: mem_lower in KiB; QEMU always reports the full 640 KiB. */
+    static final int MEM_LOWER_KIB = 640;
     static final int MULTIBOOT_PAGE_ALIGN = 1;
     static final int MULTIBOOT_MEMORY_INFO = 1 << 1;
     static final int MULTIBOOT_VIDEO_MODE = 1 << 2;
@@ -92,9 +94,11 @@ final class MultibootLoader {
         mem.zero(MBI_ADDR, 0x1000);
         int mbiFlags = MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MODS | MULTIBOOT_INFO_MEM_MAP;
         mem.writeInt(MBI_ADDR, mbiFlags);
-        mem.writeInt(MBI_ADDR + 4, (int) (MemoryLayout.EBDA_START / 1024));
+        // QEMU reports 640 KiB of low memory, whatever the EBDA takes.
+        mem.writeInt(MBI_ADDR + 4, MEM_LOWER_KIB);
         mem.writeInt(MBI_ADDR + 8, (int) ((layout.lowRamEnd() - MemoryLayout.HIGH_MEMORY) / 1024));
-        Image.writeCString(mem, KernelLoader.CMDLINE_ADDR, req.cmdline());
+        // As QEMU and GRUB do, the kernel's own name comes first on a multiboot command line.
+        Image.writeCString(mem, KernelLoader.CMDLINE_ADDR, req.kernelName() + " " + req.cmdline());
         mem.writeInt(MBI_ADDR + 16, (int) KernelLoader.CMDLINE_ADDR);
         int mods = 0;
         if (req.initrd() != null) {

@@ -147,9 +147,9 @@ class KernelLoaderTest {
         assertEquals(0x9000, e.ebx());
         int flags = mem.readInt(0x9000);
         assertEquals(1 | 4 | 8 | 64, flags);
-        assertEquals(639, mem.readInt(0x9004));
+        assertEquals(640, mem.readInt(0x9004));
         assertEquals((int) ((RAM - 0x100000) / 1024), mem.readInt(0x9008));
-        assertEquals("a b", cstring(mem.readInt(0x9010)));
+        assertEquals("k.img a b", cstring(mem.readInt(0x9010)), "QEMU puts the kernel name first");
         assertEquals(1, mem.readInt(0x9014));
         int mods = mem.readInt(0x9018);
         int start = mem.readInt(mods);
