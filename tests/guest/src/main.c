@@ -253,6 +253,36 @@ static void run_checks(void)
 
 /* ---------------- actions ---------------- */
 
+static void cpuid(u32 leaf, u32 sub, u32 r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+static void put_bit(const char *name, u32 reg, int bit)
+{
+    puts(name);
+    puts((reg >> bit) & 1 ? "=1" : "=0");
+}
+
+/* The feature bits -cpu host,+feat,-feat tests look at (SDM vol. 2A, CPUID leaves 1 and 7). */
+static void print_cpuid(void)
+{
+    u32 l1[4], l7[4] = {0, 0, 0, 0};
+    cpuid(0, 0, l1);
+    u32 max = l1[0];
+    cpuid(1, 0, l1);
+    if (max >= 7)
+        cpuid(7, 0, l7);
+    puts("cpuid:");
+    put_bit(" sse4_2", l1[2], 20);
+    put_bit(" x2apic", l1[2], 21);
+    put_bit(" xsave", l1[2], 26);
+    put_bit(" avx", l1[2], 28);
+    put_bit(" hypervisor", l1[2], 31);
+    put_bit(" avx2", l7[1], 5);
+    putln("");
+}
+
 static void spin(void) __attribute__((noreturn));
 static void spin(void)
 {
@@ -364,6 +394,9 @@ void guest_main(struct boot_info *bi)
         __asm__ volatile("lidt %0\n\txorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\tdivl %%ecx"
                          : : "m"(p), "a"(1) : "ecx", "edx");
         spin();
+    } else if (streq(action, "cpuid")) {
+        print_cpuid();
+        run_checks();
     } else if (streq(action, "idle")) {
         /* For monitor tests: stay up, doing nothing, until the VMM is told to stop. */
         putln("jvmm-tiny: idle");

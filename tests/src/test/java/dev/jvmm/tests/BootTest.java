@@ -49,6 +49,28 @@ class BootTest {
     }
 
     @Test
+    void cpuFeatureEditsReachTheGuestsCpuid() {
+        Path kernel = Env.guest(TinyGuest.Format.PVH.file);
+        VmProcess.Result plain = VmProcess.runJvmm(TIMEOUT, TinyGuest.argv(kernel, "action=cpuid"));
+        assertTrue(plain.stdout().contains(" x2apic=1 "), plain.stdout());
+        VmProcess.Result edited = VmProcess.runJvmm(TIMEOUT,
+                TinyGuest.argv(kernel, "action=cpuid", "-cpu", "host,-x2apic,hypervisor=off"));
+        assertTrue(edited.stdout().contains(" x2apic=0 "), edited.stdout() + edited.stderr());
+        assertTrue(edited.stdout().contains(" hypervisor=0 "), edited.stdout());
+        assertEquals(TinyGuest.EXIT_PASSED, edited.status());
+    }
+
+    @Test
+    void unknownCpuFeatureIsAnError() {
+        Path kernel = Env.guest(TinyGuest.Format.PVH.file);
+        VmProcess.Result r = VmProcess.runJvmm(TIMEOUT, TinyGuest.argv(kernel, "x", "-cpu", "host,+frobnicate"));
+        assertEquals(1, r.status());
+        assertTrue(r.stderr().startsWith("jvmm: "), r.stderr());
+        assertTrue(r.stderr().contains("frobnicate"), r.stderr());
+        assertEquals(1, r.stderr().lines().count(), r.stderr());
+    }
+
+    @Test
     void isaDebugExitStatusIsValueShiftedOrOne() {
         Path kernel = Env.guest(TinyGuest.Format.PVH.file);
         VmProcess.Result r = VmProcess.runJvmm(TIMEOUT, TinyGuest.argv(kernel, "action=panic-exit"));

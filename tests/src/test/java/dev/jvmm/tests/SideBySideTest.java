@@ -30,6 +30,8 @@ class SideBySideTest {
         cases.add(Arguments.of(TinyGuest.Format.PVH, "action=kbdreset", new String[0]));
         cases.add(Arguments.of(TinyGuest.Format.BZIMAGE, "action=port92reset", new String[0]));
         cases.add(Arguments.of(TinyGuest.Format.MULTIBOOT, "action=triplefault", new String[0]));
+        cases.add(Arguments.of(TinyGuest.Format.PVH, "action=cpuid",
+                new String[] {"-cpu", "host,-x2apic,-xsave,avx2=off"}));
         return cases.stream();
     }
 

@@ -14,9 +14,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,7 +74,8 @@ final class Launcher {
         }, "jvmm-signal"));
         machine.start();
         try {
-            return machine.awaitExit();
+            machine.awaitExit();
+            return 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
@@ -98,31 +96,23 @@ final class Launcher {
     }
 
     private static KernelLoader.Request readKernel(MachineConfig c) {
-        byte[] initrd = c.initrd().map(p -> read(p, "initrd")).orElse(null);
-        String initrdName = c.initrd().map(Path::toString).orElse(null);
-        if (c.kernel().isPresent()) {
-            Path k = c.kernel().get();
-            return new KernelLoader.Request(k.toString(), read(k, "kernel"), c.append(), initrdName, initrd);
-        }
-        try (InputStream in = Launcher.class.getResourceAsStream(DEMO_GUEST)) {
-            if (in == null) {
-                throw new LaunchException("the demo guest is missing from the jar; give -kernel");
+        Path initrd = c.initrd().orElse(null);
+        try {
+            if (c.kernel().isPresent()) {
+                return KernelLoader.request(c.kernel().get(), c.append(), initrd);
             }
-            return new KernelLoader.Request(DEMO_GUEST, in.readAllBytes(), c.append(), initrdName, initrd);
+            byte[] initrdBytes = initrd == null ? null : KernelLoader.readFile(initrd, "initrd");
+            try (InputStream in = Launcher.class.getResourceAsStream(DEMO_GUEST)) {
+                if (in == null) {
+                    throw new LaunchException("the demo guest is missing from the jar; give -kernel");
+                }
+                return new KernelLoader.Request(DEMO_GUEST, in.readAllBytes(), c.append(),
+                        initrd == null ? null : initrd.toString(), initrdBytes);
+            }
+        } catch (KernelLoadException e) {
+            throw new LaunchException(e.getMessage());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static byte[] read(Path p, String what) {
-        try {
-            return Files.readAllBytes(p);
-        } catch (NoSuchFileException e) {
-            throw new LaunchException("could not load " + what + " '" + p + "': No such file or directory");
-        } catch (AccessDeniedException e) {
-            throw new LaunchException("could not load " + what + " '" + p + "': Permission denied");
-        } catch (IOException | OutOfMemoryError e) {
-            throw new LaunchException("could not load " + what + " '" + p + "': " + e.getMessage());
         }
     }
 

@@ -70,8 +70,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final Port92 port92;
     private final CmosRtc rtc;
     private final CpuTopology topology;
-    private final CountDownLatch exited = new CountDownLatch(1);
-    private volatile int exitStatus;
+    /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
+    private final CountDownLatch halted = new CountDownLatch(1);
     private IoLoop ioLoop;
     private BootEntry entry;
 
@@ -90,7 +90,12 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         vm.registerMemory(memory);
         SmpTopology smp = config.smp();
         this.topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
-        CpuModel model = CpuModel.parse(cpuSpec(config.cpuFeatures()), kvm.supportedCpuid(), topology);
+        CpuModel model;
+        try {
+            model = CpuModel.parse(cpuSpec(config.cpuFeatures()), kvm.supportedCpuid(), topology);
+        } catch (IllegalArgumentException e) {
+            throw new LaunchException(e.getMessage());
+        }
         model.warnings().forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         List<Vcpu> cpus = new ArrayList<>();
         for (int i = 0; i < smp.cpus(); i++) {
@@ -177,10 +182,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         lifecycle.start(!config.startPaused());
     }
 
-    /** Blocks until the machine asks the process to exit; returns the status. */
-    int awaitExit() throws InterruptedException {
-        exited.await();
-        return exitStatus;
+    /** Blocks the launching thread for the machine's lifetime; the process ends in {@link #exitProcess}. */
+    void awaitExit() throws InterruptedException {
+        halted.await();
     }
 
     // ---- VcpuControl: what the lifecycle policy asks of the vCPUs ----
@@ -215,7 +219,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
      */
     @Override
     public void exitProcess(int status) {
-        exitStatus = status;
         chardevs.closeAll();
         err.flush();
         System.out.flush();

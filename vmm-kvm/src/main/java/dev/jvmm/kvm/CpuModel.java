@@ -39,7 +39,7 @@ public final class CpuModel {
         List<String> warnings = new ArrayList<>();
         String model = parts[0];
         if (!model.equals("host") && !model.equals("max")) {
-            throw new IllegalArgumentException("jvmm: -cpu " + spec + ": unsupported CPU model '" + model
+            throw new IllegalArgumentException("-cpu " + spec + ": unsupported CPU model '" + model
                     + "' (only 'host' is supported)");
         }
         List<CpuidEntry> t = new ArrayList<>(List.of(supported));
@@ -58,7 +58,7 @@ public final class CpuModel {
             } else if (p.isEmpty()) {
                 continue;
             } else if (p.contains("=")) {
-                throw new IllegalArgumentException("jvmm: -cpu " + spec + ": bad CPU property '" + p
+                throw new IllegalArgumentException("-cpu " + spec + ": bad CPU property '" + p
                         + "' (use on or off)");
             } else {
                 // A bare name means name=on, as QEMU's legacy feature syntax has it.
@@ -74,7 +74,7 @@ public final class CpuModel {
             }
             CpuFeature f = CpuFeature.byName(name);
             if (f == null) {
-                throw new IllegalArgumentException("jvmm: -cpu " + spec + ": unknown CPU feature '" + name + "'");
+                throw new IllegalArgumentException("-cpu " + spec + ": unknown CPU feature '" + name + "'");
             }
             if (on && !f.name().equals("hypervisor") && !bitIn(supported, f)) {
                 // As QEMU: a feature the host's KVM cannot give is dropped with a warning, not an error.

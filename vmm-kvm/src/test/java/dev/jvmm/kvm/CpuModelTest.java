@@ -49,7 +49,7 @@ class CpuModelTest {
     void unknownFeatureIsAnError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> CpuModel.parse("host,+foo", fake(), CpuTopology.single()));
-        assertEquals("jvmm: -cpu host,+foo: unknown CPU feature 'foo'", e.getMessage());
+        assertEquals("-cpu host,+foo: unknown CPU feature 'foo'", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("qemu64", fake(), CpuTopology.single()));
         assertThrows(IllegalArgumentException.class, () -> CpuModel.parse("host,avx=maybe", fake(), CpuTopology.single()));
         assertTrue(CpuModel.parse("host,-rdrand,rdrand", fake(), CpuTopology.single()).has("rdrand"));

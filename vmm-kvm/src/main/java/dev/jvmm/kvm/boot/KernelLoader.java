@@ -30,13 +30,21 @@ public final class KernelLoader {
 
     /** Reads the files and loads them; any problem is a {@link KernelLoadException} naming the file. */
     public static BootEntry load(GuestMemory mem, MemoryLayout layout, Path kernel, String cmdline, Path initrd) {
-        byte[] k = read(kernel, "kernel");
-        byte[] i = initrd == null ? null : read(initrd, "initrd");
-        return load(mem, layout, new Request(kernel.toString(), k, cmdline,
-                initrd == null ? null : initrd.toString(), i));
+        return load(mem, layout, request(kernel, cmdline, initrd));
     }
 
-    private static byte[] read(Path p, String what) {
+    /**
+     * Reads the kernel and initrd files once (a machine reloads the same bytes on every reset, as QEMU's
+     * firmware does from fw_cfg); any problem is a {@link KernelLoadException} naming the file.
+     */
+    public static Request request(Path kernel, String cmdline, Path initrd) {
+        byte[] k = readFile(kernel, "kernel");
+        byte[] i = initrd == null ? null : readFile(initrd, "initrd");
+        return new Request(kernel.toString(), k, cmdline, initrd == null ? null : initrd.toString(), i);
+    }
+
+    /** Reads a whole boot file; what ("kernel", "initrd") names it in the error. */
+    public static byte[] readFile(Path p, String what) {
         try {
             return Files.readAllBytes(p);
         } catch (NoSuchFileException e) {
