@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the benchmarks (JUnit tag "benchmark") and prints their figures; no timed assertions.
+# Runs the benchmarks (JUnit tag "benchmark") and prints their figures (lines starting "BENCH" and the
+# QMP module's table); nothing is asserted about speed. Record new figures in docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-mvn -q -B -ntp package -DskipTests
-mvn -B -ntp verify -Dincluded.groups=benchmark -Dexcluded.groups=none -Dsurefire.redirectTestOutputToFile=false "$@"
+mvn -B -ntp verify -Dincluded.groups=benchmark -Dexcluded.groups=none -Dtest.output.to.file=false "$@"

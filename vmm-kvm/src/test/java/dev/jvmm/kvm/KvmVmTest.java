@@ -548,7 +548,7 @@ class KvmVmTest {
     }
 
     @Test
-    void pioExitCost() throws Exception {
+    void pioExitPathAllocatesNothing() throws Exception {
         int n = 100_000;
         byte[] code = {
             (byte) 0xB9, (byte) (n & 0xff), (byte) ((n >> 8) & 0xff), (byte) (n >> 16), 0, // mov ecx, n

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Printed figures, no timed assertions: query-status round trip, events per second delivered, and start to
- * greeting, for jvmm's server (fake machine) and QEMU when present. Run with -Dbenchmark=true.
+ * greeting, for jvmm's server (fake machine) and QEMU when present. scripts/bench.sh runs it (tag "benchmark").
  */
 @Tag("benchmark")
 class QmpBenchmarkTest {
@@ -44,7 +44,6 @@ class QmpBenchmarkTest {
 
     @Test
     void benchmark() throws Exception {
-        Assumptions.assumeTrue(Boolean.getBoolean("benchmark"), "benchmarks run with -Dbenchmark=true");
         try (IoLoop loop = new IoLoop()) {
             FakeMachine m = new FakeMachine();
             long t0 = System.nanoTime();
