@@ -1,0 +1,109 @@
+package dev.jvmm.qmp;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** QMP against the real jvmm process: facts only a real machine has (vCPU threads, signals, registers). */
+class JvmmQmpTest {
+    @TempDir
+    Path dir;
+
+    private Process start(Path sock, String... extra) throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "/dev/kvm missing");
+        Path kernel = Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
+        Assumptions.assumeTrue(Files.isRegularFile(kernel), "guest not built");
+        List<String> cmd = new ArrayList<>(List.of(System.getProperty("jvmm.launcher", "../bin/jvmm"),
+                "-nodefaults", "-kernel", kernel.toString(), "-append", "action=idle",
+                "-qmp", "unix:" + sock + ",server=on,wait=off"));
+        cmd.addAll(List.of(extra));
+        return QemuSideBySideTest.startProcess(cmd, sock);
+    }
+
+    private static Map<String, Object> reply(QmpClient c, String command) throws Exception {
+        List<Map<String, Object>> msgs = c.exchange(command);
+        return msgs.get(msgs.size() - 1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void cpusFastReportsTheRealVcpuThreads() throws Exception {
+        Path sock = dir.resolve("q.sock");
+        Process p = start(sock, "-smp", "2", "-S");
+        try (QmpClient c = QmpClient.negotiated(sock)) {
+            List<Map<String, Object>> cpus = (List<Map<String, Object>>) reply(c,
+                    "{\"execute\":\"query-cpus-fast\"}").get("return");
+            assertEquals(2, cpus.size());
+            for (int i = 0; i < 2; i++) {
+                Map<String, Object> cpu = cpus.get(i);
+                assertEquals((long) i, ((Number) cpu.get("cpu-index")).longValue());
+                long tid = ((Number) cpu.get("thread-id")).longValue();
+                Path comm = Path.of("/proc", Long.toString(p.pid()), "task", Long.toString(tid), "comm");
+                assertTrue(Files.exists(comm), "thread " + tid + " is not a thread of jvmm");
+                assertEquals("vcpu-" + i, Files.readString(comm).trim());
+            }
+        } finally {
+            p.destroy();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void infoRegistersShowsTheGuestsState() throws Exception {
+        Path sock = dir.resolve("r.sock");
+        Process p = start(sock);
+        try (QmpClient c = QmpClient.negotiated(sock)) {
+            Thread.sleep(500); // the guest reaches its idle loop (cli; hlt): the dump must not hang on it
+            Object text = reply(c, "{\"execute\":\"human-monitor-command\","
+                    + "\"arguments\":{\"command-line\":\"info registers\"}}").get("return");
+            assertTrue(String.valueOf(text).startsWith("EAX="), String.valueOf(text));
+            assertTrue(String.valueOf(text).contains("CR0=00000011"), String.valueOf(text));
+            assertEquals("running", ((Map<?, ?>) reply(c, "{\"execute\":\"query-status\"}").get("return"))
+                    .get("status"));
+        } finally {
+            p.destroy();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void sigtermEmitsHostSignalShutdownAndExitsZero() throws Exception {
+        Path sock = dir.resolve("s.sock");
+        Process p = start(sock);
+        try (QmpClient c = QmpClient.negotiated(sock)) {
+            p.destroy(); // SIGTERM
+            Map<String, Object> ev = c.read(10_000);
+            assertEquals("SHUTDOWN", ev.get("event"));
+            assertEquals(Map.of("guest", false, "reason", "host-signal"), ev.get("data"));
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void quitEndsTheProcessAfterTheReply() throws Exception {
+        Path sock = dir.resolve("x.sock");
+        Process p = start(sock);
+        try (QmpClient c = QmpClient.negotiated(sock)) {
+            List<Map<String, Object>> msgs = c.exchange("{\"execute\":\"quit\",\"id\":7}");
+            assertEquals("SHUTDOWN", msgs.get(0).get("event"));
+            assertEquals(7L, ((Number) msgs.get(msgs.size() - 1).get("id")).longValue());
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package dev.jvmm.devices.pci;
+
+/**
+ * PCI Local Bus Specification 3.0, section 6.1: a type 0 configuration space header plus device-specific
+ * registers, with a per-byte mask of guest-writable bits and write-1-to-clear status bits.
+ */
+public final class PciConfigSpace {
+    /** Section 6.2.1: identification. */
+    public static final int VENDOR_ID = 0x00;
+    public static final int DEVICE_ID = 0x02;
+    /** Section 6.2.2: device control. */
+    public static final int COMMAND = 0x04;
+    public static final int STATUS = 0x06;
+    public static final int REVISION_ID = 0x08;
+    public static final int CLASS_PROG = 0x09;
+    public static final int CLASS_DEVICE = 0x0a;
+    public static final int HEADER_TYPE = 0x0e;
+    /** Section 6.2.5: base addresses (six BARs in a type 0 header). */
+    public static final int BAR0 = 0x10;
+    public static final int SUBSYSTEM_VENDOR_ID = 0x2c;
+    public static final int SUBSYSTEM_ID = 0x2e;
+    public static final int CAPABILITY_LIST = 0x34;
+    /** Section 6.2.4: interrupt line and pin. */
+    public static final int INTERRUPT_LINE = 0x3c;
+    public static final int INTERRUPT_PIN = 0x3d;
+
+    public static final int COMMAND_IO = 0x1;
+    public static final int COMMAND_MEMORY = 0x2;
+    public static final int COMMAND_MASTER = 0x4;
+    public static final int COMMAND_INTX_DISABLE = 0x400;
+    public static final int HEADER_TYPE_MULTI_FUNCTION = 0x80;
+
+    public static final int SIZE = 256;
+
+    private final byte[] data = new byte[SIZE];
+    private final byte[] writable = new byte[SIZE];
+    private final byte[] clearOnWrite = new byte[SIZE];
+    private final byte[] initial = new byte[SIZE];
+
+    /** A header with the identification registers set and COMMAND and INTERRUPT_LINE writable. */
+    public PciConfigSpace(int vendor, int device, int revision, int classCode, int headerType) {
+        set16(VENDOR_ID, vendor);
+        set16(DEVICE_ID, device);
+        set8(REVISION_ID, revision);
+        set8(CLASS_PROG, classCode & 0xff);
+        set16(CLASS_DEVICE, classCode >>> 8);
+        set8(HEADER_TYPE, headerType);
+        setWritable(COMMAND, 2, COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_INTX_DISABLE);
+        setWritable(INTERRUPT_LINE, 1, 0xff);
+    }
+
+    /** Freezes the current contents as the power-on state that {@link #reset()} restores. */
+    public void sealInitialState() {
+        System.arraycopy(data, 0, initial, 0, SIZE);
+    }
+
+    public void reset() {
+        System.arraycopy(initial, 0, data, 0, SIZE);
+    }
+
+    public void set8(int off, int v) {
+        data[off] = (byte) v;
+    }
+
+    public void set16(int off, int v) {
+        set8(off, v);
+        set8(off + 1, v >>> 8);
+    }
+
+    public void set32(int off, int v) {
+        set16(off, v);
+        set16(off + 2, v >>> 16);
+    }
+
+    public int get8(int off) {
+        return data[off] & 0xff;
+    }
+
+    public int get16(int off) {
+        return get8(off) | get8(off + 1) << 8;
+    }
+
+    public int get32(int off) {
+        return get16(off) | get16(off + 2) << 16;
+    }
+
+    /** Marks the bits of mask (little-endian over length bytes at off) as writable by the guest. */
+    public void setWritable(int off, int length, long mask) {
+        for (int i = 0; i < length; i++) {
+            writable[off + i] = (byte) (mask >>> (8 * i));
+        }
+    }
+
+    /** Marks the bits of mask as write-1-to-clear (status registers). */
+    public void setClearOnWrite(int off, int length, long mask) {
+        for (int i = 0; i < length; i++) {
+            clearOnWrite[off + i] = (byte) (mask >>> (8 * i));
+        }
+    }
+
+    /** A guest read; offsets outside the space or unaligned read as all ones, as on real hardware. */
+    public int read(int off, int size) {
+        if (off < 0 || off + size > SIZE) {
+            return size == 4 ? -1 : (1 << (size * 8)) - 1;
+        }
+        int v = 0;
+        for (int i = 0; i < size; i++) {
+            v |= get8(off + i) << (8 * i);
+        }
+        return v;
+    }
+
+    /** A guest write through the writable and write-1-to-clear masks; out-of-range writes are ignored. */
+    public void write(int off, int size, int value) {
+        if (off < 0 || off + size > SIZE) {
+            return;
+        }
+        for (int i = 0; i < size; i++) {
+            int b = (value >>> (8 * i)) & 0xff;
+            int w = writable[off + i] & 0xff;
+            int c = clearOnWrite[off + i] & 0xff;
+            int cur = data[off + i] & 0xff;
+            int next = (cur & ~w) | (b & w);
+            next &= ~(b & c);
+            data[off + i] = (byte) next;
+        }
+    }
+}
