@@ -66,8 +66,9 @@ class JvmmQmpTest {
             Thread.sleep(500); // the guest reaches its idle loop (cli; hlt): the dump must not hang on it
             Object text = reply(c, "{\"execute\":\"human-monitor-command\","
                     + "\"arguments\":{\"command-line\":\"info registers\"}}").get("return");
-            assertTrue(String.valueOf(text).startsWith("EAX="), String.valueOf(text));
-            assertTrue(String.valueOf(text).contains("CR0=00000011"), String.valueOf(text));
+            // QEMU's layout: "\r\nCPU#0\r\nEAX=..." with CRLF line ends, as its monitor writes them.
+            assertTrue(String.valueOf(text).startsWith("\r\nCPU#0\r\nEAX="), String.valueOf(text));
+            assertTrue(String.valueOf(text).contains("\r\nCR0=00000011 "), String.valueOf(text));
             assertEquals("running", ((Map<?, ?>) reply(c, "{\"execute\":\"query-status\"}").get("return"))
                     .get("status"));
         } finally {

@@ -17,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /** Builds the PC from a {@link MachineConfig}, starts QMP and the vCPUs, and waits for the machine to exit. */
 final class Launcher {
@@ -65,11 +66,9 @@ final class Launcher {
             if (!machine.lifecycle().isExiting()) {
                 err.println(Main.PROGRAM + ": terminating on signal");
                 machine.lifecycle().requestHostSignalShutdown();
-                try {
-                    machine.lifecycle().drainMainLoop();
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
+                // The main loop emits SHUTDOWN and halts the JVM with status 0; returning from this hook
+                // first would let the JVM end with the signal's status instead.
+                machine.awaitHalt(5, TimeUnit.SECONDS);
             }
         }, "jvmm-signal"));
         machine.start();

@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * QEMU's "pc" machine as jvmm builds it: guest RAM, a KVM VM with in-kernel irqchip and PIT, one thread per
@@ -185,6 +186,15 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** Blocks the launching thread for the machine's lifetime; the process ends in {@link #exitProcess}. */
     void awaitExit() throws InterruptedException {
         halted.await();
+    }
+
+    /** Waits at most the given time for the machine to end the process. */
+    void awaitHalt(long timeout, TimeUnit unit) {
+        try {
+            halted.await(timeout, unit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ---- VcpuControl: what the lifecycle policy asks of the vCPUs ----
