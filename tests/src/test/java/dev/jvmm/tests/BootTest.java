@@ -155,6 +155,16 @@ class BootTest {
         assertFalse(r.stderr().contains("Exception"), r.stderr());
     }
 
+    @Test
+    void launcherWorksThroughASymlinkNamedLikeQemuFromAnyDirectory() throws Exception {
+        Path dir = Env.tempDir("jvmm-dropin");
+        Path link = Files.createSymbolicLink(dir.resolve("qemu-system-x86_64"), Env.launcher().toAbsolutePath());
+        Process p = new ProcessBuilder(link.toString(), "-version").directory(dir.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor());
+        assertTrue(out.startsWith("QEMU emulator version 7.2.0 (jvmm "), out);
+    }
+
     static int countOf(String s, String needle) {
         int n = 0;
         for (int i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + 1)) {

@@ -165,6 +165,14 @@ final class QmpCommands {
             lc.systemPowerdown();
             return new LinkedHashMap<>();
         });
+        s.command("system_wakeup", NO_ARGS, NO_ARGS, (a, x) -> {
+            try {
+                lc.systemWakeup();
+            } catch (MachineCommandException e) {
+                throw new QmpError(e.errorClass(), e.getMessage());
+            }
+            return new LinkedHashMap<>();
+        });
         s.command("quit", NO_ARGS, NO_ARGS, (a, x) -> {
             lc.quit();
             return new LinkedHashMap<>();
@@ -209,6 +217,9 @@ final class QmpCommands {
         s.event("GUEST_PANICKED", QType.struct("q_obj_GUEST_PANICKED-arg", req("action",
                 new QType.Enum("GuestPanicAction", List.of("pause", "poweroff", "run")))));
         s.event("WATCHDOG", QType.struct("q_obj_WATCHDOG-arg", req("action", watchdogAction)));
+        s.event("SUSPEND", NO_ARGS);
+        s.event("SUSPEND_DISK", NO_ARGS);
+        s.event("WAKEUP", NO_ARGS);
         return s;
     }
 

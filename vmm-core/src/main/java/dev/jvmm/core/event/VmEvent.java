@@ -53,4 +53,25 @@ public sealed interface VmEvent {
             return "WATCHDOG";
         }
     }
+
+    /** The guest entered ACPI S3 (QEMU's SUSPEND, no data). */
+    record Suspend() implements VmEvent {
+        public String name() {
+            return "SUSPEND";
+        }
+    }
+
+    /** The guest asked for ACPI S4; QEMU emits SUSPEND_DISK and then shuts down. */
+    record SuspendDisk() implements VmEvent {
+        public String name() {
+            return "SUSPEND_DISK";
+        }
+    }
+
+    /** The guest woke from S3 (system_wakeup or a wake-up device). */
+    record Wakeup() implements VmEvent {
+        public String name() {
+            return "WAKEUP";
+        }
+    }
 }

@@ -125,7 +125,47 @@ public final class LifecycleController implements AutoCloseable {
         shutdown(ShutdownCause.HOST_QMP_QUIT);
     }
 
+    /**
+     * QMP system_wakeup, with qmp_system_wakeup's refusals. The state becomes running at once; the reset
+     * and WAKEUP follow on the main loop, as QEMU's wake-up request does.
+     */
+    public void systemWakeup() throws MachineCommandException {
+        if (!vcpus.wakeupSupported()) {
+            throw MachineCommandException.generic("wake-up from suspend is not supported by this guest");
+        }
+        if (runState.current() != RunState.SUSPENDED) {
+            throw MachineCommandException.generic("Unable to wake up: guest is not in suspended state");
+        }
+        runState.transition(RunState.RUNNING);
+        runOnMainLoop(() -> {
+            vcpus.pauseAll();
+            vcpus.resetForWakeup();
+            vcpus.resumeAll();
+            events.publish(new VmEvent.Wakeup());
+        });
+    }
+
     // ---- requests from vCPU threads and devices (any thread) ----
+
+    /** The guest entered ACPI S3: vCPUs stop, state suspended, SUSPEND (QEMU sends no STOP here). */
+    public void requestGuestSuspend() {
+        runOnMainLoop(() -> {
+            if (runState.current() != RunState.RUNNING) {
+                return;
+            }
+            vcpus.pauseAll();
+            runState.transition(RunState.SUSPENDED);
+            events.publish(new VmEvent.Suspend());
+        });
+    }
+
+    /** The guest asked for ACPI S4: SUSPEND_DISK, then a guest shutdown. */
+    public void requestGuestSuspendToDisk() {
+        runOnMainLoop(() -> {
+            events.publish(new VmEvent.SuspendDisk());
+            shutdown(ShutdownCause.GUEST_SHUTDOWN);
+        });
+    }
 
     /** The guest powered off (ACPI S5, ...). */
     public void requestGuestShutdown() {

@@ -17,6 +17,20 @@ public interface VcpuControl {
     /** Ends the process with this status (after the QMP server flushed its replies). */
     void exitProcess(int status);
 
+    /**
+     * Resets the machine for a wake-up from S3: devices to power-on state, but guest RAM kept and the boot
+     * processor started where the guest's waking vector says, as firmware does on resume.
+     * vCPUs are paused while called. A machine without ACPI cannot be suspended and never gets this.
+     */
+    default void resetForWakeup() {
+        resetAll();
+    }
+
+    /** Whether the guest can be woken from S3 (query-current-machine's wakeup-suspend-support). */
+    default boolean wakeupSupported() {
+        return false;
+    }
+
     /** The ACPI power button (system_powerdown, watchdog action shutdown); a machine without ACPI ignores it. */
     default void powerButton() {
     }

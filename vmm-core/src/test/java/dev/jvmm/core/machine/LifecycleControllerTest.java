@@ -19,6 +19,10 @@ class LifecycleControllerTest {
     final List<Object> log = new CopyOnWriteArrayList<>();
 
     LifecycleController controller(String actions) throws Exception {
+        return controller(actions, false);
+    }
+
+    LifecycleController controller(String actions, boolean wakeup) throws Exception {
         EventBus bus = new EventBus();
         bus.subscribe((e, t) -> log.add(e));
         LifecycleController lc = new LifecycleController(bus, new VcpuControl() {
@@ -37,11 +41,54 @@ class LifecycleControllerTest {
             public void exitProcess(int status) {
                 log.add("exit " + status);
             }
+
+            public void resetForWakeup() {
+                log.add("wake-reset");
+            }
+
+            public boolean wakeupSupported() {
+                return wakeup;
+            }
         }, ActionSettings.defaults().applyOption(actions));
         lc.start(true);
         lc.drainMainLoop();
         log.clear();
         return lc;
+    }
+
+    @Test
+    void suspendAndWakeupAsQemu() throws Exception {
+        LifecycleController lc = controller("", true);
+        MachineCommandException notSuspended = assertThrows(MachineCommandException.class, lc::systemWakeup);
+        assertEquals("Unable to wake up: guest is not in suspended state", notSuspended.getMessage());
+        lc.requestGuestSuspend();
+        lc.drainMainLoop();
+        assertEquals(List.of("pause", new VmEvent.Suspend()), log);
+        assertEquals(RunState.SUSPENDED, lc.runState().current());
+        lc.cont(); // QEMU: cont does nothing to a suspended guest
+        assertEquals(RunState.SUSPENDED, lc.runState().current());
+        log.clear();
+        lc.systemWakeup();
+        assertEquals(RunState.RUNNING, lc.runState().current());
+        lc.drainMainLoop();
+        assertEquals(List.of("pause", "wake-reset", "resume", new VmEvent.Wakeup()), log);
+    }
+
+    @Test
+    void wakeupNeedsAGuestThatCanSuspend() throws Exception {
+        LifecycleController lc = controller("");
+        MachineCommandException e = assertThrows(MachineCommandException.class, lc::systemWakeup);
+        assertEquals("wake-up from suspend is not supported by this guest", e.getMessage());
+    }
+
+    @Test
+    void suspendToDiskIsSuspendDiskThenShutdown() throws Exception {
+        LifecycleController lc = controller("");
+        lc.requestGuestSuspendToDisk();
+        lc.drainMainLoop();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.SuspendDisk(), new VmEvent.Shutdown(true, ShutdownCause.GUEST_SHUTDOWN),
+                "pause", "exit 0"), log);
     }
 
     @Test
