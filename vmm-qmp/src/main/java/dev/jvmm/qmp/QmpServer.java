@@ -16,6 +16,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.DomainSocketChannel;
 
@@ -156,6 +157,9 @@ public final class QmpServer implements AutoCloseable {
         return new ServerBootstrap()
                 .group(eventLoop, eventLoop)
                 .channelFactory(factory)
+                // A client may send its commands and shut down its sending side (socat with a pipe does);
+                // QEMU still answers them all before closing, so the connection stays half open until then.
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(WRITE_HIGH_WATER / 2, WRITE_HIGH_WATER))
                 .childHandler(new ChannelInitializer<DomainSocketChannel>() {
@@ -253,6 +257,20 @@ public final class QmpServer implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             sessions.remove(session);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                // Replies go out through the main loop in request order; close after the last of them.
+                try {
+                    machine.mainLoop().execute(session::closeAfterWrites);
+                } catch (RejectedExecutionException e) {
+                    session.closeAfterWrites();
+                }
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
         }
 
         @Override

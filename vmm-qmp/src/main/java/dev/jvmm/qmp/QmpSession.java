@@ -2,6 +2,7 @@ package dev.jvmm.qmp;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 
 import java.util.Map;
 
@@ -46,6 +47,11 @@ public final class QmpSession {
             return;
         }
         channel.writeAndFlush(Unpooled.wrappedBuffer(message));
+    }
+
+    /** Closes the connection once everything queued before this call has been written. */
+    void closeAfterWrites() {
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     void send(Map<String, Object> message) {

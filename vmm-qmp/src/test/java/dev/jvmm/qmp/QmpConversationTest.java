@@ -57,6 +57,28 @@ class QmpConversationTest {
     }
 
     @Test
+    void aClientThatStopsSendingStillGetsEveryReply() throws Exception {
+        // What `printf ... | socat - UNIX-CONNECT:sock` does: all commands, then a half-close.
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(sock))) {
+            String commands = "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\",\"id\":1}\n"
+                    + "{\"execute\":\"query-name\",\"id\":2}\n";
+            ch.write(java.nio.ByteBuffer.wrap(commands.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            ch.shutdownOutput();
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4096);
+            while (ch.read(buf) > 0) {
+                all.write(buf.array(), 0, buf.position());
+                buf.clear();
+            }
+            String[] lines = all.toString(java.nio.charset.StandardCharsets.UTF_8).split("\r\n");
+            assertEquals(4, lines.length, String.join("|", lines));
+            assertTrue(lines[2].startsWith("{\"return\": {\"status\": \"prelaunch\""), lines[2]);
+            assertTrue(lines[3].contains("\"id\": 2"), lines[3]);
+        }
+    }
+
+    @Test
     void greetingNegotiationAndIds() throws Exception {
         try (QmpClient c = new QmpClient(sock)) {
             String greeting = c.readLine(5000);
