@@ -93,6 +93,47 @@ class JvmmQmpTest {
         }
     }
 
+    /**
+     * libvirt's way: it binds and listens on the monitor socket itself and passes the descriptor,
+     * "-chardev socket,id=charmonitor,fd=N,server=on,wait=off -mon chardev=charmonitor,id=monitor,mode=control".
+     * A small Python driver does the descriptor passing, which Java's ProcessBuilder cannot.
+     */
+    @Test
+    void inheritedListeningSocketAsLibvirtPassesIt() throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "/dev/kvm missing");
+        Path kernel = Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
+        Assumptions.assumeTrue(Files.isRegularFile(kernel), "guest not built");
+        String driver = String.join("\n",
+                "import socket, subprocess, sys, time",
+                "path, launcher, kernel = sys.argv[1:4]",
+                "s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(1)",
+                "fd = s.fileno(); import os; os.set_inheritable(fd, True)",
+                "p = subprocess.Popen([launcher, '-nodefaults', '-S', '-kernel', kernel,",
+                "    '-chardev', 'socket,id=charmonitor,fd=%d,server=on,wait=off' % fd,",
+                "    '-mon', 'chardev=charmonitor,id=monitor,mode=control'], pass_fds=(fd,))",
+                "c = socket.socket(socket.AF_UNIX); c.connect(path)",
+                "c.sendall(b'{\"execute\":\"qmp_capabilities\"}\\n{\"execute\":\"query-status\"}\\n"
+                        + "{\"execute\":\"quit\"}\\n')",
+                "c.shutdown(socket.SHUT_WR)",
+                "out = b''",
+                "while True:",
+                "    d = c.recv(65536)",
+                "    if not d: break",
+                "    out += d",
+                "sys.stdout.write(out.decode())",
+                "sys.exit(p.wait(20))");
+        Path script = dir.resolve("libvirt_like.py");
+        Files.writeString(script, driver);
+        Process py = new ProcessBuilder("python3", script.toString(), dir.resolve("mon.sock").toString(),
+                System.getProperty("jvmm.launcher", "../bin/jvmm"), kernel.toString()).redirectErrorStream(true).start();
+        String out = new String(py.getInputStream().readAllBytes());
+        assertTrue(py.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, py.exitValue(), out);
+        assertTrue(out.startsWith("{\"QMP\": "), out);
+        assertTrue(out.contains("{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, \"running\": false}}"), out);
+        assertTrue(out.contains("\"reason\": \"host-qmp-quit\""), out);
+    }
+
     @Test
     void quitEndsTheProcessAfterTheReply() throws Exception {
         Path sock = dir.resolve("x.sock");

@@ -111,6 +111,7 @@ public record QmpEndpoint(Path path, int fd, boolean waitForClient, String label
         String mode = opts.getOrDefault("mode", "readline");
         opts.remove("mode");
         opts.remove("pretty");
+        opts.remove("id"); // libvirt names its monitor: -mon chardev=charmonitor,id=monitor,mode=control
         if (chardev == null) {
             throw new OptionException("-mon", value + ": Parameter 'chardev' is missing");
         }

@@ -5,6 +5,7 @@ import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.QemuVersion;
+import dev.jvmm.core.os.LibC;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -134,6 +135,12 @@ public final class QmpServer implements AutoCloseable {
         }
         CountDownLatch connected = new CountDownLatch(1);
         Channel ch;
+        try {
+            // libvirt hands over a blocking socket: a blocking accept() would stall the whole I/O loop.
+            LibC.setNonBlocking(fd);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + LibC.describe(e.getErrorCode()), e);
+        }
         try {
             ch = bootstrap(() -> new EpollServerDomainSocketChannel(fd, true), connected).register().sync()
                     .channel();

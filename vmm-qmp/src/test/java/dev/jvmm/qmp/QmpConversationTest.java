@@ -331,6 +331,7 @@ class QmpConversationTest {
         assertEquals(new QmpEndpoint(null, 3, false, "mon0"),
                 QmpEndpoint.parseChardevOption("socket,id=mon0,fd=3,server=on,wait=off"));
         assertEquals("mon0", QmpEndpoint.parseMonOption("chardev=mon0,mode=control"));
+        assertEquals("charmonitor", QmpEndpoint.parseMonOption("chardev=charmonitor,id=monitor,mode=control"));
         org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
                 () -> QmpEndpoint.parseQmpOption("tcp:localhost:4444,server=on", 0));
         org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,

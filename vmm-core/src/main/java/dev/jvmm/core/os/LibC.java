@@ -14,6 +14,9 @@ public final class LibC {
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
     public static final int MADV_DONTFORK = 10;
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    public static final int O_NONBLOCK = 0x800;
 
     static {
         Native.register(LibC.class, "c");
@@ -30,6 +33,17 @@ public final class LibC {
     public static native int madvise(Pointer addr, long length, int advice) throws LastErrorException;
 
     public static native int getpid();
+
+    public static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+
+    /**
+     * Puts an inherited descriptor in non-blocking mode; an event loop must never block in accept() or
+     * read() on a descriptor its parent opened blocking.
+     */
+    public static void setNonBlocking(int fd) {
+        int flags = fcntl(fd, F_GETFL, 0);
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
 
     public static native Pointer strerror(int errnum);
 
