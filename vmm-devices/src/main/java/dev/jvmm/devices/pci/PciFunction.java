@@ -1,5 +1,7 @@
 package dev.jvmm.devices.pci;
 
+import java.util.List;
+
 /**
  * One PCI function as the host bridge sees it: a 256-byte configuration space, and the BARs and interrupt
  * pin described there. Adding a PCI device to the machine is one class implementing this, usually over a
@@ -22,4 +24,19 @@ public interface PciFunction {
 
     /** Called on machine reset: configuration space back to power-on values. */
     void reset();
+
+    /**
+     * The BARs this function decodes (declared in its config space with {@link PciConfigSpace#addBar}).
+     * The bus maps each one's handler wherever COMMAND and the BAR register place it.
+     */
+    default List<PciBar> bars() {
+        return List.of();
+    }
+
+    /**
+     * Hands the function its INTx line when it is added to a bus (only when its interrupt pin is not 0).
+     * The function raises and lowers it like a level-triggered wire; sharing and routing are the bus's job.
+     */
+    default void connectIntx(IntxLine line) {
+    }
 }
