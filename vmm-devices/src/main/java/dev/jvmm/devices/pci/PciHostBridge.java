@@ -24,7 +24,7 @@ public final class PciHostBridge {
     private final IoHandler addressLow = new IoHandler() {
         @Override
         public long read(long offset, int size) {
-            return configAddress & 0xffff_ffffL;
+            return configAddress & mask(size);
         }
 
         @Override
@@ -39,7 +39,7 @@ public final class PciHostBridge {
     private final IoHandler addressHigh = new IoHandler() {
         @Override
         public long read(long offset, int size) {
-            return configAddress & 0xffff_ffffL;
+            return configAddress & mask(size);
         }
 
         @Override
