@@ -135,6 +135,66 @@ class PciQemuQtestComparisonTest {
         }
     }
 
+    /**
+     * QEMU with its CPU running SeaBIOS (TCG) against our firmware-less set-up: once SeaBIOS has programmed
+     * the PIRQ routes, both config spaces must read the same as ours after applyFirmwareState,
+     * programFirmwareRoutes and assignResources.
+     */
+    @Test
+    void firmwareStateMatchesQemuAfterSeaBios() throws Exception {
+        assumeTrue(qemuPresent(), QEMU + " is not on PATH; skipping the side-by-side comparison");
+        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-qtest", "stdio",
+                "-nodefaults", "-display", "none", "-monitor", "none", "-m", "128")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        List<Long> qemu = new ArrayList<>();
+        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
+             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                     StandardCharsets.US_ASCII))) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            boolean done = false;
+            while (!done && System.nanoTime() < deadline) {
+                // SeaBIOS sets the PIRQ routes early in PCI set-up and COMMAND at its end
+                w.write("outl 0xcf8 0x80000804\ninl 0xcfc\noutl 0xcf8 0x80000860\ninl 0xcfc\n");
+                w.flush();
+                r.readLine();
+                long cmd = Long.decode(r.readLine().substring(3).trim());
+                r.readLine();
+                long routes = Long.decode(r.readLine().substring(3).trim());
+                done = cmd == 0x02000103L && routes == 0x0b0b0a0aL;
+                if (!done) {
+                    Thread.sleep(200);
+                }
+            }
+            assumeTrue(done, "SeaBIOS did not finish PCI set-up in QEMU within 20 s");
+            Thread.sleep(500);
+            for (int devfn : new int[] {0, 8}) {
+                for (int reg = 0; reg < 256; reg += 4) {
+                    w.write(String.format("outl 0xcf8 0x%x\ninl 0xcfc\n", 0x8000_0000 | devfn << 8 | reg));
+                }
+            }
+            w.flush();
+            for (int i = 0; i < 128; i++) {
+                r.readLine();
+                qemu.add(Long.decode(r.readLine().substring(3).trim()));
+            }
+        } finally {
+            p.destroy();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+        PciMachineFixture m = new PciMachineFixture();
+        m.i440fx.applyFirmwareState();
+        m.piix3.programFirmwareRoutes();
+        m.bus.assignResources();
+        int i = 0;
+        for (int slot = 0; slot < 2; slot++) {
+            for (int reg = 0; reg < 256; reg += 4) {
+                assertEquals(String.format("0x%08x", qemu.get(i++)),
+                        String.format("0x%08x", m.read(slot, 0, reg, 4)),
+                        String.format("00:%02x.0 register 0x%02x", slot, reg));
+            }
+        }
+    }
+
     private static String lastAddress(List<String> script, String line, int readIndex) {
         int n = -1;
         String addr = "";
