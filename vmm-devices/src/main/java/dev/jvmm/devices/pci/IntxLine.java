@@ -18,6 +18,7 @@ public final class IntxLine implements IrqLine {
         this.pirq = pirq;
     }
 
+
     /** The PIRQ (0 = PIRQA) this wire is swizzled onto. */
     public int pirq() {
         return pirq;

@@ -88,12 +88,20 @@ public final class PciBus {
         if (f == null || register < 0 || register >= PciConfigSpace.SIZE) {
             return size == 4 ? -1 : (1 << (size * 8)) - 1;
         }
+        int v;
         if ((register & (size - 1)) == 0) {
-            return f.readConfig(register, size);
+            v = f.readConfig(register, size);
+        } else {
+            v = 0;
+            for (int i = 0; i < size && register + i < PciConfigSpace.SIZE; i++) {
+                v |= (f.readConfig(register + i, 1) & 0xff) << (8 * i);
+            }
         }
-        int v = 0;
-        for (int i = 0; i < size && register + i < PciConfigSpace.SIZE; i++) {
-            v |= (f.readConfig(register + i, 1) & 0xff) << (8 * i);
+        // STATUS.Interrupt Status shows the driven INTx level, masked or not (QEMU's pci_update_irq_status)
+        IntxLine line = intx[devfn & 0xff];
+        if (line != null && register <= PciConfigSpace.STATUS && register + size > PciConfigSpace.STATUS
+                && line.level()) {
+            v |= PciConfigSpace.STATUS_INTERRUPT << (8 * (PciConfigSpace.STATUS - register));
         }
         return v;
     }

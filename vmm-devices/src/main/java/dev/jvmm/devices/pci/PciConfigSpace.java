@@ -35,6 +35,8 @@ public final class PciConfigSpace {
     public static final int CACHE_LINE_SIZE = 0x0c;
     /** Section 6.2.3: status bits that software clears by writing 1 (parity, aborts, system error). */
     public static final int STATUS_CLEAR_ON_WRITE = 0xf900;
+    /** Section 6.2.3: Interrupt Status, set while the function's INTx is asserted (masked or not). */
+    public static final int STATUS_INTERRUPT = 0x0008;
     /** Section 6.2.3: DEVSEL timing "medium". */
     public static final int STATUS_DEVSEL_MEDIUM = 0x0200;
     /** Section 6.2.5.1: BAR type bits. */

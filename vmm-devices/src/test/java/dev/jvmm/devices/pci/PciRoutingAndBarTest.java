@@ -82,13 +82,16 @@ class PciRoutingAndBarTest {
         m.bus.add(3, 0, f); // INTB -> PIRQD -> 11
         f.intx.setLevel(true);
         assertTrue(m.irqLevel[11]);
+        assertEquals(0x0008, m.read(3, 0, 0x06, 2), "STATUS.Interrupt Status follows the wire");
         m.write(3, 0, 0x04, 2, PciConfigSpace.COMMAND_INTX_DISABLE);
         assertFalse(m.irqLevel[11]);
+        assertEquals(0x0008, m.read(3, 0, 0x06, 2), "masking does not clear the status bit");
         m.write(3, 0, 0x04, 2, 0);
         assertTrue(m.irqLevel[11]);
         m.bus.reset();
         assertFalse(m.irqLevel[11], "reset lowers INTx and disables routes");
         assertFalse(f.intx.level());
+        assertEquals(0, m.read(3, 0, 0x06, 2));
     }
 
     @Test
