@@ -231,7 +231,8 @@ public final class PciBus {
      * Firmware-less set-up, leaving the bus as SeaBIOS 1.16 (QEMU 7.2's BIOS) does for the kernel: every
      * BAR placed (I/O packed upward from 0xc000; memory and prefetchable memory packed, largest first, just
      * below 0xfec00000, the region with the smaller alignment on top), IO, MEM and SERR enabled in COMMAND,
-     * and INTERRUPT_LINE set to the ISA IRQ the router gives the function's pin. Program the PIRQ routes
+     * INTERRUPT_LINE set to the ISA IRQ the router gives the function's pin, then each function's
+     * {@link PciFunction#firmwareSetup()}. Program the PIRQ routes
      * (e.g. {@link Piix3IsaBridge#programFirmwareRoutes()}) before calling this. Functions are visited in
      * slot/function order and BARs of equal size keep that order, as SeaBIOS's sorted lists do.
      */
@@ -295,6 +296,7 @@ public final class PciBus {
                     f.writeConfig(PciConfigSpace.INTERRUPT_LINE, 1, irq);
                 }
             }
+            f.firmwareSetup();
             int command = f.readConfig(PciConfigSpace.COMMAND, 2);
             f.writeConfig(PciConfigSpace.COMMAND, 2, command | FIRMWARE_COMMAND);
             updateFunction(devfn);

@@ -39,4 +39,13 @@ public interface PciFunction {
      */
     default void connectIntx(IntxLine line) {
     }
+
+    /**
+     * Firmware-less boot: what SeaBIOS's per-device table does for this function (e.g. the PIIX4 PM's
+     * "SCI is IRQ 9" and PM base). {@link PciBus#assignResources()} calls it after placing BARs and setting
+     * INTERRUPT_LINE, before enabling COMMAND IO/MEM/SERR, as SeaBIOS's pci_bios_init_device orders it.
+     * Writes go through {@link #writeConfig} like a guest's.
+     */
+    default void firmwareSetup() {
+    }
 }

@@ -46,7 +46,7 @@ final class PciMachineFixture {
     }
 
     /** A test function with one BAR of each kind and INTA. */
-    static final class TestFunction implements PciFunction {
+    static class TestFunction implements PciFunction {
         final PciConfigSpace config;
         final List<PciBar> bars = new ArrayList<>();
         IntxLine intx;

@@ -220,4 +220,51 @@ class PciRoutingAndBarTest {
         assertEquals(-1L, m.bus.describe().get(0).devices().get(2).regions().get(0).address(),
                 "undecoded BARs report -1 as QEMU");
     }
+
+    @Test
+    void firmwareSetupRunsAfterInterruptLineAndBeforeCommand() {
+        List<String> seen = new java.util.ArrayList<>();
+        TestFunction pm = new TestFunction(0x7113, 0x068000, 1) {
+            @Override
+            public void firmwareSetup() {
+                seen.add("line " + readConfig(0x3c, 1) + " command " + readConfig(0x04, 2));
+                writeConfig(0x3c, 1, 9); // SeaBIOS: the PIIX4 SCI is hardwired to IRQ 9
+            }
+        };
+        m.bus.add(1, 3, pm);
+        m.piix3.programFirmwareRoutes();
+        m.bus.assignResources();
+        assertEquals(List.of("line 10 command 0"), seen);
+        assertEquals(9, m.read(1, 3, 0x3c, 1));
+        assertEquals(0x0103, m.read(1, 3, 0x04, 2));
+        PciDeviceInfo info = m.bus.describe().get(0).devices().get(2);
+        assertEquals(9, info.irq());
+        assertEquals(1, info.irqPin());
+    }
+
+    @Test
+    void concurrentSharedLevelsSettle() throws Exception {
+        m.piix3.programFirmwareRoutes();
+        TestFunction[] fs = new TestFunction[8];
+        for (int i = 0; i < fs.length; i++) {
+            fs[i] = plain(1);
+            m.bus.add(8 + 4 * (i % 2), i / 2, fs[i]); // slots 8 and 12: INTA -> PIRQD -> IRQ 11
+        }
+        Thread[] ts = new Thread[fs.length];
+        for (int i = 0; i < fs.length; i++) {
+            TestFunction f = fs[i];
+            ts[i] = new Thread(() -> {
+                for (int k = 0; k < 2000; k++) {
+                    f.intx.setLevel((k & 1) == 0);
+                }
+            });
+            ts[i].start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertFalse(m.irqLevel[11], "every line ended low");
+        fs[3].intx.setLevel(true);
+        assertTrue(m.irqLevel[11]);
+    }
 }
