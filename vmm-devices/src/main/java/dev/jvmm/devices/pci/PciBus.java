@@ -31,6 +31,7 @@ public final class PciBus {
     public static final int FIRMWARE_COMMAND = PciConfigSpace.COMMAND_IO | PciConfigSpace.COMMAND_MEMORY
             | PciConfigSpace.COMMAND_SERR;
 
+    private static final long PHYS_ADDR_LIMIT = 1L << 52;
     private static final int HEADER_END_OF_BARS = PciConfigSpace.BAR0 + 24;
 
     private final PciInterruptRouter router;
@@ -191,7 +192,8 @@ public final class PciBus {
         if (bar.kind() != PciBar.Kind.MEMORY64 && last >= 0xffff_ffffL) {
             return UNMAPPED;
         }
-        return a;
+        // QEMU: beyond the 52-bit physical address space (TARGET_PHYS_ADDR_SPACE_BITS on x86-64)
+        return last >= PHYS_ADDR_LIMIT ? UNMAPPED : a;
     }
 
     /** Where bar index of slot.function is registered now, or UNMAPPED. */

@@ -150,6 +150,10 @@ class PciRoutingAndBarTest {
         m.write(3, 0, 0x14, 4, 0xffffffff);
         assertFalse(m.mmio.isAssigned(0xfffff000L));
         assertEquals(-1L, m.bus.mappedAddress(3, 0, 1));
+        m.write(3, 0, 0x24, 4, 0x0010_0000); // 2^52: beyond the physical address space
+        assertEquals(-1L, m.bus.mappedAddress(3, 0, 4));
+        m.write(3, 0, 0x24, 4, 0x1);
+        assertEquals(0x1_0000_0000L, m.bus.mappedAddress(3, 0, 4));
         m.write(3, 0, 0x04, 2, 0);
         assertFalse(m.pio.isAssigned(0xd100));
         assertFalse(m.mmio.isAssigned(0x1_0000_0000L));
