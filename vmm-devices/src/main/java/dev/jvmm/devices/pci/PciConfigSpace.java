@@ -27,8 +27,24 @@ public final class PciConfigSpace {
     public static final int COMMAND_IO = 0x1;
     public static final int COMMAND_MEMORY = 0x2;
     public static final int COMMAND_MASTER = 0x4;
+    /** Section 6.2.2: SERR# enable. */
+    public static final int COMMAND_SERR = 0x100;
     public static final int COMMAND_INTX_DISABLE = 0x400;
     public static final int HEADER_TYPE_MULTI_FUNCTION = 0x80;
+
+    public static final int CACHE_LINE_SIZE = 0x0c;
+    /** Section 6.2.3: status bits that software clears by writing 1 (parity, aborts, system error). */
+    public static final int STATUS_CLEAR_ON_WRITE = 0xf900;
+    /** Section 6.2.3: Interrupt Status, set while the function's INTx is asserted (masked or not). */
+    public static final int STATUS_INTERRUPT = 0x0008;
+    /** Section 6.2.3: DEVSEL timing "medium". */
+    public static final int STATUS_DEVSEL_MEDIUM = 0x0200;
+    /** Section 6.2.5.1: BAR type bits. */
+    public static final int BAR_SPACE_IO = 0x1;
+    public static final int BAR_MEM_TYPE_64 = 0x4;
+    public static final int BAR_MEM_PREFETCH = 0x8;
+    /** First byte after the predefined header; QEMU makes 0x40-0xff guest-writable for plain functions. */
+    public static final int DEVICE_SPECIFIC = 0x40;
 
     public static final int SIZE = 256;
 
@@ -45,8 +61,46 @@ public final class PciConfigSpace {
         set8(CLASS_PROG, classCode & 0xff);
         set16(CLASS_DEVICE, classCode >>> 8);
         set8(HEADER_TYPE, headerType);
-        setWritable(COMMAND, 2, COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_INTX_DISABLE);
+        // QEMU's pci_init_wmask/w1cmask: these command bits, cache line size and interrupt line are writable
+        setWritable(COMMAND, 2, COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_SERR | COMMAND_INTX_DISABLE);
+        setWritable(CACHE_LINE_SIZE, 1, 0xff);
         setWritable(INTERRUPT_LINE, 1, 0xff);
+        setClearOnWrite(STATUS, 2, STATUS_CLEAR_ON_WRITE);
+    }
+
+    /**
+     * Section 6.2.5.1: declares BAR bar.index() with its read-only type bits and a writable mask that makes
+     * the size readable through the all-ones sizing write (a 64-bit BAR also takes the next register).
+     */
+    public void addBar(PciBar bar) {
+        int off = BAR0 + 4 * bar.index();
+        long mask = ~(bar.size() - 1);
+        switch (bar.kind()) {
+            case IO -> {
+                set32(off, BAR_SPACE_IO);
+                setWritable(off, 4, mask & 0xffff_fffcL);
+            }
+            case MEMORY32 -> {
+                set32(off, bar.prefetch() ? BAR_MEM_PREFETCH : 0);
+                setWritable(off, 4, mask & 0xffff_fff0L);
+            }
+            case MEMORY64 -> {
+                set32(off, BAR_MEM_TYPE_64 | (bar.prefetch() ? BAR_MEM_PREFETCH : 0));
+                set32(off + 4, 0);
+                setWritable(off, 8, mask & 0xffff_ffff_ffff_fff0L);
+            }
+        }
+    }
+
+    /** The base address bar currently holds (type bits stripped), without looking at COMMAND. */
+    public long barAddress(PciBar bar) {
+        int off = BAR0 + 4 * bar.index();
+        long low = get32(off) & 0xffff_ffffL;
+        return switch (bar.kind()) {
+            case IO -> low & ~0x3L;
+            case MEMORY32 -> low & ~0xfL;
+            case MEMORY64 -> (low & ~0xfL) | (get32(off + 4) & 0xffff_ffffL) << 32;
+        };
     }
 
     /** Freezes the current contents as the power-on state that {@link #reset()} restores. */
