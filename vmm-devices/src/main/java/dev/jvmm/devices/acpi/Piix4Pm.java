@@ -161,9 +161,9 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         if (acpiOnly) {
             config.set8(DEVACTB_HI, 0x02);
         }
-        // QEMU leaves the device-specific area writable; PMBA bit 0 is hardwired to 1 on PIIX4.
-        config.setWritable(0x40, 4, 0xfffffffeL);
-        for (int off = 0x44; off < PciConfigSpace.SIZE; off += 4) {
+        // QEMU leaves the whole device-specific area writable, PMBA bit 0 included (it reads back 0x600
+        // after a write of 0x600, unlike the datasheet's hardwired 1).
+        for (int off = 0x40; off < PciConfigSpace.SIZE; off += 4) {
             config.setWritable(off, 4, 0xffffffffL);
         }
         config.sealInitialState();
@@ -264,7 +264,8 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         java.util.Arrays.fill(gpe0, (byte) 0);
         apmCnt = 0;
         apmSts = 0;
-        recalcOverflow();
+        // QEMU's acpi_pm_tmr_reset zeroes the overflow point, so TMR_STS reads 1 until the guest clears it.
+        overflowTick = 0;
         updateSci();
     }
 
@@ -307,73 +308,69 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     }
 
     // ---- PM I/O block
+    //
+    // Access decomposition as QEMU 7.2's memory core does it for these regions (checked with qtest): the
+    // event and control registers are handled as 16-bit units, so an aligned access is cut into 2-byte
+    // units, a narrower one widens to its unit (a byte write at +2 writes the whole PM1_EN, zero-extended),
+    // and an access at an odd offset goes byte by byte. The event block answers only at +0 (PM1_STS) and +2
+    // (PM1_EN); the control register answers at both of its bytes; the timer returns its low bytes whatever
+    // byte is addressed. Unassigned offsets read all ones.
 
     @Override
     public synchronized long read(long offset, int size) {
         int off = (int) offset;
         if (off >= PM_TMR && off < PM_TMR + 4) {
-            // The timer is a 32-bit register; narrower reads see the addressed bytes.
-            return mask((timerTicks() & TMR_MASK) >>> (8 * (off - PM_TMR)), size);
+            int n = Math.min(size, PM_TMR + 4 - off);
+            return mask(timerTicks() & TMR_MASK, n) | (mask(-1L, size) & ~mask(-1L, n));
         }
-        if (off < PM1_CNT + 2) {
-            long v = 0;
-            for (int i = 0; i < size && off + i < PM1_CNT + 2; i++) {
-                v |= (long) readByte(off + i) << (8 * i);
-            }
-            if (off + size > PM1_CNT + 2) {
-                v |= mask(-1L, size) & ~mask(-1L, PM1_CNT + 2 - off);
-            }
-            return v;
+        int unit = (off & 1) != 0 ? 1 : 2;
+        long v = 0;
+        for (int i = 0; i < size; i += unit) {
+            int n = Math.min(unit, size - i);
+            v |= mask(unitRead(off + i), n) << (8 * i);
         }
-        return mask(-1L, size);
+        return v;
     }
 
-    private int readByte(int off) {
-        int reg = switch (off & ~1) {
+    private long unitRead(int off) {
+        return switch (off) {
             case PM1_STS -> pm1StsNow();
             case PM1_EN -> pm1En;
-            case PM1_CNT -> pm1Cnt;
+            case PM1_STS + 1, PM1_EN + 1 -> 0;
+            case PM1_CNT, PM1_CNT + 1 -> pm1Cnt;
             default -> 0xffff;
         };
-        return (reg >>> (8 * (off & 1))) & 0xff;
     }
 
     @Override
     public synchronized void write(long offset, int size, long value) {
         int off = (int) offset;
-        // Split into the 16-bit registers the access touches; a byte write leaves the other byte alone.
-        for (int reg = PM1_STS; reg <= PM1_CNT; reg += 2) {
-            int lo = Math.max(off, reg);
-            int hi = Math.min(off + size, reg + 2);
-            if (lo >= hi) {
-                continue;
-            }
-            int bits = 0;
-            int touched = 0;
-            for (int b = lo; b < hi; b++) {
-                bits |= (int) ((value >>> (8 * (b - off))) & 0xff) << (8 * (b - reg));
-                touched |= 0xff << (8 * (b - reg));
-            }
-            writeRegister(reg, bits, touched);
+        if (off < 0 || off >= PM_TMR) {
+            return; // the timer is read-only; the rest of the block is unassigned
         }
-        // The PM timer is read-only; the rest of the block is unassigned.
+        int unit = (off & 1) != 0 ? 1 : 2;
+        for (int i = 0; i < size; i += unit) {
+            int n = Math.min(unit, size - i);
+            unitWrite(off + i, (int) mask(value >>> (8 * i), n));
+        }
     }
 
-    private void writeRegister(int reg, int bits, int touched) {
-        switch (reg) {
+    private void unitWrite(int off, int val) {
+        switch (off) {
             case PM1_STS -> {
-                // Write 1 to clear; clearing TMR_STS re-arms the overflow point (QEMU).
-                if ((bits & TMR_STS) != 0) {
+                // Write 1 to clear; clearing TMR_STS moves the overflow point on (QEMU).
+                int sts = pm1StsNow();
+                if ((sts & val & TMR_STS) != 0) {
                     recalcOverflow();
                 }
-                pm1Sts = pm1StsNow() & ~bits;
+                pm1Sts = sts & ~val & ~TMR_STS;
                 updateSci();
             }
             case PM1_EN -> {
-                pm1En = (pm1En & ~touched) | bits;
+                pm1En = val;
                 updateSci();
             }
-            case PM1_CNT -> pm1ControlWrite((pm1Cnt & ~touched) | bits);
+            case PM1_CNT, PM1_CNT + 1 -> pm1ControlWrite(val);
             default -> { }
         }
     }
@@ -407,7 +404,7 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     }
 
     private int pm1StsNow() {
-        int sts = pm1Sts;
+        int sts = pm1Sts & ~TMR_STS;
         if (timerTicks() >= overflowTick) {
             sts |= TMR_STS;
         }
