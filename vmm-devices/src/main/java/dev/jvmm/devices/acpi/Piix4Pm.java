@@ -41,6 +41,11 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     /** Device activity register C bit 1 (QEMU: SMM already initialised when SMM is unavailable). */
     public static final int DEVACTB_HI = 0x5b;
     static final int PMBA_MASK = 0xffc0;
+    /** PIIX4 datasheet 3.4.1.16 SMBBA and 3.4.1.18 SMBHSTCFG. */
+    public static final int SMBBA = 0x90;
+    public static final int SMBHSTCFG = 0xd2;
+    /** QEMU's SMBus I/O base. */
+    public static final int SMBUS_BASE = 0xb100;
 
     /** QEMU's PM I/O base as SeaBIOS programs it. */
     public static final int DEFAULT_PM_BASE = 0x600;
@@ -158,6 +163,12 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         config.set16(PciConfigSpace.STATUS, 0x0280);
         config.set8(PciConfigSpace.INTERRUPT_PIN, 0x01);
         config.set32(PMBA, 0x01);
+        // QEMU's default PCI subsystem ids (Red Hat, QEMU).
+        config.set16(PciConfigSpace.SUBSYSTEM_VENDOR_ID, 0x1af4);
+        config.set16(PciConfigSpace.SUBSYSTEM_ID, 0x1100);
+        // SMBus base and host configuration as QEMU programs them; the SMBus itself is not modelled.
+        config.set32(SMBBA, SMBUS_BASE | 1);
+        config.set8(SMBHSTCFG, 0x09);
         if (acpiOnly) {
             config.set8(DEVACTB_HI, 0x02);
         }
