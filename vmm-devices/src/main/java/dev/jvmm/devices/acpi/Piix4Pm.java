@@ -137,6 +137,7 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     private long overflowTick;
     private boolean sciLevel;
     private ScheduledFuture<?> timerAlarm;
+    private long armedTick;
 
     /**
      * @param sci       ISA IRQ 9 (level-triggered, active high as QEMU's MADT override says)
@@ -437,6 +438,9 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         if (scheduler == null) {
             return;
         }
+        if (enable && timerAlarm != null && armedTick == overflowTick) {
+            return; // already armed for this overflow point: no new task per register write
+        }
         if (timerAlarm != null) {
             timerAlarm.cancel(false);
             timerAlarm = null;
@@ -446,6 +450,7 @@ public final class Piix4Pm implements PciFunction, IoHandler {
             long delayNs = (ticks / PM_TIMER_FREQUENCY) * 1_000_000_000L
                     + ((ticks % PM_TIMER_FREQUENCY) * 1_000_000_000L + PM_TIMER_FREQUENCY - 1) / PM_TIMER_FREQUENCY;
             timerAlarm = scheduler.schedule(this::timerExpired, Math.max(0, delayNs), TimeUnit.NANOSECONDS);
+            armedTick = overflowTick;
         }
     }
 
