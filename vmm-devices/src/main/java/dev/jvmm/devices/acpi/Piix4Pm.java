@@ -307,6 +307,7 @@ public final class Piix4Pm implements PciFunction, IoHandler {
 
     /** Called by the alarm when bit 23 of the PM timer toggled. */
     public synchronized void timerExpired() {
+        timerAlarm = null; // this alarm is spent; updateSci re-arms if TMR_STS is somehow not set yet
         updateSci();
     }
 
