@@ -1,0 +1,71 @@
+package dev.jvmm.devices.acpi;
+
+import java.util.List;
+
+/**
+ * What the ACPI tables describe about the machine: the vCPUs' local APIC ids, the PIIX PIRQ routing the
+ * machine programmed (PIRQA..D to ISA IRQs), the ISA devices present, the PM block and SMI command
+ * setting, the S4 SLP_TYP value and the 32-bit PCI memory window.
+ *
+ * @param apicIds      one local APIC id per vCPU, boot CPU first (QEMU: 0..n-1)
+ * @param pirqIrqs     four ISA IRQs for PIRQA..D (SeaBIOS: 10, 10, 11, 11)
+ * @param isaDevices   described under \_SB.PCI0.ISA
+ * @param pmBase       the PM1a/PM timer I/O base programmed into PMBA (QEMU 0x600)
+ * @param smiCommand   true to advertise SMI_CMD 0xb2 with ACPI_ENABLE/DISABLE (QEMU pc with SMM); false
+ *                     for a PM whose SCI_EN is set at reset
+ * @param s4Val        SLP_TYP for S4, 0 to leave \_S4 out
+ * @param s3           whether \_S3 is advertised
+ * @param pciHoleStart first address of the 32-bit PCI memory window; equal to pciHoleEnd for none
+ * @param pciHoleEnd   last address + 1 of the window
+ */
+public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
+                         int pmBase, boolean smiCommand, int s4Val, boolean s3,
+                         long pciHoleStart, long pciHoleEnd) {
+    /** SeaBIOS's PIRQA..D routing on QEMU's pc machine. */
+    public static final List<Integer> SEABIOS_PIRQ_IRQS = List.of(10, 10, 11, 11);
+    /** Where QEMU's pc machine puts the IOAPIC, and the end of its 32-bit PCI window. */
+    public static final long IOAPIC_ADDRESS = 0xfec00000L;
+
+    public AcpiConfig {
+        apicIds = List.copyOf(apicIds);
+        pirqIrqs = List.copyOf(pirqIrqs);
+        isaDevices = List.copyOf(isaDevices);
+        if (apicIds.isEmpty() || apicIds.size() > 255) {
+            throw new IllegalArgumentException("need 1 to 255 vCPUs, got " + apicIds.size());
+        }
+        for (int id : apicIds) {
+            if (id < 0 || id > 254) {
+                throw new IllegalArgumentException("APIC id out of xAPIC range: " + id);
+            }
+        }
+        if (pirqIrqs.size() != 4) {
+            throw new IllegalArgumentException("need four PIRQ routes, got " + pirqIrqs.size());
+        }
+        for (int irq : pirqIrqs) {
+            if (irq < 0 || irq > 15) {
+                throw new IllegalArgumentException("PIRQ routed to a non-ISA IRQ " + irq);
+            }
+        }
+        if ((pmBase & ~0xffc0) != 0) {
+            throw new IllegalArgumentException("PM base must be 64-byte aligned below 64 KiB");
+        }
+        if (pciHoleStart < 0 || pciHoleEnd > 0x100000000L || pciHoleStart > pciHoleEnd) {
+            throw new IllegalArgumentException("bad 32-bit PCI window");
+        }
+    }
+
+    /**
+     * QEMU's pc defaults for n vCPUs: APIC ids 0..n-1, SeaBIOS PIRQ routing, PM at 0x600, SMI command port,
+     * S3 and S4 (SLP_TYP 2), PCI window from the end of low RAM to the IOAPIC.
+     */
+    public static AcpiConfig pc(int cpus, long lowRamEnd, List<AcpiIsaDevice> isaDevices) {
+        List<Integer> ids = java.util.stream.IntStream.range(0, cpus).boxed().toList();
+        return new AcpiConfig(ids, SEABIOS_PIRQ_IRQS, isaDevices, Piix4Pm.DEFAULT_PM_BASE, true,
+                Piix4Pm.DEFAULT_S4_VAL, true, Math.min(lowRamEnd, IOAPIC_ADDRESS), IOAPIC_ADDRESS);
+    }
+
+    /** The ISA IRQ behind slot's INTx pin (0 = INTA), with PIIX's swizzle (slot + pin - 1) &amp; 3. */
+    public int slotPinIrq(int slot, int pin) {
+        return pirqIrqs.get((slot + pin - 1) & 3);
+    }
+}

@@ -1,0 +1,133 @@
+package dev.jvmm.devices.acpi;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Reads QEMU 7.2's own ACPI tables for `-machine pc -smp 2` out of fw_cfg (etc/acpi/tables, through the
+ * qtest protocol at ports 0x510/0x511, before SeaBIOS ran) and compares the FACS, FADT and MADT byte for
+ * byte with ours. QEMU's blob is not yet patched by the BIOS loader, so table pointers are blob offsets
+ * (FACS at 0, DSDT at 0x40), the PM base is still 0 and checksums are 0: ours are built with the same
+ * values and the checksum byte is left out.
+ */
+class QemuAcpiTablesComparisonTest {
+    private static final int FW_CFG_FILE_DIR = 0x19;
+
+    private Process qemu;
+    private Writer in;
+    private BufferedReader out;
+
+    private String command(String cmd) throws Exception {
+        in.write(cmd + "\n");
+        in.flush();
+        return answer();
+    }
+
+    private String answer() throws Exception {
+        while (true) {
+            String line = out.readLine();
+            if (line == null || line.startsWith("FAIL") || line.startsWith("ERR")) {
+                throw new IllegalStateException("qtest answered " + line);
+            }
+            if (line.startsWith("OK")) {
+                return line;
+            }
+        }
+    }
+
+    /** Reads n bytes from the fw_cfg data port, in batches small enough not to fill the pipes. */
+    private byte[] read(int n) throws Exception {
+        byte[] r = new byte[n];
+        for (int done = 0; done < n; ) {
+            int k = Math.min(256, n - done);
+            in.write("inb 0x511\n".repeat(k));
+            in.flush();
+            for (int i = 0; i < k; i++) {
+                r[done + i] = (byte) Integer.decode(answer().substring(3).trim()).intValue();
+            }
+            done += k;
+        }
+        return r;
+    }
+
+    private byte[] fwCfgFile(String name, int maxBytes) throws Exception {
+        command("outw 0x510 0x" + Integer.toHexString(FW_CFG_FILE_DIR));
+        int count = ByteBuffer.wrap(read(4)).getInt();
+        Map<String, int[]> files = new HashMap<>();
+        for (int i = 0; i < count; i++) {
+            ByteBuffer e = ByteBuffer.wrap(read(64));
+            int size = e.getInt();
+            int select = e.getShort() & 0xffff;
+            byte[] nm = Arrays.copyOfRange(e.array(), 8, 64);
+            int end = 0;
+            while (end < nm.length && nm[end] != 0) {
+                end++;
+            }
+            files.put(new String(nm, 0, end, StandardCharsets.US_ASCII), new int[] {size, select});
+        }
+        int[] f = files.get(name);
+        assertTrue(f != null, "fw_cfg has no " + name);
+        command("outw 0x510 0x" + Integer.toHexString(f[1]));
+        return read(Math.min(f[0], maxBytes));
+    }
+
+    /** The table with this signature in QEMU's blob (FACS has no checksum but a length like the others). */
+    private static byte[] find(byte[] blob, String sig) {
+        byte[] s = sig.getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i + 8 <= blob.length; i++) {
+            if (Arrays.equals(blob, i, i + 4, s, 0, 4)) {
+                int len = ByteBuffer.wrap(blob, i + 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+                boolean header = len >= 36 && i + 16 <= blob.length
+                        && new String(blob, i + 10, 6, StandardCharsets.US_ASCII).equals(AcpiTables.OEM_ID);
+                if (header || (sig.equals("FACS") && len == AcpiTables.FACS_LENGTH)) {
+                    return Arrays.copyOfRange(blob, i, i + len);
+                }
+            }
+        }
+        throw new AssertionError("QEMU's tables have no " + sig);
+    }
+
+    private static byte[] withoutChecksum(byte[] t) {
+        byte[] c = t.clone();
+        c[AcpiTables.HEADER_CHECKSUM] = 0;
+        return c;
+    }
+
+    @Test
+    void facsFadtAndMadtMatchQemuPc() throws Exception {
+        assumeTrue(Piix4PmQtestComparisonTest.qemuPresent(), "qemu-system-x86_64 is not installed");
+        qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
+                "-nodefaults", "-display", "none", "-m", "128", "-smp", "2", "-monitor", "none")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        byte[] blob;
+        try {
+            in = new OutputStreamWriter(qemu.getOutputStream(), StandardCharsets.US_ASCII);
+            out = new BufferedReader(new InputStreamReader(qemu.getInputStream(), StandardCharsets.US_ASCII));
+            blob = fwCfgFile("etc/acpi/tables", 0x2000);
+        } finally {
+            qemu.destroy();
+            qemu.waitFor(5, TimeUnit.SECONDS);
+        }
+        AcpiConfig cfg = new AcpiConfig(List.of(0, 1), AcpiConfig.SEABIOS_PIRQ_IRQS, List.of(), 0, true, 2, true,
+                0, 0);
+        assertArrayEquals(find(blob, "FACS"), AcpiTables.facs());
+        assertArrayEquals(withoutChecksum(find(blob, "FACP")), withoutChecksum(AcpiTables.fadt(cfg, 0, 0x40)));
+        assertArrayEquals(withoutChecksum(find(blob, "APIC")), withoutChecksum(AcpiTables.madt(cfg)));
+    }
+}
