@@ -491,6 +491,14 @@ public final class CmosRtc implements IoHandler {
                     cmos[RTC_REG_B] = (byte) data;
                     reschedule();
                 }
+                case RTC_SECONDS_ALARM, RTC_MINUTES_ALARM, RTC_HOURS_ALARM -> {
+                    // Seconds already past were matched against the old alarm; the new one counts from now.
+                    if (syncFlags()) {
+                        line = 1;
+                    }
+                    cmos[at] = (byte) data;
+                    reschedule();
+                }
                 case RTC_REG_C, RTC_REG_D -> {
                     // read-only
                 }

@@ -153,6 +153,29 @@ class CmosRtcInterruptTest {
     }
 
     @Test
+    void alarmRewriteRearmsTheTimer() throws Exception {
+        ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+        try {
+            CountDownLatch raised = new CountDownLatch(1);
+            CmosRtc real = new CmosRtc(512 * MIB, 0, 1, high -> {
+                if (high) {
+                    raised.countDown();
+                }
+            }, java.time.Clock.systemUTC(), ZoneOffset.UTC, RtcOptions.DEFAULT, timers);
+            PioBus b = new PioBus();
+            real.attach(b);
+            int[][] writes = {{0x0b, 0x22}, {0x01, 0xc0}, {0x03, 0xc0}, {0x05, 0xc0}};
+            for (int[] w : writes) {  // AIE first, armed for midnight; then "every second"
+                b.write(0x70, 1, w[0]);
+                b.write(0x71, 1, w[1]);
+            }
+            assertTrue(raised.await(3, TimeUnit.SECONDS), "the new alarm fires within a second or two");
+        } finally {
+            timers.shutdownNow();
+        }
+    }
+
+    @Test
     void alarmOutOfRangeNeverFires() {
         setCmos(0x01, 0x61); // second 61
         setCmos(0x03, 0xc0);
