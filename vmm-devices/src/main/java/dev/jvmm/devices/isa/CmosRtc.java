@@ -18,13 +18,21 @@ import java.util.function.LongConsumer;
 /**
  * Motorola MC146818A real-time clock with 128 bytes of CMOS RAM (MC146818A data sheet, "Address map" and
  * "Registers"), at ports 0x70 (index) and 0x71 (data), IRQ 8, behaving as QEMU 7.2's
- * hw/rtc/mc146818rtc.c for the time-keeping path: time registers are computed on read from a host clock
- * plus a guest offset, honouring register B's DM (binary/BCD) and 24/12-hour bits; setting the time
- * (with or without the SET bit) moves the offset; register A's UIP bit is set in the last 244 us of each
- * second; register C clears on read; register D reads VRT=1.
+ * hw/rtc/mc146818rtc.c: time registers are computed on read from the RTC clock plus a guest offset,
+ * honouring register B's DM (binary/BCD) and 24/12-hour bits; setting the time moves the offset; UIP is
+ * set in the last 244 us of each second; SET freezes the registers (interrupts go on), dividers in reset
+ * (DV = 11x) stop time and interrupts and restart them half a second after release.
  *
- * <p>Alarm, periodic and update-ended interrupts are not generated yet; register C and the IRQ line are
- * plumbed so they can be added. {@link #setTimeChangeListener} reports guest time changes (RTC_CHANGE).
+ * <p>Interrupts: register C's PF (periodic, only while PIE is set, rate from register A's RS bits),
+ * UF (every second) and AF (alarm, 0xc0-0xff in an alarm register matching anything) are computed lazily
+ * from the clock when register C is read or a register changes, so nothing runs while no interrupt is
+ * enabled. When a newly set flag is enabled in register B, IRQF is set and IRQ 8 goes high; reading
+ * register C clears it and lowers the line (QEMU's qemu_irq_raise/lower). Enabled interrupts arm one
+ * task at a time on a ScheduledExecutorService; periodic ticks that find PF still set are merged into
+ * the pending interrupt (counted in {@link #coalescedTicks()}) rather than each costing a wake-up.
+ *
+ * <p>{@link #setTimeChangeListener} reports guest time changes (QMP RTC_CHANGE); {@link #pause()} and
+ * {@link #resume()} stop the clock for -rtc clock=vm; {@link #reset()} is the machine reset.
  */
 public final class CmosRtc implements IoHandler {
     public static final int BASE = 0x70;
