@@ -612,8 +612,8 @@ public final class CmosRtc implements IoHandler {
                 }
             }
         }
-        if (deadline == pendingDeadline) {
-            return;
+        if (pending != null && pendingDeadline <= deadline) {
+            return; // an early wake-up is harmless (it syncs and re-arms); cancelling costs more
         }
         cancelPending();
         if (deadline == Long.MAX_VALUE) {
