@@ -129,7 +129,11 @@ public final class CmosRtc implements IoHandler {
     private long flagsSecond;
     /** Next rtc-clock time a periodic tick sets PF (only meaningful while PIE is set). */
     private long nextPeriodicNanos;
+    /** driftfix=slew: periodic interrupts the guest missed, re-injected when it acknowledges one. */
     private long coalescedTicks;
+    private int reinjectOnAckCount;
+    /** QEMU's RTC_REINJECT_ON_ACK_COUNT: at most this many re-injections between two regular ticks. */
+    static final int REINJECT_ON_ACK_COUNT = 20;
 
     /** Level last driven on IRQ 8; only changes are passed on (each one may be a KVM_IRQ_LINE call). */
     private boolean irqHigh;
@@ -315,6 +319,7 @@ public final class CmosRtc implements IoHandler {
             flagsSecond = Math.floorDiv(guestNanos(), NANOS_PER_SECOND);
             if (options.driftFix() == RtcOptions.DriftFix.SLEW) {
                 coalescedTicks = 0;
+                reinjectOnAckCount = 0;
             }
             reschedule();
             setIrq(false);
@@ -340,16 +345,19 @@ public final class CmosRtc implements IoHandler {
 
     /**
      * QMP rtc-reset-reinjection: forgets periodic interrupts owed to the guest. QEMU keeps that backlog
-     * only with driftfix=slew and answers {} either way; this RTC coalesces missed ticks instead of
-     * re-injecting them, so the backlog is only counted.
+     * only with driftfix=slew and answers {} either way (checked: also with driftfix=none).
      */
     public synchronized void resetReinjection() {
         if (options.driftFix() == RtcOptions.DriftFix.SLEW) {
             coalescedTicks = 0;
+            reinjectOnAckCount = 0;
         }
     }
 
-    /** Periodic ticks that found PF still set (merged into one interrupt), since the last reset. */
+    /**
+     * driftfix=slew: periodic ticks that came while the previous one was still unacknowledged (PF set),
+     * still to be re-injected; 0 with driftfix=none, where they are simply merged.
+     */
     public synchronized long coalescedTicks() {
         return coalescedTicks;
     }
@@ -406,8 +414,16 @@ public final class CmosRtc implements IoHandler {
                     syncFlags();
                     ret = cmos[RTC_REG_C] & 0xff;
                     cmos[RTC_REG_C] = 0;
-                    reschedule();
                     setIrq(false); // QEMU lowers the line on every register C read
+                    if (coalescedTicks > 0 && (cmos[RTC_REG_B] & REG_B_PIE) != 0
+                            && reinjectOnAckCount < REINJECT_ON_ACK_COUNT) {
+                        // driftfix=slew: the acknowledgement of one tick delivers a missed one at once.
+                        reinjectOnAckCount++;
+                        coalescedTicks--;
+                        cmos[RTC_REG_C] = (byte) (REG_C_IRQF | REG_C_PF);
+                        setIrq(true);
+                    }
+                    reschedule();
                 }
                 default -> {
                     return cmos[at] & 0xff;
@@ -557,8 +573,15 @@ public final class CmosRtc implements IoHandler {
         int b = cmos[RTC_REG_B] & 0xff;
         if ((b & REG_B_PIE) != 0 && periodicTicks() != 0 && now >= nextPeriodicNanos) {
             flags |= REG_C_PF;
-            if ((cmos[RTC_REG_C] & REG_C_PF) != 0) {
-                coalescedTicks++;
+            if (options.driftFix() == RtcOptions.DriftFix.SLEW) {
+                // Ticks since the last one seen; all but a newly delivered one are owed to the guest.
+                double periodNanos = periodicTicks() * (double) NANOS_PER_SECOND / RTC_CLOCK_HZ;
+                long ticks = 1 + (long) ((now - nextPeriodicNanos) / periodNanos);
+                boolean delivered = (cmos[RTC_REG_C] & REG_C_PF) == 0;
+                coalescedTicks += delivered ? ticks - 1 : ticks;
+                if (delivered && reinjectOnAckCount >= REINJECT_ON_ACK_COUNT) {
+                    reinjectOnAckCount = 0;
+                }
             }
             nextPeriodicNanos = nextPeriodicAfter(now);
         }
