@@ -155,12 +155,18 @@ public final class CmosRtc implements IoHandler {
      * @param clock        host clock ({@link Clock#systemUTC()} normally)
      * @param hostZone     the host's time zone, for base=localtime
      * @param options      -rtc settings
-     * @param timers       runs the interrupt timers; null means no timers at all: interrupts are only
-     *                     raised when {@link #runTimers()} is called (tests with a fake clock)
+     * @param timers       runs the interrupt timers (shared with other devices; not shut down by
+     *                     {@link #close()}); null: a daemon thread of its own is created when first needed
      */
     public CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock, ZoneId hostZone,
                    RtcOptions options, ScheduledExecutorService timers) {
-        this(belowFourGiB, aboveFourGiB, cpus, irq, clock, hostZone, options, timers, timers != null, false);
+        this(belowFourGiB, aboveFourGiB, cpus, irq, clock, hostZone, options, timers, true, timers == null);
+    }
+
+    /** No timers at all: interrupts are raised only when {@link #runTimers()} is called (fake-clock tests). */
+    static CmosRtc withoutTimers(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock,
+                                 ZoneId hostZone, RtcOptions options) {
+        return new CmosRtc(belowFourGiB, aboveFourGiB, cpus, irq, clock, hostZone, options, null, false, false);
     }
 
     private CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock, ZoneId hostZone,

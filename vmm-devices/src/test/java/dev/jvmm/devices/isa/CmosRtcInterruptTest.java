@@ -36,7 +36,7 @@ class CmosRtcInterruptTest {
     CmosRtc rtc = make(RtcOptions.DEFAULT, ZoneOffset.UTC);
 
     CmosRtc make(RtcOptions options, ZoneId zone) {
-        CmosRtc r = new CmosRtc(512 * MIB, 0, 1, irq, clock, zone, options, null);
+        CmosRtc r = CmosRtc.withoutTimers(512 * MIB, 0, 1, irq, clock, zone, options);
         PioBus b = new PioBus();
         r.attach(b);
         r.setTimeChangeListener(changes::add);
@@ -394,6 +394,25 @@ class CmosRtcInterruptTest {
             assertTrue(raised.await(2, TimeUnit.SECONDS));
         } finally {
             timers.shutdownNow();
+        }
+    }
+
+    @Test
+    void ownTimerThreadWhenNoneIsGiven() throws Exception {
+        CountDownLatch raised = new CountDownLatch(1);
+        CmosRtc real = new CmosRtc(512 * MIB, 0, 1, high -> {
+            if (high) {
+                raised.countDown();
+            }
+        }, java.time.Clock.systemUTC(), ZoneOffset.UTC, RtcOptions.DEFAULT, null);
+        try {
+            PioBus b = new PioBus();
+            real.attach(b);
+            b.write(0x70, 1, 0x0b);
+            b.write(0x71, 1, 0x42);
+            assertTrue(raised.await(2, TimeUnit.SECONDS));
+        } finally {
+            real.close();
         }
     }
 
