@@ -439,6 +439,7 @@ class CmosRtcInterruptTest {
         assertEquals("invalid option value 'foo'", error("clock=foo"));
         assertEquals("invalid option value 'fast'", error("driftfix=fast"));
         assertEquals("-rtc foo=bar: Invalid parameter 'foo'", error("foo=bar"));
+        assertEquals("-rtc utc: Invalid parameter 'utc'", error("utc"), "QEMU also warns about the short form first");
     }
 
     static String error(String text) {
