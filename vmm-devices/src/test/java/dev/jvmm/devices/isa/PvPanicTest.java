@@ -59,12 +59,12 @@ class PvPanicTest {
 
     @Test
     void optionsMoveThePortAndChangeTheEvents() {
-        PvPanicOptions o = PvPanicOptions.parse("pvpanic,ioport=0x510,events=1,id=p0");
-        assertEquals(new PvPanicOptions(0x510, 1), o);
+        PvPanicOptions o = PvPanicOptions.parse("pvpanic,ioport=0x520,events=1,id=p0");
+        assertEquals(new PvPanicOptions(0x520, 1), o);
         PioBus bus = bus(o);
-        assertEquals(1, bus.read(0x510, 1));
+        assertEquals(1, bus.read(0x520, 1));
         assertEquals(0xff, bus.read(0x505, 1) & 0xff, "nothing at the default port");
-        bus.write(0x510, 1, 2);
+        bus.write(0x520, 1, 2);
         assertEquals(List.of("crashloaded"), events, "QEMU 7.2 does not filter writes by events");
         assertEquals(new PvPanicOptions(1280, 3), PvPanicOptions.parse("pvpanic,ioport=1280"));
         assertEquals(PvPanicOptions.DEFAULT, PvPanicOptions.parse("pvpanic"));

@@ -95,11 +95,12 @@ class QemuQtestComparisonTest {
     }
 
     /** Values read (hex) and IRQ edges ("IRQ raise 4"), in the order they happened. */
-    static List<String> runQemu(List<String> script) throws Exception {
-        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
+    static List<String> runQemu(List<String> script, String... extraArgs) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
                 "-nodefaults", "-display", "none", "-serial", "null", "-m", "512", "-smp", "2",
-                "-device", "isa-debug-exit", "-monitor", "none")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                "-device", "isa-debug-exit", "-monitor", "none"));
+        argv.addAll(List.of(extraArgs));
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         List<String> events = new ArrayList<>();
         try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
              BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))) {
@@ -268,6 +269,41 @@ class QemuQtestComparisonTest {
     void rtcInterruptsMatchQemu() throws Exception {
         assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
         compare(rtcInterruptScript());
+    }
+
+    /**
+     * pvpanic at its default port and at a moved one (one per machine: QEMU refuses a second, whose
+     * fw_cfg file "etc/pvpanic-port" would clash). No panic is written: QEMU would shut down.
+     */
+    @Test
+    void pvpanicMatchesQemu() throws Exception {
+        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        List<String> script = List.of("inb 0x505", "inw 0x505", "inl 0x505", "outb 0x505 0x2", "outb 0x505 0xfc",
+                "inb 0x505", "inb 0x520", "inw 0x520", "inb 0x504", "inb 0x506");
+        for (String device : List.of("pvpanic", "pvpanic,ioport=0x520,events=1")) {
+            List<String> expected = runQemu(script, "-device", device);
+            PioBus bus = new PioBus();
+            new PvPanic(PvPanicOptions.parse(device), new PvPanic.PanicListener() {
+                @Override
+                public void panicked() {
+                }
+
+                @Override
+                public void crashLoaded() {
+                }
+            }).attach(bus);
+            List<String> actual = new ArrayList<>();
+            for (String cmd : script) {
+                String[] f = cmd.split(" ");
+                int size = f[0].endsWith("b") ? 1 : f[0].endsWith("w") ? 2 : 4;
+                if (f[0].startsWith("in")) {
+                    actual.add(cmd + " = 0x" + Long.toHexString(bus.read(Integer.decode(f[1]), size)));
+                } else {
+                    bus.write(Integer.decode(f[1]), size, Long.decode(f[2]));
+                }
+            }
+            assertEquals(expected, actual, device);
+        }
     }
 
     @Test
