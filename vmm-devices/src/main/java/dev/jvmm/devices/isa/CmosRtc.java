@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -652,8 +653,12 @@ public final class CmosRtc implements IoHandler {
             timers = createTimers();
         }
         long delay = Math.max(0, deadline - rtcNanos());
-        pendingDeadline = deadline;
-        pending = timers.schedule(timerTask, delay, TimeUnit.NANOSECONDS);
+        try {
+            pending = timers.schedule(timerTask, delay, TimeUnit.NANOSECONDS);
+            pendingDeadline = deadline;
+        } catch (RejectedExecutionException e) {
+            // The machine is shutting down its timers: flags stay readable, interrupts simply stop.
+        }
     }
 
     private void cancelPending() {

@@ -417,6 +417,20 @@ class CmosRtcInterruptTest {
     }
 
     @Test
+    void shutDownTimersDoNotBreakTheGuest() {
+        ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+        timers.shutdownNow();
+        CmosRtc r = new CmosRtc(512 * MIB, 0, 1, irq, clock, ZoneOffset.UTC, RtcOptions.DEFAULT, timers);
+        PioBus b = new PioBus();
+        r.attach(b);
+        b.write(0x70, 1, 0x0b);
+        b.write(0x71, 1, 0x52); // PIE|UIE: scheduling is refused, quietly
+        clock.advanceNanos(2 * S);
+        b.write(0x70, 1, 0x0c);
+        assertEquals(0xd0, b.read(0x71, 1) & 0xd0, "flags still computed on read");
+    }
+
+    @Test
     void rtcOptionParsing() {
         assertEquals(RtcOptions.DEFAULT, RtcOptions.parse("base=utc"));
         RtcOptions o = RtcOptions.parse("base=2020-1-1T1:2,clock=vm,driftfix=slew,clock=rt");
