@@ -7,19 +7,33 @@ import dev.jvmm.core.irq.IrqLine;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 
 /**
  * Motorola MC146818A real-time clock with 128 bytes of CMOS RAM (MC146818A data sheet, "Address map" and
  * "Registers"), at ports 0x70 (index) and 0x71 (data), IRQ 8, behaving as QEMU 7.2's
- * hw/rtc/mc146818rtc.c for the time-keeping path: time registers are computed on read from a host clock
- * plus a guest offset, honouring register B's DM (binary/BCD) and 24/12-hour bits; setting the time
- * (with or without the SET bit) moves the offset; register A's UIP bit is set in the last 244 us of each
- * second; register C clears on read; register D reads VRT=1.
+ * hw/rtc/mc146818rtc.c: time registers are computed on read from the RTC clock plus a guest offset,
+ * honouring register B's DM (binary/BCD) and 24/12-hour bits; setting the time moves the offset; UIP is
+ * set in the last 244 us of each second; SET freezes the registers (interrupts go on), dividers in reset
+ * (DV = 11x) stop time and interrupts and restart them half a second after release.
  *
- * <p>Alarm, periodic and update-ended interrupts are not generated yet; register C and the IRQ line are
- * plumbed so they can be added. {@link #setTimeChangeListener} reports guest time changes (RTC_CHANGE).
+ * <p>Interrupts: register C's PF (periodic, only while PIE is set, rate from register A's RS bits),
+ * UF (every second) and AF (alarm, 0xc0-0xff in an alarm register matching anything) are computed lazily
+ * from the clock when register C is read or a register changes, so nothing runs while no interrupt is
+ * enabled. When a newly set flag is enabled in register B, IRQF is set and IRQ 8 goes high; reading
+ * register C clears it and lowers the line (QEMU's qemu_irq_raise/lower). Enabled interrupts arm one
+ * task at a time on a ScheduledExecutorService; periodic ticks that find PF still set are merged into
+ * the pending interrupt (counted in {@link #coalescedTicks()}) rather than each costing a wake-up.
+ *
+ * <p>{@link #setTimeChangeListener} reports guest time changes (QMP RTC_CHANGE); {@link #pause()} and
+ * {@link #resume()} stop the clock for -rtc clock=vm; {@link #reset()} is the machine reset.
  */
 public final class CmosRtc implements IoHandler {
     public static final int BASE = 0x70;
@@ -81,25 +95,90 @@ public final class CmosRtc implements IoHandler {
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
     private static final long MIB = 1L << 20;
+    /** Register A's divider chain bits 0x60 both set hold the dividers in reset (no updates, no interrupts). */
+    static final int REG_A_DV_RESET = 0x60;
+    static final int REG_A_RS_MASK = 0x0f;
+    static final int REG_C_MASK = REG_C_PF | REG_C_AF | REG_C_UF;
+    /** Alarm registers holding 0xc0-0xff match any value (data sheet, "Alarm"). */
+    static final int ALARM_DONT_CARE = 0xc0;
+    /** QEMU's time base for the periodic interrupt: the 32.768 kHz time base. */
+    static final long RTC_CLOCK_HZ = 32768;
+    static final int SHUTDOWN_STATUS = 0x0f;
+    static final int SHUTDOWN_S3_RESUME = 0xfe;
 
     private final Clock clock;
+    private final ZoneId hostZone;
+    private final RtcOptions options;
     private final IrqLine irq;
     private final byte[] cmos = new byte[CMOS_SIZE];
     private int index;
-    /** Guest RTC time minus host clock time, in nanoseconds. */
-    private long offsetNanos;
+
+    // Guest time as QEMU keeps it: baseRtc seconds at rtc-clock time lastUpdate, plus a sub-second phase.
+    private long baseRtcSeconds;
+    private long lastUpdateNanos;
+    private long phaseNanos;
+    /** For base=DATETIME: host seconds at start minus the base, which QEMU's RTC_CHANGE offset discounts. */
+    private final long hostDatetimeOffset;
+    /** rtc-clock nanoseconds at start; the periodic interrupt is phased from it, as QEMU's virtual clock. */
+    private final long startNanos;
+
+    // clock=vm: time spent paused is taken out of the RTC clock.
+    private long pausedTotalNanos;
+    private long pausedAtNanos = -1;
+
+    /** Guest second at which UF/AF were last brought up to date; flags are computed lazily from it. */
+    private long flagsSecond;
+    /** Next rtc-clock time a periodic tick sets PF (only meaningful while PIE is set). */
+    private long nextPeriodicNanos;
+    /** driftfix=slew: periodic interrupts the guest missed, re-injected when it acknowledges one. */
+    private long coalescedTicks;
+    private int reinjectOnAckCount;
+    /** QEMU's RTC_REINJECT_ON_ACK_COUNT: at most this many re-injections between two regular ticks. */
+    static final int REINJECT_ON_ACK_COUNT = 20;
+
+    /** Level last driven on IRQ 8; only changes are passed on (each one may be a KVM_IRQ_LINE call). */
+    private boolean irqHigh;
     private volatile LongConsumer timeChangeListener = s -> { };
+
+    // Timers: one pending task at most, for the earliest enabled interrupt.
+    private final boolean timersEnabled;
+    private ScheduledExecutorService timers;
+    private final boolean ownsTimers;
+    private ScheduledFuture<?> pending;
+    private long pendingDeadline = Long.MIN_VALUE;
+    private final Runnable timerTask = this::runTimers;
 
     /**
      * @param belowFourGiB RAM below 4 GiB in bytes (what QEMU calls below_4g_mem_size)
      * @param aboveFourGiB RAM mapped above 4 GiB in bytes
      * @param cpus         number of CPUs (QEMU stores cpus - 1 at 0x5f)
      * @param irq          IRQ 8
-     * @param clock        host clock; the RTC starts at its UTC time ({@link Clock#systemUTC()} normally)
+     * @param clock        host clock ({@link Clock#systemUTC()} normally)
+     * @param hostZone     the host's time zone, for base=localtime
+     * @param options      -rtc settings
+     * @param timers       runs the interrupt timers (shared with other devices; not shut down by
+     *                     {@link #close()}); null: a daemon thread of its own is created when first needed
      */
-    public CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock) {
+    public CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock, ZoneId hostZone,
+                   RtcOptions options, ScheduledExecutorService timers) {
+        this(belowFourGiB, aboveFourGiB, cpus, irq, clock, hostZone, options, timers, true, timers == null);
+    }
+
+    /** No timers at all: interrupts are raised only when {@link #runTimers()} is called (fake-clock tests). */
+    static CmosRtc withoutTimers(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock,
+                                 ZoneId hostZone, RtcOptions options) {
+        return new CmosRtc(belowFourGiB, aboveFourGiB, cpus, irq, clock, hostZone, options, null, false, false);
+    }
+
+    private CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock, ZoneId hostZone,
+                    RtcOptions options, ScheduledExecutorService timers, boolean timersEnabled, boolean ownsTimers) {
         this.clock = clock;
+        this.hostZone = hostZone == null ? ZoneOffset.UTC : hostZone;
+        this.options = options == null ? RtcOptions.DEFAULT : options;
         this.irq = irq == null ? IrqLine.NONE : irq;
+        this.timers = timers;
+        this.timersEnabled = timersEnabled;
+        this.ownsTimers = ownsTimers;
         cmos[RTC_REG_A] = 0x26;
         cmos[RTC_REG_B] = REG_B_24H;
         cmos[RTC_REG_C] = 0;
@@ -107,7 +186,40 @@ public final class CmosRtc implements IoHandler {
         setMemorySizes(belowFourGiB, aboveFourGiB, cpus);
         cmos[EQUIPMENT] = (byte) (EQUIPMENT_FPU | EQUIPMENT_PS2_MOUSE);
         setBootOrder("cad", true);
-        latchTime(hostNanos());
+        long host = hostNanos();
+        startNanos = host;
+        lastUpdateNanos = host;
+        long hostSeconds = Math.floorDiv(host, NANOS_PER_SECOND);
+        phaseNanos = Math.floorMod(host, NANOS_PER_SECOND);
+        switch (this.options.base()) {
+            case UTC -> {
+                baseRtcSeconds = hostSeconds;
+                hostDatetimeOffset = 0;
+            }
+            case LOCALTIME -> {
+                baseRtcSeconds = hostSeconds + this.hostZone.getRules()
+                        .getOffset(Instant.ofEpochSecond(hostSeconds)).getTotalSeconds();
+                hostDatetimeOffset = 0;
+            }
+            default -> {
+                baseRtcSeconds = this.options.baseEpochSeconds();
+                hostDatetimeOffset = hostSeconds - this.options.baseEpochSeconds();
+            }
+        }
+        latchTime(guestNanos());
+        flagsSecond = Math.floorDiv(guestNanos(), NANOS_PER_SECOND);
+    }
+
+    /** -rtc defaults (base=utc, clock=host) and a lazily created timer thread. */
+    public CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, Clock clock) {
+        this(belowFourGiB, aboveFourGiB, cpus, irq, clock, ZoneId.systemDefault(), RtcOptions.DEFAULT,
+                null, true, true);
+    }
+
+    /** With -rtc options, the host's zone and clock, and a lazily created timer thread. */
+    public CmosRtc(long belowFourGiB, long aboveFourGiB, int cpus, IrqLine irq, RtcOptions options) {
+        this(belowFourGiB, aboveFourGiB, cpus, irq, Clock.systemUTC(), ZoneId.systemDefault(), options,
+                null, true, true);
     }
 
     /**
@@ -166,15 +278,25 @@ public final class CmosRtc implements IoHandler {
         bus.register(BASE, PORT_COUNT, this);
     }
 
-    /** Called with the new {@link #offsetSeconds()} whenever the guest sets the time (for RTC_CHANGE). */
+    /**
+     * Called whenever the guest sets the time, exactly where QEMU 7.2 emits RTC_CHANGE: a time register
+     * written while the clock runs, SET cleared while the dividers run, the dividers taken out of reset
+     * while SET is clear. The value is QEMU's "offset": the new register time (read in the host zone for
+     * base=localtime) minus the host UTC time, in whole seconds (for a base=DATETIME, minus the time
+     * since start added to the base instead). Runs on the writing vCPU thread, outside the device lock.
+     */
     public void setTimeChangeListener(LongConsumer listener) {
         timeChangeListener = listener == null ? s -> { } : listener;
     }
 
-    /** Guest RTC minus host UTC, whole seconds, as QEMU's RTC_CHANGE "offset". */
+    /** Guest RTC minus host UTC, whole seconds (the guest time as currently running, not QEMU's event). */
     public synchronized long offsetSeconds() {
         long host = hostNanos();
-        return Math.floorDiv(host + offsetNanos, NANOS_PER_SECOND) - Math.floorDiv(host, NANOS_PER_SECOND);
+        return Math.floorDiv(guestNanos(), NANOS_PER_SECOND) - Math.floorDiv(host, NANOS_PER_SECOND);
+    }
+
+    public RtcOptions options() {
+        return options;
     }
 
     /** A CMOS byte as stored (time registers as last latched); for the machine and tests. */
@@ -185,6 +307,74 @@ public final class CmosRtc implements IoHandler {
     /** Machine setup may store further NVRAM bytes (boot order, disk types) before the guest runs. */
     public synchronized void setCmosByte(int at, int value) {
         cmos[at & 0x7f] = (byte) value;
+    }
+
+    // ---- machine hooks ------------------------------------------------------------------------------
+
+    /**
+     * System reset, as QEMU's rtc_reset: the time and NVRAM stay (so the RTC_CHANGE offset survives),
+     * PIE/AIE/SQWE and the register C flags clear, IRQ 8 drops, the shutdown-status byte 0x0f clears
+     * unless it holds the S3-resume value 0xfe. UIE is kept, as QEMU does.
+     */
+    public void reset() {
+        synchronized (this) {
+            if ((cmos[SHUTDOWN_STATUS] & 0xff) != SHUTDOWN_S3_RESUME) {
+                cmos[SHUTDOWN_STATUS] = 0;
+            }
+            cmos[RTC_REG_B] &= (byte) ~(REG_B_PIE | REG_B_AIE | REG_B_SQWE);
+            cmos[RTC_REG_C] &= (byte) ~(REG_C_UF | REG_C_IRQF | REG_C_PF | REG_C_AF);
+            flagsSecond = Math.floorDiv(guestNanos(), NANOS_PER_SECOND);
+            if (options.driftFix() == RtcOptions.DriftFix.SLEW) {
+                coalescedTicks = 0;
+                reinjectOnAckCount = 0;
+            }
+            reschedule();
+            setIrq(false);
+        }
+    }
+
+    /** The VM stopped: with clock=vm the guest time stands still until {@link #resume()}. */
+    public synchronized void pause() {
+        if (options.clock() == RtcOptions.ClockSource.VM && pausedAtNanos < 0) {
+            pausedAtNanos = hostNanos();
+            reschedule();
+        }
+    }
+
+    /** The VM runs again. */
+    public synchronized void resume() {
+        if (pausedAtNanos >= 0) {
+            pausedTotalNanos += hostNanos() - pausedAtNanos;
+            pausedAtNanos = -1;
+            reschedule();
+        }
+    }
+
+    /**
+     * QMP rtc-reset-reinjection: forgets periodic interrupts owed to the guest. QEMU keeps that backlog
+     * only with driftfix=slew and answers {} either way (checked: also with driftfix=none).
+     */
+    public synchronized void resetReinjection() {
+        if (options.driftFix() == RtcOptions.DriftFix.SLEW) {
+            coalescedTicks = 0;
+            reinjectOnAckCount = 0;
+        }
+    }
+
+    /**
+     * driftfix=slew: periodic ticks that came while the previous one was still unacknowledged (PF set),
+     * still to be re-injected; 0 with driftfix=none, where they are simply merged.
+     */
+    public synchronized long coalescedTicks() {
+        return coalescedTicks;
+    }
+
+    /** Stops the timer thread if this RTC created it. */
+    public synchronized void close() {
+        cancelPending();
+        if (ownsTimers && timers != null) {
+            timers.shutdownNow();
+        }
     }
 
     // ---- port access --------------------------------------------------------------------------------
@@ -209,7 +399,6 @@ public final class CmosRtc implements IoHandler {
         if (port != 1) {
             return 0xff; // the index port is write-only
         }
-        boolean lower;
         int ret;
         synchronized (this) {
             int at = index == RTC_IBM_PS2_CENTURY_BYTE ? RTC_CENTURY : index;
@@ -217,7 +406,7 @@ public final class CmosRtc implements IoHandler {
                 case RTC_SECONDS, RTC_MINUTES, RTC_HOURS, RTC_DAY_OF_WEEK, RTC_DAY_OF_MONTH, RTC_MONTH,
                         RTC_YEAR, RTC_CENTURY -> {
                     if (running()) {
-                        latchTime(hostNanos() + offsetNanos);
+                        latchTime(guestNanos());
                     }
                     return cmos[at] & 0xff;
                 }
@@ -229,17 +418,24 @@ public final class CmosRtc implements IoHandler {
                     return ret;
                 }
                 case RTC_REG_C -> {
+                    syncFlags();
                     ret = cmos[RTC_REG_C] & 0xff;
                     cmos[RTC_REG_C] = 0;
-                    lower = ret != 0;
+                    setIrq(false); // QEMU lowers the line on every register C read
+                    if (coalescedTicks > 0 && (cmos[RTC_REG_B] & REG_B_PIE) != 0
+                            && reinjectOnAckCount < REINJECT_ON_ACK_COUNT) {
+                        // driftfix=slew: the acknowledgement of one tick delivers a missed one at once.
+                        reinjectOnAckCount++;
+                        coalescedTicks--;
+                        cmos[RTC_REG_C] = (byte) (REG_C_IRQF | REG_C_PF);
+                        setIrq(true);
+                    }
+                    reschedule();
                 }
                 default -> {
                     return cmos[at] & 0xff;
                 }
             }
-        }
-        if (lower) {
-            irq.setLevel(false);
         }
         return ret;
     }
@@ -255,7 +451,8 @@ public final class CmosRtc implements IoHandler {
             return;
         }
         boolean changed = false;
-        long newOffset = 0;
+        long event = 0;
+        int line = 0; // +1 raise, -1 lower
         synchronized (this) {
             int at = index == RTC_IBM_PS2_CENTURY_BYTE ? RTC_CENTURY : index;
             switch (at) {
@@ -263,58 +460,310 @@ public final class CmosRtc implements IoHandler {
                         RTC_YEAR, RTC_CENTURY -> {
                     if (running()) {
                         // Registers hold the current time; replace one and take the result as the new time.
-                        latchTime(hostNanos() + offsetNanos);
+                        latchTime(guestNanos());
                         cmos[at] = (byte) data;
-                        setTimeFromRegisters();
+                        event = setTimeFromRegisters();
                         changed = true;
+                        reschedule();
                     } else {
                         cmos[at] = (byte) data;
                     }
                 }
                 case RTC_REG_A -> {
-                    boolean was = running();
-                    cmos[RTC_REG_A] = (byte) ((data & ~REG_A_UIP) | (cmos[RTC_REG_A] & REG_A_UIP));
-                    changed = transition(was);
+                    if (syncFlags()) {
+                        line = 1;
+                    }
+                    int old = cmos[RTC_REG_A] & 0xff;
+                    if ((data & REG_A_DV_RESET) == REG_A_DV_RESET) {
+                        if (running()) {
+                            latchTime(guestNanos());
+                        }
+                    } else if ((old & REG_A_DV_RESET) == REG_A_DV_RESET && (data & REG_A_DV_MASK) <= REG_A_DV_32KHZ
+                            && (cmos[RTC_REG_B] & REG_B_SET) == 0) {
+                        // Data sheet: the first update after the reset is removed comes half a second later.
+                        phaseNanos = NANOS_PER_SECOND / 2;
+                        cmos[RTC_REG_A] = (byte) data;
+                        event = setTimeFromRegisters();
+                        changed = true;
+                    }
+                    cmos[RTC_REG_A] = (byte) (data & ~REG_A_UIP);
+                    if (((old ^ data) & REG_A_RS_MASK) != 0) {
+                        nextPeriodicNanos = nextPeriodicAfter(rtcNanos());
+                    }
+                    if ((old & REG_A_DV_RESET) == REG_A_DV_RESET || (data & REG_A_DV_RESET) == REG_A_DV_RESET) {
+                        flagsSecond = Math.floorDiv(guestNanos(), NANOS_PER_SECOND);
+                    }
+                    reschedule();
                 }
                 case RTC_REG_B -> {
-                    boolean was = running();
+                    syncFlags();
+                    int old = cmos[RTC_REG_B] & 0xff;
                     if ((data & REG_B_SET) != 0) {
+                        if (running()) {
+                            latchTime(guestNanos()); // the registers keep the time the clock stopped at
+                        }
                         data &= ~REG_B_UIE;
+                    } else if ((old & REG_B_SET) != 0 && (cmos[RTC_REG_A] & REG_A_DV_MASK) <= REG_A_DV_32KHZ) {
+                        phaseNanos = Math.floorMod(guestNanos(), NANOS_PER_SECOND);
+                        event = setTimeFromRegisters();
+                        changed = true;
+                    }
+                    // An interrupt whose flag is already set fires as soon as it is enabled.
+                    if ((data & cmos[RTC_REG_C] & REG_C_MASK) != 0) {
+                        cmos[RTC_REG_C] |= (byte) REG_C_IRQF;
+                        line = 1;
+                    } else {
+                        cmos[RTC_REG_C] &= (byte) ~REG_C_IRQF;
+                        line = -1;
+                    }
+                    if (((old ^ data) & REG_B_PIE) != 0) {
+                        nextPeriodicNanos = nextPeriodicAfter(rtcNanos());
                     }
                     cmos[RTC_REG_B] = (byte) data;
-                    changed = transition(was);
+                    reschedule();
+                }
+                case RTC_SECONDS_ALARM, RTC_MINUTES_ALARM, RTC_HOURS_ALARM -> {
+                    // Seconds already past were matched against the old alarm; the new one counts from now.
+                    if (syncFlags()) {
+                        line = 1;
+                    }
+                    cmos[at] = (byte) data;
+                    reschedule();
                 }
                 case RTC_REG_C, RTC_REG_D -> {
                     // read-only
                 }
                 default -> cmos[at] = (byte) data;
             }
-            if (changed) {
-                newOffset = offsetSecondsLocked();
+            if (line != 0) {
+                setIrq(line > 0);
             }
         }
         if (changed) {
-            timeChangeListener.accept(newOffset);
+            timeChangeListener.accept(event);
         }
     }
 
-    /** Handles the clock stopping (latch the time) or starting again (take the registers as the time). */
-    private boolean transition(boolean wasRunning) {
-        boolean now = running();
-        if (wasRunning && !now) {
-            latchTime(hostNanos() + offsetNanos);
-            return false;
+    // ---- interrupts ---------------------------------------------------------------------------------
+
+    /**
+     * Brings register C up to the current time and raises IRQ 8 if a newly set flag is enabled in
+     * register B. The timer thread calls this at each deadline; tests with a fake clock call it directly.
+     */
+    public synchronized void runTimers() {
+        pendingDeadline = Long.MIN_VALUE;
+        pending = null;
+        if (syncFlags()) {
+            setIrq(true);
         }
-        if (!wasRunning && now) {
-            setTimeFromRegisters();
-            return true;
-        }
-        return false;
+        reschedule();
     }
 
-    private long offsetSecondsLocked() {
-        long host = hostNanos();
-        return Math.floorDiv(host + offsetNanos, NANOS_PER_SECOND) - Math.floorDiv(host, NANOS_PER_SECOND);
+    /**
+     * Drives IRQ 8, under the device lock so a timer's raise cannot land after a vCPU's register C read
+     * has lowered it; only changes are passed on, as QEMU's raise/lower of a line already there is a no-op.
+     */
+    private void setIrq(boolean high) {
+        if (irqHigh != high) {
+            irqHigh = high;
+            irq.setLevel(high);
+        }
+    }
+
+    /** Sets PF/UF/AF for whatever happened since the last sync; true when IRQ 8 must go up. */
+    private boolean syncFlags() {
+        if (dividersInReset()) {
+            return false; // "Holding the dividers in reset prevents interrupts from operating"
+        }
+        int flags = 0;
+        long now = rtcNanos();
+        int b = cmos[RTC_REG_B] & 0xff;
+        if ((b & REG_B_PIE) != 0 && periodicTicks() != 0 && now >= nextPeriodicNanos) {
+            flags |= REG_C_PF;
+            if (options.driftFix() == RtcOptions.DriftFix.SLEW) {
+                // Ticks since the last one seen; all but a newly delivered one are owed to the guest.
+                double periodNanos = periodicTicks() * (double) NANOS_PER_SECOND / RTC_CLOCK_HZ;
+                long ticks = 1 + (long) ((now - nextPeriodicNanos) / periodNanos);
+                boolean delivered = (cmos[RTC_REG_C] & REG_C_PF) == 0;
+                coalescedTicks += delivered ? ticks - 1 : ticks;
+                if (delivered && reinjectOnAckCount >= REINJECT_ON_ACK_COUNT) {
+                    reinjectOnAckCount = 0;
+                }
+            }
+            nextPeriodicNanos = nextPeriodicAfter(now);
+        }
+        long second = Math.floorDiv(guestNanos(), NANOS_PER_SECOND);
+        if (second > flagsSecond) {
+            flags |= REG_C_UF;
+            long alarm = nextAlarmSecond(flagsSecond);
+            if (alarm >= 0 && alarm <= second) {
+                flags |= REG_C_AF;
+            }
+            flagsSecond = second;
+            if (running()) {
+                latchTime(second * NANOS_PER_SECOND); // QEMU's update cycle refreshes the registers
+            }
+        }
+        int c = cmos[RTC_REG_C] & 0xff;
+        int fresh = flags & ~c;
+        c |= flags;
+        boolean raise = false;
+        if ((fresh & b) != 0 || ((flags & REG_C_PF) != 0 && (b & REG_B_PIE) != 0)) {
+            c |= REG_C_IRQF;
+            raise = true;
+        }
+        cmos[RTC_REG_C] = (byte) c;
+        return raise;
+    }
+
+    /** Schedules one task for the earliest interrupt that is enabled and not already flagged. */
+    private void reschedule() {
+        if (!timersEnabled) {
+            return;
+        }
+        long deadline = Long.MAX_VALUE;
+        int b = cmos[RTC_REG_B] & 0xff;
+        int c = cmos[RTC_REG_C] & 0xff;
+        if (!dividersInReset() && pausedAtNanos < 0) {
+            if ((b & REG_B_PIE) != 0 && (c & REG_C_PF) == 0 && periodicTicks() != 0) {
+                deadline = Math.min(deadline, nextPeriodicNanos);
+            }
+            long guest = guestNanos();
+            long toNextSecond = NANOS_PER_SECOND - Math.floorMod(guest, NANOS_PER_SECOND);
+            long nextSecondAt = rtcNanos() + toNextSecond;
+            if ((b & REG_B_UIE) != 0 && (c & REG_C_UF) == 0) {
+                deadline = Math.min(deadline, nextSecondAt);
+            }
+            if ((b & REG_B_AIE) != 0 && (c & REG_C_AF) == 0) {
+                long alarm = nextAlarmSecond(flagsSecond);
+                if (alarm >= 0) {
+                    long current = Math.floorDiv(guest, NANOS_PER_SECOND);
+                    deadline = Math.min(deadline, nextSecondAt + Math.max(0, alarm - current - 1) * NANOS_PER_SECOND);
+                }
+            }
+        }
+        if (pending != null && pendingDeadline <= deadline) {
+            return; // an early wake-up is harmless (it syncs and re-arms); cancelling costs more
+        }
+        cancelPending();
+        if (deadline == Long.MAX_VALUE) {
+            return;
+        }
+        if (timers == null) {
+            timers = createTimers();
+        }
+        long delay = Math.max(0, deadline - rtcNanos());
+        try {
+            pending = timers.schedule(timerTask, delay, TimeUnit.NANOSECONDS);
+            pendingDeadline = deadline;
+        } catch (RejectedExecutionException e) {
+            // The machine is shutting down its timers: flags stay readable, interrupts simply stop.
+        }
+    }
+
+    private void cancelPending() {
+        if (pending != null) {
+            pending.cancel(false);
+            pending = null;
+        }
+        pendingDeadline = Long.MIN_VALUE;
+    }
+
+    private static ScheduledExecutorService createTimers() {
+        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "rtc-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        pool.setRemoveOnCancelPolicy(true); // a re-armed timer must not leave dead tasks queued
+        return pool;
+    }
+
+    /** Period in 32.768 kHz cycles for register A's rate select, as QEMU: 0 = off, 1 and 2 alias 8 and 9. */
+    static long periodForRate(int rate) {
+        if (rate == 0) {
+            return 0;
+        }
+        int code = rate <= 2 ? rate + 7 : rate;
+        return 1L << (code - 1);
+    }
+
+    private long periodicTicks() {
+        return periodForRate(cmos[RTC_REG_A] & REG_A_RS_MASK);
+    }
+
+    /** The next periodic tick strictly after {@code now}, on the 32.768 kHz grid counted from start. */
+    private long nextPeriodicAfter(long now) {
+        long period = periodicTicks();
+        if (period == 0) {
+            return Long.MAX_VALUE;
+        }
+        long elapsed = Math.max(0, now - startNanos);
+        // Split at whole seconds so elapsed * 32768 cannot overflow however long the VM runs.
+        long cycles = elapsed / NANOS_PER_SECOND * RTC_CLOCK_HZ
+                + elapsed % NANOS_PER_SECOND * RTC_CLOCK_HZ / NANOS_PER_SECOND;
+        long next = (cycles / period + 1) * period;
+        // Round up so the tick is not seen before its cycle has begun.
+        return startNanos + next / RTC_CLOCK_HZ * NANOS_PER_SECOND
+                + (next % RTC_CLOCK_HZ * NANOS_PER_SECOND + RTC_CLOCK_HZ - 1) / RTC_CLOCK_HZ;
+    }
+
+    /**
+     * First guest second after {@code from} whose time of day matches the alarm registers (0xc0-0xff:
+     * any value), or -1 when none can match (an alarm value out of range never fires).
+     */
+    private long nextAlarmSecond(long from) {
+        int as = alarmValue(RTC_SECONDS_ALARM, false);
+        int am = alarmValue(RTC_MINUTES_ALARM, false);
+        int ah = alarmValue(RTC_HOURS_ALARM, true);
+        if (as == -2 || am == -2 || ah == -2) {
+            return -1;
+        }
+        long dayStart = Math.floorDiv(from, 86400) * 86400;
+        int tod = (int) (from - dayStart);
+        int ch = tod / 3600;
+        int cm = tod / 60 % 60;
+        int cs = tod % 60;
+        for (int dh = 0; dh <= 24; dh++) {
+            int hour = (ch + dh) % 24;
+            if (ah >= 0 && hour != ah) {
+                continue;
+            }
+            for (int m = dh == 0 ? cm : 0; m < 60; m++) {
+                if (am >= 0 && m != am) {
+                    continue;
+                }
+                int first = dh == 0 && m == cm ? cs + 1 : 0;
+                int s = as >= 0 ? (as >= first ? as : -1) : (first < 60 ? first : -1);
+                if (s >= 0) {
+                    return dayStart + (long) (ch + dh) * 3600 + m * 60L + s;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** An alarm register as a number: -1 don't care, -2 out of range (never matches). */
+    private int alarmValue(int reg, boolean hours) {
+        int raw = cmos[reg] & 0xff;
+        if ((raw & ALARM_DONT_CARE) == ALARM_DONT_CARE) {
+            return -1;
+        }
+        int v;
+        if (hours) {
+            v = fromBcd(raw & 0x7f);
+            if ((cmos[RTC_REG_B] & REG_B_24H) == 0) {
+                v %= 12;
+                if ((raw & HOURS_PM) != 0) {
+                    v += 12;
+                }
+            } else if ((raw & HOURS_PM) != 0) {
+                return -2;
+            }
+            return v < 24 ? v : -2;
+        }
+        v = fromBcd(raw);
+        return v < 60 ? v : -2;
     }
 
     // ---- time ---------------------------------------------------------------------------------------
@@ -323,17 +772,33 @@ public final class CmosRtc implements IoHandler {
         return (cmos[RTC_REG_B] & REG_B_SET) == 0 && (cmos[RTC_REG_A] & REG_A_DV_MASK) <= REG_A_DV_32KHZ;
     }
 
+    private boolean dividersInReset() {
+        return (cmos[RTC_REG_A] & REG_A_DV_RESET) == REG_A_DV_RESET;
+    }
+
     private boolean updateInProgress() {
         if (!running()) {
             return false;
         }
-        long sub = Math.floorMod(hostNanos() + offsetNanos, NANOS_PER_SECOND);
+        long sub = Math.floorMod(guestNanos(), NANOS_PER_SECOND);
         return sub >= NANOS_PER_SECOND - UIP_HOLD_NANOS;
     }
 
     private long hostNanos() {
         Instant now = clock.instant();
         return now.getEpochSecond() * NANOS_PER_SECOND + now.getNano();
+    }
+
+    /** The clock the RTC counts on: the host clock, less time paused when clock=vm. */
+    private long rtcNanos() {
+        long host = hostNanos();
+        long paused = pausedTotalNanos + (pausedAtNanos >= 0 ? host - pausedAtNanos : 0);
+        return host - paused;
+    }
+
+    /** Guest RTC time, epoch nanoseconds, the registers' fields read as UTC. */
+    private long guestNanos() {
+        return baseRtcSeconds * NANOS_PER_SECOND + (rtcNanos() - lastUpdateNanos) + phaseNanos;
     }
 
     /** Writes guest time (epoch nanoseconds) into the time registers in the current B format. */
@@ -358,10 +823,11 @@ public final class CmosRtc implements IoHandler {
     }
 
     /**
-     * Reads the time registers as a date and makes it the guest time from now on. Garbage (BCD digits
-     * above 9, month 0, hour 25) is normalised the way mktime does rather than rejected.
+     * Reads the time registers as a date and makes it the guest time from now on (keeping the sub-second
+     * phase, as QEMU's rtc_set_time). Garbage (BCD digits above 9, month 0, hour 25) is normalised the way
+     * mktime does rather than rejected. Returns QEMU's RTC_CHANGE offset for the new time.
      */
-    private void setTimeFromRegisters() {
+    private long setTimeFromRegisters() {
         long sec = fromBcd(cmos[RTC_SECONDS] & 0xff);
         long min = fromBcd(cmos[RTC_MINUTES] & 0xff);
         int rawHours = cmos[RTC_HOURS] & 0xff;
@@ -376,7 +842,17 @@ public final class CmosRtc implements IoHandler {
         long month = fromBcd(cmos[RTC_MONTH] & 0xff);
         long year = fromBcd(cmos[RTC_YEAR] & 0xff) + 100L * fromBcd(cmos[RTC_CENTURY] & 0xff);
         long guestSeconds = civilToEpochDays(year, month, mday) * 86400 + hour * 3600 + min * 60 + sec;
-        offsetNanos = guestSeconds * NANOS_PER_SECOND - hostNanos();
+        baseRtcSeconds = guestSeconds;
+        lastUpdateNanos = rtcNanos();
+        flagsSecond = Math.floorDiv(guestNanos(), NANOS_PER_SECOND); // QEMU re-arms from the new time
+        long asSet = guestSeconds;
+        if (options.base() == RtcOptions.Base.LOCALTIME) {
+            // QEMU reads the registers with mktime in the host zone.
+            asSet = guestSeconds - hostZone.getRules()
+                    .getOffset(LocalDateTime.ofEpochSecond(guestSeconds, 0, ZoneOffset.UTC)).getTotalSeconds();
+        }
+        long hostSeconds = Math.floorDiv(hostNanos(), NANOS_PER_SECOND) - hostDatetimeOffset;
+        return asSet - hostSeconds;
     }
 
     /**

@@ -95,11 +95,12 @@ class QemuQtestComparisonTest {
     }
 
     /** Values read (hex) and IRQ edges ("IRQ raise 4"), in the order they happened. */
-    static List<String> runQemu(List<String> script) throws Exception {
-        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
+    static List<String> runQemu(List<String> script, String... extraArgs) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
                 "-nodefaults", "-display", "none", "-serial", "null", "-m", "512", "-smp", "2",
-                "-device", "isa-debug-exit", "-monitor", "none")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                "-device", "isa-debug-exit", "-monitor", "none"));
+        argv.addAll(List.of(extraArgs));
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         List<String> events = new ArrayList<>();
         try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
              BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))) {
@@ -107,6 +108,10 @@ class QemuQtestComparisonTest {
             all.add("irq_intercept_in ioapic");
             all.addAll(script);
             for (String cmd : all) {
+                if (cmd.startsWith("sleep ")) {
+                    Thread.sleep(Long.parseLong(cmd.substring(6)));
+                    continue;
+                }
                 w.write(cmd + "\n");
                 w.flush();
                 String line;
@@ -134,7 +139,8 @@ class QemuQtestComparisonTest {
     }
 
     static List<String> runOurs(List<String> script) {
-        List<String> events = new ArrayList<>();
+        // The RTC's timer thread adds IRQ edges too.
+        List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.function.IntFunction<dev.jvmm.core.irq.IrqLine> gsi = n -> high ->
                 events.add("IRQ " + (high ? "raise " : "lower ") + n);
         PioBus bus = new PioBus();
@@ -144,9 +150,18 @@ class QemuQtestComparisonTest {
         new Port92(() -> { }).attach(bus);
         new PostCodePort().attach(bus);
         new IsaDebugExit(status -> { }).attach(bus);
-        new CmosRtc(512L << 20, 0, 2, gsi.apply(8)).attach(bus);
+        CmosRtc rtc = new CmosRtc(512L << 20, 0, 2, gsi.apply(8));
+        rtc.attach(bus);
         for (String cmd : script) {
             String[] f = cmd.split(" ");
+            if (f[0].equals("sleep")) {
+                try {
+                    Thread.sleep(Long.parseLong(f[1]));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                continue;
+            }
             int port = Integer.decode(f[1]);
             int size = switch (f[0].charAt(f[0].length() - 1)) {
                 case 'b' -> 1;
@@ -160,7 +175,8 @@ class QemuQtestComparisonTest {
             }
         }
         uart.close();
-        return events;
+        rtc.close();
+        return new ArrayList<>(events);
     }
 
     /** The guest sets a date (valid or garbage) in each B mode; the date QEMU then reports must be ours. */
@@ -194,6 +210,100 @@ class QemuQtestComparisonTest {
             }
         }
         return s;
+    }
+
+    /**
+     * RTC interrupts in real time: margins of 200 ms or more around each expected event, so scheduling
+     * jitter does not decide the outcome. Divider reset first so both clocks start in step, half a second
+     * before the first update.
+     */
+    static List<String> rtcInterruptScript() {
+        List<String> s = new ArrayList<>();
+        java.util.function.BiConsumer<Integer, Integer> set = (r, v) -> {
+            s.add("outb 0x70 0x" + Integer.toHexString(r));
+            s.add("outb 0x71 0x" + Integer.toHexString(v));
+        };
+        Runnable readC = () -> {
+            s.add("outb 0x70 0xc");
+            s.add("inb 0x71");
+        };
+        set.accept(0x0a, 0x76);            // dividers in reset
+        set.accept(0x0b, 0x12);            // UIE
+        readC.run();
+        s.add("sleep 1200");
+        readC.run();                       // nothing while in reset
+        set.accept(0x0a, 0x26);            // first update 500 ms later
+        s.add("sleep 250");
+        readC.run();
+        s.add("sleep 500");                // 750 ms: UF, IRQ raised by the timer
+        readC.run();
+        set.accept(0x0b, 0x02);            // UIE off
+        s.add("sleep 1100");
+        set.accept(0x0b, 0x12);            // UF already set: raise at once
+        readC.run();
+        set.accept(0x0b, 0x42);            // PIE at 1024 Hz
+        s.add("sleep 30");
+        set.accept(0x0b, 0x02);            // PIE off first (no tick can slip in): drops IRQF and the line
+        readC.run();
+        set.accept(0x01, 0xc0);            // alarm: every second
+        set.accept(0x03, 0xc0);
+        set.accept(0x05, 0xc0);
+        readC.run();
+        s.add("sleep 250");                // now ~280 ms past an update
+        set.accept(0x0b, 0x22);            // AIE
+        s.add("sleep 1000");
+        readC.run();
+        set.accept(0x0b, 0x82);            // SET: updates stop, interrupts go on
+        s.add("sleep 1100");
+        readC.run();
+        set.accept(0x0b, 0x02);
+        set.accept(0x0a, 0x20);            // rate 0 with PIE: nothing
+        set.accept(0x0b, 0x42);
+        s.add("sleep 50");
+        readC.run();
+        set.accept(0x0b, 0x02);
+        return s;
+    }
+
+    @Test
+    void rtcInterruptsMatchQemu() throws Exception {
+        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        compare(rtcInterruptScript());
+    }
+
+    /**
+     * pvpanic at its default port and at a moved one (one per machine: QEMU refuses a second, whose
+     * fw_cfg file "etc/pvpanic-port" would clash). No panic is written: QEMU would shut down.
+     */
+    @Test
+    void pvpanicMatchesQemu() throws Exception {
+        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        List<String> script = List.of("inb 0x505", "inw 0x505", "inl 0x505", "outb 0x505 0x2", "outb 0x505 0xfc",
+                "inb 0x505", "inb 0x520", "inw 0x520", "inb 0x504", "inb 0x506");
+        for (String device : List.of("pvpanic", "pvpanic,ioport=0x520,events=1")) {
+            List<String> expected = runQemu(script, "-device", device);
+            PioBus bus = new PioBus();
+            new PvPanic(PvPanicOptions.parse(device), new PvPanic.PanicListener() {
+                @Override
+                public void panicked() {
+                }
+
+                @Override
+                public void crashLoaded() {
+                }
+            }).attach(bus);
+            List<String> actual = new ArrayList<>();
+            for (String cmd : script) {
+                String[] f = cmd.split(" ");
+                int size = f[0].endsWith("b") ? 1 : f[0].endsWith("w") ? 2 : 4;
+                if (f[0].startsWith("in")) {
+                    actual.add(cmd + " = 0x" + Long.toHexString(bus.read(Integer.decode(f[1]), size)));
+                } else {
+                    bus.write(Integer.decode(f[1]), size, Long.decode(f[2]));
+                }
+            }
+            assertEquals(expected, actual, device);
+        }
     }
 
     @Test

@@ -1,0 +1,76 @@
+package dev.jvmm.devices.isa;
+
+import dev.jvmm.core.io.IoHandler;
+import dev.jvmm.core.io.PioBus;
+
+/**
+ * QEMU pvpanic ISA device (QEMU docs/specs/pvpanic.rst, "ISA Interface"; behaviour of QEMU 7.2
+ * hw/misc/pvpanic.c): one I/O port, by default 0x505. A read returns the event bits the device
+ * supports; a write reports an event: bit 0 a panic the host should act on (QMP GUEST_PANICKED, then the
+ * -action panic= policy), else bit 1 a panic the guest handles itself (GUEST_CRASHLOADED with action
+ * "run"; the guest keeps running). Bit 0 wins when both are set; other bits are ignored. The write is
+ * not filtered by the supported bits, as in QEMU 7.2.
+ */
+public final class PvPanic implements IoHandler {
+    public static final int DEFAULT_IOPORT = 0x505;
+    /** Bit 0: a guest panic has happened and should be processed by the host. */
+    public static final int PVPANIC_PANICKED = 1 << 0;
+    /** Bit 1: a guest panic has happened and will be handled by the guest (kdump loaded). */
+    public static final int PVPANIC_CRASH_LOADED = 1 << 1;
+    /** QEMU 7.2's default "events" property. */
+    public static final int PVPANIC_EVENTS = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
+
+    /** What the machine does with the guest's reports; called on the writing vCPU thread. */
+    public interface PanicListener {
+        /** GUEST_PANICKED: the machine applies its panic action (QEMU's default: shut down). */
+        void panicked();
+
+        /** GUEST_CRASHLOADED {"action": "run"}: report only, the guest keeps running. */
+        void crashLoaded();
+    }
+
+    private final PvPanicOptions options;
+    private final PanicListener listener;
+
+    public PvPanic(PvPanicOptions options, PanicListener listener) {
+        this.options = options == null ? PvPanicOptions.DEFAULT : options;
+        this.listener = listener;
+    }
+
+    public PvPanicOptions options() {
+        return options;
+    }
+
+    public void attach(PioBus bus) {
+        bus.register(options.ioport(), 1, this);
+    }
+
+    /** Wider reads see the byte in every lane, as QEMU splits them into one-byte accesses. */
+    @Override
+    public long read(long offset, int size) {
+        long value = 0;
+        for (int i = 0; i < size; i++) {
+            value |= (long) options.events() << (8 * i);
+        }
+        return value;
+    }
+
+    /** Wider writes are handled byte by byte, lowest first, as QEMU splits them. */
+    @Override
+    public void write(long offset, int size, long value) {
+        for (int i = 0; i < size; i++) {
+            handleEvent((int) (value >>> (8 * i)) & 0xff);
+        }
+    }
+
+    private void handleEvent(int event) {
+        if (listener == null) {
+            return;
+        }
+        if ((event & PVPANIC_PANICKED) != 0) {
+            listener.panicked();
+        } else if ((event & PVPANIC_CRASH_LOADED) != 0) {
+            listener.crashLoaded();
+        }
+    }
+}
