@@ -235,6 +235,10 @@ static void action_pvpanic(u8 event)
     puts("pvpanic: events ");
     put_hex_short(events);
     putc('\n');
+    if (events == 0xff) { /* unassigned port: no pvpanic device */
+        putln("pvpanic: no device");
+        fail();
+    }
     if (!(events & event)) {
         putln("pvpanic: event not supported");
         fail();
