@@ -251,8 +251,12 @@ static void acpi_find(const struct boot_info *bi)
     if (rev >= 2 && checksum(A.rsdp, rd32(A.rsdp + RSDP_LENGTH)) != 0)
         acpi_fail("bad rsdp extended checksum");
     putln("acpi: rsdp ok");
-    if (bi->rsdp_addr)
-        putln(bi->rsdp_addr == A.rsdp ? "acpi: boot rsdp matches" : "acpi: boot rsdp differs");
+    /*
+     * Silent when it matches: QEMU passes the RSDP for PVH only, a VMM may pass it for every
+     * protocol, and the output must not depend on which. A different address is a VMM bug.
+     */
+    if (bi->rsdp_addr && bi->rsdp_addr != A.rsdp)
+        acpi_fail("boot rsdp differs from the one in the BIOS area");
 
     u32 root, entry_size;
     if (rev >= 2 && rd32(A.rsdp + RSDP_XSDT_ADDRESS) && !rd32(A.rsdp + RSDP_XSDT_ADDRESS + 4)) {
