@@ -37,6 +37,7 @@ u32 usable_mib(const struct boot_info *bi)
 #define SI_MAGIC 0
 #define SI_VERSION 4
 #define SI_CMDLINE_PADDR 24
+#define SI_RSDP_PADDR 32
 #define SI_MEMMAP_PADDR 40
 #define SI_MEMMAP_ENTRIES 48
 #define MEMMAP_ENTRY_SIZE 24 /* u64 addr, u64 size, u32 type, u32 reserved */
@@ -51,6 +52,7 @@ void pvh_entry(u32 si)
         exit_qemu(EXIT_FAIL);
     }
     info.cmdline = cstr(*(u32 *)(si + SI_CMDLINE_PADDR));
+    info.rsdp_addr = *(u32 *)(si + SI_RSDP_PADDR);
     if (*(u32 *)(si + SI_VERSION) >= 1) {
         u32 map = *(u32 *)(si + SI_MEMMAP_PADDR);
         u32 n = *(u32 *)(si + SI_MEMMAP_ENTRIES);
@@ -107,6 +109,7 @@ void mb_entry(u32 magic, u32 mbi)
 }
 
 /* --- Linux boot_params (Documentation/arch/x86/zero-page.rst, boot.rst) --- */
+#define BP_ACPI_RSDP_ADDR 0x070
 #define BP_E820_ENTRIES 0x1e8
 #define BP_HDR_RAMDISK_IMAGE 0x218
 #define BP_HDR_RAMDISK_SIZE 0x21c
@@ -129,5 +132,6 @@ void linux_entry(u32 bp)
     }
     info.initrd_addr = *(u32 *)(bp + BP_HDR_RAMDISK_IMAGE);
     info.initrd_size = *(u32 *)(bp + BP_HDR_RAMDISK_SIZE);
+    info.rsdp_addr = *(u32 *)(bp + BP_ACPI_RSDP_ADDR);
     guest_main(&info);
 }

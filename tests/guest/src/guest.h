@@ -24,11 +24,15 @@ struct boot_info {
     struct mem_entry map[MAX_MAP];
     u32 initrd_addr;        /* linux only; 0 when absent */
     u32 initrd_size;
+    u32 rsdp_addr;          /* RSDP the boot protocol passed (PVH rsdp_paddr, boot_params acpi_rsdp_addr); 0 when none */
 };
 
 /* Port I/O. */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline void mmio_write32(u32 addr, u32 v) { *(volatile u32 *)addr = v; }
 static inline u32 mmio_read32(u32 addr) { return *(volatile u32 *)addr; }
 
@@ -48,6 +52,19 @@ int parse_u32(const char *s, u32 *out);
 int streq(const char *a, const char *b);
 void exit_qemu(u8 code) __attribute__((noreturn));
 
+void put_hex_short(u32 v);         /* 0x0 .. 0xffffffff, no leading zeros */
+
+/* main.c helpers shared with acpi.c */
+void fail(void) __attribute__((noreturn));
+void run_checks(void) __attribute__((noreturn));
+void set_gate(u32 vec, u32 handler);
+void ioapic_write(u32 reg, u32 v);
+void io_delay(u32 n);
+
+/* acpi.c: action=acpi|poweroff|powerbutton|suspend */
+void action_acpi(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+void sci_interrupt(void);
+
 /* boot.c: the per-format entry points call guest_main. */
 void guest_main(struct boot_info *bi);
 u32 usable_mib(const struct boot_info *bi);
@@ -58,6 +75,24 @@ extern char timer_isr[];
 extern char spurious_isr[];
 extern char tramp_start[], tramp_end[];
 extern volatile u32 ap_count;
+extern char sci_isr[];
+extern char wake_start[], wake_end[];
+
+/* Local APIC (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO, and the I/O APIC (82093AA, 3.2). */
+#define LAPIC_BASE 0xfee00000u
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_SPURIOUS_VECTOR 0xff
+#define IOAPIC_BASE 0xfec00000u
+#define IOAPIC_IOREGSEL 0x00
+#define IOAPIC_IOWIN 0x10
+#define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
+#define IOAPIC_MASKED (1u << 16)
+#define IOAPIC_LEVEL (1u << 15)
+#define IOAPIC_ACTIVE_LOW (1u << 13)
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xa1
 
 #define EXIT_PASS 0x10
 #define EXIT_FAIL 0x11

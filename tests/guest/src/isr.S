@@ -46,6 +46,15 @@ timer_isr:
     popal
     IRET_EMULATED
 
+    /* ACPI SCI (action=powerbutton): sci_interrupt clears PM1_STS and sends the EOI. */
+    .globl sci_isr
+sci_isr:
+    pushal
+    cld
+    call sci_interrupt
+    popal
+    IRET_EMULATED
+
     /* LAPIC spurious vector: no EOI (SDM Vol. 3A 11.9). */
     .globl spurious_isr
 spurious_isr:

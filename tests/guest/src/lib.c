@@ -74,6 +74,21 @@ void put_hex(u32 v)
     puts(buf);
 }
 
+void put_hex_short(u32 v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[11];
+    int i = 10;
+    buf[i] = 0;
+    do {
+        buf[--i] = digits[v & 0xf];
+        v >>= 4;
+    } while (v);
+    buf[--i] = 'x';
+    buf[--i] = '0';
+    puts(&buf[i]);
+}
+
 void *memset(void *d, int c, u32 n)
 {
     u8 *p = d;

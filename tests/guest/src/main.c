@@ -1,30 +1,17 @@
 /* jvmm-tiny: the shared guest program run by tiny.pvh, tiny.mb and tiny.bzImage. */
 #include "guest.h"
 
-/* Local APIC registers (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO. */
-#define LAPIC_BASE 0xfee00000u
-#define LAPIC_EOI 0x0b0
-#define LAPIC_SVR 0x0f0
+/* Local APIC registers (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO; the common ones are in guest.h. */
 #define LAPIC_ICR_LOW 0x300
 #define LAPIC_ICR_HIGH 0x310
-#define LAPIC_SVR_ENABLE 0x100
-#define LAPIC_SPURIOUS_VECTOR 0xff
 #define ICR_DELIVERY_PENDING (1u << 12)
 #define ICR_INIT_ASSERT 0x00004500u   /* INIT, level assert */
 #define ICR_STARTUP 0x00004600u       /* start-up IPI; low byte = vector */
 
-/* I/O APIC (82093AA datasheet, section 3.2). */
-#define IOAPIC_BASE 0xfec00000u
-#define IOAPIC_IOREGSEL 0x00
-#define IOAPIC_IOWIN 0x10
-#define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
-#define IOAPIC_MASKED (1u << 16)
 /* QEMU/KVM route the PIT (GSI 0) to IOAPIC pin 2 (ISA interrupt source override). */
 #define PIT_IOAPIC_PIN 2
 
-/* 8259A PIC and 8254 PIT. */
-#define PIC1_DATA 0x21
-#define PIC2_DATA 0xa1
+/* 8254 PIT (the 8259A data ports are in guest.h). */
 #define PIT_CH0 0x40
 #define PIT_MODE 0x43
 #define PIT_MODE_CH0_LOHI_RATE 0x34
@@ -44,7 +31,9 @@
 #define RTC_YEAR 0x09
 #define RTC_REG_A 0x0a
 #define RTC_REG_B 0x0b
+#define RTC_CENTURY 0x32   /* QEMU's choice, also named by the FADT CENTURY field */
 #define RTC_A_UIP 0x80
+#define RTC_B_SET 0x80
 #define RTC_B_24H 0x02
 #define RTC_B_DM_BINARY 0x04
 
@@ -56,6 +45,11 @@
 
 /* Port left unassigned on QEMU's pc machine; reads of unassigned ports return all ones. */
 #define UNASSIGNED_PORT 0x3100
+
+/* QEMU pvpanic ISA device (docs/specs/pvpanic.txt): read = supported events, write = event. */
+#define PVPANIC_PORT 0x505
+#define PVPANIC_PANICKED 0x01
+#define PVPANIC_CRASH_LOADED 0x02
 
 #define POST_PORT 0x80
 #define TRAMP_BASE 0x8000u
@@ -76,8 +70,7 @@ struct idt_ptr {
 static struct idt_gate idt[256] __attribute__((aligned(8)));
 static volatile u32 ticks;
 
-static void fail(void) __attribute__((noreturn));
-static void fail(void)
+void fail(void)
 {
     putln("jvmm-tiny: FAILED");
     exit_qemu(EXIT_FAIL);
@@ -98,7 +91,7 @@ void timer_tick(void)
     mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
 }
 
-static void set_gate(u32 vec, u32 handler)
+void set_gate(u32 vec, u32 handler)
 {
     idt[vec].offset_lo = (u16)handler;
     idt[vec].selector = 0x08;
@@ -117,13 +110,13 @@ static void setup_idt(void)
     __asm__ volatile("lidt %0" : : "m"(p));
 }
 
-static void io_delay(u32 n)
+void io_delay(u32 n)
 {
     while (n--)
         outb(POST_PORT, 0);
 }
 
-static void ioapic_write(u32 reg, u32 v)
+void ioapic_write(u32 reg, u32 v)
 {
     mmio_write32(IOAPIC_BASE + IOAPIC_IOREGSEL, reg);
     mmio_write32(IOAPIC_BASE + IOAPIC_IOWIN, v);
@@ -196,6 +189,64 @@ static int check_rtc(void)
     return 1;
 }
 
+static void cmos_write(u8 reg, u8 v)
+{
+    outb(CMOS_INDEX, reg);
+    outb(CMOS_DATA, v);
+}
+
+static u8 to_bcd(u8 v)
+{
+    return (u8)((v / 10) << 4 | (v % 10));
+}
+
+/* Sets the clock to 2030-01-02 03:04:05 in the mode register B is in, the way an OS does (SET bit). */
+static void action_rtcset(void)
+{
+    static const u8 regs[] = { RTC_CENTURY, RTC_YEAR, RTC_MONTH, RTC_DAY, RTC_HOURS, RTC_MINUTES, RTC_SECONDS };
+    static const u8 vals[] = { 20, 30, 1, 2, 3, 4, 5 };
+    u8 b = cmos_read(RTC_REG_B);
+    int bcd = !(b & RTC_B_DM_BINARY);
+    cmos_write(RTC_REG_B, b | RTC_B_SET);
+    for (u32 i = 0; i < sizeof(regs); i++)
+        cmos_write(regs[i], bcd ? to_bcd(vals[i]) : vals[i]); /* 3 AM reads the same in 12- and 24-hour mode */
+    cmos_write(RTC_REG_B, b & ~RTC_B_SET);
+    for (u32 i = 0; i < 1000000; i++)
+        if (!(cmos_read(RTC_REG_A) & RTC_A_UIP))
+            break;
+    for (u32 i = 0; i < sizeof(regs); i++) {
+        u8 v = cmos_read(regs[i]);
+        if (bcd)
+            v = from_bcd(v);
+        /* The clock runs again once SET is clear: allow the seconds to have ticked once. */
+        if (v != vals[i] && !(regs[i] == RTC_SECONDS && v == vals[i] + 1)) {
+            puts("rtc: set bad register ");
+            put_hex_short(regs[i]);
+            putc('\n');
+            fail();
+        }
+    }
+    putln("rtc: set ok");
+}
+
+static void action_pvpanic(u8 event)
+{
+    u8 events = inb(PVPANIC_PORT);
+    puts("pvpanic: events ");
+    put_hex_short(events);
+    putc('\n');
+    if (events == 0xff) { /* unassigned port: no pvpanic device */
+        putln("pvpanic: no device");
+        fail();
+    }
+    if (!(events & event)) {
+        putln("pvpanic: event not supported");
+        fail();
+    }
+    putln(event == PVPANIC_PANICKED ? "pvpanic: panicked" : "pvpanic: crash loaded");
+    outb(PVPANIC_PORT, event);
+}
+
 static int check_timer(void)
 {
     u32 divisor = (PIT_HZ + TIMER_HZ / 2) / TIMER_HZ;
@@ -240,7 +291,7 @@ static int check_unassigned(void)
     return 1;
 }
 
-static void run_checks(void)
+void run_checks(void)
 {
     int ok = check_rtc();
     ok = check_timer() && ok;
@@ -412,6 +463,21 @@ void guest_main(struct boot_info *bi)
     } else if (streq(action, "panic-exit")) {
         putln("jvmm-tiny: exit 7");
         exit_qemu(7);
+    } else if (streq(action, "acpi") || streq(action, "poweroff") || streq(action, "powerbutton")
+               || streq(action, "suspend")) {
+        action_acpi(bi, action);
+    } else if (streq(action, "rtcset")) {
+        action_rtcset();
+        run_checks();
+    } else if (streq(action, "panic")) {
+        action_pvpanic(PVPANIC_PANICKED);
+        /* QEMU's default panic action ends the VM; with -action panic=pause we stay here. */
+        for (;;)
+            __asm__ volatile("cli; hlt");
+    } else if (streq(action, "crashloaded")) {
+        /* Only an event: the VM keeps running, so finish like a normal run. */
+        action_pvpanic(PVPANIC_CRASH_LOADED);
+        run_checks();
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {
