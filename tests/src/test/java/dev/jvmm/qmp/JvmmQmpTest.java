@@ -134,6 +134,34 @@ class JvmmQmpTest {
         assertTrue(out.contains("\"reason\": \"host-qmp-quit\""), out);
     }
 
+    /**
+     * query-pci as QEMU 7.2 answers for "-machine pc -nodefaults" once SeaBIOS has run, less the PIIX3 IDE
+     * function 00:01.1, which jvmm does not have yet.
+     */
+    @Test
+    void queryPciAsQemuAfterItsFirmware() throws Exception {
+        Path sock = dir.resolve("p.sock");
+        Process p = start(sock, "-S");
+        try (QmpClient c = QmpClient.negotiated(sock)) {
+            List<Map<String, Object>> msgs = c.exchange("{\"execute\":\"query-pci\"}");
+            String json = new String(Json.encodeMessage(msgs.get(msgs.size() - 1)), java.nio.charset.StandardCharsets.UTF_8);
+            String expected = "{\"return\": [{\"bus\": 0, \"devices\": ["
+                    + "{\"irq_pin\": 0, \"bus\": 0, \"qdev_id\": \"\", \"slot\": 0, \"class_info\": {\"class\": 1536, "
+                    + "\"desc\": \"Host bridge\"}, \"id\": {\"device\": 4663, \"subsystem-vendor\": 6900, "
+                    + "\"vendor\": 32902, \"subsystem\": 4352}, \"function\": 0, \"regions\": []}, "
+                    + "{\"irq_pin\": 0, \"bus\": 0, \"qdev_id\": \"\", \"slot\": 1, \"class_info\": {\"class\": 1537, "
+                    + "\"desc\": \"ISA bridge\"}, \"id\": {\"device\": 28672, \"subsystem-vendor\": 6900, "
+                    + "\"vendor\": 32902, \"subsystem\": 4352}, \"function\": 0, \"regions\": []}, "
+                    + "{\"irq_pin\": 1, \"bus\": 0, \"qdev_id\": \"\", \"irq\": 9, \"slot\": 1, \"class_info\": "
+                    + "{\"class\": 1664, \"desc\": \"Bridge\"}, \"id\": {\"device\": 28947, \"subsystem-vendor\": 6900, "
+                    + "\"vendor\": 32902, \"subsystem\": 4352}, \"function\": 3, \"regions\": []}]}]}\r\n";
+            assertEquals(expected, json);
+        } finally {
+            p.destroy();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void quitEndsTheProcessAfterTheReply() throws Exception {
         Path sock = dir.resolve("x.sock");

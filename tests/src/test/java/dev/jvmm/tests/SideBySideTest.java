@@ -30,6 +30,13 @@ class SideBySideTest {
         cases.add(Arguments.of(TinyGuest.Format.PVH, "action=kbdreset", new String[0]));
         cases.add(Arguments.of(TinyGuest.Format.BZIMAGE, "action=port92reset", new String[0]));
         cases.add(Arguments.of(TinyGuest.Format.MULTIBOOT, "action=triplefault", new String[0]));
+        // ACPI tables as an OS finds them (jvmm has no HPET, so QEMU's is turned off), and no ACPI at all.
+        cases.add(Arguments.of(TinyGuest.Format.BZIMAGE, "action=acpi",
+                new String[] {"-machine", "pc,hpet=off", "-smp", "2"}));
+        cases.add(Arguments.of(TinyGuest.Format.PVH, "action=acpi", new String[] {"-machine", "pc,hpet=off"}));
+        cases.add(Arguments.of(TinyGuest.Format.MULTIBOOT, "action=acpi",
+                new String[] {"-machine", "pc,acpi=off,hpet=off"}));
+        cases.add(Arguments.of(TinyGuest.Format.PVH, "action=poweroff", new String[0]));
         cases.add(Arguments.of(TinyGuest.Format.PVH, "action=cpuid",
                 new String[] {"-cpu", "host,-x2apic,-xsave,avx2=off"}));
         return cases.stream();

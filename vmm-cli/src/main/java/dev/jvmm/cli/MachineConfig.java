@@ -26,6 +26,8 @@ record MachineConfig(
         boolean noShutdown,
         boolean startPaused,
         boolean acpi,
+        boolean nodefaults,
+        String rtc,
         List<String> chardevs,
         List<String> serials,
         List<QemuOpts> devices,

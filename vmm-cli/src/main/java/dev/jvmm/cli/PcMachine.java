@@ -17,12 +17,30 @@ import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.machine.PciBusInfo;
+import dev.jvmm.core.state.RunState;
+import dev.jvmm.devices.acpi.AcpiConfig;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.acpi.AcpiLayout;
+import dev.jvmm.devices.acpi.AcpiTables;
+import dev.jvmm.devices.acpi.Piix4Pm;
+import dev.jvmm.devices.acpi.SleepRequest;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.isa.IsaDebugExit;
 import dev.jvmm.devices.isa.Port92;
 import dev.jvmm.devices.isa.PostCodePort;
+import dev.jvmm.devices.isa.PvPanic;
+import dev.jvmm.devices.isa.PvPanicOptions;
+import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.isa.Uart16550;
+import dev.jvmm.devices.pci.BarMapper;
+import dev.jvmm.devices.pci.I440fxHostBridge;
+import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.pci.PciHostBridge;
+import dev.jvmm.devices.pci.PciInterruptRouter;
+import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuTopology;
 import dev.jvmm.kvm.Kvm;
@@ -35,11 +53,15 @@ import dev.jvmm.kvm.boot.KernelLoader;
 import dev.jvmm.kvm.boot.MemoryLayout;
 
 import java.io.PrintStream;
+import java.time.Clock;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -52,6 +74,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private static final int[] COM_BASES = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
     private static final int[] COM_IRQS = {4, 3, 4, 3};
     private static final int RTC_IRQ = 8;
+    /** PCI slot 1 holds the PIIX3 functions: ISA bridge (function 0) and the PIIX4 PM (function 3). */
+    private static final int PIIX_SLOT = 1;
+    private static final int PIIX_PM_FUNCTION = 3;
 
     private final MachineConfig config;
     private final KernelLoader.Request kernel;
@@ -70,6 +95,16 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final I8042 i8042;
     private final Port92 port92;
     private final CmosRtc rtc;
+    /** Device timers (RTC interrupts, PM timer overflow): one daemon thread for the machine. */
+    private final ScheduledExecutorService timers;
+    private final PciBus pci;
+    private final I440fxHostBridge i440fx;
+    private final Piix3IsaBridge piix3;
+    /** The ACPI PM function and tables; null under -no-acpi / -machine acpi=off. */
+    private final Piix4Pm pm;
+    private AcpiConfig acpiConfig;
+    private AcpiLayout acpiLayout;
+    private final List<AcpiIsaDevice> isaDevices = new ArrayList<>();
     private final CpuTopology topology;
     /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
     private final CountDownLatch halted = new CountDownLatch(1);
@@ -105,6 +140,43 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         this.vcpus = new VcpuSet(cpus);
         this.lifecycle = new LifecycleController(events, this, actions);
         this.chardevs = new ChardevFactory(this::ioLoop);
+        this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "jvmm-timers");
+            t.setDaemon(true);
+            return t;
+        });
+
+        PciInterruptRouter router = new PciInterruptRouter(vm::line);
+        pci = new PciBus(router, BarMapper.of(pio, mmio));
+        new PciHostBridge(pci).attach(pio);
+        i440fx = new I440fxHostBridge(config.ramBytes());
+        piix3 = new Piix3IsaBridge(router, lifecycle::requestGuestReset);
+        piix3.attach(pio);
+        pci.add(0, 0, i440fx);
+        pci.add(PIIX_SLOT, 0, piix3);
+        if (config.acpi()) {
+            // No SMM under KVM here, so, as QEMU then does, ACPI starts enabled and the FADT has no SMI port.
+            pm = new Piix4Pm(vm.line(Piix4Pm.SCI_IRQ), new SleepRequest() {
+                @Override
+                public void shutdown() {
+                    lifecycle.requestGuestShutdown();
+                }
+
+                @Override
+                public void suspend() {
+                    lifecycle.requestGuestSuspend();
+                }
+
+                @Override
+                public void hibernate() {
+                    lifecycle.requestGuestSuspendToDisk();
+                }
+            }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL);
+            pm.attach(pio);
+            pci.add(PIIX_SLOT, PIIX_PM_FUNCTION, pm);
+        } else {
+            pm = null;
+        }
 
         for (String c : config.chardevs()) {
             if (!isMonitorChardev(c)) {
@@ -121,6 +193,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                 Uart16550 uart = new Uart16550(COM_BASES[i], vm.line(COM_IRQS[i]), backend.get());
                 uart.attach(pio);
                 uarts.add(uart);
+                isaDevices.add(AcpiIsaDevice.serial(i, COM_BASES[i], COM_IRQS[i]));
             }
         }
         i8042 = new I8042(lifecycle::requestGuestReset);
@@ -128,11 +201,37 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         port92 = new Port92(lifecycle::requestGuestReset);
         port92.attach(pio);
         new PostCodePort().attach(pio);
-        rtc = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), smp.cpus(), vm.line(RTC_IRQ));
+        RtcOptions rtcOptions = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
+        rtc = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), smp.cpus(), vm.line(RTC_IRQ),
+                Clock.systemUTC(), ZoneId.systemDefault(), rtcOptions, timers);
         rtc.attach(pio);
+        // QEMU 7.2 names the RTC by its creation order among the machine's unattached devices: the CPUs,
+        // then nine (ten without -nodefaults) others under KVM.
+        String rtcQomPath = "/machine/unattached/device[" + (smp.cpus() + (config.nodefaults() ? 9 : 10)) + "]";
+        rtc.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, rtcQomPath)));
+        lifecycle.runState().addListener((from, to) -> {
+            if (to == RunState.RUNNING) {
+                rtc.resume();
+            } else if (from == RunState.RUNNING) {
+                rtc.pause();
+            }
+        });
+        isaDevices.add(AcpiIsaDevice.rtc());
+        isaDevices.add(AcpiIsaDevice.keyboard());
+        isaDevices.add(AcpiIsaDevice.mouse());
         for (QemuOpts d : config.devices()) {
             addDevice(d);
         }
+        if (pm != null) {
+            AcpiConfig pc = AcpiConfig.pc(smp.cpus(), layout.lowRamEnd(), isaDevices);
+            List<Integer> apicIds = new ArrayList<>();
+            for (int i = 0; i < smp.cpus(); i++) {
+                apicIds.add(topology.apicId(i));
+            }
+            acpiConfig = new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, pc.s4Val(),
+                    pc.s3(), pc.pciHoleStart(), pc.pciHoleEnd());
+        }
+        firmwareSetup();
         loadKernel();
     }
 
@@ -157,8 +256,23 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
-                        (int) d.getNumber("iosize", 2), this::exitProcess);
+                        (int) d.getNumber("iosize", 2), lifecycle::requestExit);
                 dev.attach(pio);
+            }
+            case "pvpanic" -> {
+                PvPanicOptions o = PvPanicOptions.parse(d.option().substring("-device ".length()));
+                new PvPanic(o, new PvPanic.PanicListener() {
+                    @Override
+                    public void panicked() {
+                        lifecycle.requestGuestPanic();
+                    }
+
+                    @Override
+                    public void crashLoaded() {
+                        events.publish(new VmEvent.GuestCrashloaded("run"));
+                    }
+                }).attach(pio);
+                isaDevices.add(AcpiIsaDevice.pvpanic(o.ioport()));
             }
             default -> throw new OptionException(d.option(), "'" + driver + "' is not a valid device model name");
         }
@@ -167,7 +281,31 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
         entry = KernelLoader.load(memory, layout, kernel);
+        if (acpiConfig != null) {
+            acpiLayout = AcpiTables.install(memory, acpiConfig);
+            KernelLoader.setRsdp(memory, entry, acpiLayout.rsdp());
+        }
         vcpus.get(0).resetToEntry(entry);
+    }
+
+    /** What SeaBIOS leaves before it starts a kernel: PAM/SMRAM, PIRQ routes, BARs, the PM I/O block. */
+    private void firmwareSetup() {
+        i440fx.applyFirmwareState();
+        piix3.programFirmwareRoutes();
+        pci.assignResources();
+    }
+
+    /** Every device back to power-on state, then the firmware's set-up again. */
+    private void resetDevices() {
+        for (Uart16550 u : uarts) {
+            u.reset();
+        }
+        i8042.reset();
+        port92.reset();
+        rtc.reset();
+        pci.reset();
+        vm.resetInterruptState();
+        firmwareSetup();
     }
 
     synchronized IoLoop ioLoop() {
@@ -211,15 +349,42 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public void resetAll() {
-        for (Uart16550 u : uarts) {
-            u.reset();
-        }
-        i8042.reset();
-        port92.reset();
-        vm.resetInterruptState();
+        resetDevices();
         loadKernel();
         for (int i = 1; i < vcpus.vcpus().size(); i++) {
             vcpus.get(i).resetAsAp();
+        }
+    }
+
+    /**
+     * Resume from S3 as firmware does it: devices reset, RAM kept, WAK_STS set, and the boot processor in
+     * real mode at the FACS waking vector (ACPI 6.4 section 16.3.2). Without a vector the guest boots anew.
+     */
+    @Override
+    public void resetForWakeup() {
+        resetDevices();
+        pm.wakeup();
+        long vector = acpiLayout == null ? 0
+                : memory.readInt(acpiLayout.facs() + AcpiTables.FACS_FIRMWARE_WAKING_VECTOR) & 0xffffffffL;
+        if (vector == 0 || vector >= 0x100000) {
+            loadKernel();
+        } else {
+            vcpus.get(0).resetToRealMode((int) (vector >>> 4), (int) (vector & 0xf));
+        }
+        for (int i = 1; i < vcpus.vcpus().size(); i++) {
+            vcpus.get(i).resetAsAp();
+        }
+    }
+
+    @Override
+    public boolean wakeupSupported() {
+        return pm != null;
+    }
+
+    @Override
+    public void powerButton() {
+        if (pm != null) {
+            pm.powerButton();
         }
     }
 
@@ -328,6 +493,16 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     }
 
     @Override
+    public List<PciBusInfo> pciBuses() {
+        return pci.describe();
+    }
+
+    @Override
+    public void rtcResetReinjection() {
+        rtc.resetReinjection();
+    }
+
+    @Override
     public KvmInfo kvm() {
         return new KvmInfo(true, true);
     }
@@ -335,6 +510,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public void close() {
         vcpus.close();
+        timers.shutdownNow();
+        rtc.close();
         chardevs.closeAll();
         if (ioLoop != null) {
             ioLoop.close();

@@ -86,6 +86,13 @@ final class QemuCommandLine {
     @Option(names = {"-action", "--action"}, paramLabel = "reboot=,shutdown=,panic=,watchdog=", description = "actions for guest events")
     List<String> action = new ArrayList<>();
 
+    @Option(names = {"-no-acpi", "--no-acpi"}, description = "no ACPI (same as -machine acpi=off)")
+    boolean noAcpi;
+
+    @Option(names = {"-rtc", "--rtc"}, paramLabel = "[base=utc|localtime|DATE][,clock=host|rt|vm][,driftfix=none|slew]",
+            description = "real-time clock")
+    String rtc;
+
     @Option(names = {"-version", "--version"}, description = "print the version and exit")
     boolean version;
 

@@ -8,6 +8,12 @@ public record Segment(long base, int limit, int selector, int type, boolean pres
         return new Segment(0, 0xffffffff, selector, code ? 0xb : 0x3, true, 0, true, true, false, true, false, false);
     }
 
+    /** A real-mode segment: base = selector * 16, 64 KiB limit, as after a far jump in real mode. */
+    public static Segment real(int selector, boolean code) {
+        return new Segment((selector & 0xffffL) << 4, 0xffff, selector & 0xffff, code ? 0xb : 0x3, true, 0, false,
+                true, false, false, false, false);
+    }
+
     /** The descriptor flags word as QEMU prints it (bits 8-23 of the descriptor's high dword). */
     public int descriptorFlags() {
         return (type << 8) | (s ? 1 << 12 : 0) | (dpl << 13) | (present ? 1 << 15 : 0) | (avl ? 1 << 20 : 0)

@@ -305,6 +305,27 @@ public final class Vcpu implements AutoCloseable {
     }
 
     /**
+     * Starts this vCPU in real mode at segment:offset, the way firmware enters an ACPI waking vector on
+     * resume from S3 (ACPI 6.4 section 4.8.3.2.1: real mode, CS = vector >> 4, IP = vector & 0xf).
+     * Call while stopped or paused.
+     */
+    public void resetToRealMode(int segment, int offset) {
+        Sregs s = getSregs();
+        Segment cs = Segment.real(segment, true);
+        Segment ds = Segment.real(segment, false);
+        s = s.withSegments(cs, ds)
+                .withGdt(new Sregs.DescriptorTable(0, 0xffff))
+                .withIdt(new Sregs.DescriptorTable(0, 0x3ff))
+                .withControl(Sregs.CR0_ET, 0, 0, 0);
+        setSregs(s);
+        setRegs(Regs.entry(offset & 0xffff, 0, 0, 0));
+        resetFpu();
+        setBootMsrs();
+        restoreInitialLapic();
+        setMpState(KVM_MP_STATE_RUNNABLE);
+    }
+
+    /**
      * Resets an application processor for a machine reset: boot MSRs, the LAPIC as created, and
      * wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED), as after power-on.
      */

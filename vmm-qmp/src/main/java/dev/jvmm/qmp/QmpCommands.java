@@ -8,6 +8,9 @@ import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.QemuVersion;
+import dev.jvmm.core.machine.PciBusInfo;
+import dev.jvmm.core.machine.PciDeviceInfo;
+import dev.jvmm.core.machine.PciRegionInfo;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.state.ShutdownCause;
@@ -145,6 +148,33 @@ final class QmpCommands {
                 req("thread-id", QType.INT), req("poll-max-ns", QType.INT), req("poll-grow", QType.INT),
                 req("poll-shrink", QType.INT), req("aio-max-batch", QType.INT))), (a, x) -> new ArrayList<>());
 
+        QType.Struct pciRegion = QType.struct("PciMemoryRegion", req("bar", QType.INT), req("type", QType.STR),
+                req("address", QType.INT), req("size", QType.INT), opt("prefetch", QType.BOOL),
+                opt("mem_type_64", QType.BOOL));
+        QType.Struct pciDevice = QType.struct("PciDeviceInfo", req("bus", QType.INT), req("slot", QType.INT),
+                req("function", QType.INT), req("class_info", QType.struct("PciDeviceClass",
+                        opt("desc", QType.STR), req("class", QType.INT))),
+                req("id", QType.struct("PciDeviceId", req("device", QType.INT), req("vendor", QType.INT),
+                        opt("subsystem", QType.INT), opt("subsystem-vendor", QType.INT))),
+                opt("irq", QType.INT), req("irq_pin", QType.INT), req("qdev_id", QType.STR),
+                req("regions", QType.array(pciRegion)));
+        s.command("query-pci", NO_ARGS, QType.array(QType.struct("PciInfo", req("bus", QType.INT),
+                req("devices", QType.array(pciDevice)))), (a, x) -> {
+                    List<Object> out = new ArrayList<>();
+                    for (PciBusInfo b : m.pciBuses()) {
+                        List<Object> devices = new ArrayList<>();
+                        for (PciDeviceInfo d : b.devices()) {
+                            devices.add(pciDevice(d));
+                        }
+                        out.add(obj("bus", (long) b.bus(), "devices", devices));
+                    }
+                    return out;
+                });
+        s.command("rtc-reset-reinjection", NO_ARGS, NO_ARGS, (a, x) -> {
+            m.rtcResetReinjection();
+            return new LinkedHashMap<>();
+        });
+
         s.command("stop", NO_ARGS, NO_ARGS, (a, x) -> {
             lc.stop();
             return new LinkedHashMap<>();
@@ -214,9 +244,12 @@ final class QmpCommands {
         s.event("RESET", QType.struct("q_obj_RESET-arg", req("guest", QType.BOOL), req("reason", shutdownCause)));
         s.event("STOP", NO_ARGS);
         s.event("RESUME", NO_ARGS);
-        s.event("GUEST_PANICKED", QType.struct("q_obj_GUEST_PANICKED-arg", req("action",
-                new QType.Enum("GuestPanicAction", List.of("pause", "poweroff", "run")))));
+        QType.Enum guestPanicAction = new QType.Enum("GuestPanicAction", List.of("pause", "poweroff", "run"));
+        s.event("GUEST_PANICKED", QType.struct("q_obj_GUEST_PANICKED-arg", req("action", guestPanicAction)));
         s.event("WATCHDOG", QType.struct("q_obj_WATCHDOG-arg", req("action", watchdogAction)));
+        s.event("GUEST_CRASHLOADED", QType.struct("q_obj_GUEST_CRASHLOADED-arg", req("action", guestPanicAction)));
+        s.event("RTC_CHANGE", QType.struct("q_obj_RTC_CHANGE-arg", req("offset", QType.INT),
+                req("qom-path", QType.STR)));
         s.event("SUSPEND", NO_ARGS);
         s.event("SUSPEND_DISK", NO_ARGS);
         s.event("WAKEUP", NO_ARGS);
@@ -234,6 +267,31 @@ final class QmpCommands {
     }
 
     /** An insertion-ordered object from key, value pairs. */
+    /** One query-pci device, members in the order QEMU 7.2 writes them. */
+    private static Map<String, Object> pciDevice(PciDeviceInfo d) {
+        List<Object> regions = new ArrayList<>();
+        for (PciRegionInfo r : d.regions()) {
+            regions.add(r.io()
+                    ? obj("bar", (long) r.bar(), "size", r.size(), "address", r.address(), "type", r.type())
+                    : obj("prefetch", r.prefetch(), "mem_type_64", r.memType64(), "bar", (long) r.bar(),
+                            "size", r.size(), "address", r.address(), "type", r.type()));
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("irq_pin", (long) d.irqPin());
+        o.put("bus", (long) d.bus());
+        o.put("qdev_id", d.qdevId());
+        if (d.hasIrq()) {
+            o.put("irq", (long) d.irq());
+        }
+        o.put("slot", (long) d.slot());
+        o.put("class_info", obj("class", (long) d.classCode(), "desc", d.classDesc()));
+        o.put("id", obj("device", (long) d.device(), "subsystem-vendor", (long) d.subsystemVendor(),
+                "vendor", (long) d.vendor(), "subsystem", (long) d.subsystem()));
+        o.put("function", (long) d.function());
+        o.put("regions", regions);
+        return o;
+    }
+
     static Map<String, Object> obj(Object... kv) {
         Map<String, Object> m = new LinkedHashMap<>();
         for (int i = 0; i < kv.length; i += 2) {

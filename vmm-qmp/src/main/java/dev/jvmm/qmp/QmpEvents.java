@@ -23,6 +23,11 @@ public final class QmpEvents {
             d.put("action", p.action());
         } else if (e instanceof VmEvent.Watchdog w) {
             d.put("action", w.action());
+        } else if (e instanceof VmEvent.RtcChange r) {
+            d.put("offset", r.offset());
+            d.put("qom-path", r.qomPath());
+        } else if (e instanceof VmEvent.GuestCrashloaded c) {
+            d.put("action", c.action());
         } else {
             return null;
         }

@@ -74,4 +74,23 @@ public sealed interface VmEvent {
             return "WAKEUP";
         }
     }
+
+    /**
+     * The guest set its real-time clock.
+     *
+     * @param offset  guest RTC time minus host UTC, in seconds
+     * @param qomPath the RTC's QOM path, which QEMU 7.2 includes
+     */
+    record RtcChange(long offset, String qomPath) implements VmEvent {
+        public String name() {
+            return "RTC_CHANGE";
+        }
+    }
+
+    /** The guest's crash kernel was loaded (pvpanic bit 1); QEMU keeps running and reports action "run". */
+    record GuestCrashloaded(String action) implements VmEvent {
+        public String name() {
+            return "GUEST_CRASHLOADED";
+        }
+    }
 }

@@ -147,6 +147,15 @@ public final class LifecycleController implements AutoCloseable {
 
     // ---- requests from vCPU threads and devices (any thread) ----
 
+    /**
+     * A device asked the process to exit (isa-debug-exit). It happens on the main loop, after whatever the
+     * loop was doing (an event it is about to send, say), as QEMU's device can only run once the main loop
+     * has released the big lock; clients get everything sent so far.
+     */
+    public void requestExit(int status) {
+        runOnMainLoop(() -> exit(status));
+    }
+
     /** The guest entered ACPI S3: vCPUs stop, state suspended, SUSPEND (QEMU sends no STOP here). */
     public void requestGuestSuspend() {
         runOnMainLoop(() -> {

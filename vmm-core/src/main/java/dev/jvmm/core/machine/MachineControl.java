@@ -36,6 +36,15 @@ public interface MachineControl {
 
     KvmInfo kvm();
 
+    /** query-pci: the machine's PCI buses; a machine without PCI has none. */
+    default List<PciBusInfo> pciBuses() {
+        return List.of();
+    }
+
+    /** rtc-reset-reinjection: forget the RTC's backlog of coalesced periodic interrupts. */
+    default void rtcResetReinjection() {
+    }
+
     /** QEMU's version triple and package string as the greeting and query-version report them. */
     default QemuVersion version() {
         return QemuVersion.JVMM;

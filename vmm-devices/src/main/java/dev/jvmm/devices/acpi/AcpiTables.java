@@ -140,6 +140,18 @@ public final class AcpiTables {
         return finish(b);
     }
 
+    /** WAET (Microsoft's Windows ACPI Emulated Devices Table): flags field after the header. */
+    public static final int WAET_EMULATED_DEVICE_FLAGS = 36;
+    /** WAET flag bit 1: the ACPI PM timer reads are reliable, so the OS needs no workaround. */
+    public static final int WAET_PM_TIMER_GOOD = 1 << 1;
+
+    /** The WAET QEMU 7.2 adds to every pc machine's RSDT. */
+    public static byte[] waet() {
+        ByteBuffer b = header("WAET", 1, HEADER_LENGTH + 4);
+        b.putInt(WAET_EMULATED_DEVICE_FLAGS, WAET_PM_TIMER_GOOD);
+        return finish(b);
+    }
+
     /** Section 5.2.10: FACS, all zero but signature and length; the guest fills the waking vector. */
     public static byte[] facs() {
         ByteBuffer b = le(FACS_LENGTH);
@@ -258,7 +270,7 @@ public final class AcpiTables {
 
     /**
      * Writes the tables into [base, limit) of guest RAM: FACS first (64-byte aligned), then DSDT, FADT, MADT,
-     * RSDT, and the RSDP last on a 16-byte boundary. The default range is the BIOS area
+     * WAET, RSDT, and the RSDP last on a 16-byte boundary. The default range is the BIOS area
      * ({@link #BIOS_AREA_START}..{@link #BIOS_AREA_END}), where guests scan for "RSD PTR ".
      *
      * @throws IllegalArgumentException if the tables do not fit or the range is not RAM
@@ -271,8 +283,11 @@ public final class AcpiTables {
         byte[] fadt = fadt(cfg, facs, dsdtAddr);
         long madtAddr = align(fadtAddr + fadt.length, 16);
         byte[] madt = madt(cfg);
-        long rsdtAddr = align(madtAddr + madt.length, 16);
-        byte[] rsdt = rsdt(List.of(fadtAddr, madtAddr));
+        long waetAddr = align(madtAddr + madt.length, 16);
+        byte[] waet = waet();
+        long rsdtAddr = align(waetAddr + waet.length, 16);
+        // QEMU's order (FACP APIC [HPET] WAET); jvmm has no HPET.
+        byte[] rsdt = rsdt(List.of(fadtAddr, madtAddr, waetAddr));
         long rsdpAddr = align(rsdtAddr + rsdt.length, 16);
         long end = rsdpAddr + RSDP_LENGTH;
         if (end > limit || limit > 0x100000000L || !mem.contains(base, end - base)) {
@@ -284,6 +299,7 @@ public final class AcpiTables {
         mem.write(dsdtAddr, dsdt, 0, dsdt.length);
         mem.write(fadtAddr, fadt, 0, fadt.length);
         mem.write(madtAddr, madt, 0, madt.length);
+        mem.write(waetAddr, waet, 0, waet.length);
         mem.write(rsdtAddr, rsdt, 0, rsdt.length);
         mem.write(rsdpAddr, rsdp(rsdtAddr), 0, RSDP_LENGTH);
         return new AcpiLayout(rsdpAddr, rsdtAddr, fadtAddr, facs, dsdtAddr, madtAddr, end);

@@ -196,6 +196,13 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     }
 
     /** Programs PMBA and PMREGMISC as SeaBIOS does, for firmware-less boots. */
+    /** What SeaBIOS's piix4_pm_setup leaves: SCI on IRQ 9 in INTERRUPT_LINE, the PM block at 0x600. */
+    @Override
+    public void firmwareSetup() {
+        writeConfig(PciConfigSpace.INTERRUPT_LINE, 1, SCI_IRQ);
+        enablePmIo(DEFAULT_PM_BASE);
+    }
+
     public synchronized void enablePmIo(int base) {
         writeConfig(PMBA, 4, base | 1);
         writeConfig(PMREGMISC, 1, PMREGMISC_PMIOSE);

@@ -206,6 +206,7 @@ class AcpiTablesTest {
             byte[] fadt = readTable(mem, le(rsdt).getInt(36));
             assertTable(fadt, "FACP", 1);
             assertTable(readTable(mem, le(rsdt).getInt(40)), "APIC", 1);
+            assertTable(readTable(mem, le(rsdt).getInt(44)), "WAET", 1);
             assertEquals(l.facs(), le(fadt).getInt(36));
             byte[] facs = read(mem, l.facs(), 64);
             assertEquals("FACS", new String(facs, 0, 4, StandardCharsets.US_ASCII));
