@@ -41,6 +41,9 @@
 #define I8042_COMMAND 0x64
 #define I8042_CMD_PULSE_RESET 0xfe
 #define SYSCTL_PORT_A 0x92
+/* PIIX3 Reset Control Register (datasheet 4.1.16): SYS_RST (bit 1) | RST_CPU (bit 2) = hard reset. */
+#define PIIX_RCR 0xcf9
+#define PIIX_RCR_HARD_RESET 0x06
 #define SYSCTL_FAST_RESET 0x01
 
 /* Port left unassigned on QEMU's pc machine; reads of unassigned ports return all ones. */
@@ -437,6 +440,10 @@ void guest_main(struct boot_info *bi)
     } else if (streq(action, "port92reset")) {
         putln("jvmm-tiny: reset via port 0x92");
         outb(SYSCTL_PORT_A, inb(SYSCTL_PORT_A) | SYSCTL_FAST_RESET);
+        spin();
+    } else if (streq(action, "cf9reset")) {
+        putln("jvmm-tiny: reset via port 0xcf9");
+        outb(PIIX_RCR, PIIX_RCR_HARD_RESET);
         spin();
     } else if (streq(action, "triplefault")) {
         putln("jvmm-tiny: triple fault");
