@@ -102,7 +102,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final Piix3IsaBridge piix3;
     /** The ACPI PM function and tables; null under -no-acpi / -machine acpi=off. */
     private final Piix4Pm pm;
-    private AcpiConfig acpiConfig;
+    private final AcpiConfig acpiConfig;
     private AcpiLayout acpiLayout;
     private final List<AcpiIsaDevice> isaDevices = new ArrayList<>();
     private final CpuTopology topology;
@@ -154,30 +154,54 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         piix3.attach(pio);
         pci.add(0, 0, i440fx);
         pci.add(PIIX_SLOT, 0, piix3);
-        if (config.acpi()) {
-            // No SMM under KVM here, so, as QEMU then does, ACPI starts enabled and the FADT has no SMI port.
-            pm = new Piix4Pm(vm.line(Piix4Pm.SCI_IRQ), new SleepRequest() {
-                @Override
-                public void shutdown() {
-                    lifecycle.requestGuestShutdown();
-                }
+        pm = config.acpi() ? newPowerManagement() : null;
 
-                @Override
-                public void suspend() {
-                    lifecycle.requestGuestSuspend();
-                }
-
-                @Override
-                public void hibernate() {
-                    lifecycle.requestGuestSuspendToDisk();
-                }
-            }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL);
-            pm.attach(pio);
-            pci.add(PIIX_SLOT, PIIX_PM_FUNCTION, pm);
-        } else {
-            pm = null;
+        attachSerialPorts();
+        i8042 = new I8042(lifecycle::requestGuestReset);
+        i8042.attach(pio);
+        port92 = new Port92(lifecycle::requestGuestReset);
+        port92.attach(pio);
+        new PostCodePort().attach(pio);
+        rtc = newRtc(smp.cpus());
+        isaDevices.add(AcpiIsaDevice.rtc());
+        isaDevices.add(AcpiIsaDevice.keyboard());
+        isaDevices.add(AcpiIsaDevice.mouse());
+        for (QemuOpts d : config.devices()) {
+            addDevice(d);
         }
+        acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
+        firmwareSetup();
+        loadKernel();
+    }
 
+    /**
+     * The PIIX4 PM function at 00:01.3. There is no SMM under KVM here, so, as QEMU then does, ACPI starts
+     * enabled and the FADT names no SMI command port.
+     */
+    private Piix4Pm newPowerManagement() {
+        Piix4Pm p = new Piix4Pm(vm.line(Piix4Pm.SCI_IRQ), new SleepRequest() {
+            @Override
+            public void shutdown() {
+                lifecycle.requestGuestShutdown();
+            }
+
+            @Override
+            public void suspend() {
+                lifecycle.requestGuestSuspend();
+            }
+
+            @Override
+            public void hibernate() {
+                lifecycle.requestGuestSuspendToDisk();
+            }
+        }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL);
+        p.attach(pio);
+        pci.add(PIIX_SLOT, PIIX_PM_FUNCTION, p);
+        return p;
+    }
+
+    /** -chardev backends (monitors excepted) and COM1-COM4 for the -serial options. */
+    private void attachSerialPorts() {
         for (String c : config.chardevs()) {
             if (!isMonitorChardev(c)) {
                 chardevs.fromChardevOption(c);
@@ -196,43 +220,37 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                 isaDevices.add(AcpiIsaDevice.serial(i, COM_BASES[i], COM_IRQS[i]));
             }
         }
-        i8042 = new I8042(lifecycle::requestGuestReset);
-        i8042.attach(pio);
-        port92 = new Port92(lifecycle::requestGuestReset);
-        port92.attach(pio);
-        new PostCodePort().attach(pio);
-        RtcOptions rtcOptions = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
-        rtc = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), smp.cpus(), vm.line(RTC_IRQ),
-                Clock.systemUTC(), ZoneId.systemDefault(), rtcOptions, timers);
-        rtc.attach(pio);
+    }
+
+    /** The MC146818 with -rtc's options; it reports RTC_CHANGE and, with clock=vm, runs only with the VM. */
+    private CmosRtc newRtc(int cpus) {
+        RtcOptions options = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
+        CmosRtc r = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), cpus, vm.line(RTC_IRQ),
+                Clock.systemUTC(), ZoneId.systemDefault(), options, timers);
+        r.attach(pio);
         // QEMU 7.2 names the RTC by its creation order among the machine's unattached devices: the CPUs,
         // then nine (ten without -nodefaults) others under KVM.
-        String rtcQomPath = "/machine/unattached/device[" + (smp.cpus() + (config.nodefaults() ? 9 : 10)) + "]";
-        rtc.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, rtcQomPath)));
+        String qomPath = "/machine/unattached/device[" + (cpus + (config.nodefaults() ? 9 : 10)) + "]";
+        r.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, qomPath)));
         lifecycle.runState().addListener((from, to) -> {
             if (to == RunState.RUNNING) {
-                rtc.resume();
+                r.resume();
             } else if (from == RunState.RUNNING) {
-                rtc.pause();
+                r.pause();
             }
         });
-        isaDevices.add(AcpiIsaDevice.rtc());
-        isaDevices.add(AcpiIsaDevice.keyboard());
-        isaDevices.add(AcpiIsaDevice.mouse());
-        for (QemuOpts d : config.devices()) {
-            addDevice(d);
+        return r;
+    }
+
+    /** QEMU's pc ACPI description of this machine: its APIC ids, its ISA devices, no SMI command port. */
+    private AcpiConfig acpiConfig(int cpus) {
+        AcpiConfig pc = AcpiConfig.pc(cpus, layout.lowRamEnd(), isaDevices);
+        List<Integer> apicIds = new ArrayList<>();
+        for (int i = 0; i < cpus; i++) {
+            apicIds.add(topology.apicId(i));
         }
-        if (pm != null) {
-            AcpiConfig pc = AcpiConfig.pc(smp.cpus(), layout.lowRamEnd(), isaDevices);
-            List<Integer> apicIds = new ArrayList<>();
-            for (int i = 0; i < smp.cpus(); i++) {
-                apicIds.add(topology.apicId(i));
-            }
-            acpiConfig = new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, pc.s4Val(),
-                    pc.s3(), pc.pciHoleStart(), pc.pciHoleEnd());
-        }
-        firmwareSetup();
-        loadKernel();
+        return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, pc.s4Val(), pc.s3(),
+                pc.pciHoleStart(), pc.pciHoleEnd());
     }
 
     private boolean isMonitorChardev(String chardev) {
