@@ -2,17 +2,11 @@ package dev.jvmm.devices.acpi;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.devices.Qtest;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -24,18 +18,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * left out (QEMU's clock is stopped, ours runs); TMR_STS is in, since both set it at reset.
  */
 class Piix4PmQtestComparisonTest {
-    static final String QEMU = "qemu-system-x86_64";
     /** CONFIG_ADDRESS for bus 0, device 1, function 3. */
     static final int CFG = 0x80000b00;
-
-    static boolean qemuPresent() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (new File(dir, QEMU).canExecute()) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     static String cfg(int reg) {
         return "outl 0xcf8 0x" + Integer.toHexString(CFG | reg);
@@ -74,42 +58,10 @@ class Piix4PmQtestComparisonTest {
     }
 
     static List<String> runQemu(List<String> script) throws Exception {
-        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
-                "-nodefaults", "-display", "none", "-m", "128", "-monitor", "none")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        List<String> events = new ArrayList<>();
-        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
-             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                     StandardCharsets.US_ASCII))) {
-            List<String> all = new ArrayList<>();
-            all.add("irq_intercept_in ioapic");
-            all.addAll(script);
-            for (String cmd : all) {
-                w.write(cmd + "\n");
-                w.flush();
-                String line;
-                while (true) {
-                    line = r.readLine();
-                    if (line == null || line.startsWith("OK") || line.startsWith("FAIL")
-                            || line.startsWith("ERR")) {
-                        break;
-                    }
-                    if (line.startsWith("IRQ ")) {
-                        events.add(line);
-                    }
-                }
-                if (line == null || !line.startsWith("OK")) {
-                    throw new IllegalStateException("qtest answered " + line + " to " + cmd);
-                }
-                if (cmd.startsWith("in")) {
-                    events.add(cmd + " = 0x" + Long.toHexString(Long.decode(line.substring(3).trim())));
-                }
-            }
-        } finally {
-            p.destroy();
-            p.waitFor(5, TimeUnit.SECONDS);
+        try (Qtest qemu = Qtest.start("-S", "-m", "128")) {
+            qemu.command("irq_intercept_in ioapic");
+            return qemu.runPortScript(script);
         }
-        return events;
     }
 
     static List<String> runOurs(List<String> script) {
@@ -141,26 +93,13 @@ class Piix4PmQtestComparisonTest {
                 pm.writeConfig((address[0] & 0xfc) + (int) offset, size, (int) value);
             }
         });
-        for (String cmd : script) {
-            String[] f = cmd.split(" ");
-            int port = Integer.decode(f[1]);
-            int size = switch (f[0].charAt(f[0].length() - 1)) {
-                case 'b' -> 1;
-                case 'w' -> 2;
-                default -> 4;
-            };
-            if (f[0].startsWith("in")) {
-                events.add(cmd + " = 0x" + Long.toHexString(bus.read(port, size)));
-            } else {
-                bus.write(port, size, Long.decode(f[2]));
-            }
-        }
+        Qtest.runPortScript(bus, script, events);
         return events;
     }
 
     @Test
     void pmRegistersMatchQemu() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " is not installed");
+        assumeTrue(Qtest.available(), Qtest.QEMU + " is not installed");
         List<String> script = script();
         List<String> qemu = runQemu(script);
         List<String> ours = runOurs(script);

@@ -1,19 +1,16 @@
 package dev.jvmm.devices.acpi;
 
+import dev.jvmm.devices.Qtest;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,45 +26,20 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class QemuAcpiTablesComparisonTest {
     private static final int FW_CFG_FILE_DIR = 0x19;
 
-    private Process qemu;
-    private Writer in;
-    private BufferedReader out;
-
-    private String command(String cmd) throws Exception {
-        in.write(cmd + "\n");
-        in.flush();
-        return answer();
-    }
-
-    private String answer() throws Exception {
-        while (true) {
-            String line = out.readLine();
-            if (line == null || line.startsWith("FAIL") || line.startsWith("ERR")) {
-                throw new IllegalStateException("qtest answered " + line);
-            }
-            if (line.startsWith("OK")) {
-                return line;
-            }
-        }
-    }
+    private Qtest qemu;
 
     /** Reads n bytes from the fw_cfg data port, in batches small enough not to fill the pipes. */
     private byte[] read(int n) throws Exception {
+        List<String> values = qemu.commands(Collections.nCopies(n, "inb 0x511"));
         byte[] r = new byte[n];
-        for (int done = 0; done < n; ) {
-            int k = Math.min(256, n - done);
-            in.write("inb 0x511\n".repeat(k));
-            in.flush();
-            for (int i = 0; i < k; i++) {
-                r[done + i] = (byte) Integer.decode(answer().substring(3).trim()).intValue();
-            }
-            done += k;
+        for (int i = 0; i < n; i++) {
+            r[i] = (byte) Integer.decode(values.get(i)).intValue();
         }
         return r;
     }
 
     private byte[] fwCfgFile(String name, int maxBytes) throws Exception {
-        command("outw 0x510 0x" + Integer.toHexString(FW_CFG_FILE_DIR));
+        qemu.command("outw 0x510 0x" + Integer.toHexString(FW_CFG_FILE_DIR));
         int count = ByteBuffer.wrap(read(4)).getInt();
         Map<String, int[]> files = new HashMap<>();
         for (int i = 0; i < count; i++) {
@@ -83,7 +55,7 @@ class QemuAcpiTablesComparisonTest {
         }
         int[] f = files.get(name);
         assertTrue(f != null, "fw_cfg has no " + name);
-        command("outw 0x510 0x" + Integer.toHexString(f[1]));
+        qemu.command("outw 0x510 0x" + Integer.toHexString(f[1]));
         return read(Math.min(f[0], maxBytes));
     }
 
@@ -111,18 +83,11 @@ class QemuAcpiTablesComparisonTest {
 
     @Test
     void facsFadtAndMadtMatchQemuPc() throws Exception {
-        assumeTrue(Piix4PmQtestComparisonTest.qemuPresent(), "qemu-system-x86_64 is not installed");
-        qemu = new ProcessBuilder("qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
-                "-nodefaults", "-display", "none", "-m", "128", "-smp", "2", "-monitor", "none")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
         byte[] blob;
-        try {
-            in = new OutputStreamWriter(qemu.getOutputStream(), StandardCharsets.US_ASCII);
-            out = new BufferedReader(new InputStreamReader(qemu.getInputStream(), StandardCharsets.US_ASCII));
+        try (Qtest started = Qtest.start("-S", "-m", "128", "-smp", "2")) {
+            qemu = started;
             blob = fwCfgFile("etc/acpi/tables", 0x2000);
-        } finally {
-            qemu.destroy();
-            qemu.waitFor(5, TimeUnit.SECONDS);
         }
         AcpiConfig cfg = new AcpiConfig(List.of(0, 1), AcpiConfig.SEABIOS_PIRQ_IRQS, List.of(), 0, true, 2, true,
                 0, 0);

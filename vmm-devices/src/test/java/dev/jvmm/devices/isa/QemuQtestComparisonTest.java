@@ -2,17 +2,11 @@ package dev.jvmm.devices.isa;
 
 import dev.jvmm.core.chardev.NullChardev;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.devices.Qtest;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -25,17 +19,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * stopped here, ours on the host clock.
  */
 class QemuQtestComparisonTest {
-    static final String QEMU = "qemu-system-x86_64";
-
-    static boolean qemuPresent() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (new File(dir, QEMU).canExecute()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     static List<String> script() {
         List<String> s = new ArrayList<>();
         // UART: every register in several modes
@@ -96,46 +79,13 @@ class QemuQtestComparisonTest {
 
     /** Values read (hex) and IRQ edges ("IRQ raise 4"), in the order they happened. */
     static List<String> runQemu(List<String> script, String... extraArgs) throws Exception {
-        List<String> argv = new ArrayList<>(List.of(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
-                "-nodefaults", "-display", "none", "-serial", "null", "-m", "512", "-smp", "2",
-                "-device", "isa-debug-exit", "-monitor", "none"));
+        List<String> argv = new ArrayList<>(List.of("-S", "-serial", "null", "-m", "512", "-smp", "2",
+                "-device", "isa-debug-exit"));
         argv.addAll(List.of(extraArgs));
-        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        List<String> events = new ArrayList<>();
-        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
-             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))) {
-            List<String> all = new ArrayList<>();
-            all.add("irq_intercept_in ioapic");
-            all.addAll(script);
-            for (String cmd : all) {
-                if (cmd.startsWith("sleep ")) {
-                    Thread.sleep(Long.parseLong(cmd.substring(6)));
-                    continue;
-                }
-                w.write(cmd + "\n");
-                w.flush();
-                String line;
-                while (true) {
-                    line = r.readLine();
-                    if (line == null || line.startsWith("OK") || line.startsWith("FAIL") || line.startsWith("ERR")) {
-                        break;
-                    }
-                    if (line.startsWith("IRQ ")) {
-                        events.add(line);
-                    }
-                }
-                if (line == null || !line.startsWith("OK")) {
-                    throw new IllegalStateException("qtest answered " + line + " to " + cmd);
-                }
-                if (cmd.startsWith("in")) {
-                    events.add(cmd + " = 0x" + Long.toHexString(Long.decode(line.substring(3).trim())));
-                }
-            }
-        } finally {
-            p.destroy();
-            p.waitFor(5, TimeUnit.SECONDS);
+        try (Qtest qemu = Qtest.start(argv.toArray(String[]::new))) {
+            qemu.command("irq_intercept_in ioapic");
+            return qemu.runPortScript(script);
         }
-        return events;
     }
 
     static List<String> runOurs(List<String> script) {
@@ -152,28 +102,7 @@ class QemuQtestComparisonTest {
         new IsaDebugExit(status -> { }).attach(bus);
         CmosRtc rtc = new CmosRtc(512L << 20, 0, 2, gsi.apply(8));
         rtc.attach(bus);
-        for (String cmd : script) {
-            String[] f = cmd.split(" ");
-            if (f[0].equals("sleep")) {
-                try {
-                    Thread.sleep(Long.parseLong(f[1]));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                continue;
-            }
-            int port = Integer.decode(f[1]);
-            int size = switch (f[0].charAt(f[0].length() - 1)) {
-                case 'b' -> 1;
-                case 'w' -> 2;
-                default -> 4;
-            };
-            if (f[0].startsWith("in")) {
-                events.add(cmd + " = 0x" + Long.toHexString(bus.read(port, size)));
-            } else {
-                bus.write(port, size, Long.decode(f[2]));
-            }
-        }
+        Qtest.runPortScript(bus, script, events);
         uart.close();
         rtc.close();
         return new ArrayList<>(events);
@@ -267,7 +196,7 @@ class QemuQtestComparisonTest {
 
     @Test
     void rtcInterruptsMatchQemu() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        assumeTrue(Qtest.available(), Qtest.QEMU + " not installed; skipping the side-by-side comparison");
         compare(rtcInterruptScript());
     }
 
@@ -277,7 +206,7 @@ class QemuQtestComparisonTest {
      */
     @Test
     void pvpanicMatchesQemu() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        assumeTrue(Qtest.available(), Qtest.QEMU + " not installed; skipping the side-by-side comparison");
         List<String> script = List.of("inb 0x505", "inw 0x505", "inl 0x505", "outb 0x505 0x2", "outb 0x505 0xfc",
                 "inb 0x505", "inb 0x520", "inw 0x520", "inb 0x504", "inb 0x506");
         for (String device : List.of("pvpanic", "pvpanic,ioport=0x520,events=1")) {
@@ -293,28 +222,20 @@ class QemuQtestComparisonTest {
                 }
             }).attach(bus);
             List<String> actual = new ArrayList<>();
-            for (String cmd : script) {
-                String[] f = cmd.split(" ");
-                int size = f[0].endsWith("b") ? 1 : f[0].endsWith("w") ? 2 : 4;
-                if (f[0].startsWith("in")) {
-                    actual.add(cmd + " = 0x" + Long.toHexString(bus.read(Integer.decode(f[1]), size)));
-                } else {
-                    bus.write(Integer.decode(f[1]), size, Long.decode(f[2]));
-                }
-            }
+            Qtest.runPortScript(bus, script, actual);
             assertEquals(expected, actual, device);
         }
     }
 
     @Test
     void guestSetTimeMatchesQemu() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        assumeTrue(Qtest.available(), Qtest.QEMU + " not installed; skipping the side-by-side comparison");
         compare(timeScript());
     }
 
     @Test
     void portScriptMatchesQemu() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " not installed; skipping the side-by-side comparison");
+        assumeTrue(Qtest.available(), Qtest.QEMU + " not installed; skipping the side-by-side comparison");
         compare(script());
     }
 

@@ -1,13 +1,8 @@
 package dev.jvmm.devices.pci;
 
+import dev.jvmm.devices.Qtest;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -22,17 +17,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Functions QEMU adds that are not ours (00:01.1 IDE, 00:01.3 PM) are not touched.
  */
 class PciQemuQtestComparisonTest {
-    static final String QEMU = "qemu-system-x86_64";
-
-    static boolean qemuPresent() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (new File(dir, QEMU).canExecute()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     static List<String> script() {
         List<String> s = new ArrayList<>();
         int[] devfns = {0, 8};
@@ -69,11 +53,7 @@ class PciQemuQtestComparisonTest {
         List<Long> out = new ArrayList<>();
         for (String line : script) {
             String[] w = line.split(" ");
-            int size = switch (w[0].charAt(w[0].length() - 1)) {
-                case 'b' -> 1;
-                case 'w' -> 2;
-                default -> 4;
-            };
+            int size = Qtest.accessSize(w[0]);
             int port = Integer.decode(w[1]);
             if (w[0].startsWith("in")) {
                 long v = m.pio.read(port, size);
@@ -86,36 +66,21 @@ class PciQemuQtestComparisonTest {
     }
 
     static List<Long> runQemu(List<String> script) throws Exception {
-        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-qtest", "stdio",
-                "-nodefaults", "-display", "none", "-monitor", "none", "-m", "128")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         List<Long> out = new ArrayList<>();
-        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
-             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                     StandardCharsets.US_ASCII))) {
-            for (String line : script) {
-                w.write(line + "\n");
-            }
-            w.flush();
-            for (String line : script) {
-                String resp = r.readLine();
-                if (resp == null) {
-                    throw new IllegalStateException("QEMU stopped answering at: " + line);
-                }
-                if (line.startsWith("in")) {
-                    out.add(Long.decode(resp.substring(3).trim()));
+        try (Qtest qemu = Qtest.start("-S", "-m", "128")) {
+            List<String> answers = qemu.commands(script);
+            for (int i = 0; i < script.size(); i++) {
+                if (script.get(i).startsWith("in")) {
+                    out.add(Long.decode(answers.get(i)));
                 }
             }
-        } finally {
-            p.destroy();
-            p.waitFor(5, TimeUnit.SECONDS);
         }
         return out;
     }
 
     @Test
     void configSpaceMatchesQemu() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " is not on PATH; skipping the side-by-side comparison");
+        assumeTrue(Qtest.available(), Qtest.QEMU + " is not on PATH; skipping the side-by-side comparison");
         List<String> script = script();
         List<Long> qemu = runQemu(script);
         List<Long> ours = runOurs(script);
@@ -142,24 +107,17 @@ class PciQemuQtestComparisonTest {
      */
     @Test
     void firmwareStateMatchesQemuAfterSeaBios() throws Exception {
-        assumeTrue(qemuPresent(), QEMU + " is not on PATH; skipping the side-by-side comparison");
-        Process p = new ProcessBuilder(QEMU, "-machine", "pc", "-accel", "tcg", "-qtest", "stdio",
-                "-nodefaults", "-display", "none", "-monitor", "none", "-m", "128")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        assumeTrue(Qtest.available(), Qtest.QEMU + " is not on PATH; skipping the side-by-side comparison");
         List<Long> qemu = new ArrayList<>();
-        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
-             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                     StandardCharsets.US_ASCII))) {
+        try (Qtest q = Qtest.start("-m", "128")) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             boolean done = false;
             while (!done && System.nanoTime() < deadline) {
                 // SeaBIOS sets the PIRQ routes early in PCI set-up and COMMAND at its end
-                w.write("outl 0xcf8 0x80000804\ninl 0xcfc\noutl 0xcf8 0x80000860\ninl 0xcfc\n");
-                w.flush();
-                r.readLine();
-                long cmd = Long.decode(r.readLine().substring(3).trim());
-                r.readLine();
-                long routes = Long.decode(r.readLine().substring(3).trim());
+                List<String> a = q.commands(List.of("outl 0xcf8 0x80000804", "inl 0xcfc", "outl 0xcf8 0x80000860",
+                        "inl 0xcfc"));
+                long cmd = Long.decode(a.get(1));
+                long routes = Long.decode(a.get(3));
                 done = cmd == 0x02000103L && routes == 0x0b0b0a0aL;
                 if (!done) {
                     Thread.sleep(200);
@@ -167,19 +125,17 @@ class PciQemuQtestComparisonTest {
             }
             assumeTrue(done, "SeaBIOS did not finish PCI set-up in QEMU within 20 s");
             Thread.sleep(500);
+            List<String> reads = new ArrayList<>();
             for (int devfn : new int[] {0, 8}) {
                 for (int reg = 0; reg < 256; reg += 4) {
-                    w.write(String.format("outl 0xcf8 0x%x\ninl 0xcfc\n", 0x8000_0000 | devfn << 8 | reg));
+                    reads.add(String.format("outl 0xcf8 0x%x", 0x8000_0000 | devfn << 8 | reg));
+                    reads.add("inl 0xcfc");
                 }
             }
-            w.flush();
-            for (int i = 0; i < 128; i++) {
-                r.readLine();
-                qemu.add(Long.decode(r.readLine().substring(3).trim()));
+            List<String> answers = q.commands(reads);
+            for (int i = 1; i < answers.size(); i += 2) {
+                qemu.add(Long.decode(answers.get(i)));
             }
-        } finally {
-            p.destroy();
-            p.waitFor(5, TimeUnit.SECONDS);
         }
         PciMachineFixture m = new PciMachineFixture();
         m.i440fx.applyFirmwareState();
