@@ -410,8 +410,8 @@ public final class Qcow2Image implements BlockDriver {
             int n = 0;
             while (n < clusterSize) {
                 int got = inf.inflate(out, n, clusterSize - n);
-                if (got == 0 && (inf.finished() || inf.needsInput() || inf.needsDictionary())) {
-                    break;
+                if (got == 0) {
+                    break; // finished early, out of input or wants a dictionary: corrupt either way
                 }
                 n += got;
             }
@@ -558,6 +558,10 @@ public final class Qcow2Image implements BlockDriver {
         long blockOff = refTable[ti] & REFT_OFFSET_MASK;
         byte[] block;
         if (blockOff == 0) {
+            if ((fileEnd >>> clusterBits >>> refBlockBits) >= refTable.length) {
+                // The new block could not count itself; refuse before touching the table.
+                throw bad("image needs a larger refcount table; growing it is not supported");
+            }
             blockOff = fileEnd;
             fileEnd += clusterSize;
             RawImage.writeFully(ch, blockOff, ByteBuffer.wrap(zeros));
