@@ -355,4 +355,81 @@ class Qcow2ImageTest {
             assertThrows(BlockException.class, () -> d.read(0, ByteBuffer.allocate(512)));
         }
     }
+
+    @Test
+    void refcountTableFullIsAClearErrorAndLeavesImageConsistent() throws IOException {
+        // 512-byte clusters: a one-cluster refcount table covers 64 * 256 clusters = 8 MiB of image file.
+        Path img = create("full.qcow2", "16M", "-o", "cluster_size=512");
+        byte[] model = new byte[16 * MIB];
+        BlockException failure = null;
+        try (BlockDriver d = BlockDriver.open(img, false)) {
+            byte[] data = new byte[512];
+            for (int off = 0; off < model.length && failure == null; off += 512) {
+                Arrays.fill(data, (byte) (off >>> 9));
+                try {
+                    d.write(off, ByteBuffer.wrap(data));
+                    System.arraycopy(data, 0, model, off, 512);
+                } catch (BlockException e) {
+                    failure = e;
+                }
+            }
+        }
+        assertTrue(failure != null, "expected the refcount table to fill up");
+        assertTrue(failure.getMessage().contains("larger refcount table"), failure.getMessage());
+        check(img);
+        assertArrayEquals(model, toRaw(img, dir));
+    }
+
+    @Test
+    void fuzzedMetadataNeverThrowsAnythingButIOException() throws IOException {
+        QemuImgTool.assumeAvailable("qemu-io");
+        Path raw = dir.resolve("fz.raw");
+        byte[] content = new byte[256 * 1024];
+        for (int i = 0; i < content.length; i++) {
+            content[i] = (byte) (i / 3000);
+        }
+        Files.write(raw, content);
+        Path comp = dir.resolve("fzc.qcow2");
+        ok("qemu-img", "convert", "-c", "-O", "qcow2", "-o", "cluster_size=4096", raw.toString(), comp.toString());
+        Path plain = create("fzp.qcow2", "256k", "-o", "cluster_size=4096");
+        qemuIo(plain, "write -P 0x5a 0 100k", "write -z 128k 8k");
+        Random r = new Random(42);
+        for (Path src : new Path[] {comp, plain}) {
+            byte[] orig = Files.readAllBytes(src);
+            for (int iter = 0; iter < 150; iter++) {
+                byte[] bad = orig.clone();
+                int flips = 1 + r.nextInt(8);
+                for (int f = 0; f < flips; f++) {
+                    // Mostly header and metadata (the first clusters), sometimes anywhere.
+                    int at = r.nextInt(4) == 0 ? r.nextInt(bad.length) : r.nextInt(Math.min(bad.length, 16384));
+                    bad[at] = (byte) r.nextInt();
+                }
+                Path f = dir.resolve("fuzz.qcow2");
+                Files.write(f, bad);
+                for (boolean ro : new boolean[] {true, false}) {
+                    try (BlockDriver d = BlockDriver.open(f, ro)) {
+                        long n = Math.min(d.size(), 512 * 1024);
+                        ByteBuffer b = ByteBuffer.allocate(4096);
+                        for (long off = 0; off + 4096 <= n; off += 4096) {
+                            b.clear();
+                            try {
+                                d.read(off, b);
+                            } catch (IOException e) {
+                                // expected for corrupt metadata
+                            }
+                        }
+                        if (!ro && d.size() >= 8192) {
+                            try {
+                                d.write(1000, ByteBuffer.allocate(5000));
+                            } catch (IOException e) {
+                                // expected for corrupt metadata
+                            }
+                        }
+                    } catch (IOException e) {
+                        // refused at open: fine
+                    }
+                }
+            }
+        }
+    }
 }
