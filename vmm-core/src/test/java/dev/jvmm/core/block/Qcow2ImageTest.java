@@ -178,8 +178,11 @@ class Qcow2ImageTest {
         }
         writeCheckConvert(top, model, 4, 100_000);
         // The backing files are untouched.
-        assertEquals(0, toRaw(base, dir)[5] == (byte) 0xab ? 0 : 1);
+        byte[] baseWant = new byte[2 * MIB];
+        Arrays.fill(baseWant, (byte) 0xab);
+        assertArrayEquals(baseWant, toRaw(base, dir));
         check(mid);
+        check(base);
     }
 
     @Test
@@ -431,5 +434,46 @@ class Qcow2ImageTest {
                 }
             }
         }
+    }
+
+    @Test
+    void autoclearBitsClearedOnWritableOpenAndUnknownCompatibleBitsAccepted() throws IOException {
+        Path img = corrupt("ac.qcow2", 80, be64(1L << 40));
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(be64(1L << 5)), 88);
+        }
+        try (BlockDriver d = Qcow2Image.open(img, true)) {
+            assertEquals(MIB, d.size());
+        }
+        ByteBuffer b = ByteBuffer.allocate(8);
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.READ)) {
+            ch.read(b, 88);
+        }
+        assertEquals(1L << 5, b.getLong(0), "a read-only open leaves the header alone");
+        try (BlockDriver d = Qcow2Image.open(img, false)) {
+            d.write(0, ByteBuffer.allocate(512));
+        }
+        b.clear();
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.READ)) {
+            ch.read(b, 88);
+        }
+        assertEquals(0, b.getLong(0));
+    }
+
+    @Test
+    void internalSnapshotsAreReadOnly() throws IOException {
+        QemuImgTool.assumeAvailable("qemu-io");
+        Path img = create("snap.qcow2", "1M");
+        qemuIo(img, "write -P 0x44 0 64k");
+        ok("qemu-img", "snapshot", "-c", "s1", img.toString());
+        qemuIo(img, "write -P 0x55 0 4k");
+        byte[] want = new byte[MIB];
+        Arrays.fill(want, 0, 65536, (byte) 0x44);
+        Arrays.fill(want, 0, 4096, (byte) 0x55);
+        try (BlockDriver d = BlockDriver.open(img, true)) {
+            assertArrayEquals(want, readAll(d));
+        }
+        BlockException e = assertThrows(BlockException.class, () -> BlockDriver.open(img, false));
+        assertTrue(e.getMessage().contains("snapshots"), e.getMessage());
     }
 }
