@@ -8,7 +8,7 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * A disk image: byte-addressed reads and writes of the guest-visible disk. Callers normally use 512-byte multiples,
- * but any offset and length work. Not thread-safe: one device queue drives it.
+ * but any offset and length work. Implementations are safe to call from several threads.
  */
 public interface BlockDriver extends AutoCloseable {
     /** Guest-visible size in bytes. */

@@ -17,6 +17,7 @@ import java.util.zip.Inflater;
  * keep refcounts exact. The dirty bit is never set: every metadata change is written through immediately, so the
  * refcounts on disk are always consistent. Internal snapshots (read-only), encryption, external data files,
  * extended L2 entries and non-zlib compression are refused; so is a write that would need a bigger refcount table.
+ * Requests are serialized on the image (metadata caches are shared); the lock is never held outside a request.
  */
 public final class Qcow2Image implements BlockDriver {
     /** qcow2.txt "Header": magic "QFI\xfb". */
@@ -334,7 +335,7 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     @Override
-    public int read(long offset, ByteBuffer dst) throws IOException {
+    public synchronized int read(long offset, ByteBuffer dst) throws IOException {
         int len = dst.remaining();
         checkRange(offset, len);
         long pos = offset;
@@ -451,7 +452,7 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     @Override
-    public void write(long offset, ByteBuffer src) throws IOException {
+    public synchronized void write(long offset, ByteBuffer src) throws IOException {
         if (readOnly) {
             throw new BlockException("image " + path + " is read-only");
         }
@@ -629,14 +630,14 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     @Override
-    public void flush() throws IOException {
+    public synchronized void flush() throws IOException {
         if (!readOnly) {
             ch.force(true);
         }
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         try {
             if (backing != null) {
                 backing.close();
