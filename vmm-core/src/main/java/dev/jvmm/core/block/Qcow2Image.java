@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.DataFormatException;
@@ -16,7 +17,8 @@ import java.util.zip.Inflater;
  * clusters (the latter from the backing file); writes allocate clusters and L2 tables at the end of the file and
  * keep refcounts exact. The dirty bit is never set: every metadata change is written through immediately, so the
  * refcounts on disk are always consistent. Internal snapshots (read-only), encryption, external data files,
- * extended L2 entries and non-zlib compression are refused; so is a write that would need a bigger refcount table.
+ * extended L2 entries and non-zlib compression are refused. The refcount table grows (moves to the end of the
+ * file) when needed, up to 8 MiB.
  * Requests are serialized on the image (metadata caches are shared); the lock is never held outside a request.
  */
 public final class Qcow2Image implements BlockDriver {
@@ -65,8 +67,8 @@ public final class Qcow2Image implements BlockDriver {
     private final int l2Bits;
     private final long[] l1;
     private final long l1Offset;
-    private final long[] refTable;
-    private final long refTableOffset;
+    private long[] refTable;
+    private long refTableOffset;
     private final int refcountOrder;
     private final int refBlockBits; // log2 of entries per refcount block
     private final int csizeShift;
@@ -553,37 +555,120 @@ public final class Qcow2Image implements BlockDriver {
         long cluster = host >>> clusterBits;
         long tableIndex = cluster >>> refBlockBits;
         if (tableIndex >= refTable.length) {
-            throw bad("image needs a larger refcount table; growing it is not supported");
+            growRefTable(tableIndex);
         }
         int ti = (int) tableIndex;
         long blockOff = refTable[ti] & REFT_OFFSET_MASK;
-        byte[] block;
         if (blockOff == 0) {
             if ((fileEnd >>> clusterBits >>> refBlockBits) >= refTable.length) {
-                // The new block could not count itself; refuse before touching the table.
-                throw bad("image needs a larger refcount table; growing it is not supported");
+                // The new block could not count itself: grow the table (which places blocks too), then retry.
+                growRefTable(fileEnd >>> clusterBits >>> refBlockBits);
+                addRefcount(host, delta);
+                return;
             }
             blockOff = fileEnd;
             fileEnd += clusterSize;
             RawImage.writeFully(ch, blockOff, ByteBuffer.wrap(zeros));
-            block = new byte[clusterSize];
-            refBlockCache.put(blockOff, block);
+            refBlockCache.put(blockOff, new byte[clusterSize]);
             refTable[ti] = blockOff;
             RawImage.writeFully(ch, refTableOffset + ti * 8L, ByteBuffer.allocate(8).putLong(0, blockOff));
             // The new block needs a reference of its own; it usually lies in the range it covers.
             addRefcount(blockOff, 1);
-        } else {
-            block = refBlock(blockOff);
         }
+        bumpInBlock(blockOff, cluster, delta);
+    }
+
+    /** Adjusts one refcount inside an existing refcount block, on disk and in the cache. */
+    private void bumpInBlock(long blockOff, long cluster, long delta) throws IOException {
+        byte[] block = refBlock(blockOff);
         int index = (int) (cluster & ((1L << refBlockBits) - 1));
         long value = getRef(block, index) + delta;
         long max = refcountOrder == 6 ? Long.MAX_VALUE : (1L << (1 << refcountOrder)) - 1;
         if (value < 0 || value > max) {
-            throw bad(String.format("refcount of cluster 0x%x would become %d", host, value));
+            throw bad(String.format("refcount of cluster 0x%x would become %d", cluster << clusterBits, value));
         }
         int byteIndex = setRef(block, index, value);
         int width = Math.max(1, (1 << refcountOrder) / 8);
         RawImage.writeFully(ch, blockOff + byteIndex, ByteBuffer.wrap(block, byteIndex, width));
+    }
+
+    /**
+     * Moves the refcount table to the end of the file with room for at least {@code neededIndex}. New refcount blocks
+     * for the area the new table and blocks occupy go right before it, already counting that area, so the header
+     * switch is the only step that makes the new table live (a crash before it leaks clusters, nothing worse).
+     */
+    private void growRefTable(long neededIndex) throws IOException {
+        long start = fileEnd;
+        long firstIdx = (start >>> clusterBits) >>> refBlockBits;
+        long tableClusters = 0;
+        long newBlocks = 0;
+        while (true) {
+            long areaClusters = newBlocks + tableClusters;
+            long lastIdx = areaClusters == 0 ? firstIdx - 1 : ((start >>> clusterBits) + areaClusters - 1) >>> refBlockBits;
+            long entries = Math.max(Math.max(neededIndex, lastIdx) + 1, refTable.length * 2L);
+            long t = (entries * 8 + clusterSize - 1) >>> clusterBits;
+            long b = 0;
+            for (long i = firstIdx; i <= lastIdx; i++) {
+                if (i >= refTable.length || refTable[(int) i] == 0) {
+                    b++;
+                }
+            }
+            if (t == tableClusters && b == newBlocks) {
+                break;
+            }
+            tableClusters = t;
+            newBlocks = b;
+            if ((tableClusters << clusterBits) > MAX_REFTABLE_BYTES) {
+                throw bad("image needs a refcount table over " + (MAX_REFTABLE_BYTES >> 20) + " MiB; not supported");
+            }
+        }
+        long tableOff = start + (newBlocks << clusterBits);
+        long areaEnd = tableOff + (tableClusters << clusterBits);
+        long[] table = Arrays.copyOf(refTable, (int) ((tableClusters << clusterBits) / 8));
+        Map<Long, byte[]> fresh = new LinkedHashMap<>();
+        long next = start;
+        for (long i = firstIdx; i <= ((areaEnd >>> clusterBits) - 1) >>> refBlockBits; i++) {
+            if (table[(int) i] == 0) {
+                table[(int) i] = next;
+                fresh.put(next, new byte[clusterSize]);
+                next += clusterSize;
+            }
+        }
+        if (next != tableOff) {
+            throw bad("internal error: refcount table layout mismatch");
+        }
+        // Count the new area inside the fresh blocks in memory; existing blocks are bumped once the fresh ones are on disk.
+        java.util.List<Long> inOldBlocks = new java.util.ArrayList<>();
+        for (long c = start >>> clusterBits; c < areaEnd >>> clusterBits; c++) {
+            long blockOff = table[(int) (c >>> refBlockBits)];
+            byte[] block = fresh.get(blockOff);
+            if (block != null) {
+                setRef(block, (int) (c & ((1L << refBlockBits) - 1)), 1);
+            } else {
+                inOldBlocks.add(c);
+            }
+        }
+        for (Map.Entry<Long, byte[]> e : fresh.entrySet()) {
+            RawImage.writeFully(ch, e.getKey(), ByteBuffer.wrap(e.getValue()));
+            refBlockCache.put(e.getKey(), e.getValue());
+        }
+        ByteBuffer tb = ByteBuffer.allocate(table.length * 8);
+        tb.asLongBuffer().put(table);
+        RawImage.writeFully(ch, tableOff, tb);
+        for (long c : inOldBlocks) {
+            bumpInBlock(table[(int) (c >>> refBlockBits)] & REFT_OFFSET_MASK, c, 1);
+        }
+        // Header fields refcount_table_offset (48) and refcount_table_clusters (56) in one write.
+        ByteBuffer hdr = ByteBuffer.allocate(12).putLong(0, tableOff).putInt(8, (int) tableClusters);
+        RawImage.writeFully(ch, 48, hdr);
+        long oldOff = refTableOffset;
+        long oldClusters = ((long) refTable.length * 8) >>> clusterBits;
+        refTable = table;
+        refTableOffset = tableOff;
+        fileEnd = areaEnd;
+        for (long i = 0; i < oldClusters; i++) {
+            addRefcount(oldOff + (i << clusterBits), -1);
+        }
     }
 
     private byte[] refBlock(long off) throws IOException {
