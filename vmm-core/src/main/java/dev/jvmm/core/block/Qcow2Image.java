@@ -6,8 +6,10 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -15,8 +17,9 @@ import java.util.zip.Inflater;
 /**
  * QEMU qcow2 image, version 2 and 3 (QEMU docs/interop/qcow2.txt). Reads standard, zero, compressed and unallocated
  * clusters (the latter from the backing file); writes allocate clusters and L2 tables at the end of the file and
- * keep refcounts exact. The dirty bit is never set: every metadata change is written through immediately, so the
- * refcounts on disk are always consistent. Internal snapshots (read-only), encryption, external data files,
+ * keep refcounts exact. The dirty bit is never set: metadata is written through immediately, refcounts are raised
+ * before a cluster is referenced and lowered after it is dropped, so a crash can at worst leak clusters. Images with
+ * internal snapshots open read-only only; encryption, external data files,
  * extended L2 entries and non-zlib compression are refused. The refcount table grows (moves to the end of the
  * file) when needed, up to 8 MiB.
  * Requests are serialized on the image (metadata caches are shared); the lock is never held outside a request.
@@ -638,7 +641,7 @@ public final class Qcow2Image implements BlockDriver {
             throw bad("internal error: refcount table layout mismatch");
         }
         // Count the new area inside the fresh blocks in memory; existing blocks are bumped once the fresh ones are on disk.
-        java.util.List<Long> inOldBlocks = new java.util.ArrayList<>();
+        List<Long> inOldBlocks = new ArrayList<>();
         for (long c = start >>> clusterBits; c < areaEnd >>> clusterBits; c++) {
             long blockOff = table[(int) (c >>> refBlockBits)];
             byte[] block = fresh.get(blockOff);
