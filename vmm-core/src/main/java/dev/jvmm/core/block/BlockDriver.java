@@ -1,0 +1,53 @@
+package dev.jvmm.core.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A disk image: byte-addressed reads and writes of the guest-visible disk. Callers normally use 512-byte multiples,
+ * but any offset and length work. Implementations are safe to call from several threads.
+ */
+public interface BlockDriver extends AutoCloseable {
+    /** Guest-visible size in bytes. */
+    long size();
+
+    /** Fills {@code dst} from its position to its limit with disk bytes at {@code offset}; returns the count. */
+    int read(long offset, ByteBuffer dst) throws IOException;
+
+    /** Writes all of {@code src} (position to limit) at {@code offset}. */
+    void write(long offset, ByteBuffer src) throws IOException;
+
+    /** Makes every completed write durable. */
+    void flush() throws IOException;
+
+    @Override
+    void close() throws IOException;
+
+    boolean readOnly();
+
+    /** Opens {@code path} as qcow2 when it starts with the qcow2 magic, else as a raw image. */
+    static BlockDriver open(Path path, boolean readOnly) throws IOException {
+        return open(path, readOnly, 0);
+    }
+
+    /** Backing chains are followed at most this deep, so a self-referencing chain fails instead of looping. */
+    int MAX_BACKING_DEPTH = 16;
+
+    static BlockDriver open(Path path, boolean readOnly, int depth) throws IOException {
+        if (depth > MAX_BACKING_DEPTH) {
+            throw new BlockException("backing chain deeper than " + MAX_BACKING_DEPTH + " at " + path);
+        }
+        boolean qcow2;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer magic = ByteBuffer.allocate(4);
+            while (magic.hasRemaining() && ch.read(magic, magic.position()) > 0) {
+                // keep reading: positional reads may be short
+            }
+            qcow2 = !magic.hasRemaining() && magic.getInt(0) == Qcow2Image.QCOW_MAGIC;
+        }
+        return qcow2 ? Qcow2Image.open(path, readOnly, depth) : RawImage.open(path, readOnly);
+    }
+}

@@ -1,0 +1,737 @@
+package dev.jvmm.core.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
+
+/**
+ * QEMU qcow2 image, version 2 and 3 (QEMU docs/interop/qcow2.txt). Reads standard, zero, compressed and unallocated
+ * clusters (the latter from the backing file); writes allocate clusters and L2 tables at the end of the file and
+ * keep refcounts exact. The dirty bit is never set: metadata is written through immediately, refcounts are raised
+ * before a cluster is referenced and lowered after it is dropped, so a crash can at worst leak clusters. Images with
+ * internal snapshots open read-only only; encryption, external data files,
+ * extended L2 entries and non-zlib compression are refused. The refcount table grows (moves to the end of the
+ * file) when needed, up to 8 MiB.
+ * Requests are serialized on the image (metadata caches are shared); the lock is never held outside a request.
+ */
+public final class Qcow2Image implements BlockDriver {
+    /** qcow2.txt "Header": magic "QFI\xfb". */
+    static final int QCOW_MAGIC = 0x514649fb;
+    /** qcow2.txt: header bytes 0-71 exist in version 2 and 3. */
+    static final int HEADER_V2_LENGTH = 72;
+    /** qcow2.txt: version 3 headers are at least 104 bytes. */
+    static final int HEADER_V3_MIN_LENGTH = 104;
+    static final int MIN_CLUSTER_BITS = 9;
+    static final int MAX_CLUSTER_BITS = 21;
+
+    static final long INCOMPAT_DIRTY = 1L;
+    static final long INCOMPAT_CORRUPT = 1L << 1;
+    static final long INCOMPAT_DATA_FILE = 1L << 2;
+    static final long INCOMPAT_COMPRESSION = 1L << 3;
+    static final long INCOMPAT_EXTL2 = 1L << 4;
+
+    /** qcow2.txt "Header extensions" type codes. */
+    static final int HEADER_EXT_END = 0;
+    static final int HEADER_EXT_BACKING_FORMAT = 0xe2792aca;
+
+    /** qcow2.txt "Cluster mapping": L1/L2 entry bit 63, refcount is exactly one. */
+    static final long QCOW_OFLAG_COPIED = 1L << 63;
+    /** L2 entry bit 62: compressed cluster descriptor. */
+    static final long QCOW_OFLAG_COMPRESSED = 1L << 62;
+    /** Standard L2 entry bit 0 (v3): reads as zeros. */
+    static final long QCOW_OFLAG_ZERO = 1L;
+    /** Bits 9-55 hold the host offset of L2 tables, standard clusters and refcount blocks. */
+    static final long OFFSET_MASK = 0x00fffffffffffe00L;
+    /** Refcount table entries: bits 9-63. */
+    static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
+
+    /** Same bounds QEMU applies so a corrupt header cannot make us allocate gigabytes. */
+    static final long MAX_L1_BYTES = 32L << 20;
+    static final long MAX_REFTABLE_BYTES = 8L << 20;
+    private static final int CACHE_TABLES = 64;
+
+    private final Path path;
+    private final FileChannel ch;
+    private final boolean readOnly;
+    private final int version;
+    private final int clusterBits;
+    private final int clusterSize;
+    private final long size;
+    private final int l2Bits;
+    private final long[] l1;
+    private final long l1Offset;
+    private long[] refTable;
+    private long refTableOffset;
+    private final int refcountOrder;
+    private final int refBlockBits; // log2 of entries per refcount block
+    private final int csizeShift;
+    private final long csizeMask;
+    private final long compressedOffsetMask;
+    private final BlockDriver backing;
+    private final byte[] zeros;
+    /** Write-through caches: entries are always identical to disk, so eviction is free. */
+    private final Map<Long, long[]> l2Cache = lru();
+    private final Map<Long, byte[]> refBlockCache = lru();
+    private long fileEnd;
+
+    private static <V> Map<Long, V> lru() {
+        return new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, V> e) {
+                return size() > CACHE_TABLES;
+            }
+        };
+    }
+
+    public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
+        return open(path, readOnly, 0);
+    }
+
+    static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
+        if (depth > MAX_BACKING_DEPTH) {
+            throw new BlockException("backing chain deeper than " + MAX_BACKING_DEPTH + " at " + path);
+        }
+        FileChannel ch = readOnly
+                ? FileChannel.open(path, StandardOpenOption.READ)
+                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            return new Qcow2Image(path, ch, readOnly, depth);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            if (e instanceof BlockException be) {
+                throw be;
+            }
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new BlockException(path + ": invalid qcow2 image: " + e, e);
+        }
+    }
+
+    private Qcow2Image(Path path, FileChannel ch, boolean readOnly, int depth) throws IOException {
+        this.path = path;
+        this.ch = ch;
+        this.readOnly = readOnly;
+        long fileSize = ch.size();
+        if (fileSize < HEADER_V2_LENGTH) {
+            throw bad("truncated header (" + fileSize + " bytes)");
+        }
+        ByteBuffer h = ByteBuffer.allocate(HEADER_V2_LENGTH);
+        RawImage.readFully(ch, 0, h, path);
+        if (h.getInt(0) != QCOW_MAGIC) {
+            throw bad("bad magic, not a qcow2 image");
+        }
+        version = h.getInt(4);
+        if (version != 2 && version != 3) {
+            throw bad("unsupported qcow2 version " + version);
+        }
+        if (version == 3 && fileSize < HEADER_V3_MIN_LENGTH) {
+            throw bad("truncated version 3 header (" + fileSize + " bytes)");
+        }
+        long backingOffset = h.getLong(8);
+        int backingSize = h.getInt(16);
+        clusterBits = h.getInt(20);
+        if (clusterBits < MIN_CLUSTER_BITS || clusterBits > MAX_CLUSTER_BITS) {
+            throw bad("cluster_bits " + clusterBits + " out of range " + MIN_CLUSTER_BITS + ".." + MAX_CLUSTER_BITS);
+        }
+        clusterSize = 1 << clusterBits;
+        size = h.getLong(24);
+        int cryptMethod = h.getInt(32);
+        int l1Size = h.getInt(36);
+        l1Offset = h.getLong(40);
+        refTableOffset = h.getLong(48);
+        int refTableClusters = h.getInt(56);
+        int nbSnapshots = h.getInt(60);
+        if (cryptMethod != 0) {
+            throw bad("encrypted images are not supported");
+        }
+        if (size < 0) {
+            throw bad("negative virtual size");
+        }
+        l2Bits = clusterBits - 3;
+        long clusters = (size + clusterSize - 1) >>> clusterBits;
+        long l1Needed = (clusters + (1L << l2Bits) - 1) >>> l2Bits;
+        if (l1Size < 0 || (long) l1Size * 8 > MAX_L1_BYTES) {
+            throw bad("L1 table too large (" + l1Size + " entries)");
+        }
+        if (l1Size < l1Needed) {
+            throw bad("L1 table (" + l1Size + " entries) too small for virtual size " + size);
+        }
+        if ((l1Offset & (clusterSize - 1)) != 0 || l1Offset < 0) {
+            throw bad("L1 table offset " + l1Offset + " not cluster aligned");
+        }
+        if (l1Size > 0 && (l1Offset == 0 || l1Offset + (long) l1Size * 8 > fileSize)) {
+            throw bad("L1 table at " + l1Offset + " lies past the end of the file");
+        }
+        if ((refTableOffset & (clusterSize - 1)) != 0 || refTableOffset <= 0) {
+            throw bad("refcount table offset " + refTableOffset + " invalid");
+        }
+        if (refTableClusters <= 0 || ((long) refTableClusters << clusterBits) > MAX_REFTABLE_BYTES) {
+            throw bad("refcount table size " + refTableClusters + " clusters invalid");
+        }
+        long refTableBytes = (long) refTableClusters << clusterBits;
+        if (refTableOffset + refTableBytes > fileSize) {
+            throw bad("refcount table at " + refTableOffset + " lies past the end of the file");
+        }
+
+        long incompat = 0;
+        long autoclear = 0;
+        int headerLength = HEADER_V2_LENGTH;
+        int order = 4;
+        int compressionType = 0;
+        if (version == 3) {
+            ByteBuffer h3 = ByteBuffer.allocate(HEADER_V3_MIN_LENGTH - HEADER_V2_LENGTH + 1);
+            h3.limit(HEADER_V3_MIN_LENGTH - HEADER_V2_LENGTH);
+            RawImage.readFully(ch, HEADER_V2_LENGTH, h3, path);
+            incompat = h3.getLong(0);
+            autoclear = h3.getLong(16);
+            order = h3.getInt(24);
+            headerLength = h3.getInt(28);
+            if (headerLength < HEADER_V3_MIN_LENGTH || headerLength > clusterSize || headerLength > fileSize) {
+                throw bad("header_length " + headerLength + " invalid");
+            }
+            if (headerLength > HEADER_V3_MIN_LENGTH) {
+                ByteBuffer ct = ByteBuffer.allocate(1);
+                RawImage.readFully(ch, HEADER_V3_MIN_LENGTH, ct, path);
+                compressionType = ct.get(0) & 0xff;
+            }
+            long known = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION;
+            if ((incompat & INCOMPAT_DATA_FILE) != 0) {
+                throw bad("external data files are not supported");
+            }
+            if ((incompat & INCOMPAT_EXTL2) != 0) {
+                throw bad("extended L2 entries (subclusters) are not supported");
+            }
+            if ((incompat & ~known) != 0) {
+                throw bad(String.format("unknown incompatible feature bits 0x%x", incompat & ~known));
+            }
+            if ((incompat & INCOMPAT_COMPRESSION) != 0 && compressionType != 0) {
+                throw bad("compression type " + compressionType + " is not supported (only zlib)");
+            }
+            if (order < 0 || order > 6) {
+                throw bad("refcount_order " + order + " out of range 0..6");
+            }
+        }
+        refcountOrder = order;
+        if (!readOnly) {
+            if ((incompat & INCOMPAT_DIRTY) != 0) {
+                throw bad("image is marked dirty; repair it with 'qemu-img check -r all' before writing");
+            }
+            if ((incompat & INCOMPAT_CORRUPT) != 0) {
+                throw bad("image is marked corrupt; it can only be opened read-only");
+            }
+            if (nbSnapshots != 0) {
+                throw bad("writing images with internal snapshots is not supported; open read-only");
+            }
+        }
+
+        // Header extensions: only the backing format matters to us.
+        String backingFormat = null;
+        long extPos = headerLength;
+        long extLimit = Math.min(clusterSize, fileSize);
+        if (backingOffset != 0) {
+            extLimit = Math.min(extLimit, backingOffset);
+        }
+        while (extPos + 8 <= extLimit) {
+            ByteBuffer eh = ByteBuffer.allocate(8);
+            RawImage.readFully(ch, extPos, eh, path);
+            int type = eh.getInt(0);
+            long len = eh.getInt(4) & 0xffffffffL;
+            if (type == HEADER_EXT_END) {
+                break;
+            }
+            if (extPos + 8 + len > extLimit) {
+                throw bad("header extension 0x" + Integer.toHexString(type) + " overruns the header cluster");
+            }
+            if (type == HEADER_EXT_BACKING_FORMAT) {
+                ByteBuffer fmt = ByteBuffer.allocate((int) len);
+                RawImage.readFully(ch, extPos + 8, fmt, path);
+                backingFormat = new String(fmt.array(), StandardCharsets.UTF_8);
+            }
+            extPos += 8 + ((len + 7) & ~7L);
+        }
+        if (!readOnly && autoclear != 0) {
+            // Autoclear features (e.g. dirty bitmaps) go stale once we write; qcow2.txt says to clear the bits.
+            ByteBuffer zero = ByteBuffer.allocate(8);
+            RawImage.writeFully(ch, 88, zero);
+        }
+
+        // Tables.
+        l1 = new long[l1Size];
+        if (l1Size > 0) {
+            ByteBuffer b = ByteBuffer.allocate(l1Size * 8);
+            RawImage.readFully(ch, l1Offset, b, path);
+            b.flip();
+            b.asLongBuffer().get(l1);
+        }
+        refTable = new long[(int) (refTableBytes / 8)];
+        ByteBuffer rb = ByteBuffer.allocate((int) refTableBytes);
+        RawImage.readFully(ch, refTableOffset, rb, path);
+        rb.flip();
+        rb.asLongBuffer().get(refTable);
+        refBlockBits = clusterBits + 3 - refcountOrder;
+
+        csizeShift = 62 - (clusterBits - 8);
+        csizeMask = (1L << (clusterBits - 8)) - 1;
+        compressedOffsetMask = (1L << csizeShift) - 1;
+        zeros = new byte[clusterSize];
+        fileEnd = (fileSize + clusterSize - 1) & -(long) clusterSize;
+
+        // Backing file last: everything above is validated first.
+        if (backingOffset != 0) {
+            if (backingSize <= 0 || backingSize > 1023 || backingOffset < 0 || backingOffset + backingSize > fileSize) {
+                throw bad("backing file name at " + backingOffset + "+" + backingSize + " invalid");
+            }
+            ByteBuffer nb = ByteBuffer.allocate(backingSize);
+            RawImage.readFully(ch, backingOffset, nb, path);
+            String name = new String(nb.array(), StandardCharsets.UTF_8);
+            Path dir = path.toAbsolutePath().getParent();
+            Path bp = dir == null ? Path.of(name) : dir.resolve(name);
+            if (backingFormat == null) {
+                backing = BlockDriver.open(bp, true, depth + 1);
+            } else if (backingFormat.equals("raw")) {
+                backing = RawImage.open(bp, true);
+            } else if (backingFormat.equals("qcow2")) {
+                backing = Qcow2Image.open(bp, true, depth + 1);
+            } else {
+                throw bad("backing file format '" + backingFormat + "' is not supported");
+            }
+        } else {
+            backing = null;
+        }
+    }
+
+    private BlockException bad(String why) {
+        return new BlockException(path + ": " + why);
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    public int clusterSize() {
+        return clusterSize;
+    }
+
+    public int version() {
+        return version;
+    }
+
+    private void checkRange(long offset, long len) throws BlockException {
+        if (offset < 0 || offset > size || len > size - offset) {
+            throw new BlockException(String.format("request at %d+%d is past the end of %s (%d bytes)", offset, len, path, size));
+        }
+    }
+
+    @Override
+    public synchronized int read(long offset, ByteBuffer dst) throws IOException {
+        int len = dst.remaining();
+        checkRange(offset, len);
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            int inCluster = (int) (pos & (clusterSize - 1));
+            int chunk = Math.min(dst.remaining(), clusterSize - inCluster);
+            long entry = l2Entry(pos >>> clusterBits);
+            ByteBuffer part = dst.slice(dst.position(), chunk);
+            readCluster(entry, pos, inCluster, part);
+            dst.position(dst.position() + chunk);
+            pos += chunk;
+        }
+        return len;
+    }
+
+    /** Serves bytes [inCluster, inCluster + dst.remaining()) of the cluster holding guest offset pos. */
+    private void readCluster(long entry, long pos, int inCluster, ByteBuffer dst) throws IOException {
+        if ((entry & QCOW_OFLAG_COMPRESSED) != 0) {
+            byte[] data = decompress(entry);
+            dst.put(data, inCluster, dst.remaining());
+            return;
+        }
+        long host = entry & OFFSET_MASK;
+        if (version == 3 && (entry & QCOW_OFLAG_ZERO) != 0) {
+            fillZero(dst);
+        } else if (host != 0) {
+            checkHost(host);
+            RawImage.readFully(ch, host + inCluster, dst, path);
+        } else if (backing != null) {
+            readBacking(pos, dst);
+        } else {
+            fillZero(dst);
+        }
+    }
+
+    private void readBacking(long pos, ByteBuffer dst) throws IOException {
+        long avail = Math.max(0, backing.size() - pos);
+        int n = (int) Math.min(avail, dst.remaining());
+        if (n > 0) {
+            ByteBuffer part = dst.slice(dst.position(), n);
+            backing.read(pos, part);
+            dst.position(dst.position() + n);
+        }
+        fillZero(dst);
+    }
+
+    private void fillZero(ByteBuffer dst) {
+        while (dst.hasRemaining()) {
+            dst.put(zeros, 0, Math.min(zeros.length, dst.remaining()));
+        }
+    }
+
+    private void checkHost(long host) throws BlockException {
+        if ((host & (clusterSize - 1)) != 0) {
+            throw bad(String.format("cluster offset 0x%x not aligned", host));
+        }
+    }
+
+    private byte[] decompress(long entry) throws IOException {
+        long host = entry & compressedOffsetMask;
+        long sectors = ((entry >>> csizeShift) & csizeMask) + 1;
+        long end = (host & ~511L) + sectors * 512;
+        end = Math.min(end, ch.size());
+        if (end <= host) {
+            throw bad(String.format("compressed cluster at 0x%x lies past the end of the file", host));
+        }
+        ByteBuffer in = ByteBuffer.allocate((int) (end - host));
+        RawImage.readFully(ch, host, in, path);
+        byte[] out = new byte[clusterSize];
+        Inflater inf = new Inflater(true);
+        try {
+            inf.setInput(in.array());
+            int n = 0;
+            while (n < clusterSize) {
+                int got = inf.inflate(out, n, clusterSize - n);
+                if (got == 0) {
+                    break; // finished early, out of input or wants a dictionary: corrupt either way
+                }
+                n += got;
+            }
+            if (n != clusterSize) {
+                throw bad(String.format("compressed cluster at 0x%x decompresses to %d bytes, not %d", host, n, clusterSize));
+            }
+        } catch (DataFormatException e) {
+            throw new BlockException(path + ": corrupt compressed cluster at 0x" + Long.toHexString(host), e);
+        } finally {
+            inf.end();
+        }
+        return out;
+    }
+
+    /** L2 entry for a guest cluster; 0 when its L2 table is absent. */
+    private long l2Entry(long guestCluster) throws IOException {
+        int l1Index = (int) (guestCluster >>> l2Bits);
+        long l2Off = l1[l1Index] & OFFSET_MASK;
+        if (l2Off == 0) {
+            return 0;
+        }
+        return l2Table(l2Off)[(int) (guestCluster & ((1L << l2Bits) - 1))];
+    }
+
+    private long[] l2Table(long l2Off) throws IOException {
+        long[] t = l2Cache.get(l2Off);
+        if (t == null) {
+            checkHost(l2Off);
+            ByteBuffer b = ByteBuffer.allocate(clusterSize);
+            RawImage.readFully(ch, l2Off, b, path);
+            b.flip();
+            t = new long[clusterSize / 8];
+            b.asLongBuffer().get(t);
+            l2Cache.put(l2Off, t);
+        }
+        return t;
+    }
+
+    @Override
+    public synchronized void write(long offset, ByteBuffer src) throws IOException {
+        if (readOnly) {
+            throw new BlockException("image " + path + " is read-only");
+        }
+        checkRange(offset, src.remaining());
+        long pos = offset;
+        while (src.hasRemaining()) {
+            int inCluster = (int) (pos & (clusterSize - 1));
+            int chunk = Math.min(src.remaining(), clusterSize - inCluster);
+            ByteBuffer part = src.slice(src.position(), chunk);
+            writeCluster(pos, inCluster, part);
+            src.position(src.position() + chunk);
+            pos += chunk;
+        }
+    }
+
+    private void writeCluster(long pos, int inCluster, ByteBuffer data) throws IOException {
+        long guestCluster = pos >>> clusterBits;
+        int l1Index = (int) (guestCluster >>> l2Bits);
+        int l2Index = (int) (guestCluster & ((1L << l2Bits) - 1));
+        long[] l2 = writableL2(l1Index);
+        long l2Off = l1[l1Index] & OFFSET_MASK;
+        long entry = l2[l2Index];
+        boolean zeroFlag = version == 3 && (entry & QCOW_OFLAG_ZERO) != 0;
+        if ((entry & QCOW_OFLAG_COMPRESSED) == 0 && (entry & QCOW_OFLAG_COPIED) != 0 && !zeroFlag
+                && (entry & OFFSET_MASK) != 0) {
+            long host = entry & OFFSET_MASK;
+            checkHost(host);
+            RawImage.writeFully(ch, host + inCluster, data);
+            return;
+        }
+        // Copy-on-write: a fresh cluster gets the old contents (backing, zeros, compressed) plus the new bytes.
+        ByteBuffer full;
+        if (data.remaining() == clusterSize) {
+            full = data;
+        } else {
+            full = ByteBuffer.allocate(clusterSize);
+            readCluster(entry, pos - inCluster, 0, full);
+            full.clear();
+            full.put(inCluster, data, data.position(), data.remaining());
+        }
+        long host = allocCluster();
+        RawImage.writeFully(ch, host, full);
+        setL2(l2, l2Off, l2Index, host | QCOW_OFLAG_COPIED);
+        release(entry);
+    }
+
+    /** Drops the references the replaced L2 entry held. */
+    private void release(long entry) throws IOException {
+        if ((entry & QCOW_OFLAG_COMPRESSED) != 0) {
+            long host = entry & compressedOffsetMask;
+            long sectors = ((entry >>> csizeShift) & csizeMask) + 1;
+            long start = host & ~511L;
+            long last = start + sectors * 512 - 1;
+            for (long c = start >>> clusterBits; c <= last >>> clusterBits; c++) {
+                addRefcount(c << clusterBits, -1);
+            }
+        } else if ((entry & OFFSET_MASK) != 0) {
+            addRefcount(entry & OFFSET_MASK, -1);
+        }
+    }
+
+    private long[] writableL2(int l1Index) throws IOException {
+        long l1e = l1[l1Index];
+        long l2Off = l1e & OFFSET_MASK;
+        if (l2Off == 0) {
+            long off = allocCluster();
+            RawImage.writeFully(ch, off, ByteBuffer.wrap(zeros));
+            long[] t = new long[clusterSize / 8];
+            l2Cache.put(off, t);
+            setL1(l1Index, off | QCOW_OFLAG_COPIED);
+            return t;
+        }
+        if ((l1e & QCOW_OFLAG_COPIED) == 0) {
+            throw bad("L2 table at 0x" + Long.toHexString(l2Off) + " is shared (snapshot); writing it is not supported");
+        }
+        return l2Table(l2Off);
+    }
+
+    private void setL1(int index, long value) throws IOException {
+        l1[index] = value;
+        RawImage.writeFully(ch, l1Offset + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
+    }
+
+    private void setL2(long[] l2, long l2Off, int index, long value) throws IOException {
+        l2[index] = value;
+        RawImage.writeFully(ch, l2Off + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
+    }
+
+    /** Takes a new cluster at the end of the file with refcount 1. */
+    private long allocCluster() throws IOException {
+        long off = fileEnd;
+        fileEnd += clusterSize;
+        addRefcount(off, 1);
+        return off;
+    }
+
+    private void addRefcount(long host, long delta) throws IOException {
+        long cluster = host >>> clusterBits;
+        long tableIndex = cluster >>> refBlockBits;
+        if (tableIndex >= refTable.length) {
+            growRefTable(tableIndex);
+        }
+        int ti = (int) tableIndex;
+        long blockOff = refTable[ti] & REFT_OFFSET_MASK;
+        if (blockOff == 0) {
+            if ((fileEnd >>> clusterBits >>> refBlockBits) >= refTable.length) {
+                // The new block could not count itself: grow the table (which places blocks too), then retry.
+                growRefTable(fileEnd >>> clusterBits >>> refBlockBits);
+                addRefcount(host, delta);
+                return;
+            }
+            blockOff = fileEnd;
+            fileEnd += clusterSize;
+            RawImage.writeFully(ch, blockOff, ByteBuffer.wrap(zeros));
+            refBlockCache.put(blockOff, new byte[clusterSize]);
+            refTable[ti] = blockOff;
+            RawImage.writeFully(ch, refTableOffset + ti * 8L, ByteBuffer.allocate(8).putLong(0, blockOff));
+            // The new block needs a reference of its own; it usually lies in the range it covers.
+            addRefcount(blockOff, 1);
+        }
+        bumpInBlock(blockOff, cluster, delta);
+    }
+
+    /** Adjusts one refcount inside an existing refcount block, on disk and in the cache. */
+    private void bumpInBlock(long blockOff, long cluster, long delta) throws IOException {
+        byte[] block = refBlock(blockOff);
+        int index = (int) (cluster & ((1L << refBlockBits) - 1));
+        long value = getRef(block, index) + delta;
+        long max = refcountOrder == 6 ? Long.MAX_VALUE : (1L << (1 << refcountOrder)) - 1;
+        if (value < 0 || value > max) {
+            throw bad(String.format("refcount of cluster 0x%x would become %d", cluster << clusterBits, value));
+        }
+        int byteIndex = setRef(block, index, value);
+        int width = Math.max(1, (1 << refcountOrder) / 8);
+        RawImage.writeFully(ch, blockOff + byteIndex, ByteBuffer.wrap(block, byteIndex, width));
+    }
+
+    /**
+     * Moves the refcount table to the end of the file with room for at least {@code neededIndex}. New refcount blocks
+     * for the area the new table and blocks occupy go right before it, already counting that area, so the header
+     * switch is the only step that makes the new table live (a crash before it leaks clusters, nothing worse).
+     */
+    private void growRefTable(long neededIndex) throws IOException {
+        long start = fileEnd;
+        long firstIdx = (start >>> clusterBits) >>> refBlockBits;
+        long tableClusters = 0;
+        long newBlocks = 0;
+        while (true) {
+            long areaClusters = newBlocks + tableClusters;
+            long lastIdx = areaClusters == 0 ? firstIdx - 1 : ((start >>> clusterBits) + areaClusters - 1) >>> refBlockBits;
+            long entries = Math.max(Math.max(neededIndex, lastIdx) + 1, refTable.length * 2L);
+            long t = (entries * 8 + clusterSize - 1) >>> clusterBits;
+            long b = 0;
+            for (long i = firstIdx; i <= lastIdx; i++) {
+                if (i >= refTable.length || refTable[(int) i] == 0) {
+                    b++;
+                }
+            }
+            if (t == tableClusters && b == newBlocks) {
+                break;
+            }
+            tableClusters = t;
+            newBlocks = b;
+            if ((tableClusters << clusterBits) > MAX_REFTABLE_BYTES) {
+                throw bad("image needs a refcount table over " + (MAX_REFTABLE_BYTES >> 20) + " MiB; not supported");
+            }
+        }
+        long tableOff = start + (newBlocks << clusterBits);
+        long areaEnd = tableOff + (tableClusters << clusterBits);
+        long[] table = Arrays.copyOf(refTable, (int) ((tableClusters << clusterBits) / 8));
+        Map<Long, byte[]> fresh = new LinkedHashMap<>();
+        long next = start;
+        for (long i = firstIdx; i <= ((areaEnd >>> clusterBits) - 1) >>> refBlockBits; i++) {
+            if (table[(int) i] == 0) {
+                table[(int) i] = next;
+                fresh.put(next, new byte[clusterSize]);
+                next += clusterSize;
+            }
+        }
+        if (next != tableOff) {
+            throw bad("internal error: refcount table layout mismatch");
+        }
+        // Count the new area inside the fresh blocks in memory; existing blocks are bumped once the fresh ones are on disk.
+        List<Long> inOldBlocks = new ArrayList<>();
+        for (long c = start >>> clusterBits; c < areaEnd >>> clusterBits; c++) {
+            long blockOff = table[(int) (c >>> refBlockBits)];
+            byte[] block = fresh.get(blockOff);
+            if (block != null) {
+                setRef(block, (int) (c & ((1L << refBlockBits) - 1)), 1);
+            } else {
+                inOldBlocks.add(c);
+            }
+        }
+        for (Map.Entry<Long, byte[]> e : fresh.entrySet()) {
+            RawImage.writeFully(ch, e.getKey(), ByteBuffer.wrap(e.getValue()));
+            refBlockCache.put(e.getKey(), e.getValue());
+        }
+        ByteBuffer tb = ByteBuffer.allocate(table.length * 8);
+        tb.asLongBuffer().put(table);
+        RawImage.writeFully(ch, tableOff, tb);
+        for (long c : inOldBlocks) {
+            bumpInBlock(table[(int) (c >>> refBlockBits)] & REFT_OFFSET_MASK, c, 1);
+        }
+        // Header fields refcount_table_offset (48) and refcount_table_clusters (56) in one write.
+        ByteBuffer hdr = ByteBuffer.allocate(12).putLong(0, tableOff).putInt(8, (int) tableClusters);
+        RawImage.writeFully(ch, 48, hdr);
+        long oldOff = refTableOffset;
+        long oldClusters = ((long) refTable.length * 8) >>> clusterBits;
+        refTable = table;
+        refTableOffset = tableOff;
+        fileEnd = areaEnd;
+        for (long i = 0; i < oldClusters; i++) {
+            addRefcount(oldOff + (i << clusterBits), -1);
+        }
+    }
+
+    private byte[] refBlock(long off) throws IOException {
+        byte[] b = refBlockCache.get(off);
+        if (b == null) {
+            checkHost(off);
+            b = new byte[clusterSize];
+            RawImage.readFully(ch, off, ByteBuffer.wrap(b), path);
+            refBlockCache.put(off, b);
+        }
+        return b;
+    }
+
+    /** Refcounts below 8 bits pack least significant bit first; wider ones are big-endian. */
+    private long getRef(byte[] b, int index) {
+        int bits = 1 << refcountOrder;
+        if (bits < 8) {
+            int bit = index * bits;
+            return ((b[bit >>> 3] & 0xff) >>> (bit & 7)) & ((1 << bits) - 1);
+        }
+        int bytes = bits / 8;
+        long v = 0;
+        for (int i = 0; i < bytes; i++) {
+            v = (v << 8) | (b[index * bytes + i] & 0xff);
+        }
+        return v;
+    }
+
+    /** Stores a refcount and returns the first byte index that changed. */
+    private int setRef(byte[] b, int index, long value) {
+        int bits = 1 << refcountOrder;
+        if (bits < 8) {
+            int bit = index * bits;
+            int mask = ((1 << bits) - 1) << (bit & 7);
+            b[bit >>> 3] = (byte) ((b[bit >>> 3] & ~mask) | (((int) value << (bit & 7)) & mask));
+            return bit >>> 3;
+        }
+        int bytes = bits / 8;
+        for (int i = bytes - 1; i >= 0; i--) {
+            b[index * bytes + i] = (byte) value;
+            value >>>= 8;
+        }
+        return index * bytes;
+    }
+
+    @Override
+    public synchronized void flush() throws IOException {
+        if (!readOnly) {
+            ch.force(true);
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        try {
+            if (backing != null) {
+                backing.close();
+            }
+        } finally {
+            ch.close();
+        }
+    }
+}
