@@ -51,6 +51,7 @@ import dev.jvmm.kvm.VcpuSet;
 import dev.jvmm.kvm.boot.BootEntry;
 import dev.jvmm.kvm.boot.KernelLoader;
 import dev.jvmm.kvm.boot.MemoryLayout;
+import dev.jvmm.qmp.QmpEndpoint;
 
 import java.io.PrintStream;
 import java.time.Clock;
@@ -203,7 +204,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** -chardev backends (monitors excepted) and COM1-COM4 for the -serial options. */
     private void attachSerialPorts() {
         for (String c : config.chardevs()) {
-            if (!isMonitorChardev(c)) {
+            if (!QmpEndpoint.isMonitorChardev(c, config.monitors())) {
                 chardevs.fromChardevOption(c);
             }
         }
@@ -251,17 +252,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
         return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, pc.s4Val(), pc.s3(),
                 pc.pciHoleStart(), pc.pciHoleEnd());
-    }
-
-    private boolean isMonitorChardev(String chardev) {
-        for (String mon : config.monitors()) {
-            QemuOpts m = QemuOpts.parse("-mon " + mon, mon, "chardev");
-            String id = m.get("chardev").orElse("");
-            if (!id.isEmpty() && QemuOpts.parse("-chardev", chardev, "backend").get("id").orElse("").equals(id)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static String cpuSpec(List<String> edits) {

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -332,6 +333,10 @@ class QmpConversationTest {
                 QmpEndpoint.parseChardevOption("socket,id=mon0,fd=3,server=on,wait=off"));
         assertEquals("mon0", QmpEndpoint.parseMonOption("chardev=mon0,mode=control"));
         assertEquals("charmonitor", QmpEndpoint.parseMonOption("chardev=charmonitor,id=monitor,mode=control"));
+        // QEMU's option syntax: a doubled comma is a comma inside a value.
+        assertEquals(Path.of("/tmp/a,b.sock"), QmpEndpoint.parseQmpOption("unix:/tmp/a,,b.sock,server=on", 0).path());
+        assertTrue(QmpEndpoint.isMonitorChardev("socket,id=mon0,path=/x,server=on", List.of("chardev=mon0,mode=control")));
+        assertFalse(QmpEndpoint.isMonitorChardev("stdio,id=ser0", List.of("chardev=mon0,mode=control")));
         org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
                 () -> QmpEndpoint.parseQmpOption("tcp:localhost:4444,server=on", 0));
         org.junit.jupiter.api.Assertions.assertThrows(dev.jvmm.core.config.OptionException.class,
