@@ -110,7 +110,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
     private final CountDownLatch halted = new CountDownLatch(1);
     private IoLoop ioLoop;
-    private BootEntry entry;
 
     PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
         this.config = config;
@@ -288,7 +287,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
-        entry = KernelLoader.load(memory, layout, kernel);
+        BootEntry entry = KernelLoader.load(memory, layout, kernel);
         if (acpiConfig != null) {
             acpiLayout = AcpiTables.install(memory, acpiConfig);
             KernelLoader.setRsdp(memory, entry, acpiLayout.rsdp());
@@ -529,5 +528,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
         vm.close();
         memory.close();
+        kvm.close();
     }
 }
