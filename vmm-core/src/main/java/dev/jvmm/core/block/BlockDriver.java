@@ -28,6 +28,33 @@ public interface BlockDriver extends AutoCloseable {
 
     boolean readOnly();
 
+    /**
+     * Tells the image the range is no longer needed (guest TRIM/DISCARD). Reads of it afterwards may return
+     * old data or zeroes. An image that cannot deallocate may do nothing.
+     */
+    default void discard(long offset, long length) throws IOException {
+    }
+
+    /**
+     * Makes the range read as zeroes. mayUnmap lets the image deallocate it (virtio-blk WRITE_ZEROES with the
+     * unmap flag) instead of writing zero bytes. The default writes zero bytes.
+     */
+    default void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(length, 1 << 20));
+        long done = 0;
+        while (done < length) {
+            int n = (int) Math.min(zeros.capacity(), length - done);
+            zeros.clear().limit(n);
+            write(offset + done, zeros);
+            done += n;
+        }
+    }
+
+    /** Changes the guest-visible size (block_resize); refused by images that cannot grow or shrink. */
+    default void truncate(long newSize) throws IOException {
+        throw new BlockException("Image format driver does not support resize");
+    }
+
     /** Opens {@code path} as qcow2 when it starts with the qcow2 magic, else as a raw image. */
     static BlockDriver open(Path path, boolean readOnly) throws IOException {
         return open(path, readOnly, 0);

@@ -93,4 +93,21 @@ public sealed interface VmEvent {
             return "GUEST_CRASHLOADED";
         }
     }
+
+    /**
+     * BLOCK_IO_ERROR as QEMU 7.2 sends it.
+     *
+     * @param device    the drive's BlockBackend name ("" when the drive has none, e.g. -blockdev + -device)
+     * @param nodeName  the node that failed, or null when there is none to name
+     * @param operation "read" or "write"
+     * @param action    "ignore", "report" or "stop"
+     * @param nospace   true when the error was ENOSPC (sent only then, as QEMU does? see QmpEvents)
+     * @param reason    strerror text of the host error
+     */
+    record BlockIoError(String device, String nodeName, String operation, String action, boolean nospace,
+                        String reason) implements VmEvent {
+        public String name() {
+            return "BLOCK_IO_ERROR";
+        }
+    }
 }

@@ -1,0 +1,66 @@
+package dev.jvmm.core.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.function.LongConsumer;
+
+/**
+ * A guest-facing drive, QEMU's BlockBackend: the image graph under it, its werror/rerror policy, I/O
+ * statistics and size. Disk devices (virtio-blk, IDE) talk only to this. Requests may run on any thread;
+ * the device checks ranges against {@link #size()} before submitting.
+ */
+public interface BlockBackend {
+    /** The drive's name as QMP's "device" fields show it (the -drive id); "" for an anonymous backend. */
+    String name();
+
+    /** The root node's node-name (auto-generated "#blockNNN" when the user gave none). */
+    String nodeName();
+
+    /** Guest-visible size in bytes. */
+    long size();
+
+    boolean readOnly();
+
+    /** Fills dst (position to limit) from the disk at offset; throws on a host I/O error. Accounted. */
+    void read(long offset, ByteBuffer dst) throws IOException;
+
+    /** Writes src (position to limit) at offset; with cache=writethrough it is durable on return. Accounted. */
+    void write(long offset, ByteBuffer src) throws IOException;
+
+    /** Makes every completed write durable (a no-op under cache=unsafe). Accounted. */
+    void flush() throws IOException;
+
+    /** Guest discard; accounted as an unmap operation. */
+    void discard(long offset, long length) throws IOException;
+
+    /** Guest write-zeroes; accounted as a write. */
+    void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException;
+
+    /**
+     * A request failed with error: applies rerror (isRead) or werror, emits BLOCK_IO_ERROR and, for stop,
+     * asks the machine to stop in io-error. The device then completes the request with an error (REPORT),
+     * as success (IGNORE), or keeps it to run again when {@link #setRetryHandler the VM resumes} (STOP).
+     */
+    ErrorAction handleError(boolean isRead, IOException error);
+
+    /** A request the device refused before it reached the disk (out of range, bad size): invalid_* stats. */
+    void accountInvalid(Operation op);
+
+    /** Runs on the main loop each time the VM resumes after this drive stopped it, to resubmit kept requests. */
+    void setRetryHandler(Runnable retry);
+
+    /** Called with the new size after block_resize, so the device can tell the guest. */
+    void addResizeListener(LongConsumer listener);
+
+    /** What a failed request does (QEMU's BlockErrorAction). */
+    enum ErrorAction {
+        IGNORE, REPORT, STOP;
+
+        public String qapiName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** Request kinds for accounting (query-blockstats' rd_, wr_, flush_ and unmap_ fields). */
+    enum Operation { READ, WRITE, FLUSH, UNMAP }
+}
