@@ -50,6 +50,26 @@ public interface BlockDriver extends AutoCloseable {
         }
     }
 
+    /** QEMU's driver name for query-block and query-named-block-nodes ("raw", "qcow2", "blkdebug"). */
+    default String format() {
+        return "raw";
+    }
+
+    /** The image file name as QEMU reports it ("file" / "filename" fields). */
+    default String filename() {
+        return "";
+    }
+
+    /** The backing image, or null when there is none. */
+    default BlockDriver backing() {
+        return null;
+    }
+
+    /** Bytes the image occupies on the host (st_blocks * 512), or -1 if unknown ("actual-size"). */
+    default long allocatedSize() {
+        return -1;
+    }
+
     /** Changes the guest-visible size (block_resize); refused by images that cannot grow or shrink. */
     default void truncate(long newSize) throws IOException {
         throw new BlockException("Image format driver does not support resize");
