@@ -161,6 +161,10 @@ public final class KvmIoctls {
     // kvm_ioeventfd.flags
     public static final int KVM_IOEVENTFD_FLAG_DATAMATCH = 1;
     public static final int KVM_IOEVENTFD_FLAG_PIO = 2;
+    public static final int KVM_IOEVENTFD_FLAG_DEASSIGN = 4;
+
+    // kvm_irqfd.flags
+    public static final int KVM_IRQFD_FLAG_DEASSIGN = 1;
 
     // kvm_cpuid_entry2.flags
     public static final int KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;

@@ -2,8 +2,11 @@ package dev.jvmm.kvm;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.InterruptController;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.irq.MsiRouter;
+import dev.jvmm.core.os.EventFd;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.RamRange;
 
@@ -17,7 +20,7 @@ import static dev.jvmm.kvm.KvmIoctls.*;
  * A KVM virtual machine laid out like QEMU's pc machine: in-kernel PIC/IOAPIC/LAPIC, PIT (speaker dummy),
  * and the same GSI routing, so ISA IRQ n is GSI n and the PIT's GSI 0 arrives at IOAPIC pin 2.
  */
-public final class KvmVm implements InterruptController, AutoCloseable {
+public final class KvmVm implements InterruptController, MsiRouter, IoEventRegistry, AutoCloseable {
     /** Where QEMU puts the three TSS pages and the EPT identity-map page, just below the BIOS. */
     public static final long TSS_ADDR = 0xfffbd000L;
     public static final long IDENTITY_MAP_ADDR = 0xfeffc000L;
@@ -35,6 +38,9 @@ public final class KvmVm implements InterruptController, AutoCloseable {
     private final Memory initialPit = new Memory(SIZEOF_KVM_PIT_STATE2);
     /** MSI routes added for irqfd delivery of MSI/MSI-X, by GSI; guarded by this. */
     private final java.util.TreeMap<Integer, MsiRoute> msiRoutes = new java.util.TreeMap<>();
+
+    /** GSIs handed out to MSI vectors and not yet closed; guarded by this. */
+    private final java.util.BitSet msiGsisInUse = new java.util.BitSet(MAX_GSI);
 
     /** A GSI routed to a message-signalled interrupt (for irqfd-driven MSI-X vectors). */
     public record MsiRoute(int gsi, long address, int data) {
@@ -254,6 +260,125 @@ public final class KvmVm implements InterruptController, AutoCloseable {
         m.setInt(4, gsi);
         KvmSys.ioctlOrThrow(fd, KVM_IRQFD, m, "KVM_IRQFD");
         return efd;
+    }
+
+    /**
+     * An MSI-X vector delivered by irqfd: its own GSI with an MSI route, and an eventfd bound to that GSI, so
+     * a trigger is one eventfd write from any thread and KVM injects the message without a vCPU exit.
+     */
+    @Override
+    public MsiVector allocate() {
+        int gsi;
+        synchronized (this) {
+            gsi = msiGsisInUse.nextClearBit(FIRST_MSI_GSI);
+            if (gsi >= MAX_GSI) {
+                throw new KvmException("no free GSI for an MSI vector (all " + MAX_GSI + " in use)");
+            }
+            msiGsisInUse.set(gsi);
+        }
+        EventFd efd = new EventFd();
+        try {
+            irqfd(efd.fd(), gsi, 0);
+        } catch (RuntimeException e) {
+            efd.close();
+            synchronized (this) {
+                msiGsisInUse.clear(gsi);
+            }
+            throw e;
+        }
+        return new IrqfdVector(gsi, efd);
+    }
+
+    private final class IrqfdVector implements MsiVector {
+        private final int gsi;
+        private final EventFd efd;
+        private long address = -1;
+        private int data = -1;
+        private boolean closed;
+
+        IrqfdVector(int gsi, EventFd efd) {
+            this.gsi = gsi;
+            this.efd = efd;
+        }
+
+        @Override
+        public void update(long address, int data) {
+            synchronized (KvmVm.this) {
+                // Re-sending the whole routing table is costly; guests rewrite an entry with the same values often.
+                if (closed || (address == this.address && data == this.data)) {
+                    return;
+                }
+                this.address = address;
+                this.data = data;
+                setMsiRoute(gsi, address, data);
+            }
+        }
+
+        @Override
+        public void trigger() {
+            if (!closed && address != -1) {
+                efd.signal();
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (KvmVm.this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                try {
+                    irqfd(efd.fd(), gsi, KVM_IRQFD_FLAG_DEASSIGN);
+                } catch (RuntimeException e) {
+                    // The VM is being torn down; the fd close below releases KVM's reference anyway.
+                }
+                removeMsiRoute(gsi);
+                msiGsisInUse.clear(gsi);
+            }
+            efd.close();
+        }
+    }
+
+    private void irqfd(int efd, int gsi, int flags) {
+        Memory m = new Memory(SIZEOF_KVM_IRQFD);
+        m.clear();
+        m.setInt(0, efd);
+        m.setInt(4, gsi);
+        m.setInt(8, flags);
+        KvmSys.ioctlOrThrow(fd, KVM_IRQFD, m, "KVM_IRQFD");
+    }
+
+    /** KVM_IOEVENTFD for a device-owned eventfd (the device keeps ownership and closes it). */
+    @Override
+    public boolean register(long addr, int len, boolean pio, long datamatch, EventFd efd) {
+        try {
+            ioeventfd(addr, len, pio, datamatch, efd.fd(), 0);
+            return true;
+        } catch (KvmException e) {
+            // Overlapping registrations or an address KVM refuses: the write then exits to the handler.
+            return false;
+        }
+    }
+
+    @Override
+    public void unregister(long addr, int len, boolean pio, long datamatch, EventFd efd) {
+        try {
+            ioeventfd(addr, len, pio, datamatch, efd.fd(), KVM_IOEVENTFD_FLAG_DEASSIGN);
+        } catch (KvmException e) {
+            // Not registered (already removed); nothing to undo.
+        }
+    }
+
+    private void ioeventfd(long addr, int len, boolean pio, long datamatch, int efd, int extraFlags) {
+        Memory m = new Memory(SIZEOF_KVM_IOEVENTFD);
+        m.clear();
+        m.setLong(0, datamatch);
+        m.setLong(8, addr);
+        m.setInt(16, len);
+        m.setInt(20, efd);
+        m.setInt(24, (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | KVM_IOEVENTFD_FLAG_DATAMATCH | extraFlags);
+        KvmSys.ioctlOrThrow(fd, KVM_IOEVENTFD, m, "KVM_IOEVENTFD");
     }
 
     /** Creates vCPU index with the given CPUID model; see {@link Vcpu}. */

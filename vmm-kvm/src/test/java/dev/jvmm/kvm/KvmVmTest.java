@@ -592,6 +592,55 @@ class KvmVmTest {
     }
 
     @Test
+    void ioeventfdSignalsWithoutAnExitAndOtherValuesStillExit() throws Exception {
+        byte[] code = {
+            0x66, (byte) 0xB8, 0x03, 0x00,                   // mov ax, 3
+            0x66, (byte) 0xA3, 0x00, 0x00, 0x00, (byte) 0xD0, // mov [0xd0000000], ax (ioeventfd, datamatch 3)
+            0x66, (byte) 0xB8, 0x05, 0x00,                   // mov ax, 5
+            0x66, (byte) 0xA3, 0x00, 0x00, 0x00, (byte) 0xD0, // mov [0xd0000000], ax (no match: exits)
+            (byte) 0xE6, 0x10,                               // out 0x10, al
+            (byte) 0xEB, (byte) 0xFE,
+        };
+        boot(code);
+        ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
+        CountDownLatch done = new CountDownLatch(1);
+        mmio.register(0xd0000000L, 0x1000, writes(log, "m"));
+        pio.register(0x10, 1, latch(done));
+        try (dev.jvmm.core.os.EventFd kick = new dev.jvmm.core.os.EventFd()) {
+            assertTrue(vm.register(0xd0000000L, 2, false, 3, kick));
+            assertFalse(vm.register(0xd0000000L, 2, false, 3, kick), "KVM refuses a duplicate registration");
+            set.start(pio, mmio, new Recorder(), false);
+            assertTrue(done.await(10, TimeUnit.SECONDS), "guest did not finish");
+            assertEquals(1, kick.drain());
+            assertEquals(0, kick.drain());
+            assertEquals(List.of("m+0/2=5"), List.copyOf(log));
+            vm.unregister(0xd0000000L, 2, false, 3, kick);
+            assertTrue(vm.register(0xd0000000L, 2, false, 3, kick), "unregister frees the address");
+            vm.unregister(0xd0000000L, 2, false, 3, kick);
+        }
+    }
+
+    @Test
+    void msiVectorsGetTheirOwnGsiAndFreeIt() {
+        boot(new byte[] {(byte) 0xF4});
+        dev.jvmm.core.irq.MsiRouter.MsiVector a = vm.allocate();
+        dev.jvmm.core.irq.MsiRouter.MsiVector b = vm.allocate();
+        a.trigger(); // never programmed: nothing is sent
+        a.update(0xfee00000L, 0x41);
+        a.update(0xfee00000L, 0x41);
+        a.trigger();
+        b.update(0xfee00000L, 0x42);
+        b.close();
+        b.close();
+        b.trigger();
+        dev.jvmm.core.irq.MsiRouter.MsiVector c = vm.allocate();
+        c.update(0xfee00000L, 0x43);
+        c.trigger();
+        a.close();
+        c.close();
+    }
+
+    @Test
     void vmPlumbing() {
         Vcpu v = boot(new byte[] {(byte) 0xF4});
         assertTrue(vm.registerIrqfd(5) >= 0);
