@@ -89,10 +89,7 @@ final class Launcher {
         }
         List<QemuOpts> devices = new ArrayList<>(c.devices());
         devices.add(QemuOpts.parse("-device", "isa-debug-exit,iobase=0xf4,iosize=4", "driver"));
-        return new MachineConfig(c.ramBytes(), c.smp(), c.kernel(), c.initrd(), c.append(), c.cpuFeatures(),
-                c.name(), c.uuid(), c.noReboot(), c.noShutdown(), c.startPaused(), c.acpi(), c.nodefaults(), c.rtc(),
-                c.chardevs(),
-                c.serials(), List.copyOf(devices), c.qmp(), c.monitors(), c.actions());
+        return c.withDevices(List.copyOf(devices));
     }
 
     private static KernelLoader.Request readKernel(MachineConfig c) {

@@ -12,6 +12,8 @@ import java.util.UUID;
  *
  * @param serials     one backend spec per COM port in order (-serial values, or the default)
  * @param cpuFeatures "+feat"/"-feat" changes to the host CPU model, in order
+ * @param drives      -drive values, in order (parsed by the block layer, which owns their defaults)
+ * @param blockdevs   -blockdev values, in order (key=value or JSON)
  */
 record MachineConfig(
         long ramBytes,
@@ -31,7 +33,16 @@ record MachineConfig(
         List<String> chardevs,
         List<String> serials,
         List<QemuOpts> devices,
+        List<String> drives,
+        List<String> blockdevs,
+        boolean snapshot,
         List<String> qmp,
         List<String> monitors,
         List<String> actions) {
+    /** The same description with another -device list. */
+    MachineConfig withDevices(List<QemuOpts> newDevices) {
+        return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpuFeatures, name, uuid, noReboot, noShutdown,
+                startPaused, acpi, nodefaults, rtc, chardevs, serials, newDevices, drives, blockdevs, snapshot, qmp,
+                monitors, actions);
+    }
 }

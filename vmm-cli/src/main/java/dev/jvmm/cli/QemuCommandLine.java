@@ -44,6 +44,17 @@ final class QemuCommandLine {
     @Option(names = {"-device", "--device"}, paramLabel = "DRIVER[,prop=value...]", description = "add a device")
     List<String> device = new ArrayList<>();
 
+    @Option(names = {"-drive", "--drive"}, paramLabel = "file=FILE[,format=raw|qcow2][,if=virtio|none][,id=ID][,...]",
+            description = "a drive: image, interface and cache/error policy")
+    List<String> drive = new ArrayList<>();
+
+    @Option(names = {"-blockdev", "--blockdev"}, paramLabel = "driver=DRV,node-name=NAME[,...] | JSON",
+            description = "a block node (key=value or JSON, as libvirt writes it)")
+    List<String> blockdev = new ArrayList<>();
+
+    @Option(names = {"-snapshot", "--snapshot"}, description = "write to temporary overlays, never to the images")
+    boolean snapshot;
+
     @Option(names = {"-machine", "--machine", "-M", "--M"}, paramLabel = "pc[,accel=kvm]", description = "machine type and properties")
     List<String> machine = new ArrayList<>();
 
