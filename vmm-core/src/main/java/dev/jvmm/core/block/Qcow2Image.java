@@ -2,10 +2,8 @@ package dev.jvmm.core.block;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -61,15 +59,16 @@ public final class Qcow2Image implements BlockDriver {
     private static final int CACHE_TABLES = 64;
 
     private final Path path;
-    private final FileChannel ch;
+    private final ImageFile file;
+    private final ImageOptions opts;
     private final boolean readOnly;
     private final int version;
     private final int clusterBits;
     private final int clusterSize;
-    private final long size;
+    private volatile long size;
     private final int l2Bits;
-    private final long[] l1;
-    private final long l1Offset;
+    private long[] l1;
+    private long l1Offset;
     private long[] refTable;
     private long refTableOffset;
     private final int refcountOrder;
@@ -83,6 +82,8 @@ public final class Qcow2Image implements BlockDriver {
     private final Map<Long, long[]> l2Cache = lru();
     private final Map<Long, byte[]> refBlockCache = lru();
     private long fileEnd;
+    /** No cluster below this index has refcount 0; the allocator scans up from here before growing the file. */
+    private long freeHint;
 
     private static <V> Map<Long, V> lru() {
         return new LinkedHashMap<>(16, 0.75f, true) {
@@ -94,23 +95,24 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
-        return open(path, readOnly, 0);
+        return open(path, ImageOptions.readOnly(readOnly), 0);
     }
 
-    static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
+    /** Opens path; backing files open read-only with the same cache and locking options. */
+    public static Qcow2Image open(Path path, ImageOptions opts) throws IOException {
+        return open(path, opts, 0);
+    }
+
+    static Qcow2Image open(Path path, ImageOptions opts, int depth) throws IOException {
         if (depth > MAX_BACKING_DEPTH) {
             throw new BlockException("backing chain deeper than " + MAX_BACKING_DEPTH + " at " + path);
         }
-        FileChannel ch = readOnly
-                ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        ImageFile f = ImageFile.open(path, opts, ImageLock.heldPerms(opts.readOnly(), true),
+                ImageLock.unsharedPerms(true, false));
         try {
-            return new Qcow2Image(path, ch, readOnly, depth);
+            return new Qcow2Image(path, f, opts, depth);
         } catch (IOException | RuntimeException e) {
-            ch.close();
-            if (e instanceof BlockException be) {
-                throw be;
-            }
+            f.close();
             if (e instanceof IOException io) {
                 throw io;
             }
@@ -118,16 +120,17 @@ public final class Qcow2Image implements BlockDriver {
         }
     }
 
-    private Qcow2Image(Path path, FileChannel ch, boolean readOnly, int depth) throws IOException {
+    private Qcow2Image(Path path, ImageFile file, ImageOptions opts, int depth) throws IOException {
         this.path = path;
-        this.ch = ch;
-        this.readOnly = readOnly;
-        long fileSize = ch.size();
+        this.file = file;
+        this.opts = opts;
+        this.readOnly = opts.readOnly();
+        long fileSize = file.size();
         if (fileSize < HEADER_V2_LENGTH) {
             throw bad("truncated header (" + fileSize + " bytes)");
         }
         ByteBuffer h = ByteBuffer.allocate(HEADER_V2_LENGTH);
-        RawImage.readFully(ch, 0, h, path);
+        file.readFully(0, h);
         if (h.getInt(0) != QCOW_MAGIC) {
             throw bad("bad magic, not a qcow2 image");
         }
@@ -192,7 +195,7 @@ public final class Qcow2Image implements BlockDriver {
         if (version == 3) {
             ByteBuffer h3 = ByteBuffer.allocate(HEADER_V3_MIN_LENGTH - HEADER_V2_LENGTH + 1);
             h3.limit(HEADER_V3_MIN_LENGTH - HEADER_V2_LENGTH);
-            RawImage.readFully(ch, HEADER_V2_LENGTH, h3, path);
+            file.readFully(HEADER_V2_LENGTH, h3);
             incompat = h3.getLong(0);
             autoclear = h3.getLong(16);
             order = h3.getInt(24);
@@ -202,7 +205,7 @@ public final class Qcow2Image implements BlockDriver {
             }
             if (headerLength > HEADER_V3_MIN_LENGTH) {
                 ByteBuffer ct = ByteBuffer.allocate(1);
-                RawImage.readFully(ch, HEADER_V3_MIN_LENGTH, ct, path);
+                file.readFully(HEADER_V3_MIN_LENGTH, ct);
                 compressionType = ct.get(0) & 0xff;
             }
             long known = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION;
@@ -244,7 +247,7 @@ public final class Qcow2Image implements BlockDriver {
         }
         while (extPos + 8 <= extLimit) {
             ByteBuffer eh = ByteBuffer.allocate(8);
-            RawImage.readFully(ch, extPos, eh, path);
+            file.readFully(extPos, eh);
             int type = eh.getInt(0);
             long len = eh.getInt(4) & 0xffffffffL;
             if (type == HEADER_EXT_END) {
@@ -255,7 +258,7 @@ public final class Qcow2Image implements BlockDriver {
             }
             if (type == HEADER_EXT_BACKING_FORMAT) {
                 ByteBuffer fmt = ByteBuffer.allocate((int) len);
-                RawImage.readFully(ch, extPos + 8, fmt, path);
+                file.readFully(extPos + 8, fmt);
                 backingFormat = new String(fmt.array(), StandardCharsets.UTF_8);
             }
             extPos += 8 + ((len + 7) & ~7L);
@@ -263,20 +266,20 @@ public final class Qcow2Image implements BlockDriver {
         if (!readOnly && autoclear != 0) {
             // Autoclear features (e.g. dirty bitmaps) go stale once we write; qcow2.txt says to clear the bits.
             ByteBuffer zero = ByteBuffer.allocate(8);
-            RawImage.writeFully(ch, 88, zero);
+            file.writeFully(88, zero);
         }
 
         // Tables.
         l1 = new long[l1Size];
         if (l1Size > 0) {
             ByteBuffer b = ByteBuffer.allocate(l1Size * 8);
-            RawImage.readFully(ch, l1Offset, b, path);
+            file.readFully(l1Offset, b);
             b.flip();
             b.asLongBuffer().get(l1);
         }
         refTable = new long[(int) (refTableBytes / 8)];
         ByteBuffer rb = ByteBuffer.allocate((int) refTableBytes);
-        RawImage.readFully(ch, refTableOffset, rb, path);
+        file.readFully(refTableOffset, rb);
         rb.flip();
         rb.asLongBuffer().get(refTable);
         refBlockBits = clusterBits + 3 - refcountOrder;
@@ -293,16 +296,17 @@ public final class Qcow2Image implements BlockDriver {
                 throw bad("backing file name at " + backingOffset + "+" + backingSize + " invalid");
             }
             ByteBuffer nb = ByteBuffer.allocate(backingSize);
-            RawImage.readFully(ch, backingOffset, nb, path);
+            file.readFully(backingOffset, nb);
             String name = new String(nb.array(), StandardCharsets.UTF_8);
             Path dir = path.toAbsolutePath().getParent();
             Path bp = dir == null ? Path.of(name) : dir.resolve(name);
+            ImageOptions bopts = opts.withReadOnly(true);
             if (backingFormat == null) {
-                backing = BlockDriver.open(bp, true, depth + 1);
+                backing = BlockDriver.open(bp, bopts, depth + 1);
             } else if (backingFormat.equals("raw")) {
-                backing = RawImage.open(bp, true);
+                backing = RawImage.open(bp, bopts, true);
             } else if (backingFormat.equals("qcow2")) {
-                backing = Qcow2Image.open(bp, true, depth + 1);
+                backing = Qcow2Image.open(bp, bopts, depth + 1);
             } else {
                 throw bad("backing file format '" + backingFormat + "' is not supported");
             }
@@ -368,7 +372,7 @@ public final class Qcow2Image implements BlockDriver {
             fillZero(dst);
         } else if (host != 0) {
             checkHost(host);
-            RawImage.readFully(ch, host + inCluster, dst, path);
+            file.readFully(host + inCluster, dst);
         } else if (backing != null) {
             readBacking(pos, dst);
         } else {
@@ -403,12 +407,12 @@ public final class Qcow2Image implements BlockDriver {
         long host = entry & compressedOffsetMask;
         long sectors = ((entry >>> csizeShift) & csizeMask) + 1;
         long end = (host & ~511L) + sectors * 512;
-        end = Math.min(end, ch.size());
+        end = Math.min(end, file.size());
         if (end <= host) {
             throw bad(String.format("compressed cluster at 0x%x lies past the end of the file", host));
         }
         ByteBuffer in = ByteBuffer.allocate((int) (end - host));
-        RawImage.readFully(ch, host, in, path);
+        file.readFully(host, in);
         byte[] out = new byte[clusterSize];
         Inflater inf = new Inflater(true);
         try {
@@ -447,7 +451,7 @@ public final class Qcow2Image implements BlockDriver {
         if (t == null) {
             checkHost(l2Off);
             ByteBuffer b = ByteBuffer.allocate(clusterSize);
-            RawImage.readFully(ch, l2Off, b, path);
+            file.readFully(l2Off, b);
             b.flip();
             t = new long[clusterSize / 8];
             b.asLongBuffer().get(t);
@@ -485,7 +489,7 @@ public final class Qcow2Image implements BlockDriver {
                 && (entry & OFFSET_MASK) != 0) {
             long host = entry & OFFSET_MASK;
             checkHost(host);
-            RawImage.writeFully(ch, host + inCluster, data);
+            file.writeFully(host + inCluster, data);
             return;
         }
         // Copy-on-write: a fresh cluster gets the old contents (backing, zeros, compressed) plus the new bytes.
@@ -499,7 +503,7 @@ public final class Qcow2Image implements BlockDriver {
             full.put(inCluster, data, data.position(), data.remaining());
         }
         long host = allocCluster();
-        RawImage.writeFully(ch, host, full);
+        file.writeFully(host, full);
         setL2(l2, l2Off, l2Index, host | QCOW_OFLAG_COPIED);
         release(entry);
     }
@@ -524,7 +528,7 @@ public final class Qcow2Image implements BlockDriver {
         long l2Off = l1e & OFFSET_MASK;
         if (l2Off == 0) {
             long off = allocCluster();
-            RawImage.writeFully(ch, off, ByteBuffer.wrap(zeros));
+            file.writeFully(off, ByteBuffer.wrap(zeros));
             long[] t = new long[clusterSize / 8];
             l2Cache.put(off, t);
             setL1(l1Index, off | QCOW_OFLAG_COPIED);
@@ -538,12 +542,12 @@ public final class Qcow2Image implements BlockDriver {
 
     private void setL1(int index, long value) throws IOException {
         l1[index] = value;
-        RawImage.writeFully(ch, l1Offset + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
+        file.writeFully(l1Offset + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
     }
 
     private void setL2(long[] l2, long l2Off, int index, long value) throws IOException {
         l2[index] = value;
-        RawImage.writeFully(ch, l2Off + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
+        file.writeFully(l2Off + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
     }
 
     /** Takes a new cluster at the end of the file with refcount 1. */
@@ -571,10 +575,10 @@ public final class Qcow2Image implements BlockDriver {
             }
             blockOff = fileEnd;
             fileEnd += clusterSize;
-            RawImage.writeFully(ch, blockOff, ByteBuffer.wrap(zeros));
+            file.writeFully(blockOff, ByteBuffer.wrap(zeros));
             refBlockCache.put(blockOff, new byte[clusterSize]);
             refTable[ti] = blockOff;
-            RawImage.writeFully(ch, refTableOffset + ti * 8L, ByteBuffer.allocate(8).putLong(0, blockOff));
+            file.writeFully(refTableOffset + ti * 8L, ByteBuffer.allocate(8).putLong(0, blockOff));
             // The new block needs a reference of its own; it usually lies in the range it covers.
             addRefcount(blockOff, 1);
         }
@@ -592,7 +596,7 @@ public final class Qcow2Image implements BlockDriver {
         }
         int byteIndex = setRef(block, index, value);
         int width = Math.max(1, (1 << refcountOrder) / 8);
-        RawImage.writeFully(ch, blockOff + byteIndex, ByteBuffer.wrap(block, byteIndex, width));
+        file.writeFully(blockOff + byteIndex, ByteBuffer.wrap(block, byteIndex, width));
     }
 
     /**
@@ -652,18 +656,18 @@ public final class Qcow2Image implements BlockDriver {
             }
         }
         for (Map.Entry<Long, byte[]> e : fresh.entrySet()) {
-            RawImage.writeFully(ch, e.getKey(), ByteBuffer.wrap(e.getValue()));
+            file.writeFully(e.getKey(), ByteBuffer.wrap(e.getValue()));
             refBlockCache.put(e.getKey(), e.getValue());
         }
         ByteBuffer tb = ByteBuffer.allocate(table.length * 8);
         tb.asLongBuffer().put(table);
-        RawImage.writeFully(ch, tableOff, tb);
+        file.writeFully(tableOff, tb);
         for (long c : inOldBlocks) {
             bumpInBlock(table[(int) (c >>> refBlockBits)] & REFT_OFFSET_MASK, c, 1);
         }
         // Header fields refcount_table_offset (48) and refcount_table_clusters (56) in one write.
         ByteBuffer hdr = ByteBuffer.allocate(12).putLong(0, tableOff).putInt(8, (int) tableClusters);
-        RawImage.writeFully(ch, 48, hdr);
+        file.writeFully(48, hdr);
         long oldOff = refTableOffset;
         long oldClusters = ((long) refTable.length * 8) >>> clusterBits;
         refTable = table;
@@ -679,7 +683,7 @@ public final class Qcow2Image implements BlockDriver {
         if (b == null) {
             checkHost(off);
             b = new byte[clusterSize];
-            RawImage.readFully(ch, off, ByteBuffer.wrap(b), path);
+            file.readFully(off, ByteBuffer.wrap(b));
             refBlockCache.put(off, b);
         }
         return b;
@@ -719,9 +723,7 @@ public final class Qcow2Image implements BlockDriver {
 
     @Override
     public synchronized void flush() throws IOException {
-        if (!readOnly) {
-            ch.force(true);
-        }
+        file.flush();
     }
 
     @Override
@@ -731,7 +733,7 @@ public final class Qcow2Image implements BlockDriver {
                 backing.close();
             }
         } finally {
-            ch.close();
+            file.close();
         }
     }
 }
