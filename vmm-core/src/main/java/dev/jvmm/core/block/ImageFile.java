@@ -202,6 +202,9 @@ final class ImageFile implements AutoCloseable {
                 break;
             }
             total += n;
+            if (((pos + total) & (align - 1)) != 0) {
+                break; // a short direct read ends at end of file, off the block grid
+            }
         }
         return total;
     }
