@@ -375,8 +375,8 @@ public final class Qcow2Image implements BlockDriver {
             writeAll(out, hdr, 0);
             writeAll(out, refTable, cs);
             writeAll(out, refBlock, 2L * cs);
-            // L1 entries are zero; like qemu-img, write only its used bytes (rounded to a sector) after the cluster start.
-            long l1Bytes = Math.max(512, (l1Entries * 8 + 511) & ~511L);
+            // L1 entries are zero; like qemu-img, write only the bytes the entries use (the file ends there).
+            long l1Bytes = Math.max(8, l1Entries * 8);
             writeAll(out, ByteBuffer.allocate((int) l1Bytes), 3L * cs);
             out.force(true);
         } catch (java.nio.file.FileAlreadyExistsException e) {
