@@ -71,9 +71,9 @@ public final class BlockGraph {
 
     // ---- building ----
 
-    /** QEMU's automatic node name: "#block", a 3-digit counter, 2 random digits. */
+    /** QEMU's automatic node name (id_generate): "#block", a counter from 0, two random digits. */
     private String autoName() {
-        return String.format("#block%03d%02d", autoNameCounter++, random.nextInt(100));
+        return String.format("#block%d%02d", autoNameCounter++, random.nextInt(100));
     }
 
     private void addNode(BlockNode n, String option) {

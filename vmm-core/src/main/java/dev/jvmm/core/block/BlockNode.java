@@ -90,7 +90,8 @@ public final class BlockNode {
             return driver == null ? 0 : driver.size();
         }
         try {
-            return Files.size(Path.of(filename));
+            // bdrv_getlength counts whole sectors
+            return (Files.size(Path.of(filename)) + 511) & ~511L;
         } catch (IOException | RuntimeException e) {
             return driver == null ? 0 : driver.size();
         }
