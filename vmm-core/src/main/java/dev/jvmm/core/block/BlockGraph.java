@@ -124,8 +124,8 @@ public final class BlockGraph {
                 throw new OptionException(option, "Block format '" + fmt + "' does not support the option '"
                         + o.formatOptions().keySet().iterator().next() + "'");
             }
-            DriveCache cache = o.snapshot() ? new DriveCache(o.cache().writeback(), o.cache().direct(), true)
-                    : o.cache();
+            // Nodes always show writeback on; writethrough is the drive's (BlockBackend's) setting in QEMU.
+            DriveCache cache = new DriveCache(true, o.cache().direct(), o.cache().noFlush() || o.snapshot());
             root = openChain(option, o.file(), o.format(), o.nodeName(), o.readOnly(), cache, o.locking(),
                     o.discardUnmap(), o.snapshot());
         }
@@ -495,7 +495,7 @@ public final class BlockGraph {
         for (Drive d : drives) {
             boolean attached = d.qdev() != null;
             out.add(new BlockInfo(d.name(), d.qdev(), !attached, false,
-                    d.ioStatusEnabled() ? d.ioStatus() : null,
+                    d.ioStatusShown() ? d.ioStatus() : null,
                     d.root() == null ? null : deviceInfo(d.root(), false, d.cache())));
         }
         return out;

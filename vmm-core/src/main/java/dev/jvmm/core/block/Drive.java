@@ -143,6 +143,16 @@ public final class Drive implements BlockBackend {
         return ioStatusEnabled;
     }
 
+    /**
+     * QEMU's blk_iostatus_is_enabled: a device tracks io-status and the policy can stop the VM (werror
+     * enospc or stop, or rerror stop). Only then does query-block show "io-status" and BLOCK_IO_ERROR carry
+     * "nospace".
+     */
+    public boolean ioStatusShown() {
+        return ioStatusEnabled && (werror == BlockErrorPolicy.ENOSPC || werror == BlockErrorPolicy.STOP
+                || werror == BlockErrorPolicy.AUTO || rerror == BlockErrorPolicy.STOP);
+    }
+
     /** The attached device's QOM path ("/machine/peripheral/ID/virtio-backend"), or null when none. */
     public String qdev() {
         return qdev;
@@ -270,11 +280,11 @@ public final class Drive implements BlockBackend {
                 stats.done(op, 0, f[1]);
             }
         }
-        if (action == ErrorAction.STOP && ioStatusEnabled && ioStatus == IoStatus.OK) {
+        if (action == ErrorAction.STOP && ioStatusShown() && ioStatus == IoStatus.OK) {
             ioStatus = nospace ? IoStatus.NOSPACE : IoStatus.FAILED;
         }
         events.publish(new VmEvent.BlockIoError(name, root == null ? null : root.nodeName(), isRead ? "read" : "write",
-                action.qapiName(), nospace, reason(errno, error)));
+                action.qapiName(), ioStatusShown() ? nospace : null, reason(errno, error)));
         if (action == ErrorAction.STOP) {
             ioErrorStop.run();
         }
