@@ -237,6 +237,22 @@ class QmpBlockReferenceTest {
     }
 
     @Test
+    void blkdebugDriveStoppedOnNoSpace() throws IOException {
+        sparse("img.raw", 4 << 20);
+        Files.writeString(dir.resolve("cfg28"), "[inject-error]\nevent = \"read_aio\"\nerrno = \"28\"\n");
+        // The error filter itself is blockdrv's; the graph and the policy are what is compared here.
+        BlockGraph g = new BlockGraph(new EventBus(), Runnable::run, () -> { },
+                r -> dev.jvmm.core.block.RawImage.open(r.path(), r.readOnly()));
+        g.addDrive("file=blkdebug:" + dir.resolve("cfg28") + ":" + dir.resolve("img.raw")
+                + ",format=raw,if=none,id=d0,rerror=stop");
+        Drive d = g.attach("d0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");
+        d.setWriteCache(false); // SeaBIOS does not negotiate VIRTIO_BLK_F_FLUSH
+        d.handleError(true, new IOException("No space left on device"));
+        compareBlock("ioerr-rerror-stop-enospc.txt", g);
+        compare("ioerr-rerror-stop-enospc.txt", "{\"execute\": \"query-blockstats\"}", stats(g, false));
+    }
+
+    @Test
     void blockIoErrorEventAsQemuSendsIt() throws IOException {
         String ref = null;
         for (String l : Files.readAllLines(REF.resolve("ioerr-rerror-stop-enospc.txt"))) {

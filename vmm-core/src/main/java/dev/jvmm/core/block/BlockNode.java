@@ -101,6 +101,9 @@ public final class BlockNode {
     public long actualSize() {
         BlockNode n = this;
         while (n != null) {
+            if ("blkdebug".equals(n.driverName)) {
+                return -1; // blkdebug does not report it, so QEMU leaves "actual-size" out above it
+            }
             if (n.driver != null && n.driver.allocatedSize() >= 0) {
                 return n.driver.allocatedSize();
             }

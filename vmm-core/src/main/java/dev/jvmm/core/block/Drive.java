@@ -19,7 +19,7 @@ import java.util.function.LongConsumer;
  * the thread whose request just failed, right after the failing call, because the failed request's kind
  * and start time are kept per thread until then (that keeps the request path free of allocation).
  */
-public final class Drive implements BlockBackend {
+public final class Drive implements BlockBackend, AutoCloseable {
     /** errno values QEMU's error policy looks at. */
     public static final int EIO = 5;
     public static final int ENOSPC = 28;
@@ -39,6 +39,7 @@ public final class Drive implements BlockBackend {
     private volatile boolean ioStatusEnabled;
     private volatile String qdev;
     private volatile Runnable retryHandler;
+    private final EventBus.Subscriber resumeWatcher;
 
     /**
      * @param name         the -drive id ("" for the anonymous backend a -device makes over a -blockdev node)
@@ -67,7 +68,7 @@ public final class Drive implements BlockBackend {
         this.events = events;
         this.ioErrorStop = ioErrorStop;
         this.stats = stats;
-        events.subscribe((e, t) -> {
+        this.resumeWatcher = (e, t) -> {
             if (e instanceof VmEvent.Resume) {
                 // QEMU's cont resets every drive's io-status before the VM runs again.
                 ioStatus = IoStatus.OK;
@@ -76,7 +77,8 @@ public final class Drive implements BlockBackend {
                     mainLoop.execute(r);
                 }
             }
-        });
+        };
+        events.subscribe(resumeWatcher);
     }
 
     private BlockDriver driver() throws BlockException {
@@ -325,6 +327,12 @@ public final class Drive implements BlockBackend {
     @Override
     public void addResizeListener(LongConsumer listener) {
         resizeListeners.add(listener);
+    }
+
+    /** Stops watching the bus; the images are the graph's to close. */
+    @Override
+    public void close() {
+        events.unsubscribe(resumeWatcher);
     }
 
     /** block_resize on this drive's root; listeners (the device) learn the new size. */

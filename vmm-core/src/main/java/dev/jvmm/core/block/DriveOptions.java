@@ -135,7 +135,7 @@ public record DriveOptions(String option, String id, String file, String format,
                     }
                     nodeName = v;
                 }
-                case "file.locking", "locking" -> {
+                case "file.locking" -> {
                     if (!v.equals("auto") && !v.equals("on") && !v.equals("off")) {
                         throw new OptionException(option, "Parameter 'locking' does not accept value '" + v + "'");
                     }
