@@ -119,15 +119,19 @@ public final class BlockGraph implements AutoCloseable {
         }
         BlockNode root = null;
         if (o.file() != null && !o.file().isEmpty()) {
+            // Nodes always show writeback on; writethrough is the drive's (BlockBackend's) setting in QEMU.
+            DriveCache cache = new DriveCache(true, o.cache().direct(), o.cache().noFlush() || o.snapshot());
+            int before = nodes.size();
+            root = openChain(option, o.file(), o.format(), o.nodeName(), o.readOnly(), cache, o.locking(),
+                    o.discardUnmap(), o.snapshot());
             if (!o.formatOptions().isEmpty()) {
-                String fmt = o.format() != null ? o.format() : "raw";
+                // QEMU names the (possibly probed) format driver that was handed the unknown key (-drive serial=
+                // included: 7.2 no longer takes it there, it belongs to -device).
+                String fmt = root.driverName();
+                unwind(before);
                 throw new OptionException(option, "Block format '" + fmt + "' does not support the option '"
                         + o.formatOptions().keySet().iterator().next() + "'");
             }
-            // Nodes always show writeback on; writethrough is the drive's (BlockBackend's) setting in QEMU.
-            DriveCache cache = new DriveCache(true, o.cache().direct(), o.cache().noFlush() || o.snapshot());
-            root = openChain(option, o.file(), o.format(), o.nodeName(), o.readOnly(), cache, o.locking(),
-                    o.discardUnmap(), o.snapshot());
         }
         Drive d = new Drive(id, root, o.cache(), o.werror(), o.rerror(), o.discardUnmap(), events, mainLoop,
                 ioErrorStop);
@@ -136,6 +140,21 @@ public final class BlockGraph implements AutoCloseable {
         entries.put(d, e);
         drives.add(d);
         return d;
+    }
+
+    /** Forgets and closes the nodes a failed option added. */
+    private void unwind(int keep) {
+        while (nodes.size() > keep) {
+            BlockNode n = nodes.remove(nodes.size() - 1);
+            nodesByName.remove(n.nodeName());
+            if (n.driver() != null && (n.backing() == null || n.driver().backing() == null)) {
+                try {
+                    n.driver().close();
+                } catch (IOException e) {
+                    // the option error is what the user needs to see
+                }
+            }
+        }
     }
 
     /** Opens an image file with its backing chain: nodes file, format, then the backing's file, format. */

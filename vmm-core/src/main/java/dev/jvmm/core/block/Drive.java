@@ -26,8 +26,8 @@ public final class Drive implements BlockBackend, AutoCloseable {
 
     private final String name;
     private final BlockNode root;
-    private final BlockErrorPolicy werror;
-    private final BlockErrorPolicy rerror;
+    private volatile BlockErrorPolicy werror;
+    private volatile BlockErrorPolicy rerror;
     private final boolean discardUnmap;
     private final EventBus events;
     private final Runnable ioErrorStop;
@@ -122,6 +122,19 @@ public final class Drive implements BlockBackend, AutoCloseable {
      */
     public void setWriteCache(boolean enabled) {
         cache = cache.withWriteback(enabled);
+    }
+
+    /**
+     * The device's werror=/rerror= properties (-device virtio-blk-pci,werror=stop): AUTO keeps the drive's
+     * own policy, as QEMU's blkconf_apply_backend_options does.
+     */
+    public void applyDevicePolicy(BlockErrorPolicy deviceWerror, BlockErrorPolicy deviceRerror) {
+        if (deviceWerror != null && deviceWerror != BlockErrorPolicy.AUTO) {
+            werror = deviceWerror;
+        }
+        if (deviceRerror != null && deviceRerror != BlockErrorPolicy.AUTO) {
+            rerror = deviceRerror;
+        }
     }
 
     public BlockErrorPolicy werror() {

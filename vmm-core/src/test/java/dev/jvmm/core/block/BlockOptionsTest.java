@@ -99,6 +99,9 @@ class BlockOptionsTest {
                 () -> graph.addDrive("file=" + raw2 + ",format=raw,if=none,id=d1,node-name=n0"));
         assertOptionError("Block format 'raw' does not support the option 'bogus'",
                 () -> graph.addDrive("file=" + raw2 + ",format=raw,if=none,id=d2,bogus=1"));
+        assertOptionError("Block format 'raw' does not support the option 'serial'",
+                () -> graph.addDrive("file=" + raw2 + ",format=raw,if=none,id=d2,serial=SER1"));
+        assertEquals(2, graph.nodes().size(), "a refused -drive leaves no nodes behind");
         assertOptionError("Could not open '" + dir.resolve("none.raw") + "': No such file or directory",
                 () -> graph.addDrive("file=" + dir.resolve("none.raw") + ",format=raw,if=none,id=d3"));
         assertOptionError("drive with bus=0, unit=1 (index=1) exists", () -> {
