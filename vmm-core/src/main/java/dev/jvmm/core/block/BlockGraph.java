@@ -122,8 +122,13 @@ public final class BlockGraph implements AutoCloseable {
             // Nodes always show writeback on; writethrough is the drive's (BlockBackend's) setting in QEMU.
             DriveCache cache = new DriveCache(true, o.cache().direct(), o.cache().noFlush() || o.snapshot());
             int before = nodes.size();
-            root = openChain(option, o.file(), o.format(), o.nodeName(), o.readOnly(), cache, o.locking(),
-                    o.discardUnmap(), o.snapshot());
+            try {
+                root = openChain(option, o.file(), o.format(), o.nodeName(), o.readOnly(), cache, o.locking(),
+                        o.discardUnmap(), o.snapshot());
+            } catch (OptionException e) {
+                unwind(before);
+                throw e;
+            }
             if (!o.formatOptions().isEmpty()) {
                 // QEMU names the (possibly probed) format driver that was handed the unknown key (-drive serial=
                 // included: 7.2 no longer takes it there, it belongs to -device).
