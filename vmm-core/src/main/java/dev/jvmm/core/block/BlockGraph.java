@@ -197,7 +197,7 @@ public final class BlockGraph implements AutoCloseable {
         BlockNode backing = null;
         String name = nodeName != null ? nodeName : autoName();
         BlockNode top = new BlockNode(name, fmt, filename, ro, cache, driver, under, null);
-        addNode(top, option);
+        addNodeOrClose(top, option);
         BlockDriver b = driver.backing();
         if (b != null) {
             String bf = b.filename();
@@ -336,8 +336,24 @@ public final class BlockGraph implements AutoCloseable {
                 node = new BlockNode(name, driver, file.filename(), ro, cache, d, file, backing);
             }
         }
-        addNode(node, option);
+        addNodeOrClose(node, option);
         return node;
+    }
+
+    /** Adds a node whose image is open; a refused node closes its image so no file stays open or locked. */
+    private void addNodeOrClose(BlockNode n, String option) {
+        try {
+            addNode(n, option);
+        } catch (OptionException e) {
+            if (n.driver() != null) {
+                try {
+                    n.driver().close();
+                } catch (IOException x) {
+                    // the option error is what the user needs to see
+                }
+            }
+            throw e;
+        }
     }
 
     private record FileOpts(String locking, boolean unmap) {
