@@ -371,10 +371,7 @@ public final class BlockGraph implements AutoCloseable {
         if (v instanceof String ref) {
             BlockNode n = nodesByName.get(ref);
             if (n == null) {
-                DriveEntry e = named.get(ref);
-                if (e != null && e.drive.root() != null) {
-                    return e.drive.root();
-                }
+                // A -drive id is not a node reference (QEMU 7.2 refuses it the same way).
                 throw new OptionException(o.option(), "Cannot find device='" + ref + "' nor node-name='" + ref + "'");
             }
             return n;
@@ -444,6 +441,9 @@ public final class BlockGraph implements AutoCloseable {
                             + " options?)");
                 }
                 throw new OptionException(null, "Drive '" + drive + "' is already in use by another device");
+            }
+            if (e.drive.root() == null) {
+                throw new OptionException(null, "Device needs media, but drive is empty");
             }
             e.qdev = qdevPath;
             e.drive.attached(qdevPath);

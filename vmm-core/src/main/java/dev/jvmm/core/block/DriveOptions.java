@@ -69,7 +69,9 @@ public record DriveOptions(String option, String id, String file, String format,
             switch (k) {
                 case "id" -> {
                     if (!wellFormedId(v)) {
-                        throw new OptionException(option, "Parameter 'id' expects an identifier");
+                        // QEMU adds the hint on a second line.
+                        throw new OptionException(option, "Parameter 'id' expects an identifier\n"
+                                + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
                     }
                     id = v;
                 }
@@ -137,7 +139,7 @@ public record DriveOptions(String option, String id, String file, String format,
                 }
                 case "file.locking" -> {
                     if (!v.equals("auto") && !v.equals("on") && !v.equals("off")) {
-                        throw new OptionException(option, "Parameter 'locking' does not accept value '" + v + "'");
+                        throw new OptionException(option, "invalid parameter value: " + v);
                     }
                     locking = v;
                 }

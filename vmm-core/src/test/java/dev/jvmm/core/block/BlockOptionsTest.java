@@ -86,6 +86,9 @@ class BlockOptionsTest {
         assertOptionError("aio=native was specified, but it requires cache.direct=on, which was not specified.",
                 () -> DriveOptions.parse(f + "aio=native"));
         DriveOptions.parse(f + "aio=native,cache=none");
+        assertOptionError("invalid parameter value: maybe", () -> DriveOptions.parse(f + "file.locking=maybe"));
+        assertOptionError("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.',"
+                + " '_', starting with a letter.", () -> DriveOptions.parse("file=/x,id=bad id"));
         OptionException e = assertThrows(OptionException.class, () -> DriveOptions.parse(f + "cache=bogus"));
         assertEquals("-drive " + f + "cache=bogus: invalid cache option", e.formatted());
     }
@@ -196,6 +199,14 @@ class BlockOptionsTest {
         assertOptionError("Parameter 'file' is missing", () -> graph.addBlockdev("driver=raw,node-name=x"));
         assertOptionError("Parameter 'filename' is missing", () -> graph.addBlockdev("driver=file,node-name=x"));
         graph.addDrive("file=" + raw + ",format=raw,if=none,id=d0");
+        assertOptionError("Cannot find device='d0' nor node-name='d0'",
+                () -> graph.addBlockdev("driver=raw,file=d0,node-name=y"));
+        graph.addDrive("if=none,id=empty");
+        assertOptionError("Device needs media, but drive is empty",
+                () -> graph.attach("empty", "/machine/peripheral-anon/device[0]/virtio-backend", "x"));
+        graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=shared,read-only=on");
+        graph.attach("shared", "/machine/peripheral-anon/device[0]/virtio-backend", "x");
+        graph.attach("shared", "/machine/peripheral-anon/device[1]/virtio-backend", "x");
         assertOptionError("node-name=d0 is conflicting with a device id",
                 () -> graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=d0"));
     }
