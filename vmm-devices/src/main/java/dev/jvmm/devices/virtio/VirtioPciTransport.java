@@ -661,6 +661,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         status = v;
         if ((old & DRIVER_OK) != (v & DRIVER_OK)) {
             updateIoEvents();
+            control.signal(); // kicks that came before DRIVER_OK are served now
         }
         device.statusChanged(v);
     }
@@ -841,11 +842,12 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         }
         VirtQueue q = queues[i];
         try {
-            boolean isHeld;
+            boolean runnable;
             synchronized (this) {
-                isHeld = held[i];
+                // section 3.1.1: no buffer is consumed before DRIVER_OK
+                runnable = q.enabled && !broken && !held[i] && (status & DRIVER_OK) != 0;
             }
-            if (!q.enabled || broken || isHeld) {
+            if (!runnable) {
                 return;
             }
             boolean any = false;

@@ -137,6 +137,22 @@ final class VirtioGuest implements AutoCloseable {
         common(DEVICE_STATUS, 1, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
     }
 
+    /** Driver reload: reset, clean rings for queue 0, start again. */
+    void restart(long features) {
+        common(DEVICE_STATUS, 1, 0);
+        mem.zero(avail(0), 4 + 2L * queueSize + 2);
+        mem.zero(used(0), 4 + 8L * queueSize + 2);
+        availIdx[0] = 0;
+        start(features);
+    }
+
+    /** Publishes descriptor head on queue q, kicks, and waits for DEVICE_NEEDS_RESET. */
+    void submitExpectingFailure(int q, int head) {
+        makeAvailable(q, head);
+        kick(q);
+        awaitBroken();
+    }
+
     static long defaultFeatures() {
         return 1L << VIRTIO_F_VERSION_1 | 1L << VirtioBlk.VIRTIO_BLK_F_FLUSH
                 | 1L << VirtioBlk.VIRTIO_BLK_F_CONFIG_WCE;
