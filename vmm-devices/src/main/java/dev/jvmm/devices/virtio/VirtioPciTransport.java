@@ -143,6 +143,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     private int deviceFeatureSelect;
     private int driverFeatureSelect;
     private final int[] driverFeatures = new int[2];
+    private long negotiated;
     private int status;
     private int generation;
     private int queueSelect;
@@ -335,7 +336,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
 
     @Override
     public synchronized long negotiatedFeatures() {
-        return driverFeaturesRaw() & offeredFeatures;
+        return negotiated;
     }
 
     private long driverFeaturesRaw() {
@@ -558,9 +559,13 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             case DEVICE_FEATURE_SELECT -> deviceFeatureSelect = v;
             case DRIVER_FEATURE_SELECT -> driverFeatureSelect = v;
             case DRIVER_FEATURE -> {
-                // Section 3.1.1: features are fixed once FEATURES_OK is set
-                if (driverFeatureSelect < 2 && (status & FEATURES_OK) == 0) {
+                // The register keeps what was written (QEMU), but the features in force are fixed once
+                // FEATURES_OK is set (section 3.1.1)
+                if (driverFeatureSelect < 2) {
                     driverFeatures[driverFeatureSelect] = v;
+                    if ((status & FEATURES_OK) == 0) {
+                        negotiated = driverFeaturesRaw() & offeredFeatures;
+                    }
                 }
             }
             case CONFIG_MSIX_VECTOR -> configVector = validVector(v);
@@ -682,6 +687,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             driverFeatureSelect = 0;
             driverFeatures[0] = 0;
             driverFeatures[1] = 0;
+            negotiated = 0;
             queueSelect = 0;
             configVector = VirtQueue.VIRTIO_MSI_NO_VECTOR;
             isr = 0;
