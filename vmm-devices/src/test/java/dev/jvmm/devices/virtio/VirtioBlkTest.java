@@ -319,4 +319,70 @@ class VirtioBlkTest {
         assertFalse(g.intx.level());
         assertEquals(0, g.modern.read(ISR_CFG_OFFSET, 1), "reading ISR cleared it");
     }
+
+    @Test
+    void secondQueueWorksAndUsesItsOwnVector() {
+        FakeBlockBackend d = new FakeBlockBackend(DISK);
+        g = new VirtioGuest(d, new VirtioBlkOptions("vd0", "", 2, 256, true), null);
+        assertTrue(g.negotiate(VirtioGuest.defaultFeatures() | 1L << VIRTIO_BLK_F_MQ));
+        g.setupQueue(0, 0, 1);
+        g.setupQueue(1, 128, 2);
+        g.common(CONFIG_MSIX_VECTOR, 2, 0);
+        g.common(DEVICE_STATUS, 1, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+        assertEquals(List.of("fe003000/2/0", "fe003004/2/1"), g.ioevents.live);
+        for (int v = 0; v < 3; v++) {
+            g.msix.write(16L * v + MsixTable.VECTOR_CTRL, 4, 0);
+        }
+        g.t.writeConfig(CAP_MSIX + 2, 2, MsixTable.MSIX_ENABLE);
+        long h = g.header(VIRTIO_BLK_T_FLUSH, 0);
+        long st = g.alloc(1);
+        g.writeDesc(1, 5, h, 16, VIRTQ_DESC_F_NEXT, 6);
+        g.writeDesc(1, 6, st, 1, VIRTQ_DESC_F_WRITE, 0);
+        g.queueSize = 128;
+        g.makeAvailable(1, 5);
+        g.kick(1);
+        g.awaitUsed(1, 1);
+        assertEquals(5, g.usedId(1, 0));
+        VirtioPciTransportTest.awaitTrue(() -> g.msi.triggers.get(2) == 1, "queue 1's vector");
+        assertEquals(0, g.msi.triggers.get(1));
+        // a resize goes to the configuration vector
+        d.resize(DISK * 2);
+        assertEquals(1, g.msi.triggers.get(0));
+    }
+
+    @Test
+    void resetDropsAKeptRequest() {
+        FakeBlockBackend d = new FakeBlockBackend(DISK);
+        g = new VirtioGuest(d, VirtioBlkOptions.defaults("vd0"), null);
+        g.start(VirtioGuest.defaultFeatures());
+        d.failFlush = new IOException("Input/output error");
+        d.action = BlockBackend.ErrorAction.STOP;
+        g.request(0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
+        g.makeAvailable(0, 0);
+        g.kick(0);
+        VirtioPciTransportTest.awaitTrue(() -> !d.errors.isEmpty(), "the error");
+        g.common(DEVICE_STATUS, 1, 0);
+        d.failFlush = null;
+        d.retry.run();
+        VirtioPciTransportTest.sleep(50);
+        assertEquals(0, g.usedIdx(0), "the dropped request is not completed after reset");
+        assertEquals(1, d.log.stream().filter("flush"::equals).count());
+    }
+
+    @Test
+    void geometryFromAPartitionTable() {
+        FakeBlockBackend d = new FakeBlockBackend(DISK);
+        // one partition ending at head 31 (32 heads: LBA translation, so the size guess wins) ...
+        d.disk[510] = 0x55;
+        d.disk[511] = (byte) 0xaa;
+        d.disk[0x1be + 5] = 31;
+        d.disk[0x1be + 6] = 32;
+        d.disk[0x1be + 12] = 1;
+        assertEquals(new DiskGeometry(130, 16, 63), DiskGeometry.guess(d));
+        // ... and one ending at head 7, sector 32: used as the physical geometry
+        d.disk[0x1be + 5] = 7;
+        assertEquals(new DiskGeometry((int) (DISK / 512 / (8 * 32)), 8, 32), DiskGeometry.guess(d));
+        assertEquals(new DiskGeometry(2, 16, 63), DiskGeometry.guess(new FakeBlockBackend(4096)));
+        assertEquals(16383, DiskGeometry.fromSize(1L << 40).cylinders());
+    }
 }
