@@ -150,6 +150,8 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     private int configVector = VirtQueue.VIRTIO_MSI_NO_VECTOR;
     private int isr;
     private volatile boolean broken;
+    /** QEMU's vdev->disabled: the driver cleared COMMAND.Bus Master; no queue work, no interrupts. */
+    private volatile boolean disabled;
     private volatile String lastError;
 
     // Device thread hand-off, guarded by this.
@@ -292,6 +294,16 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
                 setIntx((isr & VIRTIO_PCI_ISR_QUEUE) != 0);
             }
         }
+        if (offset <= PciConfigSpace.COMMAND && offset + size > PciConfigSpace.COMMAND) {
+            // QEMU's virtio_write_config: without bus mastering the device stops and DRIVER_OK drops
+            boolean master = (config.get16(PciConfigSpace.COMMAND) & PciConfigSpace.COMMAND_MASTER) != 0;
+            disabled = !master;
+            if (!master) {
+                status &= ~DRIVER_OK;
+            } else {
+                control.signal();
+            }
+        }
         if (offset < PciConfigSpace.BAR0 + 4 * (MODERN_BAR + 2) && offset + size > PciConfigSpace.COMMAND) {
             updateIoEvents();
         }
@@ -356,12 +368,13 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         if (broken) {
             return;
         }
-        broken = true;
         lastError = reason;
         if ((negotiatedFeatures() & 1L << VIRTIO_F_VERSION_1) != 0) {
             status |= DEVICE_NEEDS_RESET;
             configChanged();
         }
+        // set after the configuration interrupt, which is the last one a broken device sends (QEMU)
+        broken = true;
     }
 
     @Override
@@ -386,6 +399,9 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     /** QEMU's virtio_notify_vector: MSI-X message, or INTx following ISR bit 0. */
     private void signal(int vector, int isrBits) {
         isr |= isrBits;
+        if (broken || disabled) {
+            return;
+        }
         if (msix.enabled()) {
             msix.notify(vector);
         } else {
@@ -682,6 +698,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             java.util.Arrays.fill(held, false);
             status = 0;
             broken = false;
+            disabled = false;
             lastError = null;
             deviceFeatureSelect = 0;
             driverFeatureSelect = 0;
@@ -851,7 +868,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             boolean runnable;
             synchronized (this) {
                 // section 3.1.1: no buffer is consumed before DRIVER_OK
-                runnable = q.enabled && !broken && !held[i] && (status & DRIVER_OK) != 0;
+                runnable = q.enabled && !broken && !disabled && !held[i] && (status & DRIVER_OK) != 0;
             }
             if (!runnable) {
                 return;

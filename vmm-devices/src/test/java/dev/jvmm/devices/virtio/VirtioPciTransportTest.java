@@ -141,14 +141,20 @@ class VirtioPciTransportTest {
         g.t.writeConfig(PciConfigSpace.BAR0 + 16, 4, 0xfd00_0000);
         assertEquals(List.of("fd003000/2/0"), g.ioevents.live);
         // memory decoding off, then on again
-        g.t.writeConfig(PciConfigSpace.COMMAND, 2, 0);
+        g.t.writeConfig(PciConfigSpace.COMMAND, 2, PciConfigSpace.COMMAND_MASTER);
         assertEquals(List.of(), g.ioevents.live);
-        g.t.writeConfig(PciConfigSpace.COMMAND, 2, PciConfigSpace.COMMAND_MEMORY);
+        g.t.writeConfig(PciConfigSpace.COMMAND, 2, PciConfigSpace.COMMAND_MEMORY | PciConfigSpace.COMMAND_MASTER);
         assertEquals(List.of("fd003000/2/0"), g.ioevents.live);
         // kicks through the handler still work while registered
         assertEquals(VIRTIO_BLK_S_OK, g.run(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false));
         g.common(DEVICE_STATUS, 1, 0);
         assertEquals(List.of(), g.ioevents.live, "reset drops the registration");
+        // clearing Bus Master stops the device and drops DRIVER_OK, as QEMU does
+        g.start(VirtioGuest.defaultFeatures());
+        g.t.writeConfig(PciConfigSpace.COMMAND, 2, PciConfigSpace.COMMAND_MEMORY);
+        assertEquals(ACKNOWLEDGE | DRIVER | FEATURES_OK, g.status());
+        assertEquals(List.of(), g.ioevents.live);
+        g.t.writeConfig(PciConfigSpace.COMMAND, 2, PciConfigSpace.COMMAND_MEMORY | PciConfigSpace.COMMAND_MASTER);
         g.start(VirtioGuest.defaultFeatures());
         g.t.reset();
         assertEquals(List.of(), g.ioevents.live, "machine reset drops it");
