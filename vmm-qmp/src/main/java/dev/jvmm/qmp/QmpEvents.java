@@ -28,6 +28,8 @@ public final class QmpEvents {
             d.put("qom-path", r.qomPath());
         } else if (e instanceof VmEvent.GuestCrashloaded c) {
             d.put("action", c.action());
+        } else if (e instanceof VmEvent.BlockIoError b) {
+            return QmpBlock.ioError(b);
         } else {
             return null;
         }

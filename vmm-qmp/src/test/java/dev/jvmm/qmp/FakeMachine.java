@@ -1,6 +1,11 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.core.block.BlockDeviceInfo;
+import dev.jvmm.core.block.BlockGraph;
+import dev.jvmm.core.block.BlockInfo;
+import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.ChardevInfo;
 import dev.jvmm.core.machine.KvmInfo;
@@ -68,6 +73,33 @@ final class FakeMachine implements MachineControl, VcpuControl {
     @Override
     public List<MachineTypeInfo> machineTypes() {
         return List.of(MachineTypeInfo.pcI440fx72());
+    }
+
+    /** The drives, when a test gives the machine some. */
+    volatile BlockGraph blockGraph;
+
+    @Override
+    public List<BlockInfo> blockInfo() {
+        return blockGraph == null ? List.of() : blockGraph.queryBlock();
+    }
+
+    @Override
+    public List<BlockStatsInfo> blockStats(boolean queryNodes) {
+        return blockGraph == null ? List.of() : blockGraph.queryBlockstats(queryNodes);
+    }
+
+    @Override
+    public List<BlockDeviceInfo> namedBlockNodes(boolean flat) {
+        return blockGraph == null ? List.of() : blockGraph.queryNamedBlockNodes(flat);
+    }
+
+    @Override
+    public void blockResize(String device, String nodeName, long size) throws MachineCommandException {
+        if (blockGraph == null) {
+            MachineControl.super.blockResize(device, nodeName, size);
+        } else {
+            blockGraph.blockResize(device, nodeName, size);
+        }
     }
 
     @Override

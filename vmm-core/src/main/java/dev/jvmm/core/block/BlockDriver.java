@@ -75,15 +75,20 @@ public interface BlockDriver extends AutoCloseable {
         throw new BlockException("Image format driver does not support resize");
     }
 
-    /** Opens {@code path} as qcow2 when it starts with the qcow2 magic, else as a raw image. */
+    /** Opens {@code path} as qcow2 when it starts with the qcow2 magic, else as a raw image (cached, locked). */
     static BlockDriver open(Path path, boolean readOnly) throws IOException {
-        return open(path, readOnly, 0);
+        return open(path, ImageOptions.readOnly(readOnly), 0);
+    }
+
+    /** Probes the format as {@link #open(Path, boolean)} does, opening with opts. */
+    static BlockDriver open(Path path, ImageOptions opts) throws IOException {
+        return open(path, opts, 0);
     }
 
     /** Backing chains are followed at most this deep, so a self-referencing chain fails instead of looping. */
     int MAX_BACKING_DEPTH = 16;
 
-    static BlockDriver open(Path path, boolean readOnly, int depth) throws IOException {
+    static BlockDriver open(Path path, ImageOptions opts, int depth) throws IOException {
         if (depth > MAX_BACKING_DEPTH) {
             throw new BlockException("backing chain deeper than " + MAX_BACKING_DEPTH + " at " + path);
         }
@@ -94,7 +99,9 @@ public interface BlockDriver extends AutoCloseable {
                 // keep reading: positional reads may be short
             }
             qcow2 = !magic.hasRemaining() && magic.getInt(0) == Qcow2Image.QCOW_MAGIC;
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new BlockException("Could not open '" + path + "': No such file or directory", e);
         }
-        return qcow2 ? Qcow2Image.open(path, readOnly, depth) : RawImage.open(path, readOnly);
+        return qcow2 ? Qcow2Image.open(path, opts, depth) : RawImage.open(path, opts, depth > 0);
     }
 }

@@ -2,10 +2,8 @@ package dev.jvmm.core.block;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -61,15 +59,16 @@ public final class Qcow2Image implements BlockDriver {
     private static final int CACHE_TABLES = 64;
 
     private final Path path;
-    private final FileChannel ch;
+    private final ImageFile file;
+    private final ImageOptions opts;
     private final boolean readOnly;
     private final int version;
     private final int clusterBits;
     private final int clusterSize;
-    private final long size;
+    private volatile long size;
     private final int l2Bits;
-    private final long[] l1;
-    private final long l1Offset;
+    private long[] l1;
+    private long l1Offset;
     private long[] refTable;
     private long refTableOffset;
     private final int refcountOrder;
@@ -83,6 +82,8 @@ public final class Qcow2Image implements BlockDriver {
     private final Map<Long, long[]> l2Cache = lru();
     private final Map<Long, byte[]> refBlockCache = lru();
     private long fileEnd;
+    /** No cluster below this index has refcount 0; the allocator scans up from here before growing the file. */
+    private long freeHint;
 
     private static <V> Map<Long, V> lru() {
         return new LinkedHashMap<>(16, 0.75f, true) {
@@ -94,23 +95,24 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     public static Qcow2Image open(Path path, boolean readOnly) throws IOException {
-        return open(path, readOnly, 0);
+        return open(path, ImageOptions.readOnly(readOnly), 0);
     }
 
-    static Qcow2Image open(Path path, boolean readOnly, int depth) throws IOException {
+    /** Opens path; backing files open read-only with the same cache and locking options. */
+    public static Qcow2Image open(Path path, ImageOptions opts) throws IOException {
+        return open(path, opts, 0);
+    }
+
+    static Qcow2Image open(Path path, ImageOptions opts, int depth) throws IOException {
         if (depth > MAX_BACKING_DEPTH) {
             throw new BlockException("backing chain deeper than " + MAX_BACKING_DEPTH + " at " + path);
         }
-        FileChannel ch = readOnly
-                ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        ImageFile f = ImageFile.open(path, opts, ImageLock.heldPerms(opts.readOnly(), true),
+                ImageLock.unsharedPerms(true, false));
         try {
-            return new Qcow2Image(path, ch, readOnly, depth);
+            return new Qcow2Image(path, f, opts, depth);
         } catch (IOException | RuntimeException e) {
-            ch.close();
-            if (e instanceof BlockException be) {
-                throw be;
-            }
+            f.close();
             if (e instanceof IOException io) {
                 throw io;
             }
@@ -118,16 +120,17 @@ public final class Qcow2Image implements BlockDriver {
         }
     }
 
-    private Qcow2Image(Path path, FileChannel ch, boolean readOnly, int depth) throws IOException {
+    private Qcow2Image(Path path, ImageFile file, ImageOptions opts, int depth) throws IOException {
         this.path = path;
-        this.ch = ch;
-        this.readOnly = readOnly;
-        long fileSize = ch.size();
+        this.file = file;
+        this.opts = opts;
+        this.readOnly = opts.readOnly();
+        long fileSize = file.size();
         if (fileSize < HEADER_V2_LENGTH) {
             throw bad("truncated header (" + fileSize + " bytes)");
         }
         ByteBuffer h = ByteBuffer.allocate(HEADER_V2_LENGTH);
-        RawImage.readFully(ch, 0, h, path);
+        file.readFully(0, h);
         if (h.getInt(0) != QCOW_MAGIC) {
             throw bad("bad magic, not a qcow2 image");
         }
@@ -192,7 +195,7 @@ public final class Qcow2Image implements BlockDriver {
         if (version == 3) {
             ByteBuffer h3 = ByteBuffer.allocate(HEADER_V3_MIN_LENGTH - HEADER_V2_LENGTH + 1);
             h3.limit(HEADER_V3_MIN_LENGTH - HEADER_V2_LENGTH);
-            RawImage.readFully(ch, HEADER_V2_LENGTH, h3, path);
+            file.readFully(HEADER_V2_LENGTH, h3);
             incompat = h3.getLong(0);
             autoclear = h3.getLong(16);
             order = h3.getInt(24);
@@ -202,7 +205,7 @@ public final class Qcow2Image implements BlockDriver {
             }
             if (headerLength > HEADER_V3_MIN_LENGTH) {
                 ByteBuffer ct = ByteBuffer.allocate(1);
-                RawImage.readFully(ch, HEADER_V3_MIN_LENGTH, ct, path);
+                file.readFully(HEADER_V3_MIN_LENGTH, ct);
                 compressionType = ct.get(0) & 0xff;
             }
             long known = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION;
@@ -244,7 +247,7 @@ public final class Qcow2Image implements BlockDriver {
         }
         while (extPos + 8 <= extLimit) {
             ByteBuffer eh = ByteBuffer.allocate(8);
-            RawImage.readFully(ch, extPos, eh, path);
+            file.readFully(extPos, eh);
             int type = eh.getInt(0);
             long len = eh.getInt(4) & 0xffffffffL;
             if (type == HEADER_EXT_END) {
@@ -255,7 +258,7 @@ public final class Qcow2Image implements BlockDriver {
             }
             if (type == HEADER_EXT_BACKING_FORMAT) {
                 ByteBuffer fmt = ByteBuffer.allocate((int) len);
-                RawImage.readFully(ch, extPos + 8, fmt, path);
+                file.readFully(extPos + 8, fmt);
                 backingFormat = new String(fmt.array(), StandardCharsets.UTF_8);
             }
             extPos += 8 + ((len + 7) & ~7L);
@@ -263,20 +266,20 @@ public final class Qcow2Image implements BlockDriver {
         if (!readOnly && autoclear != 0) {
             // Autoclear features (e.g. dirty bitmaps) go stale once we write; qcow2.txt says to clear the bits.
             ByteBuffer zero = ByteBuffer.allocate(8);
-            RawImage.writeFully(ch, 88, zero);
+            file.writeFully(88, zero);
         }
 
         // Tables.
         l1 = new long[l1Size];
         if (l1Size > 0) {
             ByteBuffer b = ByteBuffer.allocate(l1Size * 8);
-            RawImage.readFully(ch, l1Offset, b, path);
+            file.readFully(l1Offset, b);
             b.flip();
             b.asLongBuffer().get(l1);
         }
         refTable = new long[(int) (refTableBytes / 8)];
         ByteBuffer rb = ByteBuffer.allocate((int) refTableBytes);
-        RawImage.readFully(ch, refTableOffset, rb, path);
+        file.readFully(refTableOffset, rb);
         rb.flip();
         rb.asLongBuffer().get(refTable);
         refBlockBits = clusterBits + 3 - refcountOrder;
@@ -293,21 +296,139 @@ public final class Qcow2Image implements BlockDriver {
                 throw bad("backing file name at " + backingOffset + "+" + backingSize + " invalid");
             }
             ByteBuffer nb = ByteBuffer.allocate(backingSize);
-            RawImage.readFully(ch, backingOffset, nb, path);
+            file.readFully(backingOffset, nb);
             String name = new String(nb.array(), StandardCharsets.UTF_8);
             Path dir = path.toAbsolutePath().getParent();
             Path bp = dir == null ? Path.of(name) : dir.resolve(name);
+            ImageOptions bopts = opts.withReadOnly(true);
             if (backingFormat == null) {
-                backing = BlockDriver.open(bp, true, depth + 1);
+                backing = BlockDriver.open(bp, bopts, depth + 1);
             } else if (backingFormat.equals("raw")) {
-                backing = RawImage.open(bp, true);
+                backing = RawImage.open(bp, bopts, true);
             } else if (backingFormat.equals("qcow2")) {
-                backing = Qcow2Image.open(bp, true, depth + 1);
+                backing = Qcow2Image.open(bp, bopts, depth + 1);
             } else {
                 throw bad("backing file format '" + backingFormat + "' is not supported");
             }
         } else {
             backing = null;
+        }
+    }
+
+    /** qcow2.txt: version 3 header length QEMU writes (104 bytes plus the compression type byte, padded to 8). */
+    static final int CREATE_HEADER_LENGTH = 112;
+    static final int CREATE_CLUSTER_BITS = 16;
+    static final int CREATE_REFCOUNT_ORDER = 4;
+
+    /**
+     * Creates a qcow2 v3 image as {@code qemu-img create -f qcow2} does: 64 KiB clusters, 16-bit refcounts, header,
+     * refcount table, one refcount block and the L1 table in the first clusters. backing (may be null) is stored as
+     * given (relative names resolve against the new image's directory); backingFormat ("raw", "qcow2") may be null.
+     * The file must not exist.
+     */
+    public static void create(Path path, long size, Path backing, String backingFormat) throws IOException {
+        if (size < 0) {
+            throw new BlockException("Image size must be non-negative");
+        }
+        int cs = 1 << CREATE_CLUSTER_BITS;
+        long l2Entries = cs / 8;
+        long clusters = (size + cs - 1) / cs;
+        long l1Entries = (clusters + l2Entries - 1) / l2Entries;
+        if (l1Entries * 8 > MAX_L1_BYTES) {
+            throw new BlockException("Image size is too large for this cluster size");
+        }
+        long l1Clusters = Math.max(1, (l1Entries * 8 + cs - 1) / cs);
+        long totalClusters = 3 + l1Clusters; // header, refcount table, refcount block, L1
+        long refsPerBlock = (long) cs * 8 / (1 << CREATE_REFCOUNT_ORDER);
+        if (totalClusters > refsPerBlock) {
+            throw new BlockException("Image size is too large");
+        }
+        ByteBuffer hdr = ByteBuffer.allocate(cs);
+        hdr.putInt(0, QCOW_MAGIC).putInt(4, 3);
+        hdr.putInt(20, CREATE_CLUSTER_BITS).putLong(24, size);
+        hdr.putInt(36, (int) l1Entries).putLong(40, 3L * cs);
+        hdr.putLong(48, cs).putInt(56, 1);
+        hdr.putInt(96, CREATE_REFCOUNT_ORDER).putInt(100, CREATE_HEADER_LENGTH);
+        int pos = CREATE_HEADER_LENGTH;
+        if (backingFormat != null) {
+            byte[] fmt = backingFormat.getBytes(StandardCharsets.UTF_8);
+            hdr.putInt(pos, HEADER_EXT_BACKING_FORMAT).putInt(pos + 4, fmt.length);
+            hdr.put(pos + 8, fmt);
+            pos += 8 + ((fmt.length + 7) & ~7);
+        }
+        pos += 8; // end-of-extensions marker (zeroes)
+        if (backing != null) {
+            byte[] name = backing.toString().getBytes(StandardCharsets.UTF_8);
+            if (name.length == 0 || name.length > 1023 || pos + name.length > cs) {
+                throw new BlockException("Backing file name too long");
+            }
+            hdr.put(pos, name);
+            hdr.putLong(8, pos).putInt(16, name.length);
+        }
+        ByteBuffer refTable = ByteBuffer.allocate(cs).putLong(0, 2L * cs);
+        ByteBuffer refBlock = ByteBuffer.allocate(cs);
+        for (int i = 0; i < totalClusters; i++) {
+            refBlock.putShort(i * 2, (short) 1);
+        }
+        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(path,
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            writeAll(out, hdr, 0);
+            writeAll(out, refTable, cs);
+            writeAll(out, refBlock, 2L * cs);
+            // L1 entries are zero; like qemu-img, write only the bytes the entries use (the file ends there).
+            long l1Bytes = Math.max(8, l1Entries * 8);
+            writeAll(out, ByteBuffer.allocate((int) l1Bytes), 3L * cs);
+            out.force(true);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new BlockException("Could not create '" + path + "': File exists", e);
+        }
+    }
+
+    private static void writeAll(java.nio.channels.FileChannel out, ByteBuffer b, long pos) throws IOException {
+        long p = pos;
+        while (b.hasRemaining()) {
+            p += out.write(b, p);
+        }
+    }
+
+    /**
+     * snapshot=on: QEMU 7.2 creates a qcow2 overlay named vl.XXXXXX in $TMPDIR (default /var/tmp) over the drive's
+     * image, opens it with cache.no-flush=on and deletes the name at once, so it vanishes with the process. The base
+     * opens read-only through the overlay's backing link with baseOptions' cache and locking settings.
+     */
+    public static Qcow2Image createTemporaryOverlay(Path base, String baseFormat, ImageOptions baseOptions)
+            throws IOException {
+        String tmp = System.getenv("TMPDIR");
+        Path dir = Path.of(tmp == null || tmp.isEmpty() ? "/var/tmp" : tmp);
+        long size;
+        try (BlockDriver probe = "raw".equals(baseFormat)
+                ? RawImage.open(base, baseOptions.withReadOnly(true))
+                : BlockDriver.open(base, baseOptions.withReadOnly(true))) {
+            size = probe.size();
+        }
+        java.security.SecureRandom rnd = new java.security.SecureRandom();
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        for (int attempt = 0; ; attempt++) {
+            StringBuilder name = new StringBuilder("vl.");
+            for (int i = 0; i < 6; i++) {
+                name.append(alphabet.charAt(rnd.nextInt(alphabet.length())));
+            }
+            Path overlay = dir.resolve(name.toString());
+            try {
+                create(overlay, size, base.toAbsolutePath(), baseFormat);
+            } catch (BlockException e) {
+                if (attempt < 100 && java.nio.file.Files.exists(overlay)) {
+                    continue;
+                }
+                throw new BlockException("Could not get temporary filename: " + e.getMessage(), e);
+            }
+            try {
+                ImageOptions o = new ImageOptions(false, baseOptions.direct(), true, baseOptions.locking(),
+                        baseOptions.discardUnmap());
+                return open(overlay, o);
+            } finally {
+                java.nio.file.Files.deleteIfExists(overlay);
+            }
         }
     }
 
@@ -334,7 +455,7 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     private void checkRange(long offset, long len) throws BlockException {
-        if (offset < 0 || offset > size || len > size - offset) {
+        if (offset < 0 || len < 0 || offset > size || len > size - offset) {
             throw new BlockException(String.format("request at %d+%d is past the end of %s (%d bytes)", offset, len, path, size));
         }
     }
@@ -368,7 +489,7 @@ public final class Qcow2Image implements BlockDriver {
             fillZero(dst);
         } else if (host != 0) {
             checkHost(host);
-            RawImage.readFully(ch, host + inCluster, dst, path);
+            file.readFully(host + inCluster, dst);
         } else if (backing != null) {
             readBacking(pos, dst);
         } else {
@@ -403,12 +524,12 @@ public final class Qcow2Image implements BlockDriver {
         long host = entry & compressedOffsetMask;
         long sectors = ((entry >>> csizeShift) & csizeMask) + 1;
         long end = (host & ~511L) + sectors * 512;
-        end = Math.min(end, ch.size());
+        end = Math.min(end, file.size());
         if (end <= host) {
             throw bad(String.format("compressed cluster at 0x%x lies past the end of the file", host));
         }
         ByteBuffer in = ByteBuffer.allocate((int) (end - host));
-        RawImage.readFully(ch, host, in, path);
+        file.readFully(host, in);
         byte[] out = new byte[clusterSize];
         Inflater inf = new Inflater(true);
         try {
@@ -447,7 +568,7 @@ public final class Qcow2Image implements BlockDriver {
         if (t == null) {
             checkHost(l2Off);
             ByteBuffer b = ByteBuffer.allocate(clusterSize);
-            RawImage.readFully(ch, l2Off, b, path);
+            file.readFully(l2Off, b);
             b.flip();
             t = new long[clusterSize / 8];
             b.asLongBuffer().get(t);
@@ -458,9 +579,7 @@ public final class Qcow2Image implements BlockDriver {
 
     @Override
     public synchronized void write(long offset, ByteBuffer src) throws IOException {
-        if (readOnly) {
-            throw new BlockException("image " + path + " is read-only");
-        }
+        checkWritable();
         checkRange(offset, src.remaining());
         long pos = offset;
         while (src.hasRemaining()) {
@@ -485,7 +604,18 @@ public final class Qcow2Image implements BlockDriver {
                 && (entry & OFFSET_MASK) != 0) {
             long host = entry & OFFSET_MASK;
             checkHost(host);
-            RawImage.writeFully(ch, host + inCluster, data);
+            file.writeFully(host + inCluster, data);
+            return;
+        }
+        if (zeroFlag && (entry & QCOW_OFLAG_COMPRESSED) == 0 && (entry & QCOW_OFLAG_COPIED) != 0
+                && (entry & OFFSET_MASK) != 0) {
+            // A preallocated zero cluster (write-zeroes without unmap): fill it in place and drop the zero flag.
+            long host = entry & OFFSET_MASK;
+            checkHost(host);
+            ByteBuffer full = ByteBuffer.allocate(clusterSize);
+            full.put(inCluster, data, data.position(), data.remaining());
+            file.writeFully(host, full);
+            setL2(l2, l2Off, l2Index, host | QCOW_OFLAG_COPIED);
             return;
         }
         // Copy-on-write: a fresh cluster gets the old contents (backing, zeros, compressed) plus the new bytes.
@@ -499,7 +629,7 @@ public final class Qcow2Image implements BlockDriver {
             full.put(inCluster, data, data.position(), data.remaining());
         }
         long host = allocCluster();
-        RawImage.writeFully(ch, host, full);
+        file.writeFully(host, full);
         setL2(l2, l2Off, l2Index, host | QCOW_OFLAG_COPIED);
         release(entry);
     }
@@ -524,7 +654,7 @@ public final class Qcow2Image implements BlockDriver {
         long l2Off = l1e & OFFSET_MASK;
         if (l2Off == 0) {
             long off = allocCluster();
-            RawImage.writeFully(ch, off, ByteBuffer.wrap(zeros));
+            file.writeFully(off, ByteBuffer.wrap(zeros));
             long[] t = new long[clusterSize / 8];
             l2Cache.put(off, t);
             setL1(l1Index, off | QCOW_OFLAG_COPIED);
@@ -538,20 +668,43 @@ public final class Qcow2Image implements BlockDriver {
 
     private void setL1(int index, long value) throws IOException {
         l1[index] = value;
-        RawImage.writeFully(ch, l1Offset + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
+        file.writeFully(l1Offset + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
     }
 
     private void setL2(long[] l2, long l2Off, int index, long value) throws IOException {
         l2[index] = value;
-        RawImage.writeFully(ch, l2Off + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
+        file.writeFully(l2Off + index * 8L, ByteBuffer.allocate(8).putLong(0, value));
     }
 
-    /** Takes a new cluster at the end of the file with refcount 1. */
+    /** Takes a free cluster (the lowest with refcount 0, else a new one at the end of the file) with refcount 1. */
     private long allocCluster() throws IOException {
+        long endCluster = fileEnd >>> clusterBits;
+        for (long c = freeHint; c < endCluster; c++) {
+            if (refcount(c) == 0) {
+                freeHint = c + 1;
+                long off = c << clusterBits;
+                addRefcount(off, 1);
+                return off;
+            }
+        }
+        freeHint = endCluster;
         long off = fileEnd;
         fileEnd += clusterSize;
         addRefcount(off, 1);
         return off;
+    }
+
+    /** Current refcount of a host cluster; 0 where no refcount block covers it. */
+    private long refcount(long cluster) throws IOException {
+        long tableIndex = cluster >>> refBlockBits;
+        if (tableIndex >= refTable.length) {
+            return 0;
+        }
+        long blockOff = refTable[(int) tableIndex] & REFT_OFFSET_MASK;
+        if (blockOff == 0) {
+            return 0;
+        }
+        return getRef(refBlock(blockOff), (int) (cluster & ((1L << refBlockBits) - 1)));
     }
 
     private void addRefcount(long host, long delta) throws IOException {
@@ -571,10 +724,10 @@ public final class Qcow2Image implements BlockDriver {
             }
             blockOff = fileEnd;
             fileEnd += clusterSize;
-            RawImage.writeFully(ch, blockOff, ByteBuffer.wrap(zeros));
+            file.writeFully(blockOff, ByteBuffer.wrap(zeros));
             refBlockCache.put(blockOff, new byte[clusterSize]);
             refTable[ti] = blockOff;
-            RawImage.writeFully(ch, refTableOffset + ti * 8L, ByteBuffer.allocate(8).putLong(0, blockOff));
+            file.writeFully(refTableOffset + ti * 8L, ByteBuffer.allocate(8).putLong(0, blockOff));
             // The new block needs a reference of its own; it usually lies in the range it covers.
             addRefcount(blockOff, 1);
         }
@@ -592,7 +745,14 @@ public final class Qcow2Image implements BlockDriver {
         }
         int byteIndex = setRef(block, index, value);
         int width = Math.max(1, (1 << refcountOrder) / 8);
-        RawImage.writeFully(ch, blockOff + byteIndex, ByteBuffer.wrap(block, byteIndex, width));
+        file.writeFully(blockOff + byteIndex, ByteBuffer.wrap(block, byteIndex, width));
+        if (value == 0) {
+            freeHint = Math.min(freeHint, cluster);
+            // Give the space back to the host, as QEMU's pass-discard-request does for guest discards.
+            if (opts.discardUnmap()) {
+                file.punchHole(cluster << clusterBits, clusterSize);
+            }
+        }
     }
 
     /**
@@ -652,18 +812,18 @@ public final class Qcow2Image implements BlockDriver {
             }
         }
         for (Map.Entry<Long, byte[]> e : fresh.entrySet()) {
-            RawImage.writeFully(ch, e.getKey(), ByteBuffer.wrap(e.getValue()));
+            file.writeFully(e.getKey(), ByteBuffer.wrap(e.getValue()));
             refBlockCache.put(e.getKey(), e.getValue());
         }
         ByteBuffer tb = ByteBuffer.allocate(table.length * 8);
         tb.asLongBuffer().put(table);
-        RawImage.writeFully(ch, tableOff, tb);
+        file.writeFully(tableOff, tb);
         for (long c : inOldBlocks) {
             bumpInBlock(table[(int) (c >>> refBlockBits)] & REFT_OFFSET_MASK, c, 1);
         }
         // Header fields refcount_table_offset (48) and refcount_table_clusters (56) in one write.
         ByteBuffer hdr = ByteBuffer.allocate(12).putLong(0, tableOff).putInt(8, (int) tableClusters);
-        RawImage.writeFully(ch, 48, hdr);
+        file.writeFully(48, hdr);
         long oldOff = refTableOffset;
         long oldClusters = ((long) refTable.length * 8) >>> clusterBits;
         refTable = table;
@@ -679,7 +839,7 @@ public final class Qcow2Image implements BlockDriver {
         if (b == null) {
             checkHost(off);
             b = new byte[clusterSize];
-            RawImage.readFully(ch, off, ByteBuffer.wrap(b), path);
+            file.readFully(off, ByteBuffer.wrap(b));
             refBlockCache.put(off, b);
         }
         return b;
@@ -717,11 +877,214 @@ public final class Qcow2Image implements BlockDriver {
         return index * bytes;
     }
 
+    /**
+     * Guest discard (only with discard=unmap, as QEMU ignores it otherwise). Whole clusters are deallocated: on v3
+     * they become zero clusters when a backing file could otherwise show through or the cluster was allocated (QEMU's
+     * qcow2_cluster_discard), on v2 they become unallocated. Partial clusters are left alone, as in QEMU.
+     */
+    @Override
+    public synchronized void discard(long offset, long length) throws IOException {
+        checkWritable();
+        checkRange(offset, length);
+        if (!opts.discardUnmap()) {
+            return;
+        }
+        long first = (offset + clusterSize - 1) >>> clusterBits;
+        long end = (offset + length) >>> clusterBits;
+        if (offset + length == size) {
+            end = (size + clusterSize - 1) >>> clusterBits; // the partial last cluster counts as whole
+        }
+        for (long c = first; c < end; c++) {
+            long old = l2Entry(c);
+            boolean allocated = (old & (OFFSET_MASK | QCOW_OFLAG_COMPRESSED)) != 0;
+            if (!allocated && backing == null) {
+                continue;
+            }
+            long now = version == 3 ? QCOW_OFLAG_ZERO : 0;
+            if (old != now) {
+                replaceEntry(c, now);
+            }
+        }
+    }
+
+    /**
+     * Whole clusters of v3 images become zero clusters (keeping their allocation unless mayUnmap, as QEMU does);
+     * partial clusters and v2 images get zero bytes written.
+     */
+    @Override
+    public synchronized void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+        checkWritable();
+        checkRange(offset, length);
+        if (length == 0) {
+            return;
+        }
+        if (version < 3) {
+            BlockDriver.super.writeZeroes(offset, length, mayUnmap);
+            return;
+        }
+        long end = offset + length;
+        long firstWhole = (offset + clusterSize - 1) & -(long) clusterSize;
+        long endWhole = end == size ? ((end + clusterSize - 1) & -(long) clusterSize) : end & -(long) clusterSize;
+        if (firstWhole >= endWhole) {
+            BlockDriver.super.writeZeroes(offset, length, mayUnmap);
+            return;
+        }
+        if (offset < firstWhole) {
+            BlockDriver.super.writeZeroes(offset, firstWhole - offset, mayUnmap);
+        }
+        for (long c = firstWhole >>> clusterBits; c < endWhole >>> clusterBits; c++) {
+            long old = l2Entry(c);
+            long now;
+            if (!mayUnmap && (old & QCOW_OFLAG_COMPRESSED) == 0 && (old & QCOW_OFLAG_COPIED) != 0
+                    && (old & OFFSET_MASK) != 0) {
+                now = (old & (OFFSET_MASK | QCOW_OFLAG_COPIED)) | QCOW_OFLAG_ZERO;
+            } else {
+                now = QCOW_OFLAG_ZERO;
+            }
+            if (old != now) {
+                replaceEntry(c, now);
+            }
+        }
+        if (endWhole < end) {
+            BlockDriver.super.writeZeroes(endWhole, end - endWhole, mayUnmap);
+        }
+    }
+
+    /** Points a guest cluster's L2 entry at now and drops the references the old entry held that now does not. */
+    private void replaceEntry(long guestCluster, long now) throws IOException {
+        int l1Index = (int) (guestCluster >>> l2Bits);
+        int l2Index = (int) (guestCluster & ((1L << l2Bits) - 1));
+        long[] l2 = writableL2(l1Index);
+        long l2Off = l1[l1Index] & OFFSET_MASK;
+        long old = l2[l2Index];
+        setL2(l2, l2Off, l2Index, now);
+        boolean keptHost = (old & QCOW_OFLAG_COMPRESSED) == 0 && (now & OFFSET_MASK) != 0
+                && (now & OFFSET_MASK) == (old & OFFSET_MASK);
+        if (!keptHost) {
+            release(old);
+        }
+    }
+
+    /**
+     * block_resize. Growing raises the L1 table when needed (moved to the end of the file, as QEMU's
+     * qcow2_grow_l1_table does) and, with a backing file, zeroes the new area so the backing file does not show
+     * through (QEMU's BDRV_REQ_ZERO_WRITE on truncate). Shrinking deallocates the clusters past the new end and the
+     * L2 tables that only mapped them, as QEMU 7.2's qcow2_co_truncate does.
+     */
+    @Override
+    public synchronized void truncate(long newSize) throws IOException {
+        checkWritable();
+        if (newSize < 0) {
+            throw new BlockException("Invalid size " + newSize);
+        }
+        long oldSize = size;
+        if (newSize == oldSize) {
+            return;
+        }
+        long l2Entries = 1L << l2Bits;
+        if (newSize > oldSize) {
+            long clusters = (newSize + clusterSize - 1) >>> clusterBits;
+            long l1Needed = (clusters + l2Entries - 1) >>> l2Bits;
+            if (l1Needed > l1.length) {
+                growL1(l1Needed);
+            }
+            writeSize(newSize);
+            if (backing != null && backing.size() > oldSize) {
+                writeZeroes(oldSize, Math.min(newSize, backing.size()) - oldSize, true);
+            }
+            return;
+        }
+        long firstGone = (newSize + clusterSize - 1) >>> clusterBits;
+        long oldEnd = (oldSize + clusterSize - 1) >>> clusterBits;
+        for (long c = firstGone; c < oldEnd; c++) {
+            int l1Index = (int) (c >>> l2Bits);
+            if ((l1[l1Index] & OFFSET_MASK) == 0) {
+                c = ((long) (l1Index + 1) << l2Bits) - 1; // no L2 table: nothing mapped in it
+                continue;
+            }
+            if (l2Entry(c) != 0) {
+                replaceEntry(c, 0);
+            }
+        }
+        for (long i = (firstGone + l2Entries - 1) >>> l2Bits; i < l1.length; i++) {
+            long l2Off = l1[(int) i] & OFFSET_MASK;
+            if (l2Off != 0) {
+                setL1((int) i, 0);
+                l2Cache.remove(l2Off);
+                addRefcount(l2Off, -1);
+            }
+        }
+        writeSize(newSize);
+    }
+
+    private void writeSize(long newSize) throws IOException {
+        file.writeFully(24, ByteBuffer.allocate(8).putLong(0, newSize));
+        size = newSize;
+    }
+
+    /** Writes a larger L1 table in fresh clusters, switches the header to it, then frees the old one. */
+    private void growL1(long needed) throws IOException {
+        long bytes = ((needed * 8 + clusterSize - 1) >>> clusterBits) << clusterBits;
+        if (bytes > MAX_L1_BYTES) {
+            throw new BlockException("File too large"); // QEMU: -EFBIG from qcow2_grow_l1_table
+        }
+        int entries = (int) (bytes / 8);
+        int n = (int) (bytes >>> clusterBits);
+        // Contiguous clusters at the end of the file (free clusters inside it are rarely contiguous).
+        long newOff = fileEnd;
+        fileEnd += bytes;
+        freeHint = Math.min(freeHint, newOff >>> clusterBits);
+        for (int i = 0; i < n; i++) {
+            addRefcount(newOff + ((long) i << clusterBits), 1);
+        }
+        long[] table = Arrays.copyOf(l1, entries);
+        ByteBuffer b = ByteBuffer.allocate((int) bytes);
+        b.asLongBuffer().put(table);
+        file.writeFully(newOff, b);
+        // l1_size (36) and l1_table_offset (40) together.
+        file.writeFully(36, ByteBuffer.allocate(12).putInt(0, entries).putLong(4, newOff));
+        long oldOff = l1Offset;
+        long oldClusters = ((long) l1.length * 8 + clusterSize - 1) >>> clusterBits;
+        l1 = table;
+        l1Offset = newOff;
+        for (long i = 0; i < oldClusters; i++) {
+            addRefcount(oldOff + (i << clusterBits), -1);
+        }
+    }
+
+    private void checkWritable() throws BlockException {
+        if (readOnly) {
+            throw new BlockException("image " + path + " is read-only");
+        }
+    }
+
+    @Override
+    public String format() {
+        return "qcow2";
+    }
+
+    @Override
+    public String filename() {
+        return path.toString();
+    }
+
+    @Override
+    public BlockDriver backing() {
+        return backing;
+    }
+
+    @Override
+    public long allocatedSize() {
+        return file.allocatedSize();
+    }
+
+    public ImageOptions options() {
+        return opts;
+    }
+
     @Override
     public synchronized void flush() throws IOException {
-        if (!readOnly) {
-            ch.force(true);
-        }
+        file.flush();
     }
 
     @Override
@@ -731,7 +1094,7 @@ public final class Qcow2Image implements BlockDriver {
                 backing.close();
             }
         } finally {
-            ch.close();
+            file.close();
         }
     }
 }

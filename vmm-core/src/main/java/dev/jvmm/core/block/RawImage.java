@@ -2,29 +2,44 @@ package dev.jvmm.core.block;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
-/** A raw disk image: guest byte N is file byte N. Reads and writes go straight between the file and the caller's buffer. */
+/**
+ * A raw disk image: guest byte N is file byte N. Reads and writes go straight between the file and the caller's
+ * buffer (through an aligned bounce buffer only with cache.direct and unaligned requests). Discard punches holes
+ * (discard=unmap), write-zeroes uses FALLOC_FL_ZERO_RANGE where the filesystem has it, as QEMU's file-posix does.
+ */
 public final class RawImage implements BlockDriver {
     private final Path path;
-    private final FileChannel channel;
-    private final boolean readOnly;
-    private final long size;
+    private final ImageFile file;
+    private final ImageOptions opts;
+    private volatile long size;
 
-    private RawImage(Path path, FileChannel channel, boolean readOnly) throws IOException {
+    private RawImage(Path path, ImageFile file, ImageOptions opts) throws IOException {
         this.path = path;
-        this.channel = channel;
-        this.readOnly = readOnly;
-        this.size = channel.size();
+        this.file = file;
+        this.opts = opts;
+        this.size = file.size();
     }
 
     public static RawImage open(Path path, boolean readOnly) throws IOException {
-        FileChannel ch = readOnly
-                ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new RawImage(path, ch, readOnly);
+        return open(path, ImageOptions.readOnly(readOnly));
+    }
+
+    public static RawImage open(Path path, ImageOptions opts) throws IOException {
+        return open(path, opts, false);
+    }
+
+    /** asBacking: a raw backing file shares every permission with other processes, as QEMU's raw backing does. */
+    static RawImage open(Path path, ImageOptions opts, boolean asBacking) throws IOException {
+        ImageFile f = ImageFile.open(path, opts, ImageLock.heldPerms(opts.readOnly(), false),
+                ImageLock.unsharedPerms(false, asBacking));
+        try {
+            return new RawImage(path, f, opts);
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
     }
 
     @Override
@@ -32,62 +47,97 @@ public final class RawImage implements BlockDriver {
         return size;
     }
 
+    public ImageOptions options() {
+        return opts;
+    }
+
     @Override
     public int read(long offset, ByteBuffer dst) throws IOException {
         int len = dst.remaining();
         checkRange(offset, len);
-        readFully(channel, offset, dst, path);
+        file.readFully(offset, dst);
         return len;
     }
 
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
-        if (readOnly) {
-            throw new BlockException("image " + path + " is read-only");
-        }
+        checkWritable();
         checkRange(offset, src.remaining());
-        writeFully(channel, offset, src);
+        file.writeFully(offset, src);
     }
 
     @Override
     public void flush() throws IOException {
-        if (!readOnly) {
-            channel.force(true);
+        file.flush();
+    }
+
+    @Override
+    public void discard(long offset, long length) throws IOException {
+        checkWritable();
+        checkRange(offset, length);
+        if (opts.discardUnmap()) {
+            file.punchHole(offset, length);
         }
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+        checkWritable();
+        checkRange(offset, length);
+        if (mayUnmap && opts.discardUnmap() && file.punchHole(offset, length)) {
+            return;
+        }
+        if (file.zeroRange(offset, length)) {
+            return;
+        }
+        BlockDriver.super.writeZeroes(offset, length, mayUnmap);
+    }
+
+    @Override
+    public synchronized void truncate(long newSize) throws IOException {
+        checkWritable();
+        if (newSize < 0) {
+            throw new BlockException("Invalid size " + newSize);
+        }
+        file.truncate(newSize);
+        size = newSize;
+    }
+
+    @Override
+    public String format() {
+        return "raw";
+    }
+
+    @Override
+    public String filename() {
+        return path.toString();
+    }
+
+    @Override
+    public long allocatedSize() {
+        return file.allocatedSize();
     }
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        file.close();
     }
 
     @Override
     public boolean readOnly() {
-        return readOnly;
+        return opts.readOnly();
+    }
+
+    private void checkWritable() throws BlockException {
+        if (opts.readOnly()) {
+            throw new BlockException("image " + path + " is read-only");
+        }
     }
 
     private void checkRange(long offset, long len) throws BlockException {
-        if (offset < 0 || offset > size || len > size - offset) {
-            throw new BlockException(String.format("request at %d+%d is past the end of %s (%d bytes)", offset, len, path, size));
-        }
-    }
-
-    /** Positional read of all of dst; end of file is an error (a truncated image). */
-    static void readFully(FileChannel ch, long offset, ByteBuffer dst, Path path) throws IOException {
-        long pos = offset;
-        while (dst.hasRemaining()) {
-            int n = ch.read(dst, pos);
-            if (n < 0) {
-                throw new BlockException(String.format("%s: unexpected end of file at offset %d", path, pos));
-            }
-            pos += n;
-        }
-    }
-
-    static void writeFully(FileChannel ch, long offset, ByteBuffer src) throws IOException {
-        long pos = offset;
-        while (src.hasRemaining()) {
-            pos += ch.write(src, pos);
+        long sz = size;
+        if (offset < 0 || len < 0 || offset > sz || len > sz - offset) {
+            throw new BlockException(String.format("request at %d+%d is past the end of %s (%d bytes)", offset, len, path, sz));
         }
     }
 }

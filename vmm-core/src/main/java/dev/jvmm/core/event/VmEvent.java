@@ -101,10 +101,11 @@ public sealed interface VmEvent {
      * @param nodeName  the node that failed, or null when there is none to name
      * @param operation "read" or "write"
      * @param action    "ignore", "report" or "stop"
-     * @param nospace   true when the error was ENOSPC (sent only then, as QEMU does? see QmpEvents)
+     * @param nospace   whether the error was ENOSPC; null leaves it out, as QEMU 7.2 does when the drive does
+     *                  not track io-status (werror neither enospc nor stop and rerror not stop, or no device)
      * @param reason    strerror text of the host error
      */
-    record BlockIoError(String device, String nodeName, String operation, String action, boolean nospace,
+    record BlockIoError(String device, String nodeName, String operation, String action, Boolean nospace,
                         String reason) implements VmEvent {
         public String name() {
             return "BLOCK_IO_ERROR";

@@ -1,5 +1,8 @@
 package dev.jvmm.core.machine;
 
+import dev.jvmm.core.block.BlockDeviceInfo;
+import dev.jvmm.core.block.BlockInfo;
+import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.state.RunState;
 
@@ -39,6 +42,27 @@ public interface MachineControl {
     /** query-pci: the machine's PCI buses; a machine without PCI has none. */
     default List<PciBusInfo> pciBuses() {
         return List.of();
+    }
+
+    /** query-block: every drive (a machine with a BlockGraph answers graph.queryBlock()). */
+    default List<BlockInfo> blockInfo() {
+        return List.of();
+    }
+
+    /** query-blockstats; queryNodes lists every node instead of every drive. */
+    default List<BlockStatsInfo> blockStats(boolean queryNodes) {
+        return List.of();
+    }
+
+    /** query-named-block-nodes; flat leaves the backing images out of each "image". */
+    default List<BlockDeviceInfo> namedBlockNodes(boolean flat) {
+        return List.of();
+    }
+
+    /** block_resize (device or nodeName may be null), with QEMU's errors. */
+    default void blockResize(String device, String nodeName, long size) throws MachineCommandException {
+        throw MachineCommandException.generic("Cannot find device='" + (device == null ? "" : device)
+                + "' nor node-name='" + (nodeName == null ? "" : nodeName) + "'");
     }
 
     /** rtc-reset-reinjection: forget the RTC's backlog of coalesced periodic interrupts. */

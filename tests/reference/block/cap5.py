@@ -1,0 +1,33 @@
+from qmp import fail
+A = "/tmp/ref/b.raw"
+cases = [
+ ["-drive","file=%s,format=raw,if=none"%A],
+ ["-drive","file=%s,format=raw,if=none,id=d0"%A, "-drive","file=/tmp/ref/img.raw,format=raw,if=none,id=d0"],
+ ["-drive","file=%s,format=raw,if=none,id=d0,bogus=1"%A],
+ ["-drive","file=/tmp/ref/nonexist.raw,format=raw,if=none,id=d0"],
+ ["-drive","file=%s,format=raw,if=none,id=d0"%A, "-device","virtio-blk-pci,drive=nosuch"],
+ ["-drive","file=%s,format=raw,if=none,id=d0"%A, "-device","virtio-blk-pci,drive=d0", "-device","virtio-blk-pci,drive=d0"],
+ ["-drive","file=%s,format=raw,if=virtio"%A, "-device","virtio-blk-pci,drive=virtio0"],
+ ["-drive","file=%s,format=raw,if=none,id=d0,aio=native"%A],
+ ["-drive","file=%s,format=raw,if=none,id=d0,aio=native,cache=none"%A],
+ ["-drive","file=%s,format=raw,if=virtio,index=1"%A, "-drive","file=/tmp/ref/img.raw,format=raw,if=virtio,index=1"],
+ ["-drive","file=%s,format=raw,if=none,id=d0,werror=stop,rerror=stop,node-name=n0"%A,"-drive","file=/tmp/ref/img.raw,format=raw,if=none,id=d1,node-name=n0"],
+ ["-drive","file=%s,format=raw,if=none,id=d0,node-name=#bad"%A],
+ ["-drive","file=%s,format=raw,if=none,id=d0"%A, "-blockdev","driver=file,filename=/tmp/ref/img.raw,node-name=d0"],
+ ["-blockdev","driver=file,filename=/tmp/ref/img.raw"],
+ ["-blockdev","driver=bogus,node-name=x"],
+ ["-blockdev","driver=qcow2,file=nosuch,node-name=x"],
+ ["-blockdev","driver=file,filename=/tmp/ref/img.raw,node-name=x,bogus=1"],
+ ["-blockdev",'{"driver":"file","filename":"/tmp/ref/img.raw","node-name":"x","read-only":"yes"}'],
+ ["-blockdev",'{"driver":"file","filename":"/tmp/ref/img.raw","node-name":"x"'],
+ ["-blockdev","driver=file,filename=/tmp/ref/img.raw,node-name=x","-blockdev","driver=raw,file=x,node-name=y","-blockdev","driver=raw,file=x,node-name=z"],
+ ["-blockdev","driver=file,filename=/tmp/ref/img.raw,node-name=x","-device","virtio-blk-pci,drive=x","-device","virtio-blk-pci,drive=x"],
+ ["-blockdev","driver=file,filename=/tmp/ref/img.raw,node-name=x,cache.direct=maybe"],
+ ["-blockdev","driver=raw,node-name=x"],
+ ["-blockdev","driver=file,node-name=x"],
+ ["-drive","file=/tmp/ref/top.qcow2,format=raw,if=none,id=d0,snapshot=on,readonly=on"],
+ ["-drive","if=none,id=d0"],
+ ["-drive","file=%s,if=none,id=d0"%A],
+ ["-drive","file=%s,format=raw,if=none,id=d0"%A, "-device","virtio-blk-pci,drive=d0,serial=abc"],
+]
+for c in cases: fail(c, "/tmp/ref/errors.txt")

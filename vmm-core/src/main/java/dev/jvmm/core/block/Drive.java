@@ -1,0 +1,359 @@
+package dev.jvmm.core.block;
+
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.os.LibC;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
+
+/**
+ * A guest-facing drive (QEMU's BlockBackend) over the root node of a block graph: accounting, cache=
+ * writethrough, werror/rerror with BLOCK_IO_ERROR and the io-error stop, io-status, and block_resize.
+ *
+ * <p>Thread use: requests run on any thread (vCPU or block pool). {@link #handleError} must be called on
+ * the thread whose request just failed, right after the failing call, because the failed request's kind
+ * and start time are kept per thread until then (that keeps the request path free of allocation).
+ */
+public final class Drive implements BlockBackend, AutoCloseable {
+    /** errno values QEMU's error policy looks at. */
+    public static final int EIO = 5;
+    public static final int ENOSPC = 28;
+
+    private final String name;
+    private final BlockNode root;
+    private volatile BlockErrorPolicy werror;
+    private volatile BlockErrorPolicy rerror;
+    private final boolean discardUnmap;
+    private final EventBus events;
+    private final Runnable ioErrorStop;
+    private final BlockStats stats;
+    private final CopyOnWriteArrayList<LongConsumer> resizeListeners = new CopyOnWriteArrayList<>();
+    private final ThreadLocal<long[]> lastFailure = ThreadLocal.withInitial(() -> new long[] {-1, 0});
+    private volatile DriveCache cache;
+    private volatile IoStatus ioStatus = IoStatus.OK;
+    private volatile boolean ioStatusEnabled;
+    private volatile String qdev;
+    private volatile Runnable retryHandler;
+    private final EventBus.Subscriber resumeWatcher;
+
+    /**
+     * @param name         the -drive id ("" for the anonymous backend a -device makes over a -blockdev node)
+     * @param root         the root node; its driver serves the requests
+     * @param cache        the cache mode (writeback off = flush after every write)
+     * @param werror       write (and flush, discard) error policy
+     * @param rerror       read error policy
+     * @param discardUnmap discard=unmap: guest discards reach the image (-drive's default "ignore" drops them)
+     * @param events       where BLOCK_IO_ERROR goes
+     * @param mainLoop     the machine's main loop; the retry handler runs there on resume
+     * @param ioErrorStop  asks the machine to stop in io-error (LifecycleController::requestIoErrorStop)
+     */
+    public Drive(String name, BlockNode root, DriveCache cache, BlockErrorPolicy werror, BlockErrorPolicy rerror,
+            boolean discardUnmap, EventBus events, Executor mainLoop, Runnable ioErrorStop) {
+        this(name, root, cache, werror, rerror, discardUnmap, events, mainLoop, ioErrorStop, new BlockStats());
+    }
+
+    public Drive(String name, BlockNode root, DriveCache cache, BlockErrorPolicy werror, BlockErrorPolicy rerror,
+            boolean discardUnmap, EventBus events, Executor mainLoop, Runnable ioErrorStop, BlockStats stats) {
+        this.name = name;
+        this.root = root;
+        this.cache = cache;
+        this.werror = werror;
+        this.rerror = rerror;
+        this.discardUnmap = discardUnmap;
+        this.events = events;
+        this.ioErrorStop = ioErrorStop;
+        this.stats = stats;
+        this.resumeWatcher = (e, t) -> {
+            if (e instanceof VmEvent.Resume) {
+                // QEMU's cont resets every drive's io-status before the VM runs again.
+                ioStatus = IoStatus.OK;
+                Runnable r = retryHandler;
+                if (r != null) {
+                    mainLoop.execute(r);
+                }
+            }
+        };
+        events.subscribe(resumeWatcher);
+    }
+
+    private BlockDriver driver() throws BlockException {
+        if (root == null || root.driver() == null) {
+            throw new BlockException("No medium found");
+        }
+        return root.driver();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String nodeName() {
+        return root == null ? "" : root.nodeName();
+    }
+
+    public BlockNode root() {
+        return root;
+    }
+
+    @Override
+    public long size() {
+        return root == null || root.driver() == null ? 0 : root.driver().size();
+    }
+
+    @Override
+    public boolean readOnly() {
+        return root != null && root.readOnly();
+    }
+
+    public DriveCache cache() {
+        return cache;
+    }
+
+    /**
+     * The guest turned its write cache on or off (virtio-blk without VIRTIO_BLK_F_FLUSH, or the
+     * config-wce writeback field): QEMU then reports "writeback" accordingly and flushes every write.
+     */
+    public void setWriteCache(boolean enabled) {
+        cache = cache.withWriteback(enabled);
+    }
+
+    /**
+     * The device's werror=/rerror= properties (-device virtio-blk-pci,werror=stop): AUTO keeps the drive's
+     * own policy, as QEMU's blkconf_apply_backend_options does.
+     */
+    public void applyDevicePolicy(BlockErrorPolicy deviceWerror, BlockErrorPolicy deviceRerror) {
+        if (deviceWerror != null && deviceWerror != BlockErrorPolicy.AUTO) {
+            werror = deviceWerror;
+        }
+        if (deviceRerror != null && deviceRerror != BlockErrorPolicy.AUTO) {
+            rerror = deviceRerror;
+        }
+    }
+
+    public BlockErrorPolicy werror() {
+        return werror;
+    }
+
+    public BlockErrorPolicy rerror() {
+        return rerror;
+    }
+
+    public BlockStats stats() {
+        return stats;
+    }
+
+    public IoStatus ioStatus() {
+        return ioStatus;
+    }
+
+    /** Whether query-block shows "io-status" (a device that tracks it is attached, as virtio-blk does). */
+    public boolean ioStatusEnabled() {
+        return ioStatusEnabled;
+    }
+
+    /**
+     * QEMU's blk_iostatus_is_enabled: a device tracks io-status and the policy can stop the VM (werror
+     * enospc or stop, or rerror stop). Only then does query-block show "io-status" and BLOCK_IO_ERROR carry
+     * "nospace".
+     */
+    public boolean ioStatusShown() {
+        return ioStatusEnabled && (werror == BlockErrorPolicy.ENOSPC || werror == BlockErrorPolicy.STOP
+                || werror == BlockErrorPolicy.AUTO || rerror == BlockErrorPolicy.STOP);
+    }
+
+    /** The attached device's QOM path ("/machine/peripheral/ID/virtio-backend"), or null when none. */
+    public String qdev() {
+        return qdev;
+    }
+
+    /** Called by BlockGraph when a device takes this drive; io-status tracking starts then. */
+    void attached(String qdevPath) {
+        this.qdev = qdevPath;
+        this.ioStatusEnabled = true;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        long t0 = stats.now();
+        int n = dst.remaining();
+        try {
+            driver().read(offset, dst);
+        } catch (IOException | RuntimeException e) {
+            remember(Operation.READ, t0);
+            throw e;
+        }
+        stats.done(Operation.READ, n, t0);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+        long t0 = stats.now();
+        int n = src.remaining();
+        try {
+            checkWritable();
+            driver().write(offset, src);
+            if (!cache.writeback()) {
+                flushDriver();
+            }
+        } catch (IOException | RuntimeException e) {
+            remember(Operation.WRITE, t0);
+            throw e;
+        }
+        stats.wrote(offset, n);
+        if (root != null) {
+            root.wrote(offset, n);
+        }
+        stats.done(Operation.WRITE, n, t0);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        long t0 = stats.now();
+        try {
+            flushDriver();
+        } catch (IOException | RuntimeException e) {
+            remember(Operation.FLUSH, t0);
+            throw e;
+        }
+        stats.done(Operation.FLUSH, 0, t0);
+    }
+
+    @Override
+    public void discard(long offset, long length) throws IOException {
+        long t0 = stats.now();
+        try {
+            checkWritable();
+            if (discardUnmap) {
+                driver().discard(offset, length);
+            }
+        } catch (IOException | RuntimeException e) {
+            remember(Operation.UNMAP, t0);
+            throw e;
+        }
+        stats.done(Operation.UNMAP, length, t0);
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
+        long t0 = stats.now();
+        try {
+            checkWritable();
+            driver().writeZeroes(offset, length, mayUnmap && discardUnmap);
+            if (!cache.writeback()) {
+                flushDriver();
+            }
+        } catch (IOException | RuntimeException e) {
+            remember(Operation.WRITE, t0);
+            throw e;
+        }
+        stats.wrote(offset, length);
+        if (root != null) {
+            root.wrote(offset, length);
+        }
+        stats.done(Operation.WRITE, length, t0);
+    }
+
+    private void flushDriver() throws IOException {
+        if (!cache.noFlush()) {
+            driver().flush();
+        }
+    }
+
+    private void checkWritable() throws BlockException {
+        if (readOnly()) {
+            throw new BlockException("Block node is read-only");
+        }
+    }
+
+    private void remember(Operation op, long t0) {
+        long[] f = lastFailure.get();
+        f[0] = op.ordinal();
+        f[1] = t0;
+    }
+
+    @Override
+    public ErrorAction handleError(boolean isRead, IOException error) {
+        int errno = errnoOf(error);
+        boolean nospace = errno == ENOSPC;
+        ErrorAction action = (isRead ? rerror : werror).actionFor(isRead, nospace);
+        long[] f = lastFailure.get();
+        if (f[0] >= 0) {
+            Operation op = Operation.values()[(int) f[0]];
+            f[0] = -1;
+            // virtio-blk's accounting: a reported error counts as failed, an ignored one as done, a stopped
+            // request is accounted when it finally completes after cont.
+            if (action == ErrorAction.REPORT) {
+                stats.failed(op, f[1]);
+            } else if (action == ErrorAction.IGNORE) {
+                stats.done(op, 0, f[1]);
+            }
+        }
+        if (action == ErrorAction.STOP && ioStatusShown() && ioStatus == IoStatus.OK) {
+            ioStatus = nospace ? IoStatus.NOSPACE : IoStatus.FAILED;
+        }
+        events.publish(new VmEvent.BlockIoError(name, root == null ? null : root.nodeName(), isRead ? "read" : "write",
+                action.qapiName(), ioStatusShown() ? nospace : null, reason(errno, error)));
+        if (action == ErrorAction.STOP) {
+            ioErrorStop.run();
+        }
+        return action;
+    }
+
+    /**
+     * The host errno behind an I/O failure; EIO when it cannot be told.
+     * TODO(integrator): when blockdrv's HostIoException lands, return its errno() first:
+     * {@code if (e instanceof HostIoException h) return h.errno();}
+     */
+    public static int errnoOf(IOException e) {
+        String m = e.getMessage();
+        if (m != null && m.contains("No space left on device")) {
+            return ENOSPC;
+        }
+        return EIO;
+    }
+
+    private static String reason(int errno, IOException e) {
+        try {
+            return LibC.describe(errno);
+        } catch (RuntimeException | LinkageError x) {
+            return errno == ENOSPC ? "No space left on device" : "Input/output error";
+        }
+    }
+
+    @Override
+    public void accountInvalid(Operation op) {
+        stats.invalid(op);
+    }
+
+    @Override
+    public void setRetryHandler(Runnable retry) {
+        this.retryHandler = retry;
+    }
+
+    @Override
+    public void addResizeListener(LongConsumer listener) {
+        resizeListeners.add(listener);
+    }
+
+    /** Stops watching the bus; the images are the graph's to close. */
+    @Override
+    public void close() {
+        events.unsubscribe(resumeWatcher);
+    }
+
+    /** block_resize on this drive's root; listeners (the device) learn the new size. */
+    public void resize(long newSize) throws IOException {
+        driver().truncate(newSize);
+        long s = driver().size();
+        for (LongConsumer l : List.copyOf(resizeListeners)) {
+            l.accept(s);
+        }
+    }
+}

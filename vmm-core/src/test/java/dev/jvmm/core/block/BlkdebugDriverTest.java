@@ -1,0 +1,114 @@
+package dev.jvmm.core.block;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Behaviour checked against qemu-io on "blkdebug:conf:image" with QEMU 7.2 (see the comments for what it printed). */
+class BlkdebugDriverTest {
+    @TempDir
+    Path dir;
+
+    private Path image() throws IOException {
+        Path p = dir.resolve("r.raw");
+        Files.write(p, new byte[1 << 20]);
+        return p;
+    }
+
+    private BlkdebugDriver open(String config) throws IOException {
+        Path conf = dir.resolve("bd.conf");
+        Files.writeString(conf, config);
+        return BlkdebugDriver.openLegacy("blkdebug:" + conf + ":" + image(), ImageOptions.DEFAULT);
+    }
+
+    private static int errno(ThrowingOp op) {
+        HostIoException e = assertThrows(HostIoException.class, op::run);
+        return e.errno();
+    }
+
+    interface ThrowingOp {
+        void run() throws IOException;
+    }
+
+    @Test
+    void readRuleOnceAtSector() throws IOException {
+        // qemu-io: read 0 4096 ok; read 4096 512 -> "Input/output error"; then reads pass again.
+        try (BlkdebugDriver d = open("[inject-error]\nevent = \"read_aio\"\nsector = \"8\"\nonce = \"on\"\n")) {
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(4096)));
+            HostIoException e = assertThrows(HostIoException.class, () -> d.read(4096, ByteBuffer.allocate(512)));
+            assertEquals(5, e.errno());
+            assertEquals("Input/output error", e.getMessage());
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(8192)));
+        }
+    }
+
+    @Test
+    void activatedRuleStaysActiveForOtherRequests() throws IOException {
+        // qemu-io: write fails ENOSPC, and so do the following read, write -z, discard and read.
+        try (BlkdebugDriver d = open("# comment\n[inject-error]\nevent = \"write_aio\"\nerrno = \"28\"\n")) {
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(512)));
+            assertEquals(28, errno(() -> d.write(0, ByteBuffer.allocate(512))));
+            HostIoException e = assertThrows(HostIoException.class, () -> d.read(0, ByteBuffer.allocate(512)));
+            assertEquals("No space left on device", e.getMessage());
+            assertTrue(e.noSpace());
+            assertEquals(28, errno(() -> d.writeZeroes(0, 512, false)));
+            assertEquals(28, errno(() -> d.discard(0, 512)));
+        }
+    }
+
+    @Test
+    void flushRuleAndIotypeFilter() throws IOException {
+        List<BlkdebugDriver.Rule> rules = List.of(
+                new BlkdebugDriver.Rule("flush_to_disk", 28, -1, true, false, Set.of("flush")));
+        try (BlkdebugDriver d = new BlkdebugDriver(RawImage.open(image(), ImageOptions.DEFAULT), rules, "x")) {
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(512)));
+            assertEquals(28, errno(d::flush));
+            assertDoesNotThrow(d::flush); // once
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(512)));
+        }
+        rules = List.of(new BlkdebugDriver.Rule("write_aio", 5, 3, false, false));
+        try (BlkdebugDriver d = new BlkdebugDriver(RawImage.open(image(), ImageOptions.DEFAULT), rules, "y")) {
+            assertDoesNotThrow(() -> d.write(0, ByteBuffer.allocate(1536))); // sectors 0-2
+            assertEquals(5, errno(() -> d.write(1024, ByteBuffer.allocate(1024)))); // sectors 2-3
+            assertEquals(5, errno(() -> d.write(1536, ByteBuffer.allocate(1)))); // every time: not once
+            assertDoesNotThrow(d::flush); // a flush covers no sector
+            assertEquals("blkdebug", d.format());
+            assertEquals("y", d.filename());
+        }
+    }
+
+    @Test
+    void legacyFilenameAndConfigErrors() throws IOException {
+        Path img = image();
+        try (BlkdebugDriver d = open("[inject-error]\nevent = \"read_aio\"\n")) {
+            assertEquals("blkdebug:" + dir.resolve("bd.conf") + ":" + img, d.filename());
+            assertEquals(1 << 20, d.size());
+            assertEquals("raw", d.image().format());
+        }
+        // QEMU 7.2's messages for the same mistakes.
+        BlockException e = assertThrows(BlockException.class, () -> open("[inject-error]\nevent = \"bogus\"\n"));
+        assertEquals("invalid parameter value: bogus", e.getMessage());
+        e = assertThrows(BlockException.class, () -> open("[foo]\nevent = \"read_aio\"\n"));
+        assertEquals("There is no option group 'foo'", e.getMessage());
+        e = assertThrows(BlockException.class,
+                () -> BlkdebugDriver.openLegacy("blkdebug:" + dir.resolve("none.conf") + ":" + img, ImageOptions.DEFAULT));
+        assertEquals("Could not read blkdebug config file: No such file or directory", e.getMessage());
+        assertThrows(BlockException.class, () -> open("[inject-error]\nevent = read_aio\n"));
+        assertThrows(BlockException.class, () -> open("[inject-error]\nerrno = \"5\"\n"));
+        assertThrows(BlockException.class, () -> open("[set-state]\nevent = \"read_aio\"\nnew_state = \"2\"\n"));
+        assertThrows(IllegalArgumentException.class, () -> new BlkdebugDriver.Rule("read_aio", 5, -1, false, false, Set.of("nope")));
+        try (BlkdebugDriver d = BlkdebugDriver.openLegacy("blkdebug::" + img, ImageOptions.DEFAULT)) {
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(512)));
+        }
+    }
+}

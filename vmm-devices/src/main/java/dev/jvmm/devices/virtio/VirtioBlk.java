@@ -1,0 +1,476 @@
+package dev.jvmm.devices.virtio;
+
+import dev.jvmm.core.block.BlockBackend;
+import dev.jvmm.core.memory.GuestMemory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+
+/**
+ * Virtio 1.1, section 5.2: the block device, behaving as QEMU 7.2's virtio-blk (hw/block/virtio-blk.c):
+ * same features offered, same configuration values, same request checks and statuses. Data moves straight
+ * between guest RAM and the {@link BlockBackend} (one direct ByteBuffer per segment, no copies). Requests
+ * run synchronously on the transport's device thread, one at a time, in ring order.
+ *
+ * <p>Errors follow the drive's werror/rerror: REPORT completes with IOERR, IGNORE with OK, STOP keeps the
+ * request (and stops popping its queue) until the backend's retry handler runs when the VM resumes.
+ */
+public final class VirtioBlk implements VirtioDevice {
+    /** Section 5.2.1: virtio device ID. */
+    public static final int VIRTIO_ID_BLOCK = 2;
+    /** PCI class code of QEMU's virtio-blk-pci: mass storage, SCSI (query-pci "SCSI controller"). */
+    public static final int PCI_CLASS_STORAGE_SCSI = 0x010000;
+
+    /** Section 5.2.3: feature bits. */
+    public static final int VIRTIO_BLK_F_SIZE_MAX = 1;
+    public static final int VIRTIO_BLK_F_SEG_MAX = 2;
+    public static final int VIRTIO_BLK_F_GEOMETRY = 4;
+    public static final int VIRTIO_BLK_F_RO = 5;
+    public static final int VIRTIO_BLK_F_BLK_SIZE = 6;
+    public static final int VIRTIO_BLK_F_FLUSH = 9;
+    public static final int VIRTIO_BLK_F_TOPOLOGY = 10;
+    public static final int VIRTIO_BLK_F_CONFIG_WCE = 11;
+    public static final int VIRTIO_BLK_F_MQ = 12;
+    public static final int VIRTIO_BLK_F_DISCARD = 13;
+    public static final int VIRTIO_BLK_F_WRITE_ZEROES = 14;
+
+    /** Section 5.2.4: struct virtio_blk_config offsets. */
+    public static final int CFG_CAPACITY = 0x00;
+    public static final int CFG_SIZE_MAX = 0x08;
+    public static final int CFG_SEG_MAX = 0x0c;
+    public static final int CFG_GEOMETRY_CYLINDERS = 0x10;
+    public static final int CFG_GEOMETRY_HEADS = 0x12;
+    public static final int CFG_GEOMETRY_SECTORS = 0x13;
+    public static final int CFG_BLK_SIZE = 0x14;
+    public static final int CFG_PHYSICAL_BLOCK_EXP = 0x18;
+    public static final int CFG_ALIGNMENT_OFFSET = 0x19;
+    public static final int CFG_MIN_IO_SIZE = 0x1a;
+    public static final int CFG_OPT_IO_SIZE = 0x1c;
+    public static final int CFG_WRITEBACK = 0x20;
+    public static final int CFG_NUM_QUEUES = 0x22;
+    public static final int CFG_MAX_DISCARD_SECTORS = 0x24;
+    public static final int CFG_MAX_DISCARD_SEG = 0x28;
+    public static final int CFG_DISCARD_SECTOR_ALIGNMENT = 0x2c;
+    public static final int CFG_MAX_WRITE_ZEROES_SECTORS = 0x30;
+    public static final int CFG_MAX_WRITE_ZEROES_SEG = 0x34;
+    public static final int CFG_WRITE_ZEROES_MAY_UNMAP = 0x38;
+    /** QEMU 7.2 exposes the structure up to write_zeroes_may_unmap when WRITE_ZEROES is offered. */
+    public static final int CONFIG_LENGTH = 0x39;
+
+    /** Section 5.2.6: request types and status values. */
+    public static final int VIRTIO_BLK_T_IN = 0;
+    public static final int VIRTIO_BLK_T_OUT = 1;
+    public static final int VIRTIO_BLK_T_FLUSH = 4;
+    public static final int VIRTIO_BLK_T_GET_ID = 8;
+    public static final int VIRTIO_BLK_T_DISCARD = 11;
+    public static final int VIRTIO_BLK_T_WRITE_ZEROES = 13;
+    /** Legacy barrier flag, ignored as QEMU ignores it. */
+    public static final int VIRTIO_BLK_T_BARRIER = 0x8000_0000;
+    public static final int VIRTIO_BLK_S_OK = 0;
+    public static final int VIRTIO_BLK_S_IOERR = 1;
+    public static final int VIRTIO_BLK_S_UNSUPP = 2;
+    public static final int VIRTIO_BLK_ID_BYTES = 20;
+    public static final int VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP = 1;
+    /** Request header (type, reserved, sector) and discard/write-zeroes segment sizes. */
+    static final int OUTHDR_SIZE = 16;
+    static final int DWZ_SEGMENT_SIZE = 16;
+
+    public static final int SECTOR_SIZE = 512;
+    /** QEMU's BDRV_REQUEST_MAX_SECTORS (INT_MAX >> 9), the default max-discard/write-zeroes-sectors. */
+    public static final int BDRV_REQUEST_MAX_SECTORS = Integer.MAX_VALUE >> 9;
+
+    /** Results of handling a request beyond a status byte. */
+    private static final int KEEP = -1;
+    private static final int BROKEN = -2;
+
+    private final BlockBackend backend;
+    private final VirtioBlkOptions opts;
+    private final DiskGeometry geometry;
+    private final byte[] serial;
+    private final byte[] header = new byte[OUTHDR_SIZE];
+    private final byte[] seg = new byte[DWZ_SEGMENT_SIZE];
+    private final ArrayDeque<Kept> kept = new ArrayDeque<>();
+    private VirtioHost host;
+    private GuestMemory mem;
+    private volatile boolean writeCache;
+
+    /** A request kept by the STOP error action, to run again on resume. */
+    private record Kept(VirtQueue queue, DescriptorChain chain) {
+    }
+
+    public VirtioBlk(BlockBackend backend, VirtioBlkOptions opts) {
+        this.backend = backend;
+        this.opts = opts;
+        this.geometry = DiskGeometry.guess(backend);
+        this.serial = opts.serial().getBytes(StandardCharsets.UTF_8);
+        this.writeCache = opts.writeCache();
+    }
+
+    /** The usual assembly: a virtio-blk-pci function for -device virtio-blk-pci / -drive if=virtio. */
+    public static VirtioPciTransport pci(GuestMemory mem, BlockBackend backend, VirtioBlkOptions opts,
+                                         dev.jvmm.core.irq.MsiRouter msi,
+                                         dev.jvmm.core.io.IoEventRegistry ioevents) {
+        return new VirtioPciTransport(mem, new VirtioBlk(backend, opts), msi, ioevents, opts.id());
+    }
+
+    public DiskGeometry geometry() {
+        return geometry;
+    }
+
+    /** Whether writes are cached (config writeback = 1) or followed by a flush. */
+    public boolean writeCacheEnabled() {
+        return writeCache;
+    }
+
+    @Override
+    public int deviceType() {
+        return VIRTIO_ID_BLOCK;
+    }
+
+    @Override
+    public int pciClassCode() {
+        return PCI_CLASS_STORAGE_SCSI;
+    }
+
+    @Override
+    public String pciDescription() {
+        return "SCSI controller";
+    }
+
+    @Override
+    public String threadName() {
+        return "virtio-blk-" + (opts.id().isEmpty() ? backend.name() : opts.id());
+    }
+
+    /** QEMU 7.2's virtio_blk_get_features with default properties (no SIZE_MAX). */
+    @Override
+    public long deviceFeatures() {
+        long f = 1L << VIRTIO_BLK_F_SEG_MAX | 1L << VIRTIO_BLK_F_GEOMETRY | 1L << VIRTIO_BLK_F_BLK_SIZE
+                | 1L << VIRTIO_BLK_F_FLUSH | 1L << VIRTIO_BLK_F_TOPOLOGY | 1L << VIRTIO_BLK_F_CONFIG_WCE
+                | 1L << VIRTIO_BLK_F_DISCARD | 1L << VIRTIO_BLK_F_WRITE_ZEROES;
+        if (backend.readOnly()) {
+            f |= 1L << VIRTIO_BLK_F_RO;
+        }
+        if (opts.numQueues() > 1) {
+            f |= 1L << VIRTIO_BLK_F_MQ;
+        }
+        return f;
+    }
+
+    @Override
+    public int queueCount() {
+        return opts.numQueues();
+    }
+
+    @Override
+    public int queueMaxSize(int i) {
+        return opts.queueSize();
+    }
+
+    @Override
+    public int configLength() {
+        return CONFIG_LENGTH;
+    }
+
+    @Override
+    public void attach(VirtioHost host) {
+        this.host = host;
+        this.mem = host.memory();
+        backend.addResizeListener(size -> host.configChanged());
+        backend.setRetryHandler(() -> host.execute(this::retryKept));
+    }
+
+    @Override
+    public int readConfig(int offset, int size) {
+        int v = 0;
+        for (int i = 0; i < size; i++) {
+            v |= configByte(offset + i) << (8 * i);
+        }
+        return v;
+    }
+
+    /** Section 5.2.4, with QEMU's values (virtio_blk_update_config). */
+    private int configByte(int off) {
+        if (off < CFG_SIZE_MAX) {
+            return byteOf(backend.size() / SECTOR_SIZE, off - CFG_CAPACITY);
+        }
+        if (off < CFG_SEG_MAX) {
+            return 0; // size_max: SIZE_MAX is not offered
+        }
+        if (off < CFG_GEOMETRY_CYLINDERS) {
+            return byteOf(opts.queueSize() - 2, off - CFG_SEG_MAX); // QEMU's seg-max-adjust
+        }
+        if (off < CFG_GEOMETRY_HEADS) {
+            return byteOf(geometry.cylinders(), off - CFG_GEOMETRY_CYLINDERS);
+        }
+        if (off == CFG_GEOMETRY_HEADS) {
+            return geometry.heads() & 0xff;
+        }
+        if (off == CFG_GEOMETRY_SECTORS) {
+            return geometry.sectors() & 0xff;
+        }
+        if (off < CFG_PHYSICAL_BLOCK_EXP) {
+            return byteOf(SECTOR_SIZE, off - CFG_BLK_SIZE);
+        }
+        if (off < CFG_WRITEBACK) {
+            return 0; // topology: physical_block_exp, alignment_offset, min_io_size, opt_io_size all 0
+        }
+        if (off == CFG_WRITEBACK) {
+            return writeCache ? 1 : 0;
+        }
+        if (off < CFG_NUM_QUEUES) {
+            return 0;
+        }
+        if (off < CFG_MAX_DISCARD_SECTORS) {
+            return byteOf(opts.numQueues(), off - CFG_NUM_QUEUES);
+        }
+        if (off < CFG_MAX_DISCARD_SEG) {
+            return byteOf(BDRV_REQUEST_MAX_SECTORS, off - CFG_MAX_DISCARD_SECTORS);
+        }
+        if (off < CFG_DISCARD_SECTOR_ALIGNMENT) {
+            return byteOf(1, off - CFG_MAX_DISCARD_SEG);
+        }
+        if (off < CFG_MAX_WRITE_ZEROES_SECTORS) {
+            return byteOf(1, off - CFG_DISCARD_SECTOR_ALIGNMENT); // blk_size >> 9
+        }
+        if (off < CFG_MAX_WRITE_ZEROES_SEG) {
+            return byteOf(BDRV_REQUEST_MAX_SECTORS, off - CFG_MAX_WRITE_ZEROES_SECTORS);
+        }
+        if (off < CFG_WRITE_ZEROES_MAY_UNMAP) {
+            return byteOf(1, off - CFG_MAX_WRITE_ZEROES_SEG);
+        }
+        if (off == CFG_WRITE_ZEROES_MAY_UNMAP) {
+            return 1;
+        }
+        return 0;
+    }
+
+    private static int byteOf(long v, int i) {
+        return (int) (v >>> (8 * i)) & 0xff;
+    }
+
+    /** Only writeback is writable: QEMU's virtio_blk_set_config switches the drive's write cache. */
+    @Override
+    public void writeConfig(int offset, int size, int value) {
+        if (offset <= CFG_WRITEBACK && offset + size > CFG_WRITEBACK) {
+            writeCache = ((value >>> (8 * (CFG_WRITEBACK - offset))) & 0xff) != 0;
+        }
+    }
+
+    /**
+     * QEMU's virtio_blk_set_status: a driver without CONFIG_WCE gets writeback exactly when it negotiated
+     * FLUSH, so a driver that cannot flush never loses data to a cache.
+     */
+    @Override
+    public void statusChanged(int status) {
+        if ((status & VirtioPciTransport.DRIVER_OK) != 0) {
+            long f = host.negotiatedFeatures();
+            if ((f & 1L << VIRTIO_BLK_F_CONFIG_WCE) == 0) {
+                writeCache = (f & 1L << VIRTIO_BLK_F_FLUSH) != 0;
+            }
+        }
+    }
+
+    /** QEMU's virtio_blk_reset: kept requests are dropped, the write cache mode restored. */
+    @Override
+    public void reset() {
+        kept.clear();
+        writeCache = opts.writeCache();
+    }
+
+    @Override
+    public boolean handle(VirtQueue queue, DescriptorChain chain) {
+        int status = execute(chain);
+        if (status == KEEP) {
+            kept.add(new Kept(queue, chain.copy()));
+            return false;
+        }
+        if (status >= 0) {
+            complete(queue, chain, status);
+        }
+        return true;
+    }
+
+    /** The retry handler: runs kept requests again in order (device thread); stops at one kept again. */
+    private void retryKept() {
+        Kept k;
+        while ((k = kept.peek()) != null) {
+            int status = execute(k.chain());
+            if (status == KEEP) {
+                return;
+            }
+            kept.poll();
+            if (status >= 0) {
+                complete(k.queue(), k.chain(), status);
+                host.notifyUsed(k.queue());
+            }
+        }
+        host.resume();
+    }
+
+    /** Writes the status byte (last byte of the last writable segment) and returns the chain. */
+    private void complete(VirtQueue queue, DescriptorChain c, int status) {
+        int last = c.segments() - 1;
+        mem.writeByte(c.address(last) + c.length(last) - 1, (byte) status);
+        // QEMU reports the whole writable size as used, whatever the request type
+        queue.push(c.head(), (int) c.writableBytes());
+    }
+
+    /** Runs one request: a status byte value, KEEP, or BROKEN (the device was failed). */
+    private int execute(DescriptorChain c) {
+        if (c.readableSegments() < 1 || c.writableSegments() < 1) {
+            host.fail("virtio-blk missing headers");
+            return BROKEN;
+        }
+        if (c.readFromReadable(mem, 0, header, OUTHDR_SIZE) != OUTHDR_SIZE) {
+            host.fail("virtio-blk request outhdr too short");
+            return BROKEN;
+        }
+        int type = le32(header, 0);
+        long sector = le64(header, 8);
+        switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
+            case VIRTIO_BLK_T_IN:
+                return readWrite(c, (type & VIRTIO_BLK_T_OUT) != 0, sector);
+            case VIRTIO_BLK_T_FLUSH:
+                try {
+                    backend.flush();
+                    return VIRTIO_BLK_S_OK;
+                } catch (IOException e) {
+                    return error(false, e);
+                }
+            case VIRTIO_BLK_T_GET_ID: {
+                // QEMU copies the serial and its NUL when they fit, at most 20 bytes
+                long room = c.writableBytes() - 1;
+                int n = (int) Math.min(serial.length + 1, Math.min(room, VIRTIO_BLK_ID_BYTES));
+                byte[] id = java.util.Arrays.copyOf(serial, Math.max(n, 0));
+                c.writeToWritable(mem, id, n);
+                return VIRTIO_BLK_S_OK;
+            }
+            case VIRTIO_BLK_T_DISCARD & ~VIRTIO_BLK_T_OUT:
+            case VIRTIO_BLK_T_WRITE_ZEROES & ~VIRTIO_BLK_T_OUT:
+                return discardOrZeroes(c, type);
+            default:
+                return VIRTIO_BLK_S_UNSUPP;
+        }
+    }
+
+    /** QEMU's virtio_blk_sect_range_ok. */
+    private boolean rangeOk(long sector, long bytes) {
+        long sectors = bytes / SECTOR_SIZE;
+        if (sectors > BDRV_REQUEST_MAX_SECTORS || bytes % SECTOR_SIZE != 0 || sector < 0) {
+            return false;
+        }
+        long total = backend.size() / SECTOR_SIZE;
+        return sector <= total && sectors <= total - sector;
+    }
+
+    private int readWrite(DescriptorChain c, boolean write, long sector) {
+        long bytes = write ? c.readableBytes() - OUTHDR_SIZE : c.writableBytes() - 1;
+        if (!rangeOk(sector, bytes)) {
+            backend.accountInvalid(write ? BlockBackend.Operation.WRITE : BlockBackend.Operation.READ);
+            return VIRTIO_BLK_S_IOERR;
+        }
+        long offset = sector * SECTOR_SIZE;
+        try {
+            if (write) {
+                if (backend.readOnly()) {
+                    throw new IOException("Operation not permitted");
+                }
+                long skip = OUTHDR_SIZE;
+                for (int i = 0; i < c.readableSegments(); i++) {
+                    long l = c.length(i);
+                    if (skip >= l) {
+                        skip -= l;
+                        continue;
+                    }
+                    int n = (int) (l - skip);
+                    backend.write(offset, mem.slice(c.address(i) + skip, n));
+                    offset += n;
+                    skip = 0;
+                }
+                if (!writeCache) {
+                    backend.flush(); // writethrough: the write is durable before the guest sees OK
+                }
+            } else {
+                long remaining = bytes;
+                for (int i = c.readableSegments(); i < c.segments() && remaining > 0; i++) {
+                    int n = (int) Math.min(c.length(i), remaining);
+                    backend.read(offset, mem.slice(c.address(i), n));
+                    offset += n;
+                    remaining -= n;
+                }
+            }
+            return VIRTIO_BLK_S_OK;
+        } catch (IOException e) {
+            return error(!write, e);
+        }
+    }
+
+    /** QEMU's handling of VIRTIO_BLK_T_DISCARD / WRITE_ZEROES (one segment per request). */
+    private int discardOrZeroes(DescriptorChain c, int type) {
+        boolean zeroes = (type & ~VIRTIO_BLK_T_BARRIER) == VIRTIO_BLK_T_WRITE_ZEROES;
+        long outLen = c.readableBytes() - OUTHDR_SIZE;
+        if ((type & VIRTIO_BLK_T_OUT) == 0 || outLen > DWZ_SEGMENT_SIZE) {
+            return VIRTIO_BLK_S_UNSUPP;
+        }
+        if (c.readFromReadable(mem, OUTHDR_SIZE, seg, DWZ_SEGMENT_SIZE) != DWZ_SEGMENT_SIZE) {
+            host.fail("virtio-blk discard/write_zeroes header too short");
+            return BROKEN;
+        }
+        long sector = le64(seg, 0);
+        long sectors = le32(seg, 8) & 0xffff_ffffL;
+        int flags = le32(seg, 12);
+        int status;
+        if (sectors > BDRV_REQUEST_MAX_SECTORS || !rangeOk(sector, sectors * SECTOR_SIZE)) {
+            status = VIRTIO_BLK_S_IOERR;
+        } else if ((flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0) {
+            status = VIRTIO_BLK_S_UNSUPP;
+        } else {
+            status = VIRTIO_BLK_S_OK;
+        }
+        if (status != VIRTIO_BLK_S_OK) {
+            if (zeroes) {
+                backend.accountInvalid(BlockBackend.Operation.WRITE);
+            }
+            return status;
+        }
+        if (!zeroes && (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0) {
+            return VIRTIO_BLK_S_UNSUPP; // section 5.2.6.2: discard must not carry the unmap flag
+        }
+        try {
+            if (backend.readOnly()) {
+                throw new IOException("Operation not permitted");
+            }
+            if (zeroes) {
+                backend.writeZeroes(sector * SECTOR_SIZE, sectors * SECTOR_SIZE,
+                        (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0);
+                if (!writeCache) {
+                    backend.flush();
+                }
+            } else {
+                backend.discard(sector * SECTOR_SIZE, sectors * SECTOR_SIZE);
+            }
+            return VIRTIO_BLK_S_OK;
+        } catch (IOException e) {
+            return error(false, e);
+        }
+    }
+
+    /** werror/rerror: QEMU's virtio_blk_handle_rw_error. */
+    private int error(boolean isRead, IOException e) {
+        return switch (backend.handleError(isRead, e)) {
+            case REPORT -> VIRTIO_BLK_S_IOERR;
+            case IGNORE -> VIRTIO_BLK_S_OK;
+            case STOP -> KEEP;
+        };
+    }
+
+    private static int le32(byte[] b, int o) {
+        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
+    }
+
+    private static long le64(byte[] b, int o) {
+        return (le32(b, o) & 0xffff_ffffL) | (long) le32(b, o + 4) << 32;
+    }
+}

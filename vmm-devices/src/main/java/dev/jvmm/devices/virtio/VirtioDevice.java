@@ -1,0 +1,66 @@
+package dev.jvmm.devices.virtio;
+
+/**
+ * Virtio 1.1, section 5: the device-type specific half of a virtio device (block, console, balloon...). The
+ * transport ({@link VirtioPciTransport}) owns feature negotiation, status, queues, interrupts and the device
+ * thread; the device describes itself, serves its configuration space and handles popped chains.
+ *
+ * <p>Threads: {@link #readConfig}/{@link #writeConfig} run on a vCPU thread under the transport's lock;
+ * {@link #handle} and tasks passed to {@link VirtioHost#execute} run on the device thread, never
+ * concurrently with {@link #reset}.
+ */
+public interface VirtioDevice {
+    /** Section 5: the virtio device ID (2 for block); the PCI device ID is 0x1040 plus this. */
+    int deviceType();
+
+    /** The PCI class code (base class, sub-class, prog-if) QEMU gives this device. */
+    int pciClassCode();
+
+    /** query-pci's description for that class ("SCSI controller", ...). */
+    String pciDescription();
+
+    /** Name of the device thread, e.g. "virtio-blk-disk0". */
+    String threadName();
+
+    /** Device-specific feature bits offered (the transport adds VERSION_1, ring features). */
+    long deviceFeatures();
+
+    int queueCount();
+
+    /** The power-of-two maximum size of queue i. */
+    int queueMaxSize(int i);
+
+    /** Bytes of device configuration space (section 4.1.4.6); reads past it are all ones. */
+    int configLength();
+
+    /** Reads size (1, 2 or 4) little-endian bytes at offset, offset + size <= configLength(). */
+    int readConfig(int offset, int size);
+
+    /** The driver wrote configuration space (most of it is read-only and ignores the write). */
+    void writeConfig(int offset, int size, int value);
+
+    /** Called once when the transport is built, before any other call. */
+    void attach(VirtioHost host);
+
+    /** The driver set FEATURES_OK with these features; false refuses them (FEATURES_OK stays clear). */
+    default boolean acceptFeatures(long features) {
+        return true;
+    }
+
+    /** The driver wrote the status register (after the transport applied it); status 0 is {@link #reset}. */
+    default void statusChanged(int status) {
+    }
+
+    /**
+     * Handles the chain just popped from queue (device thread). Returns true when the request was completed
+     * (pushed to the used ring) or failed the device, false to keep it: the transport then stops popping
+     * this queue until {@link VirtioHost#resume()} (QEMU's BLOCK_ERROR_ACTION_STOP path).
+     */
+    boolean handle(VirtQueue queue, DescriptorChain chain);
+
+    /**
+     * Device reset (driver wrote 0, or machine reset): the device thread is idle; drop kept requests and
+     * return to the power-on state.
+     */
+    void reset();
+}
