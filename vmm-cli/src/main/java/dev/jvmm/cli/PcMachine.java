@@ -1,5 +1,8 @@
 package dev.jvmm.cli;
 
+import dev.jvmm.core.block.BlockDeviceInfo;
+import dev.jvmm.core.block.BlockInfo;
+import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.config.OptionException;
@@ -12,6 +15,7 @@ import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.ChardevInfo;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.VcpuControl;
@@ -106,6 +110,10 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final AcpiConfig acpiConfig;
     private AcpiLayout acpiLayout;
     private final List<AcpiIsaDevice> isaDevices = new ArrayList<>();
+    /** The block graph and the virtio-blk functions over it. */
+    private final BlockDevices disks;
+    /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
+    private int anonymousDevices;
     private final CpuTopology topology;
     /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
     private final CountDownLatch halted = new CountDownLatch(1);
@@ -166,9 +174,12 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.rtc());
         isaDevices.add(AcpiIsaDevice.keyboard());
         isaDevices.add(AcpiIsaDevice.mouse());
+        disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
+                vm, vm);
         for (QemuOpts d : config.devices()) {
             addDevice(d);
         }
+        disks.addDefaultDevices(this::nextAnonymousPath);
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
         firmwareSetup();
         loadKernel();
@@ -257,9 +268,15 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         return edits.isEmpty() ? "host" : "host," + String.join(",", edits);
     }
 
+    private String nextAnonymousPath() {
+        return "/machine/peripheral-anon/device[" + anonymousDevices++ + "]";
+    }
+
     private void addDevice(QemuOpts d) {
         String driver = d.get("driver").orElse("");
+        String qomPath = d.get("id").map(id -> "/machine/peripheral/" + id).orElseGet(this::nextAnonymousPath);
         switch (driver) {
+            case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
@@ -404,6 +421,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         // A vCPU still inside KVM_RUN makes process exit wait until the kernel lets go of it (about 0.3 s
         // for a spinning guest here); kicked out first, it exits at once.
         vcpus.pauseAll();
+        // QEMU flushes and closes every image on exit; qcow2 metadata and snapshot overlays depend on it.
+        disks.close();
         chardevs.closeAll();
         err.flush();
         System.out.flush();
@@ -508,6 +527,26 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     }
 
     @Override
+    public List<BlockInfo> blockInfo() {
+        return disks.graph().queryBlock();
+    }
+
+    @Override
+    public List<BlockStatsInfo> blockStats(boolean queryNodes) {
+        return disks.graph().queryBlockstats(queryNodes);
+    }
+
+    @Override
+    public List<BlockDeviceInfo> namedBlockNodes(boolean flat) {
+        return disks.graph().queryNamedBlockNodes(flat);
+    }
+
+    @Override
+    public void blockResize(String device, String nodeName, long size) throws MachineCommandException {
+        disks.graph().blockResize(device, nodeName, size);
+    }
+
+    @Override
     public void rtcResetReinjection() {
         rtc.resetReinjection();
     }
@@ -520,6 +559,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public void close() {
         vcpus.close();
+        disks.close();
         timers.shutdownNow();
         rtc.close();
         chardevs.closeAll();

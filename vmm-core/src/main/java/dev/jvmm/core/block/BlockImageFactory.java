@@ -41,22 +41,67 @@ public interface BlockImageFactory {
     }
 
     /**
-     * TODO(integrator): switch to blockdrv's ImageOptions (readOnly/direct/noFlush/locking/discardUnmap), its
-     * Qcow2Image.create overlay for snapshot=on and BlkdebugDriver for blkdebug; until then those two refuse.
+     * The real drivers: ImageOptions from the request's cache, locking and discard settings; snapshot=on opens
+     * a temporary qcow2 overlay (the image itself is only read); blkdebug wraps the image in the error-injecting
+     * filter, rules from the config file and then the -blockdev inject-error list.
      */
     BlockImageFactory DEFAULT = r -> {
-        if (r.blkdebug() != null) {
-            throw new BlockException("blkdebug is not available in this build");
-        }
-        if (r.snapshot()) {
-            throw new BlockException("snapshot=on is not available in this build");
-        }
-        if (r.format() == null) {
-            return BlockDriver.open(r.path(), r.readOnly());
-        }
-        return switch (r.format()) {
-            case "qcow2" -> Qcow2Image.open(r.path(), r.readOnly());
-            default -> RawImage.open(r.path(), r.readOnly());
+        ImageOptions.LockMode lock = switch (r.locking() == null ? "auto" : r.locking()) {
+            case "on" -> ImageOptions.LockMode.ON;
+            case "off" -> ImageOptions.LockMode.OFF;
+            default -> ImageOptions.LockMode.AUTO;
         };
+        DriveCache cache = r.cache() == null ? DriveCache.WRITEBACK : r.cache();
+        ImageOptions opts = new ImageOptions(r.readOnly(), cache.direct(), cache.noFlush(), lock, r.discardUnmap());
+        BlockDriver image;
+        if (r.snapshot()) {
+            image = Qcow2Image.createTemporaryOverlay(r.path(), r.format(), opts);
+        } else if (r.format() == null) {
+            image = BlockDriver.open(r.path(), opts);
+        } else {
+            image = switch (r.format()) {
+                case "qcow2" -> Qcow2Image.open(r.path(), opts);
+                default -> RawImage.open(r.path(), opts);
+            };
+        }
+        if (r.blkdebug() == null) {
+            return image;
+        }
+        try {
+            List<BlkdebugDriver.Rule> rules = new java.util.ArrayList<>();
+            String config = r.blkdebug().configFile();
+            if (config != null && !config.isEmpty()) {
+                rules.addAll(BlkdebugDriver.readConfig(Path.of(config)));
+            }
+            for (Map<String, String> m : r.blkdebug().injectErrors()) {
+                rules.add(blkdebugRule(m));
+            }
+            String filename = config != null && !config.isEmpty()
+                    ? BlkdebugDriver.legacyFilename(config, r.path().toString()) : r.path().toString();
+            return new BlkdebugDriver(image, rules, filename);
+        } catch (IOException | RuntimeException e) {
+            image.close();
+            throw e;
+        }
     };
+
+    /** One -blockdev inject-error.N.* group as a blkdebug rule (QEMU's defaults: errno 5, any sector, always). */
+    private static BlkdebugDriver.Rule blkdebugRule(Map<String, String> m) throws BlockException {
+        try {
+            String event = m.get("event");
+            if (event == null) {
+                throw new BlockException("Parameter 'event' is missing");
+            }
+            int errno = m.containsKey("errno") ? Integer.parseInt(m.get("errno")) : 5;
+            long sector = m.containsKey("sector") ? Long.parseLong(m.get("sector")) : -1;
+            boolean once = "on".equals(m.get("once")) || "true".equals(m.get("once"));
+            boolean immediately = "on".equals(m.get("immediately")) || "true".equals(m.get("immediately"));
+            java.util.Set<String> iotypes = m.containsKey("iotype") ? java.util.Set.of(m.get("iotype")) : null;
+            return new BlkdebugDriver.Rule(event, errno, sector, once, immediately, iotypes);
+        } catch (NumberFormatException e) {
+            throw new BlockException("Parameter 'inject-error' expects a number: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new BlockException(e.getMessage());
+        }
+    }
 }

@@ -1,0 +1,233 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.block.BlockErrorPolicy;
+import dev.jvmm.core.block.BlockGraph;
+import dev.jvmm.core.block.BlockImageFactory;
+import dev.jvmm.core.block.Drive;
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.io.IoEventRegistry;
+import dev.jvmm.core.irq.MsiRouter;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.virtio.VirtioBlk;
+import dev.jvmm.devices.virtio.VirtioBlkOptions;
+import dev.jvmm.devices.virtio.VirtioPciTransport;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+
+/**
+ * The machine's disks: the block graph built from -drive, -blockdev and -snapshot, and the virtio-blk-pci
+ * functions that use it (from -device, and one per if=virtio drive as QEMU's default devices).
+ */
+final class BlockDevices implements AutoCloseable {
+    /** The -device virtio-blk-pci properties jvmm takes; anything else is refused as QEMU refuses unknown ones. */
+    private static final String[] VIRTIO_BLK_PROPERTIES = {
+        "driver", "id", "drive", "serial", "num-queues", "queue-size", "addr", "bootindex", "werror", "rerror",
+        "write-cache", "disable-legacy", "disable-modern", "ioeventfd", "multifunction", "rombar", "romfile",
+        "x-pcie-lnkctl-init", "event_idx", "indirect_desc",
+    };
+    /** The first slot free for -device functions: 0 is the host bridge, 1 the PIIX3 (QEMU's VGA would take 2). */
+    private static final int FIRST_DEVICE_SLOT = 2;
+
+    private final BlockGraph graph;
+    private final GuestMemory memory;
+    private final PciBus pci;
+    private final MsiRouter msi;
+    private final IoEventRegistry ioevents;
+    private final List<VirtioPciTransport> functions = new ArrayList<>();
+    /** -drive serial= values, for the device made for the drive. */
+    private final java.util.Map<Drive, String> serials = new java.util.HashMap<>();
+
+    BlockDevices(MachineConfig config, EventBus events, Executor mainLoop, Runnable ioErrorStop, GuestMemory memory,
+                 PciBus pci, MsiRouter msi, IoEventRegistry ioevents) {
+        this.graph = new BlockGraph(events, mainLoop, ioErrorStop, BlockImageFactory.DEFAULT);
+        this.memory = memory;
+        this.pci = pci;
+        this.msi = msi;
+        this.ioevents = ioevents;
+        try {
+            // QEMU creates -blockdev nodes first, then -drive (which may name them), as configure_blockdev does.
+            for (String b : config.blockdevs()) {
+                withOption("-blockdev " + b, () -> graph.addBlockdev(b));
+            }
+            for (String d : config.drives()) {
+                // serial= left -drive in QEMU 7.0 for -device's; jvmm still takes it for the if=virtio device.
+                String serial = null;
+                List<String> kept = new ArrayList<>();
+                for (String part : QemuOpts.splitCommas(d)) {
+                    if (part.startsWith("serial=")) {
+                        serial = part.substring("serial=".length());
+                    } else {
+                        kept.add(part.replace(",", ",,"));
+                    }
+                }
+                String text = String.join(",", kept);
+                String withSnap = config.snapshot() ? withSnapshot(text) : text;
+                Drive[] made = new Drive[1];
+                withOption("-drive " + d, () -> made[0] = graph.addDrive(withSnap));
+                if (serial != null) {
+                    serials.put(made[0], serial);
+                }
+                if (!graph.drivesWithInterface("none").contains(made[0])
+                        && !graph.drivesWithInterface("virtio").contains(made[0])) {
+                    throw new OptionException("-drive " + d, "this interface (if=) is not supported yet: jvmm"
+                            + " has virtio disks (if=virtio, or if=none with -device virtio-blk-pci)");
+                }
+            }
+            graph.reserveAutoConnected();
+        } catch (RuntimeException e) {
+            graph.close();
+            throw e;
+        }
+    }
+
+    BlockGraph graph() {
+        return graph;
+    }
+
+    /** -snapshot is snapshot=on for every -drive that does not say otherwise. */
+    private static String withSnapshot(String drive) {
+        QemuOpts o = QemuOpts.parse("-drive " + drive, drive, "file");
+        return o.has("snapshot") ? drive : drive + ",snapshot=on";
+    }
+
+    private static void withOption(String option, Runnable r) {
+        try {
+            r.run();
+        } catch (OptionException e) {
+            throw e.option() == null ? new OptionException(option, e.getMessage()) : e;
+        }
+    }
+
+    /**
+     * -device virtio-blk-pci.
+     *
+     * @param qomPath the device's QOM path (/machine/peripheral/ID or /machine/peripheral-anon/device[N])
+     */
+    void addVirtioBlkPci(QemuOpts d, String qomPath) {
+        d.requireOnly(VIRTIO_BLK_PROPERTIES);
+        String driveName = d.get("drive").orElseThrow(
+                () -> new OptionException(d.option(), "drive property not set"));
+        if (d.has("disable-legacy") && !d.get("disable-legacy").get().equals("auto") && !d.getBool("disable-legacy", true)) {
+            throw new OptionException(d.option(), "jvmm's virtio-pci devices are modern-only: disable-legacy=off"
+                    + " is not supported");
+        }
+        if (d.getBool("disable-modern", false)) {
+            throw new OptionException(d.option(), "jvmm's virtio-pci devices are modern-only: disable-modern=on"
+                    + " is not supported");
+        }
+        for (String fixed : new String[] {"event_idx", "indirect_desc", "ioeventfd", "rombar"}) {
+            if (d.has(fixed) && !d.getBool(fixed, true)) {
+                throw new OptionException(d.option(), "property '" + fixed + "=off' is not supported by jvmm");
+            }
+        }
+        Drive drive;
+        try {
+            drive = graph.attach(driveName, qomPath + "/virtio-backend", "virtio-blk-device.drive");
+        } catch (OptionException e) {
+            throw new OptionException(d.option(), e.getMessage());
+        }
+        BlockErrorPolicy werror = devicePolicy(d, "werror", false);
+        BlockErrorPolicy rerror = devicePolicy(d, "rerror", true);
+        if (werror != null || rerror != null) {
+            drive.applyDevicePolicy(werror, rerror);
+        }
+        boolean writeCache = switch (d.getOrDefault("write-cache", "auto")) {
+            case "auto" -> drive.cache().writeback();
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new OptionException(d.option(), "Parameter 'write-cache' does not accept value '"
+                    + d.get("write-cache").get() + "'");
+        };
+        if (writeCache != drive.cache().writeback()) {
+            drive.setWriteCache(writeCache);
+        }
+        VirtioBlkOptions opts;
+        try {
+            opts = new VirtioBlkOptions(d.getOrDefault("id", ""), d.getOrDefault("serial",
+                    serials.getOrDefault(drive, "")),
+                    (int) d.getNumber("num-queues", 1), (int) d.getNumber("queue-size",
+                    VirtioBlkOptions.DEFAULT_QUEUE_SIZE), writeCache);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException(d.option(), e.getMessage());
+        }
+        plug(VirtioBlk.pci(memory, drive, opts, msi, ioevents), d.get("addr").orElse(null), d.option());
+    }
+
+    /** One virtio-blk-pci per if=virtio drive, after the -device options, as QEMU adds them to that list. */
+    void addDefaultDevices(java.util.function.Supplier<String> anonymousPath) {
+        for (Drive drive : graph.drivesWithInterface("virtio")) {
+            String path = anonymousPath.get();
+            graph.attachAuto(drive, path + "/virtio-backend");
+            VirtioBlkOptions opts = new VirtioBlkOptions("", serials.getOrDefault(drive, ""), 1,
+                    VirtioBlkOptions.DEFAULT_QUEUE_SIZE, drive.cache().writeback());
+            plug(VirtioBlk.pci(memory, drive, opts, msi, ioevents), null, "-drive " + drive.name());
+        }
+    }
+
+    private static BlockErrorPolicy devicePolicy(QemuOpts d, String key, boolean isRead) {
+        if (!d.has(key)) {
+            return null;
+        }
+        String v = d.get(key).get();
+        BlockErrorPolicy p = v.equals("auto") ? BlockErrorPolicy.AUTO : BlockErrorPolicy.parseDriveOption(v, isRead);
+        if (p == null) {
+            throw new OptionException(d.option(), "Parameter '" + key + "' does not accept value '" + v + "'");
+        }
+        return p;
+    }
+
+    /** Plugs f at addr= ("slot[.function]", hex) or the first free slot. */
+    private void plug(VirtioPciTransport f, String addr, String option) {
+        int slot;
+        int function = 0;
+        if (addr != null) {
+            try {
+                String[] parts = addr.split("\\.", 2);
+                slot = Integer.parseInt(parts[0], 16);
+                function = parts.length > 1 ? Integer.parseInt(parts[1], 16) : 0;
+            } catch (NumberFormatException e) {
+                slot = -1;
+            }
+            if (slot < 0 || slot >= PciBus.SLOTS || function < 0 || function >= PciBus.FUNCTIONS) {
+                f.close();
+                throw new OptionException(option, "Property 'virtio-blk-pci.addr' doesn't take value '" + addr + "'");
+            }
+            if (pci.function(slot, function) != null) {
+                f.close();
+                throw new OptionException(option, String.format("PCI: slot %d function %d not available for"
+                        + " virtio-blk-pci, in use by another device", slot, function));
+            }
+        } else {
+            slot = FIRST_DEVICE_SLOT;
+            while (slot < PciBus.SLOTS && pci.function(slot, 0) != null) {
+                slot++;
+            }
+            if (slot == PciBus.SLOTS) {
+                f.close();
+                throw new OptionException(option, "PCI: no slot/function available for virtio-blk-pci, all in use"
+                        + " or reserved");
+            }
+        }
+        pci.add(slot, function, f);
+        functions.add(f);
+    }
+
+    /** Flushes every drive (QEMU flushes all block devices before it exits); returns the first error. */
+    IOException flushAll() {
+        return graph.flushAll();
+    }
+
+    @Override
+    public void close() {
+        for (VirtioPciTransport f : functions) {
+            f.close();
+        }
+        graph.close();
+    }
+}
