@@ -16,6 +16,7 @@
 #define DATA_BASE 0x00800000u        /* per slot: 1 MiB data buffer */
 #define CHECK_BASE 0x01800000u       /* second buffer for read-back comparisons */
 #define OUTSIDE_RAM 0x10000000u      /* 256 MiB: not RAM with -m 128, below the PCI hole */
+#define ABOVE_PHYS (1ull << 52)      /* beyond any CPU's physical address width */
 
 #define QUEUE_MAX 256
 #define MAX_SLOTS 16
@@ -407,7 +408,7 @@ static volatile u16 *used_idx_p(void) { return (volatile u16 *)(VQ_USED + 2); }
 static volatile u32 *used_ring(void) { return (volatile u32 *)(VQ_USED + 4); }  /* id, len pairs */
 static volatile u16 *avail_event_p(void) { return (volatile u16 *)(VQ_USED + 4 + 8 * vb.qsize); }
 
-static void set_desc(volatile struct vdesc *d, u32 i, u32 addr, u32 len, u16 flags, u16 next)
+static void set_desc(volatile struct vdesc *d, u32 i, u64 addr, u32 len, u16 flags, u16 next)
 {
     d[i].addr = addr;
     d[i].len = len;
@@ -906,11 +907,17 @@ static void action_abuse(const struct boot_info *bi)
     set_desc(d, 2, OUTSIDE_RAM, 1, W, 0);
     abuse_chain("status-outside-ram", 0);
 
+    /* All device-readable, so only the loop is wrong (a readable after a writable one is an error too). */
+    header(VIRTIO_BLK_T_OUT, 16);
+    set_desc(d, 0, h, 16, N, 1);
+    set_desc(d, 1, DATA_BASE, 512, N, 0);
+    abuse_chain("descriptor-loop", 0);
+
     header(VIRTIO_BLK_T_IN, 0);
     set_desc(d, 0, h, 16, N, 1);
-    set_desc(d, 1, DATA_BASE, 512, N | W, 2);
-    set_desc(d, 2, st, 1, N | W, 0);
-    abuse_chain("descriptor-loop", 0);
+    set_desc(d, 1, ABOVE_PHYS, 4096, N | W, 2);
+    set_desc(d, 2, st, 1, W, 0);
+    abuse_chain("read-into-unaddressable", 0);
 
     header(VIRTIO_BLK_T_IN, 0);
     set_desc(d, 0, h, 16, N, 0xffff);
