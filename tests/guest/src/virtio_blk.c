@@ -563,8 +563,16 @@ static void put_status(int s)
 /* Reads or writes `sectors` sectors in requests of up to 64 KiB with `seg`-byte data descriptors. */
 static int rw(u32 type, u64 sector, u32 buf, u32 sectors, u32 seg)
 {
+    u32 segs = MAX_DATA_SEGS;
+    if (has_feature(VIRTIO_BLK_F_SEG_MAX) && vb.seg_max < segs)
+        segs = vb.seg_max;
+    if (vb.size_max && seg > vb.size_max)
+        seg = vb.size_max;
+    u32 per_req = seg >= 65536 / segs ? 128 : segs * seg / 512;
+    if (per_req == 0)
+        per_req = 1;
     while (sectors) {
-        u32 n = sectors > 128 ? 128 : sectors;
+        u32 n = sectors > per_req ? per_req : sectors;
         struct req r = { type, sector, buf, n * 512, seg, type == VIRTIO_BLK_T_IN };
         int s = do_request(&r, 0);
         if (s != VIRTIO_BLK_S_OK)
