@@ -91,7 +91,8 @@ class VirtioBlkResizeTest {
                 "-append", "action=blk-resize msix=" + msix,
                 "-drive", "file=" + img + ",format=raw,if=none,id=d0", "-device", "virtio-blk-pci,drive=d0,id=vd0",
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Path stderr = dir.resolve(tag + ".stderr");
+        Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
@@ -144,7 +145,7 @@ class VirtioBlkResizeTest {
                 serial.add(l);
             }
         }
-        assertTrue(!serial.isEmpty(), program + " printed nothing");
+        assertTrue(!serial.isEmpty(), program + " printed nothing; stderr: " + Files.readString(stderr));
         return new Run(serial, replies, p.exitValue(), Files.size(img));
     }
 }
