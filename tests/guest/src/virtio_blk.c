@@ -1157,8 +1157,69 @@ static void action_bench(const struct boot_info *bi)
     exit_qemu(EXIT_PASS);
 }
 
+/* ---------------- action=blk-info: the PCI view of the device (for debugging a VMM) ---------------- */
+
+static void action_info(void)
+{
+    static const u16 ids[] = { PCI_DEVICE_VIRTIO_BLK_TRANSITIONAL, PCI_DEVICE_VIRTIO_BLK_MODERN };
+    u32 bdf;
+    if (!pci_find(PCI_VENDOR_VIRTIO, ids, 2, &bdf))
+        blk_fail("blk: ", "no virtio-blk device");
+    puts("blk-info: id ");
+    put_hex(pci_read32(bdf, 0));
+    puts(" subsystem ");
+    put_hex(pci_read32(bdf, 0x2c));
+    puts(" class ");
+    put_hex(pci_read32(bdf, 0x08));
+    puts(" irq pin/line ");
+    put_hex_short(pci_read16(bdf, 0x3c));
+    putc('\n');
+    for (u32 bar = 0; bar < 6; bar++) {
+        puts("blk-info: bar");
+        put_dec(bar);
+        putc(' ');
+        put_hex(pci_read32(bdf, PCI_BAR0 + 4 * bar));
+        putc('\n');
+    }
+    u32 pos = pci_read8(bdf, PCI_CAPABILITY_LIST) & ~3u;
+    for (u32 n = 0; pos && n < 48; n++) {
+        puts("blk-info: cap at ");
+        put_hex_short(pos);
+        puts(" id ");
+        put_hex_short(pci_read8(bdf, pos));
+        if (pci_read8(bdf, pos) == PCI_CAP_ID_VNDR) {
+            puts(" len ");
+            put_dec(pci_read8(bdf, pos + 2));
+            puts(" cfg_type ");
+            put_dec(pci_read8(bdf, pos + VIRTIO_PCI_CAP_CFG_TYPE));
+            puts(" bar ");
+            put_dec(pci_read8(bdf, pos + VIRTIO_PCI_CAP_BAR));
+            puts(" offset ");
+            put_hex_short(pci_read32(bdf, pos + VIRTIO_PCI_CAP_OFFSET));
+            puts(" length ");
+            put_hex_short(pci_read32(bdf, pos + VIRTIO_PCI_CAP_LENGTH));
+            if (pci_read8(bdf, pos + VIRTIO_PCI_CAP_CFG_TYPE) == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+                puts(" multiplier ");
+                put_dec(pci_read32(bdf, pos + VIRTIO_PCI_NOTIFY_OFF_MULTIPLIER));
+            }
+        } else if (pci_read8(bdf, pos) == PCI_CAP_ID_MSIX) {
+            puts(" msix control ");
+            put_hex_short(pci_read16(bdf, pos + PCI_MSIX_FLAGS));
+            puts(" table ");
+            put_hex_short(pci_read32(bdf, pos + PCI_MSIX_TABLE));
+            puts(" pba ");
+            put_hex_short(pci_read32(bdf, pos + 8));
+        }
+        putc('\n');
+        pos = pci_read8(bdf, pos + 1) & ~3u;
+    }
+    exit_qemu(EXIT_PASS);
+}
+
 void action_blk(const struct boot_info *bi, const char *action)
 {
+    if (streq(action, "blk-info"))
+        action_info();
     if (streq(action, "blk"))
         action_rw(bi);
     else if (streq(action, "blk-read"))
