@@ -1089,6 +1089,7 @@ static void action_resize(const struct boot_info *bi)
 static u64 bench_run(u32 type, u32 bytes, u32 count, u32 qd, int random, u32 range)
 {
     u32 issued = 0, done = 0, lcg = 12345, sectors = bytes / 512, id, len;
+    u32 busy = 0;  /* bit per slot: completions may come back in any order */
     u64 seq = 0;
     u64 t0 = now_us();
     while (done < count) {
@@ -1103,13 +1104,18 @@ static u64 bench_run(u32 type, u32 bytes, u32 count, u32 qd, int random, u32 ran
                 if (seq + sectors > range)
                     seq = 0;
             }
-            u32 slot = issued % qd;
+            u32 slot = 0;
+            while (busy & (1u << slot))
+                slot++;
+            busy |= 1u << slot;
             struct req r = { type, sector, DATA_BASE + slot * SLOT_BYTES, bytes, 0, type == VIRTIO_BLK_T_IN };
             publish((u16)build(slot, &r), 0);
             issued++;
         }
         int res = wait_used(5000, &id, &len, 0);
-        if (res != 1 || rd8(status_addr(slot_of(id))) != VIRTIO_BLK_S_OK) {
+        if (res == 1 && slot_of(id) < qd)
+            busy &= ~(1u << slot_of(id));
+        if (res != 1 || slot_of(id) >= qd || rd8(status_addr(slot_of(id))) != VIRTIO_BLK_S_OK) {
             puts("blk-bench: request failed: ");
             put_status(res == 1 ? rd8(status_addr(slot_of(id))) : res);
             putc('\n');
