@@ -863,7 +863,14 @@ static void action_abuse(const struct boot_info *bi)
 
     check_status("read", simple_request(VIRTIO_BLK_T_IN, cap - 1, CHECK_BASE, 512, 1, 0));
 
-    abuse_request("past-end-read", VIRTIO_BLK_T_IN, cap - 1, DATA_BASE, 1024, 1);
+    /* A refused read must leave the guest's buffer alone, as a refused write leaves the disk alone. */
+    u32 untouched = CHECK_BASE + 0x10000;
+    memset((void *)untouched, 0xa5, 1024);
+    abuse_request("past-end-read", VIRTIO_BLK_T_IN, cap - 1, untouched, 1024, 1);
+    int same = 1;
+    for (u32 i = 0; i < 1024; i++)
+        same = same && ((volatile u8 *)untouched)[i] == 0xa5;
+    putln(same ? "blk-abuse: past-end-read buffer untouched" : "blk-abuse: past-end-read buffer CHANGED");
     pattern_fill(DATA_BASE, 0, 1024, 7);
     abuse_request("past-end-write", VIRTIO_BLK_T_OUT, cap - 1, DATA_BASE, 1024, 0);
     abuse_request("beyond-end-read", VIRTIO_BLK_T_IN, cap + 8, DATA_BASE, 512, 1);

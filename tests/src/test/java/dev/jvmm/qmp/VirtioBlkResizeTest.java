@@ -54,6 +54,7 @@ class VirtioBlkResizeTest {
                 "{\"return\": {}}"), q.replies(), "QEMU's replies");
         assertEquals(33, q.status());
         assertEquals(NEW_SIZE, q.fileSize());
+        Assumptions.assumeFalse(Boolean.getBoolean("jvmm.qemuOnly"), "jvmm half skipped: -Djvmm.qemuOnly=true");
         Run j = run(System.getProperty("jvmm.launcher", "../bin/jvmm"), msix, "j");
         String hint = j.serial().contains("blk: no virtio-blk device")
                 ? " (jvmm has no virtio-blk device yet: not wired into the PC machine?)" : "";
