@@ -1170,6 +1170,41 @@ static void action_bench(const struct boot_info *bi)
     exit_qemu(EXIT_PASS);
 }
 
+/* ---------------- action=blk-ro: a read-only disk refuses writes ---------------- */
+
+static void action_ro(const struct boot_info *bi)
+{
+    blk_setup(bi, 1, 0);
+    print_features();
+    puts("blk-ro: read-only ");
+    put_dec((u32)has_feature(VIRTIO_BLK_F_RO));
+    putc('\n');
+    memset((void *)CHECK_BASE, 0, 4096);
+    check_status("read", simple_request(VIRTIO_BLK_T_IN, 0, CHECK_BASE, 4096, 1, 0));
+    pattern_fill(DATA_BASE, 0, 4096, 3);
+    int s = simple_request(VIRTIO_BLK_T_OUT, 0, DATA_BASE, 4096, 0, 0);
+    puts("blk-ro: write ");
+    put_status(s);
+    putc('\n');
+    if (has_feature(VIRTIO_BLK_F_WRITE_ZEROES)) {
+        s = range_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 8);
+        puts("blk-ro: write-zeroes ");
+        put_status(s);
+        putc('\n');
+    }
+    if (has_feature(VIRTIO_BLK_F_DISCARD)) {
+        s = range_request(VIRTIO_BLK_T_DISCARD, 0, 8);
+        puts("blk-ro: discard ");
+        put_status(s);
+        putc('\n');
+    }
+    if (s < 0 && !device_init())
+        fail();
+    check_status("read", simple_request(VIRTIO_BLK_T_IN, 0, DATA_BASE, 4096, 1, 0));
+    putln(mem_equal(DATA_BASE, CHECK_BASE, 4096) ? "blk-ro: data unchanged" : "blk-ro: data CHANGED");
+    exit_qemu(EXIT_PASS);
+}
+
 /* ---------------- action=blk-info: the PCI view of the device (for debugging a VMM) ---------------- */
 
 static void action_info(void)
@@ -1233,6 +1268,8 @@ void action_blk(const struct boot_info *bi, const char *action)
 {
     if (streq(action, "blk-info"))
         action_info();
+    else if (streq(action, "blk-ro"))
+        action_ro(bi);
     if (streq(action, "blk"))
         action_rw(bi);
     else if (streq(action, "blk-read"))

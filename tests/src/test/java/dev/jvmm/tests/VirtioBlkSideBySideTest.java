@@ -292,4 +292,19 @@ class VirtioBlkSideBySideTest {
     private static String untimed(String out) {
         return out.replaceAll("in \\d+ us", "in T us").replaceAll("tsc_khz \\d+", "tsc_khz K");
     }
+
+    /** readonly=on: VIRTIO_BLK_F_RO offered, writes and write-zeroes refused with IOERR, the file untouched. */
+    @Test
+    void readOnlyDisk() {
+        Path img = dir.resolve("ro.raw");
+        BlkGuest.create(img, "raw", DISK);
+        String[] drive = {"-drive", "file=" + img + ",format=raw,if=virtio,readonly=on"};
+        Pair p = runBoth("action=blk-ro", drive, drive);
+        assertTrue(p.qemu().stdout().endsWith("blk-ro: read-only 1\nblk-ro: write status 1 (IOERR)\n"
+                + "blk-ro: write-zeroes status 1 (IOERR)\nblk-ro: discard status 0 (OK)\nblk-ro: data unchanged\n"),
+                p.qemu().stdout());
+        checkImage(img, "raw", new byte[(int) DISK], "QEMU");
+        assertSame(p);
+        checkImage(img, "raw", new byte[(int) DISK], "jvmm");
+    }
 }
