@@ -307,4 +307,36 @@ class VirtioBlkSideBySideTest {
         assertSame(p);
         checkImage(img, "raw", new byte[(int) DISK], "jvmm");
     }
+
+    /**
+     * Writes into a qcow2 overlay whose backing file holds data, at offsets that cut clusters (copy-on-write
+     * of partial clusters), then write-zeroes and discard (which must not bring the backing data back).
+     */
+    @Test
+    void writeIntoOverlayOverBackingFile() {
+        Env.assumeQemu();
+        String img = BlkGuest.qemuImg().toString();
+        Path baseRaw = dir.resolve("base.raw");
+        BlkGuest.write(baseRaw, BlkGuest.pattern(0, (int) DISK, 99));
+        Path base = dir.resolve("base.qcow2");
+        BlkGuest.run(img, "convert", "-f", "raw", "-O", "qcow2", baseRaw.toString(), base.toString());
+        Path qi = dir.resolve("q.qcow2");
+        Path ji = dir.resolve("j.qcow2");
+        for (Path o : List.of(qi, ji)) {
+            BlkGuest.run(img, "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "qcow2", o.toString());
+        }
+        int start = 1001;
+        int sectors = 300;
+        int seed = 5;
+        String append = "action=blk start=" + start + " sectors=" + sectors + " seed=" + seed;
+        Pair p = runBoth(append, BlkGuest.deviceDrive(qi, "qcow2", SERIAL), BlkGuest.deviceDrive(ji, "qcow2", SERIAL));
+        assertEquals(header(append) + BlkGuest.blkOutput(DISK / 512, SERIAL, start, sectors, seed, false),
+                p.qemu().stdout(), "QEMU's output is not what the guest should print");
+        byte[] expected = BlkGuest.pattern(0, (int) DISK, 99);
+        byte[] written = BlkGuest.afterBlkAction(DISK, start, sectors, seed);
+        System.arraycopy(written, start * 512, expected, start * 512, sectors * 512);
+        checkImage(qi, "qcow2", expected, "QEMU");
+        assertSame(p);
+        checkImage(ji, "qcow2", expected, "jvmm");
+    }
 }
