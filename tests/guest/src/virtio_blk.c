@@ -102,7 +102,7 @@ static void put_u64(u64 v)
     puts(&buf[i]);
 }
 
-/* PIT channel 2 one-shot of 10 ms against the TSC (ports 0x42/0x43/0x61). */
+/* PIT channel 2 one-shot of 50 ms against the TSC (ports 0x42/0x43/0x61). */
 #define PIT_CH2 0x42
 #define PIT_MODE_PORT 0x43
 #define PIT_MODE_CH2_LOHI_ONESHOT 0xb0
@@ -110,7 +110,7 @@ static void put_u64(u64 v)
 #define SPEAKER_GATE2 0x01
 #define SPEAKER_DATA 0x02
 #define SPEAKER_OUT2 0x20
-#define CALIBRATE_PIT_COUNT 11932u   /* 10 ms at 1.193182 MHz */
+#define CALIBRATE_PIT_COUNT 59659u   /* 50 ms at 1.193182 MHz */
 
 static void calibrate_tsc(void)
 {
@@ -125,8 +125,13 @@ static void calibrate_tsc(void)
         ;
     u64 t1 = rdtsc();
     outb(SPEAKER_PORT, p);
-    /* ticks per 10 ms / 10 = kHz; a TSC that does not move leaves 0 and timeouts fall back to counts. */
-    tsc_khz = i == 10000000 ? 0 : (u32)udiv64(t1 - t0, 10, 0);
+    /*
+     * ticks per 50 ms / 50 = kHz. A PIT gate that never opens (no speaker port: 0x61 reads 0xff at once)
+     * or a TSC slower than 100 MHz is not believed: tsc_khz stays 0 and timeouts fall back to loop counts.
+     */
+    tsc_khz = i == 10000000 || i < 100 ? 0 : (u32)udiv64(t1 - t0, 50, 0);
+    if (tsc_khz < 100000)
+        tsc_khz = 0;
 }
 
 static u64 now_us(void)
