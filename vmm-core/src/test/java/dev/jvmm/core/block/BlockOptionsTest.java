@@ -209,6 +209,12 @@ class BlockOptionsTest {
         graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=shared,read-only=on");
         graph.attach("shared", "/machine/peripheral-anon/device[0]/virtio-backend", "x");
         graph.attach("shared", "/machine/peripheral-anon/device[1]/virtio-backend", "x");
+        graph.addBlockdev("driver=file,filename=" + raw + ",node-name=x");
+        graph.attach("x", "/machine/peripheral-anon/device[2]/virtio-backend", "x");
+        assertOptionError("Permission conflict on node 'x': permissions 'write' are both required by block device"
+                + " '/machine/peripheral-anon/device[2]/virtio-backend' (uses node 'x' as 'root' child) and unshared"
+                + " by block device '/machine/peripheral-anon/device[3]/virtio-backend' (uses node 'x' as 'root'"
+                + " child).", () -> graph.attach("x", "/machine/peripheral-anon/device[3]/virtio-backend", "x"));
         assertOptionError("node-name=d0 is conflicting with a device id",
                 () -> graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=d0"));
     }
