@@ -65,6 +65,18 @@ void io_delay(u32 n);
 void action_acpi(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 void sci_interrupt(void);
 
+/* pci.c: configuration mechanism #1 on bus 0. bdf = device << 3 | function. */
+u32 pci_read32(u32 bdf, u32 off);
+u16 pci_read16(u32 bdf, u32 off);
+u8 pci_read8(u32 bdf, u32 off);
+void pci_write32(u32 bdf, u32 off, u32 v);
+void pci_write16(u32 bdf, u32 off, u16 v);
+int pci_find(u16 vendor, const u16 *devices, u32 ndevices, u32 *bdf_out);
+
+/* virtio_blk.c: action=blk|blk-read|blk-abuse|blk-msix|blk-resize|blk-bench */
+void action_blk(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+void blk_interrupt(u32 vector);
+
 /* boot.c: the per-format entry points call guest_main. */
 void guest_main(struct boot_info *bi);
 u32 usable_mib(const struct boot_info *bi);
@@ -76,6 +88,7 @@ extern char spurious_isr[];
 extern char tramp_start[], tramp_end[];
 extern volatile u32 ap_count;
 extern char sci_isr[];
+extern char blk_queue_isr[], blk_config_isr[];
 extern char wake_start[], wake_end[];
 
 /* Local APIC (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO, and the I/O APIC (82093AA, 3.2). */

@@ -55,6 +55,27 @@ sci_isr:
     popal
     IRET_EMULATED
 
+    /* virtio-blk MSI-X (action=blk-msix, blk-resize msix=1): blk_interrupt counts and sends the EOI. */
+    .globl blk_queue_isr
+blk_queue_isr:
+    pushal
+    cld
+    pushl $0x41
+    call blk_interrupt
+    addl $4, %esp
+    popal
+    IRET_EMULATED
+
+    .globl blk_config_isr
+blk_config_isr:
+    pushal
+    cld
+    pushl $0x42
+    call blk_interrupt
+    addl $4, %esp
+    popal
+    IRET_EMULATED
+
     /* LAPIC spurious vector: no EOI (SDM Vol. 3A 11.9). */
     .globl spurious_isr
 spurious_isr:

@@ -485,6 +485,8 @@ void guest_main(struct boot_info *bi)
         /* Only an event: the VM keeps running, so finish like a normal run. */
         action_pvpanic(PVPANIC_CRASH_LOADED);
         run_checks();
+    } else if (action[0] == 'b' && action[1] == 'l' && action[2] == 'k' && (action[3] == 0 || action[3] == '-')) {
+        action_blk(bi, action);
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {

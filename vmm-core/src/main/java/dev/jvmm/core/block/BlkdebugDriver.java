@@ -7,8 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -126,7 +127,7 @@ public final class BlkdebugDriver implements BlockDriver {
     public static List<Rule> parseConfig(String text) throws BlockException {
         List<Rule> out = new ArrayList<>();
         String group = null;
-        java.util.Map<String, String> keys = null;
+        Map<String, String> keys = null;
         int lineNo = 0;
         for (String raw : text.split("\n", -1)) {
             lineNo++;
@@ -149,7 +150,7 @@ public final class BlkdebugDriver implements BlockDriver {
                     throw new BlockException("There is no option group '" + name + "'");
                 }
                 group = name;
-                keys = new java.util.LinkedHashMap<>();
+                keys = new LinkedHashMap<>();
                 continue;
             }
             int eq = line.indexOf('=');
@@ -169,7 +170,7 @@ public final class BlkdebugDriver implements BlockDriver {
         return out;
     }
 
-    private static Rule rule(java.util.Map<String, String> keys) throws BlockException {
+    private static Rule rule(Map<String, String> keys) throws BlockException {
         try {
             String event = null;
             int errno = HostIoException.EIO;
@@ -177,7 +178,7 @@ public final class BlkdebugDriver implements BlockDriver {
             boolean once = false;
             boolean immediately = false;
             Set<String> iotypes = null;
-            for (java.util.Map.Entry<String, String> e : keys.entrySet()) {
+            for (Map.Entry<String, String> e : keys.entrySet()) {
                 String v = e.getValue();
                 switch (e.getKey()) {
                     case "event" -> event = v;

@@ -48,11 +48,13 @@ public final class BlockGraph implements AutoCloseable {
     private static final class DriveEntry {
         final Drive drive;
         final String iface;
+        final String option;
         String qdev;
 
-        DriveEntry(Drive drive, String iface) {
+        DriveEntry(Drive drive, String iface, String option) {
             this.drive = drive;
             this.iface = iface;
+            this.option = option;
         }
     }
 
@@ -140,7 +142,7 @@ public final class BlockGraph implements AutoCloseable {
         }
         Drive d = new Drive(id, root, o.cache(), o.werror(), o.rerror(), o.discardUnmap(), events, mainLoop,
                 ioErrorStop);
-        DriveEntry e = new DriveEntry(d, iface);
+        DriveEntry e = new DriveEntry(d, iface, option);
         named.put(id, e);
         entries.put(d, e);
         drives.add(d);
@@ -435,12 +437,7 @@ public final class BlockGraph implements AutoCloseable {
         DriveEntry e = named.get(drive);
         if (e != null) {
             if (e.qdev != null) {
-                if (e.qdev.equals(AUTO_CONNECTED)) {
-                    throw new OptionException(null, "Drive '" + drive + "' is already in use because it has been"
-                            + " automatically connected to another device (did you need 'if=none' in the drive"
-                            + " options?)");
-                }
-                throw new OptionException(null, "Drive '" + drive + "' is already in use by another device");
+                throw inUse(e, null);
             }
             if (e.drive.root() == null) {
                 throw new OptionException(null, "Device needs media, but drive is empty");
@@ -468,7 +465,7 @@ public final class BlockGraph implements AutoCloseable {
         nodeUsers.put(drive, qdevPath);
         Drive d = new Drive("", n, n.cache(), BlockErrorPolicy.DEFAULT_WERROR, BlockErrorPolicy.DEFAULT_RERROR,
                 fileOptions.containsKey(n) && fileOptions.get(n).unmap, events, mainLoop, ioErrorStop);
-        DriveEntry anon = new DriveEntry(d, "none");
+        DriveEntry anon = new DriveEntry(d, "none", null);
         anon.qdev = qdevPath;
         entries.put(d, anon);
         drives.add(d);
@@ -476,11 +473,20 @@ public final class BlockGraph implements AutoCloseable {
         return d;
     }
 
-    private static final String AUTO_CONNECTED = "\0auto";
+    /** QEMU's set_drive_helper wording: a drive with an if= other than none was meant for its own device. */
+    private static OptionException inUse(DriveEntry e, String option) {
+        if (!e.iface.equals("none")) {
+            return new OptionException(option, "Drive '" + e.drive.name() + "' is already in use because it has"
+                    + " been automatically connected to another device (did you need 'if=none' in the drive"
+                    + " options?)");
+        }
+        return new OptionException(option, "Drive '" + e.drive.name() + "' is already in use by another device");
+    }
 
     /**
-     * The if=virtio drives, for the machine to make one virtio-blk-pci each (QEMU's default devices);
-     * call {@link #attachAuto} with each device's path, after the -device options were handled.
+     * The if=virtio drives, for the machine to make one virtio-blk-pci each (QEMU's default devices, created
+     * after the -device options, so they are numbered after the user's anonymous devices); call
+     * {@link #attachAuto} with each device's path.
      */
     public List<Drive> drivesWithInterface(String iface) {
         List<Drive> out = new ArrayList<>();
@@ -492,23 +498,17 @@ public final class BlockGraph implements AutoCloseable {
         return out;
     }
 
-    /** Connects an if=virtio drive to the device the machine made for it. */
+    /**
+     * Connects an if=virtio drive to the device the machine made for it. When a -device already took the
+     * drive, QEMU 7.2 fails here, naming the -drive option (the OptionException carries it).
+     */
     public void attachAuto(Drive d, String qdevPath) {
         DriveEntry e = entries.get(d);
         if (e.qdev != null) {
-            throw new OptionException(null, "Drive '" + d.name() + "' is already in use by another device");
+            throw inUse(e, e.option);
         }
-        e.qdev = AUTO_CONNECTED;
+        e.qdev = qdevPath;
         d.attached(qdevPath);
-    }
-
-    /** Reserves the if=virtio drives before -device options run, so a -device naming one gets QEMU's error. */
-    public void reserveAutoConnected() {
-        for (DriveEntry e : named.values()) {
-            if (e.iface.equals("virtio") && e.qdev == null) {
-                e.qdev = AUTO_CONNECTED;
-            }
-        }
     }
 
     /** A drive by -drive id, or null. */

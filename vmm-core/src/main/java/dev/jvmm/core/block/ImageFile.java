@@ -5,6 +5,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One host file under an image driver, QEMU's file-posix node: positional I/O (O_DIRECT with cache.direct, through
@@ -31,7 +33,7 @@ final class ImageFile implements AutoCloseable {
     private final ImageOptions opts;
     private final int align;
     private final Object rmwLock = new Object();
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean holesSupported = true;
     private volatile boolean zeroRangeSupported = true;
 
@@ -104,7 +106,7 @@ final class ImageFile implements AutoCloseable {
             return FileChannel.open(path, oo.toArray(new OpenOption[0]));
         } catch (NoSuchFileException e) {
             throw new BlockException("Could not open '" + path + "': No such file or directory", e);
-        } catch (java.nio.file.AccessDeniedException e) {
+        } catch (AccessDeniedException e) {
             throw new BlockException("Could not open '" + path + "': Permission denied", e);
         }
     }

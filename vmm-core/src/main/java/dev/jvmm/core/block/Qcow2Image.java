@@ -3,7 +3,12 @@ package dev.jvmm.core.block;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -370,8 +375,8 @@ public final class Qcow2Image implements BlockDriver {
         for (int i = 0; i < totalClusters; i++) {
             refBlock.putShort(i * 2, (short) 1);
         }
-        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(path,
-                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+        try (FileChannel out = FileChannel.open(path,
+                StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             writeAll(out, hdr, 0);
             writeAll(out, refTable, cs);
             writeAll(out, refBlock, 2L * cs);
@@ -379,12 +384,12 @@ public final class Qcow2Image implements BlockDriver {
             long l1Bytes = Math.max(8, l1Entries * 8);
             writeAll(out, ByteBuffer.allocate((int) l1Bytes), 3L * cs);
             out.force(true);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
+        } catch (FileAlreadyExistsException e) {
             throw new BlockException("Could not create '" + path + "': File exists", e);
         }
     }
 
-    private static void writeAll(java.nio.channels.FileChannel out, ByteBuffer b, long pos) throws IOException {
+    private static void writeAll(FileChannel out, ByteBuffer b, long pos) throws IOException {
         long p = pos;
         while (b.hasRemaining()) {
             p += out.write(b, p);
@@ -406,7 +411,7 @@ public final class Qcow2Image implements BlockDriver {
                 : BlockDriver.open(base, baseOptions.withReadOnly(true))) {
             size = probe.size();
         }
-        java.security.SecureRandom rnd = new java.security.SecureRandom();
+        SecureRandom rnd = new SecureRandom();
         String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         for (int attempt = 0; ; attempt++) {
             StringBuilder name = new StringBuilder("vl.");
@@ -417,7 +422,7 @@ public final class Qcow2Image implements BlockDriver {
             try {
                 create(overlay, size, base.toAbsolutePath(), baseFormat);
             } catch (BlockException e) {
-                if (attempt < 100 && java.nio.file.Files.exists(overlay)) {
+                if (attempt < 100 && Files.exists(overlay)) {
                     continue;
                 }
                 throw new BlockException("Could not get temporary filename: " + e.getMessage(), e);
@@ -427,7 +432,7 @@ public final class Qcow2Image implements BlockDriver {
                         baseOptions.discardUnmap());
                 return open(overlay, o);
             } finally {
-                java.nio.file.Files.deleteIfExists(overlay);
+                Files.deleteIfExists(overlay);
             }
         }
     }
@@ -976,6 +981,9 @@ public final class Qcow2Image implements BlockDriver {
         checkWritable();
         if (newSize < 0) {
             throw new BlockException("Invalid size " + newSize);
+        }
+        if ((newSize & 511) != 0) {
+            throw new BlockException("The new size must be a multiple of 512"); // QEMU 7.2 qcow2_co_truncate
         }
         long oldSize = size;
         if (newSize == oldSize) {

@@ -120,11 +120,13 @@ class BlockOptionsTest {
         assertEquals("none0", none0.name());
         assertEquals("virtio0", v0.name());
         assertEquals(List.of(v0), graph.drivesWithInterface("virtio"));
-        graph.reserveAutoConnected();
-        assertOptionError("Drive 'virtio0' is already in use because it has been automatically connected to another"
-                + " device (did you need 'if=none' in the drive options?)",
-                () -> graph.attach("virtio0", "/machine/peripheral-anon/device[0]/virtio-backend",
-                        "virtio-blk-device.drive"));
+        // -device virtio-blk-pci,drive=virtio0 takes it first; the automatic device then fails on the -drive
+        graph.attach("virtio0", "/machine/peripheral-anon/device[0]/virtio-backend", "virtio-blk-device.drive");
+        OptionException auto = assertThrows(OptionException.class,
+                () -> graph.attachAuto(v0, "/machine/peripheral-anon/device[1]/virtio-backend"));
+        assertEquals("-drive file=" + raw2 + ",format=raw,if=virtio: Drive 'virtio0' is already in use because it"
+                + " has been automatically connected to another device (did you need 'if=none' in the drive"
+                + " options?)", auto.formatted());
         assertOptionError("Property 'virtio-blk-device.drive' can't find value 'nosuch'",
                 () -> graph.attach("nosuch", "/q", "virtio-blk-device.drive"));
         Drive d = graph.attach("none0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");
@@ -207,6 +209,12 @@ class BlockOptionsTest {
         graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=shared,read-only=on");
         graph.attach("shared", "/machine/peripheral-anon/device[0]/virtio-backend", "x");
         graph.attach("shared", "/machine/peripheral-anon/device[1]/virtio-backend", "x");
+        graph.addBlockdev("driver=file,filename=" + raw + ",node-name=x");
+        graph.attach("x", "/machine/peripheral-anon/device[2]/virtio-backend", "x");
+        assertOptionError("Permission conflict on node 'x': permissions 'write' are both required by block device"
+                + " '/machine/peripheral-anon/device[2]/virtio-backend' (uses node 'x' as 'root' child) and unshared"
+                + " by block device '/machine/peripheral-anon/device[3]/virtio-backend' (uses node 'x' as 'root'"
+                + " child).", () -> graph.attach("x", "/machine/peripheral-anon/device[3]/virtio-backend", "x"));
         assertOptionError("node-name=d0 is conflicting with a device id",
                 () -> graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=d0"));
     }

@@ -215,6 +215,8 @@ class DiscardResizeTest {
         assertTrue(ok("qemu-img", "info", img.toString()).contains("virtual size: 8 MiB"));
         assertArrayEquals(model, toRaw(img, dir));
         try (BlockDriver d = Qcow2Image.open(img, ImageOptions.DEFAULT)) {
+            BlockException e = assertThrows(BlockException.class, () -> d.truncate(MIB + 1));
+            assertEquals("The new size must be a multiple of 512", e.getMessage());
             d.truncate(3 * MIB / 2 + 1024);
         }
         check(img);

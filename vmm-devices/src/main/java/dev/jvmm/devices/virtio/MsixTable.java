@@ -2,6 +2,8 @@ package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.irq.MsiRouter;
 
+import java.util.Arrays;
+
 /**
  * PCI Local Bus Specification 3.0, section 6.8.2: an MSI-X table and pending bit array, with per-vector
  * and function masks. A message for a masked vector sets its pending bit and is sent when the vector is
@@ -54,19 +56,19 @@ final class MsixTable {
 
     /** Power-on state: every vector masked, address and data zero, nothing pending, MSI-X disabled. */
     void reset() {
-        java.util.Arrays.fill(table, 0);
+        Arrays.fill(table, 0);
         for (int v = 0; v < vectors; v++) {
             table[v * 4 + 3] = VECTOR_CTRL_MASKBIT;
             routes[v].update(0, 0);
         }
-        java.util.Arrays.fill(pending, 0);
+        Arrays.fill(pending, 0);
         enabled = false;
         functionMasked = false;
     }
 
     /** Virtio reset: QEMU's msix_unuse_all_vectors drops pending messages. */
     void clearPending() {
-        java.util.Arrays.fill(pending, 0);
+        Arrays.fill(pending, 0);
     }
 
     boolean enabled() {

@@ -1,11 +1,14 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.block.BlockBackend;
+import dev.jvmm.core.io.IoEventRegistry;
+import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * Virtio 1.1, section 5.2: the block device, behaving as QEMU 7.2's virtio-blk (hw/block/virtio-blk.c):
@@ -109,8 +112,7 @@ public final class VirtioBlk implements VirtioDevice {
 
     /** The usual assembly: a virtio-blk-pci function for -device virtio-blk-pci / -drive if=virtio. */
     public static VirtioPciTransport pci(GuestMemory mem, BlockBackend backend, VirtioBlkOptions opts,
-                                         dev.jvmm.core.irq.MsiRouter msi,
-                                         dev.jvmm.core.io.IoEventRegistry ioevents) {
+                                         MsiRouter msi, IoEventRegistry ioevents) {
         return new VirtioPciTransport(mem, new VirtioBlk(backend, opts), msi, ioevents, opts.id());
     }
 
@@ -343,7 +345,7 @@ public final class VirtioBlk implements VirtioDevice {
                 // QEMU copies the serial and its NUL when they fit, at most 20 bytes
                 long room = c.writableBytes() - 1;
                 int n = (int) Math.min(serial.length + 1, Math.min(room, VIRTIO_BLK_ID_BYTES));
-                byte[] id = java.util.Arrays.copyOf(serial, Math.max(n, 0));
+                byte[] id = Arrays.copyOf(serial, Math.max(n, 0));
                 c.writeToWritable(mem, id, n);
                 return VIRTIO_BLK_S_OK;
             }

@@ -10,6 +10,7 @@ import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -174,7 +175,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             queues[i] = new VirtQueue(mem, i, device.queueMaxSize(i), this::fail);
         }
         this.ioeventAt = new long[n];
-        java.util.Arrays.fill(ioeventAt, -1);
+        Arrays.fill(ioeventAt, -1);
         this.held = new boolean[n];
         this.offeredFeatures = device.deviceFeatures() | 1L << VIRTIO_F_RING_INDIRECT_DESC
                 | 1L << VIRTIO_F_RING_EVENT_IDX | 1L << VIRTIO_F_VERSION_1 | 1L << VIRTIO_F_RING_RESET;
@@ -262,7 +263,10 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             if (len == 1 || len == 2 || len == 4) {
                 long off = (config.get32(CAP_PCI_CFG + CAP_OFFSET) & 0xffff_ffffL) & ~(long) (len - 1);
                 if (off + len <= MODERN_BAR_SIZE) {
-                    config.set32(dataAt, (int) modernRead(off, len));
+                    long v = modernRead(off, len);
+                    for (int i = 0; i < len; i++) {
+                        config.set8(dataAt + i, (int) (v >>> (8 * i))); // QEMU copies len bytes only
+                    }
                 }
             }
         }
@@ -385,7 +389,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
 
     @Override
     public synchronized void resume() {
-        java.util.Arrays.fill(held, false);
+        Arrays.fill(held, false);
         control.signal();
     }
 
@@ -695,7 +699,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             for (VirtQueue q : queues) {
                 q.reset();
             }
-            java.util.Arrays.fill(held, false);
+            Arrays.fill(held, false);
             status = 0;
             broken = false;
             disabled = false;
@@ -822,7 +826,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             }
             if (poller.ready(0)) {
                 control.drain();
-                java.util.Arrays.fill(pending, true);
+                Arrays.fill(pending, true);
             }
             for (int i = 0; i < n; i++) {
                 if (poller.ready(i + 1)) {
