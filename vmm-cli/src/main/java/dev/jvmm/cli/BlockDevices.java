@@ -79,7 +79,6 @@ final class BlockDevices implements AutoCloseable {
                             + " has virtio disks (if=virtio, or if=none with -device virtio-blk-pci)");
                 }
             }
-            graph.reserveAutoConnected();
         } catch (RuntimeException e) {
             graph.close();
             throw e;
