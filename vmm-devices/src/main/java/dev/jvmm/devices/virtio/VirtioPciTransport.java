@@ -907,6 +907,9 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     @Override
     public void close() {
         synchronized (this) {
+            if (closed) {
+                return;
+            }
             quiesce();
             closed = true;
             for (int i = 0; i < queues.length; i++) {

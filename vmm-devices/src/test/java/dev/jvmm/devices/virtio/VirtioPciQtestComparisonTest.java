@@ -307,16 +307,22 @@ class VirtioPciQtestComparisonTest {
 
     @Test
     void sameAsQemu() throws Exception {
-        compare(0x6);
+        compare(0x6, 1, 256);
     }
 
     /** With COMMAND.Bus Master clear the device does nothing until a reset (QEMU's vdev->disabled). */
     @Test
     void sameAsQemuWithoutBusMastering() throws Exception {
-        compare(0x2);
+        compare(0x2, 1, 256);
     }
 
-    void compare(int command) throws Exception {
+    /** num-queues=4 (MQ, five MSI-X vectors) and queue-size=128 (seg_max 126). */
+    @Test
+    void sameAsQemuWithFourQueues() throws Exception {
+        compare(0x6, 4, 128);
+    }
+
+    void compare(int command, int queues, int queueSize) throws Exception {
         assumeTrue(Qtest.available(), Qtest.QEMU + " is not on PATH; skipping the side-by-side comparison");
         Path img = Files.createTempFile("jvmm-virtio", ".img");
         List<String> qemu = new ArrayList<>();
@@ -324,13 +330,14 @@ class VirtioPciQtestComparisonTest {
         try {
             Files.write(img, new byte[(int) DISK]);
             try (Qtest q = Qtest.start("-S", "-m", "128", "-drive", "file=" + img + ",format=raw,if=none,id=d0",
-                    "-device", "virtio-blk-pci,drive=d0,disable-legacy=on,addr=4,serial=QSERIAL1")) {
+                    "-device", "virtio-blk-pci,drive=d0,disable-legacy=on,addr=4,serial=QSERIAL1,num-queues=" + queues
+                            + ",queue-size=" + queueSize)) {
                 script(new QemuPort(q), qemu, command);
             }
             try (GuestMemory mem = GuestMemory.allocate(List.of(new RamRange(0, 128L << 20)))) {
                 FakeBlockBackend disk = new FakeBlockBackend(DISK);
                 VirtioPciTransport t = new VirtioPciTransport(mem,
-                        new VirtioBlk(disk, new VirtioBlkOptions("", "QSERIAL1", 1, 256, true)),
+                        new VirtioBlk(disk, new VirtioBlkOptions("", "QSERIAL1", queues, queueSize, true)),
                         new VirtioGuest.RecordingMsi(), null, "");
                 try {
                     script(new OurPort(t, mem), ours, command);

@@ -210,6 +210,44 @@ class VirtioPciTransportTest {
         assertEquals(VIRTIO_BLK_S_OK, g.run(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false));
     }
 
+    @Test
+    void resetRacingBusyQueues() throws Exception {
+        g = new VirtioGuest(DISK);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread kicker = new Thread(() -> {
+            while (!stop.get()) {
+                g.kick(0);
+            }
+        });
+        kicker.start();
+        try {
+            for (int round = 0; round < 200; round++) {
+                g.restart(VirtioGuest.defaultFeatures());
+                long buf = g.alloc(4096);
+                g.nextData = VirtioGuest.DATA;
+                g.request(0, VIRTIO_BLK_T_IN, round, buf, 4096, true);
+                for (int i = 0; i < 100; i++) {
+                    g.makeAvailable(0, 0);
+                }
+                g.kick(0);
+                if (round % 2 == 0) {
+                    Thread.onSpinWait();
+                }
+                g.common(DEVICE_STATUS, 1, 0);
+                assertEquals(0, g.status());
+                int used = g.usedIdx(0);
+                sleep(round % 20 == 0 ? 5 : 0);
+                assertEquals(used, g.usedIdx(0), "no completion after the reset returned (round " + round + ")");
+                assertFalse(g.t.broken(), g.t.lastError());
+            }
+        } finally {
+            stop.set(true);
+            kicker.join();
+        }
+        g.restart(VirtioGuest.defaultFeatures());
+        assertEquals(VIRTIO_BLK_S_OK, g.run(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false));
+    }
+
     // ---- PCI configuration access capability
 
     @Test
