@@ -229,8 +229,9 @@ public final class Drive implements BlockBackend, AutoCloseable {
     public void discard(long offset, long length) throws IOException {
         long t0 = stats.now();
         try {
-            checkWritable();
+            // discard=ignore (the default) drops the request before any permission check, as QEMU does.
             if (discardUnmap) {
+                checkWritable();
                 driver().discard(offset, length);
             }
         } catch (IOException | RuntimeException e) {

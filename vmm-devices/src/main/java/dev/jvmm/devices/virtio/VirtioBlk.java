@@ -64,6 +64,8 @@ public final class VirtioBlk implements VirtioDevice {
     /** Section 5.2.6: request types and status values. */
     public static final int VIRTIO_BLK_T_IN = 0;
     public static final int VIRTIO_BLK_T_OUT = 1;
+    /** Legacy SCSI passthrough (virtio 0.9.5 appendix); QEMU 7.2 builds it without scsi=on support. */
+    public static final int VIRTIO_BLK_T_SCSI_CMD = 2;
     public static final int VIRTIO_BLK_T_FLUSH = 4;
     public static final int VIRTIO_BLK_T_GET_ID = 8;
     public static final int VIRTIO_BLK_T_DISCARD = 11;
@@ -349,6 +351,11 @@ public final class VirtioBlk implements VirtioDevice {
                 c.writeToWritable(mem, id, n);
                 return VIRTIO_BLK_S_OK;
             }
+            case VIRTIO_BLK_T_SCSI_CMD:
+                // QEMU checks the SCSI request's shape (cdb + header out, sense + errors + status in) before
+                // it says SCSI passthrough is unsupported, so a malformed one is an I/O error.
+                return c.readableSegments() < 2 || c.writableSegments() < 3
+                        ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_UNSUPP;
             case VIRTIO_BLK_T_DISCARD & ~VIRTIO_BLK_T_OUT:
             case VIRTIO_BLK_T_WRITE_ZEROES & ~VIRTIO_BLK_T_OUT:
                 return discardOrZeroes(c, type);
@@ -441,7 +448,9 @@ public final class VirtioBlk implements VirtioDevice {
             return VIRTIO_BLK_S_UNSUPP; // section 5.2.6.2: discard must not carry the unmap flag
         }
         try {
-            if (backend.readOnly()) {
+            // A read-only drive refuses write-zeroes; discard is the drive's call (with discard=ignore QEMU
+            // completes it as a no-op even on a read-only drive).
+            if (zeroes && backend.readOnly()) {
                 throw new IOException("Operation not permitted");
             }
             if (zeroes) {
