@@ -225,7 +225,10 @@ public final class BlockGraph implements AutoCloseable {
         } catch (java.nio.file.AccessDeniedException e) {
             throw new OptionException(option, "Could not open '" + shownName + "': Permission denied");
         } catch (IOException e) {
-            throw new OptionException(option, "Could not open '" + shownName + "': " + e.getMessage());
+            String m = e.getMessage();
+            // The drivers already say "Could not open 'FILE': why" where they know the file.
+            throw new OptionException(option, m != null && m.startsWith("Could not open '") ? m
+                    : "Could not open '" + shownName + "': " + m);
         }
     }
 

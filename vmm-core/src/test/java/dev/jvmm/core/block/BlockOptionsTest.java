@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -209,7 +210,10 @@ class BlockOptionsTest {
         graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=shared,read-only=on");
         graph.attach("shared", "/machine/peripheral-anon/device[0]/virtio-backend", "x");
         graph.attach("shared", "/machine/peripheral-anon/device[1]/virtio-backend", "x");
-        graph.addBlockdev("driver=file,filename=" + raw + ",node-name=x");
+        // A second writable open of b.raw would meet d0's image lock; the shared node gets its own file.
+        Path raw3 = dir.resolve("d.raw");
+        Files.write(raw3, new byte[1 << 20]);
+        graph.addBlockdev("driver=file,filename=" + raw3 + ",node-name=x");
         graph.attach("x", "/machine/peripheral-anon/device[2]/virtio-backend", "x");
         assertOptionError("Permission conflict on node 'x': permissions 'write' are both required by block device"
                 + " '/machine/peripheral-anon/device[2]/virtio-backend' (uses node 'x' as 'root' child) and unshared"
