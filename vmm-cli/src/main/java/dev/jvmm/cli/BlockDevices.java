@@ -40,6 +40,8 @@ final class BlockDevices implements AutoCloseable {
     private final MsiRouter msi;
     private final IoEventRegistry ioevents;
     private final List<VirtioPciTransport> functions = new ArrayList<>();
+    /** QEMU 7.2's virtio-blk-pci num-queues default: one queue per vCPU. */
+    private final int defaultQueues;
     /** -drive serial= values, for the device made for the drive. */
     private final java.util.Map<Drive, String> serials = new java.util.HashMap<>();
 
@@ -50,6 +52,7 @@ final class BlockDevices implements AutoCloseable {
         this.pci = pci;
         this.msi = msi;
         this.ioevents = ioevents;
+        this.defaultQueues = config.smp().cpus();
         try {
             // QEMU creates -blockdev nodes first, then -drive (which may name them), as configure_blockdev does.
             for (String b : config.blockdevs()) {
@@ -143,14 +146,11 @@ final class BlockDevices implements AutoCloseable {
             default -> throw new OptionException(d.option(), "Parameter 'write-cache' does not accept value '"
                     + d.get("write-cache").get() + "'");
         };
-        if (writeCache != drive.cache().writeback()) {
-            drive.setWriteCache(writeCache);
-        }
         VirtioBlkOptions opts;
         try {
             opts = new VirtioBlkOptions(d.getOrDefault("id", ""), d.getOrDefault("serial",
                     serials.getOrDefault(drive, "")),
-                    (int) d.getNumber("num-queues", 1), (int) d.getNumber("queue-size",
+                    (int) d.getNumber("num-queues", defaultQueues), (int) d.getNumber("queue-size",
                     VirtioBlkOptions.DEFAULT_QUEUE_SIZE), writeCache);
         } catch (IllegalArgumentException e) {
             throw new OptionException(d.option(), e.getMessage());
@@ -163,7 +163,7 @@ final class BlockDevices implements AutoCloseable {
         for (Drive drive : graph.drivesWithInterface("virtio")) {
             String path = anonymousPath.get();
             graph.attachAuto(drive, path + "/virtio-backend");
-            VirtioBlkOptions opts = new VirtioBlkOptions("", serials.getOrDefault(drive, ""), 1,
+            VirtioBlkOptions opts = new VirtioBlkOptions("", serials.getOrDefault(drive, ""), defaultQueues,
                     VirtioBlkOptions.DEFAULT_QUEUE_SIZE, drive.cache().writeback());
             plug(VirtioBlk.pci(memory, drive, opts, msi, ioevents), null, "-drive " + drive.name());
         }

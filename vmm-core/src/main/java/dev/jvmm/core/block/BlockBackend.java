@@ -52,6 +52,15 @@ public interface BlockBackend {
     /** Called with the new size after block_resize, so the device can tell the guest. */
     void addResizeListener(LongConsumer listener);
 
+    /**
+     * The guest switched its volatile write cache (virtio-blk's writeback field, or a driver that cannot
+     * flush). Returns true when the backend itself now makes each write durable before returning (so the
+     * device need not flush), false when it leaves that to the device.
+     */
+    default boolean setWriteCache(boolean enabled) {
+        return false;
+    }
+
     /** What a failed request does (QEMU's BlockErrorAction). */
     enum ErrorAction {
         IGNORE, REPORT, STOP;

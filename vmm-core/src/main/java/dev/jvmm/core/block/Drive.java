@@ -120,8 +120,10 @@ public final class Drive implements BlockBackend, AutoCloseable {
      * The guest turned its write cache on or off (virtio-blk without VIRTIO_BLK_F_FLUSH, or the
      * config-wce writeback field): QEMU then reports "writeback" accordingly and flushes every write.
      */
-    public void setWriteCache(boolean enabled) {
+    @Override
+    public boolean setWriteCache(boolean enabled) {
         cache = cache.withWriteback(enabled);
+        return true;
     }
 
     /**

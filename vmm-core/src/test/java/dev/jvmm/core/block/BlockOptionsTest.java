@@ -183,7 +183,7 @@ class BlockOptionsTest {
     }
 
     @Test
-    void blockdevErrors() {
+    void blockdevErrors() throws IOException {
         assertOptionError("'node-name' must be specified for the root node",
                 () -> graph.addBlockdev("driver=file,filename=" + raw));
         assertOptionError("Parameter 'driver' does not accept value 'bogus'",

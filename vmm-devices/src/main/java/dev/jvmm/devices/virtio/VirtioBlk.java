@@ -99,6 +99,8 @@ public final class VirtioBlk implements VirtioDevice {
     private VirtioHost host;
     private GuestMemory mem;
     private volatile boolean writeCache;
+    /** The backend does not flush after writes itself when the cache is off, so this device must. */
+    private volatile boolean deviceFlushes;
 
     /** A request kept by the STOP error action, to run again on resume. */
     private record Kept(VirtQueue queue, DescriptorChain chain) {
@@ -109,7 +111,13 @@ public final class VirtioBlk implements VirtioDevice {
         this.opts = opts;
         this.geometry = DiskGeometry.guess(backend);
         this.serial = opts.serial().getBytes(StandardCharsets.UTF_8);
-        this.writeCache = opts.writeCache();
+        setWriteCache(opts.writeCache());
+    }
+
+    /** The guest-visible write cache mode, also told to the drive (query-block shows it, QEMU-like). */
+    private void setWriteCache(boolean enabled) {
+        writeCache = enabled;
+        deviceFlushes = !backend.setWriteCache(enabled);
     }
 
     /** The usual assembly: a virtio-blk-pci function for -device virtio-blk-pci / -drive if=virtio. */
@@ -258,7 +266,7 @@ public final class VirtioBlk implements VirtioDevice {
     @Override
     public void writeConfig(int offset, int size, int value) {
         if (offset <= CFG_WRITEBACK && offset + size > CFG_WRITEBACK) {
-            writeCache = ((value >>> (8 * (CFG_WRITEBACK - offset))) & 0xff) != 0;
+            setWriteCache(((value >>> (8 * (CFG_WRITEBACK - offset))) & 0xff) != 0);
         }
     }
 
@@ -271,7 +279,7 @@ public final class VirtioBlk implements VirtioDevice {
         if ((status & VirtioPciTransport.DRIVER_OK) != 0) {
             long f = host.negotiatedFeatures();
             if ((f & 1L << VIRTIO_BLK_F_CONFIG_WCE) == 0) {
-                writeCache = (f & 1L << VIRTIO_BLK_F_FLUSH) != 0;
+                setWriteCache((f & 1L << VIRTIO_BLK_F_FLUSH) != 0);
             }
         }
     }
@@ -280,7 +288,7 @@ public final class VirtioBlk implements VirtioDevice {
     @Override
     public void reset() {
         kept.clear();
-        writeCache = opts.writeCache();
+        setWriteCache(opts.writeCache());
     }
 
     @Override
@@ -398,7 +406,7 @@ public final class VirtioBlk implements VirtioDevice {
                     offset += n;
                     skip = 0;
                 }
-                if (!writeCache) {
+                if (!writeCache && deviceFlushes) {
                     backend.flush(); // writethrough: the write is durable before the guest sees OK
                 }
             } else {
@@ -456,7 +464,7 @@ public final class VirtioBlk implements VirtioDevice {
             if (zeroes) {
                 backend.writeZeroes(sector * SECTOR_SIZE, sectors * SECTOR_SIZE,
                         (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0);
-                if (!writeCache) {
+                if (!writeCache && deviceFlushes) {
                     backend.flush();
                 }
             } else {
