@@ -474,12 +474,59 @@ public final class Qcow2Image implements BlockDriver {
             int inCluster = (int) (pos & (clusterSize - 1));
             int chunk = Math.min(dst.remaining(), clusterSize - inCluster);
             long entry = l2Entry(pos >>> clusterBits);
-            ByteBuffer part = dst.slice(dst.position(), chunk);
-            readCluster(entry, pos, inCluster, part);
+            long host = dataCluster(entry);
+            if (host != 0) {
+                // Guest clusters that follow each other on the host are read with one call.
+                chunk = contiguousRun(pos, inCluster, host, dst.remaining(), false);
+                ByteBuffer part = dst.slice(dst.position(), chunk);
+                file.readFully(host + inCluster, part);
+            } else {
+                readCluster(entry, pos, inCluster, dst.slice(dst.position(), chunk));
+            }
             dst.position(dst.position() + chunk);
             pos += chunk;
         }
         return len;
+    }
+
+    /** Host offset of a standard data cluster (allocated, not compressed, not zero), else 0. */
+    private long dataCluster(long entry) throws BlockException {
+        if ((entry & QCOW_OFLAG_COMPRESSED) != 0 || (version == 3 && (entry & QCOW_OFLAG_ZERO) != 0)) {
+            return 0;
+        }
+        long host = entry & OFFSET_MASK;
+        if (host != 0) {
+            checkHost(host);
+        }
+        return host;
+    }
+
+    /**
+     * Bytes from guest pos (inCluster into a cluster at host) up to max that lie contiguously on the host in data
+     * clusters; writable additionally requires the COPIED flag (rewritable in place).
+     */
+    private int contiguousRun(long pos, int inCluster, long host, int max, boolean writable) throws IOException {
+        int run = Math.min(max, clusterSize - inCluster);
+        long nextGuest = (pos >>> clusterBits) + 1;
+        long nextHost = host + clusterSize;
+        while (run < max) {
+            long e = l2EntryIfCached(nextGuest);
+            if (dataCluster(e) != nextHost || (writable && (e & QCOW_OFLAG_COPIED) == 0)) {
+                break;
+            }
+            run += Math.min(max - run, clusterSize);
+            nextGuest++;
+            nextHost += clusterSize;
+        }
+        return run;
+    }
+
+    /** Like l2Entry but -1 (never contiguous) past the end of the L1 table. */
+    private long l2EntryIfCached(long guestCluster) throws IOException {
+        if ((guestCluster >>> l2Bits) >= l1.length) {
+            return -1;
+        }
+        return l2Entry(guestCluster);
     }
 
     /** Serves bytes [inCluster, inCluster + dst.remaining()) of the cluster holding guest offset pos. */
@@ -590,8 +637,15 @@ public final class Qcow2Image implements BlockDriver {
         while (src.hasRemaining()) {
             int inCluster = (int) (pos & (clusterSize - 1));
             int chunk = Math.min(src.remaining(), clusterSize - inCluster);
-            ByteBuffer part = src.slice(src.position(), chunk);
-            writeCluster(pos, inCluster, part);
+            long entry = l2Entry(pos >>> clusterBits);
+            long host = dataCluster(entry);
+            if (host != 0 && (entry & QCOW_OFLAG_COPIED) != 0) {
+                // Already ours: rewrite in place, host-contiguous clusters in one call.
+                chunk = contiguousRun(pos, inCluster, host, src.remaining(), true);
+                file.writeFully(host + inCluster, src.slice(src.position(), chunk));
+            } else {
+                writeCluster(pos, inCluster, src.slice(src.position(), chunk));
+            }
             src.position(src.position() + chunk);
             pos += chunk;
         }
