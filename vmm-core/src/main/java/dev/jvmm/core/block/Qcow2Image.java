@@ -644,11 +644,100 @@ public final class Qcow2Image implements BlockDriver {
                 chunk = contiguousRun(pos, inCluster, host, src.remaining(), true);
                 file.writeFully(host + inCluster, src.slice(src.position(), chunk));
             } else {
-                writeCluster(pos, inCluster, src.slice(src.position(), chunk));
+                int k = inCluster == 0 ? allocatableRun(pos, src.remaining()) : 0;
+                if (k >= 2 && writeNewRun(pos, k, src.slice(src.position(), k * clusterSize))) {
+                    chunk = k * clusterSize;
+                } else {
+                    writeCluster(pos, inCluster, src.slice(src.position(), chunk));
+                }
             }
             src.position(src.position() + chunk);
             pos += chunk;
         }
+    }
+
+    /** Whole guest clusters from pos (within one L2 table, within max bytes) that need a fresh cluster. */
+    private int allocatableRun(long pos, int max) throws IOException {
+        long c = pos >>> clusterBits;
+        long inTable = (1L << l2Bits) - (c & ((1L << l2Bits) - 1));
+        int limit = (int) Math.min(inTable, max >>> clusterBits);
+        int k = 0;
+        while (k < limit) {
+            long e = l2Entry(c + k);
+            if (dataCluster(e) != 0 && (e & QCOW_OFLAG_COPIED) != 0) {
+                break; // rewritable in place: the next loop round handles it
+            }
+            k++;
+        }
+        return k;
+    }
+
+    /**
+     * Writes k whole guest clusters into k new host-contiguous clusters with one data write, one L2 write and one
+     * refcount write (QEMU allocates runs the same way). Same order as single clusters: refcounts, data, L2 entries,
+     * then the old references are dropped. Returns false (nothing done) when the run cannot be counted in one
+     * existing refcount block; the caller then goes cluster by cluster.
+     */
+    private boolean writeNewRun(long pos, int k, ByteBuffer data) throws IOException {
+        long guestCluster = pos >>> clusterBits;
+        int l1Index = (int) (guestCluster >>> l2Bits);
+        int l2Index = (int) (guestCluster & ((1L << l2Bits) - 1));
+        long[] l2 = writableL2(l1Index); // may allocate the L2 table, so before the run is placed
+        long l2Off = l1[l1Index] & OFFSET_MASK;
+        long host = allocRun(k);
+        if (host < 0) {
+            return false;
+        }
+        file.writeFully(host, data);
+        long[] old = Arrays.copyOfRange(l2, l2Index, l2Index + k);
+        ByteBuffer entries = ByteBuffer.allocate(k * 8);
+        for (int i = 0; i < k; i++) {
+            long e = (host + ((long) i << clusterBits)) | QCOW_OFLAG_COPIED;
+            l2[l2Index + i] = e;
+            entries.putLong(i * 8, e);
+        }
+        file.writeFully(l2Off + l2Index * 8L, entries);
+        for (long e : old) {
+            release(e);
+        }
+        return true;
+    }
+
+    /**
+     * k new clusters at the end of the file counted with one refcount write, or -1 when that is not possible or
+     * freed clusters inside the file should be reused first.
+     */
+    private long allocRun(int k) throws IOException {
+        long first = fileEnd >>> clusterBits;
+        long ti = first >>> refBlockBits;
+        while (freeHint < first && refcount(freeHint) != 0) {
+            freeHint++;
+        }
+        if (freeHint < first) {
+            return -1; // free clusters inside the file come first (single-cluster allocation fills them)
+        }
+        if (refcountOrder < 3 || ((first + k - 1) >>> refBlockBits) != ti || ti >= refTable.length) {
+            return -1;
+        }
+        long blockOff = refTable[(int) ti] & REFT_OFFSET_MASK;
+        if (blockOff == 0) {
+            return -1;
+        }
+        byte[] block = refBlock(blockOff);
+        int index = (int) (first & ((1L << refBlockBits) - 1));
+        for (int i = 0; i < k; i++) {
+            if (getRef(block, index + i) != 0) {
+                throw bad(String.format("cluster 0x%x past the end of the image is in use", (first + i) << clusterBits));
+            }
+        }
+        for (int i = 0; i < k; i++) {
+            setRef(block, index + i, 1);
+        }
+        int width = (1 << refcountOrder) / 8;
+        file.writeFully(blockOff + (long) index * width, ByteBuffer.wrap(block, index * width, k * width));
+        long off = fileEnd;
+        fileEnd += (long) k << clusterBits;
+        return off;
     }
 
     private void writeCluster(long pos, int inCluster, ByteBuffer data) throws IOException {
