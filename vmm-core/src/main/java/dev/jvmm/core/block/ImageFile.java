@@ -125,7 +125,16 @@ final class ImageFile implements AutoCloseable {
 
     long size() throws IOException {
         try {
-            return ch.size();
+            long s = ch.size();
+            if (s == 0) {
+                // FileChannel reports 0 for block devices; seeking to the end gives their capacity.
+                try {
+                    s = FileOps.lseek(fd, 0, FileOps.SEEK_END);
+                } catch (LastErrorException e) {
+                    s = 0;
+                }
+            }
+            return s;
         } catch (IOException e) {
             throw HostIoException.classify(e);
         }
