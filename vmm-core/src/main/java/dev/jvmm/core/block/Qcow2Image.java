@@ -403,13 +403,21 @@ public final class Qcow2Image implements BlockDriver {
      */
     public static Qcow2Image createTemporaryOverlay(Path base, String baseFormat, ImageOptions baseOptions)
             throws IOException {
+        return createTemporaryOverlay(base, baseFormat, baseOptions, null);
+    }
+
+    /** As above with the overlay in dir (null: $TMPDIR, else /var/tmp). baseFormat null probes the base. */
+    public static Qcow2Image createTemporaryOverlay(Path base, String baseFormat, ImageOptions baseOptions, Path tmpDir)
+            throws IOException {
         String tmp = System.getenv("TMPDIR");
-        Path dir = Path.of(tmp == null || tmp.isEmpty() ? "/var/tmp" : tmp);
+        Path dir = tmpDir != null ? tmpDir : Path.of(tmp == null || tmp.isEmpty() ? "/var/tmp" : tmp);
         long size;
+        String format;
         try (BlockDriver probe = "raw".equals(baseFormat)
                 ? RawImage.open(base, baseOptions.withReadOnly(true))
                 : BlockDriver.open(base, baseOptions.withReadOnly(true))) {
             size = probe.size();
+            format = probe.format(); // recorded in the overlay so the base is never probed again
         }
         SecureRandom rnd = new SecureRandom();
         String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -420,7 +428,7 @@ public final class Qcow2Image implements BlockDriver {
             }
             Path overlay = dir.resolve(name.toString());
             try {
-                create(overlay, size, base.toAbsolutePath(), baseFormat);
+                create(overlay, size, base.toAbsolutePath(), format);
             } catch (BlockException e) {
                 if (attempt < 100 && Files.exists(overlay)) {
                     continue;
