@@ -518,7 +518,7 @@ public final class Qcow2Image implements BlockDriver {
         long nextGuest = (pos >>> clusterBits) + 1;
         long nextHost = host + clusterSize;
         while (run < max) {
-            long e = l2EntryIfCached(nextGuest);
+            long e = l2EntryOrNone(nextGuest);
             if (dataCluster(e) != nextHost || (writable && (e & QCOW_OFLAG_COPIED) == 0)) {
                 break;
             }
@@ -530,7 +530,7 @@ public final class Qcow2Image implements BlockDriver {
     }
 
     /** Like l2Entry but -1 (never contiguous) past the end of the L1 table. */
-    private long l2EntryIfCached(long guestCluster) throws IOException {
+    private long l2EntryOrNone(long guestCluster) throws IOException {
         if ((guestCluster >>> l2Bits) >= l1.length) {
             return -1;
         }
