@@ -24,7 +24,9 @@ import java.util.zip.Inflater;
  * before a cluster is referenced and lowered after it is dropped, so a crash can at worst leak clusters. Images with
  * internal snapshots open read-only only; encryption, external data files,
  * extended L2 entries and non-zlib compression are refused. The refcount table grows (moves to the end of the
- * file) when needed, up to 8 MiB.
+ * file) when needed, up to 8 MiB. Discard and write-zeroes work on whole clusters as QEMU's do; freed clusters are
+ * reused before the file grows; resize grows (moving the L1 table when needed) and shrinks; {@link #create} writes
+ * what {@code qemu-img create -f qcow2} writes. The file underneath is an {@link ImageFile} (cache modes, locking).
  * Requests are serialized on the image (metadata caches are shared); the lock is never held outside a request.
  */
 public final class Qcow2Image implements BlockDriver {
