@@ -170,6 +170,38 @@ public final class BlkdebugDriver implements BlockDriver {
         return out;
     }
 
+    /**
+     * Rules from -blockdev's flattened keys ("inject-error.0.event" = "read_aio", "inject-error.0.errno" = "28",
+     * ...; the same keys as the config file, QAPI BlkdebugInjectErrorOptions). Keys not under inject-error are
+     * ignored (they belong to the caller); rules come back in index order.
+     */
+    public static List<Rule> rulesFromOptions(Map<String, String> flat) throws BlockException {
+        java.util.TreeMap<Integer, Map<String, String>> byIndex = new java.util.TreeMap<>();
+        for (Map.Entry<String, String> e : flat.entrySet()) {
+            String k = e.getKey();
+            if (!k.startsWith("inject-error.")) {
+                continue;
+            }
+            String rest = k.substring("inject-error.".length());
+            int dot = rest.indexOf('.');
+            int index;
+            try {
+                index = Integer.parseInt(dot < 0 ? rest : rest.substring(0, dot));
+            } catch (NumberFormatException ex) {
+                throw new BlockException("Parameter 'inject-error' expects a list", ex);
+            }
+            if (dot < 0 || index < 0) {
+                throw new BlockException("Parameter 'inject-error' expects a list");
+            }
+            byIndex.computeIfAbsent(index, i -> new LinkedHashMap<>()).put(rest.substring(dot + 1), e.getValue());
+        }
+        List<Rule> out = new ArrayList<>();
+        for (Map<String, String> keys : byIndex.values()) {
+            out.add(rule(keys));
+        }
+        return out;
+    }
+
     private static Rule rule(Map<String, String> keys) throws BlockException {
         try {
             String event = null;

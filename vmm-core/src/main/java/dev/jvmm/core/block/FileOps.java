@@ -53,6 +53,10 @@ final class FileOps {
 
     static native int fstat(int fd, Pointer buf) throws LastErrorException;
 
+    static final int SEEK_END = 2;
+
+    static native long lseek(int fd, long offset, int whence) throws LastErrorException;
+
     /** Sets (F_RDLCK) or clears (F_UNLCK) an OFD lock on one byte; false when another description conflicts. */
     static boolean lockByte(int fd, long offset, short type) {
         Memory fl = flock(type, offset);

@@ -125,7 +125,16 @@ final class ImageFile implements AutoCloseable {
 
     long size() throws IOException {
         try {
-            return ch.size();
+            long s = ch.size();
+            if (s == 0) {
+                // FileChannel reports 0 for block devices; seeking to the end gives their capacity.
+                try {
+                    s = FileOps.lseek(fd, 0, FileOps.SEEK_END);
+                } catch (LastErrorException e) {
+                    s = 0;
+                }
+            }
+            return s;
         } catch (IOException e) {
             throw HostIoException.classify(e);
         }
@@ -174,11 +183,12 @@ final class ImageFile implements AutoCloseable {
         return b.isDirect() && ((pos | b.remaining()) & (align - 1)) == 0 && b.alignmentOffset(b.position(), align) == 0;
     }
 
+    /** An aligned direct buffer of exactly len bytes (capacity too, so clear() cannot overrun). */
     private ByteBuffer bounce(long len) {
         if (len > Integer.MAX_VALUE - align) {
             throw new IllegalArgumentException("request too large: " + len);
         }
-        return ByteBuffer.allocateDirect((int) len + align).alignedSlice(align).limit((int) len);
+        return ByteBuffer.allocateDirect((int) len + align).alignedSlice(align).slice(0, (int) len);
     }
 
     private int bounceRead(ByteBuffer dst, long pos) throws IOException {
@@ -228,11 +238,12 @@ final class ImageFile implements AutoCloseable {
                 writeAll(tailCh, src, pos);
                 return;
             }
-            ByteBuffer b = bounce(end - start);
+            int n = (int) (end - start);
+            ByteBuffer b = bounce(n);
             fill(b, start);
-            b.clear().position((int) (pos - start));
+            b.limit(n).position((int) (pos - start));
             b.put(src);
-            b.clear();
+            b.position(0).limit(n); // not clear(): the aligned slice may be a block longer than n
             writeAll(ch, b, start);
         }
     }

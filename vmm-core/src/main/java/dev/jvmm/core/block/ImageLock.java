@@ -43,28 +43,42 @@ final class ImageLock {
 
     /** Sets the lock bytes on fd, then checks for conflicts; on conflict the caller closes fd (dropping them). */
     static void acquire(int fd, String displayName, int held, int unshared) throws ImageLockException {
-        try {
-            for (int i = 0; i < PERM_COUNT; i++) {
-                int bit = 1 << i;
-                if ((held & bit) != 0 && !FileOps.lockByte(fd, LOCK_PERM_BASE + i, FileOps.F_RDLCK)) {
-                    throw failed("Failed to lock byte " + (LOCK_PERM_BASE + i), displayName);
-                }
-                if ((unshared & bit) != 0 && !FileOps.lockByte(fd, LOCK_SHARED_BASE + i, FileOps.F_RDLCK)) {
-                    throw failed("Failed to lock byte " + (LOCK_SHARED_BASE + i), displayName);
-                }
+        for (int i = 0; i < PERM_COUNT; i++) {
+            int bit = 1 << i;
+            if ((held & bit) != 0) {
+                lock(fd, LOCK_PERM_BASE + i, displayName);
             }
-            for (int i = 0; i < PERM_COUNT; i++) {
-                int bit = 1 << i;
-                if ((held & bit) != 0 && FileOps.byteLockedByOther(fd, LOCK_SHARED_BASE + i)) {
-                    throw failed("Failed to get \"" + PERM_NAMES[i] + "\" lock", displayName);
-                }
-                if ((unshared & bit) != 0 && FileOps.byteLockedByOther(fd, LOCK_PERM_BASE + i)) {
-                    throw failed("Failed to get shared \"" + PERM_NAMES[i] + "\" lock", displayName);
-                }
+            if ((unshared & bit) != 0) {
+                lock(fd, LOCK_SHARED_BASE + i, displayName);
+            }
+        }
+        for (int i = 0; i < PERM_COUNT; i++) {
+            int bit = 1 << i;
+            if ((held & bit) != 0 && lockedByOther(fd, LOCK_SHARED_BASE + i, displayName)) {
+                throw failed("Failed to get \"" + PERM_NAMES[i] + "\" lock", displayName);
+            }
+            if ((unshared & bit) != 0 && lockedByOther(fd, LOCK_PERM_BASE + i, displayName)) {
+                throw failed("Failed to get shared \"" + PERM_NAMES[i] + "\" lock", displayName);
+            }
+        }
+    }
+
+    /** QEMU's raw_apply_lock_bytes wording when the filesystem refuses the lock itself. */
+    private static void lock(int fd, int offset, String displayName) throws ImageLockException {
+        try {
+            if (!FileOps.lockByte(fd, offset, FileOps.F_RDLCK)) {
+                throw failed("Failed to lock byte " + offset, displayName);
             }
         } catch (LastErrorException e) {
-            throw new ImageLockException("Failed to lock image: " + HostIoException.strerror(e.getErrorCode()),
-                    hint(displayName));
+            throw failed("Failed to lock byte " + offset + ": " + HostIoException.strerror(e.getErrorCode()), displayName);
+        }
+    }
+
+    private static boolean lockedByOther(int fd, int offset, String displayName) throws ImageLockException {
+        try {
+            return FileOps.byteLockedByOther(fd, offset);
+        } catch (LastErrorException e) {
+            throw failed("Failed to get lock byte " + offset + ": " + HostIoException.strerror(e.getErrorCode()), displayName);
         }
     }
 

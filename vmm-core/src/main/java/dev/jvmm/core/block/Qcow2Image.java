@@ -24,7 +24,9 @@ import java.util.zip.Inflater;
  * before a cluster is referenced and lowered after it is dropped, so a crash can at worst leak clusters. Images with
  * internal snapshots open read-only only; encryption, external data files,
  * extended L2 entries and non-zlib compression are refused. The refcount table grows (moves to the end of the
- * file) when needed, up to 8 MiB.
+ * file) when needed, up to 8 MiB. Discard and write-zeroes work on whole clusters as QEMU's do; freed clusters are
+ * reused before the file grows; resize grows (moving the L1 table when needed) and shrinks; {@link #create} writes
+ * what {@code qemu-img create -f qcow2} writes. The file underneath is an {@link ImageFile} (cache modes, locking).
  * Requests are serialized on the image (metadata caches are shared); the lock is never held outside a request.
  */
 public final class Qcow2Image implements BlockDriver {
@@ -403,13 +405,21 @@ public final class Qcow2Image implements BlockDriver {
      */
     public static Qcow2Image createTemporaryOverlay(Path base, String baseFormat, ImageOptions baseOptions)
             throws IOException {
+        return createTemporaryOverlay(base, baseFormat, baseOptions, null);
+    }
+
+    /** As above with the overlay in dir (null: $TMPDIR, else /var/tmp). baseFormat null probes the base. */
+    public static Qcow2Image createTemporaryOverlay(Path base, String baseFormat, ImageOptions baseOptions, Path tmpDir)
+            throws IOException {
         String tmp = System.getenv("TMPDIR");
-        Path dir = Path.of(tmp == null || tmp.isEmpty() ? "/var/tmp" : tmp);
+        Path dir = tmpDir != null ? tmpDir : Path.of(tmp == null || tmp.isEmpty() ? "/var/tmp" : tmp);
         long size;
+        String format;
         try (BlockDriver probe = "raw".equals(baseFormat)
                 ? RawImage.open(base, baseOptions.withReadOnly(true))
                 : BlockDriver.open(base, baseOptions.withReadOnly(true))) {
             size = probe.size();
+            format = probe.format(); // recorded in the overlay so the base is never probed again
         }
         SecureRandom rnd = new SecureRandom();
         String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -420,7 +430,7 @@ public final class Qcow2Image implements BlockDriver {
             }
             Path overlay = dir.resolve(name.toString());
             try {
-                create(overlay, size, base.toAbsolutePath(), baseFormat);
+                create(overlay, size, base.toAbsolutePath(), format);
             } catch (BlockException e) {
                 if (attempt < 100 && Files.exists(overlay)) {
                     continue;
@@ -474,12 +484,59 @@ public final class Qcow2Image implements BlockDriver {
             int inCluster = (int) (pos & (clusterSize - 1));
             int chunk = Math.min(dst.remaining(), clusterSize - inCluster);
             long entry = l2Entry(pos >>> clusterBits);
-            ByteBuffer part = dst.slice(dst.position(), chunk);
-            readCluster(entry, pos, inCluster, part);
+            long host = dataCluster(entry);
+            if (host != 0) {
+                // Guest clusters that follow each other on the host are read with one call.
+                chunk = contiguousRun(pos, inCluster, host, dst.remaining(), false);
+                ByteBuffer part = dst.slice(dst.position(), chunk);
+                file.readFully(host + inCluster, part);
+            } else {
+                readCluster(entry, pos, inCluster, dst.slice(dst.position(), chunk));
+            }
             dst.position(dst.position() + chunk);
             pos += chunk;
         }
         return len;
+    }
+
+    /** Host offset of a standard data cluster (allocated, not compressed, not zero), else 0. */
+    private long dataCluster(long entry) throws BlockException {
+        if ((entry & QCOW_OFLAG_COMPRESSED) != 0 || (version == 3 && (entry & QCOW_OFLAG_ZERO) != 0)) {
+            return 0;
+        }
+        long host = entry & OFFSET_MASK;
+        if (host != 0) {
+            checkHost(host);
+        }
+        return host;
+    }
+
+    /**
+     * Bytes from guest pos (inCluster into a cluster at host) up to max that lie contiguously on the host in data
+     * clusters; writable additionally requires the COPIED flag (rewritable in place).
+     */
+    private int contiguousRun(long pos, int inCluster, long host, int max, boolean writable) throws IOException {
+        int run = Math.min(max, clusterSize - inCluster);
+        long nextGuest = (pos >>> clusterBits) + 1;
+        long nextHost = host + clusterSize;
+        while (run < max) {
+            long e = l2EntryOrNone(nextGuest);
+            if (dataCluster(e) != nextHost || (writable && (e & QCOW_OFLAG_COPIED) == 0)) {
+                break;
+            }
+            run += Math.min(max - run, clusterSize);
+            nextGuest++;
+            nextHost += clusterSize;
+        }
+        return run;
+    }
+
+    /** Like l2Entry but -1 (never contiguous) past the end of the L1 table. */
+    private long l2EntryOrNone(long guestCluster) throws IOException {
+        if ((guestCluster >>> l2Bits) >= l1.length) {
+            return -1;
+        }
+        return l2Entry(guestCluster);
     }
 
     /** Serves bytes [inCluster, inCluster + dst.remaining()) of the cluster holding guest offset pos. */
@@ -590,11 +647,107 @@ public final class Qcow2Image implements BlockDriver {
         while (src.hasRemaining()) {
             int inCluster = (int) (pos & (clusterSize - 1));
             int chunk = Math.min(src.remaining(), clusterSize - inCluster);
-            ByteBuffer part = src.slice(src.position(), chunk);
-            writeCluster(pos, inCluster, part);
+            long entry = l2Entry(pos >>> clusterBits);
+            long host = dataCluster(entry);
+            if (host != 0 && (entry & QCOW_OFLAG_COPIED) != 0) {
+                // Already ours: rewrite in place, host-contiguous clusters in one call.
+                chunk = contiguousRun(pos, inCluster, host, src.remaining(), true);
+                file.writeFully(host + inCluster, src.slice(src.position(), chunk));
+            } else {
+                int k = inCluster == 0 ? allocatableRun(pos, src.remaining()) : 0;
+                if (k >= 2 && writeNewRun(pos, k, src.slice(src.position(), k * clusterSize))) {
+                    chunk = k * clusterSize;
+                } else {
+                    writeCluster(pos, inCluster, src.slice(src.position(), chunk));
+                }
+            }
             src.position(src.position() + chunk);
             pos += chunk;
         }
+    }
+
+    /** Whole guest clusters from pos (within one L2 table, within max bytes) that need a fresh cluster. */
+    private int allocatableRun(long pos, int max) throws IOException {
+        long c = pos >>> clusterBits;
+        long inTable = (1L << l2Bits) - (c & ((1L << l2Bits) - 1));
+        int limit = (int) Math.min(inTable, max >>> clusterBits);
+        int k = 0;
+        while (k < limit) {
+            long e = l2Entry(c + k);
+            if (dataCluster(e) != 0 && (e & QCOW_OFLAG_COPIED) != 0) {
+                break; // rewritable in place: the next loop round handles it
+            }
+            k++;
+        }
+        return k;
+    }
+
+    /**
+     * Writes k whole guest clusters into k new host-contiguous clusters with one data write, one L2 write and one
+     * refcount write (QEMU allocates runs the same way). Same order as single clusters: refcounts, data, L2 entries,
+     * then the old references are dropped. Returns false (nothing done) when the run cannot be counted in one
+     * existing refcount block; the caller then goes cluster by cluster.
+     */
+    private boolean writeNewRun(long pos, int k, ByteBuffer data) throws IOException {
+        long guestCluster = pos >>> clusterBits;
+        int l1Index = (int) (guestCluster >>> l2Bits);
+        int l2Index = (int) (guestCluster & ((1L << l2Bits) - 1));
+        long[] l2 = writableL2(l1Index); // may allocate the L2 table, so before the run is placed
+        long l2Off = l1[l1Index] & OFFSET_MASK;
+        long host = allocRun(k);
+        if (host < 0) {
+            return false;
+        }
+        file.writeFully(host, data);
+        long[] old = Arrays.copyOfRange(l2, l2Index, l2Index + k);
+        ByteBuffer entries = ByteBuffer.allocate(k * 8);
+        for (int i = 0; i < k; i++) {
+            long e = (host + ((long) i << clusterBits)) | QCOW_OFLAG_COPIED;
+            l2[l2Index + i] = e;
+            entries.putLong(i * 8, e);
+        }
+        file.writeFully(l2Off + l2Index * 8L, entries);
+        for (long e : old) {
+            release(e);
+        }
+        return true;
+    }
+
+    /**
+     * k new clusters at the end of the file counted with one refcount write, or -1 when that is not possible or
+     * freed clusters inside the file should be reused first.
+     */
+    private long allocRun(int k) throws IOException {
+        long first = fileEnd >>> clusterBits;
+        long ti = first >>> refBlockBits;
+        while (freeHint < first && refcount(freeHint) != 0) {
+            freeHint++;
+        }
+        if (freeHint < first) {
+            return -1; // free clusters inside the file come first (single-cluster allocation fills them)
+        }
+        if (refcountOrder < 3 || ((first + k - 1) >>> refBlockBits) != ti || ti >= refTable.length) {
+            return -1;
+        }
+        long blockOff = refTable[(int) ti] & REFT_OFFSET_MASK;
+        if (blockOff == 0) {
+            return -1;
+        }
+        byte[] block = refBlock(blockOff);
+        int index = (int) (first & ((1L << refBlockBits) - 1));
+        for (int i = 0; i < k; i++) {
+            if (getRef(block, index + i) != 0) {
+                throw bad(String.format("cluster 0x%x past the end of the image is in use", (first + i) << clusterBits));
+            }
+        }
+        for (int i = 0; i < k; i++) {
+            setRef(block, index + i, 1);
+        }
+        int width = (1 << refcountOrder) / 8;
+        file.writeFully(blockOff + (long) index * width, ByteBuffer.wrap(block, index * width, k * width));
+        long off = fileEnd;
+        fileEnd += (long) k << clusterBits;
+        return off;
     }
 
     private void writeCluster(long pos, int inCluster, ByteBuffer data) throws IOException {

@@ -111,4 +111,21 @@ class BlkdebugDriverTest {
             assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(512)));
         }
     }
+
+    @Test
+    void rulesFromBlockdevKeys() throws IOException {
+        java.util.Map<String, String> flat = new java.util.LinkedHashMap<>();
+        flat.put("driver", "blkdebug");
+        flat.put("inject-error.1.event", "write_aio");
+        flat.put("inject-error.0.event", "read_aio");
+        flat.put("inject-error.0.errno", "28");
+        flat.put("inject-error.0.sector", "4");
+        flat.put("inject-error.0.once", "on");
+        flat.put("inject-error.1.iotype", "write");
+        List<BlkdebugDriver.Rule> rules = BlkdebugDriver.rulesFromOptions(flat);
+        assertEquals(List.of(new BlkdebugDriver.Rule("read_aio", 28, 4, true, false),
+                new BlkdebugDriver.Rule("write_aio", 5, -1, false, false, Set.of("write"))), rules);
+        assertThrows(BlockException.class, () -> BlkdebugDriver.rulesFromOptions(java.util.Map.of("inject-error.x.event", "read_aio")));
+        assertThrows(BlockException.class, () -> BlkdebugDriver.rulesFromOptions(java.util.Map.of("inject-error.0.bogus", "1", "inject-error.0.event", "read_aio")));
+    }
 }

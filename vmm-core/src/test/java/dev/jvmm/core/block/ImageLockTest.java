@@ -54,14 +54,20 @@ class ImageLockTest {
         cmd.add(img.toString());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (lockedBytes(img).isEmpty()) {
+        List<String> last = List.of();
+        while (true) {
+            // Wait until qemu-io's locks are there and settled (permissions may change while it opens).
+            List<String> now = lockedBytes(img);
+            if (!now.isEmpty() && now.equals(last)) {
+                return p;
+            }
+            last = now;
             if (System.nanoTime() > deadline || !p.isAlive()) {
                 p.destroyForcibly();
                 throw new AssertionError("qemu-io did not lock " + img);
             }
-            Thread.sleep(20);
+            Thread.sleep(50);
         }
-        return p;
     }
 
     private static void stop(Process p) throws InterruptedException, IOException {
@@ -126,6 +132,33 @@ class ImageLockTest {
         }
         try (BlockDriver d = RawImage.open(img, writable())) {
             assertFalse(d.readOnly());
+        }
+    }
+
+    @Test
+    void qemuSystemWithTheDiskExcludesJvmmWriterAndReader() throws Exception {
+        QemuImgTool.assumeAvailable("qemu-system-x86_64");
+        Path img = raw();
+        Process q = new ProcessBuilder("qemu-system-x86_64", "-S", "-display", "none", "-nodefaults", "-machine", "none",
+                "-drive", "file=" + img + ",format=raw,if=none,id=d0", "-device", "virtio-blk-pci,drive=d0")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            // QEMU opens the file first and takes the device's permissions a moment later.
+            while (!lockedBytes(img).equals(List.of("100-101", "201-201"))) {
+                if (System.nanoTime() > deadline || !q.isAlive()) {
+                    org.junit.jupiter.api.Assumptions.abort("qemu-system-x86_64 did not start with the disk");
+                }
+                Thread.sleep(20);
+            }
+            // A device does not share write: both our writer and our reader are refused, as a second QEMU would be.
+            ImageLockException e = assertThrows(ImageLockException.class, () -> RawImage.open(img, writable()));
+            assertEquals("Failed to get \"write\" lock", e.getMessage());
+            e = assertThrows(ImageLockException.class, () -> RawImage.open(img, ImageOptions.readOnly(true)));
+            assertEquals("Failed to get shared \"write\" lock", e.getMessage());
+        } finally {
+            q.destroy();
+            q.waitFor(10, TimeUnit.SECONDS);
         }
     }
 

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +50,12 @@ class ImageOptionsTest {
                     ByteBuffer b = r.nextInt(4) == 0 ? ByteBuffer.wrap(data) : buffer(len, mis).put(data).flip();
                     d.write(off, b);
                     System.arraycopy(data, 0, model, (int) off, len);
+                    // Check a window around the write: padding must not touch bytes next to it.
+                    long from = Math.max(0, off - 8192);
+                    int wlen = (int) (Math.min(size, off + len + 8192) - from);
+                    ByteBuffer w = ByteBuffer.allocate(wlen);
+                    d.read(from, w);
+                    assertArrayEquals(Arrays.copyOfRange(model, (int) from, (int) from + wlen), w.array(), "after write " + i);
                 } else {
                     ByteBuffer b = buffer(len, mis);
                     assertEquals(len, d.read(off, b));

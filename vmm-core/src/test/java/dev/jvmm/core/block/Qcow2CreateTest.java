@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,5 +121,28 @@ class Qcow2CreateTest {
             assertTrue(r.output().contains("Failed to get \"write\" lock"), r.output());
         }
         assertArrayEquals(baseBytes, Files.readAllBytes(base));
+    }
+
+    @Test
+    void temporaryOverlayOverProbedRawBaseInGivenDirectory() throws IOException {
+        Path base = dir.resolve("base.raw");
+        byte[] data = new byte[MIB];
+        new Random(4).nextBytes(data);
+        Files.write(base, data);
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        try (Qcow2Image o = Qcow2Image.createTemporaryOverlay(base, null, ImageOptions.DEFAULT, tmp)) {
+            assertTrue(o.filename().startsWith(tmp + "/vl."), o.filename());
+            assertEquals("raw", o.backing().format());
+            o.write(4096, ByteBuffer.wrap(new byte[4096]));
+            ByteBuffer all = ByteBuffer.allocate(MIB);
+            o.read(0, all);
+            byte[] want = data.clone();
+            Arrays.fill(want, 4096, 8192, (byte) 0);
+            assertArrayEquals(want, all.array());
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertEquals(0, left.count(), "nothing left in the directory");
+            }
+        }
+        assertArrayEquals(data, Files.readAllBytes(base));
     }
 }
