@@ -20,9 +20,9 @@ import java.util.regex.Pattern;
  */
 @Tag("benchmark")
 class VirtioBlkBenchmarkTest {
-    private static final int MIB = 64;
-    private static final int RAND = 2000;
-    private static final int ROUNDS = 3;
+    private static final int MIB = 256; // long enough that JIT warm-up in the first requests is a small share
+    private static final int RAND = 4000;
+    private static final int ROUNDS = 5;
     private static final Duration TIMEOUT = Duration.ofSeconds(300);
     private static final Pattern DONE = Pattern.compile("blk-bench: (\\w+) done (\\d+) x (\\d+) bytes in (\\d+) us");
 

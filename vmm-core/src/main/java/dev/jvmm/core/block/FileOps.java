@@ -14,6 +14,7 @@ final class FileOps {
     static final int O_RDONLY = 0;
     static final int O_RDWR = 2;
     static final int O_CLOEXEC = 0x80000;
+    static final int O_DIRECT = 0x4000;
 
     /** fcntl.h (Linux x86-64): open file description locks. */
     static final int F_OFD_GETLK = 36;
@@ -44,6 +45,10 @@ final class FileOps {
     static native int open(String path, int flags, int mode) throws LastErrorException;
 
     static native int close(int fd) throws LastErrorException;
+
+    static native long pread(int fd, Pointer buf, long count, long offset) throws LastErrorException;
+
+    static native long pwrite(int fd, Pointer buf, long count, long offset) throws LastErrorException;
 
     static native int fcntl(int fd, int cmd, Pointer arg) throws LastErrorException;
 

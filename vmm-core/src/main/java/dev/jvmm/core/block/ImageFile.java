@@ -1,7 +1,8 @@
 package dev.jvmm.core.block;
 
 import com.sun.jna.LastErrorException;
-import com.sun.nio.file.ExtendedOpenOption;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -26,25 +27,33 @@ final class ImageFile implements AutoCloseable {
 
     private final Path path;
     private final String displayName;
+    /** Page-cached channel: all I/O without cache.direct; size, flush and the unaligned file tail with it. */
     private final FileChannel ch;
-    /** Page-cached channel for direct-mode writes that cannot be padded (the unaligned tail of the file). */
-    private final FileChannel tailCh;
+    /**
+     * cache.direct: an O_DIRECT descriptor used through pread/pwrite (JNA), not FileChannel's DIRECT option,
+     * which insists on the filesystem block size (4 KiB) for buffers where the kernel takes 512 bytes, and
+     * costs a third more per MiB here. -1 without cache.direct.
+     */
+    private final int directFd;
     private final int fd;
     private final ImageOptions opts;
-    private final int align;
+    /** O_DIRECT alignment: 512, raised to the filesystem block size if the kernel refuses a 512-aligned request. */
+    private volatile int align;
+    private final int fsBlock;
     private final Object rmwLock = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean holesSupported = true;
     private volatile boolean zeroRangeSupported = true;
 
-    private ImageFile(Path path, FileChannel ch, FileChannel tailCh, int fd, ImageOptions opts, int align) {
+    private ImageFile(Path path, FileChannel ch, int directFd, int fd, ImageOptions opts, int fsBlock) {
         this.path = path;
         this.displayName = path.toString();
         this.ch = ch;
-        this.tailCh = tailCh;
+        this.directFd = directFd;
         this.fd = fd;
         this.opts = opts;
-        this.align = align;
+        this.fsBlock = fsBlock;
+        this.align = directFd >= 0 ? MIN_ALIGN : 1;
     }
 
     /**
@@ -59,25 +68,25 @@ final class ImageFile implements AutoCloseable {
             if (!opts.readOnly()) {
                 oo.add(StandardOpenOption.WRITE);
             }
-            FileChannel tail = null;
-            int align = 1;
-            if (opts.direct()) {
-                tail = openChannel(path, oo);
-                opened.add(tail);
-                oo.add(ExtendedOpenOption.DIRECT);
-                align = Math.max(MIN_ALIGN, (int) Files.getFileStore(path).getBlockSize());
-            }
-            FileChannel ch;
-            try {
-                ch = openChannel(path, oo);
-            } catch (IOException e) {
-                if (opts.direct() && String.valueOf(e.getMessage()).contains("Invalid argument")) {
-                    // QEMU's wording when only O_DIRECT made open() fail (util/osdep.c).
-                    throw new BlockException("Could not open '" + path + "': filesystem does not support O_DIRECT", e);
-                }
-                throw e;
-            }
+            FileChannel ch = openChannel(path, oo);
             opened.add(ch);
+            int directFd = -1;
+            int fsBlock = MIN_ALIGN;
+            if (opts.direct()) {
+                try {
+                    directFd = FileOps.open(path.toString(), (opts.readOnly() ? FileOps.O_RDONLY : FileOps.O_RDWR)
+                            | FileOps.O_CLOEXEC | FileOps.O_DIRECT, 0);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() == HostIoException.EINVAL) {
+                        // QEMU's wording when only O_DIRECT made open() fail (util/osdep.c).
+                        throw new BlockException("Could not open '" + path + "': filesystem does not support O_DIRECT", e);
+                    }
+                    throw new BlockException("Could not open '" + path + "': " + HostIoException.strerror(e.getErrorCode()));
+                }
+                int dfd = directFd;
+                opened.add(() -> FileOps.close(dfd));
+                fsBlock = Math.max(MIN_ALIGN, (int) Files.getFileStore(path).getBlockSize());
+            }
             int fd;
             try {
                 fd = FileOps.open(path.toString(), (opts.readOnly() ? FileOps.O_RDONLY : FileOps.O_RDWR) | FileOps.O_CLOEXEC, 0);
@@ -88,7 +97,7 @@ final class ImageFile implements AutoCloseable {
             if (opts.lockingEnabled()) {
                 ImageLock.acquire(fd, path.toString(), held, unshared);
             }
-            return new ImageFile(path, ch, tail, fd, opts, align);
+            return new ImageFile(path, ch, directFd, fd, opts, fsBlock);
         } catch (IOException | RuntimeException e) {
             for (AutoCloseable c : opened) {
                 try {
@@ -143,8 +152,14 @@ final class ImageFile implements AutoCloseable {
     /** FileChannel.read semantics: may return short, -1 at end of file. */
     int read(ByteBuffer dst, long pos) throws IOException {
         try {
-            if (align == 1 || aligned(dst, pos)) {
+            if (directFd < 0) {
                 return ch.read(dst, pos);
+            }
+            if (aligned(dst, pos)) {
+                int n = directRead(dst, pos);
+                if (n != NEEDS_BOUNCE) {
+                    return n;
+                }
             }
             return bounceRead(dst, pos);
         } catch (IOException e) {
@@ -166,17 +181,60 @@ final class ImageFile implements AutoCloseable {
 
     void writeFully(long offset, ByteBuffer src) throws IOException {
         try {
-            if (align == 1 || aligned(src, offset)) {
-                long pos = offset;
-                while (src.hasRemaining()) {
-                    pos += ch.write(src, pos);
-                }
-            } else {
+            if (directFd < 0) {
+                writeAll(ch, src, offset);
+            } else if (!aligned(src, offset) || !directWriteAll(src, offset)) {
                 bounceWrite(src, offset);
             }
         } catch (IOException e) {
             throw HostIoException.classify(e);
         }
+    }
+
+    /** directRead's answer when the kernel wants a larger alignment than tried (the bounce path then uses it). */
+    private static final int NEEDS_BOUNCE = Integer.MIN_VALUE;
+
+    /** One pread on the O_DIRECT descriptor straight into dst; -1 at end of file. */
+    private int directRead(ByteBuffer dst, long pos) throws IOException {
+        int len = dst.remaining();
+        try {
+            long n = FileOps.pread(directFd, address(dst), len, pos);
+            if (n == 0 && len > 0) {
+                return -1;
+            }
+            dst.position(dst.position() + (int) n);
+            return (int) n;
+        } catch (LastErrorException e) {
+            return directError(e);
+        }
+    }
+
+    /** Writes all of src with pwrite on the O_DIRECT descriptor; false when it needs the bounce path instead. */
+    private boolean directWriteAll(ByteBuffer src, long pos) throws IOException {
+        long p = pos;
+        try {
+            while (src.hasRemaining()) {
+                long n = FileOps.pwrite(directFd, address(src), src.remaining(), p);
+                src.position(src.position() + (int) n);
+                p += n;
+            }
+            return true;
+        } catch (LastErrorException e) {
+            directError(e);
+            return false;
+        }
+    }
+
+    private int directError(LastErrorException e) throws IOException {
+        if (e.getErrorCode() == HostIoException.EINVAL && align < fsBlock) {
+            align = fsBlock; // a device with larger logical blocks: pad to the filesystem block from now on
+            return NEEDS_BOUNCE;
+        }
+        throw new HostIoException(e.getErrorCode(), e);
+    }
+
+    private static Pointer address(ByteBuffer b) {
+        return Native.getDirectBufferPointer(b).share(b.position());
     }
 
     private boolean aligned(ByteBuffer b, long pos) {
@@ -209,7 +267,10 @@ final class ImageFile implements AutoCloseable {
     private int fill(ByteBuffer b, long pos) throws IOException {
         int total = 0;
         while (b.hasRemaining()) {
-            int n = ch.read(b, pos + total);
+            int n = directRead(b, pos + total);
+            if (n == NEEDS_BOUNCE) {
+                throw new HostIoException(HostIoException.EINVAL, new IOException("O_DIRECT alignment refused"));
+            }
             if (n < 0) {
                 break;
             }
@@ -227,7 +288,7 @@ final class ImageFile implements AutoCloseable {
             // Only the buffer is unaligned: copy, no read needed.
             ByteBuffer b = bounce(len);
             b.put(src).flip();
-            writeAll(ch, b, pos);
+            directWriteOrFail(b, pos);
             return;
         }
         long start = pos & -(long) align;
@@ -235,7 +296,7 @@ final class ImageFile implements AutoCloseable {
         synchronized (rmwLock) {
             if (end > ch.size()) {
                 // Padding would grow the file past what the caller wrote: write the exact bytes through the cache.
-                writeAll(tailCh, src, pos);
+                writeAll(ch, src, pos);
                 return;
             }
             int n = (int) (end - start);
@@ -244,7 +305,13 @@ final class ImageFile implements AutoCloseable {
             b.limit(n).position((int) (pos - start));
             b.put(src);
             b.position(0).limit(n); // not clear(): the aligned slice may be a block longer than n
-            writeAll(ch, b, start);
+            directWriteOrFail(b, start);
+        }
+    }
+
+    private void directWriteOrFail(ByteBuffer b, long pos) throws IOException {
+        if (!directWriteAll(b, pos)) {
+            throw new HostIoException(HostIoException.EINVAL, new IOException("O_DIRECT alignment refused"));
         }
     }
 
@@ -261,9 +328,7 @@ final class ImageFile implements AutoCloseable {
             return;
         }
         try {
-            if (tailCh != null) {
-                tailCh.force(false);
-            }
+            // fdatasync on the cached descriptor covers the file's data written through the direct one too.
             ch.force(false);
         } catch (IOException e) {
             throw HostIoException.classify(e);
@@ -327,8 +392,8 @@ final class ImageFile implements AutoCloseable {
         }
         try {
             ch.close();
-            if (tailCh != null) {
-                tailCh.close();
+            if (directFd >= 0) {
+                FileOps.close(directFd);
             }
         } finally {
             try {
