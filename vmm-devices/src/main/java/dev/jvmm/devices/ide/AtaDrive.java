@@ -54,6 +54,8 @@ public final class AtaDrive extends IdeDevice {
     /** QEMU's MAX_MULT_SECTORS: the largest (and power-on) READ/WRITE MULTIPLE block. */
     public static final int MAX_MULT_SECTORS = 16;
     public static final String MODEL = "QEMU HARDDISK";
+    /** ATA8-ACS section 7.16.7.22: words 60-61 saturate at 0FFFFFFFh for disks beyond 28-bit addressing. */
+    public static final long MAX_LBA28_SECTORS = 0x0fff_ffffL;
     public static final String DEFAULT_VERSION = "2.5+";
 
     private enum Retry { NONE, PIO_READ, PIO_WRITE, DMA, FLUSH }
@@ -64,7 +66,7 @@ public final class AtaDrive extends IdeDevice {
     private final AtaGeometry geometry;
     private final ByteBuffer io;
     private long totalSectors;
-    private boolean writeCache;
+    private volatile boolean writeCache;
     private int multSectors = MAX_MULT_SECTORS;
     private int reqSectors;
     private boolean dmaWrite;
@@ -101,7 +103,7 @@ public final class AtaDrive extends IdeDevice {
     }
 
     /** The write cache switch the guest controls with SET FEATURES. */
-    public synchronized boolean writeCacheEnabled() {
+    public boolean writeCacheEnabled() {
         return writeCache;
     }
 
@@ -537,8 +539,9 @@ public final class AtaDrive extends IdeDevice {
     /** Words 60-61 (28-bit) and 100-103 (48-bit) user addressable sectors. */
     private void putCapacity(int[] p) {
         long n = totalSectors;
-        p[60] = (int) n & 0xffff;
-        p[61] = (int) (n >>> 16) & 0xffff;
+        long n28 = Math.min(n, MAX_LBA28_SECTORS);
+        p[60] = (int) n28 & 0xffff;
+        p[61] = (int) (n28 >>> 16) & 0xffff;
         p[100] = (int) n & 0xffff;
         p[101] = (int) (n >>> 16) & 0xffff;
         p[102] = (int) (n >>> 32) & 0xffff;

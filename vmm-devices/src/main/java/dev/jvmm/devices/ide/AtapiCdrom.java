@@ -280,10 +280,15 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         return c == CMD_SET_FEATURES;
     }
 
-    /** QEMU's ide_reset for a CD: sense, change state and the packet phase are cleared. */
+    /**
+     * QEMU's ide_reset for a CD (machine reset, SRST, DEVICE RESET): sense, change state and the packet phase
+     * are cleared, and the tray is shut and unlocked without a tray event, as QEMU 7.2 does.
+     */
     @Override
     void reset() {
         super.reset();
+        trayOpen = false;
+        locked = false;
         senseKey = 0;
         asc = 0;
         cdromChanged = 0;
@@ -317,9 +322,9 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
                 abortCommand();
                 return true;
             case CMD_DEVICE_RESET:
+                // ATA8-ACS section 7.9: no DRDY afterwards; QEMU leaves the error register 0
                 reset();
                 status = 0;
-                error = 0x01;
                 return false;
             case CMD_EXECUTE_DEVICE_DIAGNOSTIC:
                 return diagnosticCommand();
