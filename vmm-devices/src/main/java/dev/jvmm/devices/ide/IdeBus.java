@@ -160,8 +160,9 @@ public final class IdeBus {
 
     private long readCommandBlock(int reg, int size) {
         IdeDevice s = active();
-        if (reg == REG_DATA && size > 1) {
-            return s.readData(size);
+        if (reg == REG_DATA) {
+            // QEMU serves a byte access to the data port as a word access, keeping the low byte
+            return size == 1 ? s.readData(2) & 0xff : s.readData(size);
         }
         if (size != 1) {
             return (1L << (size * 8)) - 1;
@@ -169,8 +170,6 @@ public final class IdeBus {
         boolean hob = (control & CONTROL_HOB) != 0;
         boolean any = anyPresent();
         switch (reg) {
-            case REG_DATA:
-                return 0xff;
             case REG_ERROR_FEATURES:
                 if (!any || (s.unit != 0 && !s.present())) {
                     return 0;
@@ -194,8 +193,8 @@ public final class IdeBus {
     }
 
     private void writeCommandBlock(int reg, int size, long value) {
-        if (reg == REG_DATA && size > 1) {
-            active().writeData(size, value);
+        if (reg == REG_DATA) {
+            active().writeData(size == 1 ? 2 : size, size == 1 ? value & 0xff : value);
             return;
         }
         if (size != 1) {
@@ -207,7 +206,6 @@ public final class IdeBus {
             return;
         }
         switch (reg) {
-            case REG_DATA -> { }
             case REG_ERROR_FEATURES -> {
                 control &= ~CONTROL_HOB;
                 for (IdeDevice d : units) {
