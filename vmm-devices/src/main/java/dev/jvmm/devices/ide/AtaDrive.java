@@ -50,6 +50,11 @@ public final class AtaDrive extends IdeDevice {
     /** Standby, idle and sleep (new and old codes), and SECURITY FREEZE LOCK: accepted as no-ops. */
     private static final int[] NO_OPS = {0x94, 0x95, 0x96, 0x97, 0x99, 0xe0, 0xe1, 0xe2, 0xe3, 0xe6, 0xf5};
 
+    /** ATA8-ACS section 7.10: DATA SET MANAGEMENT feature bit 0, TRIM. */
+    public static final int DSM_TRIM = 0x01;
+    /** Section 7.10.3.2: LBA range entries are 8 bytes: a 48-bit LBA and a 16-bit sector count. */
+    private static final int DSM_ENTRY_SIZE = 8;
+
     public static final int SECTOR_SIZE = 512;
     /** QEMU's MAX_MULT_SECTORS: the largest (and power-on) READ/WRITE MULTIPLE block. */
     public static final int MAX_MULT_SECTORS = 16;
@@ -70,6 +75,7 @@ public final class AtaDrive extends IdeDevice {
     private int multSectors = MAX_MULT_SECTORS;
     private int reqSectors;
     private boolean dmaWrite;
+    private boolean dmaTrim;
     private Retry pendingRetry = Retry.NONE;
 
     /**
@@ -218,6 +224,17 @@ public final class AtaDrive extends IdeDevice {
             case CMD_WRITE_DMA, CMD_WRITE_DMA_NO_RETRY, CMD_WRITE_DMA_EXT:
                 startDma(c == CMD_WRITE_DMA_EXT, true);
                 return false;
+            case CMD_DATA_SET_MANAGEMENT:
+                if (feature != DSM_TRIM || nsector * SECTOR_SIZE > buffer.length) {
+                    abortCommand();
+                    return true;
+                }
+                // the range list arrives by DMA; QEMU takes the count register as it stands
+                status = STATUS_DRDY | STATUS_DSC | STATUS_DRQ;
+                dmaWrite = true;
+                dmaTrim = true;
+                bus.dma().start(this);
+                return false;
             case CMD_READ_VERIFY_SECTORS, CMD_READ_VERIFY_SECTORS_NO_RETRY, CMD_READ_VERIFY_SECTORS_EXT:
                 // QEMU verifies nothing (and checks no range); the count is folded as for a read
                 lba48Transform(c == CMD_READ_VERIFY_SECTORS_EXT);
@@ -251,7 +268,7 @@ public final class AtaDrive extends IdeDevice {
                         return true;
                     }
                 }
-                // SMART and DATA SET MANAGEMENT are not emulated
+                // SMART is not emulated
                 abortCommand();
                 return true;
         }
@@ -411,6 +428,7 @@ public final class AtaDrive extends IdeDevice {
         lba48Transform(is48);
         status = STATUS_DRDY | STATUS_DSC | STATUS_DRQ;
         dmaWrite = write;
+        dmaTrim = false;
         bus.dma().start(this);
     }
 
@@ -424,6 +442,13 @@ public final class AtaDrive extends IdeDevice {
     void runDma() {
         BusMasterDma dma = bus.dma();
         int n = nsector;
+        if (n == 0) {
+            // nothing to move (a TRIM with a zero count)
+            status = STATUS_DRDY | STATUS_DSC;
+            bus.raiseIrq();
+            dma.setInactive(false);
+            return;
+        }
         int bytes = n * SECTOR_SIZE;
         long described = dma.prepare(bytes);
         if (described == BusMasterDma.OUTSIDE_RAM) {
@@ -437,11 +462,26 @@ public final class AtaDrive extends IdeDevice {
             return;
         }
         long s = currentSector(geometry);
-        if (!rangeOk(s, n)) {
+        if (dmaTrim) {
+            if (!trim(dma)) {
+                return;
+            }
+        } else if (!rangeOk(s, n)) {
             dmaError();
             backend.accountInvalid(dmaWrite ? BlockBackend.Operation.WRITE : BlockBackend.Operation.READ);
             return;
+        } else if (!transfer(dma, s)) {
+            return;
         }
+        setCurrentSector(s + n, geometry);
+        nsector = 0;
+        status = STATUS_DRDY | STATUS_DSC;
+        bus.raiseIrq();
+        dma.setInactive(described > bytes);
+    }
+
+    /** Moves the sectors between the disk and the listed regions; false when the request ended otherwise. */
+    private boolean transfer(BusMasterDma dma, long s) {
         GuestMemory mem = dma.memory();
         long offset = s * SECTOR_SIZE;
         try {
@@ -458,15 +498,42 @@ public final class AtaDrive extends IdeDevice {
                 backend.flush();
             }
         } catch (IOException e) {
-            if (ioFailed(!dmaWrite, e, Retry.DMA)) {
-                return;
-            }
+            return !ioFailed(!dmaWrite, e, Retry.DMA);
         }
-        setCurrentSector(s + n, geometry);
-        nsector = 0;
-        status = STATUS_DRDY | STATUS_DSC;
-        bus.raiseIrq();
-        dma.setInactive(described > bytes);
+        return true;
+    }
+
+    /**
+     * DATA SET MANAGEMENT TRIM: reads the range list from the regions and discards each range (QEMU's
+     * ide_issue_trim); a range outside the disk aborts the command.
+     */
+    private boolean trim(BusMasterDma dma) {
+        GuestMemory mem = dma.memory();
+        int off = 0;
+        for (int i = 0; i < dma.segCount; i++) {
+            mem.read(dma.segAddress[i], buffer, off, dma.segLength[i]);
+            off += dma.segLength[i];
+        }
+        ByteBuffer list = ByteBuffer.wrap(buffer, 0, off).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try {
+            for (int p = 0; p + DSM_ENTRY_SIZE <= off; p += DSM_ENTRY_SIZE) {
+                long entry = list.getLong(p);
+                long lba = entry & 0xffff_ffff_ffffL;
+                int count = (int) (entry >>> 48);
+                if (count == 0) {
+                    continue;
+                }
+                if (!rangeOk(lba, count)) {
+                    backend.accountInvalid(BlockBackend.Operation.UNMAP);
+                    dmaError();
+                    return false;
+                }
+                backend.discard(lba * SECTOR_SIZE, (long) count * SECTOR_SIZE);
+            }
+        } catch (IOException e) {
+            return !ioFailed(false, e, Retry.DMA);
+        }
+        return true;
     }
 
     /** QEMU's ide_dma_error: abort, bus master idle, interrupt. */

@@ -489,6 +489,37 @@ class AtaDriveTest {
     }
 
     @Test
+    void dataSetManagementTrimDiscardsRanges() {
+        // one 512-byte block of range entries: (LBA 100, 8 sectors), an empty entry, (LBA 0x10000, 1)
+        g.mem.writeLong(0x20000, 100L | 8L << 48);
+        g.mem.writeLong(0x20010, 0x10000L | 1L << 48);
+        g.prds(0x1000, true, 0x20000, 512);
+        g.bmSetup(0, 0x1000, false);
+        g.out(0x1f6, 0xe0);
+        g.out(0x1f1, AtaDrive.DSM_TRIM);
+        g.out(0x1f2, 1);
+        g.out(0x1f7, AtaDrive.CMD_DATA_SET_MANAGEMENT);
+        g.bmStart(0, false);
+        assertEquals(0x50, g.status(0));
+        assertEquals(2, disk.discards.size());
+        assertArrayEquals(new long[]{100 * 512, 8 * 512}, disk.discards.get(0));
+        assertArrayEquals(new long[]{0x10000L * 512, 512}, disk.discards.get(1));
+        // a range past the end aborts
+        g.out(g.bm(0), 0);
+        g.mem.writeLong(0x20000, SIZE / 512 | 1L << 48);
+        g.out(0x1f1, AtaDrive.DSM_TRIM);
+        g.out(0x1f2, 1);
+        g.out(0x1f7, AtaDrive.CMD_DATA_SET_MANAGEMENT);
+        g.bmStart(0, false);
+        assertEquals(0x41, g.status(0));
+        assertEquals(List.of(BlockBackend.Operation.UNMAP), disk.invalid);
+        // only TRIM is a known feature
+        g.out(0x1f1, 0x02);
+        g.out(0x1f7, AtaDrive.CMD_DATA_SET_MANAGEMENT);
+        assertEquals(0x41, g.status(0));
+    }
+
+    @Test
     void busMasterRegisterAccessWidths() {
         g.pio.write(g.bm(1) + 4, 4, 0x12345677L);
         assertEquals(0x12345674L, g.pio.read(g.bm(1) + 4, 4));

@@ -222,6 +222,22 @@ class AtapiCdromTest {
         assertEquals("000000630000" + "0800", hex(pio(AtapiCdrom.READ_CAPACITY)).substring(0, 16));
     }
 
+    /** QMP eject (unlocked) then blockdev-close-tray on the empty slot, as recorded from QEMU 7.2. */
+    @Test
+    void ejectThenCloseEmptyReportsNewMediaWithoutMedium() {
+        assertEquals(RemovableMedia.OpenResult.OPENED, cd.openTray(false));
+        assertSame(iso, cd.removeMedium());
+        cd.closeTray();
+        assertEquals(List.of(true, false), trayEvents);
+        assertEquals("0004041002000000", hex(pio(AtapiCdrom.GET_EVENT_STATUS_NOTIFICATION, 1, 0, 0, 0x10,
+                0, 0, 0, 8)));
+        pio(AtapiCdrom.TEST_UNIT_READY);
+        assertCheck(AtapiCdrom.SENSE_NOT_READY, AtapiCdrom.ASC_MEDIUM_NOT_PRESENT);
+        // closing a shut tray changes nothing
+        cd.closeTray();
+        assertEquals(List.of(true, false), trayEvents);
+    }
+
     @Test
     void insertAndRemoveNeedAnOpenTray() {
         assertThrows(IllegalStateException.class, cd::removeMedium);

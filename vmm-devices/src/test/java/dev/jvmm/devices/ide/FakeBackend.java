@@ -100,8 +100,11 @@ final class FakeBackend implements BlockBackend {
         maybeFail();
     }
 
+    final List<long[]> discards = new ArrayList<>();
+
     @Override
     public void discard(long offset, long length) {
+        discards.add(new long[]{offset, length});
     }
 
     @Override
