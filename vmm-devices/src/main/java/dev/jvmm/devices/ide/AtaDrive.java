@@ -68,7 +68,8 @@ public final class AtaDrive extends IdeDevice {
     private final BlockBackend backend;
     private final String serial;
     private final String version;
-    private final AtaGeometry geometry;
+    /** The translation in use: the initial geometry until INITIALIZE DEVICE PARAMETERS changes it. */
+    private AtaGeometry geometry;
     private final ByteBuffer io;
     private long totalSectors;
     private volatile boolean writeCache;
@@ -104,8 +105,11 @@ public final class AtaDrive extends IdeDevice {
         return serial;
     }
 
+    /** The CHS translation in use (INITIALIZE DEVICE PARAMETERS changes heads and sectors). */
     public AtaGeometry geometry() {
-        return geometry;
+        synchronized (bus != null ? bus : this) {
+            return geometry;
+        }
     }
 
     /** The write cache switch the guest controls with SET FEATURES. */
@@ -260,7 +264,16 @@ public final class AtaDrive extends IdeDevice {
             case CMD_CHECK_POWER_MODE, CMD_CHECK_POWER_MODE_OLD:
                 nsector = 0xff; // active or idle
                 return true;
-            case CMD_RECALIBRATE, CMD_SEEK, CMD_INITIALIZE_DEVICE_PARAMETERS:
+            case CMD_INITIALIZE_DEVICE_PARAMETERS:
+                // QEMU 7.2 takes heads and sectors per track for CHS translation (and dies of a division by
+                // zero on the next CHS command when the count was 0, which is refused here)
+                if ((nsector & 0xff) == 0) {
+                    abortCommand();
+                } else {
+                    geometry = new AtaGeometry(geometry.cylinders(), (select & DEVICE_HEAD) + 1, nsector & 0xff);
+                }
+                return true;
+            case CMD_RECALIBRATE, CMD_SEEK:
                 return true;
             default:
                 for (int n : NO_OPS) {

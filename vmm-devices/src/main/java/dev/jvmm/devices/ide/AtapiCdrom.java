@@ -30,8 +30,10 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     public static final int READ_DISC_INFORMATION = 0x51;
     public static final int MODE_SENSE_10 = 0x5a;
     public static final int READ_12 = 0xa8;
+    public static final int READ_DVD_STRUCTURE = 0xad;
     public static final int SET_CD_SPEED = 0xbb;
     public static final int MECHANISM_STATUS = 0xbd;
+    public static final int READ_CD = 0xbe;
 
     /** SPC-4 section 4.5.6: sense keys. */
     public static final int SENSE_NO_SENSE = 0x0;
@@ -43,6 +45,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     public static final int ASC_LOGICAL_BLOCK_OOR = 0x21;
     public static final int ASC_INV_FIELD_IN_CMD_PACKET = 0x24;
     public static final int ASC_MEDIUM_MAY_HAVE_CHANGED = 0x28;
+    public static final int ASC_INCOMPATIBLE_FORMAT = 0x30;
     public static final int ASC_SAVING_PARAMETERS_NOT_SUPPORTED = 0x39;
     public static final int ASC_MEDIUM_NOT_PRESENT = 0x3a;
     public static final int ASC_MEDIA_REMOVAL_PREVENTED = 0x53;
@@ -67,6 +70,9 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     public static final int MODE_PAGE_CAPABILITIES = 0x2a;
 
     public static final int CD_SECTOR_SIZE = 2048;
+    /** MMC-6 section 4.2.3: a raw mode 1 sector: sync, header, user data, EDC/ECC. */
+    public static final int CD_RAW_SECTOR_SIZE = 2352;
+    private static final int RAW_DATA_OFFSET = 16;
     public static final int PACKET_SIZE = 12;
     /** QEMU calls media of up to 80 minutes of 2048-byte sectors a CD, larger ones a DVD. */
     static final long CD_MAX_SECTORS_512 = 80L * 60 * 75 * 2048 / 512;
@@ -78,6 +84,8 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     private static final int ALLOW_UA = 2;
     private static final int NONDATA = 4;
     private static final int KNOWN = 8;
+    /** Transfers data only for some field values; the command checks the byte count limit itself. */
+    private static final int CONDDATA = 16;
 
     /** Sectors read at once for DMA. */
     private static final int DMA_CHUNK_SECTORS = 16;
@@ -100,7 +108,8 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     private boolean atapiDma;
     // data phase of the current packet command; lba -1 means the reply sits in the buffer
     private long lba = -1;
-    private int packetTransferSize;
+    private long packetTransferSize;
+    private int cdSectorSize = CD_SECTOR_SIZE;
     private int elementaryTransferSize;
     private int bufIndex;
     private int replySize;
@@ -297,6 +306,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         bufIndex = 0;
         atapiDma = false;
         lba = -1;
+        cdSectorSize = CD_SECTOR_SIZE;
         retryPending = false;
     }
 
@@ -363,7 +373,9 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             case TEST_UNIT_READY -> KNOWN | CHECK_READY | NONDATA;
             case REQUEST_SENSE, INQUIRY, GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION -> KNOWN | ALLOW_UA;
             case START_STOP_UNIT, PREVENT_ALLOW_MEDIUM_REMOVAL, SET_CD_SPEED -> KNOWN | NONDATA;
-            case READ_CAPACITY, READ_10, READ_12, READ_TOC_PMA_ATIP, READ_DISC_INFORMATION -> KNOWN | CHECK_READY;
+            case READ_CAPACITY, READ_10, READ_12, READ_TOC_PMA_ATIP, READ_DISC_INFORMATION, READ_DVD_STRUCTURE ->
+                    KNOWN | CHECK_READY;
+            case READ_CD -> KNOWN | CHECK_READY | CONDDATA;
             case SEEK_10 -> KNOWN | CHECK_READY | NONDATA;
             case MODE_SENSE_10, MECHANISM_STATUS -> KNOWN;
             default -> 0;
@@ -412,7 +424,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             return;
         }
         // a PIO data command with a zero byte count limit is aborted at the ATA level, without interrupt
-        if ((f & NONDATA) == 0 && !atapiDma && byteCountLimit() == 0) {
+        if ((f & (NONDATA | CONDDATA)) == 0 && !atapiDma && byteCountLimit() == 0) {
             abortCommand();
             return;
         }
@@ -432,6 +444,12 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
                 reply(8, 8);
             }
             case READ_10, READ_12 -> read(op);
+            case READ_CD -> readCd();
+            case READ_DVD_STRUCTURE -> {
+                // only DVD media have structures; the DVD formats themselves are not emulated
+                commandError(SENSE_ILLEGAL_REQUEST, nbSectors > CD_MAX_SECTORS_512 ? ASC_INV_FIELD_IN_CMD_PACKET
+                        : ASC_INCOMPATIBLE_FORMAT);
+            }
             case SEEK_10 -> {
                 long block = getInt(2) & 0xffff_ffffL;
                 if (block >= nbSectors >> 2) {
@@ -563,10 +581,40 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             commandError(SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
             return;
         }
+        startRead(block, count, CD_SECTOR_SIZE);
+    }
+
+    /** MMC-6 section 6.19: READ CD with user data only (10h) or everything (F8h); nothing else is emulated. */
+    private void readCd() {
+        long count = (cdb[6] & 0xff) << 16 | (cdb[7] & 0xff) << 8 | cdb[8] & 0xff;
+        long block = getInt(2) & 0xffff_ffffL;
+        int request = cdb[9] & 0xf8;
+        if (count == 0 || request == 0) {
+            commandOk();
+            return;
+        }
+        if (request != 0x10 && request != 0xf8) {
+            commandError(SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+            return;
+        }
+        if (!atapiDma && byteCountLimit() == 0) {
+            abortCommand();
+            return;
+        }
+        long total = nbSectors >> 2;
+        if (block >= total || block + count - 1 >= total) {
+            commandError(SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
+            return;
+        }
+        startRead(block, count, request == 0x10 ? CD_SECTOR_SIZE : CD_RAW_SECTOR_SIZE);
+    }
+
+    private void startRead(long block, long count, int sectorSize) {
         lba = block;
-        packetTransferSize = (int) count * CD_SECTOR_SIZE;
+        cdSectorSize = sectorSize;
+        packetTransferSize = count * sectorSize;
         elementaryTransferSize = 0;
-        bufIndex = CD_SECTOR_SIZE;
+        bufIndex = sectorSize;
         if (atapiDma) {
             status = STATUS_DRDY | STATUS_DSC | STATUS_DRQ;
             bus.dma().start(this);
@@ -831,13 +879,13 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     /** QEMU's ide_atapi_cmd_reply_end: the next DRQ block, split by the byte count limit and by sector. */
     private void pioNext() {
         while (packetTransferSize > 0) {
-            if (lba != -1 && bufIndex >= CD_SECTOR_SIZE) {
+            if (lba != -1 && bufIndex >= cdSectorSize) {
                 if (!readSectors(1)) {
                     return;
                 }
                 bufIndex = 0;
             }
-            int limit = lba != -1 ? CD_SECTOR_SIZE : replySize;
+            int limit = lba != -1 ? cdSectorSize : replySize;
             if (elementaryTransferSize > 0) {
                 int size = Math.min(limit - bufIndex, elementaryTransferSize);
                 startBlock(size);
@@ -846,7 +894,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             nsector = (nsector & ~7) | INT_REASON_IO;
             raiseIrq();
             int bcl = byteCountLimit();
-            int size = packetTransferSize;
+            int size = (int) Math.min(packetTransferSize, 0x10000);
             if (size > bcl) {
                 size = Math.max(2, bcl & ~1);
             }
@@ -854,7 +902,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             hcyl = (size >> 8) & 0xff;
             elementaryTransferSize = size;
             if (lba != -1) {
-                size = Math.min(size, CD_SECTOR_SIZE - bufIndex);
+                size = Math.min(size, cdSectorSize - bufIndex);
             }
             startBlock(size);
             return;
@@ -869,15 +917,34 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         bufIndex += size;
     }
 
+    /**
+     * Loads n sectors at lba into the buffer, as cooked 2048-byte sectors or (n = 1) one raw sector with
+     * QEMU's sync and header and a zero EDC/ECC area; advances nothing.
+     */
+    private void loadSectors(BlockBackend m, int n) throws IOException {
+        if (m == null) {
+            throw new IOException("no medium");
+        }
+        if (cdSectorSize == CD_SECTOR_SIZE) {
+            io.clear().limit(n * CD_SECTOR_SIZE);
+            m.read(lba * CD_SECTOR_SIZE, io);
+            return;
+        }
+        io.clear().position(RAW_DATA_OFFSET).limit(RAW_DATA_OFFSET + CD_SECTOR_SIZE);
+        m.read(lba * CD_SECTOR_SIZE, io);
+        buffer[0] = 0;
+        java.util.Arrays.fill(buffer, 1, 11, (byte) 0xff);
+        buffer[11] = 0;
+        putMsf(12, lba);
+        buffer[15] = 0x01; // mode 1
+        java.util.Arrays.fill(buffer, RAW_DATA_OFFSET + CD_SECTOR_SIZE, CD_RAW_SECTOR_SIZE, (byte) 0);
+    }
+
     /** Reads n sectors at lba into the buffer and advances lba; false (with the error reported) on failure. */
     private boolean readSectors(int n) {
         BlockBackend m = medium;
         try {
-            if (m == null) {
-                throw new IOException("no medium");
-            }
-            io.clear().limit(n * CD_SECTOR_SIZE);
-            m.read(lba * CD_SECTOR_SIZE, io);
+            loadSectors(m, n);
         } catch (IOException e) {
             if (m == null) {
                 commandError(SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
@@ -895,20 +962,17 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     void runDma() {
         BusMasterDma dma = bus.dma();
         if (lba == -1) {
-            if (!dmaCopy(dma, packetTransferSize)) {
+            if (!dmaCopy(dma, (int) packetTransferSize)) {
                 return;
             }
             packetTransferSize = 0;
         }
         while (packetTransferSize > 0) {
-            int n = Math.min(packetTransferSize / CD_SECTOR_SIZE, DMA_CHUNK_SECTORS);
+            int n = cdSectorSize == CD_SECTOR_SIZE
+                    ? (int) Math.min(packetTransferSize / CD_SECTOR_SIZE, DMA_CHUNK_SECTORS) : 1;
             BlockBackend m = medium;
             try {
-                if (m == null) {
-                    throw new IOException("no medium");
-                }
-                io.clear().limit(n * CD_SECTOR_SIZE);
-                m.read(lba * CD_SECTOR_SIZE, io);
+                loadSectors(m, n);
             } catch (IOException e) {
                 BlockBackend.ErrorAction action = m == null ? BlockBackend.ErrorAction.REPORT : m.handleError(true, e);
                 if (action == BlockBackend.ErrorAction.STOP) {
@@ -923,11 +987,11 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
                     return;
                 }
             }
-            if (!dmaCopy(dma, n * CD_SECTOR_SIZE)) {
+            if (!dmaCopy(dma, n * cdSectorSize)) {
                 return;
             }
             lba += n;
-            packetTransferSize -= n * CD_SECTOR_SIZE;
+            packetTransferSize -= (long) n * cdSectorSize;
         }
         status = STATUS_DRDY | STATUS_DSC;
         nsector = (nsector & ~7) | INT_REASON_IO | INT_REASON_CD;

@@ -241,11 +241,35 @@ class AtaDriveTest {
         assertEquals(0xff, g.in(0x1f2));
         g.lba28(0, 0, 5, 4, AtaDrive.CMD_READ_VERIFY_SECTORS);
         assertEquals(0x50, g.status(0));
-        g.out(0x1f7, AtaDrive.CMD_INITIALIZE_DEVICE_PARAMETERS);
-        assertEquals(0x50, g.status(0));
         assertEquals(0, disk.reads);
         g.lba28(0, 0, 0, 0, AtaDrive.CMD_READ_NATIVE_MAX_ADDRESS);
         assertArrayEquals(new int[]{0, 0, 0xff, 0xff, 0x01, 0xe0, 0x50}, g.regs(0));
+    }
+
+    /** QEMU 7.2: the new heads and sectors drive CHS translation and the IDENTIFY words built afterwards. */
+    @Test
+    void initializeDeviceParametersChangesTranslation() {
+        disk.pattern(17, 1);
+        g.out(0x1f6, 0xa3); // 4 heads
+        g.out(0x1f2, 17);
+        g.out(0x1f7, AtaDrive.CMD_INITIALIZE_DEVICE_PARAMETERS);
+        assertEquals(0x50, g.status(0));
+        assertEquals(new AtaGeometry(130, 4, 17), drive.geometry());
+        g.out(0x1f6, 0xa1); // cylinder 0, head 1, sector 1 = LBA 17
+        g.out(0x1f2, 1);
+        g.out(0x1f3, 1);
+        g.out(0x1f4, 0);
+        g.out(0x1f5, 0);
+        g.out(0x1f7, AtaDrive.CMD_READ_SECTORS);
+        assertArrayEquals(disk.sector(17), g.readPio(0, 512));
+        g.out(0x1f7, IdeDevice.CMD_IDENTIFY_DEVICE);
+        int[] w = g.words(g.readPio(0, 512));
+        assertArrayEquals(new int[]{130, 4, 17}, new int[]{w[54], w[55], w[56]});
+        // a zero sector count would make every CHS address divide by zero: refused
+        g.out(0x1f2, 0);
+        g.out(0x1f7, AtaDrive.CMD_INITIALIZE_DEVICE_PARAMETERS);
+        assertEquals(0x41, g.status(0));
+        assertEquals(new AtaGeometry(130, 4, 17), drive.geometry());
     }
 
     @Test

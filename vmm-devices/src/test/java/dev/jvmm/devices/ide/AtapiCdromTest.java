@@ -140,6 +140,38 @@ class AtapiCdromTest {
         assertGood();
     }
 
+    /** READ CD as QEMU 7.2: user data, raw sectors with sync and header, nothing, or an invalid field. */
+    @Test
+    void readCd() {
+        iso.pattern(8, 4);
+        byte[] user = pio(AtapiCdrom.READ_CD, 0, 0, 0, 0, 2, 0, 0, 1, 0x10);
+        assertEquals(2048, user.length);
+        assertArrayEquals(iso.sector(8), Arrays.copyOf(user, 512));
+        byte[] raw = pio(AtapiCdrom.READ_CD, 0, 0, 0, 0, 2, 0, 0, 1, 0xf8);
+        assertEquals(2352, raw.length);
+        assertEquals("00ffffffffffffffffffff0000020201", hex(Arrays.copyOf(raw, 16)));
+        assertArrayEquals(iso.sector(8), Arrays.copyOfRange(raw, 16, 16 + 512));
+        assertEquals(0, raw[2351]);
+        assertArrayEquals(new int[]{0, 3, 1, 0x30, 0x09, 0xa0, 0x50}, g.regs(CH));
+        assertEquals(0, pio(AtapiCdrom.READ_CD, 0, 0, 0, 0, 2, 0, 0, 1, 0).length);
+        assertGood();
+        pio(AtapiCdrom.READ_CD, 0, 0, 0, 0, 2, 0, 0, 1, 0x08);
+        assertCheck(AtapiCdrom.SENSE_ILLEGAL_REQUEST, AtapiCdrom.ASC_INV_FIELD_IN_CMD_PACKET);
+        pio(AtapiCdrom.READ_CD, 0, 0, 0, 1, 0x2c, 0, 0, 1, 0x10);
+        assertCheck(AtapiCdrom.SENSE_ILLEGAL_REQUEST, AtapiCdrom.ASC_LOGICAL_BLOCK_OOR);
+        pio(AtapiCdrom.READ_DVD_STRUCTURE, 0, 0, 0, 0, 0, 0, 0, 0, 8);
+        assertCheck(AtapiCdrom.SENSE_ILLEGAL_REQUEST, AtapiCdrom.ASC_INCOMPATIBLE_FORMAT);
+        // raw sectors by DMA
+        g.prds(0x1000, true, 0x8000, 2 * 2352);
+        g.bmSetup(CH, 0x1000, true);
+        g.packet(CH, 0, new int[]{AtapiCdrom.READ_CD, 0, 0, 0, 0, 2, 0, 0, 2, 0xf8}, 0, true);
+        g.bmStart(CH, true);
+        assertEquals(0x50, g.status(CH));
+        byte[] two = new byte[2 * 2352];
+        g.mem.read(0x8000, two, 0, two.length);
+        assertEquals("00ffffffffffffffffffff0000020301", hex(Arrays.copyOfRange(two, 2352, 2352 + 16)));
+    }
+
     @Test
     void zeroByteCountLimitAbortsWithoutInterrupt() {
         g.status(CH);

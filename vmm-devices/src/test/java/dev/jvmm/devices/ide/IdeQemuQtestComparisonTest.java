@@ -117,6 +117,20 @@ class IdeQemuQtestComparisonTest {
         regs(s, 0x1f0);
         s.add(out("b", 0x1f7, 0xe1));
         regs(s, 0x1f0);
+        // INITIALIZE DEVICE PARAMETERS (4 heads, 17 sectors), then a CHS read of cylinder 0 head 1 sector 1
+        s.add(out("b", 0x1f6, 0xa3));
+        s.add(out("b", 0x1f2, 17));
+        s.add(out("b", 0x1f7, 0x91));
+        regs(s, 0x1f0);
+        s.add(out("b", 0x1f6, 0xa1));
+        s.add(out("b", 0x1f2, 1));
+        s.add(out("b", 0x1f3, 1));
+        s.add(out("b", 0x1f4, 0));
+        s.add(out("b", 0x1f5, 0));
+        s.add(out("b", 0x1f7, 0x20));
+        s.add("sleep 20");
+        data(s, 0x1f0, 256);
+        regs(s, 0x1f0);
         // slave absent: commands are ignored
         s.add(out("b", 0x1f6, 0xb0));
         s.add(out("b", 0x1f7, 0xec));
@@ -136,6 +150,11 @@ class IdeQemuQtestComparisonTest {
         atapi(s, 0xfffe, 0x43, 0, 0, 0, 0, 0, 0, 0, 64, 0);
         atapi(s, 0xfffe, 0x43, 2, 0, 0, 0, 0, 1, 0, 64, 0x80);
         atapi(s, 0xfffe, 0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8);
+        atapi(s, 0xfffe, 0xbe, 0, 0, 0, 0, 5, 0, 0, 1, 0xf8);
+        atapi(s, 0xfffe, 0xbe, 0, 0, 0, 0, 5, 0, 0, 1, 0x10);
+        atapi(s, 0xfffe, 0xbe, 0, 0, 0, 0, 5, 0, 0, 1, 0x08);
+        atapi(s, 0xfffe, 0xad, 0, 0, 0, 0, 0, 0, 0, 0, 8);
+        atapi(s, 0xfffe, 0x03, 0, 0, 0, 18);
         atapi(s, 1000, 0x28, 0, 0, 0, 0, 1, 0, 0, 2);
         atapi(s, 0xfffe, 0x28, 0, 0, 0, 1, 0x2c, 0, 0, 1);
         atapi(s, 0xfffe, 0x03, 0, 0, 0, 18);
