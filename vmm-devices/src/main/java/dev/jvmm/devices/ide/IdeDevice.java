@@ -78,6 +78,15 @@ public abstract class IdeDevice {
     /** IDENTIFY (PACKET) DEVICE data, built on first use and edited by SET FEATURES as QEMU does. */
     int[] identify;
 
+    /**
+     * QEMU's serial number for a drive without serial=: "QM%05d" of a counter that numbers every IDE unit
+     * slot as its bus is created, which on the pc machine (the PIIX3 is the only IDE controller) is
+     * 1 + 2 * channel + unit: QM00001 for ide0-hd0, QM00003 for ide1-cd0.
+     */
+    public static String defaultSerial(int channel, int unit) {
+        return String.format("QM%05d", 1 + 2 * channel + unit);
+    }
+
     IdeDevice(int bufferSize) {
         buffer = new byte[bufferSize];
     }

@@ -18,7 +18,7 @@ class AtaDriveTest {
     static final long SIZE = 64L << 20;
     final IdeGuest g = new IdeGuest();
     final FakeBackend disk = new FakeBackend("ide0-hd0", SIZE);
-    final AtaDrive drive = new AtaDrive(disk, "QM00001", null, true);
+    final AtaDrive drive = new AtaDrive(disk, IdeDevice.defaultSerial(0, 0), null, true);
 
     AtaDriveTest() {
         g.ide.bus(0).attach(0, drive);
@@ -80,6 +80,7 @@ class AtaDriveTest {
     @Test
     void identifyCapsLba28CapacityOnLargeDisks() {
         FakeBackend big = new FakeBackend("big", 200L << 30);
+        assertEquals("QM00003", IdeDevice.defaultSerial(1, 0));
         g.ide.bus(1).attach(0, new AtaDrive(big, "QM00003", null, true));
         g.out(0x176, 0xa0);
         g.out(0x177, IdeDevice.CMD_IDENTIFY_DEVICE);
