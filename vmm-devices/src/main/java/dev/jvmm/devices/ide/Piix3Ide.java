@@ -1,0 +1,145 @@
+package dev.jvmm.devices.ide;
+
+import dev.jvmm.core.io.IoHandler;
+import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.devices.pci.PciBar;
+import dev.jvmm.devices.pci.PciConfigSpace;
+import dev.jvmm.devices.pci.PciFunction;
+
+import java.util.List;
+
+/**
+ * Intel 82371SB (PIIX3) datasheet, section 2.3 (function 1, IDE interface): QEMU's piix3-ide at 00:01.1
+ * (8086:7010, class 0x0101 prog-if 0x80: legacy-mode channels, bus master capable). Two {@link IdeBus}es on
+ * the fixed legacy ports (primary 0x1f0-0x1f7 and 0x3f6 on ISA IRQ 14, secondary 0x170-0x177 and 0x376 on
+ * IRQ 15) and the bus-master registers in BAR4 (16 I/O ports: 8 per channel).
+ */
+public final class Piix3Ide implements PciFunction {
+    public static final int VENDOR_INTEL = 0x8086;
+    public static final int DEVICE_82371SB_IDE = 0x7010;
+    /** Mass storage, IDE, programming interface 0x80 (bus master, both channels in compatibility mode). */
+    public static final int CLASS_IDE = 0x010180;
+    /** PCI 3.0 section 6.2.3: fast back-to-back capable. */
+    public static final int STATUS_FAST_BACK = 0x0080;
+    /** The BAR holding BMIBA (section 2.3.9). */
+    public static final int BMIBA_BAR = 4;
+    public static final int BMIBA_SIZE = 16;
+    /** Where the pc machine puts the function. */
+    public static final int PC_SLOT = 1;
+    public static final int PC_FUNCTION = 1;
+
+    /** ATA8-APT legacy ("compatibility") port assignments. */
+    public static final int PRIMARY_COMMAND = 0x1f0;
+    public static final int PRIMARY_CONTROL = 0x3f6;
+    public static final int SECONDARY_COMMAND = 0x170;
+    public static final int SECONDARY_CONTROL = 0x376;
+    public static final int PRIMARY_IRQ = 14;
+    public static final int SECONDARY_IRQ = 15;
+
+    private final PciConfigSpace config;
+    private final IdeBus[] buses = new IdeBus[2];
+    private final PciBar bar;
+
+    /** BAR4: per channel, command and status bytes at +0/+2 and the descriptor table pointer at +4. */
+    private final IoHandler bmHandler = new IoHandler() {
+        @Override
+        public long read(long offset, int size) {
+            IdeBus b = buses[(int) (offset >> 3) & 1];
+            int reg = (int) offset & 7;
+            synchronized (b) {
+                if (reg < BusMasterDma.BMIDTPX) {
+                    return b.dma().readRegister(reg, size);
+                }
+                return b.dma().readTable(reg - BusMasterDma.BMIDTPX, Math.min(size, 8 - reg)) & 0xffff_ffffL;
+            }
+        }
+
+        @Override
+        public void write(long offset, int size, long value) {
+            IdeBus b = buses[(int) (offset >> 3) & 1];
+            int reg = (int) offset & 7;
+            synchronized (b) {
+                if (reg < BusMasterDma.BMIDTPX) {
+                    b.dma().writeRegister(reg, size, (int) value);
+                } else {
+                    b.dma().writeTable(reg - BusMasterDma.BMIDTPX, Math.min(size, 8 - reg), (int) value);
+                }
+            }
+        }
+    };
+
+    /**
+     * @param memory guest RAM for bus-master DMA
+     * @param irq14  ISA IRQ 14 (primary channel)
+     * @param irq15  ISA IRQ 15 (secondary channel)
+     */
+    public Piix3Ide(GuestMemory memory, IrqLine irq14, IrqLine irq15) {
+        buses[0] = new IdeBus(irq14);
+        buses[1] = new IdeBus(irq15);
+        for (IdeBus b : buses) {
+            b.setMemory(memory);
+        }
+        config = new PciConfigSpace(VENDOR_INTEL, DEVICE_82371SB_IDE, 0, CLASS_IDE, 0);
+        config.set16(PciConfigSpace.STATUS, PciConfigSpace.STATUS_DEVSEL_MEDIUM | STATUS_FAST_BACK);
+        config.set16(PciConfigSpace.SUBSYSTEM_VENDOR_ID, 0x1af4);
+        config.set16(PciConfigSpace.SUBSYSTEM_ID, 0x1100);
+        bar = new PciBar(BMIBA_BAR, PciBar.Kind.IO, BMIBA_SIZE, false, bmHandler);
+        config.addBar(bar);
+        // QEMU leaves the device-specific registers (IDETIM, SIDETIM...) guest-writable and without effect
+        for (int off = PciConfigSpace.DEVICE_SPECIFIC; off < PciConfigSpace.SIZE; off += 8) {
+            config.setWritable(off, 8, -1L);
+        }
+        config.sealInitialState();
+    }
+
+    /** Channel 0 (primary) or 1 (secondary); attach drives with {@link IdeBus#attach}. */
+    public IdeBus bus(int channel) {
+        return buses[channel];
+    }
+
+    /** Registers both channels' legacy command and control ports. */
+    public void attach(PioBus pio) {
+        pio.register(PRIMARY_COMMAND, 8, buses[0].commandBlockHandler());
+        pio.register(PRIMARY_CONTROL, 1, buses[0].controlBlockHandler());
+        pio.register(SECONDARY_COMMAND, 8, buses[1].commandBlockHandler());
+        pio.register(SECONDARY_CONTROL, 1, buses[1].controlBlockHandler());
+    }
+
+    /** The bus-master register block, for tests and machines that map it themselves. */
+    public IoHandler busMasterHandler() {
+        return bmHandler;
+    }
+
+    @Override
+    public synchronized int readConfig(int offset, int size) {
+        return config.read(offset, size);
+    }
+
+    @Override
+    public synchronized void writeConfig(int offset, int size, int value) {
+        config.write(offset, size, value);
+    }
+
+    @Override
+    public String description() {
+        return "IDE controller";
+    }
+
+    @Override
+    public List<PciBar> bars() {
+        return List.of(bar);
+    }
+
+    /** QEMU's piix_ide_reset: both channels reset, config space back to power-on values. */
+    @Override
+    public void reset() {
+        for (IdeBus b : buses) {
+            b.reset();
+        }
+        synchronized (this) {
+            config.reset();
+        }
+    }
+}
