@@ -8,6 +8,8 @@ def mk(name, size, fmt="raw"):
     if not os.path.exists(p): subprocess.run(["qemu-img", "create", "-q", "-f", fmt, p, size], check=True)
     return p
 CD, CD2, HD, QC = mk("cd.iso", "1M"), mk("cd2.iso", "2M"), mk("hd.img", "4M"), mk("hd.qcow2", "8M", "qcow2")
+# a medium no other drive or node has open (jvmm's images take their file locks when opened, QEMU's only when used)
+OTHER = mk("other.iso", "1M")
 QB = {"execute": "query-block"}
 def ex(name, **a): return {"execute": name, "arguments": a} if a else {"execute": name}
 
@@ -110,7 +112,7 @@ for c in [
     ex("blockdev-remove-medium", id="disk1"), ex("blockdev-remove-medium", device="cd0"),
     ex("blockdev-remove-medium", id="nope"), ex("blockdev-insert-medium", id="disk1", **{"node-name": "x"}),
     ex("blockdev-insert-medium", **{"node-name": "x"}), ex("blockdev-insert-medium", device="cd0", **{"node-name": "x"}),
-    ex("blockdev-change-medium", id="disk1", filename=CD), ex("blockdev-change-medium", device="lone", filename=CD),
+    ex("blockdev-change-medium", id="disk1", filename=CD), ex("blockdev-change-medium", device="lone", filename=OTHER),
     ex("blockdev-change-medium", id="cdrom0"), ex("blockdev-change-medium", id="cdrom0", filename="/tmp/refide/missing.iso"),
     ex("blockdev-change-medium", id="cdrom0", filename=CD, format="bogus"),
     ex("blockdev-change-medium", id="cdrom0", filename=CD, **{"read-only-mode": "bogus"}),
@@ -188,7 +190,7 @@ for c in [
     ex("blockdev-insert-medium", id="lone", **{"node-name": "m4"}),
     ex("blockdev-close-tray", device="lone"),
     QB,
-    ex("blockdev-change-medium", device="lone", filename=CD2),
+    ex("blockdev-change-medium", device="lone", filename=OTHER),
     QB,
     ex("query-named-block-nodes", flat=True),
 ]:

@@ -209,6 +209,8 @@ public final class BlockGraph implements AutoCloseable {
         while (nodes.size() > keep) {
             BlockNode n = nodes.remove(nodes.size() - 1);
             nodesByName.remove(n.nodeName());
+            fileOptions.remove(n);
+            blkdebugOptions.remove(n);
             if (n.driver() != null && (n.backing() == null || n.driver().backing() == null)) {
                 try {
                     n.driver().close();
@@ -281,10 +283,18 @@ public final class BlockGraph implements AutoCloseable {
             throw new OptionException(option, "Could not open '" + shownName + "': Permission denied");
         } catch (IOException e) {
             String m = e.getMessage();
+            if (m != null && m.endsWith("bad magic, not a qcow2 image")) {
+                return rethrowQcow2(option);
+            }
             // The drivers already say "Could not open 'FILE': why" where they know the file.
             throw new OptionException(option, m != null && m.startsWith("Could not open '") ? m
                     : "Could not open '" + shownName + "': " + m);
         }
+    }
+
+    /** QEMU's qcow2 driver says only this when format=qcow2 meets another format. */
+    private static BlockDriver rethrowQcow2(String option) {
+        throw new OptionException(option, "Image is not in qcow2 format");
     }
 
     /** Adds a -blockdev (its text after "-blockdev "), JSON or key=value. */
@@ -293,7 +303,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     public BlockNode addBlockdev(BlockdevOptions o) {
-        BlockNode n = buildNode(o, o.tree(), "", true);
+        BlockNode n = buildNode(o, o.tree(), "", true, false);
         monitorOwned.add(n);
         return n;
     }
@@ -312,7 +322,12 @@ public final class BlockGraph implements AutoCloseable {
                     "opt-discard", "max-discard", "inject-error", "set-state", "take-child-perms",
                     "unshare-child-perms"));
 
-    private BlockNode buildNode(BlockdevOptions o, Map<String, Object> t, String prefix, boolean root) {
+    /**
+     * @param parentRo the parent's read-only, which an inline child inherits unless it says otherwise (QEMU's
+     *                 bdrv_inherited_options)
+     */
+    private BlockNode buildNode(BlockdevOptions o, Map<String, Object> t, String prefix, boolean root,
+            boolean parentRo) {
         String option = o.option();
         String driver = str(o, t, prefix, "driver", true);
         if (!DRIVER_KEYS.containsKey(driver)) {
@@ -331,7 +346,14 @@ public final class BlockGraph implements AutoCloseable {
         if (nodeName != null && !DriveOptions.wellFormedNodeName(nodeName)) {
             throw new OptionException(option, "Invalid node-name: '" + nodeName + "'");
         }
-        boolean ro = bool(o, t, prefix, "read-only", false);
+        if (nodeName != null && nodesByName.containsKey(nodeName)) {
+            // before any image is opened, so a duplicate never takes a second lock on the file
+            throw new OptionException(option, "Duplicate nodes with node-name='" + nodeName + "'");
+        }
+        if (nodeName != null && named.containsKey(nodeName)) {
+            throw new OptionException(option, "node-name=" + nodeName + " is conflicting with a device id");
+        }
+        boolean ro = bool(o, t, prefix, "read-only", parentRo);
         DriveCache cache = DriveCache.WRITEBACK;
         if (t.get("cache") instanceof Map<?, ?> c) {
             @SuppressWarnings("unchecked")
@@ -356,7 +378,7 @@ public final class BlockGraph implements AutoCloseable {
                 fileOptions.put(node, new FileOpts(locking == null ? "auto" : locking, unmap));
             }
             case "blkdebug" -> {
-                BlockNode image = child(o, t, prefix, "image", true);
+                BlockNode image = child(o, t, prefix, "image", ro);
                 String config = str(o, t, prefix, "config", false);
                 List<Map<String, String>> rules = new ArrayList<>();
                 if (t.get("inject-error") instanceof List<?> l) {
@@ -373,7 +395,7 @@ public final class BlockGraph implements AutoCloseable {
                 blkdebugOptions.put(node, new BlockImageFactory.Blkdebug(config, rules));
             }
             default -> {
-                BlockNode file = child(o, t, prefix, "file", true);
+                BlockNode file = child(o, t, prefix, "file", ro);
                 Object backingOpt = t.get("backing");
                 BlockNode backing = null;
                 if (backingOpt != null && backingOpt != BlockdevOptions.NULL) {
@@ -425,7 +447,7 @@ public final class BlockGraph implements AutoCloseable {
     private final Map<BlockNode, BlockImageFactory.Blkdebug> blkdebugOptions = new HashMap<>();
 
     /** A child given by reference (a node-name string) or inline (an object). */
-    private BlockNode child(BlockdevOptions o, Map<String, Object> t, String prefix, String key, boolean required) {
+    private BlockNode child(BlockdevOptions o, Map<String, Object> t, String prefix, String key, boolean ro) {
         Object v = t.get(key);
         if (v == null) {
             throw new OptionException(o.option(), "Parameter '" + prefix + key + "' is missing");
@@ -441,7 +463,7 @@ public final class BlockGraph implements AutoCloseable {
         if (v instanceof Map<?, ?> m) {
             @SuppressWarnings("unchecked")
             Map<String, Object> cm = (Map<String, Object>) m;
-            return buildNode(o, cm, prefix + key + ".", false);
+            return buildNode(o, cm, prefix + key + ".", false, ro);
         }
         throw new OptionException(o.option(), "Invalid parameter type for '" + prefix + key
                 + "', expected: BlockdevRef");
@@ -1013,6 +1035,11 @@ public final class BlockGraph implements AutoCloseable {
     public void changeMedium(String device, String id, String filename, String format, boolean force,
             ReadOnlyMode mode) throws MachineCommandException {
         Drive d = lookup(device, id);
+        if (d.qdev() != null && !d.removable()) {
+            // QEMU opens the image before it finds the device fixed; jvmm's images take their locks when opened,
+            // so opening first could fail on a lock the fixed device makes moot. Same answer either way.
+            throw MachineCommandException.generic("Device '" + (id != null ? id : device) + "' is not removable");
+        }
         boolean ro = switch (mode == null ? ReadOnlyMode.RETAIN : mode) {
             case RETAIN -> d.rootStateReadOnly();
             case READ_ONLY -> true;
@@ -1126,9 +1153,12 @@ public final class BlockGraph implements AutoCloseable {
      * {@link BlockdevOptions#NULL} for JSON null). The node belongs to the monitor.
      */
     public BlockNode blockdevAdd(Map<String, Object> tree) throws MachineCommandException {
+        int before = nodes.size();
         try {
             return addBlockdev(new BlockdevOptions("blockdev-add", tree, true));
         } catch (OptionException e) {
+            // inline children made before the failure go too (the machine lives on, unlike after -blockdev)
+            unwind(before);
             throw MachineCommandException.generic(e.getMessage());
         }
     }
