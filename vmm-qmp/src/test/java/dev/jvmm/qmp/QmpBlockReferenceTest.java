@@ -152,6 +152,7 @@ class QmpBlockReferenceTest {
         g.addDrive("file=" + dir.resolve("b.raw") + ",format=raw,if=none,id=drive0,readonly=on");
         g.attach("drive0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");
         compareAll("readonly.txt", g);
+        g.close(); // its image lock would refuse the next graph's read-write open
         BlockGraph g2 = graph();
         g2.addDrive("file=" + dir.resolve("b.raw") + ",format=raw,if=none,id=drive0,werror=stop,rerror=stop");
         g2.attach("drive0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");
@@ -168,6 +169,7 @@ class QmpBlockReferenceTest {
             compareBlock("cache-" + mode + ".txt", g);
             compare("cache-" + mode + ".txt",
                     "{\"execute\": \"query-named-block-nodes\", \"arguments\": {\"flat\": true}}", nodes(g, true));
+            g.close();
         }
     }
 
@@ -208,6 +210,7 @@ class QmpBlockReferenceTest {
         g.addDrive("file=" + a + ",if=none,id=drive0");
         g.attach("drive0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");
         compareAll("drive-none.txt", g);
+        g.close();
 
         for (String file : List.of("blockdev-json.txt", "blockdev-kv.txt")) {
             BlockGraph b = graph();
@@ -220,6 +223,7 @@ class QmpBlockReferenceTest {
             }
             b.attach("libvirt-1-format", "/machine/peripheral/virtio-disk0/virtio-backend", "virtio-blk-device.drive");
             compareAll(file, b);
+            b.close();
         }
     }
 

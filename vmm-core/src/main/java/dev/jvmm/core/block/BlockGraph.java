@@ -827,7 +827,8 @@ public final class BlockGraph implements AutoCloseable {
 
     private BlockDeviceInfo deviceInfo(BlockNode n, boolean flat, DriveCache cache) {
         return new BlockDeviceInfo(n.filename(), n.nodeName(), n.readOnly(), n.driverName(),
-                n.backing() == null ? null : n.backing().filename(), n.backingDepth(), false, "off", cache, 0,
+                // QEMU counts the backing chain only while it walks it, which flat mode does not
+                n.backing() == null ? null : n.backing().filename(), flat ? 0 : n.backingDepth(), false, "off", cache, 0,
                 imageInfo(n, flat));
     }
 
