@@ -269,6 +269,72 @@ class QmpTrayReferenceTest {
 
     // ---- tray conversations ----
 
+    /** A tray the guest locked (no QEMU capture can lock it under -S: behaviour from block/qapi-sysemu.c). */
+    static final class LockedTray implements RemovableMediaDevice {
+        volatile boolean open;
+        volatile boolean locked = true;
+        final List<Boolean> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void changeMedia(boolean load) {
+            open = !load;
+        }
+
+        @Override
+        public boolean isTrayOpen() {
+            return open;
+        }
+
+        @Override
+        public boolean isMediumLocked() {
+            return locked;
+        }
+
+        @Override
+        public void ejectRequest(boolean force) {
+            requests.add(force);
+            if (force) {
+                locked = false;
+            }
+        }
+    }
+
+    @Test
+    void lockedTrayOverQmp() throws Exception {
+        LockedTray t = new LockedTray();
+        Drive d = graph.addDrive(DriveOptions.parse("-cdrom", "index=2,media=cdrom,file=" + f("cd.iso")));
+        graph.attachAuto(d, U19, U19, t);
+        try (QmpClient c = QmpClient.negotiated(dir.resolve("qmp.sock"))) {
+            assertTrue(Json.toString(c.command("{\"execute\": \"query-block\"}")).startsWith(
+                    "{\"return\": [{\"io-status\": \"ok\", \"device\": \"ide1-cd0\", \"locked\": true,"));
+            List<Map<String, Object>> r = c.exchange("{\"execute\": \"eject\", \"arguments\": {\"device\": \"ide1-cd0\"}}");
+            assertEquals(1, r.size(), "no DEVICE_TRAY_MOVED before the guest moves the tray");
+            assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Device 'ide1-cd0' is locked and force"
+                    + " was not specified, wait for tray to open and try again\"}}", Json.toString(r.get(0)));
+            r = c.exchange("{\"execute\": \"blockdev-open-tray\", \"arguments\": {\"id\": \"" + U19 + "\"}}");
+            assertEquals(List.of("{\"return\": {}}"), r.stream().map(Json::toString).toList());
+            assertEquals(List.of(false, false), t.requests);
+            // the guest unlocks and ejects (PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT): the device reports it
+            t.locked = false;
+            t.open = true;
+            d.guestTrayMoved(true);
+            assertEquals(normalise("{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\":"
+                    + " \"DEVICE_TRAY_MOVED\", \"data\": {\"device\": \"ide1-cd0\", \"tray-open\": true, \"id\": \"" + U19
+                    + "\"}}"), normalise(Json.toString(c.read(2000))));
+            r = c.exchange("{\"execute\": \"eject\", \"arguments\": {\"device\": \"ide1-cd0\"}}");
+            assertEquals(List.of("{\"return\": {}}"), r.stream().map(Json::toString).toList());
+            assertTrue(!d.hasMedium());
+            // a forced change-medium on a locked, closed tray: request with force, then open and close
+            c.exchange("{\"execute\": \"blockdev-close-tray\", \"arguments\": {\"device\": \"ide1-cd0\"}}");
+            t.locked = true;
+            r = c.exchange("{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"ide1-cd0\","
+                    + " \"filename\": \"" + f("cd2.iso") + "\", \"force\": true}}");
+            assertEquals(3, r.size(), "tray-open true, tray-open false, return");
+            assertEquals(true, t.requests.get(t.requests.size() - 1));
+            assertEquals(2 << 20, d.size());
+        }
+    }
+
     @Test
     void trayOnCdromOption() throws IOException {
         cdromOption(U19);
