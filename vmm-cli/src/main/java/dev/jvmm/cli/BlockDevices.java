@@ -4,6 +4,7 @@ import dev.jvmm.core.block.BlockErrorPolicy;
 import dev.jvmm.core.block.BlockGraph;
 import dev.jvmm.core.block.BlockImageFactory;
 import dev.jvmm.core.block.Drive;
+import dev.jvmm.core.block.DriveOptions;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.event.EventBus;
@@ -58,7 +59,8 @@ final class BlockDevices implements AutoCloseable {
             for (String b : config.blockdevs()) {
                 withOption("-blockdev " + b, () -> graph.addBlockdev(b));
             }
-            for (String d : config.drives()) {
+            for (DriveArg arg : config.drives()) {
+                String d = arg.text();
                 // serial= left -drive in QEMU 7.0 for -device's; jvmm still takes it for the if=virtio device.
                 String serial = null;
                 List<String> kept = new ArrayList<>();
@@ -72,13 +74,13 @@ final class BlockDevices implements AutoCloseable {
                 String text = String.join(",", kept);
                 String withSnap = config.snapshot() ? withSnapshot(text) : text;
                 Drive[] made = new Drive[1];
-                withOption("-drive " + d, () -> made[0] = graph.addDrive(withSnap));
+                withOption(arg.option(), () -> made[0] = graph.addDrive(DriveOptions.parse(arg.option(), withSnap)));
                 if (serial != null) {
                     serials.put(made[0], serial);
                 }
                 if (!graph.drivesWithInterface("none").contains(made[0])
                         && !graph.drivesWithInterface("virtio").contains(made[0])) {
-                    throw new OptionException("-drive " + d, "this interface (if=) is not supported yet: jvmm"
+                    throw new OptionException(arg.option(), "this interface (if=) is not supported yet: jvmm"
                             + " has virtio disks (if=virtio, or if=none with -device virtio-blk-pci)");
                 }
             }

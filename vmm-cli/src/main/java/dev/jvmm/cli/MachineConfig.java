@@ -12,7 +12,8 @@ import java.util.UUID;
  *
  * @param serials     one backend spec per COM port in order (-serial values, or the default)
  * @param cpuFeatures "+feat"/"-feat" changes to the host CPU model, in order
- * @param drives      -drive values, in order (parsed by the block layer, which owns their defaults)
+ * @param drives      -drive values and the -hda..-hdd/-cdrom shorthands as -drive texts, in command-line order
+ *                    (parsed by the block layer, which owns their defaults)
  * @param blockdevs   -blockdev values, in order (key=value or JSON)
  */
 record MachineConfig(
@@ -33,7 +34,7 @@ record MachineConfig(
         List<String> chardevs,
         List<String> serials,
         List<QemuOpts> devices,
-        List<String> drives,
+        List<DriveArg> drives,
         List<String> blockdevs,
         boolean snapshot,
         List<String> qmp,

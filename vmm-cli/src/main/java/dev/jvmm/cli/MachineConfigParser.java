@@ -80,7 +80,7 @@ final class MachineConfigParser {
                 List.copyOf(cl.chardev),
                 serials(cl),
                 cl.device.stream().map(d -> QemuOpts.parse("-device " + d, d, "driver")).toList(),
-                List.copyOf(cl.drive),
+                List.copyOf(cl.drives),
                 List.copyOf(cl.blockdev),
                 cl.snapshot,
                 List.copyOf(cl.qmp),

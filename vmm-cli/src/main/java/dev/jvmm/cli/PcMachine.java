@@ -1,6 +1,7 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.block.BlockDeviceInfo;
+import dev.jvmm.core.block.BlockGraph;
 import dev.jvmm.core.block.BlockInfo;
 import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.chardev.Chardev;
@@ -62,6 +63,7 @@ import java.time.Clock;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -544,6 +546,49 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public void blockResize(String device, String nodeName, long size) throws MachineCommandException {
         disks.graph().blockResize(device, nodeName, size);
+    }
+
+    // Removable media and blockdev-add/-del: the block graph answers, with the devices' trays behind it.
+
+    @Override
+    public void eject(String device, String id, boolean force) throws MachineCommandException {
+        disks.graph().eject(device, id, force);
+    }
+
+    @Override
+    public void blockdevOpenTray(String device, String id, boolean force) throws MachineCommandException {
+        disks.graph().openTray(device, id, force);
+    }
+
+    @Override
+    public void blockdevCloseTray(String device, String id) throws MachineCommandException {
+        disks.graph().closeTray(device, id);
+    }
+
+    @Override
+    public void blockdevRemoveMedium(String id) throws MachineCommandException {
+        disks.graph().removeMedium(null, id);
+    }
+
+    @Override
+    public void blockdevInsertMedium(String id, String nodeName) throws MachineCommandException {
+        disks.graph().insertMedium(id, nodeName);
+    }
+
+    @Override
+    public void blockdevChangeMedium(String device, String id, String filename, String format, boolean force,
+            BlockGraph.ReadOnlyMode mode) throws MachineCommandException {
+        disks.graph().changeMedium(device, id, filename, format, force, mode);
+    }
+
+    @Override
+    public void blockdevAdd(Map<String, Object> options) throws MachineCommandException {
+        disks.graph().blockdevAdd(options);
+    }
+
+    @Override
+    public void blockdevDel(String nodeName) throws MachineCommandException {
+        disks.graph().blockdevDel(nodeName);
     }
 
     @Override

@@ -44,9 +44,42 @@ final class QemuCommandLine {
     @Option(names = {"-device", "--device"}, paramLabel = "DRIVER[,prop=value...]", description = "add a device")
     List<String> device = new ArrayList<>();
 
-    @Option(names = {"-drive", "--drive"}, paramLabel = "file=FILE[,format=raw|qcow2][,if=virtio|none][,id=ID][,...]",
+    /** -drive values, in order. */
+    final List<String> drive = new ArrayList<>();
+    /** -drive and the -hda..-hdd / -cdrom shorthands together, in command-line order (QEMU numbers them so). */
+    final List<DriveArg> drives = new ArrayList<>();
+
+    @Option(names = {"-drive", "--drive"}, paramLabel = "file=FILE[,format=raw|qcow2][,if=ide|virtio|none][,id=ID][,...]",
             description = "a drive: image, interface and cache/error policy")
-    List<String> drive = new ArrayList<>();
+    void drive(String value) {
+        drive.add(value);
+        drives.add(new DriveArg("-drive " + value, value));
+    }
+
+    @Option(names = {"-hda", "--hda"}, paramLabel = "FILE", description = "IDE disk 0 (primary master)")
+    void hda(String file) {
+        drives.add(DriveArg.shorthand("-hda", file, 0, "disk"));
+    }
+
+    @Option(names = {"-hdb", "--hdb"}, paramLabel = "FILE", description = "IDE disk 1 (primary slave)")
+    void hdb(String file) {
+        drives.add(DriveArg.shorthand("-hdb", file, 1, "disk"));
+    }
+
+    @Option(names = {"-hdc", "--hdc"}, paramLabel = "FILE", description = "IDE disk 2 (secondary master)")
+    void hdc(String file) {
+        drives.add(DriveArg.shorthand("-hdc", file, 2, "disk"));
+    }
+
+    @Option(names = {"-hdd", "--hdd"}, paramLabel = "FILE", description = "IDE disk 3 (secondary slave)")
+    void hdd(String file) {
+        drives.add(DriveArg.shorthand("-hdd", file, 3, "disk"));
+    }
+
+    @Option(names = {"-cdrom", "--cdrom"}, paramLabel = "FILE", description = "IDE CD-ROM image (secondary master)")
+    void cdrom(String file) {
+        drives.add(DriveArg.shorthand("-cdrom", file, 2, "cdrom"));
+    }
 
     @Option(names = {"-blockdev", "--blockdev"}, paramLabel = "driver=DRV,node-name=NAME[,...] | JSON",
             description = "a block node (key=value or JSON, as libvirt writes it)")

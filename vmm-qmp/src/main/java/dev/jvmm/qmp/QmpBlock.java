@@ -2,6 +2,8 @@ package dev.jvmm.qmp;
 
 import dev.jvmm.core.block.BlockDeviceInfo;
 import dev.jvmm.core.block.BlockDeviceStats;
+import dev.jvmm.core.block.BlockGraph;
+import dev.jvmm.core.block.BlockdevOptions;
 import dev.jvmm.core.block.BlockImageInfo;
 import dev.jvmm.core.block.BlockInfo;
 import dev.jvmm.core.block.BlockStatsInfo;
@@ -19,8 +21,10 @@ import static dev.jvmm.qmp.QType.Member.opt;
 import static dev.jvmm.qmp.QType.Member.req;
 
 /**
- * The block commands (query-block, query-blockstats, query-named-block-nodes, block_resize) and the
- * BLOCK_IO_ERROR event, with QEMU 7.2's member sets; members are listed in QAPI declaration order and
+ * The block commands (query-block, query-blockstats, query-named-block-nodes, block_resize, the removable
+ * media commands eject, blockdev-open-tray, blockdev-close-tray, blockdev-remove-medium, blockdev-insert-medium,
+ * blockdev-change-medium, and blockdev-add/blockdev-del, which insert-medium needs for its node) and the
+ * BLOCK_IO_ERROR and DEVICE_TRAY_MOVED events, with QEMU 7.2's member sets; members are listed in QAPI declaration order and
  * {@link QDictOrder} puts them in QEMU's wire order.
  */
 final class QmpBlock {
@@ -95,11 +99,116 @@ final class QmpBlock {
                     }
                     return new LinkedHashMap<>();
                 });
+        declareMedia(s, m);
         s.event("BLOCK_IO_ERROR", QType.struct("q_obj_BLOCK_IO_ERROR-arg", req("device", QType.STR),
                 opt("node-name", QType.STR), req("operation", new QType.Enum("IoOperationType",
                         List.of("read", "write"))), req("action", new QType.Enum("BlockErrorAction",
                         List.of("ignore", "report", "stop"))), opt("nospace", QType.BOOL),
                 req("reason", QType.STR)));
+    }
+
+    /** What a machine refusal becomes on the wire. */
+    private interface MachineCall {
+        void run() throws MachineCommandException;
+    }
+
+    private static Object call(MachineCall c) throws QmpError {
+        try {
+            c.run();
+        } catch (MachineCommandException e) {
+            throw new QmpError(e.errorClass(), e.getMessage());
+        }
+        return new LinkedHashMap<>();
+    }
+
+    /** QEMU 7.2's qapi/block.json and block-core.json declarations of the medium commands. */
+    private static void declareMedia(Schema s, MachineControl m) {
+        s.command("eject", QType.struct("q_obj_eject-arg", opt("device", QType.STR), opt("id", QType.STR),
+                opt("force", QType.BOOL)), QmpCommands.NO_ARGS, (a, x) -> call(() -> m.eject(
+                        (String) a.get("device"), (String) a.get("id"), Boolean.TRUE.equals(a.get("force")))));
+        s.command("blockdev-open-tray", QType.struct("q_obj_blockdev-open-tray-arg", opt("device", QType.STR),
+                opt("id", QType.STR), opt("force", QType.BOOL)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
+                        m.blockdevOpenTray((String) a.get("device"), (String) a.get("id"),
+                                Boolean.TRUE.equals(a.get("force")))));
+        s.command("blockdev-close-tray", QType.struct("q_obj_blockdev-close-tray-arg", opt("device", QType.STR),
+                opt("id", QType.STR)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
+                        m.blockdevCloseTray((String) a.get("device"), (String) a.get("id"))));
+        s.command("blockdev-remove-medium", QType.struct("q_obj_blockdev-remove-medium-arg", req("id", QType.STR)),
+                QmpCommands.NO_ARGS, (a, x) -> call(() -> m.blockdevRemoveMedium((String) a.get("id"))));
+        s.command("blockdev-insert-medium", QType.struct("q_obj_blockdev-insert-medium-arg", req("id", QType.STR),
+                req("node-name", QType.STR)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
+                        m.blockdevInsertMedium((String) a.get("id"), (String) a.get("node-name"))));
+        QType.Enum roMode = new QType.Enum("BlockdevChangeReadOnlyMode", List.of("retain", "read-only",
+                "read-write"));
+        s.command("blockdev-change-medium", QType.struct("q_obj_blockdev-change-medium-arg",
+                opt("device", QType.STR), opt("id", QType.STR), req("filename", QType.STR), opt("format", QType.STR),
+                opt("force", QType.BOOL), opt("read-only-mode", roMode)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
+                        m.blockdevChangeMedium((String) a.get("device"), (String) a.get("id"),
+                                (String) a.get("filename"), (String) a.get("format"),
+                                Boolean.TRUE.equals(a.get("force")), a.get("read-only-mode") == null ? null
+                                        : BlockGraph.ReadOnlyMode.of((String) a.get("read-only-mode")))));
+        // BlockdevOptions: QEMU's flat union by driver, here the union of the members jvmm's drivers take
+        // (each driver's own set is checked by the graph, with the same "is unexpected" text).
+        QType.Struct cacheOpts = QType.struct("BlockdevCacheOptions", opt("direct", QType.BOOL),
+                opt("no-flush", QType.BOOL));
+        s.command("blockdev-add", QType.struct("BlockdevOptions",
+                req("driver", new QType.Enum("BlockdevDriver", List.of("blkdebug", "file", "qcow2", "raw"))),
+                opt("node-name", QType.STR),
+                opt("discard", new QType.Enum("BlockdevDiscardOptions", List.of("ignore", "unmap"))),
+                opt("cache", cacheOpts), opt("read-only", QType.BOOL), opt("auto-read-only", QType.BOOL),
+                opt("force-share", QType.BOOL),
+                opt("detect-zeroes", new QType.Enum("BlockdevDetectZeroesOptions", List.of("off", "on", "unmap"))),
+                opt("filename", QType.STR), opt("locking", QType.STR), opt("aio", QType.STR),
+                opt("aio-max-batch", QType.INT), opt("drop-cache", QType.BOOL),
+                opt("x-check-cache-dropped", QType.BOOL), opt("pr-manager", QType.STR),
+                opt("file", QType.ANY), opt("offset", QType.INT), opt("size", QType.INT),
+                opt("backing", QType.ANY), opt("lazy-refcounts", QType.BOOL),
+                opt("pass-discard-request", QType.BOOL), opt("pass-discard-snapshot", QType.BOOL),
+                opt("pass-discard-other", QType.BOOL), opt("discard-no-unref", QType.BOOL),
+                opt("overlap-check", QType.ANY), opt("cache-size", QType.INT), opt("l2-cache-size", QType.INT),
+                opt("l2-cache-entry-size", QType.INT), opt("refcount-cache-size", QType.INT),
+                opt("cache-clean-interval", QType.INT), opt("data-file", QType.ANY),
+                opt("image", QType.ANY), opt("config", QType.STR), opt("align", QType.INT),
+                opt("max-transfer", QType.INT), opt("opt-write-zero", QType.INT), opt("max-write-zero", QType.INT),
+                opt("opt-discard", QType.INT), opt("max-discard", QType.INT), opt("inject-error", QType.ANY),
+                opt("set-state", QType.ANY), opt("take-child-perms", QType.ANY),
+                opt("unshare-child-perms", QType.ANY)), QmpCommands.NO_ARGS,
+                (a, x) -> call(() -> m.blockdevAdd(tree(a))));
+        s.command("blockdev-del", QType.struct("q_obj_blockdev-del-arg", req("node-name", QType.STR)),
+                QmpCommands.NO_ARGS, (a, x) -> call(() -> m.blockdevDel((String) a.get("node-name"))));
+        s.event("DEVICE_TRAY_MOVED", QType.struct("q_obj_DEVICE_TRAY_MOVED-arg", req("device", QType.STR),
+                req("id", QType.STR), req("tray-open", QType.BOOL)));
+    }
+
+    /** QMP arguments as the block layer's -blockdev tree: JSON null becomes BlockdevOptions.NULL. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> tree(Map<String, Object> args) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        args.forEach((k, v) -> out.put(k, treeValue(v)));
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object treeValue(Object v) {
+        if (v == Json.NULL) {
+            return BlockdevOptions.NULL;
+        }
+        if (v instanceof Map<?, ?> m) {
+            return tree((Map<String, Object>) m);
+        }
+        if (v instanceof List<?> l) {
+            List<Object> out = new ArrayList<>();
+            for (Object e : l) {
+                out.add(treeValue(e));
+            }
+            return out;
+        }
+        return v;
+    }
+
+    /** DEVICE_TRAY_MOVED's data in QEMU's member order. */
+    static Map<String, Object> trayMoved(VmEvent.DeviceTrayMoved e) {
+        return QDictOrder.of("device", e.device(), "id", e.id(), "tray-open", e.trayOpen());
     }
 
     private static QType.Struct NO_ARGS() {
@@ -110,6 +219,7 @@ final class QmpBlock {
         return QDictOrder.of("device", b.device(), "qdev", b.qdev(), "type", BlockInfo.TYPE,
                 "removable", b.removable(), "locked", b.locked(),
                 "inserted", b.inserted() == null ? null : deviceInfo(b.inserted()),
+                "tray_open", b.trayOpen(),
                 "io-status", b.ioStatus() == null ? null : b.ioStatus().qapiName());
     }
 

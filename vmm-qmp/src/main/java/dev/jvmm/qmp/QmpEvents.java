@@ -30,6 +30,8 @@ public final class QmpEvents {
             d.put("action", c.action());
         } else if (e instanceof VmEvent.BlockIoError b) {
             return QmpBlock.ioError(b);
+        } else if (e instanceof VmEvent.DeviceTrayMoved t) {
+            return QmpBlock.trayMoved(t);
         } else {
             return null;
         }

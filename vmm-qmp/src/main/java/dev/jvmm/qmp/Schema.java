@@ -73,11 +73,7 @@ public final class Schema {
     }
 
     private static void checkStruct(QType.Struct type, Map<String, Object> obj, String prefix) throws QmpError {
-        for (String key : obj.keySet()) {
-            if (type.members().stream().noneMatch(m -> m.name().equals(key))) {
-                throw QmpError.generic("Parameter '" + prefix + key + "' is unexpected");
-            }
-        }
+        // QEMU's input visitor: declared members in order (missing, wrong type), then leftovers (unexpected).
         for (QType.Member m : type.members()) {
             Object v = obj.get(m.name());
             if (v == null) {
@@ -87,6 +83,11 @@ public final class Schema {
                 continue;
             }
             checkValue(m.type(), v, prefix + m.name());
+        }
+        for (String key : obj.keySet()) {
+            if (type.members().stream().noneMatch(m -> m.name().equals(key))) {
+                throw QmpError.generic("Parameter '" + prefix + key + "' is unexpected");
+            }
         }
     }
 

@@ -102,6 +102,54 @@ final class FakeMachine implements MachineControl, VcpuControl {
         }
     }
 
+    private BlockGraph graphOr() throws MachineCommandException {
+        if (blockGraph == null) {
+            throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND, "no graph");
+        }
+        return blockGraph;
+    }
+
+    @Override
+    public void eject(String device, String id, boolean force) throws MachineCommandException {
+        graphOr().eject(device, id, force);
+    }
+
+    @Override
+    public void blockdevOpenTray(String device, String id, boolean force) throws MachineCommandException {
+        graphOr().openTray(device, id, force);
+    }
+
+    @Override
+    public void blockdevCloseTray(String device, String id) throws MachineCommandException {
+        graphOr().closeTray(device, id);
+    }
+
+    @Override
+    public void blockdevRemoveMedium(String id) throws MachineCommandException {
+        graphOr().removeMedium(null, id);
+    }
+
+    @Override
+    public void blockdevInsertMedium(String id, String nodeName) throws MachineCommandException {
+        graphOr().insertMedium(id, nodeName);
+    }
+
+    @Override
+    public void blockdevChangeMedium(String device, String id, String filename, String format, boolean force,
+            BlockGraph.ReadOnlyMode mode) throws MachineCommandException {
+        graphOr().changeMedium(device, id, filename, format, force, mode);
+    }
+
+    @Override
+    public void blockdevAdd(java.util.Map<String, Object> options) throws MachineCommandException {
+        graphOr().blockdevAdd(options);
+    }
+
+    @Override
+    public void blockdevDel(String nodeName) throws MachineCommandException {
+        graphOr().blockdevDel(nodeName);
+    }
+
     @Override
     public KvmInfo kvm() {
         return new KvmInfo(true, true);

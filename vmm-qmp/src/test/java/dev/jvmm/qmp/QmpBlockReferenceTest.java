@@ -152,7 +152,7 @@ class QmpBlockReferenceTest {
         g.addDrive("file=" + dir.resolve("b.raw") + ",format=raw,if=none,id=drive0,readonly=on");
         g.attach("drive0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");
         compareAll("readonly.txt", g);
-        g.close(); // releases the image lock for the next graph over the same file
+        g.close(); // its image lock would refuse the next graph's read-write open
         BlockGraph g2 = graph();
         g2.addDrive("file=" + dir.resolve("b.raw") + ",format=raw,if=none,id=drive0,werror=stop,rerror=stop");
         g2.attach("drive0", "/machine/peripheral/vblk0/virtio-backend", "virtio-blk-device.drive");

@@ -17,12 +17,14 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.function.Predicate;
 
 /**
  * The machine's block graph: nodes from -drive and -blockdev, the drives (backends) by name, which device
  * took which drive, and the answers to query-block, query-blockstats, query-named-block-nodes and
- * block_resize. Build it single-threaded at machine assembly (-drive before -device); queries run on the
- * main loop.
+ * block_resize; removable media (eject, blockdev-open-tray/-close-tray/-remove-medium/-insert-medium/
+ * -change-medium) and blockdev-add/-del. Build it single-threaded at machine assembly (-drive before
+ * -device); queries and medium commands run on the main loop.
  */
 public final class BlockGraph implements AutoCloseable {
     private final EventBus events;
@@ -39,23 +41,56 @@ public final class BlockGraph implements AutoCloseable {
     private final List<Drive> drives = new ArrayList<>();
     private final Map<String, DriveEntry> named = new LinkedHashMap<>();
     private final Map<Drive, DriveEntry> entries = new HashMap<>();
-    private final Set<String> usedVirtioIndex = new HashSet<>();
-    private final Map<String, Integer> nextIndex = new HashMap<>();
+    /** Occupied "if:bus:unit" slots (QEMU's drive_get). */
+    private final Set<String> usedSlots = new HashSet<>();
+    /** Nodes the monitor owns (-blockdev, blockdev-add): a removed medium stays, blockdev-del closes it. */
+    private final Set<BlockNode> monitorOwned = new HashSet<>();
+    /** Whether a QOM path names a device of the machine (for id= of a device without a drive). */
+    private volatile Predicate<String> deviceExists = p -> false;
     /** Nodes a device uses directly, by node-name, with the device's QOM path. */
     private final Map<String, String> nodeUsers = new HashMap<>();
 
-    /** A -drive's extras the graph keeps: its interface and whether a device took it. */
+    /** A -drive's extras the graph keeps: its interface, place and whether a device took it. */
     private static final class DriveEntry {
         final Drive drive;
         final String iface;
         final String option;
+        final int bus;
+        final int unit;
+        final String media;
         String qdev;
 
         DriveEntry(Drive drive, String iface, String option) {
+            this(drive, iface, option, 0, 0, "disk");
+        }
+
+        DriveEntry(Drive drive, String iface, String option, int bus, int unit, String media) {
             this.drive = drive;
             this.iface = iface;
             this.option = option;
+            this.bus = bus;
+            this.unit = unit;
+            this.media = media;
         }
+    }
+
+    /**
+     * Where a -drive sits: its interface, bus and unit (if=ide: bus 0 primary, 1 secondary; unit 0 master,
+     * 1 slave) and media ("disk" or "cdrom"), for the machine to make its default device.
+     */
+    public record DriveLocation(String iface, int bus, int unit, String media) {
+        public boolean cdrom() {
+            return media.equals("cdrom");
+        }
+    }
+
+    /** QEMU's if_max_devs on the pc machine: units per bus (0: one bus, any number of units). */
+    static int unitsPerBus(String iface) {
+        return switch (iface) {
+            case "ide" -> 2;
+            case "scsi" -> 7;
+            default -> 0;
+        };
     }
 
     /**
@@ -96,23 +131,41 @@ public final class BlockGraph implements AutoCloseable {
 
     public Drive addDrive(DriveOptions o) {
         String option = o.option();
-        int index = o.index();
         String iface = o.iface();
-        if (index >= 0) {
-            if (!usedVirtioIndex.add(iface + ":" + index)) {
-                throw new OptionException(option,
-                        "drive with bus=0, unit=" + index + " (index=" + index + ") exists");
-            }
+        // QEMU's drive_new: index N is bus N/max, unit N%max; without one the first free unit from bus=.
+        int max = unitsPerBus(iface);
+        int bus;
+        int unit;
+        if (o.index() >= 0) {
+            bus = max == 0 ? 0 : o.index() / max;
+            unit = max == 0 ? o.index() : o.index() % max;
         } else {
-            int i = nextIndex.getOrDefault(iface, 0);
-            while (usedVirtioIndex.contains(iface + ":" + i)) {
-                i++;
+            bus = Math.max(o.bus(), 0);
+            unit = o.unit();
+            if (unit < 0) {
+                unit = 0;
+                while (usedSlots.contains(iface + ":" + bus + ":" + unit)) {
+                    unit++;
+                    if (max != 0 && unit >= max) {
+                        unit -= max;
+                        bus++;
+                    }
+                }
             }
-            index = i;
-            usedVirtioIndex.add(iface + ":" + index);
         }
-        nextIndex.put(iface, index + 1);
-        String id = o.id() != null ? o.id() : iface + (o.media().equals("cdrom") ? "-cd" : "") + index;
+        if (max != 0 && unit >= max) {
+            throw new OptionException(option, "unit " + unit + " too big (max is " + (max - 1) + ")");
+        }
+        int index = max == 0 ? unit : bus * max + unit;
+        if (usedSlots.contains(iface + ":" + bus + ":" + unit)) {
+            throw new OptionException(option,
+                    "drive with bus=" + bus + ", unit=" + unit + " (index=" + index + ") exists");
+        }
+        String id = o.id();
+        if (id == null) {
+            // ide and scsi names say where the drive sits and what it is (ide1-cd0); others only count.
+            id = max != 0 ? iface + bus + (o.media().equals("cdrom") ? "-cd" : "-hd") + unit : iface + unit;
+        }
         if (named.containsKey(id)) {
             throw new OptionException(option, "Duplicate ID '" + id + "' for drive");
         }
@@ -142,7 +195,9 @@ public final class BlockGraph implements AutoCloseable {
         }
         Drive d = new Drive(id, root, o.cache(), o.werror(), o.rerror(), o.discardUnmap(), events, mainLoop,
                 ioErrorStop);
-        DriveEntry e = new DriveEntry(d, iface, option);
+        d.setRootStateReadOnly(o.readOnly());
+        usedSlots.add(iface + ":" + bus + ":" + unit);
+        DriveEntry e = new DriveEntry(d, iface, option, bus, unit, o.media());
         named.put(id, e);
         entries.put(d, e);
         drives.add(d);
@@ -154,6 +209,8 @@ public final class BlockGraph implements AutoCloseable {
         while (nodes.size() > keep) {
             BlockNode n = nodes.remove(nodes.size() - 1);
             nodesByName.remove(n.nodeName());
+            fileOptions.remove(n);
+            blkdebugOptions.remove(n);
             if (n.driver() != null && (n.backing() == null || n.driver().backing() == null)) {
                 try {
                     n.driver().close();
@@ -226,10 +283,18 @@ public final class BlockGraph implements AutoCloseable {
             throw new OptionException(option, "Could not open '" + shownName + "': Permission denied");
         } catch (IOException e) {
             String m = e.getMessage();
+            if (m != null && m.endsWith("bad magic, not a qcow2 image")) {
+                return rethrowQcow2(option);
+            }
             // The drivers already say "Could not open 'FILE': why" where they know the file.
             throw new OptionException(option, m != null && m.startsWith("Could not open '") ? m
                     : "Could not open '" + shownName + "': " + m);
         }
+    }
+
+    /** QEMU's qcow2 driver says only this when format=qcow2 meets another format. */
+    private static BlockDriver rethrowQcow2(String option) {
+        throw new OptionException(option, "Image is not in qcow2 format");
     }
 
     /** Adds a -blockdev (its text after "-blockdev "), JSON or key=value. */
@@ -238,7 +303,9 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     public BlockNode addBlockdev(BlockdevOptions o) {
-        return buildNode(o, o.tree(), "", true);
+        BlockNode n = buildNode(o, o.tree(), "", true, false);
+        monitorOwned.add(n);
+        return n;
     }
 
     private static final Set<String> COMMON = Set.of("driver", "node-name", "read-only", "auto-read-only",
@@ -255,7 +322,12 @@ public final class BlockGraph implements AutoCloseable {
                     "opt-discard", "max-discard", "inject-error", "set-state", "take-child-perms",
                     "unshare-child-perms"));
 
-    private BlockNode buildNode(BlockdevOptions o, Map<String, Object> t, String prefix, boolean root) {
+    /**
+     * @param parentRo the parent's read-only, which an inline child inherits unless it says otherwise (QEMU's
+     *                 bdrv_inherited_options)
+     */
+    private BlockNode buildNode(BlockdevOptions o, Map<String, Object> t, String prefix, boolean root,
+            boolean parentRo) {
         String option = o.option();
         String driver = str(o, t, prefix, "driver", true);
         if (!DRIVER_KEYS.containsKey(driver)) {
@@ -274,7 +346,14 @@ public final class BlockGraph implements AutoCloseable {
         if (nodeName != null && !DriveOptions.wellFormedNodeName(nodeName)) {
             throw new OptionException(option, "Invalid node-name: '" + nodeName + "'");
         }
-        boolean ro = bool(o, t, prefix, "read-only", false);
+        if (nodeName != null && nodesByName.containsKey(nodeName)) {
+            // before any image is opened, so a duplicate never takes a second lock on the file
+            throw new OptionException(option, "Duplicate nodes with node-name='" + nodeName + "'");
+        }
+        if (nodeName != null && named.containsKey(nodeName)) {
+            throw new OptionException(option, "node-name=" + nodeName + " is conflicting with a device id");
+        }
+        boolean ro = bool(o, t, prefix, "read-only", parentRo);
         DriveCache cache = DriveCache.WRITEBACK;
         if (t.get("cache") instanceof Map<?, ?> c) {
             @SuppressWarnings("unchecked")
@@ -299,7 +378,7 @@ public final class BlockGraph implements AutoCloseable {
                 fileOptions.put(node, new FileOpts(locking == null ? "auto" : locking, unmap));
             }
             case "blkdebug" -> {
-                BlockNode image = child(o, t, prefix, "image", true);
+                BlockNode image = child(o, t, prefix, "image", ro);
                 String config = str(o, t, prefix, "config", false);
                 List<Map<String, String>> rules = new ArrayList<>();
                 if (t.get("inject-error") instanceof List<?> l) {
@@ -316,7 +395,7 @@ public final class BlockGraph implements AutoCloseable {
                 blkdebugOptions.put(node, new BlockImageFactory.Blkdebug(config, rules));
             }
             default -> {
-                BlockNode file = child(o, t, prefix, "file", true);
+                BlockNode file = child(o, t, prefix, "file", ro);
                 Object backingOpt = t.get("backing");
                 BlockNode backing = null;
                 if (backingOpt != null && backingOpt != BlockdevOptions.NULL) {
@@ -368,7 +447,7 @@ public final class BlockGraph implements AutoCloseable {
     private final Map<BlockNode, BlockImageFactory.Blkdebug> blkdebugOptions = new HashMap<>();
 
     /** A child given by reference (a node-name string) or inline (an object). */
-    private BlockNode child(BlockdevOptions o, Map<String, Object> t, String prefix, String key, boolean required) {
+    private BlockNode child(BlockdevOptions o, Map<String, Object> t, String prefix, String key, boolean ro) {
         Object v = t.get(key);
         if (v == null) {
             throw new OptionException(o.option(), "Parameter '" + prefix + key + "' is missing");
@@ -384,7 +463,7 @@ public final class BlockGraph implements AutoCloseable {
         if (v instanceof Map<?, ?> m) {
             @SuppressWarnings("unchecked")
             Map<String, Object> cm = (Map<String, Object>) m;
-            return buildNode(o, cm, prefix + key + ".", false);
+            return buildNode(o, cm, prefix + key + ".", false, ro);
         }
         throw new OptionException(o.option(), "Invalid parameter type for '" + prefix + key
                 + "', expected: BlockdevRef");
@@ -437,18 +516,51 @@ public final class BlockGraph implements AutoCloseable {
      * @throws OptionException (option null) with QEMU's message; the caller prefixes its -device text
      */
     public Drive attach(String drive, String qdevPath, String propertyName) {
+        return attach(drive, qdevPath, qdevPath, null, propertyName);
+    }
+
+    /**
+     * A device takes a drive (the general form, for IDE and other devices with or without removable media).
+     *
+     * @param drive        the drive= value: a -drive id or a node-name; null for a removable device without
+     *                     drive= (QEMU then gives it an empty anonymous drive, named "" in query-block)
+     * @param qdev         what query-block shows as "qdev" and DEVICE_TRAY_MOVED as "id": the device's id,
+     *                     or its QOM path when it has none
+     * @param qomPath      the device's QOM path ("/machine/peripheral/ID" for a device with an id), which QMP
+     *                     id= arguments are resolved against
+     * @param device       the device's tray and lock (an ATAPI CD-ROM), or null for a fixed disk
+     * @param propertyName for the unknown-drive message, e.g. "ide-cd.drive"
+     * @throws OptionException (option null) with QEMU's message; the caller prefixes its -device text
+     */
+    public Drive attach(String drive, String qdev, String qomPath, RemovableMediaDevice device,
+            String propertyName) {
+        if (drive == null) {
+            if (device == null) {
+                throw new OptionException(null, "No drive specified");
+            }
+            Drive d = new Drive("", null, DriveCache.WRITEBACK, BlockErrorPolicy.DEFAULT_WERROR,
+                    BlockErrorPolicy.DEFAULT_RERROR, false, events, mainLoop, ioErrorStop);
+            d.setRootStateReadOnly(true);
+            DriveEntry anon = new DriveEntry(d, "none", null);
+            anon.qdev = qdev;
+            entries.put(d, anon);
+            drives.add(d);
+            d.attached(qdev, qomPath, device);
+            return d;
+        }
         DriveEntry e = named.get(drive);
         if (e != null) {
             if (e.qdev != null) {
                 throw inUse(e, null);
             }
-            if (e.drive.root() == null) {
+            if (e.drive.root() == null && device == null) {
                 throw new OptionException(null, "Device needs media, but drive is empty");
             }
-            e.qdev = qdevPath;
-            e.drive.attached(qdevPath);
+            e.qdev = qdev;
+            e.drive.attached(qdev, qomPath, device);
             return e.drive;
         }
+        String qdevPath = qdev;
         BlockNode n = nodesByName.get(drive);
         if (n == null) {
             throw new OptionException(null, "Property '" + propertyName + "' can't find value '" + drive + "'");
@@ -472,7 +584,7 @@ public final class BlockGraph implements AutoCloseable {
         anon.qdev = qdevPath;
         entries.put(d, anon);
         drives.add(d);
-        d.attached(qdevPath);
+        d.attached(qdev, qomPath, device);
         return d;
     }
 
@@ -506,12 +618,60 @@ public final class BlockGraph implements AutoCloseable {
      * drive, QEMU 7.2 fails here, naming the -drive option (the OptionException carries it).
      */
     public void attachAuto(Drive d, String qdevPath) {
+        attachAuto(d, qdevPath, qdevPath, null);
+    }
+
+    /**
+     * Connects an if=ide (or other) drive to the default device the machine made for it; {@code device} is the
+     * CD-ROM's tray for media=cdrom, null for a disk. See {@link #attach(String, String, String,
+     * RemovableMediaDevice, String)} for qdev and qomPath. An empty drive with media=disk fails as in QEMU.
+     */
+    public void attachAuto(Drive d, String qdev, String qomPath, RemovableMediaDevice device) {
         DriveEntry e = entries.get(d);
         if (e.qdev != null) {
             throw inUse(e, e.option);
         }
-        e.qdev = qdevPath;
-        d.attached(qdevPath);
+        if (d.root() == null && device == null) {
+            throw new OptionException(null, "Device needs media, but drive is empty");
+        }
+        e.qdev = qdev;
+        d.attached(qdev, qomPath, device);
+    }
+
+    /** Where a drive made by -drive sits (interface, bus, unit, media); null for a drive a device made. */
+    public DriveLocation location(Drive d) {
+        DriveEntry e = entries.get(d);
+        return e == null || e.option == null ? null : new DriveLocation(e.iface, e.bus, e.unit, e.media);
+    }
+
+    /**
+     * QEMU's default CD-ROM (without -nodefaults): an empty if=ide,index=2,media=cdrom drive (ide1-cd0), unless
+     * a drive already sits there. Returns it, or null when the place was taken. Call after every -drive.
+     */
+    public Drive addDefaultCdrom() {
+        if (usedSlots.contains("ide:1:0")) {
+            return null;
+        }
+        return addDrive(DriveOptions.parse("-drive if=ide,index=2,media=cdrom", "if=ide,index=2,media=cdrom"));
+    }
+
+    /**
+     * QEMU's drive_check_orphans, after the machine made its devices: a drive with an interface other than
+     * none that no device took is one the machine has no place for ("machine type does not support
+     * if=ide,bus=2,unit=0"), reported under its own option.
+     */
+    public void checkOrphans() {
+        for (DriveEntry e : named.values()) {
+            if (e.qdev == null && e.option != null && !e.iface.equals("none")) {
+                throw new OptionException(e.option, "machine type does not support if=" + e.iface + ",bus=" + e.bus
+                        + ",unit=" + e.unit);
+            }
+        }
+    }
+
+    /** Lets id= arguments tell a device without a drive from no device at all (QEMU's two messages). */
+    public void setDeviceExists(Predicate<String> qomPathIsDevice) {
+        this.deviceExists = qomPathIsDevice;
     }
 
     /** A drive by -drive id, or null. */
@@ -590,10 +750,10 @@ public final class BlockGraph implements AutoCloseable {
     public List<BlockInfo> queryBlock() {
         List<BlockInfo> out = new ArrayList<>();
         for (Drive d : drives) {
-            boolean attached = d.qdev() != null;
-            out.add(new BlockInfo(d.name(), d.qdev(), !attached, false,
+            BlockNode r = d.root();
+            out.add(new BlockInfo(d.name(), d.qdev(), d.removable(), d.mediumLocked(),
                     d.ioStatusShown() ? d.ioStatus() : null,
-                    d.root() == null ? null : deviceInfo(d.root(), false, d.cache())));
+                    r == null ? null : deviceInfo(r, false, d.cache()), d.hasTray() ? d.trayOpen() : null));
         }
         return out;
     }
@@ -687,6 +847,343 @@ public final class BlockGraph implements AutoCloseable {
         return new BlockImageInfo(n.filename(), n.isProtocol() ? "file" : n.driverName(), n.virtualSize(),
                 n.actualSize(), cluster, false, b == null ? null : b.filename(), b == null ? null : b.filename(),
                 b == null ? null : b.driverName(), b == null || flat ? null : imageInfo(b, false), q);
+    }
+
+    // ---- removable media (QEMU's block/qapi-sysemu.c) ----
+
+    /** blockdev-change-medium's read-only-mode. */
+    public enum ReadOnlyMode {
+        /** Keep the read-only state of the medium taken out (of the drive, when it was empty). */
+        RETAIN,
+        READ_ONLY,
+        READ_WRITE;
+
+        /** The QAPI value ("retain", "read-only", "read-write"), or null when unknown. */
+        public static ReadOnlyMode of(String qapi) {
+            return switch (qapi) {
+                case "retain" -> RETAIN;
+                case "read-only" -> READ_ONLY;
+                case "read-write" -> READ_WRITE;
+                default -> null;
+            };
+        }
+    }
+
+    /** QOM containers: an id= naming one of these is an object, not a device. */
+    private static final Set<String> CONTAINERS = Set.of("/", "/machine", "/machine/peripheral",
+            "/machine/peripheral-anon", "/machine/unattached");
+
+    /**
+     * QEMU's qmp_get_blk: exactly one of a backend name (device=) and a device id or QOM path (id=, resolved
+     * below /machine/peripheral unless absolute).
+     */
+    private Drive lookup(String device, String id) throws MachineCommandException {
+        if ((device == null) == (id == null)) {
+            throw MachineCommandException.generic("Need exactly one of 'device' and 'id'");
+        }
+        if (device != null) {
+            Drive d = drive(device);
+            if (d == null) {
+                throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND,
+                        "Device '" + device + "' not found");
+            }
+            return d;
+        }
+        String path = id.startsWith("/") ? id : id.isEmpty() ? "/machine/peripheral" : "/machine/peripheral/" + id;
+        for (Drive d : drives) {
+            String q = d.qomPath();
+            // virtio-blk's drive belongs to the virtio-backend child of the device the id names
+            if (q != null && (q.equals(path) || q.equals(path + "/virtio-backend"))) {
+                return d;
+            }
+        }
+        if (CONTAINERS.contains(path)) {
+            throw MachineCommandException.generic(id + " is not a hotpluggable device");
+        }
+        if (deviceExists.test(path)) {
+            throw MachineCommandException.generic("Device does not have a block device backend");
+        }
+        throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND, "Device '" + id + "' not found");
+    }
+
+    /** do_open_tray's outcomes other than an error. */
+    private enum TrayResult { OPEN, NO_TRAY, GUEST_ASKED }
+
+    private TrayResult doOpenTray(String device, String id, boolean force) throws MachineCommandException {
+        Drive d = lookup(device, id);
+        String label = id != null ? id : device;
+        if (!d.removable()) {
+            throw MachineCommandException.generic("Device '" + label + "' is not removable");
+        }
+        if (!d.hasTray()) {
+            return TrayResult.NO_TRAY;
+        }
+        if (d.trayOpen()) {
+            return TrayResult.OPEN;
+        }
+        boolean locked = d.mediumLocked();
+        if (locked) {
+            // the guest hears of the request first; with force the device also drops its lock
+            d.ejectRequest(force);
+        }
+        if (!locked || force) {
+            d.changeMedia(false);
+        }
+        return locked && !force ? TrayResult.GUEST_ASKED : TrayResult.OPEN;
+    }
+
+    private static MachineCommandException lockedError(String device, String id) {
+        return MachineCommandException.generic("Device '" + (id != null ? id : device) + "' is locked and force was"
+                + " not specified, wait for tray to open and try again");
+    }
+
+    /** eject: open the tray (asking the guest when it locked it) and take the medium out. */
+    public void eject(String device, String id, boolean force) throws MachineCommandException {
+        if (doOpenTray(device, id, force) == TrayResult.GUEST_ASKED) {
+            throw lockedError(device, id);
+        }
+        removeMedium(device, id);
+    }
+
+    /**
+     * blockdev-open-tray. On a locked tray without force the guest is asked to open it and the command still
+     * succeeds (DEVICE_TRAY_MOVED follows when the guest does); a device without a tray ignores it.
+     */
+    public void openTray(String device, String id, boolean force) throws MachineCommandException {
+        doOpenTray(device, id, force);
+    }
+
+    /** blockdev-close-tray. */
+    public void closeTray(String device, String id) throws MachineCommandException {
+        Drive d = lookup(device, id);
+        if (!d.removable()) {
+            throw MachineCommandException.generic("Device '" + (device != null ? device : id) + "' is not removable");
+        }
+        if (!d.hasTray() || !d.trayOpen()) {
+            return;
+        }
+        d.changeMedia(true);
+    }
+
+    /** blockdev-remove-medium (QMP gives only id; eject passes device too). */
+    public void removeMedium(String device, String id) throws MachineCommandException {
+        Drive d = lookup(device, id);
+        String label = device != null ? device : id;
+        boolean attached = d.qdev() != null;
+        if (attached && !d.removable()) {
+            throw MachineCommandException.generic("Device '" + label + "' is not removable");
+        }
+        if (attached && d.hasTray() && !d.trayOpen()) {
+            throw MachineCommandException.generic("Tray of device '" + label + "' is not open");
+        }
+        BlockNode old = d.removeMedium();
+        if (old == null) {
+            return;
+        }
+        release(old);
+        if (!d.hasTray()) {
+            // a tray-less device learns of the removal here, as it never saw the tray open
+            d.changeMedia(false);
+        }
+    }
+
+    /** blockdev-insert-medium: a node from blockdev-add (or -blockdev) into an open, empty tray. */
+    public void insertMedium(String id, String nodeName) throws MachineCommandException {
+        Drive d = lookup(null, id);
+        BlockNode n = nodesByName.get(nodeName);
+        if (n == null) {
+            throw MachineCommandException.generic("Node '" + nodeName + "' not found");
+        }
+        if (hasBackend(n)) {
+            throw MachineCommandException.generic("Node '" + nodeName + "' is already in use");
+        }
+        insertAnon(d, n);
+    }
+
+    private void insertAnon(Drive d, BlockNode n) throws MachineCommandException {
+        boolean attached = d.qdev() != null;
+        if (attached && !d.removable()) {
+            throw MachineCommandException.generic("Device is not removable");
+        }
+        if (attached && d.hasTray() && !d.trayOpen()) {
+            throw MachineCommandException.generic("Tray of the device is not open");
+        }
+        if (d.hasMedium()) {
+            throw MachineCommandException.generic("There already is a medium in the device");
+        }
+        if (n.driver() == null) {
+            // a protocol node read directly, opened as raw on first use as attach does
+            FileOpts fo = fileOptions.getOrDefault(n, new FileOpts("auto", false));
+            try {
+                n.setDriver(open(null, new BlockImageFactory.Request("raw", Path.of(n.filename()), n.readOnly(),
+                        n.cache(), fo.locking, fo.unmap, false, blkdebugOptions.get(n)), n.filename()));
+            } catch (OptionException e) {
+                throw MachineCommandException.generic(e.getMessage());
+            }
+        }
+        d.insertMedium(n);
+        if (!d.hasTray()) {
+            d.changeMedia(true);
+        }
+    }
+
+    /**
+     * blockdev-change-medium: opens the new image first (its errors come before any tray movement), then opens
+     * the tray, swaps the medium and closes the tray: DEVICE_TRAY_MOVED true, then false.
+     *
+     * @param format null to probe
+     * @param mode   null for retain
+     */
+    public void changeMedium(String device, String id, String filename, String format, boolean force,
+            ReadOnlyMode mode) throws MachineCommandException {
+        Drive d = lookup(device, id);
+        if (d.qdev() != null && !d.removable()) {
+            // QEMU opens the image before it finds the device fixed; jvmm's images take their locks when opened,
+            // so opening first could fail on a lock the fixed device makes moot. Same answer either way.
+            throw MachineCommandException.generic("Device '" + (id != null ? id : device) + "' is not removable");
+        }
+        boolean ro = switch (mode == null ? ReadOnlyMode.RETAIN : mode) {
+            case RETAIN -> d.rootStateReadOnly();
+            case READ_ONLY -> true;
+            case READ_WRITE -> false;
+        };
+        if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
+            throw MachineCommandException.generic("Unknown driver '" + format + "'");
+        }
+        DriveCache c = d.cache();
+        int before = nodes.size();
+        BlockNode medium;
+        try {
+            medium = openChain(null, filename, format, null, ro, new DriveCache(true, c.direct(), c.noFlush()),
+                    "auto", false, false);
+        } catch (OptionException e) {
+            unwind(before);
+            throw MachineCommandException.generic(e.getMessage());
+        }
+        try {
+            if (doOpenTray(device, id, force) == TrayResult.GUEST_ASKED) {
+                throw lockedError(device, id);
+            }
+            removeMedium(device, id);
+            insertAnon(d, medium);
+        } catch (MachineCommandException e) {
+            if (d.root() != medium) {
+                discard(medium);
+            }
+            throw e;
+        }
+        closeTray(device, id);
+    }
+
+    /** Whether a drive uses the node as its medium or a device uses it directly (QEMU's bdrv_has_blk). */
+    private boolean hasBackend(BlockNode n) {
+        for (Drive d : drives) {
+            if (d.root() == n) {
+                return true;
+            }
+        }
+        return nodeUsers.containsKey(n.nodeName());
+    }
+
+    /** A medium came out: the monitor's nodes stay for blockdev-del, the rest are closed (locks released). */
+    private void release(BlockNode old) {
+        nodeUsers.remove(old.nodeName());
+        if (!monitorOwned.contains(old)) {
+            discard(old);
+        }
+    }
+
+    /**
+     * Forgets a node and the children only it used, closing its image (which closes its backing images) and
+     * any protocol node opened on its own.
+     */
+    private void discard(BlockNode top) {
+        List<BlockNode> gone = new ArrayList<>();
+        collect(top, gone, true);
+        for (BlockNode n : gone) {
+            nodes.remove(n);
+            nodesByName.remove(n.nodeName());
+            fileOptions.remove(n);
+            blkdebugOptions.remove(n);
+        }
+        Set<BlockDriver> closed = new HashSet<>();
+        for (BlockNode n : gone) {
+            BlockDriver d = n.driver();
+            if (d != null && closed.add(d) && !isBackingOfAnother(d, gone)) {
+                try {
+                    d.close();
+                } catch (IOException e) {
+                    // a close error of a medium taken out leaves nothing for the user to do
+                }
+            }
+        }
+    }
+
+    private void collect(BlockNode n, List<BlockNode> out, boolean top) {
+        if (n == null || out.contains(n) || (!top && (monitorOwned.contains(n) || usedOutside(n, out)))) {
+            return;
+        }
+        out.add(n);
+        collect(n.file(), out, false);
+        collect(n.backing(), out, false);
+    }
+
+    /** Whether a node other than those being removed (or a drive) still refers to n. */
+    private boolean usedOutside(BlockNode n, List<BlockNode> removing) {
+        for (BlockNode p : nodes) {
+            if (!removing.contains(p) && p != n && (p.file() == n || p.backing() == n)) {
+                return true;
+            }
+        }
+        return hasBackend(n);
+    }
+
+    private static boolean isBackingOfAnother(BlockDriver d, List<BlockNode> gone) {
+        for (BlockNode n : gone) {
+            BlockDriver o = n.driver();
+            for (BlockDriver b = o == null ? null : o.backing(); b != null; b = b.backing()) {
+                if (b == d) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * blockdev-add: the arguments as a -blockdev JSON tree (Long numbers, Boolean flags, nested maps,
+     * {@link BlockdevOptions#NULL} for JSON null). The node belongs to the monitor.
+     */
+    public BlockNode blockdevAdd(Map<String, Object> tree) throws MachineCommandException {
+        int before = nodes.size();
+        try {
+            return addBlockdev(new BlockdevOptions("blockdev-add", tree, true));
+        } catch (OptionException e) {
+            // inline children made before the failure go too (the machine lives on, unlike after -blockdev)
+            unwind(before);
+            throw MachineCommandException.generic(e.getMessage());
+        }
+    }
+
+    /** blockdev-del: closes a node the monitor added that nothing uses. */
+    public void blockdevDel(String nodeName) throws MachineCommandException {
+        BlockNode n = nodesByName.get(nodeName);
+        if (n == null) {
+            throw MachineCommandException.generic("Failed to find node with node-name='" + nodeName + "'");
+        }
+        if (hasBackend(n)) {
+            throw MachineCommandException.generic("Node " + nodeName + " is in use");
+        }
+        if (!monitorOwned.contains(n)) {
+            throw MachineCommandException.generic("Node " + nodeName + " is not owned by the monitor");
+        }
+        for (BlockNode p : nodes) {
+            if (p != n && (p.file() == n || p.backing() == n)) {
+                throw MachineCommandException.generic("Node " + nodeName + " is in use");
+            }
+        }
+        monitorOwned.remove(n);
+        discard(n);
     }
 
     /**

@@ -9,11 +9,15 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 
 /**
  * A guest-facing drive (QEMU's BlockBackend) over the root node of a block graph: accounting, cache=
- * writethrough, werror/rerror with BLOCK_IO_ERROR and the io-error stop, io-status, and block_resize.
+ * writethrough, werror/rerror with BLOCK_IO_ERROR and the io-error stop, io-status, block_resize, and
+ * removable media: the medium (root node) can be removed and another inserted while the drive lives on, the
+ * attached device's tray being asked through {@link RemovableMediaDevice} (QEMU's BlockDevOps).
  *
  * <p>Thread use: requests run on any thread (vCPU or block pool). {@link #handleError} must be called on
  * the thread whose request just failed, right after the failing call, because the failed request's kind
@@ -25,7 +29,13 @@ public final class Drive implements BlockBackend, AutoCloseable {
     public static final int ENOSPC = 28;
 
     private final String name;
-    private final BlockNode root;
+    private volatile BlockNode root;
+    /** Requests running now; a medium change waits for them (QEMU drains before blk_remove_bs). */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile RemovableMediaDevice device;
+    /** QEMU's root_state read-only flag: what blockdev-change-medium's read-only-mode=retain keeps. */
+    private volatile boolean rootStateReadOnly;
+    private volatile String qomPath;
     private volatile BlockErrorPolicy werror;
     private volatile BlockErrorPolicy rerror;
     private final boolean discardUnmap;
@@ -61,6 +71,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
             boolean discardUnmap, EventBus events, Executor mainLoop, Runnable ioErrorStop, BlockStats stats) {
         this.name = name;
         this.root = root;
+        this.rootStateReadOnly = root != null && root.readOnly();
         this.cache = cache;
         this.werror = werror;
         this.rerror = rerror;
@@ -82,10 +93,12 @@ public final class Drive implements BlockBackend, AutoCloseable {
     }
 
     private BlockDriver driver() throws BlockException {
-        if (root == null || root.driver() == null) {
+        BlockNode r = root;
+        BlockDriver d = r == null ? null : r.driver();
+        if (d == null) {
             throw new BlockException("No medium found");
         }
-        return root.driver();
+        return d;
     }
 
     @Override
@@ -95,7 +108,8 @@ public final class Drive implements BlockBackend, AutoCloseable {
 
     @Override
     public String nodeName() {
-        return root == null ? "" : root.nodeName();
+        BlockNode r = root;
+        return r == null ? "" : r.nodeName();
     }
 
     public BlockNode root() {
@@ -104,12 +118,15 @@ public final class Drive implements BlockBackend, AutoCloseable {
 
     @Override
     public long size() {
-        return root == null || root.driver() == null ? 0 : root.driver().size();
+        BlockNode r = root;
+        BlockDriver d = r == null ? null : r.driver();
+        return d == null ? 0 : d.size();
     }
 
     @Override
     public boolean readOnly() {
-        return root != null && root.readOnly();
+        BlockNode r = root;
+        return r != null && r.readOnly();
     }
 
     public DriveCache cache() {
@@ -178,18 +195,137 @@ public final class Drive implements BlockBackend, AutoCloseable {
     /** Called by BlockGraph when a device takes this drive; io-status tracking starts then. */
     void attached(String qdevPath) {
         this.qdev = qdevPath;
+        this.qomPath = qdevPath;
         this.ioStatusEnabled = true;
+    }
+
+    /**
+     * Called by BlockGraph when a device with removable media takes this drive.
+     *
+     * @param qdev    what query-block shows as "qdev" and DEVICE_TRAY_MOVED as "id": the device id, or its QOM
+     *                path when it has none
+     * @param qomPath the device's QOM path ("/machine/peripheral/ID" for a device with an id), for id= lookups
+     */
+    void attached(String qdev, String qomPath, RemovableMediaDevice device) {
+        this.qdev = qdev;
+        this.qomPath = qomPath;
+        this.device = device;
+        this.ioStatusEnabled = true;
+    }
+
+    /** The attached device's QOM path, or null when none is attached. */
+    public String qomPath() {
+        return qomPath;
+    }
+
+    // ---- removable media (QEMU's blk_dev_* helpers) ----
+
+    /** QEMU's blk_dev_has_removable_media: no device at all, or a device with removable media. */
+    public boolean removable() {
+        return qdev == null || device != null;
+    }
+
+    /** Whether the attached device has a tray (query-block then shows "tray_open"). */
+    public boolean hasTray() {
+        RemovableMediaDevice d = device;
+        return d != null && d.hasTray();
+    }
+
+    public boolean trayOpen() {
+        RemovableMediaDevice d = device;
+        return d != null && d.hasTray() && d.isTrayOpen();
+    }
+
+    /** query-block's "locked": the guest locked the medium in. */
+    public boolean mediumLocked() {
+        RemovableMediaDevice d = device;
+        return d != null && d.isMediumLocked();
+    }
+
+    /** Whether a medium (root node) is inserted. */
+    public boolean hasMedium() {
+        return root != null;
+    }
+
+    /** The read-only state blockdev-change-medium's read-only-mode=retain keeps (QEMU's root state). */
+    public boolean rootStateReadOnly() {
+        BlockNode r = root;
+        return r != null ? r.readOnly() : rootStateReadOnly;
+    }
+
+    void setRootStateReadOnly(boolean ro) {
+        rootStateReadOnly = ro;
+    }
+
+    /**
+     * QEMU's blk_dev_change_media_cb: tells the device to open (load false) or close (load true) its tray and
+     * sends DEVICE_TRAY_MOVED when the tray really moved. Main loop only.
+     */
+    void changeMedia(boolean load) {
+        RemovableMediaDevice d = device;
+        if (d == null) {
+            return;
+        }
+        boolean was = d.hasTray() && d.isTrayOpen();
+        d.changeMedia(load);
+        boolean now = d.hasTray() && d.isTrayOpen();
+        if (was != now) {
+            events.publish(new VmEvent.DeviceTrayMoved(name, qdev, now));
+        }
+    }
+
+    /** QEMU's blk_dev_eject_request: a locked device is asked to open its tray. */
+    void ejectRequest(boolean force) {
+        RemovableMediaDevice d = device;
+        if (d != null) {
+            d.ejectRequest(force);
+        }
+    }
+
+    /**
+     * The guest moved the tray itself (ATAPI START STOP UNIT with LoEj; QEMU's blk_eject): the device has
+     * already changed its own state, this only reports it. QEMU sends the event even when the tray did not
+     * move, and so does this. Any thread.
+     */
+    public void guestTrayMoved(boolean open) {
+        events.publish(new VmEvent.DeviceTrayMoved(name, qdev, open));
+    }
+
+    /**
+     * Takes the medium out (QEMU's blk_remove_bs): waits for requests in progress, then the drive is empty.
+     * Returns the old root, for the graph to close or keep; null when there was none.
+     */
+    BlockNode removeMedium() {
+        BlockNode old = root;
+        if (old == null) {
+            return null;
+        }
+        rootStateReadOnly = old.readOnly();
+        root = null;
+        while (inFlight.get() != 0) {
+            LockSupport.parkNanos(50_000);
+        }
+        return old;
+    }
+
+    /** Puts a medium in (QEMU's blk_insert_bs); the drive must be empty. */
+    void insertMedium(BlockNode node) {
+        root = node;
+        rootStateReadOnly = node.readOnly();
     }
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         long t0 = stats.now();
         int n = dst.remaining();
+        inFlight.incrementAndGet();
         try {
             driver().read(offset, dst);
         } catch (IOException | RuntimeException e) {
             remember(Operation.READ, t0);
             throw e;
+        } finally {
+            inFlight.decrementAndGet();
         }
         stats.done(Operation.READ, n, t0);
     }
@@ -198,7 +334,10 @@ public final class Drive implements BlockBackend, AutoCloseable {
     public void write(long offset, ByteBuffer src) throws IOException {
         long t0 = stats.now();
         int n = src.remaining();
+        BlockNode r;
+        inFlight.incrementAndGet();
         try {
+            r = root;
             checkWritable();
             driver().write(offset, src);
             if (!cache.writeback()) {
@@ -207,10 +346,12 @@ public final class Drive implements BlockBackend, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             remember(Operation.WRITE, t0);
             throw e;
+        } finally {
+            inFlight.decrementAndGet();
         }
         stats.wrote(offset, n);
-        if (root != null) {
-            root.wrote(offset, n);
+        if (r != null) {
+            r.wrote(offset, n);
         }
         stats.done(Operation.WRITE, n, t0);
     }
@@ -218,11 +359,14 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void flush() throws IOException {
         long t0 = stats.now();
+        inFlight.incrementAndGet();
         try {
             flushDriver();
         } catch (IOException | RuntimeException e) {
             remember(Operation.FLUSH, t0);
             throw e;
+        } finally {
+            inFlight.decrementAndGet();
         }
         stats.done(Operation.FLUSH, 0, t0);
     }
@@ -230,6 +374,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void discard(long offset, long length) throws IOException {
         long t0 = stats.now();
+        inFlight.incrementAndGet();
         try {
             // discard=ignore (the default) drops the request before any permission check, as QEMU does.
             if (discardUnmap) {
@@ -239,6 +384,8 @@ public final class Drive implements BlockBackend, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             remember(Operation.UNMAP, t0);
             throw e;
+        } finally {
+            inFlight.decrementAndGet();
         }
         stats.done(Operation.UNMAP, length, t0);
     }
@@ -246,7 +393,10 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
         long t0 = stats.now();
+        BlockNode r;
+        inFlight.incrementAndGet();
         try {
+            r = root;
             checkWritable();
             driver().writeZeroes(offset, length, mayUnmap && discardUnmap);
             if (!cache.writeback()) {
@@ -255,10 +405,12 @@ public final class Drive implements BlockBackend, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             remember(Operation.WRITE, t0);
             throw e;
+        } finally {
+            inFlight.decrementAndGet();
         }
         stats.wrote(offset, length);
-        if (root != null) {
-            root.wrote(offset, length);
+        if (r != null) {
+            r.wrote(offset, length);
         }
         stats.done(Operation.WRITE, length, t0);
     }
@@ -301,7 +453,8 @@ public final class Drive implements BlockBackend, AutoCloseable {
         if (action == ErrorAction.STOP && ioStatusShown() && ioStatus == IoStatus.OK) {
             ioStatus = nospace ? IoStatus.NOSPACE : IoStatus.FAILED;
         }
-        events.publish(new VmEvent.BlockIoError(name, root == null ? null : root.nodeName(), isRead ? "read" : "write",
+        BlockNode r = root;
+        events.publish(new VmEvent.BlockIoError(name, r == null ? null : r.nodeName(), isRead ? "read" : "write",
                 action.qapiName(), ioStatusShown() ? nospace : null, reason(errno, error)));
         if (action == ErrorAction.STOP) {
             ioErrorStop.run();

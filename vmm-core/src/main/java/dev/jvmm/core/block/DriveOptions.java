@@ -15,7 +15,9 @@ import java.util.Map;
  * @param format     format=, or null to probe (raw or qcow2)
  * @param iface      if= (default "ide", as QEMU's pc machine; "none" and "virtio" are what jvmm wires)
  * @param index      index=, or -1
- * @param media      "disk" or "cdrom"
+ * @param bus        bus=, or -1 (if=ide: 0 or 1 on the pc machine)
+ * @param unit       unit=, or -1 (if=ide: 0 master, 1 slave)
+ * @param media      "disk" or "cdrom" (cdrom makes the drive read-only whatever readonly= says, as QEMU does)
  * @param cache      cache= (default writeback), with cache.direct / cache.no-flush applied
  * @param aio        "threads", "native" or "io_uring"
  * @param readOnly   readonly= / read-only=
@@ -29,7 +31,7 @@ import java.util.Map;
  *                   them naming the format, as QEMU does ("Block format 'raw' does not support the option 'x'")
  */
 public record DriveOptions(String option, String id, String file, String format, String iface, int index,
-        String media, DriveCache cache, String aio, boolean readOnly, BlockErrorPolicy werror,
+        int bus, int unit, String media, DriveCache cache, String aio, boolean readOnly, BlockErrorPolicy werror,
         BlockErrorPolicy rerror, boolean snapshot, boolean discardUnmap, String nodeName, String locking,
         Map<String, String> formatOptions) {
 
@@ -43,7 +45,14 @@ public record DriveOptions(String option, String id, String file, String format,
 
     /** Parses the text after -drive. */
     public static DriveOptions parse(String text) {
-        String option = "-drive " + text;
+        return parse("-drive " + text, text);
+    }
+
+    /**
+     * Parses a drive's options; {@code option} is how errors name it ("-drive TEXT", or "-hda FILE" for the
+     * -hda..-hdd and -cdrom shorthands, which QEMU turns into drives but reports under their own name).
+     */
+    public static DriveOptions parse(String option, String text) {
         QemuOpts o = QemuOpts.parse(option, text, null);
         Map<String, String> extra = new LinkedHashMap<>();
         String id = null;
@@ -51,6 +60,8 @@ public record DriveOptions(String option, String id, String file, String format,
         String format = null;
         String iface = "ide";
         int index = -1;
+        int bus = -1;
+        int unit = -1;
         String media = "disk";
         String cacheMode = null;
         String aio = "threads";
@@ -83,12 +94,16 @@ public record DriveOptions(String option, String id, String file, String format,
                     }
                     iface = v;
                 }
-                case "index" -> {
-                    long n = o.getNumber("index", -1);
+                case "index", "bus", "unit" -> {
+                    long n = o.getNumber(k, -1);
                     if (n < 0 || n > Integer.MAX_VALUE) {
-                        throw new OptionException(option, "Parameter 'index' expects a number");
+                        throw new OptionException(option, "Parameter '" + k + "' expects a number");
                     }
-                    index = (int) n;
+                    switch (k) {
+                        case "index" -> index = (int) n;
+                        case "bus" -> bus = (int) n;
+                        default -> unit = (int) n;
+                    }
                 }
                 case "media" -> {
                     if (!v.equals("disk") && !v.equals("cdrom")) {
@@ -162,10 +177,16 @@ public record DriveOptions(String option, String id, String file, String format,
             throw new OptionException(option,
                     "aio=native was specified, but it requires cache.direct=on, which was not specified.");
         }
+        if (index >= 0 && (bus >= 0 || unit >= 0)) {
+            throw new OptionException(option, "index cannot be used with bus and unit");
+        }
+        if (media.equals("cdrom")) {
+            readOnly = true;
+        }
         if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
             throw new OptionException(option, "Unknown driver '" + format + "'");
         }
-        return new DriveOptions(option, id, file, format, iface, index, media, cache, aio, readOnly, werror, rerror,
+        return new DriveOptions(option, id, file, format, iface, index, bus, unit, media, cache, aio, readOnly, werror, rerror,
                 snapshot, discardUnmap, nodeName, locking, extra);
     }
 

@@ -111,4 +111,17 @@ public sealed interface VmEvent {
             return "BLOCK_IO_ERROR";
         }
     }
+
+    /**
+     * DEVICE_TRAY_MOVED as QEMU 7.2 sends it, whenever a device's tray really changes state (QMP or guest).
+     *
+     * @param device   the drive's BlockBackend name ("" for an anonymous backend, e.g. ide-cd without drive=)
+     * @param id       the device's id, or its QOM path when it has none
+     * @param trayOpen whether the tray is now open
+     */
+    record DeviceTrayMoved(String device, String id, boolean trayOpen) implements VmEvent {
+        public String name() {
+            return "DEVICE_TRAY_MOVED";
+        }
+    }
 }

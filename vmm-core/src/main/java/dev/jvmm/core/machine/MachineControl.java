@@ -1,12 +1,14 @@
 package dev.jvmm.core.machine;
 
 import dev.jvmm.core.block.BlockDeviceInfo;
+import dev.jvmm.core.block.BlockGraph;
 import dev.jvmm.core.block.BlockInfo;
 import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.state.RunState;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executor;
@@ -63,6 +65,58 @@ public interface MachineControl {
     default void blockResize(String device, String nodeName, long size) throws MachineCommandException {
         throw MachineCommandException.generic("Cannot find device='" + (device == null ? "" : device)
                 + "' nor node-name='" + (nodeName == null ? "" : nodeName) + "'");
+    }
+
+    // ---- removable media: a machine with a BlockGraph answers each with the graph's method of the same name;
+    // ---- without drives every lookup fails as QEMU's does on a machine with no such device.
+
+    /** eject (QMP), with QEMU's errors; device is a drive name, id a device id or QOM path (exactly one). */
+    default void eject(String device, String id, boolean force) throws MachineCommandException {
+        throw noDrive(device, id);
+    }
+
+    /** blockdev-open-tray. */
+    default void blockdevOpenTray(String device, String id, boolean force) throws MachineCommandException {
+        throw noDrive(device, id);
+    }
+
+    /** blockdev-close-tray. */
+    default void blockdevCloseTray(String device, String id) throws MachineCommandException {
+        throw noDrive(device, id);
+    }
+
+    /** blockdev-remove-medium. */
+    default void blockdevRemoveMedium(String id) throws MachineCommandException {
+        throw noDrive(null, id);
+    }
+
+    /** blockdev-insert-medium. */
+    default void blockdevInsertMedium(String id, String nodeName) throws MachineCommandException {
+        throw noDrive(null, id);
+    }
+
+    /** blockdev-change-medium; format null probes, mode null is retain. */
+    default void blockdevChangeMedium(String device, String id, String filename, String format, boolean force,
+            BlockGraph.ReadOnlyMode mode) throws MachineCommandException {
+        throw noDrive(device, id);
+    }
+
+    /** blockdev-add: the arguments as a -blockdev JSON tree (see {@link BlockGraph#blockdevAdd}). */
+    default void blockdevAdd(Map<String, Object> options) throws MachineCommandException {
+        throw MachineCommandException.generic("This machine has no block devices");
+    }
+
+    /** blockdev-del. */
+    default void blockdevDel(String nodeName) throws MachineCommandException {
+        throw MachineCommandException.generic("Failed to find node with node-name='" + nodeName + "'");
+    }
+
+    private static MachineCommandException noDrive(String device, String id) {
+        if ((device == null) == (id == null)) {
+            return MachineCommandException.generic("Need exactly one of 'device' and 'id'");
+        }
+        return new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND,
+                "Device '" + (device != null ? device : id) + "' not found");
     }
 
     /** rtc-reset-reinjection: forget the RTC's backlog of coalesced periodic interrupts. */
