@@ -134,8 +134,8 @@ final class BlockDevices implements AutoCloseable {
         } catch (OptionException e) {
             throw new OptionException(d.option(), e.getMessage());
         }
-        BlockErrorPolicy werror = devicePolicy(d, "werror", false);
-        BlockErrorPolicy rerror = devicePolicy(d, "rerror", true);
+        BlockErrorPolicy werror = devicePolicy(d, "werror");
+        BlockErrorPolicy rerror = devicePolicy(d, "rerror");
         if (werror != null || rerror != null) {
             drive.applyDevicePolicy(werror, rerror);
         }
@@ -169,12 +169,13 @@ final class BlockDevices implements AutoCloseable {
         }
     }
 
-    private static BlockErrorPolicy devicePolicy(QemuOpts d, String key, boolean isRead) {
+    private static BlockErrorPolicy devicePolicy(QemuOpts d, String key) {
         if (!d.has(key)) {
             return null;
         }
         String v = d.get(key).get();
-        BlockErrorPolicy p = v.equals("auto") ? BlockErrorPolicy.AUTO : BlockErrorPolicy.parseDriveOption(v, isRead);
+        // The device properties are QEMU's BlockdevOnError: unlike -drive rerror=, they take enospc for reads too.
+        BlockErrorPolicy p = v.equals("auto") ? BlockErrorPolicy.AUTO : BlockErrorPolicy.parseDriveOption(v, false);
         if (p == null) {
             throw new OptionException(d.option(), "Parameter '" + key + "' does not accept value '" + v + "'");
         }
