@@ -124,7 +124,8 @@ class BlockErrorPolicyTest {
         String js = "\nQEMU: " + q + "\njvmm: " + j;
         assertEquals(q.serial(), j.serial(), "serial output" + js);
         assertEquals(q.events(), j.events(), "events" + js);
-        assertEquals(knownDifferences(q.replies(), q.replies()), knownDifferences(q.replies(), j.replies()),
+        assertEquals(GuestVm.knownDifferences(q.replies(), q.replies()),
+                GuestVm.knownDifferences(q.replies(), j.replies()),
                 "QMP replies" + js);
         assertEquals(q.status(), j.status(), "exit status" + js);
     }
@@ -153,33 +154,6 @@ class BlockErrorPolicyTest {
             }
         }
         assertEquals(replies.get(0), replies.get(1));
-    }
-
-    /** What marks a filename jvmm is known to report differently (see {@link #blkdebugBlockdevFilename}). */
-    private static final String JSON_FILENAME = "(QEMU: json:{...})";
-
-    /**
-     * A copy of got where QEMU (ref) has a "json:{...}" filename: jvmm does not build QEMU's json: filenames
-     * (for a blkdebug node configured with inject-error.N.* keys QEMU cannot give a plain filename) and reports
-     * the image's path. {@link #blkdebugBlockdevFilename} keeps that difference in view.
-     */
-    static Object knownDifferences(Object ref, Object got) {
-        if (ref instanceof String s && s.startsWith("json:")) {
-            return JSON_FILENAME;
-        }
-        if (ref instanceof Map<?, ?> rm && got instanceof Map<?, ?> gm) {
-            Map<String, Object> out = new java.util.LinkedHashMap<>();
-            gm.forEach((k, v) -> out.put((String) k, knownDifferences(rm.get(k), v)));
-            return out;
-        }
-        if (ref instanceof List<?> rl && got instanceof List<?> gl && rl.size() == gl.size()) {
-            List<Object> out = new ArrayList<>();
-            for (int i = 0; i < gl.size(); i++) {
-                out.add(knownDifferences(rl.get(i), gl.get(i)));
-            }
-            return out;
-        }
-        return got;
     }
 
     @SuppressWarnings("unchecked")

@@ -24,6 +24,14 @@ public interface BlockBackend {
     /** Fills dst (position to limit) from the disk at offset; throws on a host I/O error. Accounted. */
     void read(long offset, ByteBuffer dst) throws IOException;
 
+    /**
+     * A read the VMM makes for itself (QEMU's blk_pread in hd_geometry_guess), not on the guest's behalf: as
+     * in QEMU it is not counted in query-blockstats.
+     */
+    default void readInternal(long offset, ByteBuffer dst) throws IOException {
+        read(offset, dst);
+    }
+
     /** Writes src (position to limit) at offset; with cache=writethrough it is durable on return. Accounted. */
     void write(long offset, ByteBuffer src) throws IOException;
 

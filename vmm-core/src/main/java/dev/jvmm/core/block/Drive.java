@@ -195,6 +195,11 @@ public final class Drive implements BlockBackend, AutoCloseable {
     }
 
     @Override
+    public void readInternal(long offset, ByteBuffer dst) throws IOException {
+        driver().read(offset, dst);
+    }
+
+    @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         long t0 = stats.now();
         int n = src.remaining();
