@@ -1233,9 +1233,9 @@ static void err_line(const char *what, int s)
 }
 
 /*
- * For werror=/rerror= tests: one write of the pattern (ops has 'w'), one FLUSH ('f'), one read ('r') of
- * N <= 128 sectors from S, each status printed whatever it is; a read also says whether it brought back the
- * pattern, zeros or other bytes.
+ * For werror=/rerror= tests: ops (default "wfr") is a sequence of a write of the pattern ('w'), a FLUSH ('f'),
+ * a read ('r') of N <= 128 sectors from S, each status printed whatever it is (a read also says whether it
+ * brought back the pattern, zeros or other bytes), or 'i': print "blk-err: idle" and halt for good.
  */
 static void action_err(const struct boot_info *bi)
 {
@@ -1265,6 +1265,11 @@ static void action_err(const struct boot_info *bi)
                 puts(classify(CHECK_BASE, (u64)start * 512, bytes, seed));
             }
             putc('\n');
+        } else if (*o == 'i') {
+            /* For kill -9 tests: everything before was acknowledged; the host kills the VMM now. */
+            putln("blk-err: idle");
+            for (;;)
+                __asm__ volatile("cli; hlt");
         }
     }
     putln("blk-err: done");

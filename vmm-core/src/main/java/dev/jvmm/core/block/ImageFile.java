@@ -86,7 +86,8 @@ final class ImageFile implements AutoCloseable {
             }
             opened.add(() -> FileOps.close(fd));
             if (opts.lockingEnabled()) {
-                ImageLock.acquire(fd, path.toString(), held, unshared);
+                ImageLock.acquire(fd, path.toString(), held,
+                        opts.locking() == ImageOptions.LockMode.SHARED ? 0 : unshared);
             }
             return new ImageFile(path, ch, tail, fd, opts, align);
         } catch (IOException | RuntimeException e) {
