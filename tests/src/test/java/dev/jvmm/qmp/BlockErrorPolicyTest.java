@@ -18,9 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * werror= / rerror= end to end: the tiny guest's virtio-blk requests hit a blkdebug inject-error rule (legacy
  * "blkdebug:CFG:IMG" filename or the -blockdev inject-error.N.* form) under QEMU 7.2 and jvmm with the same
- * command line. On every STOP the test asks query-status and query-block, then cont (which retries the failed
- * request), or quit after the second STOP. Serial output, events (timestamps and auto node-names normalised),
- * replies and exit status must be the same; QEMU's transcript is checked first against what it must show.
+ * command line. On every STOP the test asks query-status, query-block and query-blockstats, then cont (which
+ * retries the failed request), or quit after the second STOP. Serial output, events (timestamps and auto
+ * node-names normalised), replies and exit status must be the same; QEMU's transcript is checked first against
+ * what it must show.
  */
 class BlockErrorPolicyTest {
     private static final long DISK = 16L << 20;
@@ -48,10 +49,12 @@ class BlockErrorPolicyTest {
 
     static Stream<Arguments> cases() {
         return Stream.of(
-                new Case("write werror=stop once, action=blk", "write_aio", null, 10, 5, true, "werror=stop,rerror=report",
+                new Case("write werror=stop once, action=blk", "write_aio", null, 10, 5, true,
+                        "werror=stop,rerror=report",
                         false, "action=blk timeout=30000", List.of("RESUME", "BLOCK_IO_ERROR", "STOP", "RESUME"),
                         List.of("blk: discard ok", "blk: checksum 0x7cf001c5", "blk: ok")),
-                new Case("-blockdev write werror=stop once", "write_aio", null, 10, 5, true, "werror=stop,rerror=report", true,
+                new Case("-blockdev write werror=stop once", "write_aio", null, 10, 5, true,
+                        "werror=stop,rerror=report", true,
                         ERR, List.of("RESUME", "BLOCK_IO_ERROR", "STOP", "RESUME"),
                         List.of("blk-err: write status 0 (OK)", "blk-err: flush status 0 (OK)",
                                 "blk-err: read status 0 (OK) data pattern", "blk-err: done")),
@@ -71,7 +74,8 @@ class BlockErrorPolicyTest {
                         List.of("RESUME", "BLOCK_IO_ERROR"),
                         List.of("blk-err: write status 0 (OK)", "blk-err: flush status 0 (OK)",
                                 "blk-err: read status 0 (OK) data zero", "blk-err: done")),
-                new Case("read rerror=stop once", "read_aio", "read", 10, 5, true, "werror=report,rerror=stop", false, ERR,
+                new Case("read rerror=stop once", "read_aio", "read", 10, 5, true,
+                        "werror=report,rerror=stop", false, ERR,
                         List.of("RESUME", "BLOCK_IO_ERROR", "STOP", "RESUME"),
                         List.of("blk-err: write status 0 (OK)", "blk-err: flush status 0 (OK)",
                                 "blk-err: read status 0 (OK) data pattern", "blk-err: done")),
@@ -87,7 +91,8 @@ class BlockErrorPolicyTest {
                         List.of("RESUME", "BLOCK_IO_ERROR"),
                         List.of("blk-err: write status 1 (IOERR)", "blk-err: flush status 0 (OK)",
                                 "blk-err: read status 0 (OK) data zero", "blk-err: done")),
-                new Case("ENOSPC rerror=enospc on reads stops", "read_aio", "read", 10, 28, true, "rerror=enospc", true, ERR,
+                new Case("ENOSPC rerror=enospc on reads stops", "read_aio", "read", 10, 28, true,
+                        "rerror=enospc", true, ERR,
                         List.of("RESUME", "BLOCK_IO_ERROR", "STOP", "RESUME"),
                         List.of("blk-err: write status 0 (OK)", "blk-err: flush status 0 (OK)",
                                 "blk-err: read status 0 (OK) data pattern", "blk-err: done")),
@@ -198,6 +203,7 @@ class BlockErrorPolicyTest {
                     stops++;
                     vm.command(QUERY_STATUS);
                     vm.command(QUERY_BLOCK);
+                    vm.command("{\"execute\":\"query-blockstats\"}");
                     vm.command(stops < 2 ? "{\"execute\":\"cont\"}" : QUIT);
                 }
             }

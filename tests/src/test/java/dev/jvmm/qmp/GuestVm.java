@@ -326,13 +326,14 @@ final class GuestVm implements AutoCloseable {
         return o;
     }
 
-    /** What marks a filename jvmm is known to report differently (see {@link #blkdebugBlockdevFilename}). */
+    /** What marks a filename jvmm is known to report differently ({@link #knownDifferences}). */
     private static final String JSON_FILENAME = "(QEMU: json:{...})";
 
     /**
      * A copy of got where QEMU (ref) has a "json:{...}" filename: jvmm does not build QEMU's json: filenames
-     * (for a blkdebug node configured with inject-error.N.* keys, or a snapshot=on overlay, QEMU cannot give a plain filename) and reports
-     * the image's path. BlockErrorPolicyTest#blkdebugBlockdevFilename keeps that difference in view.
+     * (QEMU's when a node cannot be named by a plain filename: a blkdebug node configured with inject-error.N.*
+     * keys, a snapshot=on overlay) and reports the image's path instead. BlockErrorPolicyTest's
+     * blkdebugBlockdevFilename keeps that difference in view.
      */
     static Object knownDifferences(Object ref, Object got) {
         if (ref instanceof String s && s.startsWith("json:")) {

@@ -69,7 +69,7 @@ final class Images {
         }
     }
 
-    /** The guest's data pattern (tests/guest/src/virtio_blk.c): word at disk offset o is o*0x9e3779b1+0x6a766d6d+seed. */
+    /** The guest's data pattern (virtio_blk.c): the word at disk offset o is o*0x9e3779b1+0x6a766d6d+seed. */
     static byte[] pattern(long diskOffset, int len, int seed) {
         ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < len; i += 4) {
