@@ -129,9 +129,9 @@ class BlockErrorPolicyTest {
         String js = "\nQEMU: " + q + "\njvmm: " + j;
         assertEquals(q.serial(), j.serial(), "serial output" + js);
         assertEquals(q.events(), j.events(), "events" + js);
-        assertEquals(GuestVm.knownDifferences(q.replies(), q.replies()),
-                GuestVm.knownDifferences(q.replies(), j.replies()),
-                "QMP replies" + js);
+        Object qr = GuestVm.knownDifferences(q.replies(), q.replies());
+        Object jr = GuestVm.knownDifferences(q.replies(), j.replies());
+        assertEquals(qr, jr, "QMP replies: " + GuestVm.firstDifference(qr, jr, "") + js);
         assertEquals(q.status(), j.status(), "exit status" + js);
     }
 

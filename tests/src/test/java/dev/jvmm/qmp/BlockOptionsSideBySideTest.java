@@ -130,6 +130,48 @@ class BlockOptionsSideBySideTest {
         checkWritten(dir.resolve("disk.qcow2"), "qcow2", p.jvmmImage(), "jvmm");
     }
 
+    // ------------------------------------------------------------------ statistics after guest I/O
+
+    /**
+     * query-blockstats once the guest has written, flushed and read 32 KiB in 4 KiB descriptors (one request
+     * each way, whatever the number of descriptors) and halted: same counts and offsets as QEMU.
+     */
+    @org.junit.jupiter.api.Test
+    void blockstatsAfterGuestIo() throws Exception {
+        blockstats("raw");
+    }
+
+    /**
+     * Known difference, kept visible: under qcow2 QEMU's file node reports the end of the highest host cluster
+     * written (wr_highest_offset 393216 here: data cluster after header, L1, refcount table and block, L2); jvmm
+     * does not follow qcow2's writes down to its file node and reports 0.
+     */
+    @org.junit.jupiter.api.Disabled("known jvmm difference: wr_highest_offset of a qcow2 node's file child")
+    @org.junit.jupiter.api.Test
+    void blockstatsAfterGuestIoQcow2() throws Exception {
+        blockstats("qcow2");
+    }
+
+    private void blockstats(String format) throws Exception {
+        Path kernel = GuestVm.assumeReady();
+        List<Object> got = new ArrayList<>();
+        for (String program : List.of(GuestVm.QEMU, GuestVm.jvmm())) {
+            Path img = Images.create(dir.resolve("disk." + format), format, DISK);
+            List<String> cmd = GuestVm.command(program, kernel, "action=blk-err start=8 sectors=64 ops=wfrri",
+                    List.of("-drive", "file=" + img + ",format=" + format + ",if=none,id=d0",
+                            "-device", "virtio-blk-pci,drive=d0,id=vd0"));
+            try (GuestVm vm = GuestVm.start(cmd, dir.resolve("s.sock"))) {
+                vm.cont();
+                assertTrue(vm.awaitSerial("blk-err: idle", 20_000), program + ": " + vm.serial() + vm.stderr());
+                got.add(List.of(vm.command("{\"execute\":\"query-blockstats\"}"),
+                        vm.command("{\"execute\":\"query-blockstats\",\"arguments\":{\"query-nodes\":true}}")));
+                vm.command("{\"execute\":\"quit\"}");
+                vm.finish(5_000);
+            }
+        }
+        assertEquals(got.get(0), got.get(1), GuestVm.firstDifference(got.get(0), got.get(1), ""));
+    }
+
     // ------------------------------------------------------------------ cache modes
 
     @ParameterizedTest(name = "cache={0}")

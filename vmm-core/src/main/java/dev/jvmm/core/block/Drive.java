@@ -183,10 +183,18 @@ public final class Drive implements BlockBackend, AutoCloseable {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        readv(offset, new ByteBuffer[] {dst});
+    }
+
+    @Override
+    public void readv(long offset, ByteBuffer[] dsts) throws IOException {
         long t0 = stats.now();
-        int n = dst.remaining();
+        long n = 0;
+        for (ByteBuffer d : dsts) {
+            n += d.remaining();
+        }
         try {
-            driver().read(offset, dst);
+            driver().readv(offset, dsts);
         } catch (IOException | RuntimeException e) {
             remember(Operation.READ, t0);
             throw e;
@@ -201,22 +209,32 @@ public final class Drive implements BlockBackend, AutoCloseable {
 
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
+        writev(offset, new ByteBuffer[] {src});
+    }
+
+    @Override
+    public void writev(long offset, ByteBuffer[] srcs) throws IOException {
         long t0 = stats.now();
-        int n = src.remaining();
+        long n = 0;
+        for (ByteBuffer s : srcs) {
+            n += s.remaining();
+        }
+        boolean reached = false;
         try {
             checkWritable();
-            driver().write(offset, src);
+            reached = true;
+            driver().writev(offset, srcs);
             if (!cache.writeback()) {
                 flushDriver();
             }
         } catch (IOException | RuntimeException e) {
+            if (reached) {
+                highestOffset(offset, n, true);
+            }
             remember(Operation.WRITE, t0);
             throw e;
         }
-        stats.wrote(offset, n);
-        if (root != null) {
-            root.wrote(offset, n);
-        }
+        highestOffset(offset, n, false);
         stats.done(Operation.WRITE, n, t0);
     }
 
@@ -251,21 +269,31 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
         long t0 = stats.now();
+        boolean reached = false;
         try {
             checkWritable();
+            reached = true;
             driver().writeZeroes(offset, length, mayUnmap && discardUnmap);
             if (!cache.writeback()) {
                 flushDriver();
             }
         } catch (IOException | RuntimeException e) {
+            if (reached) {
+                highestOffset(offset, length, true);
+            }
             remember(Operation.WRITE, t0);
             throw e;
         }
+        highestOffset(offset, length, false);
+        stats.done(Operation.WRITE, length, t0);
+    }
+
+    /** wr_highest_offset of the drive and its nodes: a write that reached the graph counts, done or failed. */
+    private void highestOffset(long offset, long length, boolean failed) {
         stats.wrote(offset, length);
         if (root != null) {
-            root.wrote(offset, length);
+            root.wrote(offset, length, failed);
         }
-        stats.done(Operation.WRITE, length, t0);
     }
 
     private void flushDriver() throws IOException {
