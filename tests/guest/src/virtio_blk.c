@@ -51,6 +51,7 @@ struct vblk {
     u32 slot_descs;                   /* descriptors reserved per slot (direct mode) */
     u32 seg_max, size_max;
     int indirect, event_idx, msix;
+    u32 timeout_ms;                   /* per request (timeout=, default 2000): long for werror=stop tests */
 };
 
 static struct vblk vb;
@@ -532,7 +533,7 @@ static int do_request(const struct req *r, u32 *used_len)
 {
     u32 id, len;
     publish((u16)build(0, r), 0);
-    int res = wait_used(2000, &id, &len, 0);
+    int res = wait_used(vb.timeout_ms, &id, &len, 0);
     if (res != 1)
         return res;
     if (used_len)
@@ -670,6 +671,7 @@ static void blk_setup(const struct boot_info *bi, u32 slots, int msix)
         blk_fail("blk: ", "virtio capabilities missing or BAR unreachable");
     vb.indirect = (int)opt_u32(bi, "indirect", 0);
     vb.event_idx = (int)opt_u32(bi, "eventidx", 0);
+    vb.timeout_ms = opt_u32(bi, "timeout", 2000);
     vb.slot_descs = slots == 1 ? MAX_DATA_SEGS + 2 : 16;
     if (msix) {
         if (!msix_setup())
@@ -1210,6 +1212,70 @@ static void action_ro(const struct boot_info *bi)
     exit_qemu(EXIT_PASS);
 }
 
+/* ---------------- action=blk-err: every status printed, errors tolerated ---------------- */
+
+/* What a read brought back: the pattern, zeros, or something else. */
+static const char *classify(u32 buf, u64 disk_off, u32 len, u32 seed)
+{
+    pattern_fill(DATA_BASE, disk_off, len, seed);
+    if (mem_equal(DATA_BASE, buf, len))
+        return "pattern";
+    return all_zero(buf, len) ? "zero" : "other";
+}
+
+static void err_line(const char *what, int s)
+{
+    puts("blk-err: ");
+    puts(what);
+    putc(' ');
+    put_status(s);
+    putc('\n');
+}
+
+/*
+ * For werror=/rerror= tests: ops (default "wfr") is a sequence of a write of the pattern ('w'), a FLUSH ('f'),
+ * a read ('r') of N <= 128 sectors from S, each status printed whatever it is (a read also says whether it
+ * brought back the pattern, zeros or other bytes), or 'i': print "blk-err: idle" and halt for good.
+ */
+static void action_err(const struct boot_info *bi)
+{
+    u32 start = opt_u32(bi, "start", 0), sectors = opt_u32(bi, "sectors", 64), seed = opt_u32(bi, "seed", 0);
+    static char ops[16];
+    if (!cmdline_get(bi->cmdline, "ops", ops, sizeof(ops)))
+        memcpy(ops, "wfr", 4);
+    if (sectors < 1 || sectors > 128)
+        blk_fail("blk-err: ", "sectors= must be 1..128");
+    blk_setup(bi, 1, 0);
+    u32 bytes = sectors * 512;
+    for (const char *o = ops; *o; o++) {
+        if (*o == 'w') {
+            pattern_fill(CHECK_BASE, (u64)start * 512, bytes, seed);
+            struct req r = { VIRTIO_BLK_T_OUT, start, CHECK_BASE, bytes, 4096, 0 };
+            err_line("write", do_request(&r, 0));
+        } else if (*o == 'f') {
+            err_line("flush", simple_request(VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, 0));
+        } else if (*o == 'r') {
+            memset((void *)CHECK_BASE, 0xa5, bytes);
+            struct req r = { VIRTIO_BLK_T_IN, start, CHECK_BASE, bytes, 4096, 1 };
+            int s = do_request(&r, 0);
+            puts("blk-err: read ");
+            put_status(s);
+            if (s == VIRTIO_BLK_S_OK) {
+                puts(" data ");
+                puts(classify(CHECK_BASE, (u64)start * 512, bytes, seed));
+            }
+            putc('\n');
+        } else if (*o == 'i') {
+            /* For kill -9 tests: everything before was acknowledged; the host kills the VMM now. */
+            putln("blk-err: idle");
+            for (;;)
+                __asm__ volatile("cli; hlt");
+        }
+    }
+    putln("blk-err: done");
+    exit_qemu(EXIT_PASS);
+}
+
 /* ---------------- action=blk-info: the PCI view of the device (for debugging a VMM) ---------------- */
 
 static void action_info(void)
@@ -1287,6 +1353,8 @@ void action_blk(const struct boot_info *bi, const char *action)
         action_resize(bi);
     else if (streq(action, "blk-bench"))
         action_bench(bi);
+    else if (streq(action, "blk-err"))
+        action_err(bi);
     puts("jvmm-tiny: unknown action ");
     putln(action);
     fail();

@@ -30,7 +30,7 @@ final class BlockDevices implements AutoCloseable {
     private static final String[] VIRTIO_BLK_PROPERTIES = {
         "driver", "id", "drive", "serial", "num-queues", "queue-size", "addr", "bootindex", "werror", "rerror",
         "write-cache", "disable-legacy", "disable-modern", "ioeventfd", "multifunction", "rombar", "romfile",
-        "x-pcie-lnkctl-init", "event_idx", "indirect_desc",
+        "x-pcie-lnkctl-init", "event_idx", "indirect_desc", "bus",
     };
     /** The first slot free for -device functions: 0 is the host bridge, 1 the PIIX3 (QEMU's VGA would take 2). */
     private static final int FIRST_DEVICE_SLOT = 2;
@@ -115,6 +115,11 @@ final class BlockDevices implements AutoCloseable {
      */
     void addVirtioBlkPci(QemuOpts d, String qomPath) {
         d.requireOnly(VIRTIO_BLK_PROPERTIES);
+        // libvirt names the bus; the PC machine has one, QEMU's "pci.0".
+        String bus = d.getOrDefault("bus", "pci.0");
+        if (!bus.equals("pci.0")) {
+            throw new OptionException(d.option(), "Bus '" + bus + "' not found");
+        }
         String driveName = d.get("drive").orElseThrow(
                 () -> new OptionException(d.option(), "drive property not set"));
         if (d.has("disable-legacy") && !d.get("disable-legacy").get().equals("auto") && !d.getBool("disable-legacy", true)) {
@@ -136,8 +141,8 @@ final class BlockDevices implements AutoCloseable {
         } catch (OptionException e) {
             throw new OptionException(d.option(), e.getMessage());
         }
-        BlockErrorPolicy werror = devicePolicy(d, "werror", false);
-        BlockErrorPolicy rerror = devicePolicy(d, "rerror", true);
+        BlockErrorPolicy werror = devicePolicy(d, "werror");
+        BlockErrorPolicy rerror = devicePolicy(d, "rerror");
         if (werror != null || rerror != null) {
             drive.applyDevicePolicy(werror, rerror);
         }
@@ -171,12 +176,13 @@ final class BlockDevices implements AutoCloseable {
         }
     }
 
-    private static BlockErrorPolicy devicePolicy(QemuOpts d, String key, boolean isRead) {
+    private static BlockErrorPolicy devicePolicy(QemuOpts d, String key) {
         if (!d.has(key)) {
             return null;
         }
         String v = d.get(key).get();
-        BlockErrorPolicy p = v.equals("auto") ? BlockErrorPolicy.AUTO : BlockErrorPolicy.parseDriveOption(v, isRead);
+        // The device properties are QEMU's BlockdevOnError: unlike -drive rerror=, they take enospc for reads too.
+        BlockErrorPolicy p = v.equals("auto") ? BlockErrorPolicy.AUTO : BlockErrorPolicy.parseDriveOption(v, false);
         if (p == null) {
             throw new OptionException(d.option(), "Parameter '" + key + "' does not accept value '" + v + "'");
         }
@@ -190,7 +196,9 @@ final class BlockDevices implements AutoCloseable {
         if (addr != null) {
             try {
                 String[] parts = addr.split("\\.", 2);
-                slot = Integer.parseInt(parts[0], 16);
+                // libvirt writes "0x2"; QEMU reads the slot as hex with or without the prefix.
+                String s = parts[0].startsWith("0x") || parts[0].startsWith("0X") ? parts[0].substring(2) : parts[0];
+                slot = Integer.parseInt(s, 16);
                 function = parts.length > 1 ? Integer.parseInt(parts[1], 16) : 0;
             } catch (NumberFormatException e) {
                 slot = -1;

@@ -79,7 +79,7 @@ final class MachineConfigParser {
                 cl.rtc,
                 List.copyOf(cl.chardev),
                 serials(cl),
-                cl.device.stream().map(d -> QemuOpts.parse("-device " + d, d, "driver")).toList(),
+                cl.device.stream().map(MachineConfigParser::deviceOpts).toList(),
                 List.copyOf(cl.drives),
                 List.copyOf(cl.blockdev),
                 cl.snapshot,
@@ -243,5 +243,37 @@ final class MachineConfigParser {
             throw new OptionException(null, "Fail to parse UUID string. Wrong format.");
         }
         return Optional.of(UUID.fromString(text));
+    }
+
+    /**
+     * One -device argument: QemuOpts text, or QEMU's JSON form ({"driver":"virtio-blk-pci","drive":"d0"}) as
+     * libvirt writes it, whose scalar members become properties (booleans as on/off).
+     */
+    static QemuOpts deviceOpts(String d) {
+        String option = "-device " + d;
+        if (!d.stripLeading().startsWith("{")) {
+            return QemuOpts.parse(option, d, "driver");
+        }
+        java.util.Map<String, Object> tree;
+        try {
+            tree = dev.jvmm.core.block.BlockdevOptions.parse(d).tree();
+        } catch (OptionException e) {
+            throw new OptionException(option, e.getMessage());
+        }
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, Object> e : tree.entrySet()) {
+            Object v = e.getValue();
+            if (v instanceof Boolean b) {
+                values.put(e.getKey(), b ? "on" : "off");
+            } else if (v instanceof String || v instanceof Number) {
+                values.put(e.getKey(), v.toString());
+            } else {
+                throw new OptionException(option, "Parameter '" + e.getKey() + "' is not a scalar");
+            }
+        }
+        if (!values.containsKey("driver")) {
+            throw new OptionException(option, "Parameter 'driver' is missing");
+        }
+        return new QemuOpts(option, values.get("driver"), values);
     }
 }

@@ -296,6 +296,26 @@ public final class BlkdebugDriver implements BlockDriver {
     }
 
     @Override
+    public void readv(long offset, ByteBuffer[] dsts) throws IOException {
+        check(EVENT_READ, "read", offset, total(dsts));
+        inner.readv(offset, dsts);
+    }
+
+    @Override
+    public void writev(long offset, ByteBuffer[] srcs) throws IOException {
+        check(EVENT_WRITE, "write", offset, total(srcs));
+        inner.writev(offset, srcs);
+    }
+
+    private static long total(ByteBuffer[] buffers) {
+        long n = 0;
+        for (ByteBuffer b : buffers) {
+            n += b.remaining();
+        }
+        return n;
+    }
+
+    @Override
     public void flush() throws IOException {
         check(EVENT_FLUSH, "flush", 0, 0);
         inner.flush();

@@ -24,6 +24,35 @@ public interface BlockBackend {
     /** Fills dst (position to limit) from the disk at offset; throws on a host I/O error. Accounted. */
     void read(long offset, ByteBuffer dst) throws IOException;
 
+    /**
+     * One guest request whose buffers (a scatter-gather list) cover consecutive disk bytes from offset: accounted
+     * as one operation, and one request for the graph below (blkdebug rules see its whole range).
+     */
+    default void readv(long offset, ByteBuffer[] dsts) throws IOException {
+        for (ByteBuffer d : dsts) {
+            int n = d.remaining();
+            read(offset, d);
+            offset += n;
+        }
+    }
+
+    /** The write counterpart of {@link #readv}. */
+    default void writev(long offset, ByteBuffer[] srcs) throws IOException {
+        for (ByteBuffer s : srcs) {
+            int n = s.remaining();
+            write(offset, s);
+            offset += n;
+        }
+    }
+
+    /**
+     * A read the VMM makes for itself (QEMU's blk_pread in hd_geometry_guess), not on the guest's behalf: as
+     * in QEMU it is not counted in query-blockstats.
+     */
+    default void readInternal(long offset, ByteBuffer dst) throws IOException {
+        read(offset, dst);
+    }
+
     /** Writes src (position to limit) at offset; with cache=writethrough it is durable on return. Accounted. */
     void write(long offset, ByteBuffer src) throws IOException;
 

@@ -20,6 +20,27 @@ public interface BlockDriver extends AutoCloseable {
     /** Writes all of {@code src} (position to limit) at {@code offset}. */
     void write(long offset, ByteBuffer src) throws IOException;
 
+    /**
+     * One request whose data lies in pieces (a guest's scatter-gather list) at consecutive disk offsets from
+     * {@code offset}; a filter such as blkdebug sees it as one request, as QEMU's vectored I/O does.
+     */
+    default void readv(long offset, ByteBuffer[] dsts) throws IOException {
+        for (ByteBuffer d : dsts) {
+            int n = d.remaining();
+            read(offset, d);
+            offset += n;
+        }
+    }
+
+    /** The write counterpart of {@link #readv}. */
+    default void writev(long offset, ByteBuffer[] srcs) throws IOException {
+        for (ByteBuffer s : srcs) {
+            int n = s.remaining();
+            write(offset, s);
+            offset += n;
+        }
+    }
+
     /** Makes every completed write durable. */
     void flush() throws IOException;
 

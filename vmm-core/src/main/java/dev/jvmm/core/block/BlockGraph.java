@@ -281,6 +281,9 @@ public final class BlockGraph implements AutoCloseable {
             throw new OptionException(option, "Could not open '" + shownName + "': No such file or directory");
         } catch (java.nio.file.AccessDeniedException e) {
             throw new OptionException(option, "Could not open '" + shownName + "': Permission denied");
+        } catch (ImageLockException e) {
+            // QEMU prints the lock error as it is, its hint on the next line.
+            throw new OptionException(option, e.getMessage() + "\n" + e.hint());
         } catch (IOException e) {
             String m = e.getMessage();
             if (m != null && m.endsWith("bad magic, not a qcow2 image")) {

@@ -49,6 +49,7 @@ public interface BlockImageFactory {
         ImageOptions.LockMode lock = switch (r.locking() == null ? "auto" : r.locking()) {
             case "on" -> ImageOptions.LockMode.ON;
             case "off" -> ImageOptions.LockMode.OFF;
+            case ImageOptions.FORCE_SHARE -> ImageOptions.LockMode.SHARED;
             default -> ImageOptions.LockMode.AUTO;
         };
         DriveCache cache = r.cache() == null ? DriveCache.WRITEBACK : r.cache();

@@ -125,11 +125,15 @@ public final class BlockNode {
         return wrHighestOffset.get();
     }
 
-    /** A write reached this node; raw passes offsets through unchanged, so its file child moves too. */
-    void wrote(long offset, long length) {
+    /**
+     * A write reached this node, done or failed (QEMU's bdrv_co_write_req_finish moves wr_highest_offset either
+     * way). raw and blkdebug pass offsets through unchanged, so their file child moves too; a failed write is
+     * taken to stop at a blkdebug filter, where injected errors come from.
+     */
+    void wrote(long offset, long length, boolean failed) {
         wrHighestOffset.accumulateAndGet(offset + length, Math::max);
-        if (file != null && "raw".equals(driverName)) {
-            file.wrote(offset, length);
+        if (file != null && ("raw".equals(driverName) || "blkdebug".equals(driverName) && !failed)) {
+            file.wrote(offset, length, failed);
         }
     }
 

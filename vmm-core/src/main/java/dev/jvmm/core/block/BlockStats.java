@@ -45,7 +45,7 @@ public final class BlockStats {
         lastAccessNs = end;
     }
 
-    /** A write that reached the disk: moves the high-water mark (QEMU's wr_highest_offset, an end offset). */
+    /** A write that reached the block graph, done or failed: moves the high-water mark (wr_highest_offset, an end). */
     public synchronized void wrote(long offset, long length) {
         wrHighestOffset = Math.max(wrHighestOffset, offset + length);
     }

@@ -316,11 +316,19 @@ public final class Drive implements BlockBackend, AutoCloseable {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        readv(offset, new ByteBuffer[] {dst});
+    }
+
+    @Override
+    public void readv(long offset, ByteBuffer[] dsts) throws IOException {
         long t0 = stats.now();
-        int n = dst.remaining();
+        long n = 0;
+        for (ByteBuffer d : dsts) {
+            n += d.remaining();
+        }
         inFlight.incrementAndGet();
         try {
-            driver().read(offset, dst);
+            driver().readv(offset, dsts);
         } catch (IOException | RuntimeException e) {
             remember(Operation.READ, t0);
             throw e;
@@ -331,28 +339,43 @@ public final class Drive implements BlockBackend, AutoCloseable {
     }
 
     @Override
+    public void readInternal(long offset, ByteBuffer dst) throws IOException {
+        driver().read(offset, dst);
+    }
+
+    @Override
     public void write(long offset, ByteBuffer src) throws IOException {
+        writev(offset, new ByteBuffer[] {src});
+    }
+
+    @Override
+    public void writev(long offset, ByteBuffer[] srcs) throws IOException {
         long t0 = stats.now();
-        int n = src.remaining();
-        BlockNode r;
+        long n = 0;
+        for (ByteBuffer s : srcs) {
+            n += s.remaining();
+        }
+        BlockNode r = null;
+        boolean reached = false;
         inFlight.incrementAndGet();
         try {
             r = root;
             checkWritable();
-            driver().write(offset, src);
+            reached = true;
+            driver().writev(offset, srcs);
             if (!cache.writeback()) {
                 flushDriver();
             }
         } catch (IOException | RuntimeException e) {
+            if (reached) {
+                highestOffset(r, offset, n, true);
+            }
             remember(Operation.WRITE, t0);
             throw e;
         } finally {
             inFlight.decrementAndGet();
         }
-        stats.wrote(offset, n);
-        if (r != null) {
-            r.wrote(offset, n);
-        }
+        highestOffset(r, offset, n, false);
         stats.done(Operation.WRITE, n, t0);
     }
 
@@ -393,26 +416,36 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
         long t0 = stats.now();
-        BlockNode r;
+        BlockNode r = null;
+        boolean reached = false;
         inFlight.incrementAndGet();
         try {
             r = root;
             checkWritable();
+            reached = true;
             driver().writeZeroes(offset, length, mayUnmap && discardUnmap);
             if (!cache.writeback()) {
                 flushDriver();
             }
         } catch (IOException | RuntimeException e) {
+            if (reached) {
+                highestOffset(r, offset, length, true);
+            }
             remember(Operation.WRITE, t0);
             throw e;
         } finally {
             inFlight.decrementAndGet();
         }
+        highestOffset(r, offset, length, false);
+        stats.done(Operation.WRITE, length, t0);
+    }
+
+    /** wr_highest_offset of the drive and its nodes: a write that reached the graph counts, done or failed. */
+    private void highestOffset(BlockNode r, long offset, long length, boolean failed) {
         stats.wrote(offset, length);
         if (r != null) {
-            r.wrote(offset, length);
+            r.wrote(offset, length, failed);
         }
-        stats.done(Operation.WRITE, length, t0);
     }
 
     private void flushDriver() throws IOException {

@@ -26,7 +26,7 @@ import java.util.Map;
  * @param snapshot   snapshot=
  * @param discardUnmap discard=unmap/on (default ignore)
  * @param nodeName   node-name=, or null
- * @param locking    file.locking= ("auto", "on", "off")
+ * @param locking    file.locking= ("auto", "on", "off"), or {@link ImageOptions#FORCE_SHARE} for force-share=on
  * @param formatOptions keys QEMU would hand to the format driver that jvmm does not know; the graph refuses
  *                   them naming the format, as QEMU does ("Block format 'raw' does not support the option 'x'")
  */
@@ -66,6 +66,7 @@ public record DriveOptions(String option, String id, String file, String format,
         String cacheMode = null;
         String aio = "threads";
         boolean readOnly = false;
+        boolean forceShare = false;
         BlockErrorPolicy werror = BlockErrorPolicy.DEFAULT_WERROR;
         BlockErrorPolicy rerror = BlockErrorPolicy.DEFAULT_RERROR;
         boolean snapshot = false;
@@ -126,6 +127,7 @@ public record DriveOptions(String option, String id, String file, String format,
                     aio = v;
                 }
                 case "readonly", "read-only" -> readOnly = bool(option, "read-only", v);
+                case "force-share" -> forceShare = bool(option, "force-share", v);
                 case "werror" -> {
                     werror = BlockErrorPolicy.parseDriveOption(v, false);
                     if (werror == null) {
@@ -182,6 +184,15 @@ public record DriveOptions(String option, String id, String file, String format,
         }
         if (media.equals("cdrom")) {
             readOnly = true;
+        }
+        if (forceShare) {
+            if (!readOnly) {
+                throw new OptionException(option, "force-share=on can only be used with read-only images");
+            }
+            // Internal value (file.locking= itself only takes auto/on/off): lock, but let others write.
+            if (!locking.equals("off")) {
+                locking = ImageOptions.FORCE_SHARE;
+            }
         }
         if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
             throw new OptionException(option, "Unknown driver '" + format + "'");

@@ -95,7 +95,8 @@ final class ImageFile implements AutoCloseable {
             }
             opened.add(() -> FileOps.close(fd));
             if (opts.lockingEnabled()) {
-                ImageLock.acquire(fd, path.toString(), held, unshared);
+                ImageLock.acquire(fd, path.toString(), held,
+                        opts.locking() == ImageOptions.LockMode.SHARED ? 0 : unshared);
             }
             return new ImageFile(path, ch, directFd, fd, opts, fsBlock);
         } catch (IOException | RuntimeException e) {

@@ -7,7 +7,13 @@ package dev.jvmm.core.block;
  */
 public record ImageOptions(boolean readOnly, boolean direct, boolean noFlush, LockMode locking, boolean discardUnmap) {
     /** QEMU's file.locking: auto means on wherever OFD locks work, which is every Linux jvmm runs on. */
-    public enum LockMode { ON, OFF, AUTO }
+    public enum LockMode { ON, OFF, AUTO, SHARED }
+
+    /**
+     * The locking value a -drive force-share=on (read-only only) gives: QEMU's BDRV_O_FORCE_SHARE, the lock bytes
+     * of what it holds are set but it shares every permission, so a writer elsewhere is not refused (LockMode.SHARED).
+     */
+    public static final String FORCE_SHARE = "force-share";
 
     /** Cached, writable, locked, discard=ignore: what a plain -drive file=... gets. */
     public static final ImageOptions DEFAULT = new ImageOptions(false, false, false, LockMode.AUTO, false);

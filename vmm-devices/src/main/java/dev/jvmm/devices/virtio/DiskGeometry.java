@@ -27,7 +27,7 @@ public record DiskGeometry(int cylinders, int heads, int sectors) {
         boolean haveMbr = false;
         if (backend.size() >= SECTOR_SIZE) {
             try {
-                backend.read(0, mbr);
+                backend.readInternal(0, mbr);
                 haveMbr = true;
             } catch (IOException | RuntimeException e) {
                 // an unreadable first sector just means "no partition table", as in QEMU
