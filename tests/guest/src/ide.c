@@ -193,6 +193,13 @@ static void outsw_block(u16 port, u32 buf, u32 words)
     __asm__ volatile("cld; rep outsw" : "+S"(buf), "+c"(words) : "d"(port) : "memory");
 }
 
+/* Zeroes whole dwords with one string instruction (a byte loop costs seconds under instruction emulation). */
+static void zero(u32 buf, u32 len)
+{
+    u32 n = len / 4;
+    __asm__ volatile("cld; rep stosl" : "+D"(buf), "+c"(n) : "a"(0) : "memory");
+}
+
 /* 400 ns after a device select or command: four alternate status reads (ATA/ATAPI-6, 9.5). */
 static void delay400(const struct channel *c)
 {
@@ -475,7 +482,7 @@ static void print_identify(u32 pos, int packet)
 static int identify(u32 pos, int packet)
 {
     const struct channel *c = &chans[pos / 2];
-    memset((void *)SMALL_BUF, 0, SECTOR);
+    zero(SMALL_BUF, SECTOR);
     return pio(c, pos & 1, packet ? CMD_IDENTIFY_PACKET : CMD_IDENTIFY, 0, 0, 0, SMALL_BUF, 1, 1, 0, 0);
 }
 
@@ -591,6 +598,11 @@ static int packet(u32 pos, const u8 *cdb, u32 buf, u32 buflen, u32 bcl, int use_
         if (s < 0 || !(s & ATA_SR_DRQ))
             break;
         u32 n = rd(c, ATA_LBA_MID) | (u32)rd(c, ATA_LBA_HIGH) << 8;
+        if (!(n & 1) && pkt_bytes + n <= buflen) {
+            insw_block((u16)(c->cmd + ATA_DATA), buf + pkt_bytes, n / 2);
+            pkt_bytes += n;
+            n = 0;
+        }
         for (u32 i = 0; i < n; i += 2) {
             u16 w = inw((u16)(c->cmd + ATA_DATA));
             if (pkt_bytes + 1 < buflen)
@@ -621,7 +633,7 @@ static int request_sense(u32 pos, struct sense *sn)
     cdb_clear(cdb);
     cdb[0] = SCSI_REQUEST_SENSE;
     cdb[4] = 18;
-    memset((void *)SMALL_BUF, 0, 64);
+    zero(SMALL_BUF, 64);
     int ok = packet(pos, cdb, SMALL_BUF, 64, 18, 0);
     volatile u8 *b = (volatile u8 *)SMALL_BUF;
     sn->key = b[2] & 0xf;
@@ -683,7 +695,7 @@ static int gesn(u32 pos, u8 *event, u8 *media)
     cdb[1] = GESN_POLLED;
     cdb[4] = GESN_CLASS_MEDIA;
     cdb[8] = 8;
-    memset((void *)SMALL_BUF, 0, 16);
+    zero(SMALL_BUF, 16);
     if (!packet(pos, cdb, SMALL_BUF, 16, 8, 0))
         return 0;
     *event = *(volatile u8 *)(SMALL_BUF + 4) & 0xf;
@@ -847,18 +859,18 @@ static void action_rw(const struct boot_info *bi)
     step("read verify", nodata(c, 0, CMD_READ_VERIFY, 0, 128, start, 0));
     step("read verify ext", nodata(c, 0, CMD_READ_VERIFY_EXT, 0, 128, start + 128, 1));
 
-    memset((void *)CHECK_BASE, 0, 256 * SECTOR);
+    zero(CHECK_BASE, 256 * SECTOR);
     step("read dma ext", dma(c, 0, CMD_READ_DMA_EXT, 256, start, 1, CHECK_BASE, 256 * SECTOR, 0x10000, 1));
     puts(pfx);
     puts("read dma ext bm status ");
     put_hex2(last.bm);
     putc('\n');
     check_data("read dma ext", 256 * SECTOR);
-    memset((void *)CHECK_BASE, 0, 256 * SECTOR);
+    zero(CHECK_BASE, 256 * SECTOR);
     /* Sector count 0 means 256 sectors in the 28-bit commands. */
     step("read dma", dma(c, 0, CMD_READ_DMA, 0, start, 0, CHECK_BASE, 256 * SECTOR, 0x10000, 1));
     check_data("read dma", 256 * SECTOR);
-    memset((void *)CHECK_BASE, 0, 256 * SECTOR);
+    zero(CHECK_BASE, 256 * SECTOR);
     step("read sectors", pio(c, 0, CMD_READ_SECTORS, 64, start, 0, CHECK_BASE, 64, 1, 0, 0));
     step("read sectors ext", pio(c, 0, CMD_READ_SECTORS_EXT, 64, start + 64, 1, CHECK_BASE + 64 * SECTOR, 64, 1, 0, 0));
     step("read multiple", pio(c, 0, CMD_READ_MULTIPLE, 60, start + 128, 0, CHECK_BASE + 128 * SECTOR, 60, 8, 0, 0));
@@ -974,7 +986,7 @@ static void action_abuse(void)
     report("read-dma-prd-outside-ram", dma_table(c, 0, CMD_READ_DMA, 1, 0, 0, OUTSIDE_RAM, 1));
     channel_reset(c);
     /* A PRD table without EOT: one 512-byte entry followed by zeroed entries (0 = 64 KiB at address 0). */
-    memset((void *)PRD_BASE, 0, 64);
+    zero(PRD_BASE, 64);
     prd_set(PRD_BASE, 0, CHECK_BASE, SECTOR, 0);
     report("read-dma-prd-no-eot", dma_table(c, 0, CMD_READ_DMA, 1, 0, 0, PRD_BASE, 1));
     channel_reset(c);
@@ -987,7 +999,7 @@ static void action_abuse(void)
     report("read-dma-prd-zero-count", dma_table(c, 0, CMD_READ_DMA, 1, 0, 0, PRD_BASE, 1));
     channel_reset(c);
     /* Odd byte count: bit 0 is ignored (0x201 reads as 0x200). */
-    memset((void *)CHECK_BASE, 0, 2 * SECTOR);
+    zero(CHECK_BASE, 2 * SECTOR);
     prd_set(PRD_BASE, 0, CHECK_BASE, SECTOR + 1, 0);
     prd_set(PRD_BASE, 1, CHECK_BASE + SECTOR, SECTOR, 1);
     ok = dma_table(c, 0, CMD_READ_DMA, 2, cap - 2, 0, PRD_BASE, 1);
@@ -1045,7 +1057,7 @@ static void action_abuse(void)
     }
 
     pfx = "ide: ";
-    memset((void *)CHECK_BASE, 0, 16 * SECTOR);
+    zero(CHECK_BASE, 16 * SECTOR);
     step("read first sectors", pio(c, 0, CMD_READ_SECTORS, 16, 0, 0, CHECK_BASE, 16, 1, 0, 0));
     step("read last sector", pio(c, 0, CMD_READ_SECTORS, 1, cap - 1, 0, CHECK_BASE + 16 * SECTOR, 1, 1, 0, 0));
     if (!mem_equal(CHECK_BASE, DATA_BASE, SECTOR) || !all_zero(CHECK_BASE + SECTOR, 15 * SECTOR)
@@ -1107,7 +1119,7 @@ static void action_cd(const struct boot_info *bi)
     cdb_clear(cdb);
     cdb[0] = SCSI_INQUIRY;
     cdb[4] = 36;
-    memset((void *)SMALL_BUF, 0, 64);
+    zero(SMALL_BUF, 64);
     step("inquiry", packet(pos, cdb, SMALL_BUF, 64, 36, 0));
     puts(pfx);
     puts("inquiry bytes ");
@@ -1159,7 +1171,7 @@ static void action_cd(const struct boot_info *bi)
     cdb[0] = SCSI_READ_TOC;
     cdb[6] = 1;
     cdb[8] = 32;
-    memset((void *)SMALL_BUF, 0, 64);
+    zero(SMALL_BUF, 64);
     step("read toc", packet(pos, cdb, SMALL_BUF, 64, 32, 0));
     dump("toc", SMALL_BUF, pkt_bytes > 32 ? 32 : pkt_bytes);
     cdb[1] = 0x02;   /* MSF */
@@ -1172,7 +1184,7 @@ static void action_cd(const struct boot_info *bi)
         cdb[0] = SCSI_MODE_SENSE_10;
         cdb[2] = pages[i];
         cdb[8] = 64;
-        memset((void *)SMALL_BUF, 0, 128);
+        zero(SMALL_BUF, 128);
         puts(pfx);
         puts("mode sense page ");
         put_hex2(pages[i]);
@@ -1196,22 +1208,22 @@ static void action_cd(const struct boot_info *bi)
     cdb_clear(cdb);
     cdb[0] = SCSI_GET_CONFIGURATION;
     cdb[8] = 40;
-    memset((void *)SMALL_BUF, 0, 64);
+    zero(SMALL_BUF, 64);
     step("get configuration", packet(pos, cdb, SMALL_BUF, 64, 40, 0));
     dump("configuration", SMALL_BUF, pkt_bytes > 40 ? 40 : pkt_bytes);
 
     u32 total = last_lba + 1;
     if (blocks == 0 || blocks > total)
-        blocks = total > 1024 ? 1024 : total;
+        blocks = total > 256 ? 256 : total;
     /* READ(10) by PIO with a byte-count limit that is not a multiple of the block, then READ(12) by DMA. */
-    memset((void *)DATA_BASE, 0, blocks * CD_BLOCK);
+    zero(DATA_BASE, blocks * CD_BLOCK);
     u32 pio_blocks = blocks < 16 ? blocks : 16;
     step("read(10) pio", cd_read(pos, 0, 0, pio_blocks, DATA_BASE, 0x1800, 0));
     puts(pfx);
     puts("read(10) pio bytes ");
     put_dec(pkt_bytes);
     putc('\n');
-    memset((void *)CHECK_BASE, 0, blocks * CD_BLOCK);
+    zero(CHECK_BASE, blocks * CD_BLOCK);
     step("read(12) dma", cd_read(pos, 1, 0, blocks, CHECK_BASE, 0, 1));
     if (!mem_equal(DATA_BASE, CHECK_BASE, pio_blocks * CD_BLOCK))
         ide_fail("pio and dma reads differ");
