@@ -1276,29 +1276,41 @@ static const char *event_name(u8 e)
     }
 }
 
+static void put_event(u8 ev, u8 media)
+{
+    puts("cd-tray: event ");
+    puts(event_name(ev));
+    puts(" media ");
+    putln(media_name(media));
+}
+
 /*
  * One poll: GET EVENT STATUS NOTIFICATION, then TEST UNIT READY (+ REQUEST SENSE). Prints a line for a
- * media event and for each change of media status or unit readiness/sense. Returns the event code.
+ * media event and for each change of media status or unit readiness/sense, in that order. When the unit
+ * changed, the media status is read again, so a host command that lands between the two reads still
+ * prints its lines in the same order. Returns the events seen as a bit mask (1 << event code).
  */
-static u8 poll_tray(u32 pos, struct tray_state *st)
+static u32 poll_tray(u32 pos, struct tray_state *st)
 {
-    u8 ev = 0, media = st->media;
+    u8 ev = 0, ev2 = 0, media = st->media;
     if (!gesn(pos, &ev, &media))
         ide_fail("get event status failed");
-    if (ev) {
-        puts("cd-tray: event ");
-        puts(event_name(ev));
-        puts(" media ");
-        putln(media_name(media));
-    }
+    u8 media1 = media;
+    struct sense sn;
+    int ready = tur(pos, &sn);
+    int unit_changed = ready != st->ready || sn.key != st->sn.key || sn.asc != st->sn.asc || sn.ascq != st->sn.ascq;
+    if (unit_changed && !gesn(pos, &ev2, &media))
+        ide_fail("get event status failed");
+    if (ev)
+        put_event(ev, media1);
+    if (ev2)
+        put_event(ev2, media);
     if (media != st->media) {
         puts("cd-tray: media ");
         putln(media_name(media));
         st->media = media;
     }
-    struct sense sn;
-    int ready = tur(pos, &sn);
-    if (ready != st->ready || sn.key != st->sn.key || sn.asc != st->sn.asc || sn.ascq != st->sn.ascq) {
+    if (unit_changed) {
         puts("cd-tray: unit ");
         if (ready) {
             putln("ready");
@@ -1309,7 +1321,7 @@ static u8 poll_tray(u32 pos, struct tray_state *st)
         st->ready = ready;
         st->sn = sn;
     }
-    return ev;
+    return (ev ? 1u << ev : 0) | (ev2 ? 1u << ev2 : 0);
 }
 
 /* Polls until `want` holds; fails after 30 s. kinds: 'e' eject request, 'r' ready, 'o' tray open, 'n' no medium closed. */
@@ -1318,8 +1330,8 @@ static void wait_for(u32 pos, struct tray_state *st, char want, const char *what
     struct deadline dl;
     deadline_set(&dl, 30000);
     for (;;) {
-        u8 ev = poll_tray(pos, st);
-        if ((want == 'e' && ev == 1) || (want == 'r' && st->ready) || (want == 'o' && (st->media & 1))
+        u32 ev = poll_tray(pos, st);
+        if ((want == 'e' && (ev & 2)) || (want == 'r' && st->ready) || (want == 'o' && (st->media & 1))
             || (want == 'n' && st->media == 0 && !st->ready && st->sn.asc == 0x3a))
             return;
         if (expired(&dl)) {
@@ -1403,6 +1415,11 @@ static void action_tray(void)
     start_stop(pos, 0);
     wait_for(pos, &st, 'o', "tray open after guest eject");
     putln("cd-tray: wait guest load");            /* host: query-block */
+    /* Give the host's query-block time to see the open tray before the guest closes it. */
+    struct deadline pause;
+    deadline_set(&pause, 500);
+    while (!expired(&pause))
+        io_delay(10);
     start_stop(pos, 1);
     wait_for(pos, &st, 'r', "medium after guest load");
 

@@ -1,0 +1,220 @@
+package dev.jvmm.tests;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The tiny guest's ATA/ATAPI driver (tests/guest/src/ide.c) under QEMU and under jvmm with the same command
+ * line and images: QEMU's serial output must be what QEMU 7.2 printed when tests/reference/ide was recorded
+ * (so the test is proven on QEMU), jvmm's must be identical with the same exit status, and the images both
+ * wrote must pass `qemu-img check` and hold exactly the expected bytes. -Djvmm.qemuOnly=true runs the QEMU
+ * halves alone.
+ */
+class IdeSideBySideTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(120);
+    private static final long DISK = 16L << 20;
+    private static final int CD_BYTES = 3 << 20;
+
+    @TempDir
+    Path dir;
+
+    private record Pair(VmProcess.Result qemu, VmProcess.Result jvmm) {
+    }
+
+    private static Pair runBoth(String append, String[] qemuArgs, String[] jvmmArgs) {
+        Path qemu = Env.assumeQemu();
+        Path kernel = Env.guest("tiny.pvh");
+        VmProcess.Result q = VmProcess.runQemu(qemu, TIMEOUT, TinyGuest.argv(kernel, append, qemuArgs));
+        assertEquals(TinyGuest.EXIT_PASSED, q.status(), "QEMU run: " + q.stdout() + q.stderr());
+        if (Boolean.getBoolean("jvmm.qemuOnly")) {
+            return new Pair(q, null);
+        }
+        return new Pair(q, VmProcess.runJvmm(TIMEOUT, TinyGuest.argv(kernel, append, jvmmArgs)));
+    }
+
+    private static void jvmmHalf(Pair p) {
+        Assumptions.assumeTrue(p.jvmm() != null, "jvmm half skipped: -Djvmm.qemuOnly=true");
+    }
+
+    private static void assertSame(Pair p) {
+        jvmmHalf(p);
+        assertEquals(p.qemu().stdout(), p.jvmm().stdout(), "serial output differs; " + IdeGuest.jvmmHint(p.jvmm()));
+        assertEquals(p.qemu().status(), p.jvmm().status(), "exit status differs; " + IdeGuest.jvmmHint(p.jvmm()));
+    }
+
+    // ------------------------------------------------------------------ action=ide
+
+    /** How the disk is given: the reference file (QEMU 7.2's output), the format, the options. */
+    static Stream<Arguments> writeCases() {
+        return Stream.of(
+                Arguments.of("ide.txt", "raw", "if=ide", "action=ide"),
+                Arguments.of("ide-hda-cdrom.txt", "raw", "-hda -cdrom", "action=ide start=8 seed=3"),
+                Arguments.of("ide-device.txt", "qcow2", "-device ide-hd", "action=ide start=30000 seed=9"));
+    }
+
+    private String[] driveArgs(String how, Path img, String format) {
+        return switch (how) {
+            case "if=ide" -> new String[] {"-drive", "file=" + img + ",format=" + format + ",if=ide,index=0"};
+            case "-hda -cdrom" -> new String[] {"-hda", img.toString(), "-cdrom",
+                IdeGuest.cdImage(dir.resolve("hda.iso"), CD_BYTES, IdeGuest.CD_SEED).toString()};
+            case "-device ide-hd" -> new String[] {"-drive", "file=" + img + ",format=" + format + ",if=none,id=d0",
+                "-device", "ide-hd,drive=d0,bus=ide.0,unit=0"};
+            default -> throw new IllegalArgumentException(how);
+        };
+    }
+
+    /** IDENTIFY of all four positions; PIO, PIO LBA48, MULTIPLE and DMA writes; flush; every read path back. */
+    @ParameterizedTest(name = "{1} {2} \"{3}\"")
+    @MethodSource("writeCases")
+    void writeFlushReadBack(String reference, String format, String how, String append) {
+        Path qi = dir.resolve("q." + format);
+        Path ji = dir.resolve("j." + format);
+        BlkGuest.create(qi, format, DISK);
+        BlkGuest.create(ji, format, DISK);
+        Pair p = runBoth(append, driveArgs(how, qi, format), driveArgs(how, ji, format));
+        int start = VirtioBlkSideBySideTest.intOpt(append, "start", 0);
+        int seed = VirtioBlkSideBySideTest.intOpt(append, "seed", 0);
+        if (reference != null) {
+            assertEquals(IdeGuest.reference(reference), p.qemu().stdout(), "QEMU's output differs from " + reference);
+        }
+        assertTrue(p.qemu().stdout().endsWith(IdeGuest.ideTail(start, seed)), p.qemu().stdout());
+        byte[] expected = IdeGuest.afterIdeAction(DISK, start, seed);
+        checkImage(qi, format, expected, "QEMU");
+        assertSame(p);
+        checkImage(ji, format, expected, "jvmm");
+    }
+
+    private static void checkImage(Path img, String format, byte[] expected, String who) {
+        if (format.equals("qcow2")) {
+            BlkGuest.run(BlkGuest.qemuImg().toString(), "check", "-f", "qcow2", img.toString());
+        }
+        byte[] got = BlkGuest.asRaw(img, format);
+        assertEquals(expected.length, got.length, "image size after the " + who + " run");
+        if (!Arrays.equals(expected, got)) {
+            int i = Arrays.mismatch(expected, got);
+            throw new AssertionError("image written by " + who + " differs from the expected bytes first at byte "
+                    + i + " (sector " + i / 512 + ")");
+        }
+    }
+
+    // ------------------------------------------------------------------ action=ide-read
+
+    static Stream<Arguments> readCases() {
+        return Stream.of(Arguments.of("raw"), Arguments.of("qcow2-compressed"), Arguments.of("qcow2-backing"));
+    }
+
+    /** 2 MiB of images qemu-img made, read by READ DMA EXT: the same checksum under both. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("readCases")
+    void readsImagesQemuImgMade(String kind) {
+        Env.assumeQemu();
+        String img = BlkGuest.qemuImg().toString();
+        Path base = dir.resolve("base.raw");
+        byte[] expected = BlkGuest.pattern(0, 2 << 20, 99);
+        BlkGuest.write(base, expected);
+        Path disk = dir.resolve("d.qcow2");
+        String format = "qcow2";
+        switch (kind) {
+            case "raw" -> {
+                disk = base;
+                format = "raw";
+            }
+            case "qcow2" -> BlkGuest.run(img, "convert", "-f", "raw", "-O", "qcow2", base.toString(), disk.toString());
+            case "qcow2-compressed" -> BlkGuest.run(img, "convert", "-c", "-f", "raw", "-O", "qcow2", base.toString(),
+                    disk.toString());
+            default -> {
+                Path backing = dir.resolve("base.qcow2");
+                BlkGuest.run(img, "convert", "-f", "raw", "-O", "qcow2", base.toString(), backing.toString());
+                BlkGuest.run(img, "create", "-q", "-f", "qcow2", "-b", backing.toString(), "-F", "qcow2",
+                        disk.toString());
+                BlkGuest.run(BlkGuest.tool("qemu-io").toString(), "-f", "qcow2", "-c", "write -P 0x5a 1M 64k",
+                        "-c", "write -z 1536k 128k", disk.toString());
+                Arrays.fill(expected, 1 << 20, (1 << 20) + (64 << 10), (byte) 0x5a);
+                Arrays.fill(expected, 1536 << 10, (1536 << 10) + (128 << 10), (byte) 0);
+            }
+        }
+        String[] drive = {"-drive", "file=" + disk + ",format=" + format + ",if=ide,index=0"};
+        Pair p = runBoth("action=ide-read start=0 sectors=4096", drive, drive);
+        String line = "ide-read: start 0 sectors 4096 checksum " + BlkGuest.checksum(expected, 0, expected.length);
+        assertTrue(p.qemu().stdout().endsWith(line + "\n"), "QEMU: expected " + line + " in " + p.qemu().stdout());
+        assertSame(p);
+    }
+
+    // ------------------------------------------------------------------ action=ide-abuse
+
+    /**
+     * Bad commands, LBAs past the end, broken PRD tables: every line as QEMU prints it, except DMA to or from
+     * memory that is not RAM (QEMU 7.2 completes those without error, reading zeros and dropping writes),
+     * where jvmm may instead end the command with an ATA error. The disk must be unchanged but for the two
+     * sectors the guest seeds.
+     */
+    @Test
+    void abuse() {
+        Path qi = dir.resolve("q.raw");
+        Path ji = dir.resolve("j.raw");
+        BlkGuest.create(qi, "raw", DISK);
+        BlkGuest.create(ji, "raw", DISK);
+        Pair p = runBoth("action=ide-abuse", new String[] {"-drive", "file=" + qi + ",format=raw,if=ide,index=0"},
+                new String[] {"-drive", "file=" + ji + ",format=raw,if=ide,index=0"});
+        assertEquals(IdeGuest.reference("ide-abuse.txt"), p.qemu().stdout(), "QEMU's output differs from ide-abuse.txt");
+        checkImage(qi, "raw", IdeGuest.afterAbuse(DISK), "QEMU");
+        jvmmHalf(p);
+        List<String> q = List.of(p.qemu().stdout().split("\n"));
+        List<String> j = List.of(p.jvmm().stdout().split("\n"));
+        assertEquals(q.size(), j.size(), "serial output differs; " + IdeGuest.jvmmHint(p.jvmm()) + "\n" + p.jvmm().stdout());
+        List<String> diffs = new ArrayList<>();
+        for (int i = 0; i < q.size(); i++) {
+            String ql = q.get(i);
+            String jl = j.get(i);
+            boolean outside = ql.contains("-outside-ram:");
+            boolean ok = ql.equals(jl) || (outside && jl.startsWith(ql.substring(0, ql.indexOf(": ") + 2) + "failed ")
+                    && jl.contains(" error 0x04 "));
+            if (!ok) {
+                diffs.add("QEMU: " + ql + "\njvmm: " + jl);
+            }
+        }
+        assertTrue(diffs.isEmpty(), String.join("\n", diffs) + "\n" + IdeGuest.jvmmHint(p.jvmm()));
+        assertEquals(p.qemu().status(), p.jvmm().status(), "exit status; " + IdeGuest.jvmmHint(p.jvmm()));
+        checkImage(ji, "raw", IdeGuest.afterAbuse(DISK), "jvmm");
+    }
+
+    // ------------------------------------------------------------------ action=cd
+
+    static Stream<Arguments> cdCases() {
+        return Stream.of(Arguments.of("cd.txt", "-cdrom"), Arguments.of("cd-drive.txt", "-drive media=cdrom"),
+                Arguments.of("cd-empty.txt", "empty"));
+    }
+
+    /** ATAPI: IDENTIFY PACKET, INQUIRY, sense, capacity, TOC, mode pages, configuration, PIO and DMA reads. */
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("cdCases")
+    void cdrom(String reference, String how) {
+        Path iso = IdeGuest.cdImage(dir.resolve("cd.iso"), CD_BYTES, IdeGuest.CD_SEED);
+        String[] args = switch (how) {
+            case "-cdrom" -> new String[] {"-cdrom", iso.toString()};
+            case "-drive media=cdrom" -> new String[] {"-drive", "file=" + iso + ",format=raw,media=cdrom,if=ide,index=2"};
+            default -> new String[] {"-drive", "if=ide,index=2,media=cdrom"};
+        };
+        Pair p = runBoth("action=cd", args, args);
+        assertEquals(IdeGuest.reference(reference), p.qemu().stdout(), "QEMU's output differs from " + reference);
+        if (!how.equals("empty")) {
+            assertTrue(p.qemu().stdout().contains(IdeGuest.cdChecksumLine(CD_BYTES, IdeGuest.CD_SEED)),
+                    p.qemu().stdout());
+        }
+        assertSame(p);
+    }
+}
