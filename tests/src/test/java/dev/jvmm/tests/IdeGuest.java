@@ -82,6 +82,8 @@ final class IdeGuest {
             s = "jvmm's PIIX3 IDE function has no bus-master BAR4 assigned. ";
         } else if (out.contains("hda is not an ATA disk") || out.contains("no ATAPI device")) {
             s = "jvmm's IDE controller shows no drive where QEMU has one (drive options not attached to IDE?). ";
+        } else if (out.isEmpty() && j.status() != 0) {
+            s = "jvmm did not start the guest: its command line was refused (IDE options not supported yet?). ";
         } else if (!out.contains(" pci 00:")) {
             s = "jvmm did not get as far as the PCI scan. ";
         } else {
