@@ -104,8 +104,9 @@ u32 checksum_add(u32 h, u32 buf, u32 len);
 int mem_equal(u32 a, u32 b, u32 len);
 int all_zero(u32 a, u32 len);
 
-/* ide.c: action=ide|ide-read|ide-abuse|cd|cd-tray */
+/* ide.c: action=ide|ide-read|ide-abuse|ide-irq|cd|cd-tray */
 void action_ide(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+void ide_interrupt(u32 irq);
 
 /* boot.c: the per-format entry points call guest_main. */
 void guest_main(struct boot_info *bi);
@@ -119,6 +120,7 @@ extern char tramp_start[], tramp_end[];
 extern volatile u32 ap_count;
 extern char sci_isr[];
 extern char blk_queue_isr[], blk_config_isr[];
+extern char ide_isr14[], ide_isr15[];
 extern char wake_start[], wake_end[];
 
 /* Local APIC (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO, and the I/O APIC (82093AA, 3.2). */

@@ -1440,6 +1440,154 @@ static void action_tray(void)
     exit_qemu(EXIT_PASS);
 }
 
+/* ---------------- action=ide-irq ---------------- */
+
+/* ISA IRQs 14 and 15 reach IOAPIC pins 14 and 15 (no override in QEMU's MADT): edge, active high. */
+#define IDE_VECTOR_BASE 0x4e          /* irq 14 -> 0x4e, irq 15 -> 0x4f */
+
+static volatile u32 irq_count[2];
+static volatile u8 irq_status[2], irq_bm[2];
+
+/* The handler does what a driver's does: bus-master status first, then the status register (which
+ * deasserts INTRQ), clears the bus master's interrupt bit, EOI. */
+void ide_interrupt(u32 irq)
+{
+    const struct channel *c = &chans[irq - 14];
+    irq_bm[irq - 14] = inb((u16)(c->bm + BM_STATUS));
+    irq_status[irq - 14] = rd(c, ATA_STATUS);
+    outb((u16)(c->bm + BM_STATUS), BM_ST_INTR);
+    irq_count[irq - 14]++;
+    mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
+}
+
+/* Waits (interrupts enabled in short windows) until the channel has taken `n` interrupts in all. */
+static int wait_irq(u32 ch, u32 n, u32 ms)
+{
+    struct deadline dl;
+    deadline_set(&dl, ms);
+    while (irq_count[ch] < n) {
+        __asm__ volatile("sti; pause; cli");
+        if (expired(&dl))
+            return 0;
+    }
+    return 1;
+}
+
+static void irq_line(const char *what, u32 ch, u32 before, int with_bm)
+{
+    puts("ide-irq: ");
+    puts(what);
+    puts(": ");
+    put_dec(irq_count[ch] - before);
+    puts(" interrupt(s) on irq ");
+    put_dec(14 + ch);
+    puts(" status ");
+    put_hex2(irq_status[ch]);
+    if (with_bm) {
+        puts(" bm ");
+        put_hex2(irq_bm[ch]);
+    }
+    putc('\n');
+}
+
+static void irq_enable(u32 ch)
+{
+    const struct channel *c = &chans[ch];
+    set_gate(IDE_VECTOR_BASE + ch, (u32)(ch ? ide_isr15 : ide_isr14));
+    ioapic_write(IOAPIC_REDTBL(14 + ch) + 1, 0);
+    ioapic_write(IOAPIC_REDTBL(14 + ch), IDE_VECTOR_BASE + ch);
+    (void)rd(c, ATA_STATUS);           /* nothing pending when the line is unmasked */
+    outb(c->ctl, 0);                   /* nIEN clear */
+}
+
+/*
+ * Interrupt-driven completions: FLUSH CACHE (one interrupt), READ DMA (one, bus-master INTR set), READ
+ * SECTORS of 2 (one per DRQ block), WRITE SECTORS of 2 (one per block written), nothing with nIEN set;
+ * on an ATAPI device of the secondary channel, TEST UNIT READY on irq 15.
+ */
+static void action_irq(void)
+{
+    if (drives[0].kind != ATA)
+        ide_fail("hda is not an ATA disk");
+    const struct channel *c = &chans[0];
+    outb(PIC1_DATA, 0xff);
+    outb(PIC2_DATA, 0xff);
+    mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
+    irq_enable(0);
+
+    u32 before = irq_count[0];
+    select_dev(c, 0);
+    issue(c, 0, CMD_FLUSH_CACHE, 0, 0, 0, 0);
+    wait_irq(0, before + 1, TIMEOUT_MS);
+    irq_line("flush cache", 0, before, 0);
+
+    before = irq_count[0];
+    prd_build(PRD_BASE, DATA_BASE, 8 * SECTOR, 0x10000);
+    select_dev(c, 0);
+    bm_prepare(c, PRD_BASE, 1);
+    issue(c, 0, CMD_READ_DMA, 0, 8, 0, 0);
+    outb((u16)(c->bm + BM_COMMAND), BM_CMD_WRITE | BM_CMD_START);
+    wait_irq(0, before + 1, TIMEOUT_MS);
+    outb((u16)(c->bm + BM_COMMAND), BM_CMD_WRITE);
+    irq_line("read dma", 0, before, 1);
+
+    before = irq_count[0];
+    select_dev(c, 0);
+    issue(c, 0, CMD_READ_SECTORS, 0, 2, 0, 0);
+    for (u32 i = 0; i < 2; i++) {
+        if (!wait_irq(0, before + i + 1, TIMEOUT_MS))
+            break;
+        insw_block((u16)(c->cmd + ATA_DATA), DATA_BASE + i * SECTOR, SECTOR / 2);
+    }
+    io_delay(100);
+    irq_line("read sectors x2", 0, before, 0);
+
+    before = irq_count[0];
+    select_dev(c, 0);
+    issue(c, 0, CMD_WRITE_SECTORS, 0, 2, 0, 0);
+    wait_ready(c, TIMEOUT_MS);        /* the first block is requested without an interrupt */
+    for (u32 i = 0; i < 2; i++) {
+        outsw_block((u16)(c->cmd + ATA_DATA), DATA_BASE + i * SECTOR, SECTOR / 2);
+        if (!wait_irq(0, before + i + 1, TIMEOUT_MS))
+            break;
+    }
+    io_delay(100);
+    irq_line("write sectors x2", 0, before, 0);
+
+    outb(c->ctl, ATA_CTL_NIEN);
+    before = irq_count[0];
+    select_dev(c, 0);
+    issue(c, 0, CMD_FLUSH_CACHE, 0, 0, 0, 0);
+    wait_irq(0, before + 1, 100);
+    wait_ready(c, TIMEOUT_MS);
+    irq_line("flush cache with nIEN", 0, before, 0);
+
+    if (drives[2].kind == ATAPI) {
+        irq_enable(1);
+        before = irq_count[1];
+        const struct channel *s = &chans[1];
+        u8 cdb[12];
+        cdb_clear(cdb);
+        select_dev(s, 0);
+        wr(s, ATA_FEATURES, 0);
+        wr(s, ATA_LBA_MID, 0);
+        wr(s, ATA_LBA_HIGH, 0);
+        wr(s, ATA_COMMAND, CMD_PACKET);
+        delay400(s);
+        wait_ready(s, TIMEOUT_MS);    /* the packet is requested without an interrupt */
+        for (u32 i = 0; i < 6; i++)
+            outw((u16)(s->cmd + ATA_DATA), 0);
+        wait_irq(1, before + 1, TIMEOUT_MS);
+        io_delay(100);
+        irq_line("cd test unit ready", 1, before, 0);
+        outb(s->ctl, ATA_CTL_NIEN);
+    }
+    ioapic_write(IOAPIC_REDTBL(14), IOAPIC_MASKED | IDE_VECTOR_BASE);
+    ioapic_write(IOAPIC_REDTBL(15), IOAPIC_MASKED | (IDE_VECTOR_BASE + 1));
+    putln("ide-irq: ok");
+    exit_qemu(EXIT_PASS);
+}
+
 void action_ide(const struct boot_info *bi, const char *action)
 {
     int cd = action[0] == 'c';
@@ -1450,6 +1598,8 @@ void action_ide(const struct boot_info *bi, const char *action)
         action_read(bi);
     else if (streq(action, "ide-abuse"))
         action_abuse();
+    else if (streq(action, "ide-irq"))
+        action_irq();
     else if (streq(action, "cd"))
         action_cd(bi);
     else if (streq(action, "cd-tray"))

@@ -128,6 +128,21 @@ class IdeSideBySideTest {
         }
     }
 
+    /**
+     * Completions by interrupt with nIEN clear: IRQ 14 through the IOAPIC for FLUSH CACHE, READ DMA (with
+     * the bus master's INTR bit), each PIO data block; none with nIEN set; IRQ 15 for the CD-ROM.
+     */
+    @Test
+    void interrupts() {
+        Path img = dir.resolve("d.raw");
+        BlkGuest.create(img, "raw", DISK);
+        Path iso = IdeGuest.cdImage(dir.resolve("cd.iso"), CD_BYTES, IdeGuest.CD_SEED);
+        String[] args = {"-drive", "file=" + img + ",format=raw,if=ide,index=0", "-cdrom", iso.toString()};
+        Pair p = runBoth("action=ide-irq", args, args);
+        assertEquals(IdeGuest.reference("ide-irq.txt"), p.qemu().stdout(), "QEMU's output differs from ide-irq.txt");
+        assertSame(p);
+    }
+
     // ------------------------------------------------------------------ action=ide-read
 
     static Stream<Arguments> readCases() {
