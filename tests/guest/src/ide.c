@@ -884,17 +884,20 @@ static void action_rw(const struct boot_info *bi)
     exit_qemu(EXIT_PASS);
 }
 
-/* action=ide-read [start=S] [sectors=N] [drive=0..3]: READ DMA EXT in 128-sector commands, one checksum. */
+/* action=ide-read [start=S] [sectors=N] [drive=0..3] [pio=1]: READ DMA EXT (or READ SECTORS EXT) in 128-sector commands, one checksum. */
 static void action_read(const struct boot_info *bi)
 {
     u32 start = opt_u32(bi, "start", 0), sectors = opt_u32(bi, "sectors", 256), pos = opt_u32(bi, "drive", 0);
+    u32 use_pio = opt_u32(bi, "pio", 0);
     if (pos > 3 || drives[pos].kind != ATA)
         ide_fail("no ATA disk at that position");
     const struct channel *c = &chans[pos / 2];
     u32 h = FNV_OFFSET;
     for (u32 done = 0; done < sectors;) {
         u32 n = sectors - done < 128 ? sectors - done : 128;
-        if (!dma(c, pos & 1, CMD_READ_DMA_EXT, n, start + done, 1, DATA_BASE, n * SECTOR, 0x10000, 1)) {
+        int ok = use_pio ? pio(c, pos & 1, CMD_READ_SECTORS_EXT, n, start + done, 1, DATA_BASE, n, 1, 0, 0)
+                         : dma(c, pos & 1, CMD_READ_DMA_EXT, n, start + done, 1, DATA_BASE, n * SECTOR, 0x10000, 1);
+        if (!ok) {
             puts("ide-read: read failed at sector ");
             put_dec(start + done);
             putc(' ');

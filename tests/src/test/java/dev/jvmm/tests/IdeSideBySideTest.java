@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -186,6 +187,33 @@ class IdeSideBySideTest {
         assertSame(p);
     }
 
+    /**
+     * rerror=report: a read that fails in the block layer (blkdebug EIO on one host sector of a qcow2 image)
+     * ends the ATA command with status 0x41, error 0x04 (ABRT), by DMA and by PIO alike.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"dma", "pio"})
+    void readErrorReported(String mode) {
+        Env.assumeQemu();
+        String img = BlkGuest.qemuImg().toString();
+        String[][] args = new String[2][];
+        for (int i = 0; i < 2; i++) {
+            Path disk = dir.resolve(i + ".qcow2");
+            BlkGuest.create(disk, "qcow2", DISK);
+            // Guest offset 1 MiB lands in the second data run, host sectors 2688..2815 (qemu-img map).
+            BlkGuest.run(BlkGuest.tool("qemu-io").toString(), "-f", "qcow2", "-c", "write -P 0x11 0 1M", "-c",
+                    "write -P 0x22 1M 64k", disk.toString());
+            args[i] = new String[] {"-blockdev", "driver=qcow2,node-name=dbg,file.driver=blkdebug,"
+                    + "file.inject-error.0.event=read_aio,file.inject-error.0.errno=5,file.inject-error.0.sector=2700,"
+                    + "file.image.driver=file,file.image.filename=" + disk,
+                "-device", "ide-hd,drive=dbg,bus=ide.0,unit=0,rerror=report"};
+        }
+        String append = "action=ide-read start=2048 sectors=64" + (mode.equals("pio") ? " pio=1" : "");
+        Pair p = runBothStatus(append, args[0], args[1], TinyGuest.EXIT_FAILED);
+        assertEquals(IdeGuest.reference("ioerror-report-" + mode + ".txt"), p.qemu().stdout());
+        assertSame(p);
+    }
+
     // ------------------------------------------------------------------ action=ide-abuse
 
     /**
@@ -228,7 +256,7 @@ class IdeSideBySideTest {
 
     static Stream<Arguments> cdCases() {
         return Stream.of(Arguments.of("cd.txt", "-cdrom"), Arguments.of("cd-drive.txt", "-drive media=cdrom"),
-                Arguments.of("cd-empty.txt", "empty"));
+                Arguments.of("cd-empty.txt", "empty"), Arguments.of("cd-dvd.txt", "dvd"));
     }
 
     /** ATAPI: IDENTIFY PACKET, INQUIRY, sense, capacity, TOC, mode pages, configuration, PIO and DMA reads. */
@@ -239,14 +267,25 @@ class IdeSideBySideTest {
         String[] args = switch (how) {
             case "-cdrom" -> new String[] {"-cdrom", iso.toString()};
             case "-drive media=cdrom" -> new String[] {"-drive", "file=" + iso + ",format=raw,media=cdrom,if=ide,index=2"};
+            case "dvd" -> new String[] {"-cdrom", sparse(dir.resolve("dvd.iso"), 1L << 30).toString()};
             default -> new String[] {"-drive", "if=ide,index=2,media=cdrom"};
         };
         Pair p = runBoth("action=cd", args, args);
         assertEquals(IdeGuest.reference(reference), p.qemu().stdout(), "QEMU's output differs from " + reference);
-        if (!how.equals("empty")) {
+        if (how.startsWith("-")) {
             assertTrue(p.qemu().stdout().contains(IdeGuest.cdChecksumLine(CD_BYTES, IdeGuest.CD_SEED)),
                     p.qemu().stdout());
         }
         assertSame(p);
+    }
+
+    /** A sparse file: 1 GiB of zeros is past QEMU's CD capacity limit, so the drive reports a DVD profile. */
+    private static Path sparse(Path p, long size) {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(size);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return p;
     }
 }
