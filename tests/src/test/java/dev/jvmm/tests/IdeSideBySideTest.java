@@ -188,6 +188,26 @@ class IdeSideBySideTest {
     }
 
     /**
+     * LBA48 beyond 28 bits: a sparse 200 GiB qcow2 with 64 KiB of 0x5a at 128 GiB (LBA 2^28), read by READ
+     * DMA EXT, so the high LBA bytes written through the HOB registers must reach the block layer.
+     */
+    @Test
+    void highLba48() {
+        Env.assumeQemu();
+        Path disk = dir.resolve("big.qcow2");
+        BlkGuest.create(disk, "qcow2", 200L << 30);
+        BlkGuest.run(BlkGuest.tool("qemu-io").toString(), "-f", "qcow2", "-c", "write -P 0x5a 128G 64k",
+                disk.toString());
+        byte[] expected = new byte[128 << 10];
+        Arrays.fill(expected, 0, 64 << 10, (byte) 0x5a);
+        String[] drive = {"-drive", "file=" + disk + ",format=qcow2,if=ide,index=0"};
+        Pair p = runBoth("action=ide-read start=268435456 sectors=256", drive, drive);
+        String line = "ide-read: start 268435456 sectors 256 checksum " + BlkGuest.checksum(expected, 0, expected.length);
+        assertTrue(p.qemu().stdout().endsWith(line + "\n"), "QEMU: expected " + line + " in " + p.qemu().stdout());
+        assertSame(p);
+    }
+
+    /**
      * rerror=report: a read that fails in the block layer (blkdebug EIO on one host sector of a qcow2 image)
      * ends the ATA command with status 0x41, error 0x04 (ABRT), by DMA and by PIO alike.
      */
