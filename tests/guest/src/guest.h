@@ -77,6 +77,37 @@ int pci_find(u16 vendor, const u16 *devices, u32 ndevices, u32 *bdf_out);
 void action_blk(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 void blk_interrupt(u32 vector);
 
+/* util.c: TSC time, deadlines, the disks' test pattern and checksum (shared by virtio_blk.c and ide.c). */
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (u64)hi << 32 | lo;
+}
+/* A deadline `ms` from now; expired() is also bounded by a loop count in case the TSC is unusable. */
+struct deadline {
+    u64 end;
+    u32 spins;
+    u32 max_spins;
+};
+#define FNV_OFFSET 0x811c9dc5u
+#define FNV_PRIME 0x01000193u
+extern u32 tsc_khz;                /* 0 when the TSC could not be calibrated */
+void calibrate_tsc(void);
+u64 now_us(void);
+void deadline_set(struct deadline *d, u32 ms);
+int expired(struct deadline *d);
+u64 udiv64(u64 n, u32 d, u32 *rem);
+void put_u64(u64 v);
+void pattern_fill(u32 buf, u64 disk_off, u32 len, u32 seed);
+u32 checksum_add(u32 h, u32 buf, u32 len);
+int mem_equal(u32 a, u32 b, u32 len);
+int all_zero(u32 a, u32 len);
+
+/* ide.c: action=ide|ide-read|ide-abuse|ide-irq|cd|cd-tray */
+void action_ide(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+void ide_interrupt(u32 irq);
+
 /* boot.c: the per-format entry points call guest_main. */
 void guest_main(struct boot_info *bi);
 u32 usable_mib(const struct boot_info *bi);
@@ -89,6 +120,7 @@ extern char tramp_start[], tramp_end[];
 extern volatile u32 ap_count;
 extern char sci_isr[];
 extern char blk_queue_isr[], blk_config_isr[];
+extern char ide_isr14[], ide_isr15[];
 extern char wake_start[], wake_end[];
 
 /* Local APIC (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO, and the I/O APIC (82093AA, 3.2). */

@@ -76,6 +76,27 @@ blk_config_isr:
     popal
     IRET_EMULATED
 
+    /* IDE channel interrupts (action=ide-irq): ide_interrupt acknowledges the device and sends the EOI. */
+    .globl ide_isr14
+ide_isr14:
+    pushal
+    cld
+    pushl $14
+    call ide_interrupt
+    addl $4, %esp
+    popal
+    IRET_EMULATED
+
+    .globl ide_isr15
+ide_isr15:
+    pushal
+    cld
+    pushl $15
+    call ide_interrupt
+    addl $4, %esp
+    popal
+    IRET_EMULATED
+
     /* LAPIC spurious vector: no EOI (SDM Vol. 3A 11.9). */
     .globl spurious_isr
 spurious_isr:

@@ -487,6 +487,10 @@ void guest_main(struct boot_info *bi)
         run_checks();
     } else if (action[0] == 'b' && action[1] == 'l' && action[2] == 'k' && (action[3] == 0 || action[3] == '-')) {
         action_blk(bi, action);
+    } else if (streq(action, "ide") || streq(action, "ide-read") || streq(action, "ide-abuse") || streq(action, "ide-irq")
+               || streq(action, "cd")
+               || streq(action, "cd-tray")) {
+        action_ide(bi, action);
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {
