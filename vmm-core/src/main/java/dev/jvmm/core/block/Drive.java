@@ -355,6 +355,20 @@ public final class Drive implements BlockBackend, AutoCloseable {
         for (ByteBuffer s : srcs) {
             n += s.remaining();
         }
+        writeRequest(offset, n, t0, d -> d.writev(offset, srcs));
+    }
+
+    /** What a write-like request does to the root driver. */
+    @FunctionalInterface
+    private interface WriteOp {
+        void run(BlockDriver driver) throws IOException;
+    }
+
+    /**
+     * A write or write-zeroes: permission check, the operation, the writethrough flush, accounting and
+     * wr_highest_offset (which counts a write that reached the graph even when it failed).
+     */
+    private void writeRequest(long offset, long length, long t0, WriteOp op) throws IOException {
         BlockNode r = null;
         boolean reached = false;
         inFlight.incrementAndGet();
@@ -362,21 +376,21 @@ public final class Drive implements BlockBackend, AutoCloseable {
             r = root;
             checkWritable();
             reached = true;
-            driver().writev(offset, srcs);
+            op.run(driver());
             if (!cache.writeback()) {
                 flushDriver();
             }
         } catch (IOException | RuntimeException e) {
             if (reached) {
-                highestOffset(r, offset, n, true);
+                highestOffset(r, offset, length, true);
             }
             remember(Operation.WRITE, t0);
             throw e;
         } finally {
             inFlight.decrementAndGet();
         }
-        highestOffset(r, offset, n, false);
-        stats.done(Operation.WRITE, n, t0);
+        highestOffset(r, offset, length, false);
+        stats.done(Operation.WRITE, length, t0);
     }
 
     @Override
@@ -416,28 +430,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
         long t0 = stats.now();
-        BlockNode r = null;
-        boolean reached = false;
-        inFlight.incrementAndGet();
-        try {
-            r = root;
-            checkWritable();
-            reached = true;
-            driver().writeZeroes(offset, length, mayUnmap && discardUnmap);
-            if (!cache.writeback()) {
-                flushDriver();
-            }
-        } catch (IOException | RuntimeException e) {
-            if (reached) {
-                highestOffset(r, offset, length, true);
-            }
-            remember(Operation.WRITE, t0);
-            throw e;
-        } finally {
-            inFlight.decrementAndGet();
-        }
-        highestOffset(r, offset, length, false);
-        stats.done(Operation.WRITE, length, t0);
+        writeRequest(offset, length, t0, d -> d.writeZeroes(offset, length, mayUnmap && discardUnmap));
     }
 
     /** wr_highest_offset of the drive and its nodes: a write that reached the graph counts, done or failed. */
