@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One host file under an image driver, QEMU's file-posix node: positional I/O (O_DIRECT with cache.direct, through
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class ImageFile implements AutoCloseable {
     private static final int MIN_ALIGN = 512;
 
+    private final AtomicLong wrHighestOffset = new AtomicLong();
     private final Path path;
     private final String displayName;
     private final FileChannel ch;
@@ -156,7 +158,13 @@ final class ImageFile implements AutoCloseable {
         }
     }
 
+    /** The end of the highest write since open: QEMU's wr_highest_offset of the file node under a format. */
+    long wrHighestOffset() {
+        return wrHighestOffset.get();
+    }
+
     void writeFully(long offset, ByteBuffer src) throws IOException {
+        wrHighestOffset.accumulateAndGet(offset + src.remaining(), Math::max);
         try {
             if (align == 1 || aligned(src, offset)) {
                 long pos = offset;
