@@ -134,22 +134,13 @@ class BlockOptionsSideBySideTest {
 
     /**
      * query-blockstats once the guest has written, flushed and read 32 KiB in 4 KiB descriptors (one request
-     * each way, whatever the number of descriptors) and halted: same counts and offsets as QEMU.
+     * each way, whatever the number of descriptors) and halted: same counts and offsets as QEMU (under qcow2
+     * the file node's wr_highest_offset is the end of the highest cluster qcow2 wrote, metadata included).
      */
-    @org.junit.jupiter.api.Test
-    void blockstatsAfterGuestIo() throws Exception {
-        blockstats("raw");
-    }
-
-    /**
-     * Known difference, kept visible: under qcow2 QEMU's file node reports the end of the highest host cluster
-     * written (wr_highest_offset 393216 here: data cluster after header, L1, refcount table and block, L2); jvmm
-     * does not follow qcow2's writes down to its file node and reports 0.
-     */
-    @org.junit.jupiter.api.Disabled("known jvmm difference: wr_highest_offset of a qcow2 node's file child")
-    @org.junit.jupiter.api.Test
-    void blockstatsAfterGuestIoQcow2() throws Exception {
-        blockstats("qcow2");
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"raw", "qcow2"})
+    void blockstatsAfterGuestIo(String format) throws Exception {
+        blockstats(format);
     }
 
     private void blockstats(String format) throws Exception {

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -30,6 +31,32 @@ class CrashSafetyTest {
         Path kernel = GuestVm.assumeReady();
         check(GuestVm.QEMU, kernel, kind);
         check(GuestVm.jvmm(), kernel, kind);
+    }
+
+    /**
+     * snapshot=on: the temporary overlay in $TMPDIR is unlinked as soon as it is open (as QEMU does), so even a
+     * SIGKILL after the guest's writes leaves no file there, and the image itself is untouched.
+     */
+    @org.junit.jupiter.api.Test
+    void snapshotOverlayLeavesNothingAfterKill9() throws Exception {
+        Path kernel = GuestVm.assumeReady();
+        for (String program : List.of(GuestVm.QEMU, GuestVm.jvmm())) {
+            Path tmp = java.nio.file.Files.createDirectories(dir.resolve("tmp"));
+            Path img = Images.create(dir.resolve("snap.qcow2"), "qcow2", DISK);
+            byte[] before = java.nio.file.Files.readAllBytes(img);
+            List<String> cmd = GuestVm.command(program, kernel, "action=blk-err start=" + START + " sectors="
+                    + SECTORS + " ops=wfi", List.of("-drive", "file=" + img + ",format=qcow2,if=none,id=d0,snapshot=on",
+                    "-device", "virtio-blk-pci,drive=d0,id=vd0"));
+            try (GuestVm vm = GuestVm.start(cmd, dir.resolve("k.sock"), java.util.Map.of("TMPDIR", tmp.toString()))) {
+                vm.cont();
+                assertTrue(vm.awaitSerial("blk-err: idle", 20_000), program + ": " + vm.serial() + vm.stderr());
+                vm.kill();
+            }
+            try (var files = java.nio.file.Files.list(tmp)) {
+                assertEquals(List.of(), files.toList(), program + " left its overlay in TMPDIR after kill -9");
+            }
+            assertTrue(Arrays.equals(before, java.nio.file.Files.readAllBytes(img)), program + " changed the image");
+        }
     }
 
     private void check(String program, Path kernel, String kind) throws Exception {

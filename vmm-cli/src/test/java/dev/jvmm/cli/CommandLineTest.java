@@ -32,6 +32,24 @@ class CommandLineTest {
     }
 
     @Test
+    void deviceInJsonFormAsLibvirtWritesIt() {
+        var d = config("-device", "{\"driver\":\"virtio-blk-pci\",\"bus\":\"pci.0\",\"addr\":\"0x4\","
+                + "\"drive\":\"libvirt-1-format\",\"id\":\"virtio-disk0\",\"bootindex\":1,\"write-cache\":true}")
+                .devices().get(0);
+        assertEquals("virtio-blk-pci", d.implied());
+        assertEquals("0x4", d.get("addr").orElseThrow());
+        assertEquals("1", d.get("bootindex").orElseThrow());
+        assertEquals("on", d.get("write-cache").orElseThrow());
+        OptionException e = assertThrows(OptionException.class,
+                () -> config("-device", "{\"driver\":\"virtio-blk-pci\",\"x\":{\"y\":1}}"));
+        assertEquals("Parameter 'x' is not a scalar", e.getMessage());
+        e = assertThrows(OptionException.class, () -> config("-device", "{\"drive\":\"d0\"}"));
+        assertEquals("Parameter 'driver' is missing", e.getMessage());
+        e = assertThrows(OptionException.class, () -> config("-device", "{\"driver\":"));
+        assertTrue(e.option().startsWith("-device "), e.option());
+    }
+
+    @Test
     void unknownOptionIsQemuStyle() {
         Result r = run("-foo");
         assertEquals(1, r.status());

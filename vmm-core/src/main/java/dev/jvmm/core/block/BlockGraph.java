@@ -807,8 +807,19 @@ public final class BlockGraph implements AutoCloseable {
                 s.invalidFlushOperations(), s.invalidUnmapOperations(), s.accountInvalid(), s.accountFailed());
     }
 
+    /** A node's wr_highest_offset; a qcow2 node's file child counts every write qcow2 made to the file. */
+    private long wrHighestOffset(BlockNode n) {
+        long h = n.wrHighestOffset();
+        for (BlockNode p : nodes) {
+            if (p.file() == n && p.driver() instanceof Qcow2Image q) {
+                h = Math.max(h, q.fileWrHighestOffset());
+            }
+        }
+        return h;
+    }
+
     private BlockStatsInfo nodeStats(BlockNode n, boolean blkLevel) {
-        return new BlockStatsInfo(null, null, n.nodeName(), BlockDeviceStats.zero(n.wrHighestOffset()),
+        return new BlockStatsInfo(null, null, n.nodeName(), BlockDeviceStats.zero(wrHighestOffset(n)),
                 n.file() == null ? null : nodeStats(n.file(), blkLevel),
                 blkLevel ? backingStats(n) : null,
                 n.isProtocol() ? new BlockStatsInfo.FileDriverStats(0, 0, 0) : null);

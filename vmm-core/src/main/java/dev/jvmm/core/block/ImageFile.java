@@ -15,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One host file under an image driver, QEMU's file-posix node: positional I/O (O_DIRECT with cache.direct, through
@@ -25,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class ImageFile implements AutoCloseable {
     private static final int MIN_ALIGN = 512;
 
+    private final AtomicLong wrHighestOffset = new AtomicLong();
     private final Path path;
     private final String displayName;
     /** Page-cached channel: all I/O without cache.direct; size, flush and the unaligned file tail with it. */
@@ -180,7 +182,13 @@ final class ImageFile implements AutoCloseable {
         }
     }
 
+    /** The end of the highest write since open: QEMU's wr_highest_offset of the file node under a format. */
+    long wrHighestOffset() {
+        return wrHighestOffset.get();
+    }
+
     void writeFully(long offset, ByteBuffer src) throws IOException {
+        wrHighestOffset.accumulateAndGet(offset + src.remaining(), Math::max);
         try {
             if (directFd < 0) {
                 writeAll(ch, src, offset);

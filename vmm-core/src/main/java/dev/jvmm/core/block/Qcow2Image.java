@@ -127,6 +127,11 @@ public final class Qcow2Image implements BlockDriver {
         }
     }
 
+    /** The end of the highest write to the image file since open, metadata included (the file node's stat). */
+    public long fileWrHighestOffset() {
+        return file.wrHighestOffset();
+    }
+
     private Qcow2Image(Path path, ImageFile file, ImageOptions opts, int depth) throws IOException {
         this.path = path;
         this.file = file;

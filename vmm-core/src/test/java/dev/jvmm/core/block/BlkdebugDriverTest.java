@@ -41,6 +41,29 @@ class BlkdebugDriverTest {
     }
 
     @Test
+    void vectoredRequestIsOneRangeAndFailsWhole() throws IOException {
+        // QEMU's blkdebug checks a guest request's whole range once: a rule on sector 10 fails an 8 KiB write
+        // at 0 given in two 4 KiB pieces, and neither piece reaches the image.
+        try (BlkdebugDriver d = open("[inject-error]\nevent = \"write_aio\"\nsector = \"10\"\nonce = \"on\"\n")) {
+            ByteBuffer a = ByteBuffer.allocate(4096);
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            a.put(0, (byte) 1);
+            b.put(0, (byte) 2);
+            assertEquals(5, errno(() -> d.writev(0, new ByteBuffer[] {a.duplicate(), b.duplicate()})));
+            ByteBuffer back = ByteBuffer.allocate(8192);
+            d.read(0, back);
+            assertEquals(0, back.get(0));
+            assertEquals(0, back.get(4096));
+            d.writev(0, new ByteBuffer[] {a.duplicate(), b.duplicate()});
+            ByteBuffer r1 = ByteBuffer.allocate(4096);
+            ByteBuffer r2 = ByteBuffer.allocate(4096);
+            d.readv(0, new ByteBuffer[] {r1, r2});
+            assertEquals(1, r1.get(0));
+            assertEquals(2, r2.get(0));
+        }
+    }
+
+    @Test
     void readRuleOnceAtSector() throws IOException {
         // qemu-io: read 0 4096 ok; read 4096 512 -> "Input/output error"; then reads pass again.
         try (BlkdebugDriver d = open("[inject-error]\nevent = \"read_aio\"\nsector = \"8\"\nonce = \"on\"\n")) {

@@ -46,6 +46,21 @@ class BlockOptionsTest {
     }
 
     @Test
+    void forceShareNeedsReadOnlyAndLetsAWriterIn() {
+        assertOptionError("force-share=on can only be used with read-only images",
+                () -> DriveOptions.parse("file=" + raw + ",format=raw,force-share=on"));
+        assertEquals(ImageOptions.FORCE_SHARE,
+                DriveOptions.parse("file=" + raw + ",format=raw,readonly=on,force-share=on").locking());
+        assertEquals("off",
+                DriveOptions.parse("file=" + raw + ",format=raw,readonly=on,force-share=on,file.locking=off").locking());
+        // A writer, then a read-only force-share user (allowed), then a plain reader (refused as QEMU does).
+        graph.addDrive("file=" + raw + ",format=raw,if=none,id=w");
+        graph.addDrive("file=" + raw + ",format=raw,if=none,id=fs,readonly=on,force-share=on");
+        assertOptionError("Failed to get shared \"write\" lock\nIs another process using the image [" + raw + "]?",
+                () -> graph.addDrive("file=" + raw + ",format=raw,if=none,id=r,readonly=on"));
+    }
+
+    @Test
     void driveDefaultsAsQemu() {
         DriveOptions o = DriveOptions.parse("file=/x.raw,if=none,id=d0");
         assertEquals(BlockErrorPolicy.ENOSPC, o.werror());
