@@ -43,6 +43,8 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
+    private static final long HUGE_PAGE = 2L << 20;
+
     /** Maps anonymous memory for the given guest ranges (sorted, non-overlapping). */
     public static GuestMemory allocate(List<RamRange> ranges) {
         long total = 0;
@@ -56,11 +58,30 @@ public final class GuestMemory implements AutoCloseable {
         }
         Pointer p;
         try {
-            p = LibC.mmap(null, total, LibC.PROT_READ | LibC.PROT_WRITE,
+            // Over-map by one huge page and trim, so the RAM starts 2 MiB-aligned and transparent huge pages
+            // can back it (as QEMU aligns and madvises its RAM): fewer faults and cheaper page pinning for
+            // O_DIRECT disk I/O straight into guest memory.
+            long mapped = total + HUGE_PAGE;
+            Pointer raw = LibC.mmap(null, mapped, LibC.PROT_READ | LibC.PROT_WRITE,
                     LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+            long start = Pointer.nativeValue(raw);
+            long aligned = (start + HUGE_PAGE - 1) & -HUGE_PAGE;
+            if (aligned > start) {
+                LibC.munmap(raw, aligned - start);
+            }
+            long tail = start + mapped - (aligned + total);
+            if (tail > 0) {
+                LibC.munmap(new Pointer(aligned + total), tail);
+            }
+            p = new Pointer(aligned);
         } catch (LastErrorException e) {
             throw new IllegalStateException("cannot map " + (total >> 20) + " MiB of guest RAM: "
                     + LibC.describe(e.getErrorCode()), e);
+        }
+        try {
+            LibC.madvise(p, total, LibC.MADV_HUGEPAGE);
+        } catch (LastErrorException e) {
+            // Kernels without transparent huge pages refuse the advice; small pages work the same, only slower.
         }
         return new GuestMemory(ranges, p, total);
     }
