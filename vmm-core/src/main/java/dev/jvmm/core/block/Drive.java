@@ -247,6 +247,11 @@ public final class Drive implements BlockBackend, AutoCloseable {
         return root != null;
     }
 
+    @Override
+    public boolean isInserted() {
+        return root != null;
+    }
+
     /** The read-only state blockdev-change-medium's read-only-mode=retain keeps (QEMU's root state). */
     public boolean rootStateReadOnly() {
         BlockNode r = root;
@@ -287,6 +292,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
      * already changed its own state, this only reports it. QEMU sends the event even when the tray did not
      * move, and so does this. Any thread.
      */
+    @Override
     public void guestTrayMoved(boolean open) {
         events.publish(new VmEvent.DeviceTrayMoved(name, qdev, open));
     }
