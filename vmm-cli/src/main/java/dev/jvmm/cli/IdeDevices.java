@@ -205,5 +205,10 @@ final class IdeDevices {
         public void ejectRequest(boolean force) {
             target.ejectRequest(force);
         }
+
+        @Override
+        public <E extends Exception> void exclusive(Steps<E> steps) throws E {
+            target.exclusive(steps);
+        }
     }
 }

@@ -279,6 +279,16 @@ public final class Drive implements BlockBackend, AutoCloseable {
         }
     }
 
+    /** Runs a medium command's steps with the device's registers held (see RemovableMediaDevice#exclusive). */
+    <E extends Exception> void exclusive(RemovableMediaDevice.Steps<E> steps) throws E {
+        RemovableMediaDevice d = device;
+        if (d == null) {
+            steps.run();
+        } else {
+            d.exclusive(steps);
+        }
+    }
+
     /** QEMU's blk_dev_eject_request: a locked device is asked to open its tray. */
     void ejectRequest(boolean force) {
         RemovableMediaDevice d = device;

@@ -191,6 +191,14 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMediaDevice 
         }
     }
 
+    /** The channel's lock is what the guest's register accesses take: a medium command's steps run inside it. */
+    @Override
+    public <E extends Exception> void exclusive(Steps<E> steps) throws E {
+        synchronized (lock()) {
+            steps.run();
+        }
+    }
+
     /** QEMU's ide_cd_eject_request_cb: GESN reports an eject request; force drops the guest's lock. */
     @Override
     public void ejectRequest(boolean force) {
