@@ -52,6 +52,14 @@ final class IdeDevices {
         pci.add(Piix3Ide.PC_SLOT, Piix3Ide.PC_FUNCTION, ide);
     }
 
+    /**
+     * The /machine/unattached index QEMU 7.2 gives the first IDE device of an if=ide drive: after the CPUs, the
+     * board's devices and the serial ports (and, without -nodefaults, VGA, parallel port, NIC and floppy).
+     */
+    static int firstUnattached(MachineConfig config, int cpus) {
+        return cpus + 18 + config.serials().size() + (config.nodefaults() ? 0 : 4);
+    }
+
     Piix3Ide controller() {
         return ide;
     }
@@ -95,8 +103,12 @@ final class IdeDevices {
      * @param qomPath the device's QOM path (/machine/peripheral/ID or /machine/peripheral-anon/device[N])
      */
     void addDevice(QemuOpts d, String qomPath) {
-        d.requireOnly(PROPERTIES);
         String driver = d.get("driver").orElseThrow();
+        for (String k : d.values().keySet()) {
+            if (!List.of(PROPERTIES).contains(k)) {
+                throw new OptionException(d.option(), "Property '" + driver + "." + k + "' not found");
+            }
+        }
         boolean cdrom = driver.equals("ide-cd");
         // Without bus=, QEMU finds the last IDE bus created, ide.1, whether or not it has room.
         String busName = d.getOrDefault("bus", "ide.1");

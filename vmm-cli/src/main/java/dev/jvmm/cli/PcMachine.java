@@ -184,7 +184,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
         ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
                 vm.line(Piix3Ide.SECONDARY_IRQ), disks::driveSerial);
-        ide.addDriveDevices(firstIdeUnattached(smp.cpus()));
+        ide.addDriveDevices(IdeDevices.firstUnattached(config, smp.cpus()));
         for (QemuOpts d : config.devices()) {
             addDevice(d);
         }
@@ -261,15 +261,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             }
         });
         return r;
-    }
-
-    /**
-     * The /machine/unattached index QEMU 7.2 gives the first IDE device of an if=ide drive: after the CPUs, the
-     * board's devices and the serial ports (and, without -nodefaults, VGA, parallel port, NIC and floppy).
-     */
-    private int firstIdeUnattached(int cpus) {
-        int serials = config.serials().size();
-        return cpus + 18 + serials + (config.nodefaults() ? 0 : 4);
     }
 
     /** QEMU's pc ACPI description of this machine: its APIC ids, its ISA devices, no SMI command port. */
