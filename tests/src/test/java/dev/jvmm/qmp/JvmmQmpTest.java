@@ -135,8 +135,8 @@ class JvmmQmpTest {
     }
 
     /**
-     * query-pci as QEMU 7.2 answers for "-machine pc -nodefaults" once SeaBIOS has run, less the PIIX3 IDE
-     * function 00:01.1, which jvmm does not have yet.
+     * query-pci as QEMU 7.2 answers for "-machine pc -nodefaults" once SeaBIOS has run (the PIIX3 IDE function
+     * 00:01.1 with its bus-master BAR at the first I/O address).
      */
     @Test
     void queryPciAsQemuAfterItsFirmware() throws Exception {
@@ -152,6 +152,10 @@ class JvmmQmpTest {
                     + "{\"irq_pin\": 0, \"bus\": 0, \"qdev_id\": \"\", \"slot\": 1, \"class_info\": {\"class\": 1537, "
                     + "\"desc\": \"ISA bridge\"}, \"id\": {\"device\": 28672, \"subsystem-vendor\": 6900, "
                     + "\"vendor\": 32902, \"subsystem\": 4352}, \"function\": 0, \"regions\": []}, "
+                    + "{\"irq_pin\": 0, \"bus\": 0, \"qdev_id\": \"\", \"slot\": 1, \"class_info\": {\"class\": 257, "
+                    + "\"desc\": \"IDE controller\"}, \"id\": {\"device\": 28688, \"subsystem-vendor\": 6900, "
+                    + "\"vendor\": 32902, \"subsystem\": 4352}, \"function\": 1, \"regions\": [{\"bar\": 4, "
+                    + "\"size\": 16, \"address\": 49152, \"type\": \"io\"}]}, "
                     + "{\"irq_pin\": 1, \"bus\": 0, \"qdev_id\": \"\", \"irq\": 9, \"slot\": 1, \"class_info\": "
                     + "{\"class\": 1664, \"desc\": \"Bridge\"}, \"id\": {\"device\": 28947, \"subsystem-vendor\": 6900, "
                     + "\"vendor\": 32902, \"subsystem\": 4352}, \"function\": 3, \"regions\": []}]}]}\r\n";

@@ -22,8 +22,9 @@ import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
- * The machine's disks: the block graph built from -drive, -blockdev and -snapshot, and the virtio-blk-pci
- * functions that use it (from -device, and one per if=virtio drive as QEMU's default devices).
+ * The machine's disks: the block graph built from -drive, -blockdev and -snapshot (plus the default CD-ROM
+ * drive without -nodefaults), and the virtio-blk-pci functions that use it (from -device, and one per if=virtio
+ * drive as QEMU's default devices). The IDE devices over the same graph are {@link IdeDevices}.
  */
 final class BlockDevices implements AutoCloseable {
     /** The -device virtio-blk-pci properties jvmm takes; anything else is refused as QEMU refuses unknown ones. */
@@ -78,11 +79,10 @@ final class BlockDevices implements AutoCloseable {
                 if (serial != null) {
                     serials.put(made[0], serial);
                 }
-                if (!graph.drivesWithInterface("none").contains(made[0])
-                        && !graph.drivesWithInterface("virtio").contains(made[0])) {
-                    throw new OptionException(arg.option(), "this interface (if=) is not supported yet: jvmm"
-                            + " has virtio disks (if=virtio, or if=none with -device virtio-blk-pci)");
-                }
+            }
+            if (!config.nodefaults()) {
+                // QEMU's default empty CD-ROM (ide1-cd0) unless a drive already sits there.
+                graph.addDefaultCdrom();
             }
         } catch (RuntimeException e) {
             graph.close();
@@ -92,6 +92,16 @@ final class BlockDevices implements AutoCloseable {
 
     BlockGraph graph() {
         return graph;
+    }
+
+    /** The serial= a -drive carried, or null. */
+    String driveSerial(Drive d) {
+        return serials.get(d);
+    }
+
+    /** QEMU's drive_check_orphans, once every device is made: a drive no device took fails the launch. */
+    void checkOrphans() {
+        graph.checkOrphans();
     }
 
     /** -snapshot is snapshot=on for every -drive that does not say otherwise. */
@@ -176,7 +186,7 @@ final class BlockDevices implements AutoCloseable {
         }
     }
 
-    private static BlockErrorPolicy devicePolicy(QemuOpts d, String key) {
+    static BlockErrorPolicy devicePolicy(QemuOpts d, String key) {
         if (!d.has(key)) {
             return null;
         }

@@ -31,6 +31,7 @@ import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.acpi.SleepRequest;
+import dev.jvmm.devices.ide.Piix3Ide;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.isa.IsaDebugExit;
@@ -114,6 +115,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final List<AcpiIsaDevice> isaDevices = new ArrayList<>();
     /** The block graph and the virtio-blk functions over it. */
     private final BlockDevices disks;
+    /** The PIIX3 IDE function and its disks and CD-ROMs, over the same graph. */
+    private final IdeDevices ide;
     /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
     private int anonymousDevices;
     private final CpuTopology topology;
@@ -178,10 +181,15 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.mouse());
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
+        // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
+        ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
+                vm.line(Piix3Ide.SECONDARY_IRQ), disks::driveSerial);
+        ide.addDriveDevices(IdeDevices.firstUnattached(config, smp.cpus()));
         for (QemuOpts d : config.devices()) {
             addDevice(d);
         }
         disks.addDefaultDevices(this::nextAnonymousPath);
+        disks.checkOrphans();
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
         firmwareSetup();
         loadKernel();
@@ -279,6 +287,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         String qomPath = d.get("id").map(id -> "/machine/peripheral/" + id).orElseGet(this::nextAnonymousPath);
         switch (driver) {
             case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
+            case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),

@@ -18,7 +18,9 @@ import java.util.Set;
  * and discard raise none, as with QEMU's raw format on top). Raising an event that has inject-error rules makes
  * exactly those rules the active ones; they stay active, also for other kinds of request, until another event with
  * rules replaces them. A request fails with the first active rule whose sector (-1 for any) lies in it and whose
- * iotype covers it; a "once" rule is then dropped. Only inject-error rules are supported.
+ * iotype covers it; a "once" rule is then dropped. Only inject-error rules are supported. Over a qcow2 image
+ * the filter stands where QEMU's does, under the format: reads and writes of guest data are checked at their
+ * host offsets (see {@link HostIoObserver}).
  */
 public final class BlkdebugDriver implements BlockDriver {
     /** QEMU's blkdebug event names this driver raises. */
@@ -81,7 +83,26 @@ public final class BlkdebugDriver implements BlockDriver {
         this.inner = inner;
         this.rules = new ArrayList<>(rules);
         this.filename = filename;
+        if (inner instanceof Qcow2Image q) {
+            // QEMU's blkdebug sits under qcow2 (the format's file child): its rules see host offsets of the data
+            // the format reads and writes, so sector= names a host sector as qemu-img map shows it.
+            hostOffsets = true;
+            q.observeDataFile(new HostIoObserver() {
+                @Override
+                public void hostRead(long offset, long bytes) throws IOException {
+                    check(EVENT_READ, "read", offset, bytes);
+                }
+
+                @Override
+                public void hostWrite(long offset, long bytes) throws IOException {
+                    check(EVENT_WRITE, "write", offset, bytes);
+                }
+            });
+        }
     }
+
+    /** Reads and writes are checked by the format below at host offsets, not here at guest offsets. */
+    private boolean hostOffsets;
 
     /** QEMU's filename for the "blkdebug:config:image" form, reported for the blkdebug node and the node above it. */
     public static String legacyFilename(String configFile, String image) {
@@ -285,25 +306,33 @@ public final class BlkdebugDriver implements BlockDriver {
 
     @Override
     public int read(long offset, ByteBuffer dst) throws IOException {
-        check(EVENT_READ, "read", offset, dst.remaining());
+        if (!hostOffsets) {
+            check(EVENT_READ, "read", offset, dst.remaining());
+        }
         return inner.read(offset, dst);
     }
 
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
-        check(EVENT_WRITE, "write", offset, src.remaining());
+        if (!hostOffsets) {
+            check(EVENT_WRITE, "write", offset, src.remaining());
+        }
         inner.write(offset, src);
     }
 
     @Override
     public void readv(long offset, ByteBuffer[] dsts) throws IOException {
-        check(EVENT_READ, "read", offset, total(dsts));
+        if (!hostOffsets) {
+            check(EVENT_READ, "read", offset, total(dsts));
+        }
         inner.readv(offset, dsts);
     }
 
     @Override
     public void writev(long offset, ByteBuffer[] srcs) throws IOException {
-        check(EVENT_WRITE, "write", offset, total(srcs));
+        if (!hostOffsets) {
+            check(EVENT_WRITE, "write", offset, total(srcs));
+        }
         inner.writev(offset, srcs);
     }
 

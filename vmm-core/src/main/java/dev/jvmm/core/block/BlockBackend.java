@@ -16,8 +16,23 @@ public interface BlockBackend {
     /** The root node's node-name (auto-generated "#blockNNN" when the user gave none). */
     String nodeName();
 
-    /** Guest-visible size in bytes. */
+    /** Guest-visible size in bytes (0 while no medium is inserted). */
     long size();
+
+    /**
+     * Whether a medium is inserted (QEMU's blk_is_inserted). Only a drive with removable media can be empty;
+     * requests on an empty drive fail.
+     */
+    default boolean isInserted() {
+        return true;
+    }
+
+    /**
+     * The guest moved the tray itself (ATAPI START STOP UNIT with LoEj): the device has already changed its own
+     * state; the drive reports it as DEVICE_TRAY_MOVED. Any thread.
+     */
+    default void guestTrayMoved(boolean open) {
+    }
 
     boolean readOnly();
 

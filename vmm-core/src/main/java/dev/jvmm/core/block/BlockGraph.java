@@ -1074,19 +1074,22 @@ public final class BlockGraph implements AutoCloseable {
             unwind(before);
             throw MachineCommandException.generic(e.getMessage());
         }
-        try {
-            if (doOpenTray(device, id, force) == TrayResult.GUEST_ASKED) {
-                throw lockedError(device, id);
+        // the guest must not see the open tray between the steps (QEMU's big lock keeps it out)
+        d.exclusive(() -> {
+            try {
+                if (doOpenTray(device, id, force) == TrayResult.GUEST_ASKED) {
+                    throw lockedError(device, id);
+                }
+                removeMedium(device, id);
+                insertAnon(d, medium);
+            } catch (MachineCommandException e) {
+                if (d.root() != medium) {
+                    discard(medium);
+                }
+                throw e;
             }
-            removeMedium(device, id);
-            insertAnon(d, medium);
-        } catch (MachineCommandException e) {
-            if (d.root() != medium) {
-                discard(medium);
-            }
-            throw e;
-        }
-        closeTray(device, id);
+            closeTray(device, id);
+        });
     }
 
     /** Whether a drive uses the node as its medium or a device uses it directly (QEMU's bdrv_has_blk). */

@@ -247,6 +247,11 @@ public final class Drive implements BlockBackend, AutoCloseable {
         return root != null;
     }
 
+    @Override
+    public boolean isInserted() {
+        return root != null;
+    }
+
     /** The read-only state blockdev-change-medium's read-only-mode=retain keeps (QEMU's root state). */
     public boolean rootStateReadOnly() {
         BlockNode r = root;
@@ -274,6 +279,16 @@ public final class Drive implements BlockBackend, AutoCloseable {
         }
     }
 
+    /** Runs a medium command's steps with the device's registers held (see RemovableMediaDevice#exclusive). */
+    <E extends Exception> void exclusive(RemovableMediaDevice.Steps<E> steps) throws E {
+        RemovableMediaDevice d = device;
+        if (d == null) {
+            steps.run();
+        } else {
+            d.exclusive(steps);
+        }
+    }
+
     /** QEMU's blk_dev_eject_request: a locked device is asked to open its tray. */
     void ejectRequest(boolean force) {
         RemovableMediaDevice d = device;
@@ -287,6 +302,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
      * already changed its own state, this only reports it. QEMU sends the event even when the tray did not
      * move, and so does this. Any thread.
      */
+    @Override
     public void guestTrayMoved(boolean open) {
         events.publish(new VmEvent.DeviceTrayMoved(name, qdev, open));
     }

@@ -494,6 +494,7 @@ public final class Qcow2Image implements BlockDriver {
                 // Guest clusters that follow each other on the host are read with one call.
                 chunk = contiguousRun(pos, inCluster, host, dst.remaining(), false);
                 ByteBuffer part = dst.slice(dst.position(), chunk);
+                dataRead(host + inCluster, chunk);
                 file.readFully(host + inCluster, part);
             } else {
                 readCluster(entry, pos, inCluster, dst.slice(dst.position(), chunk));
@@ -544,6 +545,28 @@ public final class Qcow2Image implements BlockDriver {
         return l2Entry(guestCluster);
     }
 
+    /** blkdebug under this image: guest-data reads and writes are shown to it at their host offsets. */
+    private volatile HostIoObserver dataObserver;
+
+    /** Shows every guest-data read and in-place write on the image file to o first (null: none). */
+    public void observeDataFile(HostIoObserver o) {
+        dataObserver = o;
+    }
+
+    private void dataRead(long host, long bytes) throws IOException {
+        HostIoObserver o = dataObserver;
+        if (o != null) {
+            o.hostRead(host, bytes);
+        }
+    }
+
+    private void dataWrite(long host, long bytes) throws IOException {
+        HostIoObserver o = dataObserver;
+        if (o != null) {
+            o.hostWrite(host, bytes);
+        }
+    }
+
     /** Serves bytes [inCluster, inCluster + dst.remaining()) of the cluster holding guest offset pos. */
     private void readCluster(long entry, long pos, int inCluster, ByteBuffer dst) throws IOException {
         if ((entry & QCOW_OFLAG_COMPRESSED) != 0) {
@@ -556,6 +579,7 @@ public final class Qcow2Image implements BlockDriver {
             fillZero(dst);
         } else if (host != 0) {
             checkHost(host);
+            dataRead(host + inCluster, dst.remaining());
             file.readFully(host + inCluster, dst);
         } else if (backing != null) {
             readBacking(pos, dst);
@@ -657,6 +681,7 @@ public final class Qcow2Image implements BlockDriver {
             if (host != 0 && (entry & QCOW_OFLAG_COPIED) != 0) {
                 // Already ours: rewrite in place, host-contiguous clusters in one call.
                 chunk = contiguousRun(pos, inCluster, host, src.remaining(), true);
+                dataWrite(host + inCluster, chunk);
                 file.writeFully(host + inCluster, src.slice(src.position(), chunk));
             } else {
                 int k = inCluster == 0 ? allocatableRun(pos, src.remaining()) : 0;
@@ -767,6 +792,7 @@ public final class Qcow2Image implements BlockDriver {
                 && (entry & OFFSET_MASK) != 0) {
             long host = entry & OFFSET_MASK;
             checkHost(host);
+            dataWrite(host + inCluster, data.remaining());
             file.writeFully(host + inCluster, data);
             return;
         }

@@ -36,4 +36,19 @@ public interface RemovableMediaDevice {
      * after which the drive opens the tray itself.
      */
     void ejectRequest(boolean force);
+
+    /** A medium command's steps, which may fail with the command's error. */
+    @FunctionalInterface
+    interface Steps<E extends Exception> {
+        void run() throws E;
+    }
+
+    /**
+     * Runs the steps of one medium command (blockdev-change-medium: open, remove, insert, close) so that the
+     * guest sees none of the states in between: QEMU runs them under its big lock, which the guest's register
+     * accesses also take. The device holds whatever lock its register accesses take while the steps run.
+     */
+    default <E extends Exception> void exclusive(Steps<E> steps) throws E {
+        steps.run();
+    }
 }

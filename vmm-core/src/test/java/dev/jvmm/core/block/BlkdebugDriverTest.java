@@ -110,6 +110,38 @@ class BlkdebugDriverTest {
         }
     }
 
+    /**
+     * Under qcow2 (QEMU: -blockdev driver=qcow2,file.driver=blkdebug,...) a rule's sector is a host sector of the
+     * image file, as qemu-img map shows the data: the guest sector of the same number is not hit.
+     */
+    @Test
+    void underQcow2SectorsAreHostSectors() throws IOException {
+        Path img = dir.resolve("q.qcow2");
+        Qcow2Image.create(img, 1 << 20, null, null);
+        byte[] pattern = new byte[65536];
+        java.util.Arrays.fill(pattern, (byte) 0xab);
+        try (Qcow2Image q = Qcow2Image.open(img, ImageOptions.DEFAULT)) {
+            q.write(65536, ByteBuffer.wrap(pattern));
+        }
+        byte[] file = Files.readAllBytes(img);
+        long host = -1;
+        for (int off = 0; off + 512 <= file.length && host < 0; off += 512) {
+            if (file[off] == (byte) 0xab && file[off + 511] == (byte) 0xab) {
+                host = off;
+            }
+        }
+        assertTrue(host > 0 && host != 65536, "data cluster at host offset " + host);
+        long hostSector = host / 512 + 1;
+        List<BlkdebugDriver.Rule> rules = List.of(new BlkdebugDriver.Rule("read_aio", 5, hostSector, false, false));
+        try (BlkdebugDriver d = new BlkdebugDriver(Qcow2Image.open(img, ImageOptions.DEFAULT), rules, img.toString())) {
+            assertDoesNotThrow(() -> d.read(0, ByteBuffer.allocate(512)));
+            // guest sector hostSector is elsewhere in the image: no hit
+            assertDoesNotThrow(() -> d.read(hostSector * 512 % (1 << 20), ByteBuffer.allocate(512)));
+            assertEquals(5, errno(() -> d.read(65536 + 512, ByteBuffer.allocate(512))));
+            assertEquals(5, errno(() -> d.read(65536, ByteBuffer.allocate(4096))));
+        }
+    }
+
     @Test
     void legacyFilenameAndConfigErrors() throws IOException {
         Path img = image();

@@ -46,10 +46,27 @@ class RemovableMediaTest {
         boolean locked;
         final List<String> calls = new ArrayList<>();
 
+        /** The calls made while a medium command held the device (RemovableMediaDevice#exclusive). */
+        final List<String> insideExclusive = new ArrayList<>();
+        int depth;
+
         @Override
         public void changeMedia(boolean load) {
             calls.add("change " + load);
+            if (depth > 0) {
+                insideExclusive.add("change " + load);
+            }
             open = !load;
+        }
+
+        @Override
+        public <E extends Exception> void exclusive(Steps<E> steps) throws E {
+            depth++;
+            try {
+                steps.run();
+            } finally {
+                depth--;
+            }
         }
 
         @Override
@@ -297,6 +314,15 @@ class RemovableMediaTest {
         assertEquals(8, trayEvents.size());
         assertEquals(2, graph.nodes().size(), "old media are closed and forgotten");
         assertTrue(writableElsewhere(cd), "the first medium's lock is gone");
+    }
+
+    /** QEMU's big lock keeps the guest out of blockdev-change-medium's steps; the device's lock does here. */
+    @Test
+    void changeMediumStepsRunInsideTheDevice() throws Exception {
+        FakeTray t = cdrom(false);
+        graph.changeMedium(null, "cdrom0", cd.toString(), null, false, null);
+        assertEquals(List.of("change false", "change true"), t.insideExclusive);
+        assertEquals(0, t.depth);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.block.BlockBackend;
+import dev.jvmm.core.block.RemovableMediaDevice;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,12 +10,14 @@ import java.util.Objects;
 
 /**
  * ATA8-APT packet protocol with the MMC-6 (T10/1836-D) command set: QEMU's ide-cd, a DVD-ROM drive with a
- * tray. The guest sends 12-byte CDBs through PACKET (PIO with a byte count limit, or bus-master DMA); the
- * host side moves the tray and the medium through {@link RemovableMedia}. Media changes are reported as
+ * tray. The guest sends 12-byte CDBs through PACKET (PIO with a byte count limit, or bus-master DMA). The
+ * medium is the drive's (QEMU's BlockBackend, which may be empty); the device owns the tray and the guest's
+ * lock and shows them to the block layer as a {@link RemovableMediaDevice}, so QMP's eject and blockdev-*tray/
+ * medium commands run in the block graph and only ask the device. Media changes are reported as
  * QEMU 7.2 does: first NOT READY "medium not present", then UNIT ATTENTION "medium may have changed", and
  * the GET EVENT STATUS NOTIFICATION media class (new media, eject request).
  */
-public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
+public final class AtapiCdrom extends IdeDevice implements RemovableMediaDevice {
     /** MMC-6 section 6: operation codes. */
     public static final int TEST_UNIT_READY = 0x00;
     public static final int REQUEST_SENSE = 0x03;
@@ -94,8 +97,8 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     private final String version = AtaDrive.DEFAULT_VERSION;
     private final byte[] cdb = new byte[PACKET_SIZE];
     private final ByteBuffer io;
-    private TrayListener trayListener = TrayListener.NONE;
-    private BlockBackend medium;
+    /** The drive this device is attached to; it stays, only its medium comes and goes. */
+    private final BlockBackend drive;
     private long nbSectors;
     private boolean trayOpen;
     private boolean locked;
@@ -116,34 +119,32 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     private boolean retryPending;
 
     /**
-     * @param medium the medium in the slot at start (tray shut), or null for an empty drive
+     * @param drive  the drive (BlockBackend) the device is attached to, possibly without a medium; the tray
+     *               starts shut
      * @param serial IDENTIFY serial number (QEMU: "QM%05d" of 1 + 2 * bus + unit)
      */
-    public AtapiCdrom(BlockBackend medium, String serial) {
+    public AtapiCdrom(BlockBackend drive, String serial) {
         super(BUFFER_SIZE);
+        this.drive = Objects.requireNonNull(drive, "drive");
         this.serial = Objects.requireNonNull(serial, "serial");
         this.io = ByteBuffer.wrap(buffer);
-        this.medium = medium;
-        this.nbSectors = medium == null ? 0 : medium.size() / 512;
+        this.nbSectors = drive.isInserted() ? drive.size() / 512 : 0;
+    }
+
+    public BlockBackend drive() {
+        return drive;
     }
 
     public String serial() {
         return serial;
     }
 
+    /** Called by the bus on attach: the block layer's retry and resize hooks. */
     void connected() {
-        if (medium != null) {
-            hookMedium(medium);
-        }
-    }
-
-    private void hookMedium(BlockBackend m) {
-        m.setRetryHandler(() -> bus.retry(this));
-        m.addResizeListener(size -> {
+        drive.setRetryHandler(() -> bus.retry(this));
+        drive.addResizeListener(size -> {
             synchronized (bus) {
-                if (medium == m) {
-                    nbSectors = size / 512;
-                }
+                nbSectors = size / 512;
             }
         });
     }
@@ -158,7 +159,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         }
     }
 
-    // ---- RemovableMedia --------------------------------------------------------------------------
+    // ---- RemovableMediaDevice (QEMU's ide_cd_block_ops) --------------------------------------------
 
     @Override
     public boolean isTrayOpen() {
@@ -168,98 +169,45 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
     }
 
     @Override
-    public boolean isLocked() {
+    public boolean isMediumLocked() {
         synchronized (lock()) {
             return locked;
         }
     }
 
+    /**
+     * QEMU's ide_cd_change_cb: the tray follows load, the capacity is read again from the drive, and the guest
+     * is told the medium may have changed (NOT READY, then UNIT ATTENTION; GESN new media).
+     */
     @Override
-    public BlockBackend medium() {
+    public void changeMedia(boolean load) {
         synchronized (lock()) {
-            return medium;
+            trayOpen = !load;
+            nbSectors = drive.isInserted() ? drive.size() / 512 : 0;
+            cdromChanged = 1;
+            eventNewMedia = true;
+            eventEjectRequest = false;
+            raiseIrq();
         }
     }
 
+    /** The channel's lock is what the guest's register accesses take: a medium command's steps run inside it. */
     @Override
-    public OpenResult openTray(boolean force) {
+    public <E extends Exception> void exclusive(Steps<E> steps) throws E {
         synchronized (lock()) {
-            if (trayOpen) {
-                return OpenResult.ALREADY_OPEN;
-            }
-            boolean wasLocked = locked;
-            if (wasLocked) {
-                // QEMU's ide_cd_eject_request_cb: the guest sees an eject request; force drops the lock
-                eventEjectRequest = true;
-                if (force) {
-                    locked = false;
-                }
-                raiseIrq();
-            }
-            if (!wasLocked || force) {
-                changeMedia(false);
-                return OpenResult.OPENED;
-            }
-            return OpenResult.EJECT_REQUESTED;
+            steps.run();
         }
     }
 
+    /** QEMU's ide_cd_eject_request_cb: GESN reports an eject request; force drops the guest's lock. */
     @Override
-    public void closeTray() {
+    public void ejectRequest(boolean force) {
         synchronized (lock()) {
-            if (trayOpen) {
-                changeMedia(true);
+            eventEjectRequest = true;
+            if (force) {
+                locked = false;
             }
-        }
-    }
-
-    @Override
-    public void insertMedium(BlockBackend m) {
-        Objects.requireNonNull(m, "medium");
-        synchronized (lock()) {
-            if (!trayOpen) {
-                throw new IllegalStateException("the tray is not open");
-            }
-            if (medium != null) {
-                throw new IllegalStateException("there already is a medium in the drive");
-            }
-            medium = m;
-            if (bus != null) {
-                hookMedium(m);
-            }
-        }
-    }
-
-    @Override
-    public BlockBackend removeMedium() {
-        synchronized (lock()) {
-            if (!trayOpen) {
-                throw new IllegalStateException("the tray is not open");
-            }
-            BlockBackend m = medium;
-            medium = null;
-            return m;
-        }
-    }
-
-    @Override
-    public void setTrayListener(TrayListener listener) {
-        synchronized (lock()) {
-            trayListener = Objects.requireNonNull(listener, "listener");
-        }
-    }
-
-    /** QEMU's ide_cd_change_cb plus the tray event blk_dev_change_media_cb sends when the tray moved. */
-    private void changeMedia(boolean load) {
-        boolean wasOpen = trayOpen;
-        trayOpen = !load;
-        nbSectors = medium == null ? 0 : medium.size() / 512;
-        cdromChanged = 1;
-        eventNewMedia = true;
-        eventEjectRequest = false;
-        raiseIrq();
-        if (wasOpen != trayOpen) {
-            trayListener.trayMoved(trayOpen);
+            raiseIrq();
         }
     }
 
@@ -408,7 +356,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             raiseIrq();
             return;
         }
-        if ((f & ALLOW_UA) == 0 && !trayOpen && medium != null && cdromChanged != 0) {
+        if ((f & ALLOW_UA) == 0 && !trayOpen && drive.isInserted() && cdromChanged != 0) {
             // guests without GESN see a removal and then a new medium
             if (cdromChanged == 1) {
                 commandError(SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
@@ -419,7 +367,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
             }
             return;
         }
-        if ((f & CHECK_READY) != 0 && (!mediaPresent() || medium == null)) {
+        if ((f & CHECK_READY) != 0 && (!mediaPresent() || !drive.isInserted())) {
             commandError(SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
             return;
         }
@@ -558,12 +506,14 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         }
         if (loej) {
             if (!start && !trayOpen && locked) {
-                commandError(medium != null ? SENSE_NOT_READY : SENSE_ILLEGAL_REQUEST, ASC_MEDIA_REMOVAL_PREVENTED);
+                commandError(drive.isInserted() ? SENSE_NOT_READY : SENSE_ILLEGAL_REQUEST,
+                        ASC_MEDIA_REMOVAL_PREVENTED);
                 return;
             }
             if (trayOpen != !start) {
+                // QEMU's blk_eject: the medium stays inserted, the drive reports the move
                 trayOpen = !start;
-                trayListener.trayMoved(trayOpen);
+                drive.guestTrayMoved(trayOpen);
             }
         }
         commandOk();
@@ -767,7 +717,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         int used;
         if ((requested & 1 << GESN_MEDIA) != 0) {
             buffer[2] = GESN_MEDIA;
-            int mediaStatus = trayOpen ? MS_TRAY_OPEN : medium != null ? MS_MEDIA_PRESENT : 0;
+            int mediaStatus = trayOpen ? MS_TRAY_OPEN : drive.isInserted() ? MS_MEDIA_PRESENT : 0;
             int event = MEC_NO_CHANGE;
             if (mediaStatus != MS_TRAY_OPEN) {
                 if (eventNewMedia) {
@@ -922,9 +872,6 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
      * QEMU's sync and header and a zero EDC/ECC area; advances nothing.
      */
     private void loadSectors(BlockBackend m, int n) throws IOException {
-        if (m == null) {
-            throw new IOException("no medium");
-        }
         if (cdSectorSize == CD_SECTOR_SIZE) {
             io.clear().limit(n * CD_SECTOR_SIZE);
             m.read(lba * CD_SECTOR_SIZE, io);
@@ -942,11 +889,14 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
 
     /** Reads n sectors at lba into the buffer and advances lba; false (with the error reported) on failure. */
     private boolean readSectors(int n) {
-        BlockBackend m = medium;
+        if (!drive.isInserted()) {
+            commandError(SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+            return false;
+        }
         try {
-            loadSectors(m, n);
+            loadSectors(drive, n);
         } catch (IOException e) {
-            if (m == null) {
+            if (!drive.isInserted()) {
                 commandError(SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
             } else {
                 commandError(SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
@@ -970,19 +920,22 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMedia {
         while (packetTransferSize > 0) {
             int n = cdSectorSize == CD_SECTOR_SIZE
                     ? (int) Math.min(packetTransferSize / CD_SECTOR_SIZE, DMA_CHUNK_SECTORS) : 1;
-            BlockBackend m = medium;
+            boolean inserted = drive.isInserted();
             try {
-                loadSectors(m, n);
+                if (!inserted) {
+                    throw new IOException("No medium found");
+                }
+                loadSectors(drive, n);
             } catch (IOException e) {
-                BlockBackend.ErrorAction action = m == null ? BlockBackend.ErrorAction.REPORT : m.handleError(true, e);
+                BlockBackend.ErrorAction action = inserted ? drive.handleError(true, e) : BlockBackend.ErrorAction.REPORT;
                 if (action == BlockBackend.ErrorAction.STOP) {
                     retryPending = true;
                     status |= STATUS_BSY;
                     return;
                 }
                 if (action == BlockBackend.ErrorAction.REPORT) {
-                    commandError(m == null ? SENSE_NOT_READY : SENSE_ILLEGAL_REQUEST,
-                            m == null ? ASC_MEDIUM_NOT_PRESENT : ASC_LOGICAL_BLOCK_OOR);
+                    commandError(inserted ? SENSE_ILLEGAL_REQUEST : SENSE_NOT_READY,
+                            inserted ? ASC_LOGICAL_BLOCK_OOR : ASC_MEDIUM_NOT_PRESENT);
                     dma.setInactive(false);
                     return;
                 }

@@ -9,12 +9,13 @@
  * ide.attach(pio);                                           // 0x1f0-0x1f7, 0x3f6, 0x170-0x177, 0x376
  * pciBus.add(Piix3Ide.PC_SLOT, Piix3Ide.PC_FUNCTION, ide);   // 00:01.1; BAR4 (bus master) placed by the bus
  * ide.bus(0).attach(0, new AtaDrive(hda, IdeDevice.defaultSerial(0, 0), null, writeCache)); // ide0-hd0
- * AtapiCdrom cd = new AtapiCdrom(isoOrNull, IdeDevice.defaultSerial(1, 0));                // ide1-cd0
+ * AtapiCdrom cd = new AtapiCdrom(cdDrive, IdeDevice.defaultSerial(1, 0)); // cdDrive may have no medium
  * ide.bus(1).attach(0, cd);
- * cd.setTrayListener(open -> publish DEVICE_TRAY_MOVED {device: drive name, id: qdev id, tray-open: open});
+ * graph.attachAuto(cdDrive, qdev, qomPath, cd);              // the block layer asks the tray through cd
  * }</pre>
- * QMP tray commands go through {@link dev.jvmm.devices.ide.TrayCommands} on the drive's
- * {@link dev.jvmm.devices.ide.RemovableMedia}; query-block reads isTrayOpen/isLocked/medium from it.
+ * The CD-ROM is the block layer's {@link dev.jvmm.core.block.RemovableMediaDevice}: QMP's eject and
+ * blockdev-*-tray/-medium commands run in the block graph, which swaps the drive's medium and asks the
+ * device to move its tray; a guest's START STOP UNIT reports through the drive's guestTrayMoved.
  * Machine reset is {@code PciBus.reset()}, which calls {@link dev.jvmm.devices.ide.Piix3Ide#reset()}.
  *
  * <p>Requests run synchronously on the thread that makes the port access (the vCPU) or, for a request

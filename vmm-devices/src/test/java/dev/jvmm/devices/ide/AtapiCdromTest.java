@@ -12,9 +12,6 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The ATAPI DVD-ROM on the secondary master: packet commands, sense data, tray and media changes. */
@@ -23,11 +20,11 @@ class AtapiCdromTest {
     final IdeGuest g = new IdeGuest();
     final FakeBackend iso = new FakeBackend("ide1-cd0", 300 * 2048);
     final AtapiCdrom cd = new AtapiCdrom(iso, "QM00003");
-    final List<Boolean> trayEvents = new ArrayList<>();
+    /** The guest's own tray moves, as the drive is told them (DEVICE_TRAY_MOVED). */
+    final List<Boolean> trayEvents = iso.trayMoves;
 
     AtapiCdromTest() {
         g.ide.bus(CH).attach(0, cd);
-        cd.setTrayListener(trayEvents::add);
     }
 
     @AfterEach
@@ -217,21 +214,18 @@ class AtapiCdromTest {
 
     @Test
     void hostMediaChangeGivesNotReadyThenUnitAttention() {
-        assertEquals(RemovableMedia.OpenResult.OPENED, cd.openTray(false));
-        assertEquals(List.of(true), trayEvents);
-        assertEquals(RemovableMedia.OpenResult.ALREADY_OPEN, cd.openTray(false));
+        // the block graph's blockdev-open-tray on an unlocked tray: change_media_cb(load=false)
+        cd.changeMedia(false);
         assertTrue(cd.isTrayOpen());
+        assertEquals(List.of(), trayEvents); // host moves are the drive's to report
         pio(AtapiCdrom.TEST_UNIT_READY);
         assertCheck(AtapiCdrom.SENSE_NOT_READY, AtapiCdrom.ASC_MEDIUM_NOT_PRESENT);
         assertEquals("0004041000010000", hex(pio(AtapiCdrom.GET_EVENT_STATUS_NOTIFICATION, 1, 0, 0, 0x10,
                 0, 0, 0, 8)));
-        assertSame(iso, cd.removeMedium());
-        assertNull(cd.medium());
-        FakeBackend other = new FakeBackend("ide1-cd0", 100 * 2048);
-        cd.insertMedium(other);
-        assertThrows(IllegalStateException.class, () -> cd.insertMedium(iso));
-        cd.closeTray();
-        assertEquals(List.of(true, false), trayEvents);
+        iso.eject();
+        iso.insert(100 * 2048);
+        cd.changeMedia(true);
+        assertFalse(cd.isTrayOpen());
         // GESN (allowed during unit attention) shows the new medium once
         assertEquals("0004041002020000", hex(pio(AtapiCdrom.GET_EVENT_STATUS_NOTIFICATION, 1, 0, 0, 0x10,
                 0, 0, 0, 8)));
@@ -257,27 +251,22 @@ class AtapiCdromTest {
     /** QMP eject (unlocked) then blockdev-close-tray on the empty slot, as recorded from QEMU 7.2. */
     @Test
     void ejectThenCloseEmptyReportsNewMediaWithoutMedium() {
-        assertEquals(RemovableMedia.OpenResult.OPENED, cd.openTray(false));
-        assertSame(iso, cd.removeMedium());
-        cd.closeTray();
-        assertEquals(List.of(true, false), trayEvents);
+        cd.changeMedia(false);
+        iso.eject();
+        cd.changeMedia(true);
+        assertFalse(cd.isTrayOpen());
         assertEquals("0004041002000000", hex(pio(AtapiCdrom.GET_EVENT_STATUS_NOTIFICATION, 1, 0, 0, 0x10,
                 0, 0, 0, 8)));
         pio(AtapiCdrom.TEST_UNIT_READY);
         assertCheck(AtapiCdrom.SENSE_NOT_READY, AtapiCdrom.ASC_MEDIUM_NOT_PRESENT);
-        // closing a shut tray changes nothing
-        cd.closeTray();
-        assertEquals(List.of(true, false), trayEvents);
+        assertEquals(List.of(), trayEvents);
     }
 
     @Test
-    void insertAndRemoveNeedAnOpenTray() {
-        assertThrows(IllegalStateException.class, cd::removeMedium);
-        assertThrows(IllegalStateException.class, () -> cd.insertMedium(iso));
-        cd.openTray(false);
-        assertSame(iso, cd.removeMedium());
-        assertNull(cd.removeMedium());
-        cd.closeTray();
+    void emptyDriveWithAShutTray() {
+        cd.changeMedia(false);
+        iso.eject();
+        cd.changeMedia(true);
         // an empty drive with a shut tray
         pio(AtapiCdrom.TEST_UNIT_READY);
         assertCheck(AtapiCdrom.SENSE_NOT_READY, AtapiCdrom.ASC_MEDIUM_NOT_PRESENT);
@@ -291,9 +280,11 @@ class AtapiCdromTest {
     void lockedTrayTurnsHostEjectIntoARequest() {
         pio(AtapiCdrom.PREVENT_ALLOW_MEDIUM_REMOVAL, 0, 0, 0, 1);
         assertGood();
-        assertTrue(cd.isLocked());
+        assertTrue(cd.isMediumLocked());
         g.status(CH);
-        assertEquals(RemovableMedia.OpenResult.EJECT_REQUESTED, cd.openTray(false));
+        // the graph's open-tray on a locked tray without force only asks the guest
+        cd.ejectRequest(false);
+        assertTrue(cd.isMediumLocked());
         assertTrue(g.level[15]); // the guest is interrupted to look
         assertFalse(cd.isTrayOpen());
         assertEquals(List.of(), trayEvents);
@@ -321,10 +312,12 @@ class AtapiCdromTest {
     @Test
     void forcedOpenDropsTheLock() {
         pio(AtapiCdrom.PREVENT_ALLOW_MEDIUM_REMOVAL, 0, 0, 0, 1);
-        assertEquals(RemovableMedia.OpenResult.OPENED, cd.openTray(true));
-        assertFalse(cd.isLocked());
+        // with force the graph asks (the lock drops) and then opens the tray itself
+        cd.ejectRequest(true);
+        assertFalse(cd.isMediumLocked());
+        cd.changeMedia(false);
         assertTrue(cd.isTrayOpen());
-        assertEquals(List.of(true), trayEvents);
+        assertEquals(List.of(), trayEvents);
         pio(AtapiCdrom.MODE_SENSE_10, 0, 0x2a, 0, 0, 0, 0, 0, 64);
         assertGood();
     }
@@ -338,7 +331,7 @@ class AtapiCdromTest {
         g.out(0x376, 0);
         assertArrayEquals(new int[]{1, 1, 1, 0x14, 0xeb, 0xa0, 0}, g.regs(CH));
         assertFalse(cd.isTrayOpen());
-        assertFalse(cd.isLocked());
+        assertFalse(cd.isMediumLocked());
         assertEquals(List.of(true), trayEvents);
         g.out(0x176, 0xa0);
         g.out(0x177, IdeDevice.CMD_DEVICE_RESET);

@@ -25,6 +25,10 @@ final class FakeBackend implements BlockBackend {
     ErrorAction action = ErrorAction.REPORT;
     Runnable retry;
     final List<LongConsumer> resize = new ArrayList<>();
+    /** Whether a medium is in (a removable drive's medium can be taken out as the block graph does). */
+    boolean inserted = true;
+    /** The tray moves the guest made (DEVICE_TRAY_MOVED tray-open values). */
+    final List<Boolean> trayMoves = new ArrayList<>();
 
     FakeBackend(String name, long size) {
         this.name = name;
@@ -43,7 +47,29 @@ final class FakeBackend implements BlockBackend {
 
     @Override
     public long size() {
-        return size;
+        return inserted ? size : 0;
+    }
+
+    @Override
+    public boolean isInserted() {
+        return inserted;
+    }
+
+    @Override
+    public void guestTrayMoved(boolean open) {
+        trayMoves.add(open);
+    }
+
+    /** The graph's blockdev-remove-medium: the drive is then empty. */
+    void eject() {
+        inserted = false;
+    }
+
+    /** The graph's blockdev-insert-medium with a new medium of the given size (its sectors blank). */
+    void insert(long bytes) {
+        sectors.clear();
+        size = bytes;
+        inserted = true;
     }
 
     @Override
@@ -52,6 +78,9 @@ final class FakeBackend implements BlockBackend {
     }
 
     private void maybeFail() throws IOException {
+        if (!inserted) {
+            throw new IOException("No medium found");
+        }
         if (failNext > 0) {
             failNext--;
             throw new IOException("injected");

@@ -75,16 +75,29 @@ class IdeFuzzTest {
                     }
                     case 9 -> {
                         switch (r.nextInt(6)) {
-                            case 0 -> cd.openTray(r.nextBoolean());
-                            case 1 -> cd.closeTray();
+                            case 0 -> {
+                                // the block graph's open-tray: a locked tray gets an eject request first
+                                boolean force = r.nextBoolean();
+                                if (cd.isMediumLocked()) {
+                                    cd.ejectRequest(force);
+                                }
+                                if (!cd.isMediumLocked() && !cd.isTrayOpen()) {
+                                    cd.changeMedia(false);
+                                }
+                            }
+                            case 1 -> {
+                                if (cd.isTrayOpen()) {
+                                    cd.changeMedia(true);
+                                }
+                            }
                             case 2 -> {
                                 if (cd.isTrayOpen()) {
-                                    cd.removeMedium();
+                                    iso.eject();
                                 }
                             }
                             case 3 -> {
-                                if (cd.isTrayOpen() && cd.medium() == null) {
-                                    cd.insertMedium(r.nextBoolean() ? iso : new FakeBackend("cd2", r.nextInt(4) * 2048L));
+                                if (cd.isTrayOpen() && !iso.isInserted()) {
+                                    iso.insert(r.nextBoolean() ? 50 * 2048 : r.nextInt(4) * 2048L);
                                 }
                             }
                             default -> g.ide.reset();

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The same tray conversation with QEMU 7.2 (qtest for the guest's packet commands, QMP for the host's tray
- * commands) and with our AtapiCdrom driven through {@link TrayCommands}: the guest-visible replies, the QMP
+ * commands) and with our AtapiCdrom under the block graph's medium commands: the guest-visible replies, the QMP
  * outcomes (GenericError texts) and the DEVICE_TRAY_MOVED events must be the same, in the same order.
  */
 class TrayQmpComparisonTest {
@@ -137,17 +137,15 @@ class TrayQmpComparisonTest {
         }
     }
 
+    /** jvmm's side: the AtapiCdrom on a drive of a real block graph, the host commands run by the graph. */
     static final class Ours implements Side, IoPort {
-        final IdeGuest g = new IdeGuest();
-        final AtapiCdrom cd = new AtapiCdrom(new FakeBackend("cd0", CD1 * 2048L), "QM00003");
-        final FakeBackend cd2 = new FakeBackend("cd2", CD2 * 2048L);
-        final List<String> events = new ArrayList<>();
-        /** The node made by blockdev-add, until inserted. */
-        boolean cd2Free = true;
+        final CdromRig rig;
+        final IdeGuest g;
 
-        Ours() {
-            g.ide.bus(1).attach(0, cd);
-            cd.setTrayListener(open -> events.add("DEVICE_TRAY_MOVED tray-open=" + open));
+        Ours(Path iso1, Path iso2) {
+            rig = new CdromRig("file=" + iso1 + ",if=none,id=cd0,format=raw,readonly=on",
+                    "driver=raw,node-name=cd2,read-only=on,file.driver=file,file.filename=" + iso2);
+            g = rig.g;
         }
 
         @Override
@@ -157,34 +155,14 @@ class TrayQmpComparisonTest {
 
         @Override
         public String host(String cmd, String args) {
-            try {
-                boolean force = args.contains("\"force\": true");
-                switch (cmd) {
-                    case "eject" -> TrayCommands.eject(ID, cd, force);
-                    case "blockdev-open-tray" -> TrayCommands.openTray(cd, force);
-                    case "blockdev-close-tray" -> TrayCommands.closeTray(cd);
-                    case "blockdev-remove-medium" -> TrayCommands.removeMedium(ID, cd);
-                    case "blockdev-insert-medium" -> {
-                        if (!cd2Free) {
-                            // QEMU: the node already has a parent
-                            return "error";
-                        }
-                        TrayCommands.insertMedium(ID, cd, cd2);
-                        cd2Free = false;
-                    }
-                    default -> throw new IllegalArgumentException(cmd);
-                }
-                return "ok";
-            } catch (TrayCommands.TrayException e) {
-                return "error: " + e.getMessage();
-            }
+            String r = rig.host(cmd, args.contains("\"force\": true"), "cd2");
+            // the QEMU side keeps only the fact of an insert-medium error
+            return cmd.equals("blockdev-insert-medium") && r.startsWith("error") ? "error" : r;
         }
 
         @Override
         public List<String> events() {
-            List<String> l = new ArrayList<>(events);
-            events.clear();
-            return l;
+            return rig.events();
         }
 
         @Override
@@ -325,12 +303,12 @@ class TrayQmpComparisonTest {
                 qemu = run(new Qemu(q, ch));
             }
         }
-        Ours ours = new Ours();
+        Ours ours = new Ours(iso1, iso2);
         List<String> mine;
         try {
             mine = run(ours);
         } finally {
-            ours.g.close();
+            ours.rig.close();
         }
         assertEquals(String.join("\n", qemu), String.join("\n", mine));
     }
