@@ -181,15 +181,21 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.mouse());
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
-        // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
-        ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
-                vm.line(Piix3Ide.SECONDARY_IRQ), disks::driveSerial);
-        ide.addDriveDevices(IdeDevices.firstUnattached(config, smp.cpus()));
-        for (QemuOpts d : config.devices()) {
-            addDevice(d);
+        try {
+            // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
+            ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
+                    vm.line(Piix3Ide.SECONDARY_IRQ), disks::driveSerial);
+            ide.addDriveDevices(IdeDevices.firstUnattached(config, smp.cpus()));
+            for (QemuOpts d : config.devices()) {
+                addDevice(d);
+            }
+            disks.addDefaultDevices(this::nextAnonymousPath);
+            disks.checkOrphans();
+        } catch (RuntimeException e) {
+            // A refused option must not leave images open and locked (a process that goes on, like a test).
+            disks.close();
+            throw e;
         }
-        disks.addDefaultDevices(this::nextAnonymousPath);
-        disks.checkOrphans();
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
         firmwareSetup();
         loadKernel();
