@@ -1,6 +1,5 @@
 package dev.jvmm.tests;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,32 +32,12 @@ class IdeSideBySideTest {
     @TempDir
     Path dir;
 
-    private record Pair(VmProcess.Result qemu, VmProcess.Result jvmm) {
-    }
-
-    private static Pair runBoth(String append, String[] qemuArgs, String[] jvmmArgs) {
+    private static GuestPair runBoth(String append, String[] qemuArgs, String[] jvmmArgs) {
         return runBothStatus(append, qemuArgs, jvmmArgs, TinyGuest.EXIT_PASSED);
     }
 
-    private static Pair runBothStatus(String append, String[] qemuArgs, String[] jvmmArgs, int qemuStatus) {
-        Path qemu = Env.assumeQemu();
-        Path kernel = Env.guest("tiny.pvh");
-        VmProcess.Result q = VmProcess.runQemu(qemu, TIMEOUT, TinyGuest.argv(kernel, append, qemuArgs));
-        assertEquals(qemuStatus, q.status(), "QEMU run: " + q.stdout() + q.stderr());
-        if (Boolean.getBoolean("jvmm.qemuOnly")) {
-            return new Pair(q, null);
-        }
-        return new Pair(q, VmProcess.runJvmm(TIMEOUT, TinyGuest.argv(kernel, append, jvmmArgs)));
-    }
-
-    private static void jvmmHalf(Pair p) {
-        Assumptions.assumeTrue(p.jvmm() != null, "jvmm half skipped: -Djvmm.qemuOnly=true");
-    }
-
-    private static void assertSame(Pair p) {
-        jvmmHalf(p);
-        assertEquals(p.qemu().stdout(), p.jvmm().stdout(), "serial output differs; " + IdeGuest.jvmmHint(p.jvmm()));
-        assertEquals(p.qemu().status(), p.jvmm().status(), "exit status differs; " + IdeGuest.jvmmHint(p.jvmm()));
+    private static GuestPair runBothStatus(String append, String[] qemuArgs, String[] jvmmArgs, int qemuStatus) {
+        return GuestPair.run(TIMEOUT, append, qemuArgs, jvmmArgs, qemuStatus);
     }
 
     // ------------------------------------------------------------------ action=ide
@@ -69,11 +48,11 @@ class IdeSideBySideTest {
      */
     @Test
     void controllerWithoutDrives() {
-        Pair p = runBothStatus("action=ide", new String[0], new String[0], TinyGuest.EXIT_FAILED);
+        GuestPair p = runBothStatus("action=ide", new String[0], new String[0], TinyGuest.EXIT_FAILED);
         assertEquals(TinyGuest.header(TinyGuest.Format.PVH, "action=ide", 128)
                 + "ide: pci 00:01.1 class 0x10180 bar4 io\nide: hda none\nide: hdb none\nide: hdc none\nide: hdd none\n"
                 + "ide: hda is not an ATA disk\njvmm-tiny: FAILED\n", p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
     }
 
     /** How the disk is given: the reference file (QEMU 7.2's output), the format, the options. */
@@ -103,7 +82,7 @@ class IdeSideBySideTest {
         Path ji = dir.resolve("j." + format);
         BlkGuest.create(qi, format, DISK);
         BlkGuest.create(ji, format, DISK);
-        Pair p = runBoth(append, driveArgs(how, qi, format), driveArgs(how, ji, format));
+        GuestPair p = runBoth(append, driveArgs(how, qi, format), driveArgs(how, ji, format));
         int start = VirtioBlkSideBySideTest.intOpt(append, "start", 0);
         int seed = VirtioBlkSideBySideTest.intOpt(append, "seed", 0);
         if (reference != null) {
@@ -112,7 +91,7 @@ class IdeSideBySideTest {
         assertTrue(p.qemu().stdout().endsWith(IdeGuest.ideTail(start, seed)), p.qemu().stdout());
         byte[] expected = IdeGuest.afterIdeAction(DISK, start, seed);
         checkImage(qi, format, expected, "QEMU");
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
         checkImage(ji, format, expected, "jvmm");
     }
 
@@ -139,9 +118,9 @@ class IdeSideBySideTest {
         BlkGuest.create(img, "raw", DISK);
         Path iso = IdeGuest.cdImage(dir.resolve("cd.iso"), CD_BYTES, IdeGuest.CD_SEED);
         String[] args = {"-drive", "file=" + img + ",format=raw,if=ide,index=0", "-cdrom", iso.toString()};
-        Pair p = runBoth("action=ide-irq", args, args);
+        GuestPair p = runBoth("action=ide-irq", args, args);
         assertEquals(IdeGuest.reference("ide-irq.txt"), p.qemu().stdout(), "QEMU's output differs from ide-irq.txt");
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
     }
 
     // ------------------------------------------------------------------ action=ide-read
@@ -181,10 +160,10 @@ class IdeSideBySideTest {
             }
         }
         String[] drive = {"-drive", "file=" + disk + ",format=" + format + ",if=ide,index=0"};
-        Pair p = runBoth("action=ide-read start=0 sectors=4096", drive, drive);
+        GuestPair p = runBoth("action=ide-read start=0 sectors=4096", drive, drive);
         String line = "ide-read: start 0 sectors 4096 checksum " + BlkGuest.checksum(expected, 0, expected.length);
         assertTrue(p.qemu().stdout().endsWith(line + "\n"), "QEMU: expected " + line + " in " + p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
     }
 
     /**
@@ -201,10 +180,10 @@ class IdeSideBySideTest {
         byte[] expected = new byte[128 << 10];
         Arrays.fill(expected, 0, 64 << 10, (byte) 0x5a);
         String[] drive = {"-drive", "file=" + disk + ",format=qcow2,if=ide,index=0"};
-        Pair p = runBoth("action=ide-read start=268435456 sectors=256", drive, drive);
+        GuestPair p = runBoth("action=ide-read start=268435456 sectors=256", drive, drive);
         String line = "ide-read: start 268435456 sectors 256 checksum " + BlkGuest.checksum(expected, 0, expected.length);
         assertTrue(p.qemu().stdout().endsWith(line + "\n"), "QEMU: expected " + line + " in " + p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
     }
 
     /**
@@ -229,9 +208,9 @@ class IdeSideBySideTest {
                 "-device", "ide-hd,drive=dbg,bus=ide.0,unit=0,rerror=report"};
         }
         String append = "action=ide-read start=2048 sectors=64" + (mode.equals("pio") ? " pio=1" : "");
-        Pair p = runBothStatus(append, args[0], args[1], TinyGuest.EXIT_FAILED);
+        GuestPair p = runBothStatus(append, args[0], args[1], TinyGuest.EXIT_FAILED);
         assertEquals(IdeGuest.reference("ioerror-report-" + mode + ".txt"), p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
     }
 
     // ------------------------------------------------------------------ action=ide-abuse
@@ -248,11 +227,11 @@ class IdeSideBySideTest {
         Path ji = dir.resolve("j.raw");
         BlkGuest.create(qi, "raw", DISK);
         BlkGuest.create(ji, "raw", DISK);
-        Pair p = runBoth("action=ide-abuse", new String[] {"-drive", "file=" + qi + ",format=raw,if=ide,index=0"},
+        GuestPair p = runBoth("action=ide-abuse", new String[] {"-drive", "file=" + qi + ",format=raw,if=ide,index=0"},
                 new String[] {"-drive", "file=" + ji + ",format=raw,if=ide,index=0"});
         assertEquals(IdeGuest.reference("ide-abuse.txt"), p.qemu().stdout(), "QEMU's output differs from ide-abuse.txt");
         checkImage(qi, "raw", IdeGuest.afterAbuse(DISK), "QEMU");
-        jvmmHalf(p);
+        p.jvmmHalf();
         List<String> q = List.of(p.qemu().stdout().split("\n"));
         List<String> j = List.of(p.jvmm().stdout().split("\n"));
         assertEquals(q.size(), j.size(), "serial output differs; " + IdeGuest.jvmmHint(p.jvmm()) + "\n" + p.jvmm().stdout());
@@ -292,13 +271,13 @@ class IdeSideBySideTest {
             case "dvd" -> new String[] {"-cdrom", sparse(dir.resolve("dvd.iso"), 1L << 30).toString()};
             default -> new String[] {"-drive", "if=ide,index=2,media=cdrom"};
         };
-        Pair p = runBoth("action=cd", args, args);
+        GuestPair p = runBoth("action=cd", args, args);
         assertEquals(IdeGuest.reference(reference), p.qemu().stdout(), "QEMU's output differs from " + reference);
         if (how.startsWith("-")) {
             assertTrue(p.qemu().stdout().contains(IdeGuest.cdChecksumLine(CD_BYTES, IdeGuest.CD_SEED)),
                     p.qemu().stdout());
         }
-        assertSame(p);
+        p.assertSame(IdeGuest::jvmmHint);
     }
 
     /** A sparse file: 1 GiB of zeros is past QEMU's CD capacity limit, so the drive reports a DVD profile. */

@@ -1,6 +1,5 @@
 package dev.jvmm.tests;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,34 +35,13 @@ class VirtioBlkSideBySideTest {
         return TinyGuest.header(TinyGuest.Format.PVH, append, 128);
     }
 
-    private record Pair(VmProcess.Result qemu, VmProcess.Result jvmm) {
-    }
-
     /** Runs QEMU on qemuImg and jvmm on jvmmImg, same arguments otherwise; QEMU must pass. */
-    private static Pair runBoth(String append, String[] qemuDrive, String[] jvmmDrive) {
+    private static GuestPair runBoth(String append, String[] qemuDrive, String[] jvmmDrive) {
         return runBothStatus(append, qemuDrive, jvmmDrive, TinyGuest.EXIT_PASSED);
     }
 
-    private static Pair runBothStatus(String append, String[] qemuArgs, String[] jvmmArgs, int qemuStatus) {
-        Path qemu = Env.assumeQemu();
-        Path kernel = Env.guest("tiny.pvh");
-        VmProcess.Result q = VmProcess.runQemu(qemu, TIMEOUT, TinyGuest.argv(kernel, append, qemuArgs));
-        assertEquals(qemuStatus, q.status(), "QEMU run: " + q.stdout() + q.stderr());
-        if (Boolean.getBoolean("jvmm.qemuOnly")) {
-            return new Pair(q, null);
-        }
-        return new Pair(q, VmProcess.runJvmm(TIMEOUT, TinyGuest.argv(kernel, append, jvmmArgs)));
-    }
-
-    /** After the QEMU half's checks: -Djvmm.qemuOnly=true stops here (proves the test on QEMU alone). */
-    private static void jvmmHalf(Pair p) {
-        Assumptions.assumeTrue(p.jvmm() != null, "jvmm half skipped: -Djvmm.qemuOnly=true");
-    }
-
-    private static void assertSame(Pair p) {
-        jvmmHalf(p);
-        assertEquals(p.qemu().stdout(), p.jvmm().stdout(), "serial output differs; " + BlkGuest.jvmmHint(p.jvmm()));
-        assertEquals(p.qemu().status(), p.jvmm().status(), "exit status differs; " + BlkGuest.jvmmHint(p.jvmm()));
+    private static GuestPair runBothStatus(String append, String[] qemuArgs, String[] jvmmArgs, int qemuStatus) {
+        return GuestPair.run(TIMEOUT, append, qemuArgs, jvmmArgs, qemuStatus);
     }
 
     static Stream<Arguments> writeCases() {
@@ -87,7 +65,7 @@ class VirtioBlkSideBySideTest {
         BlkGuest.create(ji, format, DISK, opts);
         boolean device = how.equals("device");
         String serial = device ? SERIAL : "";
-        Pair p = runBoth(append,
+        GuestPair p = runBoth(append,
                 device ? BlkGuest.deviceDrive(qi, format, SERIAL) : BlkGuest.virtioDrive(qi, format),
                 device ? BlkGuest.deviceDrive(ji, format, SERIAL) : BlkGuest.virtioDrive(ji, format));
         int start = intOpt(append, "start", 0);
@@ -98,7 +76,7 @@ class VirtioBlkSideBySideTest {
                 p.qemu().stdout(), "QEMU's output is not what the guest should print");
         byte[] expected = BlkGuest.afterBlkAction(DISK, start, sectors, seed);
         checkImage(qi, format, expected, "QEMU");
-        assertSame(p);
+        p.assertSame(BlkGuest::jvmmHint);
         checkImage(ji, format, expected, "jvmm");
     }
 
@@ -187,10 +165,10 @@ class VirtioBlkSideBySideTest {
         }
         String append = "action=blk-read start=0 sectors=8192";
         // Nothing is written, so jvmm reads the very file QEMU read (one after the other).
-        Pair p = runBoth(append, BlkGuest.virtioDrive(disk, format), BlkGuest.virtioDrive(disk, format));
+        GuestPair p = runBoth(append, BlkGuest.virtioDrive(disk, format), BlkGuest.virtioDrive(disk, format));
         String line = "blk-read: start 0 sectors 8192 checksum " + BlkGuest.checksum(expected, 0, expected.length);
         assertTrue(p.qemu().stdout().contains(line + "\n"), "QEMU: expected " + line + " in " + p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(BlkGuest::jvmmHint);
     }
 
     // ------------------------------------------------------------------ abuse and interrupts
@@ -207,14 +185,14 @@ class VirtioBlkSideBySideTest {
         Path ji = dir.resolve("j.raw");
         BlkGuest.create(qi, "raw", DISK);
         BlkGuest.create(ji, "raw", DISK);
-        Pair p = runBoth(append, BlkGuest.virtioDrive(qi, "raw"), BlkGuest.virtioDrive(ji, "raw"));
+        GuestPair p = runBoth(append, BlkGuest.virtioDrive(qi, "raw"), BlkGuest.virtioDrive(ji, "raw"));
         assertTrue(p.qemu().stdout().endsWith("blk-abuse: last sector unchanged\nblk-abuse: device works after reset\n"),
                 p.qemu().stdout());
         // Nothing the guest did may have reached the disk: the only write that completes comes from
         // unassigned memory, which reads as zeros under QEMU (or is refused).
         byte[] zero = new byte[(int) DISK];
         checkImage(qi, "raw", zero, "QEMU");
-        jvmmHalf(p);
+        p.jvmmHalf();
         List<String> q = List.of(p.qemu().stdout().split("\n"));
         List<String> j = List.of(p.jvmm().stdout().split("\n"));
         assertEquals(q.size(), j.size(), "serial output differs; " + BlkGuest.jvmmHint(p.jvmm()) + "\n" + p.jvmm().stdout());
@@ -244,19 +222,19 @@ class VirtioBlkSideBySideTest {
     void msixCompletion() {
         Path qi = dir.resolve("q.raw");
         BlkGuest.create(qi, "raw", DISK);
-        Pair p = runBoth("action=blk-msix", BlkGuest.deviceDrive(qi, "raw", SERIAL),
+        GuestPair p = runBoth("action=blk-msix", BlkGuest.deviceDrive(qi, "raw", SERIAL),
                 BlkGuest.deviceDrive(qi, "raw", SERIAL));
         assertTrue(p.qemu().stdout().endsWith("blk-msix: 3 completions by interrupt on vector 0x41\n"),
                 p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(BlkGuest::jvmmHint);
     }
 
     /** Without a disk the driver says so and fails the run, under both. */
     @Test
     void noDevice() {
-        Pair p = runBothStatus("action=blk", new String[0], new String[0], TinyGuest.EXIT_FAILED);
+        GuestPair p = runBothStatus("action=blk", new String[0], new String[0], TinyGuest.EXIT_FAILED);
         assertTrue(p.qemu().stdout().endsWith("blk: no virtio-blk device\njvmm-tiny: FAILED\n"), p.qemu().stdout());
-        assertSame(p);
+        p.assertSame(BlkGuest::jvmmHint);
     }
 
     /** QEMU's modern-only device (what jvmm models): device id 0x1042, no legacy BAR; the driver must not care. */
@@ -280,11 +258,11 @@ class VirtioBlkSideBySideTest {
         Path ji = dir.resolve("j.raw");
         BlkGuest.create(qi, "raw", DISK);
         BlkGuest.create(ji, "raw", DISK);
-        Pair p = runBoth("action=blk-bench mib=8 rand=200 qd=4", BlkGuest.virtioDrive(qi, "raw"),
+        GuestPair p = runBoth("action=blk-bench mib=8 rand=200 qd=4", BlkGuest.virtioDrive(qi, "raw"),
                 BlkGuest.virtioDrive(ji, "raw"));
         String q = untimed(p.qemu().stdout());
         assertTrue(q.endsWith("blk-bench: randread done 200 x 4096 bytes in T us\nblk-bench: ok\n"), q);
-        jvmmHalf(p);
+        p.jvmmHalf();
         assertEquals(q, untimed(p.jvmm().stdout()), "serial output differs; " + BlkGuest.jvmmHint(p.jvmm()));
         assertEquals(p.qemu().status(), p.jvmm().status(), "exit status; " + BlkGuest.jvmmHint(p.jvmm()));
     }
@@ -299,12 +277,12 @@ class VirtioBlkSideBySideTest {
         Path img = dir.resolve("ro.raw");
         BlkGuest.create(img, "raw", DISK);
         String[] drive = {"-drive", "file=" + img + ",format=raw,if=virtio,readonly=on"};
-        Pair p = runBoth("action=blk-ro", drive, drive);
+        GuestPair p = runBoth("action=blk-ro", drive, drive);
         assertTrue(p.qemu().stdout().endsWith("blk-ro: read-only 1\nblk-ro: write status 1 (IOERR)\n"
                 + "blk-ro: write-zeroes status 1 (IOERR)\nblk-ro: discard status 0 (OK)\nblk-ro: data unchanged\n"),
                 p.qemu().stdout());
         checkImage(img, "raw", new byte[(int) DISK], "QEMU");
-        assertSame(p);
+        p.assertSame(BlkGuest::jvmmHint);
         checkImage(img, "raw", new byte[(int) DISK], "jvmm");
     }
 
@@ -329,14 +307,14 @@ class VirtioBlkSideBySideTest {
         int sectors = 300;
         int seed = 5;
         String append = "action=blk start=" + start + " sectors=" + sectors + " seed=" + seed;
-        Pair p = runBoth(append, BlkGuest.deviceDrive(qi, "qcow2", SERIAL), BlkGuest.deviceDrive(ji, "qcow2", SERIAL));
+        GuestPair p = runBoth(append, BlkGuest.deviceDrive(qi, "qcow2", SERIAL), BlkGuest.deviceDrive(ji, "qcow2", SERIAL));
         assertEquals(header(append) + BlkGuest.blkOutput(DISK / 512, SERIAL, start, sectors, seed, false),
                 p.qemu().stdout(), "QEMU's output is not what the guest should print");
         byte[] expected = BlkGuest.pattern(0, (int) DISK, 99);
         byte[] written = BlkGuest.afterBlkAction(DISK, start, sectors, seed);
         System.arraycopy(written, start * 512, expected, start * 512, sectors * 512);
         checkImage(qi, "qcow2", expected, "QEMU");
-        assertSame(p);
+        p.assertSame(BlkGuest::jvmmHint);
         checkImage(ji, "qcow2", expected, "jvmm");
     }
 }
