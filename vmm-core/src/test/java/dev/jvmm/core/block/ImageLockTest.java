@@ -139,7 +139,7 @@ class ImageLockTest {
     void qemuSystemWithTheDiskExcludesJvmmWriterAndReader() throws Exception {
         QemuImgTool.assumeAvailable("qemu-system-x86_64");
         Path img = raw();
-        Process q = new ProcessBuilder("qemu-system-x86_64", "-S", "-display", "none", "-nodefaults", "-machine", "none",
+        Process q = new ProcessBuilder("qemu-system-x86_64", "-S", "-display", "none", "-nodefaults", "-machine", "pc",
                 "-drive", "file=" + img + ",format=raw,if=none,id=d0", "-device", "virtio-blk-pci,drive=d0")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
