@@ -204,6 +204,26 @@ public final class BlockGraph implements AutoCloseable {
         return d;
     }
 
+    /**
+     * A file node's image is opened by whoever uses the node (the format driver above it), but QEMU opens the
+     * file when the node is made, so a missing or forbidden file fails -blockdev / blockdev-add at once.
+     */
+    private static void checkFileOpens(String option, String filename, boolean readOnly) {
+        Path p = Path.of(filename);
+        try (java.nio.channels.FileChannel ch = readOnly
+                ? java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)
+                : java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ,
+                        java.nio.file.StandardOpenOption.WRITE)) {
+            // opened and closed: the node may be made
+        } catch (NoSuchFileException e) {
+            throw new OptionException(option, "Could not open '" + filename + "': No such file or directory");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new OptionException(option, "Could not open '" + filename + "': Permission denied");
+        } catch (IOException e) {
+            throw new OptionException(option, "Could not open '" + filename + "': " + e.getMessage());
+        }
+    }
+
     /** Forgets and closes the nodes a failed option added. */
     private void unwind(int keep) {
         while (nodes.size() > keep) {
@@ -376,6 +396,7 @@ public final class BlockGraph implements AutoCloseable {
             case "file" -> {
                 String filename = str(o, t, prefix, "filename", true);
                 String locking = str(o, t, prefix, "locking", false);
+                checkFileOpens(option, filename, ro);
                 node = new BlockNode(nodeName != null ? nodeName : autoName(), "file", filename, ro, cache, null,
                         null, null);
                 fileOptions.put(node, new FileOpts(locking == null ? "auto" : locking, unmap));

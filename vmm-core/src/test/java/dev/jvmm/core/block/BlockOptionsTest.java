@@ -216,6 +216,11 @@ class BlockOptionsTest {
                 () -> graph.addBlockdev("driver=file,filename=" + raw + ",node-name=x,cache.direct=maybe"));
         assertOptionError("Parameter 'file' is missing", () -> graph.addBlockdev("driver=raw,node-name=x"));
         assertOptionError("Parameter 'filename' is missing", () -> graph.addBlockdev("driver=file,node-name=x"));
+        // QEMU opens a file node's file when the node is made, not when a device uses it.
+        assertOptionError("Could not open '" + dir.resolve("none.raw") + "': No such file or directory",
+                () -> graph.addBlockdev("driver=file,filename=" + dir.resolve("none.raw") + ",node-name=x"));
+        assertOptionError("Could not open '" + dir.resolve("none.raw") + "': No such file or directory",
+                () -> graph.addBlockdev("driver=raw,node-name=x,file.driver=file,file.filename=" + dir.resolve("none.raw")));
         graph.addDrive("file=" + raw + ",format=raw,if=none,id=d0");
         assertOptionError("Cannot find device='d0' nor node-name='d0'",
                 () -> graph.addBlockdev("driver=raw,file=d0,node-name=y"));
