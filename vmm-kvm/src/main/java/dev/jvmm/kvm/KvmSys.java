@@ -10,8 +10,6 @@ import com.sun.jna.Pointer;
 public final class KvmSys {
     public static final int O_RDWR = 0x2;
     public static final int O_CLOEXEC = 0x80000;
-    public static final int EFD_NONBLOCK = 0x800;
-    public static final int EFD_CLOEXEC = 0x80000;
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
     /** x86-64 syscall number of gettid(2). */
@@ -31,8 +29,6 @@ public final class KvmSys {
     public static native int ioctl(int fd, long request, long arg);
 
     public static native int ioctl(int fd, long request, Pointer arg);
-
-    public static native int eventfd(int initval, int flags);
 
     public static native long syscall(long number);
 

@@ -31,7 +31,6 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
     private final int fd;
     private final AtomicReferenceArray<KvmIrqLine> lines = new AtomicReferenceArray<>(MAX_GSI);
     private final ThreadLocal<Memory> msiBuffer = ThreadLocal.withInitial(() -> new Memory(SIZEOF_KVM_MSI));
-    private final List<Integer> eventfds = new ArrayList<>();
     private int nextSlot;
     /** PIC master, PIC slave and IOAPIC state as created, restored by {@link #resetInterruptState()}. */
     private final Memory[] initialIrqchips = new Memory[3];
@@ -222,46 +221,6 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
         KvmSys.ioctlOrThrow(fd, KVM_SIGNAL_MSI, m, "KVM_SIGNAL_MSI");
     }
 
-    private int newEventfd() {
-        int efd = KvmSys.eventfd(0, KvmSys.EFD_CLOEXEC | KvmSys.EFD_NONBLOCK);
-        if (efd < 0) {
-            throw new KvmException("eventfd", Native.getLastError());
-        }
-        synchronized (eventfds) {
-            eventfds.add(efd);
-        }
-        return efd;
-    }
-
-    /**
-     * KVM_IOEVENTFD: a guest write of len bytes to addr (a port when pio) signals the returned eventfd
-     * instead of exiting to userspace; datamatch, when not null, restricts it to writes of that value.
-     */
-    public int registerIoeventfd(long addr, int len, boolean pio, Long datamatch) {
-        int efd = newEventfd();
-        Memory m = new Memory(SIZEOF_KVM_IOEVENTFD);
-        m.clear();
-        int flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (datamatch != null ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0);
-        m.setLong(0, datamatch != null ? datamatch : 0);
-        m.setLong(8, addr);
-        m.setInt(16, len);
-        m.setInt(20, efd);
-        m.setInt(24, flags);
-        KvmSys.ioctlOrThrow(fd, KVM_IOEVENTFD, m, "KVM_IOEVENTFD");
-        return efd;
-    }
-
-    /** KVM_IRQFD: writing to the returned eventfd injects an edge on gsi. */
-    public int registerIrqfd(int gsi) {
-        int efd = newEventfd();
-        Memory m = new Memory(SIZEOF_KVM_IRQFD);
-        m.clear();
-        m.setInt(0, efd);
-        m.setInt(4, gsi);
-        KvmSys.ioctlOrThrow(fd, KVM_IRQFD, m, "KVM_IRQFD");
-        return efd;
-    }
-
     /**
      * An MSI-X vector delivered by irqfd: its own GSI with an MSI route, and an eventfd bound to that GSI, so
      * a trigger is one eventfd write from any thread and KVM injects the message without a vCPU exit.
@@ -388,12 +347,6 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
 
     @Override
     public void close() {
-        synchronized (eventfds) {
-            for (int efd : eventfds) {
-                KvmSys.close(efd);
-            }
-            eventfds.clear();
-        }
         KvmSys.close(fd);
     }
 }

@@ -643,10 +643,14 @@ class KvmVmTest {
     @Test
     void vmPlumbing() {
         Vcpu v = boot(new byte[] {(byte) 0xF4});
-        assertTrue(vm.registerIrqfd(5) >= 0);
         assertTrue(kvm.maxVcpus() >= kvm.recommendedVcpus() && kvm.recommendedVcpus() >= 1);
-        assertTrue(vm.registerIoeventfd(0xc000, 2, true, null) >= 0);
-        assertTrue(vm.registerIoeventfd(0xd0001000L, 4, false, 7L) >= 0);
+        try (dev.jvmm.core.os.EventFd port = new dev.jvmm.core.os.EventFd();
+             dev.jvmm.core.os.EventFd mmioKick = new dev.jvmm.core.os.EventFd()) {
+            assertTrue(vm.register(0xc000, 2, true, 0, port));
+            assertTrue(vm.register(0xd0001000L, 4, false, 7, mmioKick));
+            vm.unregister(0xc000, 2, true, 0, port);
+            vm.unregister(0xd0001000L, 4, false, 7, mmioKick);
+        }
         vm.line(4).setLevel(true);
         vm.line(4).setLevel(false);
         vm.line(0).pulse();
@@ -654,7 +658,6 @@ class KvmVmTest {
         vm.signalMsi(0xfee00000L, 0x30);
         vm.resetInterruptState();
         vm.setMsiRoute(KvmVm.FIRST_MSI_GSI, 0xfee00000L, 0x41);
-        assertTrue(vm.registerIrqfd(KvmVm.FIRST_MSI_GSI) >= 0);
         vm.removeMsiRoute(KvmVm.FIRST_MSI_GSI);
         assertThrows(IllegalArgumentException.class, () -> vm.setMsiRoute(3, 0xfee00000L, 0));
         assertEquals(Vcpu.APIC_MODE_EXTINT, (v.lapicRegister(Vcpu.APIC_LVT_LINT0) >> 8) & 7);

@@ -21,27 +21,4 @@ public interface MsiRouter {
         @Override
         void close();
     }
-
-    /** Delivers through {@link InterruptController#signalMsi}: correct everywhere, one ioctl per trigger. */
-    static MsiRouter direct(InterruptController irq) {
-        return () -> new MsiVector() {
-            private volatile long address;
-            private volatile int data;
-
-            @Override
-            public void update(long address, int data) {
-                this.address = address;
-                this.data = data;
-            }
-
-            @Override
-            public void trigger() {
-                irq.signalMsi(address, data);
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-    }
 }
