@@ -254,6 +254,9 @@ final class QmpCommands {
         s.event("SUSPEND", NO_ARGS);
         s.event("SUSPEND_DISK", NO_ARGS);
         s.event("WAKEUP", NO_ARGS);
+        s.event("VSERPORT_CHANGE", QType.struct("q_obj_VSERPORT_CHANGE-arg", req("id", QType.STR),
+                req("open", QType.BOOL)));
+        s.event("BALLOON_CHANGE", QType.struct("q_obj_BALLOON_CHANGE-arg", req("actual", QType.INT)));
         return s;
     }
 

@@ -32,6 +32,11 @@ public final class QmpEvents {
             return QmpBlock.ioError(b);
         } else if (e instanceof VmEvent.DeviceTrayMoved t) {
             return QmpBlock.trayMoved(t);
+        } else if (e instanceof VmEvent.VserportChange v) {
+            d.put("id", v.id());
+            d.put("open", v.open());
+        } else if (e instanceof VmEvent.BalloonChange b) {
+            d.put("actual", b.actual());
         } else {
             return null;
         }

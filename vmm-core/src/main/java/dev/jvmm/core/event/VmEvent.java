@@ -124,4 +124,28 @@ public sealed interface VmEvent {
             return "DEVICE_TRAY_MOVED";
         }
     }
+
+    /**
+     * VSERPORT_CHANGE: the guest opened or closed a virtio-serial port (VIRTIO_CONSOLE_PORT_OPEN).
+     * Rate-limited per id by QMP.
+     *
+     * @param id   the port device's id (its QOM path when it has none)
+     * @param open whether the guest now has the port open
+     */
+    record VserportChange(String id, boolean open) implements VmEvent {
+        public String name() {
+            return "VSERPORT_CHANGE";
+        }
+    }
+
+    /**
+     * BALLOON_CHANGE: the guest's balloon moved. Rate-limited by QMP to one a second.
+     *
+     * @param actual guest RAM minus the balloon, in bytes (query-balloon's "actual")
+     */
+    record BalloonChange(long actual) implements VmEvent {
+        public String name() {
+            return "BALLOON_CHANGE";
+        }
+    }
 }

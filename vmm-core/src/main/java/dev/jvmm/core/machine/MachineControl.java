@@ -119,6 +119,25 @@ public interface MachineControl {
                 "Device '" + (device != null ? device : id) + "' not found");
     }
 
+    /** The QOM object at path (qom-get, qom-set, qom-list), if this machine models it. */
+    default Optional<QomObject> qomObject(String path) {
+        return Optional.empty();
+    }
+
+    /** QMP balloon: asks the guest to bring its RAM to target bytes (guest RAM minus the balloon). */
+    default void balloon(long target) throws MachineCommandException {
+        throw noBalloon();
+    }
+
+    /** query-balloon's "actual": guest RAM minus what the guest has given the balloon, in bytes. */
+    default long balloonActual() throws MachineCommandException {
+        throw noBalloon();
+    }
+
+    private static MachineCommandException noBalloon() {
+        return new MachineCommandException("DeviceNotActive", "No balloon device has been activated");
+    }
+
     /** rtc-reset-reinjection: forget the RTC's backlog of coalesced periodic interrupts. */
     default void rtcResetReinjection() {
     }
