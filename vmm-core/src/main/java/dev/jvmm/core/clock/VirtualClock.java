@@ -83,6 +83,8 @@ public final class VirtualClock {
         private final Runnable callback;
         private long deadline = -1;
         private long generation;
+        /** The generation whose expiry is being delivered; -1 when none. */
+        private long firing = -1;
         private ScheduledFuture<?> pending;
 
         private Timer(Runnable callback) {
@@ -111,6 +113,19 @@ public final class VirtualClock {
                 cancelLocked();
                 deadline = -1;
                 generation++;
+            }
+        }
+
+        /**
+         * For a callback, under its device's lock: true (once) if no mod or cancel came between this expiry
+         * and now. A guest re-arming or disarming the timer while the expiry was on its way then wins, as
+         * under QEMU's big lock, where the timer callback and the guest's access cannot interleave.
+         */
+        public boolean claimExpiry() {
+            synchronized (VirtualClock.this) {
+                boolean current = firing == generation;
+                firing = -1;
+                return current;
             }
         }
 
@@ -161,6 +176,7 @@ public final class VirtualClock {
                 }
                 deadline = -1;
                 pending = null;
+                firing = gen;
             }
             callback.run();
         }

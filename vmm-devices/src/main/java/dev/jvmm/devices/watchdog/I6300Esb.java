@@ -223,6 +223,9 @@ public final class I6300Esb implements PciFunction {
         boolean fire = false;
         String line = null;
         synchronized (this) {
+            if (!enabled || !timer.claimExpiry()) {
+                return; // disabled, reset or pet while this expiry was on its way
+            }
             if (stage == 1) {
                 // QEMU 7.2 wires no interrupt for the first stage; it prints this instead.
                 if (intType == 0) {

@@ -24,10 +24,22 @@ public final class Ib700 implements IoHandler {
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
     private final VirtualClock.Timer timer;
+    private final Runnable expired;
 
     /** expired runs (on the clock's executor) each time the armed period of guest time passes unrefreshed. */
     public Ib700(VirtualClock clock, Runnable expired) {
-        this.timer = clock.newTimer(expired);
+        this.timer = clock.newTimer(this::timerExpired);
+        this.expired = expired;
+    }
+
+    /** QEMU: the action, then the timer stays disarmed. A refresh or disarm racing with it wins. */
+    private void timerExpired() {
+        synchronized (this) {
+            if (!timer.claimExpiry()) {
+                return;
+            }
+        }
+        expired.run();
     }
 
     public void attach(PioBus bus) {
@@ -50,7 +62,7 @@ public final class Ib700 implements IoHandler {
 
     /** A wider access is split into byte accesses, lowest address first, as QEMU's byte-wide ports are. */
     @Override
-    public void write(long offset, int size, long value) {
+    public synchronized void write(long offset, int size, long value) {
         for (int i = 0; i < size && offset + i < ENABLE_PORT + PORT_WIDTH - DISABLE_PORT; i++) {
             int port = (int) (DISABLE_PORT + offset + i);
             if (port >= ENABLE_PORT) {
@@ -62,7 +74,7 @@ public final class Ib700 implements IoHandler {
     }
 
     /** Machine reset: disarmed. */
-    public void reset() {
+    public synchronized void reset() {
         timer.cancel();
     }
 }
