@@ -65,9 +65,13 @@ final class Watchdogs {
 
     /** -device ib700[,id=]. */
     void addIb700(QemuOpts d) {
-        checkProperties(d, "ib700", "driver", "id");
-        if (d.has("bus") && d.get("bus").orElse("").startsWith("pci")) {
+        checkProperties(d, "ib700", "driver", "id", "bus");
+        String bus = d.getOrDefault("bus", "isa.0");
+        if (bus.equals("pci.0")) {
             throw new OptionException(d.option(), "Device 'ib700' can't go on PCI bus");
+        }
+        if (!bus.equals("isa.0")) {
+            throw new OptionException(d.option(), "Bus '" + bus + "' not found");
         }
         Ib700 dev = new Ib700(clock, this::expired);
         dev.attach(pio);
