@@ -66,11 +66,7 @@ class WatchdogSideBySideTest {
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "shutdown"), List.of(), "POWERDOWN+300"),
                 Arguments.of(ESB, cat(esb, "-no-reboot"), List.of(), null),
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "inject-nmi"), List.of(), null),
-                Arguments.of(ESB, cat(esb, "-action", "watchdog=none"), List.of(), "WATCHDOG+1000"),
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "debug"), List.of(), "WATCHDOG+1000"),
-                // Later options win, as QEMU's -action and -watchdog-action share one list.
-                Arguments.of(ESB, cat(esb, "-watchdog-action", "reset", "-action", "watchdog=pause"),
-                        List.of(new Trigger("STOP", QUERY_STATUS)), "STOP+300"),
                 // watchdog-set-action while the guest is petting.
                 Arguments.of(ESB, esb, List.of(new Trigger("wdt: esb armed",
                         "{\"execute\":\"watchdog-set-action\",\"arguments\":{\"action\":\"pause\"}}"),
@@ -78,7 +74,7 @@ class WatchdogSideBySideTest {
                 Arguments.of(IB700 + " pets=2", cat(ib700, "-watchdog-action", "pause"),
                         List.of(new Trigger("STOP", QUERY_STATUS)), "STOP+300"),
                 // Stopped for longer than the 2 s period: guest time stands still, it fires only after cont.
-                Arguments.of(IB700 + " pets=0", cat(ib700, "-watchdog-action", "none"),
+                Arguments.of(IB700 + " pets=0", cat(ib700, "-action", "watchdog=none"),
                         List.of(new Trigger("wdt: idle", STOP), new Trigger("wdt: idle", 2500, CONT)),
                         "WATCHDOG+300"),
                 Arguments.of(IB700 + " pets=1", ib700, List.of(), "2:wdt: ib700 armed"),
