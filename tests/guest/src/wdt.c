@@ -29,8 +29,11 @@
 #define ESB_WDT_TIMEOUT 0x200
 #define ESB_UNLOCK1 0x80
 #define ESB_UNLOCK2 0x86
-/* 1 MHz scale: one preload unit is 32 PCI clocks (960 ns); 0x40000 units is about 0.25 s a stage. */
-#define ESB_PRELOAD 0x40000
+/*
+ * 1 MHz scale: one preload unit is 32 PCI clocks (960 ns); 0x80000 units is about 0.5 s a stage, so pets
+ * every 0.2 s leave 0.8 s of margin for a loaded host before both stages run out.
+ */
+#define ESB_PRELOAD 0x80000
 
 static inline void mmio_write16(u32 a, u16 v) { *(volatile u16 *)a = v; }
 static inline u16 mmio_read16(u32 a) { return *(volatile u16 *)a; }

@@ -74,7 +74,10 @@ final class Watchdogs {
             throw new OptionException(d.option(), "Bus '" + bus + "' not found");
         }
         Ib700 dev = new Ib700(clock, this::expired);
-        dev.attach(pio);
+        // QEMU accepts a second ib700 on the same ports, where only one of them decodes; so here.
+        if (ib700s.isEmpty()) {
+            dev.attach(pio);
+        }
         ib700s.add(dev);
     }
 

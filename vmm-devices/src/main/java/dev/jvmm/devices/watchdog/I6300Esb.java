@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Intel 6300ESB watchdog timer (6300ESB I/O Controller Hub datasheet, section 15 "Watchdog Timer"), PCI
+ * Intel 6300ESB watchdog timer (6300ESB I/O Controller Hub datasheet 300641, chapter 16 "Watchdog Timer"), PCI
  * 8086:25ab, as QEMU 7.2's i6300esb models it.
  *
  * <p>Configuration registers: {@link #ESB_CONFIG_REG} (16-bit: reboot disable, clock scale, interrupt type)
@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * before each write.
  *
  * <p>The timer counts preload units of 2^15 (1 kHz scale) or 2^5 (1 MHz scale) PCI clocks of 30 ns. When
- * stage 1 runs out, stage 2 starts (QEMU delivers no interrupt: it only prints a notice); when stage 2 runs
+ * stage 1 runs out, stage 2 starts (the datasheet's internal IRQ, APIC 1 INT 10, or SMI is not delivered by
+ * QEMU, which only prints a notice; so here); when stage 2 runs
  * out with reboot enabled, the previous-timeout flag is set, the machine's watchdog action runs and the
  * device resets. In free-running mode stage 1 then starts again. Guest time only (a
  * {@link VirtualClock}): nothing counts while the VM is paused.
@@ -35,18 +36,18 @@ public final class I6300Esb implements PciFunction {
     static final int PCI_SUBSYSTEM_VENDOR_QEMU = 0x1af4;
     static final int PCI_SUBSYSTEM_ID_QEMU = 0x1100;
 
-    /** Section 15.4.1 WDT_CONFIG: configuration register (16-bit). */
+    /** Datasheet chapter 16, PCI configuration register 60h: WDT configuration (16-bit). */
     public static final int ESB_CONFIG_REG = 0x60;
-    /** Section 15.4.2 WDT_LOCK: lock register (8-bit). */
+    /** Datasheet chapter 16, PCI configuration register 68h: WDT lock (8-bit). */
     public static final int ESB_LOCK_REG = 0x68;
 
-    /** Section 15.5.1 Preload Value 1 register (BAR0 offset, 20 bits). */
+    /** Datasheet chapter 16, memory register BAR + 00h: Preload Value 1 (bits 19:0). */
     public static final int ESB_TIMER1_REG = 0x00;
-    /** Section 15.5.2 Preload Value 2 register. */
+    /** Datasheet chapter 16, BAR + 04h: Preload Value 2 (bits 19:0). */
     public static final int ESB_TIMER2_REG = 0x04;
-    /** Section 15.5.3 General Interrupt Status register. */
+    /** Datasheet chapter 16, BAR + 08h: General Interrupt Status. */
     public static final int ESB_GINTSR_REG = 0x08;
-    /** Section 15.5.4 Reload register. */
+    /** Datasheet chapter 16, BAR + 0Ch: Reload register (also takes the unlock sequence). */
     public static final int ESB_RELOAD_REG = 0x0c;
     public static final int BAR_SIZE = 0x10;
 

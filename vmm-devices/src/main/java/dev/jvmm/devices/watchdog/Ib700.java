@@ -5,20 +5,20 @@ import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 
 /**
- * IB700 single-board-computer watchdog (iBASE IB700 manual, "Watchdog timer" section) as QEMU 7.2's ib700
- * models it: a write to {@link #ENABLE_PORT} (or the byte after it) arms the timer with the period its low
+ * IB700 single-board-computer watchdog (register description: Linux ib700wdt.c header; the board manual is not
+ * public) as QEMU 7.2's ib700 models it: a write to {@link #ENABLE_PORT} (or the byte after it) arms the timer with the period its low
  * four bits select from {@link #TIMEOUT_SECONDS}; a write to {@link #DISABLE_PORT} (or the byte after it)
  * disarms it. Reads return all ones, as from an empty port. On expiry the machine's watchdog action runs
  * once and the timer stays disarmed. Guest time only: the timer does not run while the VM is paused.
  */
 public final class Ib700 implements IoHandler {
-    /** Write: disarm (the manual's "disable" port). */
+    /** Write: disarm (the driver's WDT_STOP port). */
     public static final int DISABLE_PORT = 0x441;
-    /** Write: arm or re-arm with the period selected by bits 3:0 (the manual's "enable/refresh" port). */
+    /** Write: arm or re-arm with the period selected by bits 3:0 (the driver's WDT_START port: arm or refresh). */
     public static final int ENABLE_PORT = 0x443;
     /** Each port answers at its address and the next, as in QEMU's port list. */
     public static final int PORT_WIDTH = 2;
-    /** Seconds for each value of bits 3:0 written to the enable port (the manual's timeout table). */
+    /** Seconds for each value of bits 3:0 written to the enable port (the board's timeout table). */
     static final int[] TIMEOUT_SECONDS = {30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0};
     static final int TIMEOUT_MASK = 0xf;
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
