@@ -66,6 +66,8 @@ class WatchdogSideBySideTest {
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "poweroff", "-no-shutdown"), List.of(), null),
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "shutdown"), List.of(), "POWERDOWN+300"),
                 Arguments.of(ESB, cat(esb, "-no-reboot"), List.of(), null),
+                Arguments.of(ESB, cat(esb, "-no-reboot", "-no-shutdown"), List.of(new Trigger("STOP", QUERY_STATUS)),
+                        "STOP+300"),
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "inject-nmi"), List.of(), null),
                 Arguments.of(ESB, cat(esb, "-watchdog-action", "debug"), List.of(), "WATCHDOG+1000"),
                 // watchdog-set-action while the guest is petting.

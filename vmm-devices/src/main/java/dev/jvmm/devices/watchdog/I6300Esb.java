@@ -115,7 +115,9 @@ public final class I6300Esb implements PciFunction {
         config.set16(PciConfigSpace.SUBSYSTEM_VENDOR_ID, PCI_SUBSYSTEM_VENDOR_QEMU);
         config.set16(PciConfigSpace.SUBSYSTEM_ID, PCI_SUBSYSTEM_ID_QEMU);
         // QEMU's pci_init_wmask: the device-specific area is writable as plain configuration space.
-        config.setWritable(PciConfigSpace.DEVICE_SPECIFIC, PciConfigSpace.SIZE - PciConfigSpace.DEVICE_SPECIFIC, -1L);
+        for (int off = PciConfigSpace.DEVICE_SPECIFIC; off < PciConfigSpace.SIZE; off += 8) {
+            config.setWritable(off, 8, -1L);
+        }
         config.sealInitialState();
         this.timer = clock.newTimer(this::timerExpired);
         this.expired = expired;
