@@ -1,6 +1,7 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.config.QemuOpts;
 
 import java.nio.file.Path;
@@ -25,6 +26,12 @@ final class MachineConfigParser {
     }
 
     static MachineConfig parse(QemuCommandLine cl) {
+        for (String w : cl.watchdogAction) {
+            if (ActionSettings.parse(ActionSettings.WatchdogAction.class, w) == null) {
+                throw new OptionException("-watchdog-action " + w,
+                        "Parameter 'watchdog' does not accept value '" + w + "'");
+            }
+        }
         if (!cl.images.isEmpty()) {
             String img = cl.images.get(0);
             throw new OptionException(img, "disk images are not supported yet");

@@ -117,6 +117,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final BlockDevices disks;
     /** The PIIX3 IDE function and its disks and CD-ROMs, over the same graph. */
     private final IdeDevices ide;
+    /** i6300esb/ib700 watchdogs and their guest-time clock. */
+    private final Watchdogs watchdogs;
     /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
     private int anonymousDevices;
     private final CpuTopology topology;
@@ -179,6 +181,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.rtc());
         isaDevices.add(AcpiIsaDevice.keyboard());
         isaDevices.add(AcpiIsaDevice.mouse());
+        watchdogs = new Watchdogs(timers, lifecycle, pio, pci, err);
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
         try {
@@ -300,6 +303,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                         (int) d.getNumber("iosize", 2), lifecycle::requestExit);
                 dev.attach(pio);
             }
+            case "i6300esb" -> watchdogs.addI6300Esb(d);
+            case "ib700" -> watchdogs.addIb700(d);
             case "pvpanic" -> {
                 PvPanicOptions o = PvPanicOptions.parse(d.option().substring("-device ".length()));
                 new PvPanic(o, new PvPanic.PanicListener() {
@@ -344,6 +349,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         i8042.reset();
         port92.reset();
         rtc.reset();
+        watchdogs.reset();
         pci.reset();
         vm.resetInterruptState();
         firmwareSetup();
@@ -414,6 +420,26 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
         for (int i = 1; i < vcpus.vcpus().size(); i++) {
             vcpus.get(i).resetAsAp();
+        }
+    }
+
+    /** QEMU's NMI to every CPU (watchdog inject-nmi): KVM_NMI on each vCPU, taken out of KVM_RUN for it. */
+    @Override
+    public void injectNmi() {
+        boolean wasRunning = !vcpus.isPaused();
+        if (wasRunning) {
+            vcpus.pauseAll();
+        }
+        try {
+            for (Vcpu v : vcpus.vcpus()) {
+                v.injectNmi();
+            }
+        } catch (RuntimeException e) {
+            err.println(Main.PROGRAM + ": warning: NMI injection failed: " + e.getMessage());
+        } finally {
+            if (wasRunning) {
+                vcpus.resumeAll();
+            }
         }
     }
 

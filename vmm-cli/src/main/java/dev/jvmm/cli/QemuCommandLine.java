@@ -127,8 +127,23 @@ final class QemuCommandLine {
     @Option(names = {"-mon", "--mon"}, paramLabel = "chardev=ID,mode=control", description = "monitor on a chardev")
     List<String> mon = new ArrayList<>();
 
-    @Option(names = {"-action", "--action"}, paramLabel = "reboot=,shutdown=,panic=,watchdog=", description = "actions for guest events")
+    /** -action values and -watchdog-action as "watchdog=X", in command-line order (later values win). */
     List<String> action = new ArrayList<>();
+    /** The -watchdog-action values, checked by the parser with that option's name in the error. */
+    List<String> watchdogAction = new ArrayList<>();
+
+    @Option(names = {"-action", "--action"}, paramLabel = "reboot=,shutdown=,panic=,watchdog=", description = "actions for guest events")
+    void action(String value) {
+        action.add(value);
+    }
+
+    @Option(names = {"-watchdog-action", "--watchdog-action"},
+            paramLabel = "reset|shutdown|poweroff|pause|debug|none|inject-nmi",
+            description = "what a watchdog expiry does (same as -action watchdog=)")
+    void watchdogAction(String value) {
+        watchdogAction.add(value);
+        action.add("watchdog=" + value);
+    }
 
     @Option(names = {"-no-acpi", "--no-acpi"}, description = "no ACPI (same as -machine acpi=off)")
     boolean noAcpi;

@@ -49,6 +49,24 @@ class CommandLineTest {
         assertTrue(e.option().startsWith("-device "), e.option());
     }
 
+    /** QEMU 7.2: -watchdog-action is -action watchdog=, in one list with -action (later values win). */
+    @Test
+    void watchdogActionJoinsActionInOrder() {
+        MachineConfig c = config("-action", "watchdog=pause", "-watchdog-action", "inject-nmi", "-action",
+                "panic=none");
+        assertEquals(java.util.List.of("watchdog=pause", "watchdog=inject-nmi", "panic=none"), c.actions());
+        assertEquals(dev.jvmm.core.machine.ActionSettings.WatchdogAction.INJECT_NMI,
+                Launcher.actions(c).watchdog());
+        c = config("-watchdog-action", "none", "-action", "watchdog=debug");
+        assertEquals(dev.jvmm.core.machine.ActionSettings.WatchdogAction.DEBUG, Launcher.actions(c).watchdog());
+        OptionException e = assertThrows(OptionException.class, () -> config("-watchdog-action", "boom"));
+        assertEquals("-watchdog-action boom", e.option());
+        assertEquals("Parameter 'watchdog' does not accept value 'boom'", e.getMessage());
+        Result r = run("-watchdog", "i6300esb");
+        assertEquals(1, r.status());
+        assertEquals("jvmm: -watchdog: invalid option\n", r.err(), "removed before QEMU 7.2");
+    }
+
     @Test
     void unknownOptionIsQemuStyle() {
         Result r = run("-foo");

@@ -90,6 +90,7 @@ public final class KvmIoctls {
     public static final long KVM_SET_CPUID2 = iow(0x90, SIZEOF_KVM_CPUID2);
     public static final long KVM_GET_MP_STATE = ior(0x98, SIZEOF_KVM_MP_STATE);
     public static final long KVM_SET_MP_STATE = iow(0x99, SIZEOF_KVM_MP_STATE);
+    public static final long KVM_NMI = io(0x9a);
     public static final long KVM_GET_PIT2 = ior(0x9f, SIZEOF_KVM_PIT_STATE2);
     public static final long KVM_GET_DEBUGREGS = ior(0xa1, SIZEOF_KVM_DEBUGREGS);
     public static final long KVM_SET_PIT2 = iow(0xa0, SIZEOF_KVM_PIT_STATE2);

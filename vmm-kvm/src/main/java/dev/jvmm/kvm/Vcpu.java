@@ -329,6 +329,11 @@ public final class Vcpu implements AutoCloseable {
      * Resets an application processor for a machine reset: boot MSRs, the LAPIC as created, and
      * wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED), as after power-on.
      */
+    /** Queues an NMI (KVM_NMI; watchdog action inject-nmi). Call with the vCPU out of KVM_RUN. */
+    public void injectNmi() {
+        KvmSys.ioctlOrThrow(fd, KVM_NMI, 0L, "KVM_NMI");
+    }
+
     public void resetAsAp() {
         completePendingIo();
         resetFpu();

@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.machine.VcpuInfo;
@@ -12,6 +13,9 @@ final class Hmp {
 
     static String execute(MachineControl m, String line, Object cpuIndex) throws QmpError {
         String cmd = line.trim().replaceAll("\\s+", " ");
+        if (cmd.equals("watchdog_action") || cmd.startsWith("watchdog_action ")) {
+            return watchdogAction(m, cmd.substring("watchdog_action".length()).trim());
+        }
         return switch (cmd) {
             case "info status" -> crlf("VM status: " + status(m.runState()) + "\n");
             case "info version" -> {
@@ -23,6 +27,19 @@ final class Hmp {
             case "" -> "";
             default -> crlf("unknown command: '" + cmd + "'\n");
         };
+    }
+
+    /** HMP watchdog_action ACTION, with QEMU 7.2's texts for a missing or unknown action. */
+    private static String watchdogAction(MachineControl m, String arg) {
+        if (arg.isEmpty()) {
+            return crlf("watchdog_action: string expected\nTry \"help watchdog_action\" for more information\n");
+        }
+        ActionSettings.WatchdogAction a = ActionSettings.parse(ActionSettings.WatchdogAction.class, arg);
+        if (a == null) {
+            return crlf("Error: invalid parameter value: " + arg + "\n");
+        }
+        m.lifecycle().setActions(m.lifecycle().actions().withWatchdog(a));
+        return "";
     }
 
     private static String status(RunState s) {

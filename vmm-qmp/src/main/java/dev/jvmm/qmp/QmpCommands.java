@@ -234,6 +234,12 @@ final class QmpCommands {
                     lc.setActions(cur);
                     return new LinkedHashMap<>();
                 });
+        s.command("watchdog-set-action", QType.struct("q_obj_watchdog-set-action-arg",
+                req("action", watchdogAction)), NO_ARGS, (a, x) -> {
+                    lc.setActions(lc.actions().withWatchdog(
+                            ActionSettings.parse(ActionSettings.WatchdogAction.class, (String) a.get("action"))));
+                    return new LinkedHashMap<>();
+                });
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",
                 req("command-line", QType.STR), opt("cpu-index", QType.INT)), QType.STR,
                 (a, x) -> Hmp.execute(m, (String) a.get("command-line"), a.get("cpu-index")));
@@ -288,7 +294,11 @@ final class QmpCommands {
             o.put("irq", (long) d.irq());
         }
         o.put("slot", (long) d.slot());
-        o.put("class_info", obj("class", (long) d.classCode(), "desc", d.classDesc()));
+        Map<String, Object> classInfo = obj("class", (long) d.classCode(), "desc", d.classDesc());
+        if (d.classDesc() == null) {
+            classInfo.remove("desc"); // classes QEMU has no name for (i6300esb's 0x0880)
+        }
+        o.put("class_info", classInfo);
         o.put("id", obj("device", (long) d.device(), "subsystem-vendor", (long) d.subsystemVendor(),
                 "vendor", (long) d.vendor(), "subsystem", (long) d.subsystem()));
         o.put("function", (long) d.function());

@@ -260,6 +260,25 @@ class QmpConversationTest {
     }
 
     @Test
+    void watchdogSetActionAndHmpWatchdogAction() throws Exception {
+        try (QmpClient c = QmpClient.negotiated(sock)) {
+            assertEquals(Map.of(), c.command("{\"execute\":\"watchdog-set-action\",\"arguments\":"
+                    + "{\"action\":\"inject-nmi\"}}").get("return"));
+            assertEquals(ActionSettings.WatchdogAction.INJECT_NMI, machine.lifecycle().actions().watchdog());
+            assertError(c.command("{\"execute\":\"watchdog-set-action\",\"arguments\":{\"action\":\"x\"}}"),
+                    "GenericError", "Parameter 'action' does not accept value 'x'");
+            assertError(c.command("{\"execute\":\"watchdog-set-action\"}"), "GenericError",
+                    "Parameter 'action' is missing");
+            assertEquals("", hmp(c, "watchdog_action pause"));
+            assertEquals(ActionSettings.WatchdogAction.PAUSE, machine.lifecycle().actions().watchdog());
+            assertEquals("Error: invalid parameter value: x\r\n", hmp(c, "watchdog_action x"));
+            assertEquals("watchdog_action: string expected\r\nTry \"help watchdog_action\" for more information\r\n",
+                    hmp(c, "watchdog_action"));
+            assertEquals(ActionSettings.WatchdogAction.PAUSE, machine.lifecycle().actions().watchdog());
+        }
+    }
+
+    @Test
     void setActionAndHmp() throws Exception {
         try (QmpClient c = QmpClient.negotiated(sock)) {
             assertEquals(Map.of(), c.command("{\"execute\":\"set-action\",\"arguments\":{\"reboot\":\"shutdown\","

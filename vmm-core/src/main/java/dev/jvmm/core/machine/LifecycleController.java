@@ -302,7 +302,12 @@ public final class LifecycleController implements AutoCloseable {
         switch (w) {
             case RESET -> resetRequest(ShutdownCause.GUEST_RESET);
             case SHUTDOWN -> systemPowerdown();
-            case POWEROFF -> shutdown(ShutdownCause.GUEST_SHUTDOWN);
+            case POWEROFF -> {
+                // QEMU 7.2 (checked) calls exit(0) here: no SHUTDOWN event, and -no-shutdown does not apply.
+                exiting = true;
+                vcpus.pauseAll();
+                mainLoop.execute(() -> exit(0));
+            }
             case PAUSE -> vmStop(RunState.WATCHDOG);
             case INJECT_NMI -> vcpus.injectNmi();
             case DEBUG, NONE -> {

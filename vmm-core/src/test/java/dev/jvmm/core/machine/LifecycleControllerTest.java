@@ -167,6 +167,16 @@ class LifecycleControllerTest {
         assertEquals(RunState.WATCHDOG, lc.runState().current());
     }
 
+    /** QEMU 7.2 (checked): WATCHDOG {poweroff}, then exit(0) with no SHUTDOWN, even with -no-shutdown. */
+    @Test
+    void watchdogPoweroffExitsWithoutShutdownEvent() throws Exception {
+        LifecycleController lc = controller("watchdog=poweroff,shutdown=pause");
+        lc.requestWatchdogExpiry();
+        lc.drainMainLoop();
+        lc.drainMainLoop();
+        assertEquals(List.of(new VmEvent.Watchdog("poweroff"), "pause", "exit 0"), log);
+    }
+
     @Test
     void actionOptionErrors() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

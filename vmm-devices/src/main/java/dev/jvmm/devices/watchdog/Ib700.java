@@ -1,0 +1,80 @@
+package dev.jvmm.devices.watchdog;
+
+import dev.jvmm.core.clock.VirtualClock;
+import dev.jvmm.core.io.IoHandler;
+import dev.jvmm.core.io.PioBus;
+
+/**
+ * IB700 single-board-computer watchdog (register description: Linux ib700wdt.c header; the board manual is not
+ * public) as QEMU 7.2's ib700 models it: a write to {@link #ENABLE_PORT} (or the byte after it) arms the timer with the period its low
+ * four bits select from {@link #TIMEOUT_SECONDS}; a write to {@link #DISABLE_PORT} (or the byte after it)
+ * disarms it. Reads return all ones, as from an empty port. On expiry the machine's watchdog action runs
+ * once and the timer stays disarmed. Guest time only: the timer does not run while the VM is paused.
+ */
+public final class Ib700 implements IoHandler {
+    /** Write: disarm (the driver's WDT_STOP port). */
+    public static final int DISABLE_PORT = 0x441;
+    /** Write: arm or re-arm with the period selected by bits 3:0 (the driver's WDT_START port: arm or refresh). */
+    public static final int ENABLE_PORT = 0x443;
+    /** Each port answers at its address and the next, as in QEMU's port list. */
+    public static final int PORT_WIDTH = 2;
+    /** Seconds for each value of bits 3:0 written to the enable port (the board's timeout table). */
+    static final int[] TIMEOUT_SECONDS = {30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0};
+    static final int TIMEOUT_MASK = 0xf;
+    private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+    private final VirtualClock.Timer timer;
+    private final Runnable expired;
+
+    /** expired runs (on the clock's executor) each time the armed period of guest time passes unrefreshed. */
+    public Ib700(VirtualClock clock, Runnable expired) {
+        this.timer = clock.newTimer(this::timerExpired);
+        this.expired = expired;
+    }
+
+    /** QEMU: the action, then the timer stays disarmed. A refresh or disarm racing with it wins. */
+    private void timerExpired() {
+        synchronized (this) {
+            if (!timer.claimExpiry()) {
+                return;
+            }
+        }
+        expired.run();
+    }
+
+    public void attach(PioBus bus) {
+        bus.register(DISABLE_PORT, ENABLE_PORT + PORT_WIDTH - DISABLE_PORT, this);
+    }
+
+    /** The guest time the watchdog fires at, or -1 when disarmed. */
+    public long deadline() {
+        return timer.deadline();
+    }
+
+    public static long timeoutNanos(int value) {
+        return TIMEOUT_SECONDS[value & TIMEOUT_MASK] * NANOS_PER_SECOND;
+    }
+
+    @Override
+    public long read(long offset, int size) {
+        return size >= 8 ? -1L : (1L << (8 * size)) - 1;
+    }
+
+    /** A wider access is split into byte accesses, lowest address first, as QEMU's byte-wide ports are. */
+    @Override
+    public synchronized void write(long offset, int size, long value) {
+        for (int i = 0; i < size && offset + i < ENABLE_PORT + PORT_WIDTH - DISABLE_PORT; i++) {
+            int port = (int) (DISABLE_PORT + offset + i);
+            if (port >= ENABLE_PORT) {
+                timer.modIn(timeoutNanos((int) (value >>> (8 * i))));
+            } else {
+                timer.cancel();
+            }
+        }
+    }
+
+    /** Machine reset: disarmed. */
+    public synchronized void reset() {
+        timer.cancel();
+    }
+}
