@@ -491,6 +491,9 @@ void guest_main(struct boot_info *bi)
                || streq(action, "cd")
                || streq(action, "cd-tray")) {
         action_ide(bi, action);
+    } else if (streq(action, "vserial") || streq(action, "vserial-abuse") || streq(action, "vserial-tx")
+               || streq(action, "vserial-rx")) {
+        action_vserial(bi, action);
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {

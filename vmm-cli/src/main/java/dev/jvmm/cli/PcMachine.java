@@ -117,6 +117,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final BlockDevices disks;
     /** The PIIX3 IDE function and its disks and CD-ROMs, over the same graph. */
     private final IdeDevices ide;
+    /** virtio-serial controllers and their ports. */
+    private final SerialDevices serial;
     /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
     private int anonymousDevices;
     private final CpuTopology topology;
@@ -181,6 +183,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.mouse());
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
+        serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
@@ -194,6 +197,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             disks.close();
+            serial.close();
             throw e;
         }
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
@@ -294,6 +298,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         switch (driver) {
             case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
             case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
+            case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
+            case "virtserialport", "virtconsole" -> serial.addPort(d);
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
@@ -620,6 +626,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public void close() {
         vcpus.close();
         disks.close();
+        serial.close();
         timers.shutdownNow();
         rtc.close();
         chardevs.closeAll();

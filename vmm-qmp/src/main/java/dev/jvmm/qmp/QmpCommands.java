@@ -288,7 +288,9 @@ final class QmpCommands {
             o.put("irq", (long) d.irq());
         }
         o.put("slot", (long) d.slot());
-        o.put("class_info", obj("class", (long) d.classCode(), "desc", d.classDesc()));
+        // QEMU leaves "desc" out for classes it has no name for (0x0780, virtio-serial)
+        o.put("class_info", d.classDesc() == null ? obj("class", (long) d.classCode())
+                : obj("class", (long) d.classCode(), "desc", d.classDesc()));
         o.put("id", obj("device", (long) d.device(), "subsystem-vendor", (long) d.subsystemVendor(),
                 "vendor", (long) d.vendor(), "subsystem", (long) d.subsystem()));
         o.put("function", (long) d.function());

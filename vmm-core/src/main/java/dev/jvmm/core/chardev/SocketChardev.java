@@ -59,6 +59,8 @@ public final class SocketChardev extends AbstractChardev {
     private volatile boolean starved;
     private final CountDownLatch firstClient = new CountDownLatch(1);
     private boolean connectErrorReported;
+    private volatile Runnable writableHook;
+    private volatile java.util.function.Consumer<Boolean> connectionListener;
 
     private SocketChardev(String id, Path path, boolean server, int reconnectSeconds, IoLoop ioLoop) {
         super(id);
@@ -237,6 +239,14 @@ public final class SocketChardev extends AbstractChardev {
                 pending.release();
                 pending = null;
             }
+            java.util.function.Consumer<Boolean> l = connectionListener;
+            if (l != null) {
+                l.accept(false);
+            }
+            Runnable h = writableHook;
+            if (h != null) {
+                h.run(); // output is dropped from now on, so nobody waits for room
+            }
             if (serverMode) {
                 Channel next = waiting.poll();
                 if (next != null) {
@@ -251,6 +261,15 @@ public final class SocketChardev extends AbstractChardev {
         }
 
         @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            Runnable h = writableHook;
+            if (ctx.channel() == active && ctx.channel().isWritable() && h != null) {
+                h.run();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close(); // a broken peer ends its connection; the chardev lives on
         }
@@ -262,6 +281,10 @@ public final class SocketChardev extends AbstractChardev {
             listener.config().setAutoRead(false); // one client at a time
         }
         firstClient.countDown();
+        java.util.function.Consumer<Boolean> l = connectionListener;
+        if (l != null) {
+            l.accept(true);
+        }
         ch.config().setAutoRead(true);
         ch.read();
     }
@@ -325,6 +348,23 @@ public final class SocketChardev extends AbstractChardev {
     @Override
     public boolean isConnected() {
         return active != null;
+    }
+
+    /** False while the connected peer has not read what was written (Netty's write-buffer high-water mark). */
+    @Override
+    public boolean isWritable() {
+        Channel ch = active;
+        return ch == null || ch.isWritable();
+    }
+
+    @Override
+    public void setWritableHook(Runnable hook) {
+        writableHook = hook;
+    }
+
+    @Override
+    public void setConnectionListener(java.util.function.Consumer<Boolean> listener) {
+        connectionListener = listener;
     }
 
     @Override

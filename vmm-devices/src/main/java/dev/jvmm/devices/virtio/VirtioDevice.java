@@ -30,6 +30,11 @@ public interface VirtioDevice {
     /** The power-of-two maximum size of queue i. */
     int queueMaxSize(int i);
 
+    /** MSI-X vectors of the PCI function; QEMU's default is one per queue plus one for configuration. */
+    default int msixVectors() {
+        return queueCount() + 1;
+    }
+
     /** Bytes of device configuration space (section 4.1.4.6); reads past it are all ones. */
     int configLength();
 
