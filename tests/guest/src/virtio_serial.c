@@ -5,6 +5,8 @@
  *   action=vserial-abuse  handshake, malformed control messages, then the echo as above
  *   action=vserial-tx     handshake, open port=N, send bytes=B (a 64 KiB pattern block repeated), close
  *   action=vserial-rx     handshake, open port=N, receive bytes=B without looking at them, send "done\n"
+ * Options: echo=LIST (port numbers), bufsize= (receive/transmit buffer bytes, default 4096), linger=ms
+ * (wait before exiting), emerg=1 (emergency-write "!\n"), timeout=ms, ctrlwait=ms.
  * Echo is zero-copy: a filled receive buffer goes back out as a transmit buffer, then is posted again.
  * Control messages are printed as they arrive: "vserial: ctrl port=N EVENT value=V [name=S]".
  */
@@ -271,7 +273,7 @@ static void echo(u32 mask, u32 timeout_ms)
     deadline_set(&dl, timeout_ms);
     while (done != mask) {
         if (expired(&dl)) {
-            puts("vserial: echo timed out, mask done 0x");
+            puts("vserial: echo timed out, mask done ");
             put_hex_short(done);
             putln("");
             fail();
@@ -478,5 +480,13 @@ void action_vserial(const struct boot_info *bi, const char *action)
         echo(mask, opt(bi, "timeout", 20000));
     open_all(0);
     putln("vserial: done");
+    /* linger=ms: stay up so rate-limited events (the ports' closing VSERPORT_CHANGE) go out first */
+    u32 linger = opt(bi, "linger", 0);
+    if (linger) {
+        struct deadline dl;
+        deadline_set(&dl, linger);
+        while (!expired(&dl))
+            __asm__ volatile("pause");
+    }
     exit_qemu(EXIT_PASS);
 }
