@@ -38,6 +38,15 @@ class VirtioSerialSideBySideTest {
     @TempDir
     Path dir;
 
+    private final List<java.io.Closeable> toClose = new ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void closeHostEnds() throws IOException {
+        for (java.io.Closeable c : toClose) {
+            c.close();
+        }
+    }
+
     /** One VMM's run: what the guest printed, the VSERPORT_CHANGE events, and what the host side saw. */
     private record Run(GuestVm.Result result, List<Map<String, Object>> portEvents, byte[] hostData) {
     }
@@ -291,13 +300,14 @@ class VirtioSerialSideBySideTest {
             InputStream in = Files.newInputStream(pty);
             OutputStream out = Files.newOutputStream(pty);
             Thread.sleep(2500); // QEMU notices an opened pty on a 1 s timer
+            // kept open until the guest is done: a closing pty is a host-side close the guest would hear of
+            toClose.add(in);
+            toClose.add(out);
             return () -> {
-                try (in; out) {
-                    byte[] hello = in.readNBytes(18);
-                    out.write(send);
-                    out.flush();
-                    return with2(hello, in.readNBytes(send.length));
-                }
+                byte[] hello = in.readNBytes(18);
+                out.write(send);
+                out.flush();
+                return with2(hello, in.readNBytes(send.length));
             };
         };
         List<String> extra = with(List.of("-chardev", "pty,id=s1"),
