@@ -41,6 +41,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Output while no peer is connected is dropped, as in QEMU.
  */
 public final class SocketChardev extends AbstractChardev {
+    /**
+     * Output queued for a slow peer before {@link #isWritable()} says stop, and the level it must fall to
+     * before writers resume: large enough that a bulk writer rarely waits on a reading peer.
+     */
+    static final io.netty.channel.WriteBufferWaterMark WATER_MARK =
+            new io.netty.channel.WriteBufferWaterMark(256 * 1024, 1024 * 1024);
     private final Path path;
     private final boolean serverMode;
     private final int reconnectSeconds;
@@ -123,6 +129,7 @@ public final class SocketChardev extends AbstractChardev {
                 .group(ioLoop.group())
                 .channel(EpollServerDomainSocketChannel.class)
                 .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -147,6 +154,7 @@ public final class SocketChardev extends AbstractChardev {
                 .group(loop)
                 .channel(EpollDomainSocketChannel.class)
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .handler(new Handler())
                 .connect(new DomainSocketAddress(path.toString()));
     }
