@@ -29,7 +29,7 @@ import java.util.Set;
 final class SerialDevices implements AutoCloseable {
     private static final String[] CONTROLLER_PROPERTIES = {
         "driver", "id", "bus", "addr", "max_ports", "emergency-write", "disable-legacy", "disable-modern",
-        "ioeventfd", "multifunction", "rombar", "romfile", "event_idx", "indirect_desc", "vectors",
+        "ioeventfd", "multifunction", "rombar", "romfile", "event_idx", "indirect_desc",
     };
     private static final String[] PORT_PROPERTIES = {"driver", "id", "bus", "chardev", "name", "nr"};
     private static final String BUS_TYPE = "virtio-serial-bus";
