@@ -98,6 +98,7 @@ public final class VirtioSerial implements VirtioDevice {
     /** Guarded by this: the emergency-write register and the driver's status. */
     private int emergWr;
     private volatile int status;
+    private volatile boolean multiport;
 
     /**
      * @param id             the controller's -device id=, or "" (for the device thread's name)
@@ -294,13 +295,16 @@ public final class VirtioSerial implements VirtioDevice {
         this.mem = host.memory();
     }
 
+    /** Whether the driver took MULTIPORT; fixed from FEATURES_OK on, so cached for the backend threads. */
     private boolean multiport() {
-        return (host.negotiatedFeatures() & 1L << VIRTIO_CONSOLE_F_MULTIPORT) != 0;
+        return multiport;
     }
 
     /** QEMU's set_status: a non-multiport guest opens port 0 at DRIVER_OK; leaving DRIVER_OK closes all. */
     @Override
     public void statusChanged(int newStatus) {
+        multiport = (newStatus & VirtioPciTransport.FEATURES_OK) != 0
+                && (host.negotiatedFeatures() & 1L << VIRTIO_CONSOLE_F_MULTIPORT) != 0;
         status = newStatus;
         if ((newStatus & VirtioPciTransport.DRIVER_OK) != 0) {
             VirtioSerialPort p0;
