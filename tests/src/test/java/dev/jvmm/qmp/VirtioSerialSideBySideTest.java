@@ -208,6 +208,41 @@ class VirtioSerialSideBySideTest {
     }
 
     @Test
+    void twoPortsEchoAtOnce() throws Exception {
+        byte[] a = lines(300);
+        byte[] b = new String(lines(150), StandardCharsets.US_ASCII).toUpperCase().replace("BYE", "bye")
+                .getBytes(StandardCharsets.US_ASCII);
+        Host host = (vm, d) -> {
+            SocketChannel c1 = SocketChannel.open(StandardProtocolFamily.UNIX);
+            c1.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
+            SocketChannel c2 = SocketChannel.open(StandardProtocolFamily.UNIX);
+            c2.connect(UnixDomainSocketAddress.of(d.resolve("s2.sock")));
+            return () -> {
+                AtomicReference<byte[]> second = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        second.set(conversation(c2, b, 0));
+                    } catch (IOException e) {
+                        second.set(new byte[0]);
+                    }
+                });
+                t.start();
+                byte[] first = conversation(c1, a, 0);
+                t.join(60_000);
+                return with2(first, second.get());
+            };
+        };
+        List<String> extra = with(List.of("-chardev", "socket,id=s1,path=@DIR@/s1.sock,server=on,wait=off",
+                "-chardev", "socket,id=s2,path=@DIR@/s2.sock,server=on,wait=off", "-chardev", "null,id=n"),
+                controller("virtconsole,id=con,chardev=n,name=console", "virtserialport,id=p1,chardev=s1,name=one",
+                        "virtserialport,id=p2,chardev=s2,name=two,nr=4"));
+        Run[] r = both("action=vserial echo=14 linger=1500", extra, host);
+        byte[] hello1 = "hello from port 1\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] hello4 = "hello from port 4\n".getBytes(StandardCharsets.US_ASCII);
+        assertArrayEquals(with2(with2(hello1, a), with2(hello4, b)), r[1].hostData());
+    }
+
+    @Test
     void socketClientReconnects() throws Exception {
         byte[] send = lines(50);
         // the host listens; the VMM connects, loses its first connection and comes back after reconnect=1

@@ -416,6 +416,24 @@ class VirtioSerialTest {
     }
 
     @Test
+    void withoutMultiportPortZeroIsOpenAtDriverOk() {
+        features = 1L << VirtioPciTransport.VIRTIO_F_VERSION_1;
+        device(2);
+        Recorder con = new Recorder("con");
+        VirtioSerialPort p = dev.addPort("con", -1, null, true, con);
+        start(2);
+        assertTrue(p.guestConnected());
+        long a = buffer(2);
+        mem.write(a, "ok".getBytes(StandardCharsets.US_ASCII), 0, 2);
+        assertTrue(offer(PORT0_TRANSMITQ, a, 2, false));
+        assertEquals("ok", con.out.toString(StandardCharsets.US_ASCII));
+        long rx = buffer(16);
+        assertTrue(offer(PORT0_RECEIVEQ, rx, 16, true));
+        assertEquals(16, p.canReceive());
+        assertEquals(List.of(), published, "no control conversation, no events");
+    }
+
+    @Test
     void resetClosesOpenPorts() {
         device(4);
         dev.addPort("p1", -1, null, false, new Recorder("f"));
