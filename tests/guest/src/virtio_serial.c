@@ -117,55 +117,63 @@ static void send_ctrl(u32 port, u16 event, u16 value)
     send_raw(m, 8);
 }
 
+/* Handles and prints one control message if one has arrived; returns whether there was one. */
+static int ctrl_once(void)
+{
+    u32 id, len;
+    if (!vpci_get_used(&vs, CTRL_RXQ, &id, &len))
+        return 0;
+    /* buffers are one descriptor each: the head's address tells the slot */
+    u32 addr = *(volatile u32 *)(vs.q[CTRL_RXQ].desc + id * 16);
+    u32 slot = (addr - CTRL_RX_BASE) / CTRL_BUF_SIZE;
+    if (addr < CTRL_RX_BASE || slot >= CTRL_BUFS)
+        vs_fail("control buffer not found");
+    volatile u8 *m = (volatile u8 *)(CTRL_RX_BASE + slot * CTRL_BUF_SIZE);
+    if (len < 8) {
+        puts("vserial: short control message ");
+        put_dec(len);
+        putln("");
+    } else {
+        u32 port = m[0] | m[1] << 8 | m[2] << 16 | (u32)m[3] << 24;
+        u32 event = m[4] | m[5] << 8;
+        u32 value = m[6] | m[7] << 8;
+        puts("vserial: ctrl port=");
+        put_dec(port);
+        puts(" ");
+        puts(event_name(event));
+        puts(" value=");
+        put_dec(value);
+        if (event == PORT_NAME) {
+            puts(" name=");
+            for (u32 k = 8; k < len && m[k]; k++)
+                putc((char)m[k]);
+        }
+        putln("");
+        if (port < MAX_PORTS) {
+            if (event == DEVICE_ADD && !port_added[port]) {
+                port_added[port] = 1;
+                nports_added++;
+            } else if (event == PORT_OPEN) {
+                host_open[port] = value != 0;
+            }
+        }
+    }
+    post_ctrl_rx(slot);
+    vpci_kick(&vs, CTRL_RXQ);
+    return 1;
+}
+
 /* Handles and prints the control messages that arrive within ms (returns how many). */
 static u32 poll_ctrl(u32 ms)
 {
     struct deadline dl;
-    u32 n = 0, id, len;
+    u32 n = 0;
     deadline_set(&dl, ms);
     while (!expired(&dl)) {
-        if (!vpci_get_used(&vs, CTRL_RXQ, &id, &len)) {
+        if (ctrl_once())
+            n++;
+        else
             __asm__ volatile("pause");
-            continue;
-        }
-        /* buffers are one descriptor each: the head's address tells the slot */
-        u32 addr = *(volatile u32 *)(vs.q[CTRL_RXQ].desc + id * 16);
-        u32 slot = (addr - CTRL_RX_BASE) / CTRL_BUF_SIZE;
-        if (addr < CTRL_RX_BASE || slot >= CTRL_BUFS)
-            vs_fail("control buffer not found");
-        volatile u8 *m = (volatile u8 *)(CTRL_RX_BASE + slot * CTRL_BUF_SIZE);
-        n++;
-        if (len < 8) {
-            puts("vserial: short control message ");
-            put_dec(len);
-            putln("");
-        } else {
-            u32 port = m[0] | m[1] << 8 | m[2] << 16 | (u32)m[3] << 24;
-            u32 event = m[4] | m[5] << 8;
-            u32 value = m[6] | m[7] << 8;
-            puts("vserial: ctrl port=");
-            put_dec(port);
-            puts(" ");
-            puts(event_name(event));
-            puts(" value=");
-            put_dec(value);
-            if (event == PORT_NAME) {
-                puts(" name=");
-                for (u32 k = 8; k < len && m[k]; k++)
-                    putc((char)m[k]);
-            }
-            putln("");
-            if (port < MAX_PORTS) {
-                if (event == DEVICE_ADD && !port_added[port]) {
-                    port_added[port] = 1;
-                    nports_added++;
-                } else if (event == PORT_OPEN) {
-                    host_open[port] = value != 0;
-                }
-            }
-        }
-        post_ctrl_rx(slot);
-        vpci_kick(&vs, CTRL_RXQ);
     }
     return n;
 }
@@ -278,7 +286,8 @@ static void echo(u32 mask, u32 timeout_ms)
             putln("");
             fail();
         }
-        int progress = 0;
+        /* the host side may leave and come back meanwhile (PORT_OPEN 0 / 1) */
+        int progress = ctrl_once();
         for (u32 nr = 0; nr < MAX_PORTS; nr++) {
             if (!(mask >> nr & 1))
                 continue;

@@ -3,6 +3,7 @@ package dev.jvmm.qmp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -240,6 +241,50 @@ class VirtioSerialSideBySideTest {
         byte[] hello1 = "hello from port 1\n".getBytes(StandardCharsets.US_ASCII);
         byte[] hello4 = "hello from port 4\n".getBytes(StandardCharsets.US_ASCII);
         assertArrayEquals(with2(with2(hello1, a), with2(hello4, b)), r[1].hostData());
+    }
+
+    /** Sends data on ch and reads as many bytes back (the guest's echo). */
+    private static byte[] echoOnce(SocketChannel ch, byte[] data) throws IOException {
+        ch.write(ByteBuffer.wrap(data));
+        ByteBuffer got = ByteBuffer.allocate(data.length);
+        while (got.hasRemaining() && ch.read(got) >= 0) {
+            // until the whole echo is back
+        }
+        return got.array();
+    }
+
+    @Test
+    void hostLeavesAndComesBack() throws Exception {
+        // the guest hears PORT_OPEN 0 when the host's connection ends and PORT_OPEN 1 when the next one comes
+        byte[] part1 = "first connection\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] part2 = "second connection\nbye\n".getBytes(StandardCharsets.US_ASCII);
+        Host host = (vm, d) -> () -> {
+            ByteArrayOutputStream seen = new ByteArrayOutputStream();
+            try (SocketChannel c1 = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c1.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
+                ByteBuffer hello = ByteBuffer.allocate(18);
+                while (hello.hasRemaining() && c1.read(hello) >= 0) {
+                    // the greeting
+                }
+                seen.write(hello.array());
+                seen.write(echoOnce(c1, part1));
+            }
+            if (!vm.awaitSerial("PORT_OPEN value=0", 20_000)) {
+                throw new AssertionError("the guest never heard the host leave: " + vm.serial());
+            }
+            try (SocketChannel c2 = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c2.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
+                seen.write(echoOnce(c2, part2));
+            }
+            return seen.toByteArray();
+        };
+        List<String> extra = with(List.of("-chardev", "socket,id=s1,path=@DIR@/s1.sock,server=on,wait=off"),
+                controller("virtserialport,id=p1,chardev=s1,name=echo"));
+        Run[] r = both("action=vserial echo=1 linger=1500", extra, host);
+        List<String> serial = r[1].result().serial();
+        int closed = serial.indexOf("vserial: ctrl port=1 PORT_OPEN value=0");
+        assertTrue(closed > 0 && serial.get(closed + 1).equals("vserial: ctrl port=1 PORT_OPEN value=1"),
+                serial.toString());
     }
 
     @Test
