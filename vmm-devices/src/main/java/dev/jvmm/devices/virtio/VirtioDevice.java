@@ -16,7 +16,7 @@ public interface VirtioDevice {
     /** The PCI class code (base class, sub-class, prog-if) QEMU gives this device. */
     int pciClassCode();
 
-    /** query-pci's description for that class ("SCSI controller", ...). */
+    /** query-pci's description for that class ("SCSI controller", ...), or null where QEMU gives none. */
     String pciDescription();
 
     /** Name of the device thread, e.g. "virtio-blk-disk0". */
