@@ -128,9 +128,10 @@ class VirtioSerialSideBySideTest {
     }
 
     /** The host connects to the VMM's listening socket before the guest runs and talks through it. */
-    private static Host socketClientOfServer(byte[] send) {
+    private Host socketClientOfServer(byte[] send) {
         return (vm, d) -> {
             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            toClose.add(ch);
             ch.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
             return () -> echoConversation(ch, send);
         };
@@ -146,7 +147,8 @@ class VirtioSerialSideBySideTest {
      * serialise them and deadlock). sipPauseMs > 0 reads in small sips after a long pause (a slow reader).
      */
     private static byte[] conversation(SocketChannel ch, byte[] send, int sipPauseMs) throws IOException {
-        try (ch) {
+        // the channel stays open (closed after the run): a host leaving early is a PORT_OPEN 0 the guest prints
+        try {
             ByteBuffer hello = ByteBuffer.allocate(18);
             while (hello.hasRemaining() && ch.read(hello) >= 0) {
                 // the greeting first
@@ -218,6 +220,8 @@ class VirtioSerialSideBySideTest {
             c1.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
             SocketChannel c2 = SocketChannel.open(StandardProtocolFamily.UNIX);
             c2.connect(UnixDomainSocketAddress.of(d.resolve("s2.sock")));
+            toClose.add(c1);
+            toClose.add(c2);
             return () -> {
                 AtomicReference<byte[]> second = new AtomicReference<>();
                 Thread t = new Thread(() -> {
@@ -272,10 +276,10 @@ class VirtioSerialSideBySideTest {
             if (!vm.awaitSerial("PORT_OPEN value=0", 20_000)) {
                 throw new AssertionError("the guest never heard the host leave: " + vm.serial());
             }
-            try (SocketChannel c2 = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                c2.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
-                seen.write(echoOnce(c2, part2));
-            }
+            SocketChannel c2 = SocketChannel.open(StandardProtocolFamily.UNIX);
+            toClose.add(c2);
+            c2.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
+            seen.write(echoOnce(c2, part2));
             return seen.toByteArray();
         };
         List<String> extra = with(List.of("-chardev", "socket,id=s1,path=@DIR@/s1.sock,server=on,wait=off"),
@@ -317,6 +321,7 @@ class VirtioSerialSideBySideTest {
             SocketChannel first = server.accept();
             first.close();
             SocketChannel second = server.accept();
+            toClose.add(second);
             server.close();
             Thread.sleep(300);
             vm.cont();
@@ -340,12 +345,13 @@ class VirtioSerialSideBySideTest {
         System.arraycopy("bye\n".getBytes(StandardCharsets.US_ASCII), 0, send, send.length - 4, 4);
         Host host = (vm, d) -> {
             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            toClose.add(ch);
             ch.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
             return () -> conversation(ch, send, 2);
         };
         List<String> extra = with(List.of("-chardev", "socket,id=s1,path=@DIR@/s1.sock,server=on,wait=off"),
                 controller("virtserialport,id=p1,chardev=s1,name=echo"));
-        Run[] r = both("action=vserial echo=1 timeout=60000", extra, host);
+        Run[] r = both("action=vserial echo=1 timeout=60000 linger=1500", extra, host);
         assertArrayEquals(with2("hello from port 1\n".getBytes(StandardCharsets.US_ASCII), send), r[1].hostData());
     }
 
@@ -354,7 +360,7 @@ class VirtioSerialSideBySideTest {
         byte[] send = lines(20);
         List<String> extra = with(List.of("-chardev", "socket,id=s1,path=@DIR@/s1.sock,server=on,wait=off"),
                 controller("virtserialport,id=p1,chardev=s1,name=echo"));
-        Run[] r = both("action=vserial-abuse echo=1", extra, socketClientOfServer(send));
+        Run[] r = both("action=vserial-abuse echo=1 linger=1500", extra, socketClientOfServer(send));
         assertTrue(r[1].result().serial().contains("vserial: abuse ignored"), r[1].result().serial().toString());
         assertTrue(r[1].result().stderr().contains("virtio-serial-bus: Unexpected port id 1000 for device vs.0"),
                 r[1].result().stderr());
