@@ -351,6 +351,7 @@ public final class VirtioSerial implements VirtioDevice {
             p.rxRoom = 0;
             p.heldTx.clear();
             p.heldTxQueue = null;
+            p.heldOffset = 0;
         }
     }
 
@@ -418,20 +419,43 @@ public final class VirtioSerial implements VirtioDevice {
             return true;
         }
         if (!p.heldTx.isEmpty() || !p.chardev().isWritable()) {
-            // kept in order; the transport stops popping this queue until resume()
-            p.heldTx.add(chain.copy());
-            p.heldTxQueue = queue;
+            hold(p, queue, chain.copy());
             return false;
         }
-        writeOut(p, chain);
+        p.heldOffset = 0;
+        if (!writeOut(p, chain)) {
+            // the chardev filled up inside this chain: the rest waits (QEMU's iov_offset), so a guest's huge
+            // buffer never piles up in host memory
+            long done = p.heldOffset;
+            hold(p, queue, chain.copy());
+            p.heldOffset = done;
+            return false;
+        }
         queue.push(chain.head(), 0);
         return true;
     }
 
-    private void writeOut(VirtioSerialPort p, DescriptorChain chain) {
+    /** Keeps a transmit chain, in order; the transport stops popping its queue until resume(). */
+    private static void hold(VirtioSerialPort p, VirtQueue queue, DescriptorChain c) {
+        if (p.heldTx.isEmpty()) {
+            p.heldOffset = 0;
+        }
+        p.heldTx.add(c);
+        p.heldTxQueue = queue;
+    }
+
+    /**
+     * Writes the chain's readable bytes from p.heldOffset on, stopping when the chardev says it is full;
+     * returns whether all went out (p.heldOffset is where it stopped otherwise).
+     */
+    private boolean writeOut(VirtioSerialPort p, DescriptorChain chain) {
         long total = chain.readableBytes();
-        long off = 0;
+        long off = p.heldOffset;
         while (off < total) {
+            if (off > p.heldOffset && !p.chardev().isWritable()) {
+                p.heldOffset = off;
+                return false;
+            }
             int n = chain.readFromReadable(mem, off, scratch, (int) Math.min(scratch.length, total - off));
             if (n <= 0) {
                 break;
@@ -439,6 +463,8 @@ public final class VirtioSerial implements VirtioDevice {
             p.chardev().write(scratch, 0, n);
             off += n;
         }
+        p.heldOffset = 0;
+        return true;
     }
 
     /** The chardev can take more (backend thread): the held chain goes out and the queue runs again. */
@@ -457,11 +483,11 @@ public final class VirtioSerial implements VirtioDevice {
         while (!p.heldTx.isEmpty()) {
             DescriptorChain c = p.heldTx.peek();
             if (write && p.hostConnected && p.chardev() != null) {
-                if (!p.chardev().isWritable()) {
-                    break; // still full: the next hook goes on
+                if (!p.chardev().isWritable() || !writeOut(p, c)) {
+                    break; // still full: the next hook goes on (from heldOffset)
                 }
-                writeOut(p, c);
             }
+            p.heldOffset = 0;
             p.heldTx.poll();
             q.push(c.head(), 0);
             any = true;
@@ -502,7 +528,7 @@ public final class VirtioSerial implements VirtioDevice {
             DescriptorChain c = p.rxBuffers.peek();
             int cap = (int) Math.min(c.writableBytes(), scratch.length);
             int n = p.peekStaged(scratch, cap);
-            if (n == 0) {
+            if (n == 0 && cap > 0) {
                 break;
             }
             p.rxBuffers.poll();

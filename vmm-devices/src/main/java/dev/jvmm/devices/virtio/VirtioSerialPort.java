@@ -49,6 +49,8 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
     // Guest to host, device thread: transmit chains held, in order, while the chardev is full.
     final ArrayDeque<DescriptorChain> heldTx = new ArrayDeque<>();
     VirtQueue heldTxQueue;
+    /** Bytes of the first held chain already written (a chain the chardev filled up inside). */
+    long heldOffset;
 
     /**
      * @param id      the -device id= (VSERPORT_CHANGE names the port by it), or null

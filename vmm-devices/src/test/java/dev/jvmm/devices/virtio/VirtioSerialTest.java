@@ -84,6 +84,8 @@ class VirtioSerialTest {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         volatile boolean writable = true;
         volatile boolean connected = true;
+        /** Output size at which the recorder turns unwritable (a peer that stopped reading). */
+        volatile int limit = Integer.MAX_VALUE;
         Runnable writableHook;
         Consumer<Boolean> connection;
 
@@ -98,7 +100,7 @@ class VirtioSerialTest {
 
         @Override
         public boolean isWritable() {
-            return writable;
+            return writable && out.size() < limit;
         }
 
         @Override
@@ -385,6 +387,48 @@ class VirtioSerialTest {
         assertEquals("abcd", sock.out.toString(StandardCharsets.US_ASCII));
         assertEquals(1, mem.readShort(queues[txq].deviceAddr + 2));
         assertEquals(1, host.resumes);
+    }
+
+    @Test
+    void aHugeTransmitBufferWaitsInsideItself() {
+        device(4);
+        Recorder sock = new Recorder("s");
+        sock.limit = 64 * 1024;
+        VirtioSerialPort p = dev.addPort("p1", -1, null, false, sock);
+        start(dev.queueCount());
+        int txq = 3 + 2 * p.nr();
+        int len = 1 << 20;
+        long a = buffer(len);
+        byte[] pattern = new byte[len];
+        for (int i = 0; i < len; i++) {
+            pattern[i] = (byte) (i * 31 + i / 1000);
+        }
+        mem.write(a, pattern, 0, len);
+        assertFalse(offer(txq, a, len, false), "held part way");
+        assertEquals(64 * 1024, sock.out.size(), "only what the chardev took");
+        assertEquals(0, mem.readShort(queues[txq].deviceAddr + 2));
+        sock.limit = Integer.MAX_VALUE;
+        sock.writableHook.run();
+        assertArrayEquals(pattern, sock.out.toByteArray(), "the rest from where it stopped, nothing twice");
+        assertEquals(1, mem.readShort(queues[txq].deviceAddr + 2));
+    }
+
+    @Test
+    void receiveBuffersWithoutRoomAreReturnedEmpty() {
+        device(4);
+        VirtioSerialPort p = dev.addPort("p1", -1, null, false, new Recorder("s"));
+        start(dev.queueCount());
+        control(1, VIRTIO_CONSOLE_PORT_OPEN, 1);
+        int rxq = 2 + 2 * p.nr();
+        long ro = buffer(8);
+        assertTrue(offer(rxq, ro, 8, false)); // device-readable only: no room
+        long b = buffer(8);
+        assertTrue(offer(rxq, b, 8, true));
+        p.receive("hi".getBytes(StandardCharsets.US_ASCII), 0, 2);
+        VirtQueue q = queues[rxq];
+        assertEquals(2, mem.readShort(q.deviceAddr + 2), "the empty one does not block the port");
+        assertEquals(0, mem.readInt(q.deviceAddr + 8));
+        assertEquals(2, mem.readInt(q.deviceAddr + 16));
     }
 
     @Test
