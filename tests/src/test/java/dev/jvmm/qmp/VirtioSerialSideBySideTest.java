@@ -127,6 +127,28 @@ class VirtioSerialSideBySideTest {
         assertEquals(6, r[1].portEvents().size(), "events: " + r[1].portEvents());
     }
 
+    @Test
+    void queryChardevShowsPortsAsQemuDoes() throws Exception {
+        // a console's frontend is open from the start, a serial port's only once the guest opens it
+        Path kernel = GuestVm.assumeReady();
+        List<String> extra = with(List.of("-chardev", "null,id=port", "-chardev", "null,id=con"),
+                controller("virtserialport,id=p1,chardev=port", "virtconsole,id=c0,chardev=con"));
+        List<Object> seen = new ArrayList<>();
+        for (String program : List.of(GuestVm.QEMU, GuestVm.jvmm())) {
+            Path d = Files.createDirectories(dir.resolve("qc-" + seen.size()));
+            try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, "action=vserial", extra),
+                    d.resolve("q.sock"))) {
+                Object reply = vm.command("{\"execute\":\"query-chardev\"}");
+                @SuppressWarnings("unchecked")
+                List<Map<String, Object>> list = (List<Map<String, Object>>) ((Map<String, Object>) reply).get("return");
+                seen.add(list.stream().filter(c -> !String.valueOf(c.get("label")).startsWith("compat_monitor"))
+                        .sorted(java.util.Comparator.comparing(c -> String.valueOf(c.get("label")))).toList());
+            }
+        }
+        assertEquals(seen.get(0), seen.get(1));
+        assertEquals(3, ((List<?>) seen.get(1)).size(), "con, port and serial0: " + seen.get(1));
+    }
+
     /** The host connects to the VMM's listening socket before the guest runs and talks through it. */
     private Host socketClientOfServer(byte[] send) {
         return (vm, d) -> {

@@ -534,7 +534,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public List<ChardevInfo> chardevs() {
         List<ChardevInfo> out = new ArrayList<>();
         for (Chardev c : chardevs.all().values()) {
-            out.add(new ChardevInfo(c.id(), c.describe(), true));
+            out.add(new ChardevInfo(c.id(), c.describe(), serial.frontendOpen(c.id()).orElse(true)));
         }
         return out;
     }

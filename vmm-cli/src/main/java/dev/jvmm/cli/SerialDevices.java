@@ -11,6 +11,7 @@ import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.virtio.VirtioPciTransport;
 import dev.jvmm.devices.virtio.VirtioSerial;
+import dev.jvmm.devices.virtio.VirtioSerialPort;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -47,6 +48,7 @@ final class SerialDevices implements AutoCloseable {
     private final List<Map.Entry<String, VirtioSerial>> buses = new ArrayList<>();
     private final List<VirtioPciTransport> functions = new ArrayList<>();
     private final Set<String> usedChardevs = new HashSet<>();
+    private final List<VirtioSerialPort> ports = new ArrayList<>();
     private final Map<String, String> names = new LinkedHashMap<>();
 
     SerialDevices(GuestMemory memory, PciBus pci, MsiRouter msi, IoEventRegistry ioevents, EventBus events,
@@ -125,7 +127,7 @@ final class SerialDevices implements AutoCloseable {
             throw new OptionException(d.option(), "virtio-serial-bus: A port already exists by name " + name);
         }
         try {
-            dev.addPort(d.get("id").orElse(null), nr, name, console, chardev);
+            ports.add(dev.addPort(d.get("id").orElse(null), nr, name, console, chardev));
         } catch (IllegalArgumentException e) {
             throw new OptionException(d.option(), e.getMessage());
         }
@@ -135,6 +137,19 @@ final class SerialDevices implements AutoCloseable {
         if (name != null) {
             names.put(name, dev.busName());
         }
+    }
+
+    /**
+     * query-chardev's frontend-open for a chardev behind a port, as QEMU's virtconsole sets it: a console's
+     * is open, a serial port's follows the guest's PORT_OPEN. Empty for chardevs no port uses.
+     */
+    java.util.Optional<Boolean> frontendOpen(String chardevId) {
+        for (VirtioSerialPort p : ports) {
+            if (p.chardev() != null && p.chardev().id().equals(chardevId)) {
+                return java.util.Optional.of(p.console() || p.guestConnected());
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     private VirtioSerial findBus(QemuOpts d, String driver) {
