@@ -128,6 +128,17 @@ class VirtioSerialSideBySideTest {
     }
 
     @Test
+    void emergencyWriteReachesTheConsole() throws Exception {
+        // the console greets through its queue ("hello from port 0"), then writes "!\n" through emerg_wr
+        List<String> extra = with(List.of("-chardev", "file,id=c,path=@DIR@/console.txt"),
+                controller("virtconsole,id=con,chardev=c"));
+        both("action=vserial emerg=1 linger=1500", extra, (vm, d) -> () -> new byte[0]);
+        String q = Files.readString(dir.resolve("qemu/console.txt"));
+        assertEquals("hello from port 0\n!\n", q);
+        assertEquals(q, Files.readString(dir.resolve("jvmm/console.txt")));
+    }
+
+    @Test
     void queryChardevShowsPortsAsQemuDoes() throws Exception {
         // a console's frontend is open from the start, a serial port's only once the guest opens it
         Path kernel = GuestVm.assumeReady();
