@@ -290,6 +290,12 @@ class VirtioSerialSideBySideTest {
         return got.array();
     }
 
+    /** Whether a PORT_OPEN 1 for port 1 follows its PORT_OPEN 0 in the guest's output. */
+    private static boolean reopened(List<String> serial) {
+        int closed = serial.indexOf("vserial: ctrl port=1 PORT_OPEN value=0");
+        return closed >= 0 && serial.subList(closed, serial.size()).contains("vserial: ctrl port=1 PORT_OPEN value=1");
+    }
+
     @Test
     void hostLeavesAndComesBack() throws Exception {
         // the guest hears PORT_OPEN 0 when the host's connection ends and PORT_OPEN 1 when the next one comes
@@ -312,6 +318,11 @@ class VirtioSerialSideBySideTest {
             SocketChannel c2 = SocketChannel.open(StandardProtocolFamily.UNIX);
             toClose.add(c2);
             c2.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
+            // data only once the guest has heard of the new connection, so the output has one order
+            long end = System.currentTimeMillis() + 20_000;
+            while (!reopened(vm.serial()) && System.currentTimeMillis() < end) {
+                Thread.sleep(20);
+            }
             seen.write(echoOnce(c2, part2));
             return seen.toByteArray();
         };

@@ -73,6 +73,8 @@ public final class VirtioSerial implements VirtioDevice {
     /** Control messages waiting for guest buffers at most, and error lines printed at most. */
     static final int MAX_PENDING_CONTROL = 4096;
     static final int MAX_ERROR_LINES = 16;
+    /** Guest output gathered per port and pass over its transmit queue before one chardev write. */
+    static final int OUT_BATCH = 256 * 1024;
     /** Largest guest control message read (QEMU reads whole buffers; only 8 bytes mean anything). */
     static final int MAX_CONTROL_READ = 64;
 
@@ -281,12 +283,16 @@ public final class VirtioSerial implements VirtioDevice {
             ch = emergWr & 0xff;
             emergWr = 0;
         }
-        for (VirtioSerialPort p : ports()) {
-            if (p.console() && p.hostConnected() && p.chardev() != null) {
-                p.chardev().write(new byte[] {(byte) ch}, 0, 1);
-                return;
+        // on the device thread, after what the port's queue already gave (as QEMU writes both in order)
+        host.execute(() -> {
+            for (VirtioSerialPort p : ports()) {
+                if (p.console() && p.hostConnected() && p.chardev() != null) {
+                    flushBatch(p);
+                    p.chardev().write(new byte[] {(byte) ch}, 0, 1);
+                    return;
+                }
             }
-        }
+        });
     }
 
     @Override
@@ -352,6 +358,8 @@ public final class VirtioSerial implements VirtioDevice {
             p.heldTx.clear();
             p.heldTxQueue = null;
             p.heldOffset = 0;
+            p.outLen = 0;
+            p.outFlushScheduled = false;
         }
     }
 
@@ -422,6 +430,25 @@ public final class VirtioSerial implements VirtioDevice {
             hold(p, queue, chain.copy());
             return false;
         }
+        long total = chain.readableBytes();
+        if (total <= OUT_BATCH - p.outLen) {
+            // small chains of one pass go to the chardev as one write (one hand-off to its I/O thread)
+            if (p.outBatch == null) {
+                p.outBatch = new byte[OUT_BATCH];
+            }
+            for (int i = 0; i < chain.readableSegments(); i++) {
+                int n = (int) chain.length(i);
+                mem.read(chain.address(i), p.outBatch, p.outLen, n);
+                p.outLen += n;
+            }
+            queue.push(chain.head(), 0);
+            if (!p.outFlushScheduled) {
+                p.outFlushScheduled = true;
+                host.execute(() -> flushBatch(p));
+            }
+            return true;
+        }
+        flushBatch(p);
         p.heldOffset = 0;
         if (!writeOut(p, chain)) {
             // the chardev filled up inside this chain: the rest waits (QEMU's iov_offset), so a guest's huge
@@ -433,6 +460,17 @@ public final class VirtioSerial implements VirtioDevice {
         }
         queue.push(chain.head(), 0);
         return true;
+    }
+
+    /** Device thread: writes what the last pass gathered. */
+    private void flushBatch(VirtioSerialPort p) {
+        p.outFlushScheduled = false;
+        if (p.outLen > 0) {
+            if (p.hostConnected && p.chardev() != null) {
+                p.chardev().write(p.outBatch, 0, p.outLen);
+            }
+            p.outLen = 0;
+        }
     }
 
     /** Keeps a transmit chain, in order; the transport stops popping its queue until resume(). */
@@ -478,6 +516,7 @@ public final class VirtioSerial implements VirtioDevice {
 
     /** Sends (write) or discards the held chains; returns whether none is left. */
     private boolean releaseHeld(VirtioSerialPort p, boolean write) {
+        flushBatch(p); // what came before the held chains goes first
         VirtQueue q = p.heldTxQueue;
         boolean any = false;
         while (!p.heldTx.isEmpty()) {

@@ -51,6 +51,10 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
     VirtQueue heldTxQueue;
     /** Bytes of the first held chain already written (a chain the chardev filled up inside). */
     long heldOffset;
+    /** Guest output gathered during one pass over the transmit queue, handed to the chardev at its end. */
+    byte[] outBatch;
+    int outLen;
+    boolean outFlushScheduled;
 
     /**
      * @param id      the -device id= (VSERPORT_CHANGE names the port by it), or null
