@@ -151,7 +151,8 @@ class VirtioSerialSideBySideTest {
                     d.resolve("q.sock"))) {
                 Object reply = vm.command("{\"execute\":\"query-chardev\"}");
                 @SuppressWarnings("unchecked")
-                List<Map<String, Object>> list = (List<Map<String, Object>>) ((Map<String, Object>) reply).get("return");
+                List<Map<String, Object>> list =
+                        (List<Map<String, Object>>) ((Map<String, Object>) reply).get("return");
                 seen.add(list.stream().filter(c -> !String.valueOf(c.get("label")).startsWith("compat_monitor"))
                         .sorted(java.util.Comparator.comparing(c -> String.valueOf(c.get("label")))).toList());
             }

@@ -363,20 +363,15 @@ public final class VirtioSerial implements VirtioDevice {
         }
     }
 
-    /** The port whose receiveq (rx true) or transmitq is queue i, or null. */
-    private VirtioSerialPort portOfQueue(int i, boolean[] rx) {
-        int nr;
-        if (i == PORT0_RECEIVEQ || i == PORT0_TRANSMITQ) {
-            nr = 0;
-            rx[0] = i == PORT0_RECEIVEQ;
-        } else {
-            nr = (i - 2) / 2;
-            rx[0] = i % 2 == 0;
-        }
-        return nr < maxPorts ? byNr[nr] : null;
+    /** Section 5.3.2: the port number of data queue i (port 0: queues 0/1, port n: 2 + 2n / 3 + 2n). */
+    private static int portOfQueue(int i) {
+        return i <= PORT0_TRANSMITQ ? 0 : (i - 2) / 2;
     }
 
-    private final boolean[] isRx = new boolean[1];
+    /** Whether data queue i is a receiveq (even, from the port's point of view: host to guest). */
+    private static boolean isReceiveQueue(int i) {
+        return i % 2 == 0;
+    }
 
     @Override
     public boolean handle(VirtQueue queue, DescriptorChain chain) {
@@ -394,11 +389,12 @@ public final class VirtioSerial implements VirtioDevice {
             sendPendingControl();
             return true;
         }
+        int nr = portOfQueue(qi);
         VirtioSerialPort p;
         synchronized (this) {
-            p = portOfQueue(qi, isRx);
+            p = nr < maxPorts ? byNr[nr] : null;
         }
-        boolean rx = isRx[0];
+        boolean rx = isReceiveQueue(qi);
         if (p == null) {
             // a queue of a port that does not exist: QEMU discards transmit buffers and never uses receive
             // buffers, which stay the guest's until reset
