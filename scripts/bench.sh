@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (JUnit tag "benchmark") and prints their figures (lines starting "BENCH" and the
 # QMP module's table); nothing is asserted about speed. Record new figures in docs/benchmarks.md.
+# Includes VirtioSerialBenchmarkTest (virtio-serial throughput both ways, jvmm vs QEMU); alone:
+#   scripts/bench.sh -pl tests -am -Dtest=VirtioSerialBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

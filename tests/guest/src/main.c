@@ -493,6 +493,9 @@ void guest_main(struct boot_info *bi)
         action_ide(bi, action);
     } else if (streq(action, "wdt-ib700") || streq(action, "wdt-esb") || streq(action, "wdt-abuse")) {
         action_wdt(bi, action);
+    } else if (streq(action, "vserial") || streq(action, "vserial-abuse") || streq(action, "vserial-tx")
+               || streq(action, "vserial-rx")) {
+        action_vserial(bi, action);
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {

@@ -119,6 +119,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final IdeDevices ide;
     /** i6300esb/ib700 watchdogs and their guest-time clock. */
     private final Watchdogs watchdogs;
+    /** virtio-serial controllers and their ports. */
+    private final SerialDevices serial;
     /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
     private int anonymousDevices;
     private final CpuTopology topology;
@@ -184,6 +186,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         watchdogs = new Watchdogs(timers, lifecycle, pio, pci, err);
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
+        serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
@@ -197,6 +200,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             disks.close();
+            serial.close();
             throw e;
         }
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
@@ -297,6 +301,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         switch (driver) {
             case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
             case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
+            case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
+            case "virtserialport", "virtconsole" -> serial.addPort(d);
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
@@ -554,7 +560,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public List<ChardevInfo> chardevs() {
         List<ChardevInfo> out = new ArrayList<>();
         for (Chardev c : chardevs.all().values()) {
-            out.add(new ChardevInfo(c.id(), c.describe(), true));
+            out.add(new ChardevInfo(c.id(), c.describe(), serial.frontendOpen(c.id()).orElse(true)));
         }
         return out;
     }
@@ -646,6 +652,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public void close() {
         vcpus.close();
         disks.close();
+        serial.close();
         timers.shutdownNow();
         rtc.close();
         chardevs.closeAll();

@@ -294,11 +294,9 @@ final class QmpCommands {
             o.put("irq", (long) d.irq());
         }
         o.put("slot", (long) d.slot());
-        Map<String, Object> classInfo = obj("class", (long) d.classCode(), "desc", d.classDesc());
-        if (d.classDesc() == null) {
-            classInfo.remove("desc"); // classes QEMU has no name for (i6300esb's 0x0880)
-        }
-        o.put("class_info", classInfo);
+        // QEMU leaves "desc" out for classes it has no name for (0x0780 virtio-serial, 0x0880 i6300esb)
+        o.put("class_info", d.classDesc() == null ? obj("class", (long) d.classCode())
+                : obj("class", (long) d.classCode(), "desc", d.classDesc()));
         o.put("id", obj("device", (long) d.device(), "subsystem-vendor", (long) d.subsystemVendor(),
                 "vendor", (long) d.vendor(), "subsystem", (long) d.subsystem()));
         o.put("function", (long) d.function());

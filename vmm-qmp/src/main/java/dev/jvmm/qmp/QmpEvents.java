@@ -33,8 +33,9 @@ public final class QmpEvents {
         } else if (e instanceof VmEvent.DeviceTrayMoved t) {
             return QmpBlock.trayMoved(t);
         } else if (e instanceof VmEvent.VserportChange v) {
-            d.put("id", v.id());
+            // QEMU 7.2 writes "open" before "id" (its QDict's order)
             d.put("open", v.open());
+            d.put("id", v.id());
         } else if (e instanceof VmEvent.BalloonChange b) {
             d.put("actual", b.actual());
         } else {

@@ -28,6 +28,26 @@ public interface Chardev extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Output backpressure: false while output already handed to {@link #write} waits for a slow host peer
+     * (a socket whose reader lags). A frontend that must lose nothing stops writing until the hook given
+     * to {@link #setWritableHook} runs. Backends that never hold output back are always writable.
+     */
+    default boolean isWritable() {
+        return true;
+    }
+
+    /** The hook runs (on the backend's thread, any time) when {@link #isWritable()} turns true again. */
+    default void setWritableHook(Runnable hook) {
+    }
+
+    /**
+     * QEMU's CHR_EVENT_OPENED/CLOSED: the listener hears true when a host peer connects and false when it
+     * leaves (backend thread). Backends without connections never call it.
+     */
+    default void setConnectionListener(java.util.function.Consumer<Boolean> listener) {
+    }
+
     /** QEMU's query-chardev "filename" for this backend, e.g. "stdio", "unix:/path,server=on". */
     String describe();
 

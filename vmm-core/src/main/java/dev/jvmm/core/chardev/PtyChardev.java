@@ -71,6 +71,7 @@ public final class PtyChardev extends AbstractChardev {
     private final Memory writePollFd = new Memory(8);
     private byte[] writeScratch = new byte[256];
     private volatile boolean connected;
+    private volatile java.util.function.Consumer<Boolean> connectionListener;
     private volatile boolean closed;
     private final Thread reader;
 
@@ -126,6 +127,22 @@ public final class PtyChardev extends AbstractChardev {
         return connected;
     }
 
+    @Override
+    public void setConnectionListener(java.util.function.Consumer<Boolean> listener) {
+        connectionListener = listener;
+    }
+
+    /** Reader thread only: records the slave's presence and tells the frontend of a change. */
+    private void setConnected(boolean now) {
+        if (connected != now) {
+            connected = now;
+            java.util.function.Consumer<Boolean> l = connectionListener;
+            if (l != null) {
+                l.accept(now);
+            }
+        }
+    }
+
     private void readLoop() {
         byte[] buf = new byte[4096];
         Memory pfd = new Memory(8);
@@ -145,11 +162,11 @@ public final class PtyChardev extends AbstractChardev {
                 }
                 short rev = pfd.getShort(6);
                 if ((rev & POLLHUP) != 0 && (rev & POLLIN) == 0) {
-                    connected = false; // no slave open: look again shortly, as QEMU polls
+                    setConnected(false); // no slave open: look again shortly, as QEMU polls
                     Thread.sleep(100);
                     continue;
                 }
-                connected = true;
+                setConnected(true);
                 if (rc <= 0 || (rev & POLLIN) == 0) {
                     continue;
                 }
@@ -158,7 +175,7 @@ public final class PtyChardev extends AbstractChardev {
                     n = Pty.read(master, buf, buf.length);
                 } catch (LastErrorException e) {
                     if (e.getErrorCode() == EIO) {
-                        connected = false;
+                        setConnected(false);
                         Thread.sleep(100);
                     }
                     continue;

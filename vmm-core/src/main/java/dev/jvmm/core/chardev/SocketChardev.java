@@ -41,6 +41,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Output while no peer is connected is dropped, as in QEMU.
  */
 public final class SocketChardev extends AbstractChardev {
+    /**
+     * Output queued for a slow peer before {@link #isWritable()} says stop, and the level it must fall to
+     * before writers resume: large enough that a bulk writer rarely waits on a reading peer.
+     */
+    static final io.netty.channel.WriteBufferWaterMark WATER_MARK =
+            new io.netty.channel.WriteBufferWaterMark(256 * 1024, 1024 * 1024);
     private final Path path;
     private final boolean serverMode;
     private final int reconnectSeconds;
@@ -59,6 +65,8 @@ public final class SocketChardev extends AbstractChardev {
     private volatile boolean starved;
     private final CountDownLatch firstClient = new CountDownLatch(1);
     private boolean connectErrorReported;
+    private volatile Runnable writableHook;
+    private volatile java.util.function.Consumer<Boolean> connectionListener;
 
     private SocketChardev(String id, Path path, boolean server, int reconnectSeconds, IoLoop ioLoop) {
         super(id);
@@ -121,6 +129,7 @@ public final class SocketChardev extends AbstractChardev {
                 .group(ioLoop.group())
                 .channel(EpollServerDomainSocketChannel.class)
                 .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -145,6 +154,7 @@ public final class SocketChardev extends AbstractChardev {
                 .group(loop)
                 .channel(EpollDomainSocketChannel.class)
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .handler(new Handler())
                 .connect(new DomainSocketAddress(path.toString()));
     }
@@ -237,6 +247,14 @@ public final class SocketChardev extends AbstractChardev {
                 pending.release();
                 pending = null;
             }
+            java.util.function.Consumer<Boolean> l = connectionListener;
+            if (l != null) {
+                l.accept(false);
+            }
+            Runnable h = writableHook;
+            if (h != null) {
+                h.run(); // output is dropped from now on, so nobody waits for room
+            }
             if (serverMode) {
                 Channel next = waiting.poll();
                 if (next != null) {
@@ -251,6 +269,15 @@ public final class SocketChardev extends AbstractChardev {
         }
 
         @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            Runnable h = writableHook;
+            if (ctx.channel() == active && ctx.channel().isWritable() && h != null) {
+                h.run();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close(); // a broken peer ends its connection; the chardev lives on
         }
@@ -262,6 +289,10 @@ public final class SocketChardev extends AbstractChardev {
             listener.config().setAutoRead(false); // one client at a time
         }
         firstClient.countDown();
+        java.util.function.Consumer<Boolean> l = connectionListener;
+        if (l != null) {
+            l.accept(true);
+        }
         ch.config().setAutoRead(true);
         ch.read();
     }
@@ -325,6 +356,23 @@ public final class SocketChardev extends AbstractChardev {
     @Override
     public boolean isConnected() {
         return active != null;
+    }
+
+    /** False while the connected peer has not read what was written (Netty's write-buffer high-water mark). */
+    @Override
+    public boolean isWritable() {
+        Channel ch = active;
+        return ch == null || ch.isWritable();
+    }
+
+    @Override
+    public void setWritableHook(Runnable hook) {
+        writableHook = hook;
+    }
+
+    @Override
+    public void setConnectionListener(java.util.function.Consumer<Boolean> listener) {
+        connectionListener = listener;
     }
 
     @Override

@@ -167,7 +167,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         this.ioevents = ioevents == null ? IoEventRegistry.NONE : ioevents;
         this.qdevId = qdevId == null ? "" : qdevId;
         int n = device.queueCount();
-        if (n < 1 || n > VIRTIO_QUEUE_MAX - 1) {
+        if (n < 1 || n > VIRTIO_QUEUE_MAX) {
             throw new IllegalArgumentException("bad queue count " + n);
         }
         this.queues = new VirtQueue[n];
@@ -179,8 +179,8 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         this.held = new boolean[n];
         this.offeredFeatures = device.deviceFeatures() | 1L << VIRTIO_F_RING_INDIRECT_DESC
                 | 1L << VIRTIO_F_RING_EVENT_IDX | 1L << VIRTIO_F_VERSION_1 | 1L << VIRTIO_F_RING_RESET;
-        // QEMU gives a virtio function one vector per queue plus one for configuration changes
-        this.msix = new MsixTable(n + 1, msi);
+        // QEMU gives a virtio function one vector per queue plus one for configuration changes by default
+        this.msix = new MsixTable(device.msixVectors(), msi);
         if (msix.tableSize() > MSIX_PBA_OFFSET || msix.pbaSize() > MSIX_BAR_SIZE - MSIX_PBA_OFFSET) {
             throw new IllegalArgumentException("too many queues for one MSI-X BAR: " + n);
         }

@@ -1,0 +1,181 @@
+package dev.jvmm.devices.virtio;
+
+import dev.jvmm.core.chardev.Chardev;
+import dev.jvmm.core.chardev.FlowControlledReceiver;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Virtio 1.1, section 5.3.6: one port of a {@link VirtioSerial} (QEMU's virtserialport / virtconsole
+ * device): its number, name and chardev, whether the guest and the host side have it open, and the data
+ * in flight both ways.
+ *
+ * <p>Host to guest: the chardev delivers into a bounded staging ring only as much as the guest's posted
+ * receive buffers can take ({@link #canReceive}); the device thread moves staged bytes into those buffers.
+ * While the guest has no room (or has not opened the port) the chardev stops reading its source. Guest to
+ * host: a transmit chain is written to the chardev whole; while the chardev reports it cannot take more,
+ * the next chain is held (not consumed) until its writable hook runs.
+ *
+ * <p>Threads: the staging ring is guarded by its own lock (backend thread in, device thread out); the
+ * rest belongs to the device thread, except the volatile flags read by the backend.
+ */
+public final class VirtioSerialPort implements FlowControlledReceiver {
+    /** Host-to-guest bytes staged at most (the guest's buffers usually hold far less). */
+    static final int STAGING_BYTES = 64 * 1024;
+
+    private final String id;
+    private final int nr;
+    private final String name;
+    private final boolean console;
+    private final Chardev chardev;
+    private VirtioSerial owner;
+
+    volatile boolean guestConnected;
+    volatile boolean hostConnected;
+
+    // Host to guest, device thread: receive buffers popped from the port's receiveq, kept until data comes.
+    final ArrayDeque<DescriptorChain> rxBuffers = new ArrayDeque<>();
+    VirtQueue rxQueue;
+    /** Bytes the kept receive buffers hold (device thread writes, backend reads). */
+    volatile long rxRoom;
+    private final byte[] staging = new byte[STAGING_BYTES];
+    private int stageHead;
+    private int stageCount;
+    private final Object stageLock = new Object();
+    final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private volatile Runnable inputReadyHook;
+
+    // Guest to host, device thread: transmit chains held, in order, while the chardev is full.
+    final ArrayDeque<DescriptorChain> heldTx = new ArrayDeque<>();
+    VirtQueue heldTxQueue;
+    /** Bytes of the first held chain already written (a chain the chardev filled up inside). */
+    long heldOffset;
+    /** Guest output gathered during one pass over the transmit queue, handed to the chardev at its end. */
+    byte[] outBatch;
+    int outLen;
+    boolean outFlushScheduled;
+
+    /**
+     * @param id      the -device id= (VSERPORT_CHANGE names the port by it), or null
+     * @param nr      the port number the bus gave it
+     * @param name    name= sent to the guest with PORT_NAME, or null
+     * @param console virtconsole rather than virtserialport
+     * @param chardev the host side, or null (then the host never opens the port)
+     */
+    VirtioSerialPort(String id, int nr, String name, boolean console, Chardev chardev) {
+        this.id = id;
+        this.nr = nr;
+        this.name = name;
+        this.console = console;
+        this.chardev = chardev;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public int nr() {
+        return nr;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public boolean console() {
+        return console;
+    }
+
+    public Chardev chardev() {
+        return chardev;
+    }
+
+    /** Whether the guest has the port open (its last PORT_OPEN said so). */
+    public boolean guestConnected() {
+        return guestConnected;
+    }
+
+    /** Whether the host side is open (a chardev peer is connected; always for consoles with a chardev). */
+    public boolean hostConnected() {
+        return hostConnected;
+    }
+
+    /** Wires the chardev to this port; QEMU's virtconsole realize. */
+    void attach(VirtioSerial owner) {
+        this.owner = owner;
+        if (chardev == null) {
+            return;
+        }
+        if (!console) {
+            // serial ports follow the chardev's peer; consoles are open whenever they have a backend
+            chardev.setConnectionListener(c -> owner.hostConnectionChanged(this, c));
+        }
+        chardev.setWritableHook(() -> owner.txWritable(this));
+        hostConnected = console || chardev.isConnected();
+        chardev.setReceiver(this);
+    }
+
+    // ---- FlowControlledReceiver (backend thread)
+
+    @Override
+    public int canReceive() {
+        if (!owner.guestReady(this)) {
+            return 0;
+        }
+        synchronized (stageLock) {
+            long room = Math.min(rxRoom - stageCount, STAGING_BYTES - stageCount);
+            return (int) Math.max(0, room);
+        }
+    }
+
+    @Override
+    public void receive(byte[] data, int offset, int length) {
+        synchronized (stageLock) {
+            int n = Math.min(length, STAGING_BYTES - stageCount);
+            int tail = (stageHead + stageCount) % STAGING_BYTES;
+            int first = Math.min(n, STAGING_BYTES - tail);
+            System.arraycopy(data, offset, staging, tail, first);
+            System.arraycopy(data, offset + first, staging, 0, n - first);
+            stageCount += n;
+        }
+        owner.scheduleRxFlush(this);
+    }
+
+    @Override
+    public void setInputReadyHook(Runnable hook) {
+        inputReadyHook = hook;
+    }
+
+    /** Tells the backend there may be room again (never under a device lock). */
+    void inputReady() {
+        Runnable h = inputReadyHook;
+        if (h != null) {
+            h.run();
+        }
+    }
+
+    int staged() {
+        synchronized (stageLock) {
+            return stageCount;
+        }
+    }
+
+    /** Copies up to max staged bytes into dst without consuming them. */
+    int peekStaged(byte[] dst, int max) {
+        synchronized (stageLock) {
+            int n = Math.min(max, stageCount);
+            int first = Math.min(n, STAGING_BYTES - stageHead);
+            System.arraycopy(staging, stageHead, dst, 0, first);
+            System.arraycopy(staging, 0, dst, first, n - first);
+            return n;
+        }
+    }
+
+    void consumeStaged(int n) {
+        synchronized (stageLock) {
+            stageHead = (stageHead + n) % STAGING_BYTES;
+            stageCount -= n;
+        }
+    }
+}
