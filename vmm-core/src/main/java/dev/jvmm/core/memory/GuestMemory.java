@@ -217,6 +217,30 @@ public final class GuestMemory implements AutoCloseable {
         base.setMemory(off, length, (byte) 0);
     }
 
+    /** Host page size the mapping is discarded in (x86-64). */
+    public static final long HOST_PAGE = 4096;
+
+    /**
+     * Gives [gpa, gpa+length) back to the host (madvise MADV_DONTNEED, as QEMU's ram_block_discard_range does
+     * for anonymous RAM): the pages leave the process's RSS and read as zeroes when next touched. Both ends
+     * must be host-page aligned and the range inside one RAM range. Inside a transparent huge page this splits
+     * the huge mapping; the memory is freed once every small page of it is discarded (or by the kernel's
+     * deferred split). Returns false if the kernel refused (nothing is lost: the range simply stays).
+     */
+    public boolean discard(long gpa, long length) {
+        if (((gpa | length) & (HOST_PAGE - 1)) != 0) {
+            throw new IllegalArgumentException("discard of an unaligned range " + Long.toHexString(gpa) + "+"
+                    + Long.toHexString(length));
+        }
+        long off = checked(gpa, length);
+        try {
+            LibC.madvise(base.share(off), length, LibC.MADV_DONTNEED);
+            return true;
+        } catch (LastErrorException e) {
+            return false;
+        }
+    }
+
     /**
      * A little-endian view of [gpa, gpa+length) that reads and writes guest RAM directly, for block I/O
      * straight into guest memory.
