@@ -24,6 +24,7 @@ import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.machine.PciBusInfo;
+import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
@@ -117,6 +118,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final BlockDevices disks;
     /** The PIIX3 IDE function and its disks and CD-ROMs, over the same graph. */
     private final IdeDevices ide;
+    /** -device virtio-balloon-pci (at most one) and its QMP/QOM view. */
+    private final BalloonDevices balloons;
     /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
     private int anonymousDevices;
     private final CpuTopology topology;
@@ -181,6 +184,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.mouse());
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
+        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, timers);
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
@@ -194,6 +198,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             disks.close();
+            balloons.close();
             throw e;
         }
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
@@ -294,6 +299,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         switch (driver) {
             case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
             case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
+            case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
@@ -607,6 +613,21 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     }
 
     @Override
+    public Optional<QomObject> qomObject(String path) {
+        return balloons.qomObject(path);
+    }
+
+    @Override
+    public void balloon(long target) throws MachineCommandException {
+        balloons.balloon(target);
+    }
+
+    @Override
+    public long balloonActual() throws MachineCommandException {
+        return balloons.actual();
+    }
+
+    @Override
     public void rtcResetReinjection() {
         rtc.resetReinjection();
     }
@@ -620,6 +641,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public void close() {
         vcpus.close();
         disks.close();
+        balloons.close();
         timers.shutdownNow();
         rtc.close();
         chardevs.closeAll();

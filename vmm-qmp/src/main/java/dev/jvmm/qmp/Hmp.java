@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.machine.VcpuInfo;
@@ -12,7 +13,17 @@ final class Hmp {
 
     static String execute(MachineControl m, String line, Object cpuIndex) throws QmpError {
         String cmd = line.trim().replaceAll("\\s+", " ");
+        if (cmd.equals("balloon") || cmd.startsWith("balloon ")) {
+            return balloon(m, cmd.substring("balloon".length()).trim());
+        }
         return switch (cmd) {
+            case "info balloon" -> {
+                try {
+                    yield crlf("balloon: actual=" + (m.balloonActual() >> 20) + "\n");
+                } catch (MachineCommandException e) {
+                    yield crlf("Error: " + e.getMessage() + "\n");
+                }
+            }
             case "info status" -> crlf("VM status: " + status(m.runState()) + "\n");
             case "info version" -> {
                 QemuVersion v = m.version();
@@ -23,6 +34,25 @@ final class Hmp {
             case "" -> "";
             default -> crlf("unknown command: '" + cmd + "'\n");
         };
+    }
+
+    /** HMP balloon: the target in MiB (QEMU's 'M' argument), errors printed as hmp_handle_error does. */
+    private static String balloon(MachineControl m, String arg) {
+        if (arg.isEmpty()) {
+            return crlf("unexpected end of expression\nTry \"help balloon\" for more information\n");
+        }
+        if (!arg.matches("[0-9]+")) {
+            char bad = arg.chars().filter(c -> c < '0' || c > '9').mapToObj(c -> (char) c).findFirst().orElse('?');
+            return crlf("invalid char '" + bad + "' in expression\nTry \"help balloon\" for more information\n");
+        }
+        try {
+            m.balloon(Long.parseLong(arg) << 20);
+            return "";
+        } catch (NumberFormatException e) {
+            return crlf("number too large\nTry \"help balloon\" for more information\n");
+        } catch (MachineCommandException e) {
+            return crlf("Error: " + e.getMessage() + "\n");
+        }
     }
 
     private static String status(RunState s) {

@@ -171,6 +171,7 @@ final class QmpCommands {
                     return out;
                 });
         QmpBlock.declare(s, m);
+        QmpBalloon.declare(s, m);
         s.command("rtc-reset-reinjection", NO_ARGS, NO_ARGS, (a, x) -> {
             m.rtcResetReinjection();
             return new LinkedHashMap<>();
@@ -288,7 +289,9 @@ final class QmpCommands {
             o.put("irq", (long) d.irq());
         }
         o.put("slot", (long) d.slot());
-        o.put("class_info", obj("class", (long) d.classCode(), "desc", d.classDesc()));
+        // QEMU leaves "desc" out for a class it has no name for (virtio-balloon's 0x00ff)
+        o.put("class_info", d.classDesc() == null ? obj("class", (long) d.classCode())
+                : obj("class", (long) d.classCode(), "desc", d.classDesc()));
         o.put("id", obj("device", (long) d.device(), "subsystem-vendor", (long) d.subsystemVendor(),
                 "vendor", (long) d.vendor(), "subsystem", (long) d.subsystem()));
         o.put("function", (long) d.function());

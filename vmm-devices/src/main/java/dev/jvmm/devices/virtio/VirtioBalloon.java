@@ -30,8 +30,8 @@ import java.util.function.LongConsumer;
 public final class VirtioBalloon implements VirtioDevice {
     /** Section 5.5.1: virtio device ID. */
     public static final int VIRTIO_ID_BALLOON = 5;
-    /** QEMU's PCI_CLASS_OTHERS for virtio-balloon-pci (query-pci shows no description for it). */
-    public static final int PCI_CLASS_OTHERS = 0x0000ff;
+    /** QEMU's PCI_CLASS_OTHERS (class 0x00, sub-class 0xff) for virtio-balloon-pci; query-pci names it not. */
+    public static final int PCI_CLASS_OTHERS = 0x00ff00;
 
     /** Section 5.5.3: feature bits. */
     public static final int VIRTIO_BALLOON_F_MUST_TELL_HOST = 0;

@@ -134,7 +134,7 @@ class VirtioBalloonTest {
                 | 1L << VIRTIO_F_RING_INDIRECT_DESC | 1L << VIRTIO_F_RING_EVENT_IDX | VERSION_1
                 | 1L << VIRTIO_F_RING_RESET, features());
         assertEquals(0x1045, t.readConfig(PciConfigSpace.DEVICE_ID, 2));
-        assertEquals(0xff, t.readConfig(PciConfigSpace.REVISION_ID, 4) >>> 8);
+        assertEquals(0x00ff00, t.readConfig(PciConfigSpace.REVISION_ID, 4) >>> 8);
         assertEquals(CAP_PCI_CFG, t.readConfig(PciConfigSpace.CAPABILITY_LIST, 1));
         assertEquals(3, common(NUM_QUEUES, 2));
         common(QUEUE_SELECT, 2, 0);
