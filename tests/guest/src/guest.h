@@ -77,6 +77,9 @@ int pci_find(u16 vendor, const u16 *devices, u32 ndevices, u32 *bdf_out);
 void action_blk(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 void blk_interrupt(u32 vector);
 
+/* virtio_balloon.c: action=balloon|balloon-abuse */
+void action_balloon(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+
 /* util.c: TSC time, deadlines, the disks' test pattern and checksum (shared by virtio_blk.c and ide.c). */
 static inline u64 rdtsc(void)
 {

@@ -491,6 +491,8 @@ void guest_main(struct boot_info *bi)
                || streq(action, "cd")
                || streq(action, "cd-tray")) {
         action_ide(bi, action);
+    } else if (streq(action, "balloon") || streq(action, "balloon-abuse")) {
+        action_balloon(bi, action);
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {
