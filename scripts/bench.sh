@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (JUnit tag "benchmark") and prints their figures (lines starting "BENCH" and the
 # QMP module's table); nothing is asserted about speed. Record new figures in docs/benchmarks.md.
+# Among them: VirtioBalloonBenchmarkTest (VMM RSS before/after the guest inflates half of its RAM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
