@@ -10,6 +10,8 @@ import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.QomProperty;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.state.RunState;
+import dev.jvmm.core.state.RunStateMachine;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.virtio.VirtioBalloon;
 import dev.jvmm.devices.virtio.VirtioBalloonOptions;
@@ -49,6 +51,7 @@ final class BalloonDevices implements AutoCloseable {
     private final EventBus events;
     private final ScheduledExecutorService timers;
     private final long ramSize;
+    private final RunStateMachine runState;
     private VirtioBalloon balloon;
     private VirtioPciTransport function;
     private String qomPath;
@@ -58,7 +61,8 @@ final class BalloonDevices implements AutoCloseable {
     private int fn;
 
     BalloonDevices(GuestMemory memory, long ramSize, PciBus pci, MsiRouter msi, IoEventRegistry ioevents,
-                   EventBus events, ScheduledExecutorService timers) {
+                   EventBus events, ScheduledExecutorService timers, RunStateMachine runState) {
+        this.runState = runState;
         this.memory = memory;
         this.ramSize = ramSize;
         this.pci = pci;
@@ -112,6 +116,15 @@ final class BalloonDevices implements AutoCloseable {
                 actual -> events.publish(new VmEvent.BalloonChange(actual)), timers);
         VirtioPciTransport f = VirtioBalloon.pci(memory, b, msi, ioevents);
         int[] at = place(f, d.get("addr").orElse(null), d.option());
+        // the stats timer runs on QEMU's virtual clock: only while the VM runs (not before the first cont)
+        b.setRunning(runState.current() == RunState.RUNNING);
+        runState.addListener((from, to) -> {
+            if (to == RunState.RUNNING) {
+                b.setRunning(true);
+            } else if (from == RunState.RUNNING) {
+                b.setRunning(false);
+            }
+        });
         try {
             b.setStatsPollInterval(interval);
         } catch (IllegalArgumentException e) {
@@ -445,6 +458,9 @@ final class BalloonDevices implements AutoCloseable {
 
     @Override
     public void close() {
+        if (balloon != null) {
+            balloon.setStatsPollInterval(0);
+        }
         if (function != null) {
             function.close();
         }

@@ -184,7 +184,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.mouse());
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
-        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, timers);
+        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, timers, lifecycle.runState());
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),

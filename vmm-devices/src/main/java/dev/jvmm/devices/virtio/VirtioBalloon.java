@@ -131,6 +131,16 @@ public final class VirtioBalloon implements VirtioDevice {
     private long lastUpdate;
     private long pollInterval;
     private ScheduledFuture<?> pollTimer;
+    /**
+     * QEMU's stats timer runs on the virtual clock, which stands still while the VM is stopped: whether the
+     * VM runs, whether the timer is armed, its deadline (System.nanoTime) when running or the time left when
+     * stopped, and a generation that makes a cancelled timer's late firing harmless.
+     */
+    private boolean running = true;
+    private boolean armed;
+    private long deadline;
+    private long remaining;
+    private long generation;
 
     // Device thread only: the stats buffer the driver gave and the device keeps until the next poll.
     private VirtQueue statsQueue;
@@ -338,18 +348,70 @@ public final class VirtioBalloon implements VirtioDevice {
         }
     }
 
+    /** Holding statsLock: disarms the polling timer (QEMU's timer_del). */
     private void cancelTimer() {
+        armed = false;
+        generation++;
         if (pollTimer != null) {
             pollTimer.cancel(false);
             pollTimer = null;
         }
     }
 
-    /** Holding statsLock: (re)arms the polling timer to fire after the given seconds (QEMU's timer_mod). */
+    /** Holding statsLock: (re)arms the polling timer to fire after the given virtual seconds (timer_mod). */
     private void scheduleTimer(long seconds) {
         cancelTimer();
-        if (timers != null) {
-            pollTimer = timers.schedule(() -> host.execute(this::pollStats), seconds, TimeUnit.SECONDS);
+        armed = true;
+        long nanos = TimeUnit.SECONDS.toNanos(seconds);
+        if (running) {
+            deadline = System.nanoTime() + nanos;
+            start(nanos);
+        } else {
+            remaining = nanos;
+        }
+    }
+
+    private void start(long nanos) {
+        if (timers == null) {
+            return;
+        }
+        long g = generation;
+        pollTimer = timers.schedule(() -> {
+            synchronized (statsLock) {
+                if (g != generation) {
+                    return; // cancelled or re-armed meanwhile
+                }
+                armed = false;
+                pollTimer = null;
+            }
+            host.execute(this::pollStats);
+        }, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The VM started or stopped running: the stats timer follows QEMU's virtual clock, keeping the time it
+     * had left while the VM is stopped (so nothing is handed back to a stopped guest).
+     */
+    public void setRunning(boolean run) {
+        synchronized (statsLock) {
+            if (run == running) {
+                return;
+            }
+            running = run;
+            if (!armed) {
+                return;
+            }
+            if (run) {
+                deadline = System.nanoTime() + remaining;
+                start(remaining);
+            } else {
+                remaining = Math.max(0, deadline - System.nanoTime());
+                generation++;
+                if (pollTimer != null) {
+                    pollTimer.cancel(false);
+                    pollTimer = null;
+                }
+            }
         }
     }
 

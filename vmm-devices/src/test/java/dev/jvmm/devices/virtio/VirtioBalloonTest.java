@@ -264,6 +264,24 @@ class VirtioBalloonTest {
         assertFalse(t.broken());
     }
 
+    /** The polling timer runs on QEMU's virtual clock: nothing is handed back while the VM is stopped. */
+    @Test
+    void pollingWaitsWhileTheVmIsStopped() throws Exception {
+        build(VirtioBalloonOptions.defaults("b"));
+        start(VERSION_1 | 1L << VIRTIO_BALLOON_F_STATS_VQ);
+        submit(STATSQ, 0, STATS, 10, false);
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (balloon.guestStats().lastUpdate() == 0 && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        balloon.setRunning(false);
+        balloon.setStatsPollInterval(1);
+        Thread.sleep(300);
+        assertEquals(0, usedIdx(STATSQ), "polled while stopped");
+        balloon.setRunning(true);
+        awaitUsed(STATSQ, 1);
+    }
+
     @Test
     void freePageReportingDiscardsAlignedRam() throws Exception {
         build(new VirtioBalloonOptions("b", false, true, true));
