@@ -376,8 +376,9 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
 
     @Override
     public synchronized void configChanged() {
-        generation = (generation + 1) & 0xff;
+        // QEMU's virtio_notify_config: before DRIVER_OK nothing happens, not even a generation change
         if ((status & DRIVER_OK) != 0) {
+            generation = (generation + 1) & 0xff;
             signal(configVector, VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG);
         }
     }

@@ -87,6 +87,10 @@ class VirtioBalloonQtestComparisonTest {
         p.write(BAR4 + 0x0c, 4, 1);
         p.write(BAR4 + 0x14, 1, 0xb);
         out.add("status after FEATURES_OK = " + hex(p.read(BAR4 + 0x14, 1)));
+        // a target before DRIVER_OK: num_pages changes, but QEMU neither interrupts nor bumps the generation
+        p.balloon(RAM - (4L << 20));
+        out.add("before DRIVER_OK: num_pages " + hex(p.read(BAR4 + 0x2000, 4)) + " generation "
+                + hex(p.read(BAR4 + 0x15, 1)) + " isr " + hex(p.read(BAR4 + 0x1000, 1)));
         out.add("num_queues = " + hex(p.read(BAR4 + 0x12, 2)));
         for (int q = 0; q < 3; q++) {
             p.write(BAR4 + 0x16, 2, q);
