@@ -36,20 +36,34 @@ final class Hmp {
         };
     }
 
-    /** HMP balloon: the target in MiB (QEMU's 'M' argument), errors printed as hmp_handle_error does. */
+    /**
+     * HMP balloon: the target in MiB (QEMU's 'M' argument: a decimal or 0x number, no suffix), errors printed
+     * as QEMU's argument parser and hmp_handle_error print them.
+     */
     private static String balloon(MachineControl m, String arg) {
+        String help = "Try \"help balloon\" for more information\n";
         if (arg.isEmpty()) {
-            return crlf("unexpected end of expression\nTry \"help balloon\" for more information\n");
+            return crlf("unexpected end of expression\n" + help);
         }
-        if (!arg.matches("[0-9]+")) {
-            char bad = arg.chars().filter(c -> c < '0' || c > '9').mapToObj(c -> (char) c).findFirst().orElse('?');
-            return crlf("invalid char '" + bad + "' in expression\nTry \"help balloon\" for more information\n");
+        if (arg.startsWith("-")) {
+            return crlf("enter a positive value\n" + help);
+        }
+        java.util.regex.Matcher n = java.util.regex.Pattern.compile("(0[xX][0-9a-fA-F]+|[0-9]+)(.*)").matcher(arg);
+        if (!n.matches()) {
+            return crlf("invalid char '" + arg.charAt(0) + "' in expression\n" + help);
+        }
+        if (!n.group(2).isBlank()) {
+            return crlf("balloon: extraneous characters at the end of line\n" + help);
+        }
+        String digits = n.group(1);
+        java.math.BigInteger v = digits.length() > 2 && (digits.charAt(1) == 'x' || digits.charAt(1) == 'X')
+                ? new java.math.BigInteger(digits.substring(2), 16) : new java.math.BigInteger(digits);
+        if (v.bitLength() > 63 - 20) {
+            return crlf("number too large\n" + help);
         }
         try {
-            m.balloon(Long.parseLong(arg) << 20);
+            m.balloon(v.longValue() << 20);
             return "";
-        } catch (NumberFormatException e) {
-            return crlf("number too large\nTry \"help balloon\" for more information\n");
         } catch (MachineCommandException e) {
             return crlf("Error: " + e.getMessage() + "\n");
         }
