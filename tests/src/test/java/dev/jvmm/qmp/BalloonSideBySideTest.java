@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * virtio-balloon end to end: the tiny guest's balloon driver (action=balloon) under QEMU 7.2 and under jvmm,
  * driven by the same QMP conversation: balloon (refused and accepted), query-balloon, BALLOON_CHANGE as the
  * guest inflates and deflates, HMP info balloon, qom-set of guest-stats-polling-interval and qom-get of
- * guest-stats with the guest's values, the QOM errors. Serial output, every reply and every event must be
+ * guest-stats with the guest's values, the QOM errors, HMP balloon errors and query-pci (after QEMU's firmware
+ * has run). Serial output, every reply and every event must be
  * the same (last-update is compared as "set" or 0, being a wall-clock time).
  */
 class BalloonSideBySideTest {
@@ -48,7 +49,7 @@ class BalloonSideBySideTest {
                 q.replies().get(1), "QEMU's reply to balloon 0");
         assertTrue(q.replies().get(13).toString().contains("stat-free-memory=89128960"), "the guest's stats: "
                 + q.replies().get(13));
-        assertEquals(34, q.replies().size());
+        assertEquals(35, q.replies().size());
         Run j = run(GuestVm.jvmm(), kernel, props, "j");
         assertEquals(q.serial(), j.serial(), "serial output");
         for (int i = 0; i < Math.max(q.replies().size(), j.replies().size()); i++) {
@@ -138,6 +139,7 @@ class BalloonSideBySideTest {
                 replies.add(vm.command("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\""
                         + hmp + "\"}}"));
             }
+            replies.add(vm.command("{\"execute\":\"query-pci\"}"));
             replies.add(vm.command("{\"execute\":\"quit\"}"));
             GuestVm.Result r = vm.finish(20_000);
             return new Run(r.serial(), replies, r.events(), r.status());
