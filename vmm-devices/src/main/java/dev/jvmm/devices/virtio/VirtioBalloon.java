@@ -6,6 +6,7 @@ import dev.jvmm.core.memory.GuestMemory;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -376,16 +377,20 @@ public final class VirtioBalloon implements VirtioDevice {
             return;
         }
         long g = generation;
-        pollTimer = timers.schedule(() -> {
-            synchronized (statsLock) {
-                if (g != generation) {
-                    return; // cancelled or re-armed meanwhile
+        try {
+            pollTimer = timers.schedule(() -> {
+                synchronized (statsLock) {
+                    if (g != generation) {
+                        return; // cancelled or re-armed meanwhile
+                    }
+                    armed = false;
+                    pollTimer = null;
                 }
-                armed = false;
-                pollTimer = null;
-            }
-            host.execute(this::pollStats);
-        }, nanos, TimeUnit.NANOSECONDS);
+                host.execute(this::pollStats);
+            }, nanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            pollTimer = null; // the machine is shutting down: no more polling
+        }
     }
 
     /**
