@@ -4,7 +4,8 @@
  *   action=balloon        serve the host: follow num_pages by inflating (pages from the top of RAM, touched
  *                         first) or deflating, report actual, keep a stats buffer on statsq and refill it
  *                         each time the device hands it back; runs until the host quits (or 120 s).
- *                         touch=all writes every page of RAM first (the RSS benchmark).
+ *                         touch=all writes every page of RAM first (the RSS benchmark); stride=N takes
+ *                         every N-th page instead of a contiguous run (scattered, as Linux's balloon).
  *   action=balloon-abuse  page numbers outside RAM, huge ones, odd and writable buffers, a page number split
  *                         over two descriptors, odd stats buffers; the device must keep working.
  */
@@ -50,7 +51,14 @@
 
 static struct vpci_dev bd;
 static u32 ram_top_pfn;                  /* one past the highest usable RAM page below 4 GiB */
-static u32 held;                         /* pages in the balloon: ram_top_pfn - held .. ram_top_pfn - 1 */
+static u32 held;                         /* pages in the balloon: balloon_pfn(0 .. held - 1) */
+static u32 stride = 1;                   /* stride=N: every N-th page from the top (scattered, as Linux) */
+
+/* The k-th page the balloon takes: from the top of RAM down, stride pages apart. */
+static u32 balloon_pfn(u32 k)
+{
+    return ram_top_pfn - 1 - k * stride;
+}
 
 static const char *const feature_names[] = {
     "MUST_TELL_HOST", "STATS_VQ", "DEFLATE_ON_OOM", "FREE_PAGE_HINT", "PAGE_POISON", "REPORTING",
@@ -150,14 +158,14 @@ static void send_wait(u32 q, const u32 *addr, const u32 *len, u32 n_out, u32 n_i
         *used_len = l;
 }
 
-/* Gives (inflate) or takes back (deflate) pages first .. first+count-1, PFN_BATCH per buffer. */
+/* Gives (inflate) or takes back (deflate) the balloon's pages first .. first+count-1, PFN_BATCH a buffer. */
 static void move_pages(u32 q, u32 first, u32 count)
 {
     u32 *pfns = (u32 *)PFN_ARRAY;
     while (count) {
         u32 n = count < PFN_BATCH ? count : PFN_BATCH;
         for (u32 i = 0; i < n; i++)
-            pfns[i] = first + i;
+            pfns[i] = balloon_pfn(first + i);
         u32 a = PFN_ARRAY, l = 4 * n;
         send_wait(q, &a, &l, 1, 0, 0);
         first += n;
@@ -209,11 +217,21 @@ static int pages_zero(u32 first, u32 count)
     return 1;
 }
 
+static int balloon_pages_zero(u32 first, u32 count)
+{
+    for (u32 k = first; k < first + count; k++)
+        if (*(volatile u32 *)(balloon_pfn(k) << 12) != 0)
+            return 0;
+    return 1;
+}
+
 static void action_serve(const struct boot_info *bi)
 {
     char v[16];
     u32 want = 1u << VIRTIO_BALLOON_F_STATS_VQ | 1u << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
     setup(bi, want);
+    if (cmdline_get(bi->cmdline, "stride", v, sizeof(v)) && (!parse_u32(v, &stride) || stride == 0))
+        stride = 1;
     if (cmdline_get(bi->cmdline, "touch", v, sizeof(v)) && streq(v, "all")) {
         touch(POOL_FLOOR >> 12, ram_top_pfn, 0x5a5a0000u);
         putln("balloon: touched all RAM");
@@ -226,14 +244,14 @@ static void action_serve(const struct boot_info *bi)
     deadline_set(&end, 120000);
     while (!expired(&end)) {
         u32 target = vpci_cfg32(&bd, BALLOON_CFG_NUM_PAGES);
-        u32 room = ram_top_pfn - (POOL_FLOOR >> 12);
+        u32 room = (ram_top_pfn - (POOL_FLOOR >> 12)) / stride;
         if (target > room)
             target = room;
         if (target > held) {
             u32 n = target - held;
-            u32 first = ram_top_pfn - target;
-            touch(first, first + n, 0x17170000u); /* really in use before it is given back */
-            move_pages(INFLATEQ, first, n);
+            for (u32 k = held; k < target; k++)
+                *(volatile u32 *)(balloon_pfn(k) << 12) = k; /* really in use before it is given back */
+            move_pages(INFLATEQ, held, n);
             held = target;
             vpci_cfg_write32(&bd, BALLOON_CFG_ACTUAL, held);
             puts("balloon: inflated to ");
@@ -241,14 +259,13 @@ static void action_serve(const struct boot_info *bi)
             putln(" pages");
         } else if (target < held) {
             u32 n = held - target;
-            u32 first = ram_top_pfn - held;
-            move_pages(DEFLATEQ, first, n);
+            move_pages(DEFLATEQ, target, n);
             held = target;
             vpci_cfg_write32(&bd, BALLOON_CFG_ACTUAL, held);
             puts("balloon: deflated to ");
             put_dec(held);
             puts(" pages, returned pages ");
-            putln(pages_zero(first, n) ? "read as zero" : "kept their contents");
+            putln(balloon_pages_zero(target, n) ? "read as zero" : "kept their contents");
         }
         u32 id, len;
         if (vpci_get_used(&bd, STATSQ, &id, &len)) {

@@ -43,6 +43,45 @@ class VirtioBalloonBenchmarkTest {
         }
     }
 
+    /**
+     * Scattered inflation, as a Linux guest's balloon does it: every other page of the top 256 MiB (128 MiB
+     * in all). Each discard splits a transparent huge page; RSS falls at once, and then khugepaged, which
+     * collapses ranges with up to max_ptes_none empty pages, may fill the holes again. RSS is sampled for a
+     * minute after the inflation, for jvmm and QEMU.
+     */
+    @Test
+    void scatteredInflationAndHugePages() throws Exception {
+        Path kernel = GuestVm.assumeReady();
+        String q = sampleScattered(GuestVm.QEMU, kernel, "qs");
+        String j = sampleScattered(GuestVm.jvmm(), kernel, "js");
+        System.out.printf("BENCH balloon %d MiB guest, 128 MiB inflated as every other page: jvmm %s%n", RAM_MIB, j);
+        System.out.printf("BENCH balloon %d MiB guest, 128 MiB inflated as every other page: QEMU %s%n", RAM_MIB, q);
+    }
+
+    private String sampleScattered(String program, Path kernel, String tag) throws Exception {
+        List<String> cmd = new ArrayList<>(GuestVm.command(program, kernel, "action=balloon touch=all stride=2",
+                List.of("-device", "virtio-balloon-pci,id=bal0,disable-legacy=on")));
+        cmd.set(cmd.indexOf("-m") + 1, Long.toString(RAM_MIB));
+        try (GuestVm vm = GuestVm.start(cmd, dir.resolve(tag + ".sock"))) {
+            vm.cont();
+            assertTrue(vm.awaitSerial("balloon: ready", 120_000), program + ": " + vm.serial() + vm.stderr());
+            Thread.sleep(1000);
+            StringBuilder sb = new StringBuilder("RSS " + (rss(vm.pid(), "VmRSS:") >> 10) + " MiB (huge pages "
+                    + (anonHuge(vm.pid()) >> 10) + " MiB)");
+            vm.command("{\"execute\":\"balloon\",\"arguments\":{\"value\":" + ((RAM_MIB - 128) << 20) + "}}");
+            assertTrue(vm.awaitEvent("BALLOON_CHANGE", 1, 120_000), program + ": no BALLOON_CHANGE");
+            long t0 = System.nanoTime();
+            for (int s : new int[] {1, 15, 30, 60}) {
+                Thread.sleep(Math.max(0, s * 1000L - (System.nanoTime() - t0) / 1_000_000));
+                sb.append(", ").append(s).append(" s after: ").append(rss(vm.pid(), "VmRSS:") >> 10)
+                        .append(" MiB (huge ").append(anonHuge(vm.pid()) >> 10).append(')');
+            }
+            vm.command("{\"execute\":\"quit\"}");
+            vm.finish(20_000);
+            return sb.toString();
+        }
+    }
+
     private static String fmt(Figures f) {
         return String.format("RSS %d -> %d MiB (anon %d -> %d MiB, huge pages %d -> %d MiB, %d MiB 5 s later),"
                 + " freed %d MiB, balloon command to BALLOON_CHANGE %.0f ms", f.beforeKib() >> 10,
