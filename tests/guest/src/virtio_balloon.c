@@ -5,7 +5,8 @@
  *                         first) or deflating, report actual, keep a stats buffer on statsq and refill it
  *                         each time the device hands it back; runs until the host quits (or 120 s).
  *                         touch=all writes every page of RAM first (the RSS benchmark); stride=N takes
- *                         every N-th page instead of a contiguous run (scattered, as Linux's balloon).
+ *                         every N-th page instead of a contiguous run (scattered, as Linux's balloon);
+ *                         timeout=S gives up after S seconds instead of 120.
  *   action=balloon-abuse  page numbers outside RAM, huge ones, odd and writable buffers, a page number split
  *                         over two descriptors, odd stats buffers; the device must keep working.
  */
@@ -239,9 +240,11 @@ static void action_serve(const struct boot_info *bi)
     if (vpci_has_feature(&bd, VIRTIO_BALLOON_F_STATS_VQ))
         post_stats();
     putln("balloon: ready");
-    u32 refills = 0;
+    u32 refills = 0, secs = 120;
+    if (cmdline_get(bi->cmdline, "timeout", v, sizeof(v)) && (!parse_u32(v, &secs) || secs == 0 || secs > 3600))
+        secs = 120;
     struct deadline end;
-    deadline_set(&end, 120000);
+    deadline_set(&end, secs * 1000);
     while (!expired(&end)) {
         u32 target = vpci_cfg32(&bd, BALLOON_CFG_NUM_PAGES);
         u32 room = (ram_top_pfn - (POOL_FLOOR >> 12)) / stride;
