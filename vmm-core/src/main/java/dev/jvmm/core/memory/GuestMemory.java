@@ -24,7 +24,11 @@ public final class GuestMemory implements AutoCloseable {
     /** Host mapping viewed as 1 GiB little-endian windows; ByteBuffer indices are int-sized. */
     private final ByteBuffer[] chunks;
 
-    private GuestMemory(List<RamRange> ranges, Pointer base, long totalSize) {
+    /** Whether the kernel took MADV_HUGEPAGE for the mapping (transparent huge pages may back it). */
+    private final boolean hugePages;
+
+    private GuestMemory(List<RamRange> ranges, Pointer base, long totalSize, boolean hugePages) {
+        this.hugePages = hugePages;
         this.ranges = List.copyOf(ranges);
         this.base = base;
         this.totalSize = totalSize;
@@ -78,12 +82,14 @@ public final class GuestMemory implements AutoCloseable {
             throw new IllegalStateException("cannot map " + (total >> 20) + " MiB of guest RAM: "
                     + LibC.describe(e.getErrorCode()), e);
         }
+        boolean huge = true;
         try {
             LibC.madvise(p, total, LibC.MADV_HUGEPAGE);
         } catch (LastErrorException e) {
             // Kernels without transparent huge pages refuse the advice; small pages work the same, only slower.
+            huge = false;
         }
-        return new GuestMemory(ranges, p, total);
+        return new GuestMemory(ranges, p, total, huge);
     }
 
     public List<RamRange> ranges() {
@@ -239,6 +245,37 @@ public final class GuestMemory implements AutoCloseable {
         } catch (LastErrorException e) {
             return false;
         }
+    }
+
+    /** Size of a transparent huge page (x86-64 PMD), the unit of {@link #adviseHugePages}. */
+    public static final long HUGE_PAGE_SIZE = HUGE_PAGE;
+
+    /**
+     * Advises whether the huge-page-sized block of the host mapping holding gpa may be backed by transparent
+     * huge pages (MADV_HUGEPAGE) or not (MADV_NOHUGEPAGE). The balloon marks blocks it holds pages of, so that
+     * khugepaged does not collapse them back into huge pages and fill the discarded pages again. The block
+     * is clipped to gpa's RAM range. Returns false when the mapping has no huge pages or the kernel refused
+     * (e.g. at its limit of mappings); the advice is only an optimisation either way.
+     */
+    public boolean adviseHugePages(long gpa, boolean huge) {
+        if (!hugePages) {
+            return false;
+        }
+        for (int i = 0; i < hostOffsets.length; i++) {
+            RamRange r = ranges.get(i);
+            if (r.contains(gpa, 1)) {
+                long off = hostOffsets[i] + (gpa - r.guestAddress());
+                long start = Math.max(off & -HUGE_PAGE, hostOffsets[i]);
+                long end = Math.min((off & -HUGE_PAGE) + HUGE_PAGE, hostOffsets[i] + r.size());
+                try {
+                    LibC.madvise(base.share(start), end - start, huge ? LibC.MADV_HUGEPAGE : LibC.MADV_NOHUGEPAGE);
+                    return true;
+                } catch (LastErrorException e) {
+                    return false;
+                }
+            }
+        }
+        return false;
     }
 
     /**

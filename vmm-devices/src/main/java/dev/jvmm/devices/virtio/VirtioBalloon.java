@@ -5,6 +5,9 @@ import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
 
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -20,7 +23,8 @@ import java.util.function.LongConsumer;
  * <p>The host asks for a balloon size through num_pages ({@link #setTarget}); the driver gives pages on the
  * inflate queue, takes them back on the deflate queue, and reports how many it holds in actual (each change
  * is reported through the listener, for BALLOON_CHANGE). Inflated pages are discarded from the host mapping
- * ({@link GuestMemory#discard}); deflated ones need nothing, they fault back in when touched. Page numbers
+ * ({@link GuestMemory#discard}); deflated ones need nothing, they fault back in when touched. 2 MiB blocks
+ * holding ballooned pages are kept from transparent huge pages meanwhile (see {@link #track}). Page numbers
  * outside guest RAM, in the PCI hole or in the legacy VGA/BIOS window, trailing bytes that make no whole page
  * number, and device-writable buffers are ignored, as QEMU ignores them.
  *
@@ -95,6 +99,9 @@ public final class VirtioBalloon implements VirtioDevice {
     static final long LEGACY_HOLE_START = 0xa0000;
     static final long LEGACY_HOLE_END = 0x100000;
 
+    /** 4 KiB pages per transparent huge page (2 MiB), as a shift. */
+    private static final int BLOCK_SHIFT = 9;
+
     /** Bytes of page numbers or statistics copied out of a chain at a time (multiple of 4 and of 10). */
     private static final int CHUNK = 4000;
 
@@ -146,6 +153,16 @@ public final class VirtioBalloon implements VirtioDevice {
     // Device thread only: the stats buffer the driver gave and the device keeps until the next poll.
     private VirtQueue statsQueue;
     private int statsHead = -1;
+
+    /**
+     * Device thread only: the RAM pages the driver holds in the balloon (by page number) and, per 2 MiB
+     * block, how many. A block with ballooned pages is advised MADV_NOHUGEPAGE while it has any: otherwise
+     * khugepaged (which collapses blocks with up to max_ptes_none empty pages, 511 by default) would make it
+     * a huge page again within minutes and silently fill the discarded pages, undoing the balloon (measured:
+     * docs/benchmarks.md). QEMU 7.2 does not do this; it changes nothing the guest can see.
+     */
+    private final BitSet ballooned = new BitSet();
+    private final Map<Long, Integer> blockPages = new HashMap<>();
 
     /**
      * @param ramSize        the machine's RAM size (-m), which query-balloon and BALLOON_CHANGE count from
@@ -474,7 +491,11 @@ public final class VirtioBalloon implements VirtioDevice {
                 long pfn = (chunk[i] & 0xffL) | (chunk[i + 1] & 0xffL) << 8 | (chunk[i + 2] & 0xffL) << 16
                         | (chunk[i + 3] & 0xffL) << 24;
                 long pa = pfn << VIRTIO_BALLOON_PFN_SHIFT;
-                if (!inflate || !isBalloonRam(pa, BALLOON_PAGE_SIZE)) {
+                if (!isBalloonRam(pa, BALLOON_PAGE_SIZE)) {
+                    continue;
+                }
+                track(pfn, inflate);
+                if (!inflate) {
                     continue; // deflate needs nothing: the page faults back in when the guest touches it
                 }
                 if (pa == runEnd && mem.contains(runStart, runEnd + BALLOON_PAGE_SIZE - runStart)) {
@@ -495,6 +516,31 @@ public final class VirtioBalloon implements VirtioDevice {
         if (runStart >= 0) {
             mem.discard(runStart, runEnd - runStart);
         }
+    }
+
+    /** Counts pfn in or out of the balloon and advises its 2 MiB block when it gains its first or loses its last. */
+    private void track(long pfn, boolean in) {
+        int bit = (int) pfn; // RAM page numbers stay far below 2^31
+        if (ballooned.get(bit) == in) {
+            return; // the driver gave the page twice, or took back one it never gave
+        }
+        ballooned.set(bit, in);
+        long block = pfn >>> BLOCK_SHIFT;
+        int count = blockPages.getOrDefault(block, 0) + (in ? 1 : -1);
+        if (count == 0) {
+            blockPages.remove(block);
+            mem.adviseHugePages(block << (BLOCK_SHIFT + VIRTIO_BALLOON_PFN_SHIFT), true);
+        } else {
+            blockPages.put(block, count);
+            if (count == 1 && in) {
+                mem.adviseHugePages(block << (BLOCK_SHIFT + VIRTIO_BALLOON_PFN_SHIFT), false);
+            }
+        }
+    }
+
+    /** The 2 MiB blocks holding ballooned pages (tests and diagnostics; device thread). */
+    int balloonedBlocks() {
+        return blockPages.size();
     }
 
     /** Whether [pa, pa+len) is guest RAM the balloon may discard. */
@@ -566,6 +612,12 @@ public final class VirtioBalloon implements VirtioDevice {
      */
     @Override
     public void reset() {
+        // a new driver starts with an empty balloon: its blocks may be huge pages again
+        for (long block : blockPages.keySet()) {
+            mem.adviseHugePages(block << (BLOCK_SHIFT + VIRTIO_BALLOON_PFN_SHIFT), true);
+        }
+        blockPages.clear();
+        ballooned.clear();
         statsHead = -1;
         statsQueue = null;
         poisonVal = 0;

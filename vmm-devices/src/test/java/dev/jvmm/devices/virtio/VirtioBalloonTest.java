@@ -264,6 +264,59 @@ class VirtioBalloonTest {
         assertFalse(t.broken());
     }
 
+    /**
+     * A 2 MiB block with ballooned pages is kept from transparent huge pages (VmFlags "nh") until its last
+     * ballooned page is taken back ("hg" again), so khugepaged cannot fill the discarded pages.
+     */
+    @Test
+    void ballooned2MiBBlocksAreKeptFromHugePages() throws Exception {
+        build(VirtioBalloonOptions.defaults("b"));
+        start(VERSION_1 | 1L << VIRTIO_BALLOON_F_STATS_VQ);
+        long block = 0x800000;
+        assertTrue(vmFlags(mem.hostAddress(0) + block).contains(" hg"), vmFlags(mem.hostAddress(0) + block));
+        long[] pfns = {0x800, 0x802, 0x802, 0xa00};
+        for (int i = 0; i < pfns.length; i++) {
+            mem.writeInt(PFNS + 4L * i, (int) pfns[i]);
+        }
+        submit(INFLATEQ, 0, PFNS, 4 * pfns.length, false);
+        awaitUsed(INFLATEQ, 1);
+        assertEquals(2, balloon.balloonedBlocks());
+        String flags = vmFlags(mem.hostAddress(0) + block);
+        assertTrue(flags.contains(" nh") && !flags.contains(" hg"), flags);
+        assertTrue(vmFlags(mem.hostAddress(0) + 0x600000).contains(" hg"), "the block before is untouched");
+        // taking back one of the two pages keeps the block; the second frees it
+        mem.writeInt(PFNS, 0x800);
+        submit(DEFLATEQ, 0, PFNS, 4, false);
+        awaitUsed(DEFLATEQ, 1);
+        assertTrue(vmFlags(mem.hostAddress(0) + block).contains(" nh"));
+        mem.writeInt(PFNS, 0x802);
+        mem.writeInt(PFNS + 4, 0x802); // twice, and a page never given: no harm
+        mem.writeInt(PFNS + 8, 0x900);
+        submit(DEFLATEQ, 1, PFNS, 12, false);
+        awaitUsed(DEFLATEQ, 2);
+        assertTrue(vmFlags(mem.hostAddress(0) + block).contains(" hg"), vmFlags(mem.hostAddress(0) + block));
+        assertEquals(1, balloon.balloonedBlocks());
+        // a device reset forgets the balloon
+        common(DEVICE_STATUS, 1, 0);
+        assertEquals(0, balloon.balloonedBlocks());
+        assertTrue(vmFlags(mem.hostAddress(0) + 0xa00000).contains(" hg"));
+    }
+
+    /** The VmFlags line of the mapping of this process that holds addr. */
+    static String vmFlags(long addr) throws java.io.IOException {
+        boolean in = false;
+        for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/smaps"))) {
+            if (l.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                String[] r = l.substring(0, l.indexOf(' ')).split("-");
+                in = Long.compareUnsigned(Long.parseUnsignedLong(r[0], 16), addr) <= 0
+                        && Long.compareUnsigned(addr, Long.parseUnsignedLong(r[1], 16)) < 0;
+            } else if (in && l.startsWith("VmFlags:")) {
+                return l;
+            }
+        }
+        return "(no mapping)";
+    }
+
     /** The polling timer runs on QEMU's virtual clock: nothing is handed back while the VM is stopped. */
     @Test
     void pollingWaitsWhileTheVmIsStopped() throws Exception {
