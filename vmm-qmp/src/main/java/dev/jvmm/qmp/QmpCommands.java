@@ -289,7 +289,7 @@ final class QmpCommands {
             o.put("irq", (long) d.irq());
         }
         o.put("slot", (long) d.slot());
-        // QEMU leaves "desc" out for a class it has no name for (virtio-balloon's 0x00ff)
+        // QEMU leaves "desc" out for classes it has no name for (0x0780, virtio-serial)
         o.put("class_info", d.classDesc() == null ? obj("class", (long) d.classCode())
                 : obj("class", (long) d.classCode(), "desc", d.classDesc()));
         o.put("id", obj("device", (long) d.device(), "subsystem-vendor", (long) d.subsystemVendor(),

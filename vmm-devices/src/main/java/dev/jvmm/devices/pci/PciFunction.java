@@ -14,7 +14,7 @@ public interface PciFunction {
     /** Writes configuration space; read-only bits keep their value, BAR writes go through sizing. */
     void writeConfig(int offset, int size, int value);
 
-    /** A short QEMU-style description for query-pci ("Host bridge", "ISA bridge", ...). */
+    /** A short QEMU-style description for query-pci ("Host bridge", "ISA bridge", ...), or null where QEMU has none. */
     String description();
 
     /** The qdev id the user gave (-device ...,id=), or "" (query-pci's qdev_id). */

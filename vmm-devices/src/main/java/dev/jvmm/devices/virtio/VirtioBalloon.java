@@ -182,7 +182,7 @@ public final class VirtioBalloon implements VirtioDevice {
     /** The usual assembly: a virtio-balloon-pci function, without MSI-X as in QEMU. */
     public static VirtioPciTransport pci(GuestMemory mem, VirtioBalloon balloon, MsiRouter msi,
                                          IoEventRegistry ioevents) {
-        return new VirtioPciTransport(mem, balloon, msi, ioevents, balloon.opts.id(), 0);
+        return new VirtioPciTransport(mem, balloon, msi, ioevents, balloon.opts.id());
     }
 
     public VirtioBalloonOptions options() {
@@ -207,6 +207,12 @@ public final class VirtioBalloon implements VirtioDevice {
     @Override
     public String threadName() {
         return "virtio-balloon" + (opts.id().isEmpty() ? "" : "-" + opts.id());
+    }
+
+    /** QEMU's virtio-balloon-pci has no "vectors" property, so no MSI-X: INTx only. */
+    @Override
+    public int msixVectors() {
+        return 0;
     }
 
     /** QEMU 7.2's virtio_balloon_get_features: the properties' bits plus STATS_VQ, always. */

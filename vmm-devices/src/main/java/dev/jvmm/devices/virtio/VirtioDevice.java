@@ -16,7 +16,7 @@ public interface VirtioDevice {
     /** The PCI class code (base class, sub-class, prog-if) QEMU gives this device. */
     int pciClassCode();
 
-    /** query-pci's description for that class ("SCSI controller", ...). */
+    /** query-pci's description for that class ("SCSI controller", ...), or null where QEMU gives none. */
     String pciDescription();
 
     /** Name of the device thread, e.g. "virtio-blk-disk0". */
@@ -29,6 +29,11 @@ public interface VirtioDevice {
 
     /** The power-of-two maximum size of queue i. */
     int queueMaxSize(int i);
+
+    /** MSI-X vectors of the PCI function; QEMU's default is one per queue plus one for configuration. */
+    default int msixVectors() {
+        return queueCount() + 1;
+    }
 
     /** Bytes of device configuration space (section 4.1.4.6); reads past it are all ones. */
     int configLength();

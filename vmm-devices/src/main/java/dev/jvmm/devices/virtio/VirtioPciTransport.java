@@ -160,17 +160,12 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     private boolean busy;
     private volatile boolean closed;
 
-    public VirtioPciTransport(GuestMemory mem, VirtioDevice device, MsiRouter msi, IoEventRegistry ioevents,
-                              String qdevId) {
-        this(mem, device, msi, ioevents, qdevId, device.queueCount() + 1);
-    }
-
     /**
-     * With msixVectors MSI-X vectors (QEMU's "vectors" property); 0 builds a function without MSI-X (no BAR1,
+     * A function with {@link VirtioDevice#msixVectors} MSI-X vectors; with 0 it has no MSI-X at all (no BAR1,
      * no MSI-X capability, INTx only), as QEMU's virtio-balloon-pci, which has no "vectors" property.
      */
     public VirtioPciTransport(GuestMemory mem, VirtioDevice device, MsiRouter msi, IoEventRegistry ioevents,
-                              String qdevId, int msixVectors) {
+                              String qdevId) {
         this.mem = mem;
         this.device = device;
         this.ioevents = ioevents == null ? IoEventRegistry.NONE : ioevents;
@@ -189,7 +184,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         this.offeredFeatures = device.deviceFeatures() | 1L << VIRTIO_F_RING_INDIRECT_DESC
                 | 1L << VIRTIO_F_RING_EVENT_IDX | 1L << VIRTIO_F_VERSION_1 | 1L << VIRTIO_F_RING_RESET;
         // QEMU gives a virtio function one vector per queue plus one for configuration changes by default
-        this.msix = new MsixTable(msixVectors, msi);
+        this.msix = new MsixTable(device.msixVectors(), msi);
         if (msix.tableSize() > MSIX_PBA_OFFSET || msix.pbaSize() > MSIX_BAR_SIZE - MSIX_PBA_OFFSET) {
             throw new IllegalArgumentException("too many queues for one MSI-X BAR: " + n);
         }
