@@ -3,6 +3,7 @@
 # QMP module's table); nothing is asserted about speed. Record new figures in docs/benchmarks.md.
 # Includes VirtioSerialBenchmarkTest (virtio-serial throughput both ways, jvmm vs QEMU); alone:
 #   scripts/bench.sh -pl tests -am -Dtest=VirtioSerialBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false
+# Among them: VirtioBalloonBenchmarkTest (VMM RSS before/after the guest inflates half of its RAM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

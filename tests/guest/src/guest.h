@@ -79,6 +79,8 @@ void blk_interrupt(u32 vector);
 
 /* virtio_serial.c: action=vserial|vserial-abuse|vserial-tx|vserial-rx */
 void action_vserial(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+/* virtio_balloon.c: action=balloon|balloon-abuse */
+void action_balloon(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 
 /* util.c: TSC time, deadlines, the disks' test pattern and checksum (shared by virtio_blk.c and ide.c). */
 static inline u64 rdtsc(void)

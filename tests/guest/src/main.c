@@ -496,6 +496,8 @@ void guest_main(struct boot_info *bi)
     } else if (streq(action, "vserial") || streq(action, "vserial-abuse") || streq(action, "vserial-tx")
                || streq(action, "vserial-rx")) {
         action_vserial(bi, action);
+    } else if (streq(action, "balloon") || streq(action, "balloon-abuse")) {
+        action_balloon(bi, action);
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {

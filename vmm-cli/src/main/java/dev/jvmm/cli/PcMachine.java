@@ -24,6 +24,7 @@ import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.machine.PciBusInfo;
+import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
@@ -121,6 +122,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final Watchdogs watchdogs;
     /** virtio-serial controllers and their ports. */
     private final SerialDevices serial;
+    /** -device virtio-balloon-pci (at most one) and its QMP/QOM view. */
+    private final BalloonDevices balloons;
     /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
     private int anonymousDevices;
     private final CpuTopology topology;
@@ -187,6 +190,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
         serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
+        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, timers, lifecycle.runState());
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
@@ -201,6 +205,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             disks.close();
             serial.close();
+            balloons.close();
             throw e;
         }
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
@@ -303,6 +308,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
             case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
             case "virtserialport", "virtconsole" -> serial.addPort(d);
+            case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
             case "isa-debug-exit" -> {
                 d.requireOnly("driver", "iobase", "iosize", "id");
                 IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
@@ -639,6 +645,21 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     }
 
     @Override
+    public Optional<QomObject> qomObject(String path) {
+        return balloons.qomObject(path);
+    }
+
+    @Override
+    public void balloon(long target) throws MachineCommandException {
+        balloons.balloon(target);
+    }
+
+    @Override
+    public long balloonActual() throws MachineCommandException {
+        return balloons.actual();
+    }
+
+    @Override
     public void rtcResetReinjection() {
         rtc.resetReinjection();
     }
@@ -653,6 +674,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         vcpus.close();
         disks.close();
         serial.close();
+        balloons.close();
         timers.shutdownNow();
         rtc.close();
         chardevs.closeAll();

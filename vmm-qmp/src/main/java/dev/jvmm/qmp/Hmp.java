@@ -1,6 +1,7 @@
 package dev.jvmm.qmp;
 
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.machine.VcpuInfo;
@@ -16,7 +17,17 @@ final class Hmp {
         if (cmd.equals("watchdog_action") || cmd.startsWith("watchdog_action ")) {
             return watchdogAction(m, cmd.substring("watchdog_action".length()).trim());
         }
+        if (cmd.equals("balloon") || cmd.startsWith("balloon ")) {
+            return balloon(m, cmd.substring("balloon".length()).trim());
+        }
         return switch (cmd) {
+            case "info balloon" -> {
+                try {
+                    yield crlf("balloon: actual=" + (m.balloonActual() >> 20) + "\n");
+                } catch (MachineCommandException e) {
+                    yield crlf("Error: " + e.getMessage() + "\n");
+                }
+            }
             case "info status" -> crlf("VM status: " + status(m.runState()) + "\n");
             case "info version" -> {
                 QemuVersion v = m.version();
@@ -40,6 +51,39 @@ final class Hmp {
         }
         m.lifecycle().setActions(m.lifecycle().actions().withWatchdog(a));
         return "";
+    }
+
+    /**
+     * HMP balloon: the target in MiB (QEMU's 'M' argument: a decimal or 0x number, no suffix), errors printed
+     * as QEMU's argument parser and hmp_handle_error print them.
+     */
+    private static String balloon(MachineControl m, String arg) {
+        String help = "Try \"help balloon\" for more information\n";
+        if (arg.isEmpty()) {
+            return crlf("unexpected end of expression\n" + help);
+        }
+        if (arg.startsWith("-")) {
+            return crlf("enter a positive value\n" + help);
+        }
+        java.util.regex.Matcher n = java.util.regex.Pattern.compile("(0[xX][0-9a-fA-F]+|[0-9]+)(.*)").matcher(arg);
+        if (!n.matches()) {
+            return crlf("invalid char '" + arg.charAt(0) + "' in expression\n" + help);
+        }
+        if (!n.group(2).isBlank()) {
+            return crlf("balloon: extraneous characters at the end of line\n" + help);
+        }
+        String digits = n.group(1);
+        java.math.BigInteger v = digits.length() > 2 && (digits.charAt(1) == 'x' || digits.charAt(1) == 'X')
+                ? new java.math.BigInteger(digits.substring(2), 16) : new java.math.BigInteger(digits);
+        if (v.bitLength() > 63 - 20) {
+            return crlf("number too large\n" + help);
+        }
+        try {
+            m.balloon(v.longValue() << 20);
+            return "";
+        } catch (MachineCommandException e) {
+            return crlf("Error: " + e.getMessage() + "\n");
+        }
     }
 
     private static String status(RunState s) {

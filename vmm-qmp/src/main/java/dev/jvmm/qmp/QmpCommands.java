@@ -171,6 +171,7 @@ final class QmpCommands {
                     return out;
                 });
         QmpBlock.declare(s, m);
+        QmpBalloon.declare(s, m);
         s.command("rtc-reset-reinjection", NO_ARGS, NO_ARGS, (a, x) -> {
             m.rtcResetReinjection();
             return new LinkedHashMap<>();

@@ -24,7 +24,11 @@ public final class GuestMemory implements AutoCloseable {
     /** Host mapping viewed as 1 GiB little-endian windows; ByteBuffer indices are int-sized. */
     private final ByteBuffer[] chunks;
 
-    private GuestMemory(List<RamRange> ranges, Pointer base, long totalSize) {
+    /** Whether the kernel took MADV_HUGEPAGE for the mapping (transparent huge pages may back it). */
+    private final boolean hugePages;
+
+    private GuestMemory(List<RamRange> ranges, Pointer base, long totalSize, boolean hugePages) {
+        this.hugePages = hugePages;
         this.ranges = List.copyOf(ranges);
         this.base = base;
         this.totalSize = totalSize;
@@ -78,12 +82,14 @@ public final class GuestMemory implements AutoCloseable {
             throw new IllegalStateException("cannot map " + (total >> 20) + " MiB of guest RAM: "
                     + LibC.describe(e.getErrorCode()), e);
         }
+        boolean huge = true;
         try {
             LibC.madvise(p, total, LibC.MADV_HUGEPAGE);
         } catch (LastErrorException e) {
             // Kernels without transparent huge pages refuse the advice; small pages work the same, only slower.
+            huge = false;
         }
-        return new GuestMemory(ranges, p, total);
+        return new GuestMemory(ranges, p, total, huge);
     }
 
     public List<RamRange> ranges() {
@@ -215,6 +221,61 @@ public final class GuestMemory implements AutoCloseable {
     public void zero(long gpa, long length) {
         long off = checked(gpa, length);
         base.setMemory(off, length, (byte) 0);
+    }
+
+    /** Host page size the mapping is discarded in (x86-64). */
+    public static final long HOST_PAGE = 4096;
+
+    /**
+     * Gives [gpa, gpa+length) back to the host (madvise MADV_DONTNEED, as QEMU's ram_block_discard_range does
+     * for anonymous RAM): the pages leave the process's RSS and read as zeroes when next touched. Both ends
+     * must be host-page aligned and the range inside one RAM range. Inside a transparent huge page this splits
+     * the huge mapping; the memory is freed once every small page of it is discarded (or by the kernel's
+     * deferred split). Returns false if the kernel refused (nothing is lost: the range simply stays).
+     */
+    public boolean discard(long gpa, long length) {
+        if (((gpa | length) & (HOST_PAGE - 1)) != 0) {
+            throw new IllegalArgumentException("discard of an unaligned range " + Long.toHexString(gpa) + "+"
+                    + Long.toHexString(length));
+        }
+        long off = checked(gpa, length);
+        try {
+            LibC.madvise(base.share(off), length, LibC.MADV_DONTNEED);
+            return true;
+        } catch (LastErrorException e) {
+            return false;
+        }
+    }
+
+    /** Size of a transparent huge page (x86-64 PMD), the unit of {@link #adviseHugePages}. */
+    public static final long HUGE_PAGE_SIZE = HUGE_PAGE;
+
+    /**
+     * Advises whether the huge-page-sized block of the host mapping holding gpa may be backed by transparent
+     * huge pages (MADV_HUGEPAGE) or not (MADV_NOHUGEPAGE). The balloon marks blocks it holds pages of, so that
+     * khugepaged does not collapse them back into huge pages and fill the discarded pages again. The block
+     * is clipped to gpa's RAM range. Returns false when the mapping has no huge pages or the kernel refused
+     * (e.g. at its limit of mappings); the advice is only an optimisation either way.
+     */
+    public boolean adviseHugePages(long gpa, boolean huge) {
+        if (!hugePages) {
+            return false;
+        }
+        for (int i = 0; i < hostOffsets.length; i++) {
+            RamRange r = ranges.get(i);
+            if (r.contains(gpa, 1)) {
+                long off = hostOffsets[i] + (gpa - r.guestAddress());
+                long start = Math.max(off & -HUGE_PAGE, hostOffsets[i]);
+                long end = Math.min((off & -HUGE_PAGE) + HUGE_PAGE, hostOffsets[i] + r.size());
+                try {
+                    LibC.madvise(base.share(start), end - start, huge ? LibC.MADV_HUGEPAGE : LibC.MADV_NOHUGEPAGE);
+                    return true;
+                } catch (LastErrorException e) {
+                    return false;
+                }
+            }
+        }
+        return false;
     }
 
     /**

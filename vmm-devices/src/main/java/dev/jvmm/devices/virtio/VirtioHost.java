@@ -10,8 +10,9 @@ public interface VirtioHost {
     long negotiatedFeatures();
 
     /**
-     * Section 4.1.4.3 / 2.4: device configuration changed (resize): bumps config_generation and, once the
-     * driver is running, sends the configuration change interrupt. Any thread.
+     * Section 4.1.4.3 / 2.4: device configuration changed (resize, balloon target): once the driver is
+     * running (DRIVER_OK), bumps config_generation and sends the configuration change interrupt; before that
+     * nothing (QEMU's virtio_notify_config). Any thread.
      */
     void configChanged();
 

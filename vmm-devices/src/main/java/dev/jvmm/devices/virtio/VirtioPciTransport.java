@@ -160,6 +160,10 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     private boolean busy;
     private volatile boolean closed;
 
+    /**
+     * A function with {@link VirtioDevice#msixVectors} MSI-X vectors; with 0 it has no MSI-X at all (no BAR1,
+     * no MSI-X capability, INTx only), as QEMU's virtio-balloon-pci, which has no "vectors" property.
+     */
     public VirtioPciTransport(GuestMemory mem, VirtioDevice device, MsiRouter msi, IoEventRegistry ioevents,
                               String qdevId) {
         this.mem = mem;
@@ -208,11 +212,13 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         c.set16(PciConfigSpace.SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID_REDHAT_QUMRANET);
         c.set16(PciConfigSpace.SUBSYSTEM_ID, PCI_SUBSYSTEM_ID_QEMU);
         c.set8(PciConfigSpace.INTERRUPT_PIN, 1);
-        c.addBar(msixBar);
+        if (msix.vectors() > 0) {
+            c.addBar(msixBar);
+        }
         c.addBar(modernBar);
         // QEMU's pci_init_wmask: the device-specific area is writable except where capabilities sit
         c.setWritable(PciConfigSpace.DEVICE_SPECIFIC, PciConfigSpace.SIZE - PciConfigSpace.DEVICE_SPECIFIC, -1L);
-        c.set8(PciConfigSpace.CAPABILITY_LIST, CAP_MSIX);
+        c.set8(PciConfigSpace.CAPABILITY_LIST, msix.vectors() > 0 ? CAP_MSIX : CAP_PCI_CFG);
         virtioCap(c, CAP_COMMON, 0, VIRTIO_PCI_CAP_LEN, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_CFG_OFFSET);
         virtioCap(c, CAP_ISR, CAP_COMMON, VIRTIO_PCI_CAP_LEN, VIRTIO_PCI_CAP_ISR_CFG, ISR_CFG_OFFSET);
         virtioCap(c, CAP_DEVICE, CAP_ISR, VIRTIO_PCI_CAP_LEN, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_CFG_OFFSET);
@@ -229,6 +235,10 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
         c.setWritable(CAP_PCI_CFG + CAP_OFFSET, 4, 0xffff_ffffL);
         c.setWritable(CAP_PCI_CFG + CAP_LENGTH, 4, 0xffff_ffffL);
         c.setWritable(CAP_PCI_CFG + CAP_PCI_CFG_DATA, 4, 0xffff_ffffL);
+        if (msix.vectors() == 0) {
+            c.sealInitialState();
+            return c;
+        }
         // Section 6.8.2: MSI-X, table in BAR1 at 0, PBA in BAR1 at 0x800
         c.setWritable(CAP_MSIX, MSIX_CAP_LEN, 0);
         c.set8(CAP_MSIX, PCI_CAP_ID_MSIX);
@@ -289,7 +299,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             }
         }
         int msixControl = config.get16(CAP_MSIX + 2);
-        if (msixControl != msixControlBefore) {
+        if (msixControl != msixControlBefore && msix.vectors() > 0) {
             boolean wasEnabled = msix.enabled();
             msix.setControl(msixControl);
             if (msix.enabled() && !wasEnabled) {
@@ -325,7 +335,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
 
     @Override
     public List<PciBar> bars() {
-        return List.of(msixBar, modernBar);
+        return msix.vectors() > 0 ? List.of(msixBar, modernBar) : List.of(modernBar);
     }
 
     @Override
@@ -361,8 +371,9 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
 
     @Override
     public synchronized void configChanged() {
-        generation = (generation + 1) & 0xff;
+        // QEMU's virtio_notify_config: before DRIVER_OK nothing happens, not even a generation change
         if ((status & DRIVER_OK) != 0) {
+            generation = (generation + 1) & 0xff;
             signal(configVector, VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG);
         }
     }
