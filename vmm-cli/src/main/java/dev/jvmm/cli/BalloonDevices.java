@@ -1,5 +1,6 @@
 package dev.jvmm.cli;
 
+import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.event.EventBus;
@@ -10,8 +11,6 @@ import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.QomProperty;
 import dev.jvmm.core.memory.GuestMemory;
-import dev.jvmm.core.state.RunState;
-import dev.jvmm.core.state.RunStateMachine;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.virtio.VirtioBalloon;
 import dev.jvmm.devices.virtio.VirtioBalloonOptions;
@@ -24,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 
 /**
@@ -41,17 +39,14 @@ final class BalloonDevices implements AutoCloseable {
             "ioeventfd", "multifunction", "rombar", "romfile", "notify_on_empty", "any_layout");
     private static final String PCI_TYPE = "virtio-balloon-pci";
     private static final String BACKEND_TYPE = "virtio-balloon-device";
-    /** The first slot free for -device functions: 0 is the host bridge, 1 the PIIX3. */
-    private static final int FIRST_DEVICE_SLOT = 2;
 
     private final GuestMemory memory;
     private final PciBus pci;
     private final MsiRouter msi;
     private final IoEventRegistry ioevents;
     private final EventBus events;
-    private final ScheduledExecutorService timers;
+    private final VirtualClock clock;
     private final long ramSize;
-    private final RunStateMachine runState;
     private VirtioBalloon balloon;
     private VirtioPciTransport function;
     private String qomPath;
@@ -61,15 +56,14 @@ final class BalloonDevices implements AutoCloseable {
     private int fn;
 
     BalloonDevices(GuestMemory memory, long ramSize, PciBus pci, MsiRouter msi, IoEventRegistry ioevents,
-                   EventBus events, ScheduledExecutorService timers, RunStateMachine runState) {
-        this.runState = runState;
+                   EventBus events, VirtualClock clock) {
+        this.clock = clock;
         this.memory = memory;
         this.ramSize = ramSize;
         this.pci = pci;
         this.msi = msi;
         this.ioevents = ioevents;
         this.events = events;
-        this.timers = timers;
     }
 
     /** -device virtio-balloon-pci / virtio-balloon. */
@@ -113,69 +107,29 @@ final class BalloonDevices implements AutoCloseable {
         long interval = d.has("guest-stats-polling-interval")
                 ? d.getNumber("guest-stats-polling-interval", 0) : 0;
         VirtioBalloon b = new VirtioBalloon(opts, ramSize,
-                actual -> events.publish(new VmEvent.BalloonChange(actual)), timers);
+                actual -> events.publish(new VmEvent.BalloonChange(actual)), clock);
         VirtioPciTransport f = VirtioBalloon.pci(memory, b, msi, ioevents);
-        int[] at = place(f, d.get("addr").orElse(null), d.option());
-        // the stats timer runs on QEMU's virtual clock: only while the VM runs (not before the first cont)
-        b.setRunning(runState.current() == RunState.RUNNING);
-        runState.addListener((from, to) -> {
-            if (to == RunState.RUNNING) {
-                b.setRunning(true);
-            } else if (from == RunState.RUNNING) {
-                b.setRunning(false);
-            }
-        });
+        PciPlacement at;
+        try {
+            at = PciPlacement.choose(pci, PCI_TYPE, d.get("addr").orElse(null), d.option());
+        } catch (OptionException e) {
+            f.close();
+            throw e;
+        }
         try {
             b.setStatsPollInterval(interval);
         } catch (IllegalArgumentException e) {
             f.close();
             throw new OptionException(d.option(), e.getMessage());
         }
-        pci.add(at[0], at[1], f);
+        pci.add(at.slot(), at.function(), f);
         balloon = b;
         function = f;
         qomPath = path;
         id = opts.id();
         disableLegacy = legacy;
-        slot = at[0];
-        fn = at[1];
-    }
-
-    /** addr= ("slot[.function]", hex) or the first free slot, as QEMU's PCI bus places -device functions. */
-    private int[] place(VirtioPciTransport f, String addr, String option) {
-        int s;
-        int function = 0;
-        if (addr != null) {
-            try {
-                String[] parts = addr.split("\\.", 2);
-                String sl = parts[0].startsWith("0x") || parts[0].startsWith("0X") ? parts[0].substring(2) : parts[0];
-                s = Integer.parseInt(sl, 16);
-                function = parts.length > 1 ? Integer.parseInt(parts[1], 16) : 0;
-            } catch (NumberFormatException e) {
-                s = -1;
-            }
-            if (s < 0 || s >= PciBus.SLOTS || function < 0 || function >= PciBus.FUNCTIONS) {
-                f.close();
-                throw new OptionException(option, "Property '" + PCI_TYPE + ".addr' doesn't take value '" + addr
-                        + "'");
-            }
-            if (pci.function(s, function) != null) {
-                f.close();
-                throw new OptionException(option, String.format("PCI: slot %d function %d not available for %s,"
-                        + " in use by another device", s, function, PCI_TYPE));
-            }
-            return new int[] {s, function};
-        }
-        s = FIRST_DEVICE_SLOT;
-        while (s < PciBus.SLOTS && pci.function(s, 0) != null) {
-            s++;
-        }
-        if (s == PciBus.SLOTS) {
-            f.close();
-            throw new OptionException(option, "PCI: no slot/function available for " + PCI_TYPE
-                    + ", all in use or reserved");
-        }
-        return new int[] {s, 0};
+        slot = at.slot();
+        fn = at.function();
     }
 
     /** The device, or null without -device virtio-balloon-pci (tests and diagnostics). */

@@ -33,8 +33,6 @@ final class BlockDevices implements AutoCloseable {
         "write-cache", "disable-legacy", "disable-modern", "ioeventfd", "multifunction", "rombar", "romfile",
         "x-pcie-lnkctl-init", "event_idx", "indirect_desc", "bus",
     };
-    /** The first slot free for -device functions: 0 is the host bridge, 1 the PIIX3 (QEMU's VGA would take 2). */
-    private static final int FIRST_DEVICE_SLOT = 2;
 
     private final BlockGraph graph;
     private final GuestMemory memory;
@@ -199,47 +197,22 @@ final class BlockDevices implements AutoCloseable {
         return p;
     }
 
-    /** Plugs f at addr= ("slot[.function]", hex) or the first free slot. */
-    private void plug(VirtioPciTransport f, String addr, String option) {
-        int slot;
-        int function = 0;
-        if (addr != null) {
-            try {
-                String[] parts = addr.split("\\.", 2);
-                // libvirt writes "0x2"; QEMU reads the slot as hex with or without the prefix.
-                String s = parts[0].startsWith("0x") || parts[0].startsWith("0X") ? parts[0].substring(2) : parts[0];
-                slot = Integer.parseInt(s, 16);
-                function = parts.length > 1 ? Integer.parseInt(parts[1], 16) : 0;
-            } catch (NumberFormatException e) {
-                slot = -1;
-            }
-            if (slot < 0 || slot >= PciBus.SLOTS || function < 0 || function >= PciBus.FUNCTIONS) {
-                f.close();
-                throw new OptionException(option, "Property 'virtio-blk-pci.addr' doesn't take value '" + addr + "'");
-            }
-            if (pci.function(slot, function) != null) {
-                f.close();
-                throw new OptionException(option, String.format("PCI: slot %d function %d not available for"
-                        + " virtio-blk-pci, in use by another device", slot, function));
-            }
-        } else {
-            slot = FIRST_DEVICE_SLOT;
-            while (slot < PciBus.SLOTS && pci.function(slot, 0) != null) {
-                slot++;
-            }
-            if (slot == PciBus.SLOTS) {
-                f.close();
-                throw new OptionException(option, "PCI: no slot/function available for virtio-blk-pci, all in use"
-                        + " or reserved");
-            }
-        }
-        pci.add(slot, function, f);
-        functions.add(f);
-    }
-
     /** Flushes every drive (QEMU flushes all block devices before it exits); returns the first error. */
     IOException flushAll() {
         return graph.flushAll();
+    }
+
+    /** Plugs f at addr= or the first free slot; a refused place closes f. */
+    private void plug(VirtioPciTransport f, String addr, String option) {
+        PciPlacement at;
+        try {
+            at = PciPlacement.choose(pci, "virtio-blk-pci", addr, option);
+        } catch (OptionException e) {
+            f.close();
+            throw e;
+        }
+        pci.add(at.slot(), at.function(), f);
+        functions.add(f);
     }
 
     @Override

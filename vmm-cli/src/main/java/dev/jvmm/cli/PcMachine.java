@@ -6,6 +6,7 @@ import dev.jvmm.core.block.BlockInfo;
 import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.ChardevFactory;
+import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.event.EventBus;
@@ -106,6 +107,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final CmosRtc rtc;
     /** Device timers (RTC interrupts, PM timer overflow): one daemon thread for the machine. */
     private final ScheduledExecutorService timers;
+    /** Guest time (QEMU's virtual clock): stands still while the VM does not run; watchdogs and balloon polling. */
+    private final VirtualClock clock;
     private final PciBus pci;
     private final I440fxHostBridge i440fx;
     private final Piix3IsaBridge piix3;
@@ -165,6 +168,14 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             t.setDaemon(true);
             return t;
         });
+        this.clock = new VirtualClock(System::nanoTime, timers);
+        lifecycle.runState().addListener((from, to) -> {
+            if (to == RunState.RUNNING) {
+                clock.resume();
+            } else if (from == RunState.RUNNING) {
+                clock.pause();
+            }
+        });
 
         PciInterruptRouter router = new PciInterruptRouter(vm::line);
         pci = new PciBus(router, BarMapper.of(pio, mmio));
@@ -186,11 +197,11 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         isaDevices.add(AcpiIsaDevice.rtc());
         isaDevices.add(AcpiIsaDevice.keyboard());
         isaDevices.add(AcpiIsaDevice.mouse());
-        watchdogs = new Watchdogs(timers, lifecycle, pio, pci, err);
+        watchdogs = new Watchdogs(clock, lifecycle, pio, pci, err);
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
         serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
-        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, timers, lifecycle.runState());
+        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),

@@ -34,8 +34,6 @@ final class SerialDevices implements AutoCloseable {
     };
     private static final String[] PORT_PROPERTIES = {"driver", "id", "bus", "chardev", "name", "nr"};
     private static final String BUS_TYPE = "virtio-serial-bus";
-    /** The first slot free for -device functions: 0 is the host bridge, 1 the PIIX3. */
-    private static final int FIRST_DEVICE_SLOT = 2;
 
     private final GuestMemory memory;
     private final PciBus pci;
@@ -195,40 +193,16 @@ final class SerialDevices implements AutoCloseable {
         }
     }
 
-    /** Plugs f at addr= ("slot[.function]", hex) or the first free slot. */
+    /** Plugs f at addr= or the first free slot; a refused place closes f. */
     private void plug(VirtioPciTransport f, String driver, String addr, String option) {
-        int slot;
-        int function = 0;
-        if (addr != null) {
-            try {
-                String[] parts = addr.split("\\.", 2);
-                String s = parts[0].startsWith("0x") || parts[0].startsWith("0X") ? parts[0].substring(2) : parts[0];
-                slot = Integer.parseInt(s, 16);
-                function = parts.length > 1 ? Integer.parseInt(parts[1], 16) : 0;
-            } catch (NumberFormatException e) {
-                slot = -1;
-            }
-            if (slot < 0 || slot >= PciBus.SLOTS || function < 0 || function >= PciBus.FUNCTIONS) {
-                f.close();
-                throw new OptionException(option, "Property '" + driver + ".addr' doesn't take value '" + addr + "'");
-            }
-            if (pci.function(slot, function) != null) {
-                f.close();
-                throw new OptionException(option, String.format("PCI: slot %d function %d not available for"
-                        + " %s, in use by another device", slot, function, driver));
-            }
-        } else {
-            slot = FIRST_DEVICE_SLOT;
-            while (slot < PciBus.SLOTS && pci.function(slot, 0) != null) {
-                slot++;
-            }
-            if (slot == PciBus.SLOTS) {
-                f.close();
-                throw new OptionException(option, "PCI: no slot/function available for " + driver
-                        + ", all in use or reserved");
-            }
+        PciPlacement at;
+        try {
+            at = PciPlacement.choose(pci, driver, addr, option);
+        } catch (OptionException e) {
+            f.close();
+            throw e;
         }
-        pci.add(slot, function, f);
+        pci.add(at.slot(), at.function(), f);
         functions.add(f);
     }
 

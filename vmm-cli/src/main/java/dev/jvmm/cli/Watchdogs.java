@@ -6,7 +6,6 @@ import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.LifecycleController;
-import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.watchdog.I6300Esb;
 import dev.jvmm.devices.watchdog.Ib700;
@@ -14,7 +13,6 @@ import dev.jvmm.devices.watchdog.Ib700;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * The machine's watchdogs: {@code -device i6300esb} (PCI) and {@code -device ib700} (ISA), on a guest-time
@@ -22,8 +20,6 @@ import java.util.concurrent.ScheduledExecutorService;
  * lifecycle policy (WATCHDOG and the -watchdog-action).
  */
 final class Watchdogs {
-    /** The first slot free for -device functions: 0 is the host bridge, 1 the PIIX3. */
-    private static final int FIRST_DEVICE_SLOT = 2;
 
     private final VirtualClock clock;
     private final LifecycleController lifecycle;
@@ -32,24 +28,12 @@ final class Watchdogs {
     private final PrintStream err;
     private final List<Ib700> ib700s = new ArrayList<>();
 
-    Watchdogs(ScheduledExecutorService timers, LifecycleController lifecycle, PioBus pio, PciBus pci,
-            PrintStream err) {
-        this.clock = new VirtualClock(System::nanoTime, timers);
+    Watchdogs(VirtualClock clock, LifecycleController lifecycle, PioBus pio, PciBus pci, PrintStream err) {
+        this.clock = clock;
         this.lifecycle = lifecycle;
         this.pio = pio;
         this.pci = pci;
         this.err = err;
-        lifecycle.runState().addListener((from, to) -> {
-            if (to == RunState.RUNNING) {
-                clock.resume();
-            } else if (from == RunState.RUNNING) {
-                clock.pause();
-            }
-        });
-    }
-
-    VirtualClock clock() {
-        return clock;
     }
 
     /** -device i6300esb[,id=][,bus=pci.0][,addr=slot[.fn]]. */
@@ -60,7 +44,8 @@ final class Watchdogs {
             throw new OptionException(d.option(), "Bus '" + bus + "' not found");
         }
         I6300Esb esb = new I6300Esb(clock, this::expired, this::notice, d.getOrDefault("id", ""));
-        plug(esb, d.get("addr").orElse(null), d.option());
+        PciPlacement at = PciPlacement.choose(pci, "i6300esb", d.get("addr").orElse(null), d.option());
+        pci.add(at.slot(), at.function(), esb);
     }
 
     /** -device ib700[,id=]. */
@@ -112,37 +97,4 @@ final class Watchdogs {
         }
     }
 
-    /** addr= ("slot[.function]", hex) or the first free slot, with QEMU's refusals. */
-    private void plug(I6300Esb f, String addr, String option) {
-        int slot;
-        int function = 0;
-        if (addr != null) {
-            try {
-                String[] parts = addr.split("\\.", 2);
-                String s = parts[0].startsWith("0x") || parts[0].startsWith("0X") ? parts[0].substring(2) : parts[0];
-                slot = Integer.parseInt(s, 16);
-                function = parts.length > 1 ? Integer.parseInt(parts[1], 16) : 0;
-            } catch (NumberFormatException e) {
-                slot = -1;
-            }
-            if (slot < 0 || slot >= PciBus.SLOTS || function < 0 || function >= PciBus.FUNCTIONS) {
-                throw new OptionException(option, "Property 'i6300esb.addr' doesn't take value '" + addr + "'");
-            }
-            if (pci.function(slot, function) != null) {
-                throw new OptionException(option, String.format(
-                        "PCI: slot %d function %d not available for i6300esb, in use by another device", slot,
-                        function));
-            }
-        } else {
-            slot = FIRST_DEVICE_SLOT;
-            while (slot < PciBus.SLOTS && pci.function(slot, 0) != null) {
-                slot++;
-            }
-            if (slot == PciBus.SLOTS) {
-                throw new OptionException(option,
-                        "PCI: no slot/function available for i6300esb, all in use or reserved");
-            }
-        }
-        pci.add(slot, function, f);
-    }
 }

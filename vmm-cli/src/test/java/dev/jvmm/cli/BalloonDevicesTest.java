@@ -1,5 +1,6 @@
 package dev.jvmm.cli;
 
+import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.event.EventBus;
@@ -13,8 +14,6 @@ import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.RamRange;
-import dev.jvmm.core.state.RunState;
-import dev.jvmm.core.state.RunStateMachine;
 import dev.jvmm.devices.pci.BarMapper;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
@@ -41,7 +40,7 @@ class BalloonDevicesTest {
     final EventBus events = new EventBus();
     final List<VmEvent> published = new CopyOnWriteArrayList<>();
     final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
-    final RunStateMachine runState = new RunStateMachine(RunState.PRELAUNCH);
+    final VirtualClock clock = new VirtualClock(System::nanoTime, timers);
     final MsiRouter msi = () -> new MsiRouter.MsiVector() {
         @Override
         public void update(long address, int data) {
@@ -55,7 +54,7 @@ class BalloonDevicesTest {
         public void close() {
         }
     };
-    final BalloonDevices b = new BalloonDevices(mem, RAM, pci, msi, IoEventRegistry.NONE, events, timers, runState);
+    final BalloonDevices b = new BalloonDevices(mem, RAM, pci, msi, IoEventRegistry.NONE, events, clock);
 
     BalloonDevicesTest() {
         events.subscribe((e, t) -> published.add(e));

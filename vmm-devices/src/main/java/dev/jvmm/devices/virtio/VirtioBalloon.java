@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
@@ -9,9 +10,6 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.List;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 
@@ -120,7 +118,7 @@ public final class VirtioBalloon implements VirtioDevice {
     private final VirtioBalloonOptions opts;
     private final long ramSize;
     private final LongConsumer actualListener;
-    private final ScheduledExecutorService timers;
+    private final VirtualClock.Timer pollTimer;
     private final byte[] config = new byte[CONFIG_LENGTH_POISON];
     private final byte[] chunk = new byte[CHUNK];
     private VirtioHost host;
@@ -138,17 +136,6 @@ public final class VirtioBalloon implements VirtioDevice {
     private final long[] stats = new long[VIRTIO_BALLOON_S_NR];
     private long lastUpdate;
     private long pollInterval;
-    private ScheduledFuture<?> pollTimer;
-    /**
-     * QEMU's stats timer runs on the virtual clock, which stands still while the VM is stopped: whether the
-     * VM runs, whether the timer is armed, its deadline (System.nanoTime) when running or the time left when
-     * stopped, and a generation that makes a cancelled timer's late firing harmless.
-     */
-    private boolean running = true;
-    private boolean armed;
-    private long deadline;
-    private long remaining;
-    private long generation;
 
     // Device thread only: the stats buffer the driver gave and the device keeps until the next poll.
     private VirtQueue statsQueue;
@@ -168,14 +155,14 @@ public final class VirtioBalloon implements VirtioDevice {
      * @param ramSize        the machine's RAM size (-m), which query-balloon and BALLOON_CHANGE count from
      * @param actualListener told guest RAM minus the balloon, in bytes, each time the driver changes actual
      *                       (vCPU thread, under the transport's lock: must not block)
-     * @param timers         runs the guest-stats polling timer
+     * @param clock          guest time, which the guest-stats polling timer follows (QEMU's virtual clock: it
+     *                       stands still while the VM is stopped, so nothing is handed back to a stopped guest)
      */
-    public VirtioBalloon(VirtioBalloonOptions opts, long ramSize, LongConsumer actualListener,
-                         ScheduledExecutorService timers) {
+    public VirtioBalloon(VirtioBalloonOptions opts, long ramSize, LongConsumer actualListener, VirtualClock clock) {
         this.opts = opts;
         this.ramSize = ramSize;
         this.actualListener = actualListener;
-        this.timers = timers;
+        this.pollTimer = clock.newTimer(this::pollTimerExpired);
         Arrays.fill(stats, STAT_UNSET);
     }
 
@@ -374,73 +361,22 @@ public final class VirtioBalloon implements VirtioDevice {
 
     /** Holding statsLock: disarms the polling timer (QEMU's timer_del). */
     private void cancelTimer() {
-        armed = false;
-        generation++;
-        if (pollTimer != null) {
-            pollTimer.cancel(false);
-            pollTimer = null;
-        }
+        pollTimer.cancel();
     }
 
-    /** Holding statsLock: (re)arms the polling timer to fire after the given virtual seconds (timer_mod). */
+    /** Holding statsLock: (re)arms the polling timer to fire after the given guest seconds (timer_mod). */
     private void scheduleTimer(long seconds) {
-        cancelTimer();
-        armed = true;
-        long nanos = TimeUnit.SECONDS.toNanos(seconds);
-        if (running) {
-            deadline = System.nanoTime() + nanos;
-            start(nanos);
-        } else {
-            remaining = nanos;
-        }
+        pollTimer.modIn(TimeUnit.SECONDS.toNanos(seconds));
     }
 
-    private void start(long nanos) {
-        if (timers == null) {
-            return;
-        }
-        long g = generation;
-        try {
-            pollTimer = timers.schedule(() -> {
-                synchronized (statsLock) {
-                    if (g != generation) {
-                        return; // cancelled or re-armed meanwhile
-                    }
-                    armed = false;
-                    pollTimer = null;
-                }
-                host.execute(this::pollStats);
-            }, nanos, TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            pollTimer = null; // the machine is shutting down: no more polling
-        }
-    }
-
-    /**
-     * The VM started or stopped running: the stats timer follows QEMU's virtual clock, keeping the time it
-     * had left while the VM is stopped (so nothing is handed back to a stopped guest).
-     */
-    public void setRunning(boolean run) {
+    /** The polling timer fired (timer thread): unless re-armed or cancelled meanwhile, poll on the device thread. */
+    private void pollTimerExpired() {
         synchronized (statsLock) {
-            if (run == running) {
+            if (!pollTimer.claimExpiry()) {
                 return;
-            }
-            running = run;
-            if (!armed) {
-                return;
-            }
-            if (run) {
-                deadline = System.nanoTime() + remaining;
-                start(remaining);
-            } else {
-                remaining = Math.max(0, deadline - System.nanoTime());
-                generation++;
-                if (pollTimer != null) {
-                    pollTimer.cancel(false);
-                    pollTimer = null;
-                }
             }
         }
+        host.execute(this::pollStats);
     }
 
     private boolean statsNegotiated() {

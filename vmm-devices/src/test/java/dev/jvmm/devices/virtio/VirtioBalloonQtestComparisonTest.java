@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.RamRange;
@@ -230,7 +231,9 @@ class VirtioBalloonQtestComparisonTest {
         ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
         try (GuestMemory mem = GuestMemory.allocate(List.of(new RamRange(0, RAM)))) {
             List<Long> changes = new CopyOnWriteArrayList<>();
-            VirtioBalloon b = new VirtioBalloon(VirtioBalloonOptions.defaults("bal0"), RAM, changes::add, timers);
+            VirtualClock clock = new VirtualClock(System::nanoTime, timers);
+            clock.resume();
+            VirtioBalloon b = new VirtioBalloon(VirtioBalloonOptions.defaults("bal0"), RAM, changes::add, clock);
             VirtioPciTransport t = VirtioBalloon.pci(mem, b, new VirtioGuest.RecordingMsi(), null);
             try {
                 script(new OurSide(t, b, mem, changes), ours);

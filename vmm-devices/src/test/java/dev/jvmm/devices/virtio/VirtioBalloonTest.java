@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.RamRange;
@@ -34,6 +35,8 @@ class VirtioBalloonTest {
 
     final GuestMemory mem = GuestMemory.allocate(List.of(new RamRange(0, RAM)));
     final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+    /** Guest time, running as in a started VM. */
+    final VirtualClock clock = new VirtualClock(System::nanoTime, timers);
     final List<Long> changes = new CopyOnWriteArrayList<>();
     VirtioBalloon balloon;
     VirtioPciTransport t;
@@ -41,7 +44,8 @@ class VirtioBalloonTest {
     final int[] availIdx = new int[4];
 
     void build(VirtioBalloonOptions opts) {
-        balloon = new VirtioBalloon(opts, RAM, changes::add, timers);
+        clock.resume();
+        balloon = new VirtioBalloon(opts, RAM, changes::add, clock);
         t = VirtioBalloon.pci(mem, balloon, new VirtioGuest.RecordingMsi(), null);
         assertEquals(1, t.bars().size(), "no MSI-X BAR, as QEMU's virtio-balloon-pci");
         modern = t.bars().get(0).handler();
@@ -327,11 +331,11 @@ class VirtioBalloonTest {
         while (balloon.guestStats().lastUpdate() == 0 && System.nanoTime() < end) {
             Thread.sleep(1);
         }
-        balloon.setRunning(false);
+        clock.pause();
         balloon.setStatsPollInterval(1);
         Thread.sleep(300);
         assertEquals(0, usedIdx(STATSQ), "polled while stopped");
-        balloon.setRunning(true);
+        clock.resume();
         awaitUsed(STATSQ, 1);
     }
 
