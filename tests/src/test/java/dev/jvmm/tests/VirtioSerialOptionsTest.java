@@ -36,6 +36,7 @@ class VirtioSerialOptionsTest {
         "-device virtserialport",
         "-device virtio-serial-pci -device virtserialport,chardev=nope",
         "-chardev null,id=c -device virtio-serial-pci -device virtserialport,chardev=c -device virtconsole,chardev=c",
+        "-chardev null,id=c -serial chardev:c -device virtio-serial-pci -device virtserialport,chardev=c",
         "-device virtio-serial-pci -device virtserialport,bus=pci.0",
         "-device virtio-serial-pci -device virtserialport,nr=x",
         "-device virtio-serial-pci,max_ports=0",

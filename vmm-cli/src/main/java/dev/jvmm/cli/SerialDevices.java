@@ -15,7 +15,6 @@ import dev.jvmm.devices.virtio.VirtioSerialPort;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +44,6 @@ final class SerialDevices implements AutoCloseable {
     /** Controllers by bus name, first created first (anonymous ones share "virtio-serial-bus.0"). */
     private final List<Map.Entry<String, VirtioSerial>> buses = new ArrayList<>();
     private final List<VirtioPciTransport> functions = new ArrayList<>();
-    private final Set<String> usedChardevs = new HashSet<>();
     private final List<VirtioSerialPort> ports = new ArrayList<>();
     private final Map<String, String> names = new LinkedHashMap<>();
 
@@ -114,7 +112,7 @@ final class SerialDevices implements AutoCloseable {
             String c = d.get("chardev").get();
             chardev = chardevs.get(c).orElseThrow(() -> new OptionException(d.option(),
                     "Property '" + driver + ".chardev' can't find value '" + c + "'"));
-            if (usedChardevs.contains(c)) {
+            if (!chardevs.claim(c)) {
                 throw new OptionException(d.option(), "Property '" + driver + ".chardev' can't take value '" + c
                         + "': Device '" + c + "' is in use");
             }
@@ -128,9 +126,6 @@ final class SerialDevices implements AutoCloseable {
             ports.add(dev.addPort(d.get("id").orElse(null), nr, name, console, chardev));
         } catch (IllegalArgumentException e) {
             throw new OptionException(d.option(), e.getMessage());
-        }
-        if (chardev != null) {
-            usedChardevs.add(chardev.id());
         }
         if (name != null) {
             names.put(name, dev.busName());

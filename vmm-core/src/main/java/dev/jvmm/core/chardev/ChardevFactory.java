@@ -7,9 +7,11 @@ import dev.jvmm.core.loop.IoLoop;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -31,6 +33,9 @@ public final class ChardevFactory {
     private boolean stdioUsed;
 
     /** @param ioLoop gives the machine's I/O loop; only asked for when a socket backend is made */
+    /** Ids of chardevs that a frontend has taken. */
+    private final Set<String> claimed = new HashSet<>();
+
     public ChardevFactory(Supplier<IoLoop> ioLoop) {
         this.ioLoop = ioLoop;
     }
@@ -77,6 +82,9 @@ public final class ChardevFactory {
             if (c == null) {
                 throw new OptionException(option, cannotConnect);
             }
+            if (!claim(c.id())) {
+                throw new OptionException(option, "Device '" + c.id() + "' is in use");
+            }
             return Optional.of(c);
         }
         String id = "serial" + index;
@@ -114,6 +122,14 @@ public final class ChardevFactory {
         Chardev c = open(option, backend, id, opts);
         byId.put(id, c);
         return Optional.of(c);
+    }
+
+    /**
+     * A frontend (serial port, virtio-serial port) takes the chardev; false when another frontend already
+     * has it (QEMU's "Device 'ID' is in use": a chardev has one frontend).
+     */
+    public boolean claim(String id) {
+        return claimed.add(id);
     }
 
     /** A chardev created earlier, by id. */
