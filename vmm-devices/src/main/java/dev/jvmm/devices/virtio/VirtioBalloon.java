@@ -121,6 +121,8 @@ public final class VirtioBalloon implements VirtioDevice {
     private final VirtualClock.Timer pollTimer;
     private final byte[] config = new byte[CONFIG_LENGTH_POISON];
     private final byte[] chunk = new byte[CHUNK];
+    /** Device thread only: the page addresses of one chunk to discard, sorted into runs. */
+    private final long[] toDiscard = new long[CHUNK / 4];
     private VirtioHost host;
     private GuestMemory mem;
 
@@ -421,14 +423,15 @@ public final class VirtioBalloon implements VirtioDevice {
 
     /**
      * QEMU's virtio_balloon_handle_output: every whole le32 page number of the readable stream; pages of RAM
-     * are discarded on inflate (runs of consecutive pages in one madvise) and left alone on deflate.
+     * are discarded on inflate and left alone on deflate. The page numbers of each chunk are sorted first, so
+     * that a run of pages costs one madvise in whatever order the driver lists them (the tiny guest and
+     * Linux both hand pages out top-down; QEMU makes one call per page).
      */
     private void pages(DescriptorChain c, boolean inflate) {
         long offset = 0;
-        long runStart = -1;
-        long runEnd = -1;
         while (true) {
             int n = c.readFromReadable(mem, offset, chunk, CHUNK) & ~3;
+            int count = 0;
             for (int i = 0; i < n; i += 4) {
                 long pfn = (chunk[i] & 0xffL) | (chunk[i + 1] & 0xffL) << 8 | (chunk[i + 2] & 0xffL) << 16
                         | (chunk[i + 3] & 0xffL) << 24;
@@ -437,27 +440,39 @@ public final class VirtioBalloon implements VirtioDevice {
                     continue;
                 }
                 track(pfn, inflate);
-                if (!inflate) {
-                    continue; // deflate needs nothing: the page faults back in when the guest touches it
+                if (inflate) {
+                    toDiscard[count++] = pa;
                 }
-                if (pa == runEnd && mem.contains(runStart, runEnd + BALLOON_PAGE_SIZE - runStart)) {
-                    runEnd += BALLOON_PAGE_SIZE;
-                } else {
-                    if (runStart >= 0) {
-                        mem.discard(runStart, runEnd - runStart);
-                    }
-                    runStart = pa;
-                    runEnd = pa + BALLOON_PAGE_SIZE;
-                }
+            }
+            if (count > 0) {
+                discardRuns(count);
             }
             offset += n;
             if (n < CHUNK) {
                 break;
             }
         }
-        if (runStart >= 0) {
+    }
+
+    /** Discards the first count page addresses of toDiscard, one madvise per run of adjacent pages. */
+    private void discardRuns(int count) {
+        Arrays.sort(toDiscard, 0, count);
+        long runStart = toDiscard[0];
+        long runEnd = runStart + BALLOON_PAGE_SIZE;
+        for (int i = 1; i < count; i++) {
+            long pa = toDiscard[i];
+            if (pa < runEnd) {
+                continue; // the same page listed twice
+            }
+            if (pa == runEnd && mem.contains(runStart, runEnd + BALLOON_PAGE_SIZE - runStart)) {
+                runEnd += BALLOON_PAGE_SIZE;
+                continue;
+            }
             mem.discard(runStart, runEnd - runStart);
+            runStart = pa;
+            runEnd = pa + BALLOON_PAGE_SIZE;
         }
+        mem.discard(runStart, runEnd - runStart);
     }
 
     /** Counts pfn in or out of the balloon and advises its 2 MiB block when it gains its first or loses its last. */
