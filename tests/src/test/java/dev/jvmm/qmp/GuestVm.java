@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -57,6 +58,25 @@ final class GuestVm implements AutoCloseable {
         }, "serial");
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /** The process's stdout (the guest's -serial stdio) line by line, read by a daemon thread until it ends. */
+    static LinkedBlockingQueue<String> stdoutLines(Process p) {
+        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                String l;
+                while ((l = r.readLine()) != null) {
+                    lines.add(l);
+                }
+            } catch (IOException ignored) {
+                // The process ended.
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        return lines;
     }
 
     /** Skips the test unless KVM, QEMU, qemu-img and the guest are all there; returns the guest kernel. */

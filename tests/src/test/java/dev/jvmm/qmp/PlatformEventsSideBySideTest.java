@@ -6,9 +6,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -90,20 +87,7 @@ class PlatformEventsSideBySideTest {
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
         cmd.addAll(extra);
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                String l;
-                while ((l = r.readLine()) != null) {
-                    lines.add(l);
-                }
-            } catch (java.io.IOException ignored) {
-                // The process ended.
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
+        LinkedBlockingQueue<String> lines = GuestVm.stdoutLines(p);
         List<String> serial = new ArrayList<>();
         List<String> events = new ArrayList<>();
         List<Trigger> pending = new ArrayList<>(triggers);

@@ -5,9 +5,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,20 +91,7 @@ class VirtioBlkResizeTest {
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
         Path stderr = dir.resolve(tag + ".stderr");
         Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
-        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                String l;
-                while ((l = r.readLine()) != null) {
-                    lines.add(l);
-                }
-            } catch (java.io.IOException ignored) {
-                // The process ended.
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
+        LinkedBlockingQueue<String> lines = GuestVm.stdoutLines(p);
         List<String> serial = new ArrayList<>();
         List<String> replies = new ArrayList<>();
         try {

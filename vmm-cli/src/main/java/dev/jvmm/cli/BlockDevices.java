@@ -204,14 +204,7 @@ final class BlockDevices implements AutoCloseable {
 
     /** Plugs f at addr= or the first free slot; a refused place closes f. */
     private void plug(VirtioPciTransport f, String addr, String option) {
-        PciPlacement at;
-        try {
-            at = PciPlacement.choose(pci, "virtio-blk-pci", addr, option);
-        } catch (OptionException e) {
-            f.close();
-            throw e;
-        }
-        pci.add(at.slot(), at.function(), f);
+        PciPlacement.plug(pci, f, "virtio-blk-pci", addr, option);
         functions.add(f);
     }
 

@@ -2,6 +2,7 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.virtio.VirtioPciTransport;
 
 /**
  * Where a -device PCI function goes on pci.0, as QEMU's bus places it: addr= ("slot[.function]", hex, with or
@@ -42,5 +43,21 @@ record PciPlacement(int slot, int function) {
                     + " in use by another device", slot, function, driver));
         }
         return new PciPlacement(slot, function);
+    }
+
+    /**
+     * Plugs a virtio function at its place. A refused place closes f first (its device thread and eventfds)
+     * and throws QEMU's error.
+     */
+    static PciPlacement plug(PciBus pci, VirtioPciTransport f, String driver, String addr, String option) {
+        PciPlacement at;
+        try {
+            at = choose(pci, driver, addr, option);
+        } catch (OptionException e) {
+            f.close();
+            throw e;
+        }
+        pci.add(at.slot(), at.function(), f);
+        return at;
     }
 }

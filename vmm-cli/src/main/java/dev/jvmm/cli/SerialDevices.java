@@ -190,14 +190,7 @@ final class SerialDevices implements AutoCloseable {
 
     /** Plugs f at addr= or the first free slot; a refused place closes f. */
     private void plug(VirtioPciTransport f, String driver, String addr, String option) {
-        PciPlacement at;
-        try {
-            at = PciPlacement.choose(pci, driver, addr, option);
-        } catch (OptionException e) {
-            f.close();
-            throw e;
-        }
-        pci.add(at.slot(), at.function(), f);
+        PciPlacement.plug(pci, f, driver, addr, option);
         functions.add(f);
     }
 
