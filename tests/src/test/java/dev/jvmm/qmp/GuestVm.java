@@ -60,8 +60,12 @@ final class GuestVm implements AutoCloseable {
         reader.start();
     }
 
+    /** A process's stdout lines as they come, and the daemon thread reading them (join it to have them all). */
+    record StdoutLines(LinkedBlockingQueue<String> lines, Thread reader) {
+    }
+
     /** The process's stdout (the guest's -serial stdio) line by line, read by a daemon thread until it ends. */
-    static LinkedBlockingQueue<String> stdoutLines(Process p) {
+    static StdoutLines stdoutLines(Process p) {
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
@@ -76,7 +80,7 @@ final class GuestVm implements AutoCloseable {
         });
         reader.setDaemon(true);
         reader.start();
-        return lines;
+        return new StdoutLines(lines, reader);
     }
 
     /** Skips the test unless KVM, QEMU, qemu-img and the guest are all there; returns the guest kernel. */

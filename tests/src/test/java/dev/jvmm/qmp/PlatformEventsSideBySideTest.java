@@ -87,7 +87,9 @@ class PlatformEventsSideBySideTest {
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
         cmd.addAll(extra);
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        LinkedBlockingQueue<String> lines = GuestVm.stdoutLines(p);
+        GuestVm.StdoutLines out = GuestVm.stdoutLines(p);
+        LinkedBlockingQueue<String> lines = out.lines();
+        Thread reader = out.reader();
         List<String> serial = new ArrayList<>();
         List<String> events = new ArrayList<>();
         List<Trigger> pending = new ArrayList<>(triggers);

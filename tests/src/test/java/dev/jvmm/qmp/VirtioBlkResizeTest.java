@@ -91,7 +91,9 @@ class VirtioBlkResizeTest {
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
         Path stderr = dir.resolve(tag + ".stderr");
         Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
-        LinkedBlockingQueue<String> lines = GuestVm.stdoutLines(p);
+        GuestVm.StdoutLines out = GuestVm.stdoutLines(p);
+        LinkedBlockingQueue<String> lines = out.lines();
+        Thread reader = out.reader();
         List<String> serial = new ArrayList<>();
         List<String> replies = new ArrayList<>();
         try {
