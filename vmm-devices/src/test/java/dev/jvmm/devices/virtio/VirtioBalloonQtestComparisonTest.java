@@ -1,7 +1,6 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.clock.VirtualClock;
-import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.RamRange;
 import dev.jvmm.devices.Qtest;
@@ -379,58 +378,14 @@ class VirtioBalloonQtestComparisonTest {
         }
     }
 
-    static final class OurSide implements Side {
-        final VirtioPciTransport t;
+    static final class OurSide extends VirtioPciQtestComparisonTest.OurPort implements Side {
         final VirtioBalloon b;
-        final GuestMemory mem;
-        final IoHandler modern;
         final List<Long> changes;
 
         OurSide(VirtioPciTransport t, VirtioBalloon b, GuestMemory mem, List<Long> changes) {
-            this.t = t;
+            super(t, mem);
             this.b = b;
-            this.mem = mem;
-            this.modern = t.bars().get(0).handler();
             this.changes = changes;
-        }
-
-        @Override
-        public long cfgRead(int reg, int size) {
-            long v = t.readConfig(reg, size);
-            return size == 4 ? v & 0xffff_ffffL : v & ((1L << (8 * size)) - 1);
-        }
-
-        @Override
-        public void cfgWrite(int reg, int size, long v) {
-            t.writeConfig(reg, size, (int) v);
-        }
-
-        @Override
-        public long read(long addr, int size) {
-            long mask = size == 8 ? -1L : (1L << (8 * size)) - 1;
-            if (addr >= BAR4 && addr < BAR4 + VirtioPciTransport.MODERN_BAR_SIZE) {
-                return modern.read(addr - BAR4, size) & mask;
-            }
-            return switch (size) {
-                case 1 -> mem.readByte(addr) & 0xffL;
-                case 2 -> mem.readShort(addr) & 0xffffL;
-                case 4 -> mem.readInt(addr) & 0xffff_ffffL;
-                default -> mem.readLong(addr);
-            };
-        }
-
-        @Override
-        public void write(long addr, int size, long v) {
-            if (addr >= BAR4 && addr < BAR4 + VirtioPciTransport.MODERN_BAR_SIZE) {
-                modern.write(addr - BAR4, size, v);
-                return;
-            }
-            switch (size) {
-                case 1 -> mem.writeByte(addr, (byte) v);
-                case 2 -> mem.writeShort(addr, (short) v);
-                case 4 -> mem.writeInt(addr, (int) v);
-                default -> mem.writeLong(addr, v);
-            }
         }
 
         @Override

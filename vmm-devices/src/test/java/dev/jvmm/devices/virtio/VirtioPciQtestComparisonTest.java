@@ -400,7 +400,8 @@ class VirtioPciQtestComparisonTest {
         }
     }
 
-    static final class OurPort implements Port {
+    /** Our transport at QEMU's BAR addresses over guest RAM (a function without MSI-X has only BAR4). */
+    static class OurPort implements Port {
         final VirtioPciTransport t;
         final GuestMemory mem;
         final IoHandler msix;
@@ -409,8 +410,9 @@ class VirtioPciQtestComparisonTest {
         OurPort(VirtioPciTransport t, GuestMemory mem) {
             this.t = t;
             this.mem = mem;
-            this.msix = t.bars().get(0).handler();
-            this.modern = t.bars().get(1).handler();
+            int bars = t.bars().size();
+            this.msix = bars > 1 ? t.bars().get(0).handler() : null;
+            this.modern = t.bars().get(bars - 1).handler();
         }
 
         @Override
@@ -430,7 +432,7 @@ class VirtioPciQtestComparisonTest {
             if (addr >= BAR4 && addr < BAR4 + VirtioPciTransport.MODERN_BAR_SIZE) {
                 return modern.read(addr - BAR4, size) & mask;
             }
-            if (addr >= BAR1 && addr < BAR1 + VirtioPciTransport.MSIX_BAR_SIZE) {
+            if (msix != null && addr >= BAR1 && addr < BAR1 + VirtioPciTransport.MSIX_BAR_SIZE) {
                 return msix.read(addr - BAR1, size) & mask;
             }
             return switch (size) {
@@ -445,7 +447,7 @@ class VirtioPciQtestComparisonTest {
         public void write(long addr, int size, long v) {
             if (addr >= BAR4 && addr < BAR4 + VirtioPciTransport.MODERN_BAR_SIZE) {
                 modern.write(addr - BAR4, size, v);
-            } else if (addr >= BAR1 && addr < BAR1 + VirtioPciTransport.MSIX_BAR_SIZE) {
+            } else if (msix != null && addr >= BAR1 && addr < BAR1 + VirtioPciTransport.MSIX_BAR_SIZE) {
                 msix.write(addr - BAR1, size, v);
             } else {
                 switch (size) {
