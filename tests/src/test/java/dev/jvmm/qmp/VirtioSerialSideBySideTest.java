@@ -140,9 +140,11 @@ class VirtioSerialSideBySideTest {
 
     @Test
     void queryChardevShowsPortsAsQemuDoes() throws Exception {
-        // a console's frontend is open from the start, a serial port's only once the guest opens it
+        // a console's frontend is open from the start, a serial port's only once the guest opens it; a chardev
+        // no device uses has none
         Path kernel = GuestVm.assumeReady();
-        List<String> extra = with(List.of("-chardev", "null,id=port", "-chardev", "null,id=con"),
+        List<String> extra = with(List.of("-chardev", "null,id=port", "-chardev", "null,id=con", "-chardev",
+                "null,id=spare"),
                 controller("virtserialport,id=p1,chardev=port", "virtconsole,id=c0,chardev=con"));
         List<Object> seen = new ArrayList<>();
         for (String program : List.of(GuestVm.QEMU, GuestVm.jvmm())) {
@@ -158,7 +160,7 @@ class VirtioSerialSideBySideTest {
             }
         }
         assertEquals(seen.get(0), seen.get(1));
-        assertEquals(3, ((List<?>) seen.get(1)).size(), "con, port and serial0: " + seen.get(1));
+        assertEquals(4, ((List<?>) seen.get(1)).size(), "con, port, serial0 and spare: " + seen.get(1));
     }
 
     /** The host connects to the VMM's listening socket before the guest runs and talks through it. */

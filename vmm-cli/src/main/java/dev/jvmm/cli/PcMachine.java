@@ -577,7 +577,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public List<ChardevInfo> chardevs() {
         List<ChardevInfo> out = new ArrayList<>();
         for (Chardev c : chardevs.all().values()) {
-            out.add(new ChardevInfo(c.id(), c.describe(), serial.frontendOpen(c.id()).orElse(true)));
+            // QEMU: a chardev no device uses has no open frontend
+            out.add(new ChardevInfo(c.id(), c.describe(),
+                    serial.frontendOpen(c.id()).orElse(chardevs.isClaimed(c.id()))));
         }
         return out;
     }

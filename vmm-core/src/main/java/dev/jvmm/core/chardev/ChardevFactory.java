@@ -121,6 +121,7 @@ public final class ChardevFactory {
         }
         Chardev c = open(option, backend, id, opts);
         byId.put(id, c);
+        claim(id); // the serial port this option makes is its frontend
         return Optional.of(c);
     }
 
@@ -130,6 +131,11 @@ public final class ChardevFactory {
      */
     public boolean claim(String id) {
         return claimed.add(id);
+    }
+
+    /** Whether a frontend has taken the chardev (query-chardev's frontend-open for most frontends). */
+    public boolean isClaimed(String id) {
+        return claimed.contains(id);
     }
 
     /** A chardev created earlier, by id. */
