@@ -10,8 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The tiny guest's virtio-blk actions seen from the host: the data pattern and checksum the guest uses
@@ -174,5 +177,22 @@ final class BlkGuest {
                 ? "jvmm exposed no virtio-blk PCI device (virtio-blk not wired into PcMachine yet?). "
                 : j.stdout().contains("blk: pci") ? "" : "jvmm did not get as far as the PCI scan. ";
         return s + "jvmm status " + j.status() + ", stderr: " + j.stderr();
+    }
+
+    /**
+     * A disk image after a guest run: qcow2 passes `qemu-img check`, and its contents as raw bytes are exactly
+     * expected (who names the VMM that wrote it).
+     */
+    static void checkImage(Path img, String format, byte[] expected, String who) {
+        if (format.equals("qcow2")) {
+            run(qemuImg().toString(), "check", "-f", "qcow2", img.toString());
+        }
+        byte[] got = asRaw(img, format);
+        assertEquals(expected.length, got.length, "image size after the " + who + " run");
+        if (!Arrays.equals(expected, got)) {
+            int i = Arrays.mismatch(expected, got);
+            throw new AssertionError("image written by " + who + " differs from the expected bytes first at byte "
+                    + i + " (sector " + i / 512 + ")");
+        }
     }
 }

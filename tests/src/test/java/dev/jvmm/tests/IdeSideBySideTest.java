@@ -90,22 +90,9 @@ class IdeSideBySideTest {
         }
         assertTrue(p.qemu().stdout().endsWith(IdeGuest.ideTail(start, seed)), p.qemu().stdout());
         byte[] expected = IdeGuest.afterIdeAction(DISK, start, seed);
-        checkImage(qi, format, expected, "QEMU");
+        BlkGuest.checkImage(qi, format, expected, "QEMU");
         p.assertSame(IdeGuest::jvmmHint);
-        checkImage(ji, format, expected, "jvmm");
-    }
-
-    private static void checkImage(Path img, String format, byte[] expected, String who) {
-        if (format.equals("qcow2")) {
-            BlkGuest.run(BlkGuest.qemuImg().toString(), "check", "-f", "qcow2", img.toString());
-        }
-        byte[] got = BlkGuest.asRaw(img, format);
-        assertEquals(expected.length, got.length, "image size after the " + who + " run");
-        if (!Arrays.equals(expected, got)) {
-            int i = Arrays.mismatch(expected, got);
-            throw new AssertionError("image written by " + who + " differs from the expected bytes first at byte "
-                    + i + " (sector " + i / 512 + ")");
-        }
+        BlkGuest.checkImage(ji, format, expected, "jvmm");
     }
 
     /**
@@ -230,7 +217,7 @@ class IdeSideBySideTest {
         GuestPair p = runBoth("action=ide-abuse", new String[] {"-drive", "file=" + qi + ",format=raw,if=ide,index=0"},
                 new String[] {"-drive", "file=" + ji + ",format=raw,if=ide,index=0"});
         assertEquals(IdeGuest.reference("ide-abuse.txt"), p.qemu().stdout(), "QEMU's output differs from ide-abuse.txt");
-        checkImage(qi, "raw", IdeGuest.afterAbuse(DISK), "QEMU");
+        BlkGuest.checkImage(qi, "raw", IdeGuest.afterAbuse(DISK), "QEMU");
         p.jvmmHalf();
         List<String> q = List.of(p.qemu().stdout().split("\n"));
         List<String> j = List.of(p.jvmm().stdout().split("\n"));
@@ -250,7 +237,7 @@ class IdeSideBySideTest {
         }
         assertTrue(diffs.isEmpty(), String.join("\n", diffs) + "\n" + IdeGuest.jvmmHint(p.jvmm()));
         assertEquals(p.qemu().status(), p.jvmm().status(), "exit status; " + IdeGuest.jvmmHint(p.jvmm()));
-        checkImage(ji, "raw", IdeGuest.afterAbuse(DISK), "jvmm");
+        BlkGuest.checkImage(ji, "raw", IdeGuest.afterAbuse(DISK), "jvmm");
     }
 
     // ------------------------------------------------------------------ action=cd

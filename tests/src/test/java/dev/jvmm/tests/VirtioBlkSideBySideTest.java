@@ -75,22 +75,9 @@ class VirtioBlkSideBySideTest {
         assertEquals(header(append) + BlkGuest.blkOutput(DISK / 512, serial, start, sectors, seed, ring),
                 p.qemu().stdout(), "QEMU's output is not what the guest should print");
         byte[] expected = BlkGuest.afterBlkAction(DISK, start, sectors, seed);
-        checkImage(qi, format, expected, "QEMU");
+        BlkGuest.checkImage(qi, format, expected, "QEMU");
         p.assertSame(BlkGuest::jvmmHint);
-        checkImage(ji, format, expected, "jvmm");
-    }
-
-    private static void checkImage(Path img, String format, byte[] expected, String who) {
-        if (format.equals("qcow2")) {
-            BlkGuest.run(BlkGuest.qemuImg().toString(), "check", "-f", "qcow2", img.toString());
-        }
-        byte[] got = BlkGuest.asRaw(img, format);
-        assertEquals(expected.length, got.length, "image size after the " + who + " run");
-        if (!Arrays.equals(expected, got)) {
-            int i = Arrays.mismatch(expected, got);
-            throw new AssertionError("image written by " + who + " differs from the pattern first at byte " + i
-                    + " (sector " + i / 512 + ")");
-        }
+        BlkGuest.checkImage(ji, format, expected, "jvmm");
     }
 
     static int intOpt(String append, String key, int dflt) {
@@ -191,7 +178,7 @@ class VirtioBlkSideBySideTest {
         // Nothing the guest did may have reached the disk: the only write that completes comes from
         // unassigned memory, which reads as zeros under QEMU (or is refused).
         byte[] zero = new byte[(int) DISK];
-        checkImage(qi, "raw", zero, "QEMU");
+        BlkGuest.checkImage(qi, "raw", zero, "QEMU");
         p.jvmmHalf();
         List<String> q = List.of(p.qemu().stdout().split("\n"));
         List<String> j = List.of(p.jvmm().stdout().split("\n"));
@@ -210,7 +197,7 @@ class VirtioBlkSideBySideTest {
         }
         assertTrue(diffs.isEmpty(), String.join("\n", diffs) + "\n" + BlkGuest.jvmmHint(p.jvmm()));
         assertEquals(p.qemu().status(), p.jvmm().status(), "exit status; " + BlkGuest.jvmmHint(p.jvmm()));
-        checkImage(ji, "raw", zero, "jvmm");
+        BlkGuest.checkImage(ji, "raw", zero, "jvmm");
     }
 
     static Stream<String> abuseCases() {
@@ -281,9 +268,9 @@ class VirtioBlkSideBySideTest {
         assertTrue(p.qemu().stdout().endsWith("blk-ro: read-only 1\nblk-ro: write status 1 (IOERR)\n"
                 + "blk-ro: write-zeroes status 1 (IOERR)\nblk-ro: discard status 0 (OK)\nblk-ro: data unchanged\n"),
                 p.qemu().stdout());
-        checkImage(img, "raw", new byte[(int) DISK], "QEMU");
+        BlkGuest.checkImage(img, "raw", new byte[(int) DISK], "QEMU");
         p.assertSame(BlkGuest::jvmmHint);
-        checkImage(img, "raw", new byte[(int) DISK], "jvmm");
+        BlkGuest.checkImage(img, "raw", new byte[(int) DISK], "jvmm");
     }
 
     /**
@@ -313,8 +300,8 @@ class VirtioBlkSideBySideTest {
         byte[] expected = BlkGuest.pattern(0, (int) DISK, 99);
         byte[] written = BlkGuest.afterBlkAction(DISK, start, sectors, seed);
         System.arraycopy(written, start * 512, expected, start * 512, sectors * 512);
-        checkImage(qi, "qcow2", expected, "QEMU");
+        BlkGuest.checkImage(qi, "qcow2", expected, "QEMU");
         p.assertSame(BlkGuest::jvmmHint);
-        checkImage(ji, "qcow2", expected, "jvmm");
+        BlkGuest.checkImage(ji, "qcow2", expected, "jvmm");
     }
 }

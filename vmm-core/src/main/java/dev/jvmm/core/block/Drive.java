@@ -338,10 +338,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void readv(long offset, ByteBuffer[] dsts) throws IOException {
         long t0 = stats.now();
-        long n = 0;
-        for (ByteBuffer d : dsts) {
-            n += d.remaining();
-        }
+        long n = remaining(dsts);
         inFlight.incrementAndGet();
         try {
             driver().readv(offset, dsts);
@@ -352,6 +349,14 @@ public final class Drive implements BlockBackend, AutoCloseable {
             inFlight.decrementAndGet();
         }
         stats.done(Operation.READ, n, t0);
+    }
+
+    private static long remaining(ByteBuffer[] buffers) {
+        long n = 0;
+        for (ByteBuffer b : buffers) {
+            n += b.remaining();
+        }
+        return n;
     }
 
     @Override
@@ -367,10 +372,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
     @Override
     public void writev(long offset, ByteBuffer[] srcs) throws IOException {
         long t0 = stats.now();
-        long n = 0;
-        for (ByteBuffer s : srcs) {
-            n += s.remaining();
-        }
+        long n = remaining(srcs);
         writeRequest(offset, n, t0, d -> d.writev(offset, srcs));
     }
 

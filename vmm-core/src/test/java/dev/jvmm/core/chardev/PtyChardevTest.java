@@ -7,6 +7,8 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,14 +17,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class PtyChardevTest {
     @Test
     void masterAndSlaveCarryBytesBothWays() throws Exception {
-        assumeTrue(Files.exists(Path.of("/dev/ptmx")), "no /dev/ptmx on this host");
-        PtyChardev c;
-        try {
-            c = new PtyChardev("p0");
-        } catch (IOException e) {
-            assumeTrue(false, "cannot open a pty here: " + e.getMessage());
-            return;
-        }
+        PtyChardev c = openOrSkip();
         try {
             assertTrue(c.slavePath().startsWith("/dev/pts/"), c.slavePath());
             assertEquals("pty:" + c.slavePath(), c.describe());
@@ -72,6 +67,41 @@ class PtyChardevTest {
             assertTrue(System.nanoTime() - t < 3_000_000_000L);
         } finally {
             c.close();
+        }
+    }
+
+    /** Opening and closing the slave are connection events for the frontend. */
+    @Test
+    void openingAndClosingTheSlaveAreConnectionEvents() throws Exception {
+        PtyChardev c = openOrSkip();
+        List<Boolean> seen = new CopyOnWriteArrayList<>();
+        c.setConnectionListener(seen::add);
+        try {
+            try (FileOutputStream slave = new FileOutputStream(c.slavePath())) {
+                waitFor(() -> seen.contains(true));
+            }
+            waitFor(() -> seen.size() >= 2);
+            assertEquals(List.of(true, false), seen);
+        } finally {
+            c.close();
+        }
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier cond) throws InterruptedException {
+        long end = System.currentTimeMillis() + 5000;
+        while (!cond.getAsBoolean() && System.currentTimeMillis() < end) {
+            Thread.sleep(10);
+        }
+    }
+
+    /** A fresh pty, or the test is skipped where the host has none. */
+    private static PtyChardev openOrSkip() {
+        assumeTrue(Files.exists(Path.of("/dev/ptmx")), "no /dev/ptmx on this host");
+        try {
+            return new PtyChardev("p0");
+        } catch (IOException e) {
+            assumeTrue(false, "cannot open a pty here: " + e.getMessage());
+            throw new AssertionError(e);
         }
     }
 }
