@@ -337,6 +337,44 @@ static void print_cpuid(void)
     putln("");
 }
 
+/*
+ * Whole CPUID leaves for the CPU model comparison: the standard range's 0, 1 and 7.0, the extended
+ * range's 0x8000_0000, 0x8000_0001 and 0x8000_0008 (each only where the maximum leaf reaches it).
+ */
+static void print_cpuid_leaf(u32 leaf, u32 sub)
+{
+    u32 r[4];
+    cpuid(leaf, sub, r);
+    puts("cpuid ");
+    put_hex(leaf);
+    puts(".");
+    put_dec(sub);
+    puts(":");
+    for (int i = 0; i < 4; i++) {
+        puts(" ");
+        put_hex(r[i]);
+    }
+    putln("");
+}
+
+static void print_cpuid_leaves(void)
+{
+    u32 r[4];
+    cpuid(0, 0, r);
+    u32 max = r[0];
+    print_cpuid_leaf(0, 0);
+    print_cpuid_leaf(1, 0);
+    if (max >= 7)
+        print_cpuid_leaf(7, 0);
+    cpuid(0x80000000, 0, r);
+    u32 xmax = r[0];
+    print_cpuid_leaf(0x80000000, 0);
+    if (xmax >= 0x80000001)
+        print_cpuid_leaf(0x80000001, 0);
+    if (xmax >= 0x80000008)
+        print_cpuid_leaf(0x80000008, 0);
+}
+
 static void spin(void) __attribute__((noreturn));
 static void spin(void)
 {
@@ -454,6 +492,9 @@ void guest_main(struct boot_info *bi)
         spin();
     } else if (streq(action, "cpuid")) {
         print_cpuid();
+        run_checks();
+    } else if (streq(action, "cpuid-leaves")) {
+        print_cpuid_leaves();
         run_checks();
     } else if (streq(action, "idle")) {
         /* For monitor tests: stay up, doing nothing, until the VMM is told to stop. */

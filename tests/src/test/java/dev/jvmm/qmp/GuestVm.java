@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.BufferedReader;
@@ -112,7 +113,7 @@ final class GuestVm implements AutoCloseable {
 
     /** The common command line: the tiny guest with append, isa-debug-exit, serial on stdout, -no-reboot. */
     static List<String> command(String program, Path kernel, String append, List<String> extra) {
-        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", "host", "-nodefaults",
+        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults",
                 "-display", "none", "-m", "128", "-serial", "stdio", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", kernel.toString(), "-append", append));
         cmd.addAll(extra);

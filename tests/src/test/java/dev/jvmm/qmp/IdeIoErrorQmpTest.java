@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -92,7 +93,7 @@ class IdeIoErrorQmpTest {
         exec(qemuImg, "create", "-q", "-f", "qcow2", img.toString(), "16M");
         exec("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 1M 64k", img.toString());
         Path sock = dir.resolve(tag + ".sock");
-        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", "host", "-nodefaults",
+        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults",
                 "-display", "none", "-m", "128", "-serial", "stdio", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", kernel.toString(),
                 "-append", "action=ide-read start=2048 sectors=64" + (mode.equals("pio") ? " pio=1" : ""),

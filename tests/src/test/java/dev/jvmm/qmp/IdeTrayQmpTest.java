@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -168,7 +169,7 @@ class IdeTrayQmpTest {
         Path iso2 = cdImage("cd2.iso", 1);
         Path iso3 = cdImage("cd3.iso", 2);
         Path sock = dir.resolve(tag + ".sock");
-        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", "host", "-nodefaults",
+        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults",
                 "-display", "none", "-m", "128", "-serial", "stdio", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", kernel.toString(),
                 "-append", "action=cd-tray", "-qmp", "unix:" + sock + ",server=on,wait=off"));

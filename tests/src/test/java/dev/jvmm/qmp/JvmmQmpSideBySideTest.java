@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +31,7 @@ class JvmmQmpSideBySideTest {
     }
 
     private static List<String> common(Path sock, String append, String... extra) {
-        List<String> a = new ArrayList<>(List.of("-enable-kvm", "-cpu", "host", "-nodefaults", "-display", "none",
+        List<String> a = new ArrayList<>(List.of("-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults", "-display", "none",
                 "-S", "-m", "128", "-kernel", guest("tiny.pvh").toString(), "-append", append,
                 "-name", "foo", "-uuid", "12345678-1234-1234-1234-123456789abc",
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));

@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ class QmpLaunchBenchmarkTest {
         Assumptions.assumeTrue(Files.isRegularFile(kernel), "guest not built");
         Path sock = dir.resolve(tag + ".sock");
         Files.deleteIfExists(sock);
-        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", "host", "-nodefaults",
+        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults",
                 "-display", "none", "-S", "-m", "128", "-kernel", kernel.toString(), "-append", "action=idle",
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
         long t0 = System.nanoTime();

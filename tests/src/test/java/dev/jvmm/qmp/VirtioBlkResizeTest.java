@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -83,7 +84,7 @@ class VirtioBlkResizeTest {
             ch.write(java.nio.ByteBuffer.allocate(1), OLD_SIZE - 1); // sparse 16 MiB
         }
         Path sock = dir.resolve(tag + ".sock");
-        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", "host", "-nodefaults",
+        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults",
                 "-display", "none", "-S", "-m", "128", "-serial", "stdio", "-no-reboot",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", kernel.toString(),
                 "-append", "action=blk-resize msix=" + msix,

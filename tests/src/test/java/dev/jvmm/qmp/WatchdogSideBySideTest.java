@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -157,7 +158,7 @@ class WatchdogSideBySideTest {
     private Run run(String program, String append, List<String> extra, List<Trigger> triggers, String until,
             Path sock) throws Exception {
         Files.deleteIfExists(sock);
-        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", "host", "-nodefaults",
+        List<String> cmd = new ArrayList<>(List.of(program, "-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults",
                 "-display", "none", "-S", "-m", "128", "-serial", "stdio",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", kernel().toString(), "-append", append,
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));

@@ -53,7 +53,7 @@ class SpineBenchmarkTest {
     }
 
     private static List<String> guestArgs(Path kernel, String append) {
-        return List.of("-enable-kvm", "-cpu", "host", "-nodefaults", "-display", "none", "-serial", "stdio",
+        return List.of("-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults", "-display", "none", "-serial", "stdio",
                 "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-no-reboot",
                 "-kernel", kernel.toString(), "-append", append);
     }

@@ -30,7 +30,7 @@ final class TinyGuest {
      * and -no-reboot so a guest reset ends the run.
      */
     static List<String> args(Path kernel, String append, String... extra) {
-        List<String> a = new ArrayList<>(List.of("-enable-kvm", "-cpu", "host", "-nodefaults", "-display", "none",
+        List<String> a = new ArrayList<>(List.of("-enable-kvm", "-cpu", QemuCpu.spec(), "-nodefaults", "-display", "none",
                 "-serial", "stdio", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-no-reboot",
                 "-kernel", kernel.toString()));
         if (append != null) {
