@@ -36,6 +36,8 @@ public record CpuFeature(String name, int leaf, int subleaf, CpuidReg reg, int b
         f("avx512f", 7, CpuidReg.EBX, 16), f("rdseed", 7, CpuidReg.EBX, 18), f("adx", 7, CpuidReg.EBX, 19),
         f("smap", 7, CpuidReg.EBX, 20), f("clflushopt", 7, CpuidReg.EBX, 23),
         f("sha-ni", 7, CpuidReg.EBX, 29),
+        // Leaf 7 subleaf 0 EDX
+        f("arch-capabilities", 7, CpuidReg.EDX, 29),
         // Leaf 0xD subleaf 1 EAX
         new CpuFeature("xsaveopt", 0xd, 1, CpuidReg.EAX, 0), new CpuFeature("xsavec", 0xd, 1, CpuidReg.EAX, 1),
         new CpuFeature("xgetbv1", 0xd, 1, CpuidReg.EAX, 2), new CpuFeature("xsaves", 0xd, 1, CpuidReg.EAX, 3),
