@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-mvn -B -ntp verify -Dincluded.groups=benchmark -Dexcluded.groups=none -Dtest.output.to.file=false "$@"
+mvn -B -ntp verify -Dincluded.groups=benchmark -Dexcluded.groups=none -Dtest.output.to.file=false -Dtest.timeout="30 m" "$@"

@@ -7,6 +7,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,6 +39,8 @@ final class GuestVm implements AutoCloseable {
     }
 
     private final Process process;
+    /** The program's file name (jvmm or qemu-system-x86_64), for failure messages. */
+    private final String program;
     private final Path stderr;
     private final List<String> serial = new CopyOnWriteArrayList<>();
     private final Thread reader;
@@ -44,8 +48,9 @@ final class GuestVm implements AutoCloseable {
     private final List<Object> replies = new ArrayList<>();
     private QmpClient qmp;
 
-    private GuestVm(Process process, Path stderr) {
+    private GuestVm(Process process, String program, Path stderr) {
         this.process = process;
+        this.program = Path.of(program).getFileName().toString();
         this.stderr = stderr;
         reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -128,7 +133,7 @@ final class GuestVm implements AutoCloseable {
         Path err = Files.createTempFile(sock.getParent(), "stderr", ".txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
         pb.environment().putAll(env);
-        GuestVm vm = new GuestVm(pb.start(), err);
+        GuestVm vm = new GuestVm(pb.start(), cmd.get(0), err);
         long end = System.currentTimeMillis() + 20_000;
         while (!Files.exists(sock) && vm.process.isAlive() && System.currentTimeMillis() < end) {
             Thread.sleep(10);
@@ -182,6 +187,42 @@ final class GuestVm implements AutoCloseable {
 
     long pid() {
         return process.pid();
+    }
+
+    /**
+     * The next connection this VMM makes to server (a socket chardev in client mode). Fails after ms, or as
+     * soon as the VMM has exited, naming it and the end of its stderr.
+     */
+    SocketChannel acceptFrom(ServerSocketChannel server, long ms) throws IOException {
+        server.configureBlocking(false);
+        long end = System.currentTimeMillis() + ms;
+        while (true) {
+            SocketChannel c = server.accept();
+            if (c != null) {
+                c.configureBlocking(true);
+                return c;
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError(describe() + " exited with status " + process.exitValue()
+                        + " before connecting to " + server.getLocalAddress() + "; stderr: " + stderrTail());
+            }
+            if (System.currentTimeMillis() > end) {
+                throw new AssertionError(describe() + " did not connect to " + server.getLocalAddress()
+                        + " within " + ms + " ms; stderr: " + stderrTail());
+            }
+            sleep(20);
+        }
+    }
+
+    /** The program and pid, for failure messages. */
+    private String describe() {
+        return program + " (pid " + process.pid() + ")";
+    }
+
+    /** The last 2000 characters of stderr. */
+    String stderrTail() {
+        String e = stderr();
+        return e.substring(Math.max(0, e.length() - 2000));
     }
 
     /** Sends a command; returns its normalised reply (recorded) after collecting any events before it. */

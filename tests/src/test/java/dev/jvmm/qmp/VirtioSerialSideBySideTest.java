@@ -362,12 +362,13 @@ class VirtioSerialSideBySideTest {
             args.add(a.replace("@DIR@", runDir.toString()));
         }
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        toClose.add(server);
         server.bind(UnixDomainSocketAddress.of(runDir.resolve("host.sock")));
         try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, "action=vserial echo=1 linger=1500", args),
                 runDir.resolve("q.sock"))) {
-            SocketChannel first = server.accept();
+            SocketChannel first = vm.acceptFrom(server, 20_000);
             first.close();
-            SocketChannel second = server.accept();
+            SocketChannel second = vm.acceptFrom(server, 20_000);
             toClose.add(second);
             server.close();
             Thread.sleep(300);

@@ -161,7 +161,8 @@ class BootTest {
         Path link = Files.createSymbolicLink(dir.resolve("qemu-system-x86_64"), Env.launcher().toAbsolutePath());
         Process p = new ProcessBuilder(link.toString(), "-version").directory(dir.toFile()).start();
         String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor());
+        assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "jvmm -version did not exit");
+        assertEquals(0, p.exitValue());
         assertTrue(out.startsWith("QEMU emulator version 7.2.0 (jvmm "), out);
     }
 

@@ -69,7 +69,10 @@ class SpineBenchmarkTest {
         Path exe = Env.guest("kvm-pio-native");
         Process p = new ProcessBuilder(exe.toString(), Integer.toString(ITERATIONS)).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        p.waitFor();
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException(exe + " did not exit within 60 s");
+        }
         // "native: N exits, X.XX us/exit"
         String[] words = out.split(" ");
         return Double.parseDouble(words[words.length - 2]);
@@ -109,7 +112,11 @@ class SpineBenchmarkTest {
         Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         p.getOutputStream().close();
-        int status = p.waitFor();
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("no exit within 60 s: " + command);
+        }
+        int status = p.exitValue();
         double ms = (System.nanoTime() - t0) / 1e6;
         if (status != TinyGuest.EXIT_PASSED) {
             throw new IllegalStateException("guest failed (" + status + "): " + command);
