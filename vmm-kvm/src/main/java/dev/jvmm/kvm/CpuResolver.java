@@ -137,6 +137,7 @@ final class CpuResolver {
             }
         }
         dependencies();
+        xsaveComponents();
         adjustLevels();
         filter();
         if (vendor.equals("AuthenticAMD")) {
@@ -348,6 +349,30 @@ final class CpuResolver {
     private static String warning(String prefix, FeatureWord w, int bit) {
         String name = w.bitNames().get(bit);
         return prefix + ": " + w.describe() + (name != null ? "." + name : "") + " [bit " + bit + "]";
+    }
+
+    /**
+     * The XSAVE state components (CPUID.0DH:EAX/EDX) the features need, computed before the filter as QEMU
+     * does, so that a component KVM lacks gets its own warning (Intel SDM vol. 1, 13.1).
+     */
+    private void xsaveComponents() {
+        long mask = 0;
+        if ((features[table.word("1_ECX").index()] & (1L << 26)) != 0) {
+            mask = 3;
+            for (int i = 0; i < CpuidEncoder.XSAVE_FEATURES.length; i++) {
+                boolean on = true;
+                for (CpuTable.Bit b : table.feature(CpuidEncoder.XSAVE_FEATURES[i])) {
+                    on &= (features[b.word()] & (1L << b.bit())) != 0;
+                }
+                if (on) {
+                    for (int comp : CpuidEncoder.XSAVE_COMPONENTS[i]) {
+                        mask |= 1L << comp;
+                    }
+                }
+            }
+        }
+        features[table.word("XSAVE_COMP_LO").index()] = mask & 0xffffffffL;
+        features[table.word("XSAVE_COMP_HI").index()] = mask >>> 32;
     }
 
     /** CPUID levels: the model's, raised to the leaves the requested features live in (QEMU's auto-level). */

@@ -38,8 +38,8 @@ final class CpuidEncoder {
     /** Leaf 1 EDX bits that AMD repeats in 8000_0001h EDX (fpu..apic, mtrr..pse36, mmx, fxsr). */
     static final long AMD_ALIASES = 0x0183f3ffL;
     /** XSAVE state components: x87, SSE, AVX, MPX (2), AVX-512 (3), PKRU, AMX (2) (SDM vol. 1, 13.1). */
-    private static final int[][] XSAVE_COMPONENTS = {{2}, {3, 4}, {5, 6, 7}, {9}, {17, 18}};
-    private static final String[] XSAVE_FEATURES = {"avx", "mpx", "avx512f", "pku", "amx-tile"};
+    static final int[][] XSAVE_COMPONENTS = {{2}, {3, 4}, {5, 6, 7}, {9}, {17, 18}};
+    static final String[] XSAVE_FEATURES = {"avx", "mpx", "avx512f", "pku", "amx-tile"};
 
     private CpuidEncoder() { }
 
@@ -160,17 +160,7 @@ final class CpuidEncoder {
             out.add(new CpuidEntry(LEAF_XSAVE, 1, sig, 0, 0, 0, 0));
             return;
         }
-        CpuidEntry hostMain = host.entry(LEAF_XSAVE, 0);
-        long hostMask = hostMain == null ? 3 : (hostMain.eax() & 0xffffffffL) | ((long) hostMain.edx() << 32);
-        long mask = 3;
-        for (int i = 0; i < XSAVE_FEATURES.length; i++) {
-            if (c.has(t, XSAVE_FEATURES[i])) {
-                for (int comp : XSAVE_COMPONENTS[i]) {
-                    mask |= 1L << comp;
-                }
-            }
-        }
-        mask &= hostMask | 3;
+        long mask = (c.word(t, "XSAVE_COMP_LO") & 0xffffffffL) | ((long) c.word(t, "XSAVE_COMP_HI") << 32);
         int size = 512 + 64;
         List<CpuidEntry> comps = new ArrayList<>();
         for (int comp = 2; comp < 64; comp++) {
