@@ -43,6 +43,18 @@ public final class QemuCpu {
         return List.of("-cpu", spec());
     }
 
+    /**
+     * The spelling of model that this host's QEMU runs: the model itself, or the model without
+     * arch-capabilities where QEMU aborts on IA32_ARCH_CAPABILITIES (host and max on AMD under PVM).
+     */
+    public static String spellingFor(String model) {
+        Path qemu = Env.qemu();
+        if (qemu == null || tryStart(qemu, model) == null) {
+            return model;
+        }
+        return model + ",-arch-capabilities";
+    }
+
     private static String probe() {
         Path qemu = Env.qemu();
         if (qemu == null) {

@@ -11,7 +11,7 @@ import java.util.UUID;
  * A validated machine description built from the command line: what to build, before anything is built.
  *
  * @param serials     one backend spec per COM port in order (-serial values, or the default)
- * @param cpuFeatures "+feat"/"-feat" changes to the host CPU model, in order
+ * @param cpu the -cpu value (model and its settings), QEMU's default model when -cpu is absent
  * @param drives      -drive values and the -hda..-hdd/-cdrom shorthands as -drive texts, in command-line order
  *                    (parsed by the block layer, which owns their defaults)
  * @param blockdevs   -blockdev values, in order (key=value or JSON)
@@ -22,7 +22,7 @@ record MachineConfig(
         Optional<Path> kernel,
         Optional<Path> initrd,
         String append,
-        List<String> cpuFeatures,
+        String cpu,
         Optional<String> name,
         Optional<UUID> uuid,
         boolean noReboot,
@@ -42,7 +42,7 @@ record MachineConfig(
         List<String> actions) {
     /** The same description with another -device list. */
     MachineConfig withDevices(List<QemuOpts> newDevices) {
-        return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpuFeatures, name, uuid, noReboot, noShutdown,
+        return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
                 startPaused, acpi, nodefaults, rtc, chardevs, serials, newDevices, drives, blockdevs, snapshot, qmp,
                 monitors, actions);
     }

@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.kvm.CpuModel;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -199,37 +200,19 @@ final class MachineConfigParser {
         }
     }
 
-    /** -cpu host|max[,+feat|-feat|feat=on|off...]: the feature edits as "+feat"/"-feat". */
-    static List<String> parseCpu(String text) {
+    /**
+     * -cpu MODEL[,+feat|-feat|prop=value...]: checks the model name, as QEMU does before it builds the
+     * machine; the settings are checked against the host's KVM when the CPU is built.
+     */
+    static String parseCpu(String text) {
         if (text == null) {
-            return List.of();
+            return CpuModel.DEFAULT;
         }
-        List<String> parts = QemuOpts.splitCommas(text);
-        String model = parts.get(0);
-        if (!model.equals("host") && !model.equals("max")) {
-            throw new OptionException(null, "unable to find CPU model '" + model
-                    + "' (jvmm offers only 'host' and 'max')");
+        String model = text.split(",", -1)[0];
+        if (CpuModel.table().model(model) == null) {
+            throw new OptionException(null, "unable to find CPU model '" + model + "'");
         }
-        List<String> edits = new ArrayList<>();
-        for (String p : parts.subList(1, parts.size())) {
-            if (p.isEmpty()) {
-                continue;
-            }
-            if (p.startsWith("+") || p.startsWith("-")) {
-                edits.add(p);
-            } else {
-                int eq = p.indexOf('=');
-                String feat = eq < 0 ? p : p.substring(0, eq);
-                String val = eq < 0 ? "on" : p.substring(eq + 1);
-                switch (val) {
-                    case "on", "true", "yes" -> edits.add("+" + feat);
-                    case "off", "false", "no" -> edits.add("-" + feat);
-                    default -> throw new OptionException("-cpu " + text,
-                            "Parameter '" + feat + "' expects 'on' or 'off'");
-                }
-            }
-        }
-        return List.copyOf(edits);
+        return text;
     }
 
     /** -name accepts "NAME" or "guest=NAME,debug-threads=on|off,process=..." (libvirt's form). */

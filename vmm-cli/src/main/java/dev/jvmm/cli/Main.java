@@ -1,6 +1,7 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
+import dev.jvmm.kvm.CpuModel;
 import picocli.CommandLine;
 
 import java.io.PrintStream;
@@ -41,6 +42,10 @@ public final class Main {
         } catch (CommandLine.ParameterException e) {
             err.println(PROGRAM + ": " + e.getMessage());
             return 1;
+        }
+        if ("help".equals(cl.cpu) || "?".equals(cl.cpu)) {
+            out.print(CpuModel.help());
+            return 0;
         }
         if (cl.help) {
             out.println("usage: jvmm [options]   (a qemu-system-x86_64 compatible command line)");

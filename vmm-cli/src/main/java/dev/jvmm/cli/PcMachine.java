@@ -151,14 +151,20 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         this.topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
         CpuModel model;
         try {
-            model = CpuModel.parse(cpuSpec(config.cpuFeatures()), kvm.supportedCpuid(), topology);
+            model = CpuModel.parse(config.cpu(), kvm.hostCpu(), topology);
+        } catch (CpuModel.CpuError e) {
+            e.warnings().forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
+            throw new LaunchException(e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }
         model.warnings().forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         List<Vcpu> cpus = new ArrayList<>();
         for (int i = 0; i < smp.cpus(); i++) {
-            cpus.add(vm.createVcpu(i, model));
+            Vcpu cpu = vm.createVcpu(i, model);
+            // The first vCPU tells which feature MSRs KVM really takes; the others get the same model.
+            model = cpu.model();
+            cpus.add(cpu);
         }
         this.vcpus = new VcpuSet(cpus);
         this.lifecycle = new LifecycleController(events, this, actions);
@@ -301,10 +307,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
         return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, pc.s4Val(), pc.s3(),
                 pc.pciHoleStart(), pc.pciHoleEnd());
-    }
-
-    private static String cpuSpec(List<String> edits) {
-        return edits.isEmpty() ? "host" : "host," + String.join(",", edits);
     }
 
     private String nextAnonymousPath() {

@@ -97,7 +97,7 @@ final class QemuCommandLine {
     @Option(names = {"-enable-kvm", "--enable-kvm"}, description = "use KVM (always on)")
     boolean enableKvm;
 
-    @Option(names = {"-cpu", "--cpu"}, paramLabel = "host[,+feat,-feat,feat=on|off]", description = "CPU model and feature changes")
+    @Option(names = {"-cpu", "--cpu"}, paramLabel = "model[,+feat,-feat,feat=on|off,prop=value]", description = "CPU model (-cpu help lists them) and its settings")
     String cpu;
 
     @Option(names = {"-name", "--name"}, paramLabel = "[guest=]NAME[,debug-threads=on]", description = "guest name")

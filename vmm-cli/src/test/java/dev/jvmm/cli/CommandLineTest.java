@@ -122,9 +122,23 @@ class CommandLineTest {
 
     @Test
     void cpuFeatureEdits() {
-        assertEquals(List.of("-xsave", "+avx2", "-x2apic"), MachineConfigParser.parseCpu("host,-xsave,+avx2,x2apic=off"));
-        OptionException e = assertThrows(OptionException.class, () -> MachineConfigParser.parseCpu("qemu64"));
-        assertTrue(e.getMessage().startsWith("unable to find CPU model 'qemu64'"));
+        assertEquals("host,-xsave,+avx2,x2apic=off", MachineConfigParser.parseCpu("host,-xsave,+avx2,x2apic=off"));
+        assertEquals("qemu64", MachineConfigParser.parseCpu(null));
+        assertEquals("Skylake-Client-IBRS,+avx", MachineConfigParser.parseCpu("Skylake-Client-IBRS,+avx"));
+        OptionException e = assertThrows(OptionException.class, () -> MachineConfigParser.parseCpu("qemu65"));
+        assertEquals("unable to find CPU model 'qemu65'", e.getMessage());
+    }
+
+    @Test
+    void cpuHelpIsQemus() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int rc = Main.run(new String[] {"-cpu", "help"}, new java.io.PrintStream(out), new java.io.PrintStream(err));
+        assertEquals(0, rc);
+        String text = out.toString();
+        assertTrue(text.startsWith("Available CPUs:\nx86 486 "), text);
+        assertTrue(text.contains("\nx86 EPYC-Milan-v1         AMD EPYC-Milan Processor\n"), text);
+        assertTrue(text.contains("\nRecognized CPUID flags:\n"), text);
     }
 
     @Test

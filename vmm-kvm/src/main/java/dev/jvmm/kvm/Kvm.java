@@ -124,6 +124,43 @@ public final class Kvm implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The host as a CPU model sees it: the supported CPUID, the feature MSRs with their values
+     * (KVM_GET_MSR_FEATURE_INDEX_LIST, then KVM_GET_MSRS on the system fd; none where the kernel lacks
+     * them) and the brand string from /proc/cpuinfo.
+     */
+    public HostCpu hostCpu() {
+        java.util.Map<Integer, Long> msrs = new java.util.LinkedHashMap<>();
+        int max = 256;
+        Memory list = new Memory(SIZEOF_KVM_MSR_LIST + 4L * max);
+        list.clear();
+        list.setInt(0, max);
+        if (KvmSys.ioctl(fd, KVM_GET_MSR_FEATURE_INDEX_LIST, list) >= 0) {
+            int n = list.getInt(0);
+            for (int i = 0; i < n; i++) {
+                int index = list.getInt(SIZEOF_KVM_MSR_LIST + 4L * i);
+                Memory m = new Memory(SIZEOF_KVM_MSRS + SIZEOF_KVM_MSR_ENTRY);
+                m.clear();
+                m.setInt(0, 1);
+                m.setInt(SIZEOF_KVM_MSRS, index);
+                if (KvmSys.ioctl(fd, KVM_GET_MSRS, m) == 1) {
+                    msrs.put(index, m.getLong(SIZEOF_KVM_MSRS + 8));
+                }
+            }
+        }
+        return new HostCpu(java.util.List.of(supportedCpuid()), msrs, brand());
+    }
+
+    private static String brand() {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).strip())
+                    .findFirst().orElse("");
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return "";
+        }
+    }
+
     /** Creates a VM with the PC's in-kernel irqchip, PIT and GSI routing. */
     public KvmVm createVm() {
         return new KvmVm(this);

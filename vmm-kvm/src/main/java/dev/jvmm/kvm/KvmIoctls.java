@@ -61,6 +61,10 @@ public final class KvmIoctls {
     public static final long KVM_CHECK_EXTENSION = io(0x03);
     public static final long KVM_GET_VCPU_MMAP_SIZE = io(0x04);
     public static final long KVM_GET_SUPPORTED_CPUID = iowr(0x05, SIZEOF_KVM_CPUID2);
+    /** struct kvm_msr_list: u32 nmsrs, then the indices. */
+    public static final int SIZEOF_KVM_MSR_LIST = 4;
+    /** The MSRs that describe what KVM can give a guest (feature MSRs), readable on the system fd. */
+    public static final long KVM_GET_MSR_FEATURE_INDEX_LIST = iowr(0x0a, SIZEOF_KVM_MSR_LIST);
     public static final long KVM_CREATE_VCPU = io(0x41);
     public static final long KVM_SET_USER_MEMORY_REGION = iow(0x46, SIZEOF_KVM_USERSPACE_MEMORY_REGION);
     public static final long KVM_SET_TSS_ADDR = io(0x47);

@@ -61,6 +61,7 @@ public final class Vcpu implements AutoCloseable {
     private final Memory sregsBuf = new Memory(SIZEOF_KVM_SREGS);
     /** LAPIC state right after creation and LINT setup, restored on reset. */
     private final byte[] initialLapic = new byte[SIZEOF_KVM_LAPIC_STATE];
+    private final CpuModel model;
 
     // Set by the vCPU thread; read by VcpuSet when kicking.
     volatile long pthread;
@@ -71,7 +72,8 @@ public final class Vcpu implements AutoCloseable {
     boolean parked;
     boolean exited;
 
-    Vcpu(KvmVm vm, int index, CpuModel model) {
+    Vcpu(KvmVm vm, int index, CpuModel cpuModel) {
+        CpuModel model = cpuModel;
         this.vm = vm;
         this.index = index;
         int vfd = KvmSys.ioctl(vm.fd(), KVM_CREATE_VCPU, index);
@@ -88,8 +90,9 @@ public final class Vcpu implements AutoCloseable {
             }
             run = runMap.getByteBuffer(0, runSize).order(ByteOrder.LITTLE_ENDIAN);
             if (model != null) {
-                setCpuid(model.entriesFor(index));
+                model = applyModel(model);
             }
+            this.model = model;
             setBootMsrs();
             setupLapic();
             Memory m = new Memory(SIZEOF_KVM_LAPIC_STATE);
@@ -103,6 +106,37 @@ public final class Vcpu implements AutoCloseable {
 
     public int index() {
         return index;
+    }
+
+    /**
+     * Sets the model's CPUID table and feature MSRs. Where KVM refuses a feature MSR that its own feature
+     * list offered (PVM on AMD hosts refuses IA32_ARCH_CAPABILITIES), the feature goes and the table is set
+     * again: what QEMU does when told -arch-capabilities, the spelling under which it runs on such a host.
+     */
+    private CpuModel applyModel(CpuModel model) {
+        setCpuid(model.entriesFor(index));
+        for (long[] msr : model.featureMsrs()) {
+            if (!trySetMsr((int) msr[0], msr[1]) && msr[0] == HostCpu.MSR_IA32_ARCH_CAPABILITIES) {
+                model = model.without("arch-capabilities");
+                setCpuid(model.entriesFor(index));
+            }
+        }
+        return model;
+    }
+
+    /** The CPU model as KVM took it (without features whose MSRs it refused); null when created without one. */
+    public CpuModel model() {
+        return model;
+    }
+
+    /** KVM_SET_MSRS for one MSR; false when KVM does not accept the value. */
+    public boolean trySetMsr(int msr, long value) {
+        Memory m = new Memory(SIZEOF_KVM_MSRS + SIZEOF_KVM_MSR_ENTRY);
+        m.clear();
+        m.setInt(0, 1);
+        m.setInt(SIZEOF_KVM_MSRS, msr);
+        m.setLong(SIZEOF_KVM_MSRS + 8, value);
+        return KvmSys.ioctl(fd, KVM_SET_MSRS, m) == 1;
     }
 
     public KvmVm vm() {

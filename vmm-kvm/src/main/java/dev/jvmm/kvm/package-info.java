@@ -2,7 +2,7 @@
  * KVM back end: {@link dev.jvmm.kvm.Kvm} (/dev/kvm), {@link dev.jvmm.kvm.KvmVm} (a pc-style VM with
  * in-kernel PIC/IOAPIC/PIT, which is also the machine's {@link dev.jvmm.core.irq.InterruptController}),
  * {@link dev.jvmm.kvm.Vcpu} and {@link dev.jvmm.kvm.VcpuSet} (vCPU threads, pause/resume), and
- * {@link dev.jvmm.kvm.CpuModel} (-cpu host,+feat,-feat and -smp topology). Kernel loaders live in
+ * {@link dev.jvmm.kvm.CpuModel} (-cpu: QEMU 7.2 models, features and properties, and -smp topology). Kernel loaders live in
  * {@code dev.jvmm.kvm.boot}.
  *
  * <pre>{@code
@@ -13,7 +13,7 @@
  * vm.registerMemory(mem);
  * BootEntry entry = KernelLoader.load(mem, layout, kernelPath, append, initrdPathOrNull);
  * CpuTopology topo = new CpuTopology(sockets, cores, threads);
- * CpuModel model = CpuModel.parse("host,+x2apic", kvm.supportedCpuid(), topo);
+ * CpuModel model = CpuModel.parse("qemu64,+x2apic", kvm.hostCpu(), topo);
  * List<Vcpu> cpus = new ArrayList<>();
  * for (int i = 0; i < topo.cpus(); i++) {
  *     Vcpu v = vm.createVcpu(i, model);
