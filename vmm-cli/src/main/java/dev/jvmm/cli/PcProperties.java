@@ -79,6 +79,8 @@ record PcProperties(boolean acpi, boolean pit, boolean i8042, long maxRamBelow4g
             limited("vmport", Type.ON_OFF_AUTO, Set.of("off", "auto"), "jvmm has no VMware I/O port"),
             limited("smm", Type.ON_OFF_AUTO, Set.of("off", "auto"),
                     v -> "System Management Mode not supported by this hypervisor."),
+            limited("pic", Type.ON_OFF_AUTO, Set.of("on", "auto"),
+                    "jvmm's interrupts go through KVM's in-kernel PIC and IOAPIC, which come together"),
             limited("usb", Type.BOOL, Set.of("off"), "jvmm has no USB controller"),
             limited("nvdimm", Type.BOOL, Set.of("off"), "jvmm has no NVDIMM"),
             limited("sgx-epc", Type.STRUCT, Set.of(),
