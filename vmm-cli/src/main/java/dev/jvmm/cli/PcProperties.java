@@ -68,7 +68,9 @@ record PcProperties(boolean acpi, boolean pit, boolean i8042, long maxRamBelow4g
             noEffect("dtb", Type.STRING, "no device tree on a PC"),
             noEffect("dumpdtb", Type.STRING, "no device tree on a PC"),
             noEffect("phandle-start", Type.INTEGER, "no device tree on a PC"),
-            noEffect("graphics", Type.BOOL, "no display"),
+            noEffect("graphics", Type.BOOL,
+                    "no display; graphics=off also sends QEMU's SeaBIOS banner to the serial port, and jvmm runs"
+                            + " no firmware"),
             noEffect("max-fw-size", Type.SIZE, "no firmware flash"),
             noEffect("sata", Type.BOOL, "QEMU's pc machine has no SATA either (q35 only)"),
             noEffect("smbus", Type.BOOL, "QEMU's pc machine ignores it too"),
