@@ -86,7 +86,9 @@ class MultibootLoaderTest {
 
     @Test
     void layoutMatchesQemuForTheLowGuest() {
-        // tests/guest lowmb.mb: image 0x8000-0xeb80; QEMU 7.2 put its 5016-byte module at 0x10000.
+        // Seen under QEMU 7.2: a kernel image at 0x8000-0xeb80 booted as "-kernel /tmp/lowmbout/lowmb.mb
+        // -append 'hi there' -initrd '/tmp/lowmb/mod.bin,,x arg=1'" got its list at 0xf000 and its 5016-byte
+        // module at 0x10000. Only the lengths of those texts matter to the layout.
         String kernel = "/tmp/lowmbout/lowmb.mb";
         String initrd = "/tmp/lowmb/mod.bin,,x arg=1";
         long strings = kernel.length() + 1 + "hi there".length() + 1 + initrd.length() + 1;
