@@ -84,6 +84,13 @@ final class MachineConfigParser {
     static PcProperties parseMachine(List<String> machineOptions) {
         Map<String, String> props = new LinkedHashMap<>();
         for (String m : machineOptions) {
+            // -machine is parsed as keyval in QEMU 7.2: only the first part may omit "key=".
+            List<String> parts = QemuOpts.splitCommas(m);
+            for (String part : parts.subList(1, parts.size())) {
+                if (!part.contains("=")) {
+                    throw new OptionException("-machine " + m, "Expected '=' after parameter '" + part + "'");
+                }
+            }
             QemuOpts o = QemuOpts.parse("-machine " + m, m, "type");
             props.putAll(o.values());
             o.get("accel").ifPresent(a -> checkAccel("-machine " + m, a));

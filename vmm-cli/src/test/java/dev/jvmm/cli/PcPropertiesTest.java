@@ -120,6 +120,11 @@ class PcPropertiesTest {
     }
 
     @Test
+    void everyPropertyAfterTheTypeNeedsAValue() {
+        assertEquals("-machine pc,hpet: Expected '=' after parameter 'hpet'", error("-machine", "pc,hpet"));
+    }
+
+    @Test
     void otherMachineTypes() {
         assertEquals("unsupported machine type 'q35'\nUse -machine help to list supported machines",
                 error("-machine", "q35"));
