@@ -539,6 +539,10 @@ void guest_main(struct boot_info *bi)
         action_vserial(bi, action);
     } else if (streq(action, "balloon") || streq(action, "balloon-abuse")) {
         action_balloon(bi, action);
+    } else if (streq(action, "pit")) {
+        action_pit();
+    } else if (streq(action, "i8042")) {
+        action_i8042();
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {

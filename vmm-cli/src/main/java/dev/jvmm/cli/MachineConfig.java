@@ -15,6 +15,8 @@ import java.util.UUID;
  * @param drives      -drive values and the -hda..-hdd/-cdrom shorthands as -drive texts, in command-line order
  *                    (parsed by the block layer, which owns their defaults)
  * @param blockdevs   -blockdev values, in order (key=value or JSON)
+ * @param acpi        ACPI present: -machine acpi and -no-acpi together
+ * @param pc          the other -machine properties jvmm applies
  */
 record MachineConfig(
         long ramBytes,
@@ -29,6 +31,7 @@ record MachineConfig(
         boolean noShutdown,
         boolean startPaused,
         boolean acpi,
+        PcProperties pc,
         boolean nodefaults,
         String rtc,
         List<String> chardevs,
@@ -43,7 +46,7 @@ record MachineConfig(
     /** The same description with another -device list. */
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
-                startPaused, acpi, nodefaults, rtc, chardevs, serials, newDevices, drives, blockdevs, snapshot, qmp,
+                startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, drives, blockdevs, snapshot, qmp,
                 monitors, actions);
     }
 }

@@ -4,10 +4,13 @@ import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.kvm.CpuModel;
+import dev.jvmm.kvm.boot.MemoryLayout;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -18,10 +21,6 @@ final class MachineConfigParser {
     static final long DEFAULT_RAM = 128L << 20;
     /** Machine types accepted: jvmm models QEMU's i440FX pc machine only. */
     private static final Set<String> MACHINE_TYPES = Set.of("pc", "pc-i440fx-7.2");
-    /** -machine properties accepted and ignored because they change nothing jvmm models (libvirt passes them). */
-    private static final Set<String> IGNORED_MACHINE_PROPS = Set.of(
-            "usb", "dump-guest-core", "mem-merge", "vmport", "hpet", "smm", "graphics", "memory-backend",
-            "kernel-irqchip", "sata", "pcspk-audiodev", "suppress-vmdesc");
 
     private MachineConfigParser() {
     }
@@ -37,28 +36,7 @@ final class MachineConfigParser {
             String img = cl.images.get(0);
             throw new OptionException(img, "disk images are not supported yet");
         }
-        boolean acpi = true;
-        for (String m : cl.machine) {
-            QemuOpts o = QemuOpts.parse("-machine " + m, m, "type");
-            String type = o.get("type").orElse("pc");
-            if (!MACHINE_TYPES.contains(type)) {
-                throw new OptionException(null, "unsupported machine type '" + type
-                        + "'\nUse -machine help to list supported machines");
-            }
-            for (var e : o.values().entrySet()) {
-                switch (e.getKey()) {
-                    case "type" -> { }
-                    case "accel" -> checkAccel("-machine " + m, e.getValue());
-                    case "acpi" -> acpi = o.getBool("acpi", true);
-                    default -> {
-                        if (!IGNORED_MACHINE_PROPS.contains(e.getKey())) {
-                            throw new OptionException("-machine " + m,
-                                    "Property 'pc-i440fx-7.2-machine." + e.getKey() + "' not found");
-                        }
-                    }
-                }
-            }
-        }
+        PcProperties pc = parseMachine(cl.machine);
         for (String a : cl.accel) {
             QemuOpts o = QemuOpts.parse("-accel " + a, a, "accel");
             checkAccel("-accel " + a, o.get("accel").orElse(""));
@@ -70,19 +48,23 @@ final class MachineConfigParser {
                         "Parameter 'type' does not accept value '" + type + "' (jvmm has no display; use none)");
             }
         }
+        // The -machine properties stand in for the options they mirror when those are not given.
+        long ram = parseMemory(cl.memory != null ? cl.memory : pc.memory().orElse(null));
+        checkLowRam(ram, pc.maxRamBelow4g());
         return new MachineConfig(
-                parseMemory(cl.memory),
-                parseSmp(cl.smp),
-                Optional.ofNullable(cl.kernel).map(Path::of),
-                Optional.ofNullable(cl.initrd).map(Path::of),
-                cl.append == null ? "" : cl.append,
+                ram,
+                parseSmp(cl.smp != null ? cl.smp : pc.smp().orElse(null)),
+                Optional.ofNullable(cl.kernel).or(pc::kernel).map(Path::of),
+                Optional.ofNullable(cl.initrd).or(pc::initrd).map(Path::of),
+                Optional.ofNullable(cl.append).or(pc::append).orElse(""),
                 parseCpu(cl.cpu),
                 parseName(cl.name),
                 parseUuid(cl.uuid),
                 cl.noReboot,
                 cl.noShutdown,
                 cl.freeze,
-                acpi && !cl.noAcpi,
+                pc.acpi() && !cl.noAcpi,
+                pc,
                 cl.nodefaults,
                 cl.rtc,
                 List.copyOf(cl.chardev),
@@ -94,6 +76,42 @@ final class MachineConfigParser {
                 List.copyOf(cl.qmp),
                 List.copyOf(cl.mon),
                 List.copyOf(cl.action));
+    }
+
+    /**
+     * Every -machine option merged into one set of properties as QEMU merges them (a later value wins), the
+     * machine type and accelerator checked, the rest checked against {@link PcProperties#PROPERTIES}.
+     */
+    static PcProperties parseMachine(List<String> machineOptions) {
+        Map<String, String> props = new LinkedHashMap<>();
+        for (String m : machineOptions) {
+            // -machine is parsed as keyval in QEMU 7.2: only the first part may omit "key=".
+            List<String> parts = QemuOpts.splitCommas(m);
+            for (String part : parts.subList(1, parts.size())) {
+                if (!part.contains("=")) {
+                    throw new OptionException("-machine " + m, "Expected '=' after parameter '" + part + "'");
+                }
+            }
+            QemuOpts o = QemuOpts.parse("-machine " + m, m, "type");
+            props.putAll(o.values());
+            o.get("accel").ifPresent(a -> checkAccel("-machine " + m, a));
+        }
+        String type = props.getOrDefault("type", "pc");
+        if (!MACHINE_TYPES.contains(type)) {
+            throw new OptionException(null, "unsupported machine type '" + type
+                    + "'\nUse -machine help to list supported machines");
+        }
+        props.remove("type");
+        return PcProperties.parse(props);
+    }
+
+    /** Low RAM must end below the IOAPIC, where jvmm's 32-bit PCI window and the platform's MMIO start. */
+    private static void checkLowRam(long ram, long maxRamBelow4g) {
+        long below = MemoryLayout.pcBelowFourG(ram, maxRamBelow4g);
+        if (below > MemoryLayout.IOAPIC_ADDRESS) {
+            throw new OptionException(null, "Machine option 'max-ram-below-4g=" + maxRamBelow4g + "' is not"
+                    + " supported: " + below + " bytes of RAM below 4 GiB run into the IOAPIC at 0xfec00000");
+        }
     }
 
     private static void checkAccel(String option, String accel) {

@@ -102,8 +102,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final LifecycleController lifecycle;
     private final ChardevFactory chardevs;
     private final List<Uart16550> uarts = new ArrayList<>();
-    private final I8042 i8042;
-    private final Port92 port92;
+    /** The keyboard controller and port 0x92, both absent with -machine i8042=off as in QEMU 7.2. */
+    private final Optional<I8042> i8042;
+    private final Optional<Port92> port92;
     private final CmosRtc rtc;
     /** Device timers (RTC interrupts, PM timer overflow): one daemon thread for the machine. */
     private final ScheduledExecutorService timers;
@@ -139,13 +140,19 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         this.kernel = kernel;
         this.err = err;
         this.kvm = kvm;
-        this.layout = new MemoryLayout(config.ramBytes());
+        PcProperties pc = config.pc();
+        this.layout = MemoryLayout.pc(config.ramBytes(), pc.maxRamBelow4g());
+        if (MemoryLayout.splitNotGigabyteAligned(config.ramBytes(), pc.maxRamBelow4g())) {
+            err.println(Main.PROGRAM + ": warning: Large machine and max_ram_below_4g (" + pc.maxRamBelow4g()
+                    + ") not a multiple of 1G; possible bad performance.");
+        }
         try {
             this.memory = GuestMemory.allocate(layout.ramRanges());
         } catch (IllegalStateException e) {
             throw new LaunchException("cannot set up guest memory 'pc.ram': Cannot allocate memory");
         }
-        this.vm = kvm.createVm();
+        memory.adviseHost(pc.memMerge(), pc.dumpGuestCore());
+        this.vm = kvm.createVm(pc.pit());
         vm.registerMemory(memory);
         SmpTopology smp = config.smp();
         this.topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
@@ -194,15 +201,17 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         pm = config.acpi() ? newPowerManagement() : null;
 
         attachSerialPorts();
-        i8042 = new I8042(lifecycle::requestGuestReset);
-        i8042.attach(pio);
-        port92 = new Port92(lifecycle::requestGuestReset);
-        port92.attach(pio);
+        i8042 = pc.i8042() ? Optional.of(new I8042(lifecycle::requestGuestReset)) : Optional.empty();
+        i8042.ifPresent(k -> k.attach(pio));
+        port92 = pc.i8042() ? Optional.of(new Port92(lifecycle::requestGuestReset)) : Optional.empty();
+        port92.ifPresent(p -> p.attach(pio));
         new PostCodePort().attach(pio);
         rtc = newRtc(smp.cpus());
         isaDevices.add(AcpiIsaDevice.rtc());
-        isaDevices.add(AcpiIsaDevice.keyboard());
-        isaDevices.add(AcpiIsaDevice.mouse());
+        if (pc.i8042()) {
+            isaDevices.add(AcpiIsaDevice.keyboard());
+            isaDevices.add(AcpiIsaDevice.mouse());
+        }
         watchdogs = new Watchdogs(clock, lifecycle, pio, pci, err);
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
@@ -371,8 +380,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         for (Uart16550 u : uarts) {
             u.reset();
         }
-        i8042.reset();
-        port92.reset();
+        i8042.ifPresent(I8042::reset);
+        port92.ifPresent(Port92::reset);
         rtc.reset();
         watchdogs.reset();
         pci.reset();

@@ -163,7 +163,12 @@ public final class Kvm implements AutoCloseable {
 
     /** Creates a VM with the PC's in-kernel irqchip, PIT and GSI routing. */
     public KvmVm createVm() {
-        return new KvmVm(this);
+        return createVm(true);
+    }
+
+    /** A VM with or without KVM's in-kernel PIT (and with it the speaker port 0x61). */
+    public KvmVm createVm(boolean pit) {
+        return new KvmVm(this, pit);
     }
 
     @Override

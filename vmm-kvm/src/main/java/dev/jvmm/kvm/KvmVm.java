@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import static dev.jvmm.kvm.KvmIoctls.*;
 
 /**
- * A KVM virtual machine laid out like QEMU's pc machine: in-kernel PIC/IOAPIC/LAPIC, PIT (speaker dummy),
- * and the same GSI routing, so ISA IRQ n is GSI n and the PIT's GSI 0 arrives at IOAPIC pin 2.
+ * A KVM virtual machine laid out like QEMU's pc machine: in-kernel PIC/IOAPIC/LAPIC, PIT (speaker dummy;
+ * optional, as QEMU's pit=off leaves it out and its ports unassigned), and the same GSI routing, so ISA
+ * IRQ n is GSI n and the PIT's GSI 0 arrives at IOAPIC pin 2.
  */
 public final class KvmVm implements InterruptController, MsiRouter, IoEventRegistry, AutoCloseable {
     /** Where QEMU puts the three TSS pages and the EPT identity-map page, just below the BIOS. */
@@ -48,8 +49,12 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
     /** First GSI free for MSI routes: the IOAPIC owns 0-23. */
     public static final int FIRST_MSI_GSI = IOAPIC_PINS;
 
-    KvmVm(Kvm kvm) {
+    /** Whether the VM has KVM's in-kernel PIT (QEMU's -machine pit=off leaves it out). */
+    private final boolean pit;
+
+    KvmVm(Kvm kvm, boolean pit) {
         this.kvm = kvm;
+        this.pit = pit;
         int vmfd = KvmSys.ioctl(kvm.fd(), KVM_CREATE_VM, 0L);
         if (vmfd < 0) {
             throw new KvmException("KVM_CREATE_VM", Native.getLastError());
@@ -61,10 +66,12 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
             idmap.setLong(0, IDENTITY_MAP_ADDR);
             KvmSys.ioctlOrThrow(fd, KVM_SET_IDENTITY_MAP_ADDR, idmap, "KVM_SET_IDENTITY_MAP_ADDR");
             KvmSys.ioctlOrThrow(fd, KVM_CREATE_IRQCHIP, 0L, "KVM_CREATE_IRQCHIP");
-            Memory pit = new Memory(SIZEOF_KVM_PIT_CONFIG);
-            pit.clear();
-            pit.setInt(0, KVM_PIT_SPEAKER_DUMMY);
-            KvmSys.ioctlOrThrow(fd, KVM_CREATE_PIT2, pit, "KVM_CREATE_PIT2");
+            if (pit) {
+                Memory config = new Memory(SIZEOF_KVM_PIT_CONFIG);
+                config.clear();
+                config.setInt(0, KVM_PIT_SPEAKER_DUMMY);
+                KvmSys.ioctlOrThrow(fd, KVM_CREATE_PIT2, config, "KVM_CREATE_PIT2");
+            }
             setPcIrqRouting();
             for (int chip = 0; chip < 3; chip++) {
                 initialIrqchips[chip] = new Memory(SIZEOF_KVM_IRQCHIP);
@@ -72,7 +79,9 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
                 initialIrqchips[chip].setInt(0, chip);
                 KvmSys.ioctlOrThrow(fd, KVM_GET_IRQCHIP, initialIrqchips[chip], "KVM_GET_IRQCHIP");
             }
-            KvmSys.ioctlOrThrow(fd, KVM_GET_PIT2, initialPit, "KVM_GET_PIT2");
+            if (pit) {
+                KvmSys.ioctlOrThrow(fd, KVM_GET_PIT2, initialPit, "KVM_GET_PIT2");
+            }
         } catch (RuntimeException e) {
             KvmSys.close(fd);
             throw e;
@@ -138,7 +147,9 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
         for (Memory chip : initialIrqchips) {
             KvmSys.ioctlOrThrow(fd, KVM_SET_IRQCHIP, chip, "KVM_SET_IRQCHIP");
         }
-        KvmSys.ioctlOrThrow(fd, KVM_SET_PIT2, initialPit, "KVM_SET_PIT2");
+        if (pit) {
+            KvmSys.ioctlOrThrow(fd, KVM_SET_PIT2, initialPit, "KVM_SET_PIT2");
+        }
     }
 
     /** Routes gsi (at least {@link #FIRST_MSI_GSI}) to an MSI, so an irqfd on it raises that MSI. */

@@ -92,6 +92,24 @@ public final class GuestMemory implements AutoCloseable {
         return new GuestMemory(ranges, p, total, huge);
     }
 
+    /**
+     * QEMU's mem-merge and dump-guest-core for all of guest RAM: MADV_MERGEABLE offers the pages to KSM, and
+     * MADV_DONTDUMP keeps them out of a core dump of jvmm. A kernel built without KSM refuses MADV_MERGEABLE;
+     * as in QEMU, the RAM then stays unmerged and nothing else changes.
+     */
+    public void adviseHost(boolean mergeable, boolean dumpable) {
+        if (mergeable) {
+            try {
+                LibC.madvise(base, totalSize, LibC.MADV_MERGEABLE);
+            } catch (LastErrorException e) {
+                // no KSM in this kernel
+            }
+        }
+        if (!dumpable) {
+            LibC.madvise(base, totalSize, LibC.MADV_DONTDUMP);
+        }
+    }
+
     public List<RamRange> ranges() {
         return ranges;
     }

@@ -122,18 +122,31 @@ final class ElfImage {
         return (v + 3) & ~3L;
     }
 
-    /** Loads every PT_LOAD segment at its physical address; returns the highest end address. */
+    /**
+     * Loads every PT_LOAD segment at its physical address; returns the highest end address. Segments that
+     * overlap each other are refused, as QEMU refuses overlapping ROM regions, before anything is written.
+     */
     long loadSegments(Image img, dev.jvmm.core.memory.GuestMemory mem) {
-        long top = 0;
-        boolean any = false;
-        for (Phdr p : phdrs) {
-            if (p.type() != PT_LOAD || p.memsz() == 0) {
-                continue;
-            }
-            any = true;
-            if (p.filesz() > p.memsz()) {
+        List<Phdr> loads = phdrs.stream().filter(p -> p.type() == PT_LOAD && p.memsz() != 0).toList();
+        for (int i = 0; i < loads.size(); i++) {
+            Phdr a = loads.get(i);
+            if (a.filesz() > a.memsz()) {
                 throw new ImageError("ELF segment has p_filesz > p_memsz");
             }
+            if (Long.compareUnsigned(a.paddr() + a.memsz(), a.paddr()) < 0) {
+                throw new ImageError(String.format("ELF segment at 0x%x wraps around the address space", a.paddr()));
+            }
+            for (Phdr b : loads.subList(0, i)) {
+                if (a.paddr() < b.paddr() + b.memsz() && b.paddr() < a.paddr() + a.memsz()) {
+                    throw new ImageError(String.format("ELF segments at 0x%x (0x%x bytes) and 0x%x (0x%x bytes)"
+                            + " overlap", b.paddr(), b.memsz(), a.paddr(), a.memsz()));
+                }
+            }
+        }
+        long top = 0;
+        boolean any = false;
+        for (Phdr p : loads) {
+            any = true;
             String what = String.format("ELF segment at 0x%x", p.paddr());
             Image.checkRam(mem, p.paddr(), p.memsz(), what);
             img.copyTo(mem, p.offset(), p.filesz(), p.paddr(), what);

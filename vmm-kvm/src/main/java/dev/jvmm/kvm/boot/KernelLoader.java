@@ -7,7 +7,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * -kernel/-append/-initrd: detects the image format in QEMU's order (Linux "HdrS" header, then ELF with a
@@ -15,16 +18,28 @@ import java.nio.file.Path;
  * structures and the boot GDT, and returns the entry for {@code Vcpu.resetToEntry}.
  */
 public final class KernelLoader {
-    /** Command line address shared by all formats: below the EBDA, above every boot structure. */
+    /** Command line address of Linux and PVH kernels: below the EBDA, above their boot structures. */
     public static final long CMDLINE_ADDR = 0x20000;
 
     private KernelLoader() {
     }
 
-    /** What to load: the kernel's name (for messages) and bytes, the command line, the optional initrd. */
-    public record Request(String kernelName, byte[] kernel, String cmdline, String initrdName, byte[] initrd) {
+    /**
+     * What to load: the kernel's name (for messages) and bytes, the command line, the optional initrd (its
+     * -initrd value and, for a Linux or PVH kernel, its bytes) and, for a multiboot kernel, the modules that
+     * -initrd names.
+     */
+    public record Request(String kernelName, byte[] kernel, String cmdline, String initrdName, byte[] initrd,
+                          List<MultibootModule> modules) {
         public Request {
             cmdline = cmdline == null ? "" : cmdline;
+            modules = List.copyOf(modules);
+        }
+
+        /** A request whose initrd, if any, is also the one multiboot module, named by initrdName. */
+        public Request(String kernelName, byte[] kernel, String cmdline, String initrdName, byte[] initrd) {
+            this(kernelName, kernel, cmdline, initrdName, initrd, initrd == null ? List.of()
+                    : List.of(new MultibootModule(initrdName == null ? "" : initrdName, initrd)));
         }
     }
 
@@ -39,8 +54,34 @@ public final class KernelLoader {
      */
     public static Request request(Path kernel, String cmdline, Path initrd) {
         byte[] k = readFile(kernel, "kernel");
-        byte[] i = initrd == null ? null : readFile(initrd, "initrd");
-        return new Request(kernel.toString(), k, cmdline, initrd == null ? null : initrd.toString(), i);
+        if (initrd == null) {
+            return new Request(kernel.toString(), k, cmdline, null, null, List.of());
+        }
+        if (isMultiboot(k)) {
+            List<MultibootModule> modules = new ArrayList<>();
+            for (String text : MultibootModule.split(initrd.toString())) {
+                modules.add(new MultibootModule(text, readModule(MultibootModule.fileOf(text))));
+            }
+            return new Request(kernel.toString(), k, cmdline, initrd.toString(), null, modules);
+        }
+        return new Request(kernel.toString(), k, cmdline, initrd.toString(), readFile(initrd, "initrd"), List.of());
+    }
+
+    /** Whether the loader will boot these bytes as a multiboot kernel (so -initrd names modules). */
+    static boolean isMultiboot(byte[] kernel) {
+        try {
+            return detect(new Image(kernel)) == BootEntry.Format.MULTIBOOT;
+        } catch (ImageError e) {
+            return false; // loading reports what is wrong with the image
+        }
+    }
+
+    private static byte[] readModule(String file) {
+        try {
+            return Files.readAllBytes(Path.of(file));
+        } catch (IOException | InvalidPathException | OutOfMemoryError e) {
+            throw new KernelLoadException("Failed to open file '" + file + "'"); // QEMU's words
+        }
     }
 
     /** Reads a whole boot file; what ("kernel", "initrd") names it in the error. */
@@ -68,21 +109,31 @@ public final class KernelLoader {
 
     private static BootEntry loadImage(GuestMemory mem, MemoryLayout layout, Request req) {
         Image img = new Image(req.kernel());
+        return switch (detect(img)) {
+            case BZIMAGE -> BzImageLoader.load(img, mem, layout, req);
+            case PVH -> {
+                ElfImage elf = ElfImage.parse(img);
+                yield PvhLoader.load(img, elf, PvhLoader.entryPoint(img, elf), mem, layout, req);
+            }
+            case MULTIBOOT -> MultibootLoader.load(img, MultibootLoader.findHeader(img), mem, layout, req);
+        };
+    }
+
+    /** The image's format in QEMU's order: Linux "HdrS", then ELF with a PVH note, then a multiboot header. */
+    private static BootEntry.Format detect(Image img) {
         if (BzImageLoader.matches(img)) {
-            return BzImageLoader.load(img, mem, layout, req);
+            return BootEntry.Format.BZIMAGE;
         }
         boolean elf64WithoutNote = false;
         if (ElfImage.isElf(img)) {
             ElfImage elf = ElfImage.parse(img);
-            Long entry = PvhLoader.entryPoint(img, elf);
-            if (entry != null) {
-                return PvhLoader.load(img, elf, entry, mem, layout, req);
+            if (PvhLoader.entryPoint(img, elf) != null) {
+                return BootEntry.Format.PVH;
             }
             elf64WithoutNote = elf.is64;
         }
-        int mbHeader = MultibootLoader.findHeader(img);
-        if (mbHeader >= 0) {
-            return MultibootLoader.load(img, mbHeader, mem, layout, req);
+        if (MultibootLoader.findHeader(img) >= 0) {
+            return BootEntry.Format.MULTIBOOT;
         }
         if (elf64WithoutNote) {
             throw new ImageError("Error loading uncompressed kernel without PVH ELF Note"); // QEMU's words

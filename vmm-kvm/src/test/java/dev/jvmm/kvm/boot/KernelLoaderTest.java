@@ -144,19 +144,27 @@ class KernelLoaderTest {
         assertEquals(BootEntry.Format.MULTIBOOT, e.format());
         assertEquals(0x100010, e.rip());
         assertEquals(0x2BADB002, e.eax());
-        assertEquals(0x9000, e.ebx());
-        int flags = mem.readInt(0x9000);
-        assertEquals(1 | 4 | 8 | 64, flags);
-        assertEquals(640, mem.readInt(0x9004));
-        assertEquals((int) ((RAM - 0x100000) / 1024), mem.readInt(0x9008));
-        assertEquals("k.img a b", cstring(mem.readInt(0x9010)), "QEMU puts the kernel name first");
-        assertEquals(1, mem.readInt(0x9014));
-        int mods = mem.readInt(0x9018);
-        int start = mem.readInt(mods);
-        assertEquals(300, mem.readInt(mods + 4) - start);
+        // QEMU 7.2's layout: information at 0x9500, memory map at 0x9000, module list and strings on the
+        // page after the image, the module on the page after those.
+        assertEquals(0x9500, e.ebx());
+        assertEquals(1 | 2 | 4 | 8 | 64 | 512, mem.readInt(0x9500));
+        assertEquals(640, mem.readInt(0x9504));
+        assertEquals((int) ((RAM - 0x100000) / 1024), mem.readInt(0x9508));
+        assertEquals(0x8000ffff, mem.readInt(0x950c));
+        assertEquals("k.img a b", cstring(mem.readInt(0x9510)), "QEMU puts the kernel name first");
+        assertEquals(1, mem.readInt(0x9514));
+        int mods = mem.readInt(0x9518);
+        assertEquals(0x101000, mods);
+        assertEquals(0x102000, mem.readInt(mods));
+        assertEquals(0x102000 + 300, mem.readInt(mods + 4));
         assertEquals("initrd.img", cstring(mem.readInt(mods + 8)));
-        assertEquals(4 * 24, mem.readInt(0x9000 + 44));
-        int mmap = mem.readInt(0x9000 + 48);
+        assertEquals(0x101010, mem.readInt(mods + 8));
+        assertEquals(0x101010 + 11, mem.readInt(0x9510));
+        assertEquals("qemu", cstring(mem.readInt(0x9500 + 64)));
+        assertEquals(0x101010 + 21, mem.readInt(0x9500 + 64));
+        assertEquals(4 * 24, mem.readInt(0x9500 + 44));
+        int mmap = mem.readInt(0x9500 + 48);
+        assertEquals(0x9000, mmap);
         assertEquals(20, mem.readInt(mmap));
         assertEquals(0x9fc00, mem.readLong(mmap + 12));
     }

@@ -93,6 +93,32 @@ public final class TestImages {
         }
     }
 
+    /**
+     * A 32-bit ELF with a multiboot header (flags 3) at file offset 0x100 and one PT_LOAD per {paddr, memsz}
+     * pair, each without file bytes (all bss), entry at the first segment.
+     */
+    public static byte[] multibootElfSegments(long[]... segments) {
+        byte[] b = new byte[0x200];
+        ByteBuffer bb = le(b);
+        b[0] = 0x7f; b[1] = 'E'; b[2] = 'L'; b[3] = 'F';
+        b[4] = 1;
+        b[5] = 1;
+        b[6] = 1;
+        bb.putShort(16, (short) 2);
+        bb.putShort(18, (short) 3);
+        bb.putInt(20, 1);
+        bb.putInt(24, (int) segments[0][0]);
+        bb.putInt(28, 52);
+        bb.putShort(40, (short) 52);
+        bb.putShort(42, (short) 32);
+        bb.putShort(44, (short) segments.length);
+        for (int i = 0; i < segments.length; i++) {
+            putPhdr(bb, false, 52 + 32 * i, 1, 0x100, segments[i][0], segments[i][0], 0, segments[i][1]);
+        }
+        putMultiboot(b, 0x100, 3);
+        return b;
+    }
+
     /** A multiboot header at offset off in b with the given flags. */
     public static void putMultiboot(byte[] b, int off, int flags) {
         ByteBuffer bb = le(b);
