@@ -93,7 +93,8 @@ class CpuModelTest {
 
     @Test
     void unsupportedFeatureIsDroppedWithQemuWarning() {
-        CpuModel m = parse("host,+avx512f,+pni");
+        // qemu64 has no XSAVE, so AVX-512's state components are not asked for: QEMU 7.2 prints these two lines
+        CpuModel m = parse("qemu64,+avx512f,+pni");
         assertFalse(m.has("avx512f"));
         assertEquals(List.of("host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]",
                 "host doesn't support requested feature: CPUID.07H:EBX.avx512f [bit 16]"), m.warnings());
