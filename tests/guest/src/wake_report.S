@@ -1,0 +1,119 @@
+/*
+ * S3 resume trampoline for the wake-source actions (action=wake-*): copied to 0x7000 like wake.S and
+ * entered in real mode at the FACS firmware_waking_vector. It reports what an OS's resume path looks
+ * at, then writes 0x10 (pass) to isa-debug-exit:
+ *   "resume pm1_sts XXXX pm1_en XXXX rtc_c XX rtc_b XX"
+ * PM1_STS and PM1_EN are read whole (ACPI 6.5 4.8.3.1); register C is masked to IRQF|PF|AF and register
+ * B to PIE|AIE|UIE (MC146818A), leaving out UF, whose value depends on when the second boundary falls.
+ * The C code patches the PM1a event block's port into wake_report_pm1 before suspending.
+ */
+#define COM1 0x3f8
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+#define DEBUG_EXIT_PORT 0xf4
+#define EXIT_PASS 0x10
+#define CMOS_INDEX 0x70
+#define CMOS_DATA 0x71
+#define RTC_REG_B 0x0b
+#define RTC_REG_C 0x0c
+#define REG_C_STABLE 0xe0  /* IRQF | PF | AF */
+#define REG_B_IRQ_ENABLES 0x70 /* PIE | AIE | UIE */
+#define OFF(sym) (sym - wake_report_start)
+
+    .section .data
+    .code16
+    .globl wake_report_start, wake_report_end, wake_report_pm1
+wake_report_start:
+    cli
+    cld
+    movw %cs, %ax                  /* data and stack in this segment: the firmware's are not ours */
+    movw %ax, %ds
+    movw %ax, %ss
+    movw $0x0ff0, %sp
+    movw $OFF(s_sts), %si
+    call puts
+    movw OFF(wake_report_pm1), %dx
+    inw %dx, %ax
+    call hex16
+    movw $OFF(s_en), %si
+    call puts
+    movw OFF(wake_report_pm1), %dx
+    addw $2, %dx
+    inw %dx, %ax
+    call hex16
+    movw $OFF(s_c), %si
+    call puts
+    movb $RTC_REG_C, %al
+    outb %al, $CMOS_INDEX
+    inb $CMOS_DATA, %al
+    andb $REG_C_STABLE, %al
+    call hex8
+    movw $OFF(s_b), %si
+    call puts
+    movb $RTC_REG_B, %al
+    outb %al, $CMOS_INDEX
+    inb $CMOS_DATA, %al
+    andb $REG_B_IRQ_ENABLES, %al
+    call hex8
+    movb $'\n', %al
+    call putc
+    movb $EXIT_PASS, %al
+    outb %al, $DEBUG_EXIT_PORT
+3:  hlt
+    jmp 3b
+
+    /* hex16 %ax, hex8 %al, nibble %al: lowercase, leading zeros. */
+hex16:
+    pushw %ax
+    movb %ah, %al
+    call hex8
+    popw %ax
+hex8:
+    pushw %ax
+    shrb $4, %al
+    call nibble
+    popw %ax
+    andb $0x0f, %al
+nibble:
+    cmpb $10, %al
+    jb 1f
+    addb $('a' - '0' - 10), %al
+1:  addb $'0', %al
+    jmp putc
+
+    /* puts %ds:%si up to NUL. */
+puts:
+    lodsb
+    testb %al, %al
+    jz 2f
+    call putc
+    jmp puts
+2:  ret
+
+    /* putc %al: bounded wait for THRE, then write; keeps %cx and %dx. */
+putc:
+    pushw %cx
+    pushw %dx
+    movb %al, %ah
+    movw $COM1 + UART_LSR, %dx
+    movw $0xffff, %cx
+4:  inb %dx, %al
+    testb $UART_LSR_THRE, %al
+    loopz 4b
+    movb %ah, %al
+    movw $COM1, %dx
+    outb %al, %dx
+    popw %dx
+    popw %cx
+    ret
+
+s_sts:  .asciz "resume pm1_sts "
+s_en:   .asciz " pm1_en "
+s_c:    .asciz " rtc_c "
+s_b:    .asciz " rtc_b "
+    .balign 2
+wake_report_pm1:
+    .word 0
+wake_report_end:
+
+    .section .note.GNU-stack, "", @progbits
