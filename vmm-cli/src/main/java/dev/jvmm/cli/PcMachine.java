@@ -26,6 +26,7 @@ import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.machine.PciBusInfo;
 import dev.jvmm.core.machine.QomObject;
+import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
@@ -259,7 +260,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             public void hibernate() {
                 lifecycle.requestGuestSuspendToDisk();
             }
-        }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL);
+        }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL, lifecycle);
         p.attach(pio);
         pci.add(PIIX_SLOT, PIIX_PM_FUNCTION, p);
         return p;
@@ -297,6 +298,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         // then nine (ten without -nodefaults) others under KVM.
         String qomPath = "/machine/unattached/device[" + (cpus + (config.nodefaults() ? 9 : 10)) + "]";
         r.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, qomPath)));
+        r.setWakeup(lifecycle);
         lifecycle.runState().addListener((from, to) -> {
             if (to == RunState.RUNNING) {
                 r.resume();
@@ -440,11 +442,12 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /**
      * Resume from S3 as firmware does it: devices reset, RAM kept, WAK_STS set, and the boot processor in
      * real mode at the FACS waking vector (ACPI 6.4 section 16.3.2). Without a vector the guest boots anew.
+     * The PM block records why (WAK_STS with RTC_STS or PWRBTN_STS), after its reset, as QEMU's notifier.
      */
     @Override
-    public void resetForWakeup() {
+    public void resetForWakeup(WakeupReason reason) {
         resetDevices();
-        pm.wakeup();
+        pm.wakeup(reason);
         long vector = acpiLayout == null ? 0
                 : memory.readInt(acpiLayout.facs() + AcpiTables.FACS_FIRMWARE_WAKING_VECTOR) & 0xffffffffL;
         if (vector == 0 || vector >= 0x100000) {

@@ -3,6 +3,8 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.machine.SystemWakeup;
+import dev.jvmm.core.machine.WakeupReason;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -31,6 +33,12 @@ import java.util.function.LongConsumer;
  * register C clears it and lowers the line (QEMU's qemu_irq_raise/lower). Enabled interrupts arm one
  * task at a time on a ScheduledExecutorService; periodic ticks that find PF still set are merged into
  * the pending interrupt (counted in {@link #coalescedTicks()}) rather than each costing a wake-up.
+ *
+ * <p>The alarm is a wake source, as in QEMU's rtc_update_timer: when it fires with AIE set, the RTC asks
+ * {@link #setWakeup the machine} for a wake-up (reason RTC), which wakes a suspended guest if PM1_EN's RTC_EN
+ * allowed it. With clock=host the alarm's timer runs while the guest is suspended; with clock=vm the RTC
+ * stands still then, as QEMU's virtual-clock timers do not fire while the vCPUs are paused, so that alarm
+ * does not wake the guest under either VMM.
  *
  * <p>{@link #setTimeChangeListener} reports guest time changes (QMP RTC_CHANGE); {@link #pause()} and
  * {@link #resume()} stop the clock for -rtc clock=vm; {@link #reset()} is the machine reset.
@@ -139,6 +147,7 @@ public final class CmosRtc implements IoHandler {
     /** Level last driven on IRQ 8; only changes are passed on (each one may be a KVM_IRQ_LINE call). */
     private boolean irqHigh;
     private volatile LongConsumer timeChangeListener = s -> { };
+    private volatile SystemWakeup wakeup = SystemWakeup.NONE;
 
     // Timers: one pending task at most, for the earliest enabled interrupt.
     private final boolean timersEnabled;
@@ -287,6 +296,11 @@ public final class CmosRtc implements IoHandler {
      */
     public void setTimeChangeListener(LongConsumer listener) {
         timeChangeListener = listener == null ? s -> { } : listener;
+    }
+
+    /** Where the alarm asks for a wake-up from S3 (the machine); none by default. */
+    public void setWakeup(SystemWakeup machine) {
+        wakeup = machine == null ? SystemWakeup.NONE : machine;
     }
 
     /** Guest RTC minus host UTC, whole seconds (the guest time as currently running, not QEMU's event). */
@@ -598,6 +612,9 @@ public final class CmosRtc implements IoHandler {
             long alarm = nextAlarmSecond(flagsSecond);
             if (alarm >= 0 && alarm <= second) {
                 flags |= REG_C_AF;
+                if ((b & REG_B_AIE) != 0) {
+                    wakeup.request(WakeupReason.RTC); // a no-op unless the guest is suspended
+                }
             }
             flagsSecond = second;
             if (running()) {
