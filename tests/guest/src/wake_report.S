@@ -1,7 +1,7 @@
 /*
  * S3 resume trampoline for the wake-source actions (action=wake-*): copied to 0x7000 like wake.S and
  * entered in real mode at the FACS firmware_waking_vector. It reports what an OS's resume path looks
- * at, then writes 0x10 (pass) to isa-debug-exit:
+ * at, then halts with interrupts off, so the monitor can still look at the resumed VM:
  *   "resume pm1_sts XXXX pm1_en XXXX rtc_c XX rtc_b XX"
  * PM1_STS and PM1_EN are read whole (ACPI 6.5 4.8.3.1); register C is masked to IRQF|PF|AF and register
  * B to PIE|AIE|UIE (MC146818A), leaving out UF, whose value depends on when the second boundary falls.
@@ -10,8 +10,6 @@
 #define COM1 0x3f8
 #define UART_LSR 5
 #define UART_LSR_THRE 0x20
-#define DEBUG_EXIT_PORT 0xf4
-#define EXIT_PASS 0x10
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
 #define RTC_REG_B 0x0b
@@ -57,8 +55,6 @@ wake_report_start:
     call hex8
     movb $'\n', %al
     call putc
-    movb $EXIT_PASS, %al
-    outb %al, $DEBUG_EXIT_PORT
 3:  hlt
     jmp 3b
 
