@@ -499,16 +499,21 @@ static void cmos_wr(u8 reg, u8 v)
  * so it fires within that many seconds without date arithmetic. Register C is read first: a stale AF
  * would keep the alarm from being noticed, on real hardware as in QEMU.
  */
-static void arm_rtc_alarm(int aie)
+/* The RTC's seconds, binary, read outside the update cycle. */
+static u32 rtc_seconds(void)
 {
     u32 i;
     for (i = 0; i < 1000000 && (cmos_rd(RTC_REG_A) & REG_A_UIP); i++)
         ;
-    u8 b = cmos_rd(RTC_REG_B);
     u8 raw = cmos_rd(RTC_SECONDS);
+    return (cmos_rd(RTC_REG_B) & REG_B_DM) ? raw : (u32)(raw >> 4) * 10 + (raw & 0xf);
+}
+
+static void arm_rtc_alarm(int aie)
+{
+    u8 b = cmos_rd(RTC_REG_B);
     int bcd = !(b & REG_B_DM);
-    u32 sec = bcd ? (u32)(raw >> 4) * 10 + (raw & 0xf) : raw;
-    sec = (sec + ALARM_DELAY_S) % 60;
+    u32 sec = (rtc_seconds() + ALARM_DELAY_S) % 60;
     cmos_wr(RTC_SECONDS_ALARM, (u8)(bcd ? ((sec / 10) << 4 | sec % 10) : sec));
     cmos_wr(RTC_MINUTES_ALARM, ALARM_DONT_CARE);
     cmos_wr(RTC_HOURS_ALARM, ALARM_DONT_CARE);
@@ -562,6 +567,7 @@ static void wake_suspend(const char *action)
     puts("acpi: pm1_en ");
     put_hex_short(inw(pm1_en_port()));
     putc('\n');
+    *(volatile u8 *)(WAKE_BASE + (u32)(wake_report_sec - wake_report_start)) = (u8)rtc_seconds();
     putln("acpi: suspending");
     sleep_state(3);
     io_delay(100000);

@@ -135,7 +135,7 @@ extern char sci_isr[];
 extern char blk_queue_isr[], blk_config_isr[];
 extern char ide_isr14[], ide_isr15[];
 extern char wake_start[], wake_end[];
-extern char wake_report_start[], wake_report_end[], wake_report_pm1[];
+extern char wake_report_start[], wake_report_end[], wake_report_pm1[], wake_report_sec[];
 
 /* Local APIC (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO, and the I/O APIC (82093AA, 3.2). */
 #define LAPIC_BASE 0xfee00000u

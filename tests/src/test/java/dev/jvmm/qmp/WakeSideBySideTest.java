@@ -18,10 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * (action=wake-*: the RTC alarm with or without RTC_EN/AIE, the PM timer, the power button) and suspends
  * through PM1a_CNT; the test then follows one script on both VMMs (query-status, waiting for a wake-up that
  * may not come, system_powerdown, system_wakeup, quit) and compares the serial output (the resumed guest
- * prints PM1_STS, PM1_EN and the RTC's flags), the events with their data, the run states seen and the exit
- * status. What QEMU 7.2 does, as the cases pin it: the alarm wakes the guest only with AIE and RTC_EN, and
- * not with -rtc clock=vm (virtual-clock timers stand still while the vCPUs are paused), nor does the PM
- * timer; the power button only latches PWRBTN_STS; system_wakeup wakes it as if by the power button.
+ * prints PM1_STS, PM1_EN, the RTC's flags and whether the RTC ran on while it slept), the events with their
+ * data, the run states seen and the exit status. What QEMU 7.2 does, as the cases pin it: the alarm wakes
+ * the guest only with AIE and RTC_EN, and not with -rtc clock=vm (the virtual clock runs on while suspended,
+ * but its timers wait for the vCPUs), nor does the PM timer; the power button only latches PWRBTN_STS;
+ * system_wakeup wakes it as if by the power button.
  */
 class WakeSideBySideTest {
     /** Long enough for the alarm (at most two seconds after it is armed) or a PM timer carry (2.3 s). */
@@ -55,6 +56,7 @@ class WakeSideBySideTest {
                 Arguments.of("action=wake-rtc", List.of(), wakesItself),
                 Arguments.of("action=wake-rtc-noen", List.of(), sleepsOn),
                 Arguments.of("action=wake-rtc-noaie", List.of(), sleepsOn),
+                Arguments.of("action=wake-rtc", List.of("-rtc", "clock=rt"), wakesItself),
                 Arguments.of("action=wake-rtc", List.of("-rtc", "clock=vm"), sleepsOn),
                 Arguments.of("action=wake-pmtimer", List.of(), sleepsOn),
                 Arguments.of("action=wake-button", List.of(),

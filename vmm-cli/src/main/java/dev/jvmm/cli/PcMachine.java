@@ -288,7 +288,10 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
     }
 
-    /** The MC146818 with -rtc's options; it reports RTC_CHANGE and, with clock=vm, runs only with the VM. */
+    /**
+     * The MC146818 with -rtc's options; it reports RTC_CHANGE, asks the machine for S3 wake-ups and, with
+     * clock=vm, runs only with the VM.
+     */
     private CmosRtc newRtc(int cpus) {
         RtcOptions options = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
         CmosRtc r = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), cpus, vm.line(RTC_IRQ),
@@ -299,10 +302,15 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         String qomPath = "/machine/unattached/device[" + (cpus + (config.nodefaults() ? 9 : 10)) + "]";
         r.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, qomPath)));
         r.setWakeup(lifecycle);
+        // S3 pauses the vCPUs but not the VM: with clock=vm time goes on while the timers wait (QEMU).
         lifecycle.runState().addListener((from, to) -> {
             if (to == RunState.RUNNING) {
+                r.releaseTimers();
                 r.resume();
-            } else if (from == RunState.RUNNING) {
+            } else if (to == RunState.SUSPENDED) {
+                r.holdTimers();
+            } else if (from == RunState.RUNNING || from == RunState.SUSPENDED) {
+                r.releaseTimers();
                 r.pause();
             }
         });

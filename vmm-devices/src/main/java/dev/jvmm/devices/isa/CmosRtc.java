@@ -36,9 +36,9 @@ import java.util.function.LongConsumer;
  *
  * <p>The alarm is a wake source, as in QEMU's rtc_update_timer: when it fires with AIE set, the RTC asks
  * {@link #setWakeup the machine} for a wake-up (reason RTC), which wakes a suspended guest if PM1_EN's RTC_EN
- * allowed it. With clock=host the alarm's timer runs while the guest is suspended; with clock=vm the RTC
- * stands still then, as QEMU's virtual-clock timers do not fire while the vCPUs are paused, so that alarm
- * does not wake the guest under either VMM.
+ * allowed it. With clock=host or rt the alarm's timer runs while the guest is suspended; with clock=vm the
+ * time goes on but the timers are held ({@link #holdTimers()}), as QEMU's virtual-clock timers do not fire
+ * while the vCPUs are paused, so that alarm does not wake the guest under either VMM.
  *
  * <p>{@link #setTimeChangeListener} reports guest time changes (QMP RTC_CHANGE); {@link #pause()} and
  * {@link #resume()} stop the clock for -rtc clock=vm; {@link #reset()} is the machine reset.
@@ -154,6 +154,8 @@ public final class CmosRtc implements IoHandler {
     private ScheduledExecutorService timers;
     private final boolean ownsTimers;
     private ScheduledFuture<?> pending;
+    /** clock=vm while suspended: time runs, timers do not (see {@link #holdTimers()}). */
+    private boolean timersHeld;
     private long pendingDeadline = Long.MIN_VALUE;
     private final Runnable timerTask = this::runTimers;
 
@@ -351,6 +353,26 @@ public final class CmosRtc implements IoHandler {
     public synchronized void pause() {
         if (options.clock() == RtcOptions.ClockSource.VM && pausedAtNanos < 0) {
             pausedAtNanos = hostNanos();
+            reschedule();
+        }
+    }
+
+    /**
+     * The vCPUs stopped for S3 while the VM did not: with clock=vm the guest time goes on, but no interrupt
+     * timer fires (so the alarm wakes nothing) until {@link #releaseTimers()}, as QEMU's virtual-clock timers
+     * while pause_all_vcpus holds that clock. With clock=host or rt nothing changes.
+     */
+    public synchronized void holdTimers() {
+        if (options.clock() == RtcOptions.ClockSource.VM && !timersHeld) {
+            timersHeld = true;
+            reschedule();
+        }
+    }
+
+    /** The vCPUs run again (or the machine leaves S3 some other way): timers are armed again. */
+    public synchronized void releaseTimers() {
+        if (timersHeld) {
+            timersHeld = false;
             reschedule();
         }
     }
@@ -567,6 +589,9 @@ public final class CmosRtc implements IoHandler {
     public synchronized void runTimers() {
         pendingDeadline = Long.MIN_VALUE;
         pending = null;
+        if (timersHeld) {
+            return; // a task that was already on its way when the timers were held
+        }
         if (syncFlags()) {
             setIrq(true);
         }
@@ -641,7 +666,7 @@ public final class CmosRtc implements IoHandler {
         long deadline = Long.MAX_VALUE;
         int b = cmos[RTC_REG_B] & 0xff;
         int c = cmos[RTC_REG_C] & 0xff;
-        if (!dividersInReset() && pausedAtNanos < 0) {
+        if (!dividersInReset() && pausedAtNanos < 0 && !timersHeld) {
             if ((b & REG_B_PIE) != 0 && (c & REG_C_PF) == 0 && periodicTicks() != 0) {
                 deadline = Math.min(deadline, nextPeriodicNanos);
             }

@@ -6,6 +6,7 @@ import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.machine.SystemWakeup;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.state.RunState;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -257,5 +259,40 @@ class RtcAlarmWakeTest {
         assertEquals(RunState.SUSPENDED, lifecycle.runState().current());
         assertEquals(List.of(new VmEvent.Suspend(), new VmEvent.Powerdown()), log);
         assertEquals(PWRBTN_STS, pmReg(PM1_STS) & PWRBTN_STS);
+    }
+
+    @Test
+    void withClockVmTimeGoesOnWhileSuspendedButTheAlarmWaits() {
+        List<WakeupReason> asked = new ArrayList<>();
+        CmosRtc vmClock = CmosRtc.withoutTimers(512 * MIB, 0, 1, IrqLine.NONE, clock, ZoneOffset.UTC,
+                RtcOptions.parse("clock=vm"));
+        vmClock.setWakeup(new SystemWakeup() {
+            @Override
+            public void request(WakeupReason reason) {
+                asked.add(reason);
+            }
+
+            @Override
+            public void enable(WakeupReason reason, boolean enabled) {
+            }
+        });
+        PioBus b = new PioBus();
+        vmClock.attach(b);
+        for (int[] alarm : new int[][] {{RTC_SECONDS_ALARM, 0x58}, {RTC_MINUTES_ALARM, DONT_CARE},
+                {RTC_HOURS_ALARM, DONT_CARE}}) {
+            b.write(0x70, 1, alarm[0]);
+            b.write(0x71, 1, alarm[1]);
+        }
+        b.write(0x70, 1, RTC_REG_B);
+        b.write(0x71, 1, REG_B_24H | REG_B_AIE);
+        vmClock.holdTimers();
+        clock.advanceNanos(3 * S); // 21:34:59.5, past the alarm
+        vmClock.runTimers();
+        assertEquals(List.of(), asked, "no virtual-clock timer fires while the vCPUs are paused");
+        b.write(0x70, 1, 0x00);
+        assertEquals(0x59, b.read(0x71, 1), "but the time went on");
+        vmClock.releaseTimers();
+        vmClock.runTimers();
+        assertEquals(List.of(WakeupReason.RTC), asked, "a timer due while held fires once released");
     }
 }
