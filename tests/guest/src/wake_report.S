@@ -2,9 +2,10 @@
  * S3 resume trampoline for the wake-source actions (action=wake-*): copied to 0x7000 like wake.S and
  * entered in real mode at the FACS firmware_waking_vector. It reports what an OS's resume path looks
  * at, then halts with interrupts off, so the monitor can still look at the resumed VM:
- *   "resume pm1_sts XXXX pm1_en XXXX rtc_c XX rtc_b XX rtc_ran_5s y|n"
+ *   "resume pm1_sts XXXX pm1_en XXXX rtc_c XX rtc_b XX cmos_0f XX rtc_ran_5s y|n"
  * PM1_STS and PM1_EN are read whole (ACPI 6.5 4.8.3.1); register C is masked to IRQF|PF|AF and register
  * B to PIE|AIE|UIE (MC146818A), leaving out UF, whose value depends on when the second boundary falls.
+ * CMOS byte 0x0f is the shutdown status, where QEMU leaves 0xfe on suspend for the firmware to find.
  * rtc_ran_5s says whether the RTC's seconds moved on by 5 or more (mod 60) while the guest slept, which
  * tells a clock that ran during S3 from one that stood still without printing a time. The C code patches
  * the PM1a event block's port into wake_report_pm1 and the binary seconds at suspend into wake_report_sec.
@@ -19,6 +20,7 @@
 #define RTC_REG_B 0x0b
 #define REG_A_UIP 0x80
 #define REG_B_DM 0x04
+#define CMOS_SHUTDOWN_STATUS 0x0f
 #define SLEPT_LONG_S 5
 #define RTC_REG_C 0x0c
 #define REG_C_STABLE 0xe0  /* IRQF | PF | AF */
@@ -59,6 +61,12 @@ wake_report_start:
     outb %al, $CMOS_INDEX
     inb $CMOS_DATA, %al
     andb $REG_B_IRQ_ENABLES, %al
+    call hex8
+    movw $OFF(s_0f), %si
+    call puts
+    movb $CMOS_SHUTDOWN_STATUS, %al
+    outb %al, $CMOS_INDEX
+    inb $CMOS_DATA, %al
     call hex8
     movw $OFF(s_ran), %si
     call puts
@@ -146,6 +154,7 @@ s_sts:  .asciz "resume pm1_sts "
 s_en:   .asciz " pm1_en "
 s_c:    .asciz " rtc_c "
 s_b:    .asciz " rtc_b "
+s_0f:   .asciz " cmos_0f "
 s_ran:  .asciz " rtc_ran_5s "
     .balign 2
 wake_report_pm1:

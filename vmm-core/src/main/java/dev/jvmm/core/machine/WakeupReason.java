@@ -9,7 +9,10 @@ package dev.jvmm.core.machine;
 public enum WakeupReason {
     /** The RTC alarm fired with AIE set (MC146818A register B). Enabled by RTC_EN in PM1_EN. */
     RTC,
-    /** The ACPI PM timer carried into bit 23. Enabled by TMR_EN in PM1_EN. */
+    /**
+     * The ACPI PM timer carried into bit 23. Enabled by TMR_EN in PM1_EN, but never asked for on a pc: QEMU's
+     * PM timer cannot fire while the vCPUs are paused for S3, so it wakes nothing there either.
+     */
     PMTIMER,
     /** Anything else: QMP system_wakeup. Always enabled. */
     OTHER;
