@@ -38,6 +38,9 @@
 /* 4.8.3.1 PM1 event registers, 4.8.3.2 PM1 control registers. */
 #define PM1_STS_PWRBTN (1u << 8)
 #define PM1_EN_PWRBTN (1u << 8)
+#define PM1_EN_TMR (1u << 0)
+#define PM1_EN_RTC (1u << 10)
+#define PM1_STS_ALL 0xffffu
 #define PM1_CNT_SCI_EN (1u << 0)
 #define PM1_CNT_SLP_TYP_SHIFT 10
 #define PM1_CNT_SLP_TYP_MASK (7u << 10)
@@ -75,6 +78,22 @@
 #define AML_DWORD_PREFIX 0x0c
 #define AML_PACKAGE_OP 0x12
 #define AML_ONES_OP 0xff
+
+/* MC146818A address map and register bits, for the alarm as a wake source. */
+#define CMOS_INDEX 0x70
+#define CMOS_DATA 0x71
+#define RTC_SECONDS 0x00
+#define RTC_SECONDS_ALARM 0x01
+#define RTC_MINUTES_ALARM 0x03
+#define RTC_HOURS_ALARM 0x05
+#define RTC_REG_A 0x0a
+#define RTC_REG_B 0x0b
+#define RTC_REG_C 0x0c
+#define REG_A_UIP 0x80
+#define REG_B_AIE 0x20
+#define REG_B_DM 0x04
+#define ALARM_DONT_CARE 0xff
+#define ALARM_DELAY_S 2
 
 #define SCI_VECTOR 0x39
 #define WAKE_BASE 0x7000u
@@ -463,6 +482,103 @@ static void suspend(void)
     acpi_fail("still running after S3");
 }
 
+static u8 cmos_rd(u8 reg)
+{
+    outb(CMOS_INDEX, reg);
+    return inb(CMOS_DATA);
+}
+
+static void cmos_wr(u8 reg, u8 v)
+{
+    outb(CMOS_INDEX, reg);
+    outb(CMOS_DATA, v);
+}
+
+/*
+ * Alarm ALARM_DELAY_S seconds from now, matching on the seconds only (minutes and hours "don't care"),
+ * so it fires within that many seconds without date arithmetic. Register C is read first: a stale AF
+ * would keep the alarm from being noticed, on real hardware as in QEMU.
+ */
+/* The RTC's seconds, binary, read outside the update cycle. */
+static u32 rtc_seconds(void)
+{
+    u32 i;
+    for (i = 0; i < 1000000 && (cmos_rd(RTC_REG_A) & REG_A_UIP); i++)
+        ;
+    u8 raw = cmos_rd(RTC_SECONDS);
+    return (cmos_rd(RTC_REG_B) & REG_B_DM) ? raw : (u32)(raw >> 4) * 10 + (raw & 0xf);
+}
+
+static void arm_rtc_alarm(int aie)
+{
+    u8 b = cmos_rd(RTC_REG_B);
+    int bcd = !(b & REG_B_DM);
+    u32 sec = (rtc_seconds() + ALARM_DELAY_S) % 60;
+    cmos_wr(RTC_SECONDS_ALARM, (u8)(bcd ? ((sec / 10) << 4 | sec % 10) : sec));
+    cmos_wr(RTC_MINUTES_ALARM, ALARM_DONT_CARE);
+    cmos_wr(RTC_HOURS_ALARM, ALARM_DONT_CARE);
+    (void)cmos_rd(RTC_REG_C);
+    cmos_wr(RTC_REG_B, (u8)(aie ? b | REG_B_AIE : b & ~REG_B_AIE));
+}
+
+/*
+ * S3 with one wake source armed (ACPI 6.5 16.1.4 and 4.8.3.1): the guest leaves interrupts off and the
+ * SCI masked, so only the VMM's wake logic can bring it back, through the FACS waking vector into
+ * wake_report.S, which prints PM1_STS/PM1_EN and the RTC's flags as the resumed OS sees them.
+ *   wake-rtc        alarm with AIE, RTC_EN set: the alarm wakes it
+ *   wake-rtc-noen   alarm with AIE, RTC_EN clear: stays asleep until something else wakes it
+ *   wake-rtc-noaie  alarm without AIE, RTC_EN set: no alarm interrupt, so no wake either
+ *   wake-pmtimer    TMR_EN set, TMR_STS clear: the PM timer's bit-23 carry wakes it
+ *   wake-button     PWRBTN_EN only: for the power button and system_wakeup while suspended
+ */
+static void wake_suspend(const char *action) __attribute__((noreturn));
+static void wake_suspend(const char *action)
+{
+    u16 en;
+    if (streq(action, "wake-rtc"))
+        en = PM1_EN_RTC;
+    else if (streq(action, "wake-rtc-noen"))
+        en = 0;
+    else if (streq(action, "wake-rtc-noaie"))
+        en = PM1_EN_RTC;
+    else if (streq(action, "wake-pmtimer"))
+        en = PM1_EN_TMR;
+    else if (streq(action, "wake-button"))
+        en = PM1_EN_PWRBTN;
+    else
+        acpi_fail("unknown wake action");
+    if (A.slp_typ[3] == NO_SLP_TYP)
+        acpi_fail("no \\_S3_");
+    if (!A.facs || rd32(A.facs) != sig32("FACS"))
+        acpi_fail("no FACS");
+    __asm__ volatile("cli");
+    memcpy((void *)WAKE_BASE, wake_report_start, (u32)(wake_report_end - wake_report_start));
+    *(volatile u16 *)(WAKE_BASE + (u32)(wake_report_pm1 - wake_report_start)) = (u16)A.pm1a_evt;
+    *(volatile u32 *)(A.facs + FACS_FIRMWARE_WAKING_VECTOR) = WAKE_BASE;
+    if (rd32(A.facs + FACS_LENGTH) >= FACS_V1_MIN_LENGTH) {
+        *(volatile u32 *)(A.facs + FACS_X_FIRMWARE_WAKING_VECTOR) = 0;
+        *(volatile u32 *)(A.facs + FACS_X_FIRMWARE_WAKING_VECTOR + 4) = 0;
+    }
+    acpi_enable();
+    if (streq(action, "wake-rtc") || streq(action, "wake-rtc-noen") || streq(action, "wake-rtc-noaie"))
+        arm_rtc_alarm(!streq(action, "wake-rtc-noaie"));
+    outw(pm1_en_port(), en);
+    outw((u16)A.pm1a_evt, PM1_STS_ALL); /* write-1-to-clear: TMR_STS too, so the timer is armed */
+    puts("acpi: pm1_en ");
+    put_hex_short(inw(pm1_en_port()));
+    putc('\n');
+    *(volatile u8 *)(WAKE_BASE + (u32)(wake_report_sec - wake_report_start)) = (u8)rtc_seconds();
+    putln("acpi: suspending");
+    sleep_state(3);
+    io_delay(100000);
+    acpi_fail("still running after S3");
+}
+
+int acpi_wake_action(const char *action)
+{
+    return action[0] == 'w' && action[1] == 'a' && action[2] == 'k' && action[3] == 'e' && action[4] == '-';
+}
+
 void action_acpi(const struct boot_info *bi, const char *action)
 {
     acpi_find(bi);
@@ -477,6 +593,8 @@ void action_acpi(const struct boot_info *bi, const char *action)
         powerbutton();
     } else if (streq(action, "suspend")) {
         suspend();
+    } else if (acpi_wake_action(action)) {
+        wake_suspend(action);
     }
     acpi_fail("unknown acpi action");
 }

@@ -63,6 +63,7 @@ void io_delay(u32 n);
 
 /* acpi.c: action=acpi|poweroff|powerbutton|suspend */
 void action_acpi(const struct boot_info *bi, const char *action) __attribute__((noreturn));
+int acpi_wake_action(const char *action); /* action=wake-*: S3 with one wake source armed */
 void sci_interrupt(void);
 
 /* pci.c: configuration mechanism #1 on bus 0. bdf = device << 3 | function. */
@@ -134,6 +135,7 @@ extern char sci_isr[];
 extern char blk_queue_isr[], blk_config_isr[];
 extern char ide_isr14[], ide_isr15[];
 extern char wake_start[], wake_end[];
+extern char wake_report_start[], wake_report_end[], wake_report_pm1[], wake_report_sec[];
 
 /* Local APIC (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO, and the I/O APIC (82093AA, 3.2). */
 #define LAPIC_BASE 0xfee00000u

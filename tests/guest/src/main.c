@@ -512,7 +512,7 @@ void guest_main(struct boot_info *bi)
         putln("jvmm-tiny: exit 7");
         exit_qemu(7);
     } else if (streq(action, "acpi") || streq(action, "poweroff") || streq(action, "powerbutton")
-               || streq(action, "suspend")) {
+               || streq(action, "suspend") || acpi_wake_action(action)) {
         action_acpi(bi, action);
     } else if (streq(action, "rtcset")) {
         action_rtcset();

@@ -26,6 +26,7 @@ import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.machine.PciBusInfo;
 import dev.jvmm.core.machine.QomObject;
+import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
@@ -259,7 +260,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             public void hibernate() {
                 lifecycle.requestGuestSuspendToDisk();
             }
-        }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL);
+        }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL, lifecycle);
         p.attach(pio);
         pci.add(PIIX_SLOT, PIIX_PM_FUNCTION, p);
         return p;
@@ -287,7 +288,10 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
     }
 
-    /** The MC146818 with -rtc's options; it reports RTC_CHANGE and, with clock=vm, runs only with the VM. */
+    /**
+     * The MC146818 with -rtc's options; it reports RTC_CHANGE, asks the machine for S3 wake-ups and, with
+     * clock=vm, runs only with the VM.
+     */
     private CmosRtc newRtc(int cpus) {
         RtcOptions options = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
         CmosRtc r = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), cpus, vm.line(RTC_IRQ),
@@ -297,10 +301,16 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         // then nine (ten without -nodefaults) others under KVM.
         String qomPath = "/machine/unattached/device[" + (cpus + (config.nodefaults() ? 9 : 10)) + "]";
         r.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, qomPath)));
+        r.setWakeup(lifecycle);
+        // S3 pauses the vCPUs but not the VM: with clock=vm time goes on while the timers wait (QEMU).
         lifecycle.runState().addListener((from, to) -> {
             if (to == RunState.RUNNING) {
+                r.releaseTimers();
                 r.resume();
-            } else if (from == RunState.RUNNING) {
+            } else if (to == RunState.SUSPENDED) {
+                r.holdTimers();
+            } else if (from == RunState.RUNNING || from == RunState.SUSPENDED) {
+                r.releaseTimers();
                 r.pause();
             }
         });
@@ -440,11 +450,12 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /**
      * Resume from S3 as firmware does it: devices reset, RAM kept, WAK_STS set, and the boot processor in
      * real mode at the FACS waking vector (ACPI 6.4 section 16.3.2). Without a vector the guest boots anew.
+     * The PM block records why (WAK_STS with RTC_STS or PWRBTN_STS), after its reset, as QEMU's notifier.
      */
     @Override
-    public void resetForWakeup() {
+    public void resetForWakeup(WakeupReason reason) {
         resetDevices();
-        pm.wakeup();
+        pm.wakeup(reason);
         long vector = acpiLayout == null ? 0
                 : memory.readInt(acpiLayout.facs() + AcpiTables.FACS_FIRMWARE_WAKING_VECTOR) & 0xffffffffL;
         if (vector == 0 || vector >= 0x100000) {

@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * QEMU 7.2's run-state policy (softmmu/runstate.c, cpus.c), the same for every machine: which events are
@@ -25,7 +26,11 @@ import java.util.concurrent.TimeUnit;
  * vCPU threads ({@code requestGuest*}) are queued there, because pausing all vCPUs from a vCPU thread would
  * wait for itself. The {@code do*} methods must be called on the main loop.
  */
-public final class LifecycleController implements AutoCloseable {
+public final class LifecycleController implements SystemWakeup, AutoCloseable {
+    /** QEMU's initial wake-up mask: every reason; the PM block's reset then clears RTC and PMTIMER. */
+    private static final int ALL_WAKEUP_REASONS = WakeupReason.RTC.bit() | WakeupReason.PMTIMER.bit()
+            | WakeupReason.OTHER.bit();
+
     private final RunStateMachine runState;
     private final EventBus events;
     private final VcpuControl vcpus;
@@ -33,6 +38,7 @@ public final class LifecycleController implements AutoCloseable {
     private final CopyOnWriteArrayList<Runnable> exitHooks = new CopyOnWriteArrayList<>();
     private volatile ActionSettings actions;
     private volatile boolean exiting;
+    private final AtomicInteger wakeupMask = new AtomicInteger(ALL_WAKEUP_REASONS);
 
     public LifecycleController(EventBus events, VcpuControl vcpus, ActionSettings actions) {
         this.runState = new RunStateMachine(RunState.PRELAUNCH);
@@ -126,23 +132,16 @@ public final class LifecycleController implements AutoCloseable {
     }
 
     /**
-     * QMP system_wakeup, with qmp_system_wakeup's refusals. The state becomes running at once; the reset
-     * and WAKEUP follow on the main loop, as QEMU's wake-up request does.
+     * QMP system_wakeup, with qmp_system_wakeup's refusals: a wake-up for {@link WakeupReason#OTHER}, which
+     * no mask refuses.
      */
     public void systemWakeup() throws MachineCommandException {
         if (!vcpus.wakeupSupported()) {
             throw MachineCommandException.generic("wake-up from suspend is not supported by this guest");
         }
-        if (runState.current() != RunState.SUSPENDED) {
+        if (!wakeup(WakeupReason.OTHER)) {
             throw MachineCommandException.generic("Unable to wake up: guest is not in suspended state");
         }
-        runState.transition(RunState.RUNNING);
-        runOnMainLoop(() -> {
-            vcpus.pauseAll();
-            vcpus.resetForWakeup();
-            vcpus.resumeAll();
-            events.publish(new VmEvent.Wakeup());
-        });
     }
 
     // ---- requests from vCPU threads and devices (any thread) ----
@@ -166,6 +165,33 @@ public final class LifecycleController implements AutoCloseable {
             runState.transition(RunState.SUSPENDED);
             events.publish(new VmEvent.Suspend());
         });
+    }
+
+    /**
+     * A wake source fired (the RTC alarm, from the timer thread): on the main loop, a suspended guest whose
+     * wake-up mask allows this reason is woken, as by QEMU's qemu_system_wakeup_request; otherwise nothing
+     * happens. The state test first keeps a source that fires while the guest runs from queuing work.
+     */
+    @Override
+    public void request(WakeupReason reason) {
+        if (runState.current() == RunState.SUSPENDED) {
+            runOnMainLoop(() -> wakeup(reason));
+        }
+    }
+
+    /** QEMU's qemu_system_wakeup_enable; lock-free, so the PM block may call it from a PM1_EN write. */
+    @Override
+    public void enable(WakeupReason reason, boolean enabled) {
+        int bit = reason.bit();
+        int m;
+        do {
+            m = wakeupMask.get();
+        } while (!wakeupMask.compareAndSet(m, enabled ? m | bit : m & ~bit));
+    }
+
+    /** Whether the wake-up mask lets this reason wake the guest. */
+    public boolean wakeupEnabled(WakeupReason reason) {
+        return (wakeupMask.get() & reason.bit()) != 0;
     }
 
     /** The guest asked for ACPI S4: SUSPEND_DISK, then a guest shutdown. */
@@ -220,6 +246,28 @@ public final class LifecycleController implements AutoCloseable {
         if (!mainLoop.isShutdown()) {
             mainLoop.execute(r);
         }
+    }
+
+    /**
+     * qemu_system_wakeup_request and the main loop's wake-up, in one go: only a suspended guest wakes, and
+     * only for an enabled reason; the state becomes running, the vCPUs stop, the machine resets for resume
+     * (the PM block records the reason), the vCPUs run, and WAKEUP goes out (no RESET: QEMU resets with no
+     * shutdown cause). QEMU 7.2 gets to its main loop before it answers system_wakeup, so WAKEUP precedes the
+     * reply there (checked), as here. Returns false when the guest was not suspended. Call on the main loop.
+     */
+    private boolean wakeup(WakeupReason reason) {
+        if (runState.current() != RunState.SUSPENDED) {
+            return false;
+        }
+        if (!wakeupEnabled(reason)) {
+            return true;
+        }
+        runState.transition(RunState.RUNNING);
+        vcpus.pauseAll();
+        vcpus.resetForWakeup(reason);
+        vcpus.resumeAll();
+        events.publish(new VmEvent.Wakeup());
+        return true;
     }
 
     /** vm_start: RESUME is emitted before the state changes, then the vCPUs run. */

@@ -19,10 +19,11 @@ public interface VcpuControl {
 
     /**
      * Resets the machine for a wake-up from S3: devices to power-on state, but guest RAM kept and the boot
-     * processor started where the guest's waking vector says, as firmware does on resume.
-     * vCPUs are paused while called. A machine without ACPI cannot be suspended and never gets this.
+     * processor started where the guest's waking vector says, as firmware does on resume; the reason goes to
+     * the ACPI PM block's status bits (QEMU's wake-up notifier). vCPUs are paused while called. A machine
+     * without ACPI cannot be suspended and never gets this.
      */
-    default void resetForWakeup() {
+    default void resetForWakeup(WakeupReason reason) {
         resetAll();
     }
 

@@ -42,8 +42,8 @@ class LifecycleControllerTest {
                 log.add("exit " + status);
             }
 
-            public void resetForWakeup() {
-                log.add("wake-reset");
+            public void resetForWakeup(WakeupReason reason) {
+                log.add("wake-reset " + reason);
             }
 
             public boolean wakeupSupported() {
@@ -71,7 +71,41 @@ class LifecycleControllerTest {
         lc.systemWakeup();
         assertEquals(RunState.RUNNING, lc.runState().current());
         lc.drainMainLoop();
-        assertEquals(List.of("pause", "wake-reset", "resume", new VmEvent.Wakeup()), log);
+        assertEquals(List.of("pause", "wake-reset OTHER", "resume", new VmEvent.Wakeup()), log);
+    }
+
+    @Test
+    void deviceWakeupHonoursTheMaskAsQemu() throws Exception {
+        LifecycleController lc = controller("", true);
+        lc.request(WakeupReason.RTC); // running: nothing to wake
+        lc.drainMainLoop();
+        assertEquals(List.of(), log);
+        lc.requestGuestSuspend();
+        lc.drainMainLoop();
+        log.clear();
+        lc.enable(WakeupReason.RTC, false);
+        lc.request(WakeupReason.RTC);
+        lc.drainMainLoop();
+        assertEquals(RunState.SUSPENDED, lc.runState().current(), "a disabled reason wakes nothing");
+        assertEquals(List.of(), log);
+        lc.enable(WakeupReason.RTC, true);
+        lc.request(WakeupReason.RTC);
+        lc.drainMainLoop();
+        assertEquals(RunState.RUNNING, lc.runState().current());
+        assertEquals(List.of("pause", "wake-reset RTC", "resume", new VmEvent.Wakeup()), log);
+    }
+
+    @Test
+    void systemWakeupIsReasonOtherWhichNoPmBitDisables() throws Exception {
+        LifecycleController lc = controller("", true);
+        lc.enable(WakeupReason.RTC, false);
+        lc.enable(WakeupReason.PMTIMER, false);
+        lc.requestGuestSuspend();
+        lc.drainMainLoop();
+        log.clear();
+        lc.systemWakeup();
+        lc.drainMainLoop();
+        assertEquals(List.of("pause", "wake-reset OTHER", "resume", new VmEvent.Wakeup()), log);
     }
 
     @Test

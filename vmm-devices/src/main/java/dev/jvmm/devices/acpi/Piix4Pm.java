@@ -3,6 +3,8 @@ package dev.jvmm.devices.acpi;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.machine.SystemWakeup;
+import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
 
@@ -22,6 +24,13 @@ import java.util.function.LongSupplier;
  * (PM1_STS &amp; PM1_EN) has one of TMR/GBL/PWRBTN/RTC pending or (GPE0_STS &amp; GPE0_EN) != 0. QEMU does
  * not gate it on SCI_EN, and neither does this model. The power button, as in QEMU, latches PWRBTN_STS
  * only when PWRBTN_EN is set.
+ *
+ * <p>Wake from S3, as hw/acpi/core.c: PM1_EN's RTC_EN and TMR_EN enable the RTC and PM-timer wake reasons
+ * in the machine's wake-up mask (reset disables both), and on resume {@link #wakeup(WakeupReason)} sets
+ * WAK_STS with the reason's status bit. The PM timer itself never wakes a suspended guest: in QEMU 7.2 it is
+ * a QEMU_CLOCK_VIRTUAL timer, and pausing the vCPUs for S3 disables that clock's timers (checked: with
+ * TMR_EN set and TMR_STS clear a guest stays suspended). The power button while suspended only latches
+ * PWRBTN_STS, as in QEMU; it wakes nothing.
  *
  * <p>Thread safety: every guest access and control call holds this object's monitor.
  */
@@ -97,6 +106,7 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     private final PciConfigSpace config;
     private final IrqLine sci;
     private final SleepRequest sleep;
+    private final SystemWakeup wakeups;
     private final LongSupplier nanoClock;
     private final ScheduledExecutorService scheduler;
     private final boolean acpiOnly;
@@ -149,11 +159,13 @@ public final class Piix4Pm implements PciFunction, IoHandler {
      *                  the FADT should carry no SMI_CMD; false is QEMU's pc with SMM (guest writes 0xf1 to
      *                  0xb2)
      * @param s4Val     SLP_TYP value for S4 (QEMU's default {@link #DEFAULT_S4_VAL})
+     * @param wakeups   the machine's wake-up mask, which PM1_EN's RTC_EN and TMR_EN set
      */
     public Piix4Pm(IrqLine sci, SleepRequest sleep, LongSupplier nanoClock, ScheduledExecutorService scheduler,
-                   boolean acpiOnly, int s4Val) {
+                   boolean acpiOnly, int s4Val, SystemWakeup wakeups) {
         this.sci = sci;
         this.sleep = sleep;
+        this.wakeups = wakeups;
         this.nanoClock = nanoClock;
         this.scheduler = scheduler;
         this.acpiOnly = acpiOnly;
@@ -180,6 +192,12 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         }
         config.sealInitialState();
         resetRegisters();
+    }
+
+    /** A PM that no machine wakes (unit tests). */
+    public Piix4Pm(IrqLine sci, SleepRequest sleep, LongSupplier nanoClock, ScheduledExecutorService scheduler,
+                   boolean acpiOnly, int s4Val) {
+        this(sci, sleep, nanoClock, scheduler, acpiOnly, s4Val, SystemWakeup.NONE);
     }
 
     /** A PM with QEMU pc's defaults (SMM present: SCI_EN clear until ACPI_ENABLE), host monotonic clock. */
@@ -278,7 +296,7 @@ public final class Piix4Pm implements PciFunction, IoHandler {
 
     private void resetRegisters() {
         pm1Sts = 0;
-        pm1En = 0;
+        setPm1En(0);
         pm1Cnt = acpiOnly ? SCI_EN : 0;
         java.util.Arrays.fill(gpe0, (byte) 0);
         apmCnt = 0;
@@ -298,10 +316,18 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         }
     }
 
-    /** Resume from S3: QEMU's wakeup notifier sets WAK_STS. */
-    public synchronized void wakeup() {
-        pm1Sts |= WAK_STS;
-        updateSci();
+    /**
+     * Resume from S3, after the machine reset: QEMU's wake-up notifier sets WAK_STS and the reason's status,
+     * RTC_STS for the alarm, PWRBTN_STS for any other reason (system_wakeup). TMR_STS needs no bit here: the
+     * reset put the timer's overflow point at 0, so it reads set until the guest clears it. Like QEMU's
+     * notifier this leaves the SCI alone (the reset left PM1_EN clear, so nothing could raise it anyway).
+     */
+    public synchronized void wakeup(WakeupReason reason) {
+        pm1Sts |= WAK_STS | switch (reason) {
+            case RTC -> RTC_STS;
+            case PMTIMER -> 0;
+            case OTHER -> PWRBTN_STS;
+        };
     }
 
     /** Sets GPE0 status bits (hotplug and the like) and updates the SCI. */
@@ -387,12 +413,19 @@ public final class Piix4Pm implements PciFunction, IoHandler {
                 updateSci();
             }
             case PM1_EN -> {
-                pm1En = val;
+                setPm1En(val);
                 updateSci();
             }
             case PM1_CNT, PM1_CNT + 1 -> pm1ControlWrite(val);
             default -> { }
         }
+    }
+
+    /** PM1_EN and, as QEMU's acpi_pm1_evt_write_en, the RTC and PM-timer bits of the wake-up mask. */
+    private void setPm1En(int val) {
+        pm1En = val;
+        wakeups.enable(WakeupReason.RTC, (val & RTC_EN) != 0);
+        wakeups.enable(WakeupReason.PMTIMER, (val & TMR_EN) != 0);
     }
 
     private void pm1ControlWrite(int val) {

@@ -3,6 +3,8 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.machine.SystemWakeup;
+import dev.jvmm.core.machine.WakeupReason;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -31,6 +33,12 @@ import java.util.function.LongConsumer;
  * register C clears it and lowers the line (QEMU's qemu_irq_raise/lower). Enabled interrupts arm one
  * task at a time on a ScheduledExecutorService; periodic ticks that find PF still set are merged into
  * the pending interrupt (counted in {@link #coalescedTicks()}) rather than each costing a wake-up.
+ *
+ * <p>The alarm is a wake source, as in QEMU's rtc_update_timer: when it fires with AIE set, the RTC asks
+ * {@link #setWakeup the machine} for a wake-up (reason RTC), which wakes a suspended guest if PM1_EN's RTC_EN
+ * allowed it. With clock=host or rt the alarm's timer runs while the guest is suspended; with clock=vm the
+ * time goes on but the timers are held ({@link #holdTimers()}), as QEMU's virtual-clock timers do not fire
+ * while the vCPUs are paused, so that alarm does not wake the guest under either VMM.
  *
  * <p>{@link #setTimeChangeListener} reports guest time changes (QMP RTC_CHANGE); {@link #pause()} and
  * {@link #resume()} stop the clock for -rtc clock=vm; {@link #reset()} is the machine reset.
@@ -139,12 +147,15 @@ public final class CmosRtc implements IoHandler {
     /** Level last driven on IRQ 8; only changes are passed on (each one may be a KVM_IRQ_LINE call). */
     private boolean irqHigh;
     private volatile LongConsumer timeChangeListener = s -> { };
+    private volatile SystemWakeup wakeup = SystemWakeup.NONE;
 
     // Timers: one pending task at most, for the earliest enabled interrupt.
     private final boolean timersEnabled;
     private ScheduledExecutorService timers;
     private final boolean ownsTimers;
     private ScheduledFuture<?> pending;
+    /** clock=vm while suspended: time runs, timers do not (see {@link #holdTimers()}). */
+    private boolean timersHeld;
     private long pendingDeadline = Long.MIN_VALUE;
     private final Runnable timerTask = this::runTimers;
 
@@ -289,6 +300,11 @@ public final class CmosRtc implements IoHandler {
         timeChangeListener = listener == null ? s -> { } : listener;
     }
 
+    /** Where the alarm asks for a wake-up from S3 (the machine); none by default. */
+    public void setWakeup(SystemWakeup machine) {
+        wakeup = machine == null ? SystemWakeup.NONE : machine;
+    }
+
     /** Guest RTC minus host UTC, whole seconds (the guest time as currently running, not QEMU's event). */
     public synchronized long offsetSeconds() {
         long host = hostNanos();
@@ -337,6 +353,26 @@ public final class CmosRtc implements IoHandler {
     public synchronized void pause() {
         if (options.clock() == RtcOptions.ClockSource.VM && pausedAtNanos < 0) {
             pausedAtNanos = hostNanos();
+            reschedule();
+        }
+    }
+
+    /**
+     * The vCPUs stopped for S3 while the VM did not: with clock=vm the guest time goes on, but no interrupt
+     * timer fires (so the alarm wakes nothing) until {@link #releaseTimers()}, as QEMU's virtual-clock timers
+     * while pause_all_vcpus holds that clock. With clock=host or rt nothing changes.
+     */
+    public synchronized void holdTimers() {
+        if (options.clock() == RtcOptions.ClockSource.VM && !timersHeld) {
+            timersHeld = true;
+            reschedule();
+        }
+    }
+
+    /** The vCPUs run again (or the machine leaves S3 some other way): timers are armed again. */
+    public synchronized void releaseTimers() {
+        if (timersHeld) {
+            timersHeld = false;
             reschedule();
         }
     }
@@ -553,6 +589,9 @@ public final class CmosRtc implements IoHandler {
     public synchronized void runTimers() {
         pendingDeadline = Long.MIN_VALUE;
         pending = null;
+        if (timersHeld) {
+            return; // a task that was already on its way when the timers were held
+        }
         if (syncFlags()) {
             setIrq(true);
         }
@@ -598,6 +637,9 @@ public final class CmosRtc implements IoHandler {
             long alarm = nextAlarmSecond(flagsSecond);
             if (alarm >= 0 && alarm <= second) {
                 flags |= REG_C_AF;
+                if ((b & REG_B_AIE) != 0) {
+                    wakeup.request(WakeupReason.RTC); // a no-op unless the guest is suspended
+                }
             }
             flagsSecond = second;
             if (running()) {
@@ -624,7 +666,7 @@ public final class CmosRtc implements IoHandler {
         long deadline = Long.MAX_VALUE;
         int b = cmos[RTC_REG_B] & 0xff;
         int c = cmos[RTC_REG_C] & 0xff;
-        if (!dividersInReset() && pausedAtNanos < 0) {
+        if (!dividersInReset() && pausedAtNanos < 0 && !timersHeld) {
             if ((b & REG_B_PIE) != 0 && (c & REG_C_PF) == 0 && periodicTicks() != 0) {
                 deadline = Math.min(deadline, nextPeriodicNanos);
             }

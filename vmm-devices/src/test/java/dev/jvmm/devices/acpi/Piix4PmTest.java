@@ -2,6 +2,7 @@ package dev.jvmm.devices.acpi;
 
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.machine.WakeupReason;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -114,7 +115,7 @@ class Piix4PmTest {
 
     @Test
     void statusIsWriteOneToClearAndEnableIsPlain() {
-        pm.wakeup();
+        pm.wakeup(WakeupReason.PMTIMER); // WAK_STS alone
         pm.write(PM1_EN, 2, PWRBTN_EN);
         pm.powerButton();
         assertEquals(WAK_STS | PWRBTN_STS, pm.read(PM1_STS, 2) & ~TMR_STS);
@@ -179,9 +180,11 @@ class Piix4PmTest {
         pm.write(PM1_EN, 2, 0xffff);
         pm.write(PM1_STS, 2, 0xffff);
         sciEdges.clear();
-        pm.wakeup();
-        assertEquals(WAK_STS, pm.read(PM1_STS, 2) & WAK_STS);
-        assertFalse(sci);
+        for (WakeupReason r : WakeupReason.values()) {
+            pm.wakeup(r);
+            assertEquals(WAK_STS, pm.read(PM1_STS, 2) & WAK_STS);
+            assertFalse(sci, r.name());
+        }
     }
 
     @Test
