@@ -1,10 +1,12 @@
 package dev.jvmm.tests;
 
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -33,6 +35,18 @@ class CpuModelSideBySideTest {
         assertEquals(q.status(), j.status(), "exit status differs; jvmm stderr: " + j.stderr());
     }
 
+    /** The topology fields (leaf 1 EBX and EDX.HTT, 8000_0001h ECX.CmpLegacy, 8000_0008h ECX) under -smp. */
+    @ParameterizedTest(name = "-cpu {0} -smp {1}")
+    @CsvSource(delimiter = ';', value = {"qemu64;2", "EPYC;8,sockets=2,cores=2,threads=2",
+        "Skylake-Client,vendor=GenuineIntel;4,cores=2,threads=2", "kvm64;3"})
+    void topologyFieldsFollowSmp(String cpu, String smp) {
+        Path qemu = Env.assumeQemu();
+        VmProcess.Result q = VmProcess.runQemu(qemu, TIMEOUT, argv(cpu, "-smp", smp));
+        VmProcess.Result j = VmProcess.runJvmm(TIMEOUT, argv(cpu, "-smp", smp));
+        assertEquals(q.stdout(), j.stdout(), "CPUID leaves differ; jvmm stderr: " + j.stderr());
+        assertEquals(q.status(), j.status(), "exit status differs; jvmm stderr: " + j.stderr());
+    }
+
     @ParameterizedTest(name = "-cpu {0}")
     @ValueSource(strings = {"qemu64,+avx512f,enforce", "nosuchmodel", "qemu64,+frobnicate", "qemu64,avx=maybe",
         "EPYC,family=x", "qemu64,vendor=Intel", "qemu64,stepping=16", "qemu64,phys-bits=99"})
@@ -45,11 +59,13 @@ class CpuModelSideBySideTest {
         assertEquals(q.status(), j.status());
     }
 
-    private static String[] argv(String cpu) {
+    private static String[] argv(String cpu, String... extra) {
         Path kernel = Env.guest(TinyGuest.Format.PVH.file);
-        return List.of("-enable-kvm", "-cpu", cpu, "-nodefaults", "-display", "none", "-serial", "stdio",
-                "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-no-reboot",
-                "-kernel", kernel.toString(), "-append", "action=cpuid-leaves").toArray(new String[0]);
+        List<String> a = new ArrayList<>(List.of("-enable-kvm", "-cpu", cpu, "-nodefaults", "-display", "none",
+                "-serial", "stdio", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-no-reboot",
+                "-kernel", kernel.toString(), "-append", "action=cpuid-leaves"));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
     }
 
     /** The stderr lines with the program name taken off. */

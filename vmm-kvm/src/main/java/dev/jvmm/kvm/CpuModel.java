@@ -157,7 +157,10 @@ public final class CpuModel {
                 }
                 case CpuidEncoder.LEAF_EXT_FEATURES -> out.add(logical > 1 && !intel
                         ? e.withReg(CpuidReg.ECX, e.ecx() | (1 << 1)) : e);
-                case CpuidEncoder.LEAF_ADDRESS_SIZES -> out.add(logical > 1 ? e.withReg(CpuidReg.ECX, logical - 1) : e);
+                // ECX (AMD APM vol. 3, E.4.7): ApicIdSize in bits 15:12 (the APIC ID bits below the package
+                // field) and NC in 7:0 (threads per package minus one), as QEMU fills it for every vendor.
+                case CpuidEncoder.LEAF_ADDRESS_SIZES -> out.add(logical > 1
+                        ? e.withReg(CpuidReg.ECX, (pkgBits << 12) | (logical - 1)) : e);
                 default -> out.add(e);
             }
         }

@@ -190,7 +190,8 @@ class CpuModelTest {
         assertEquals(5, find(t, 0xb, 1).edx());
         assertEquals(4, find(t, 0xb, 1).ebx());
         assertEquals(1, find(t, 4, 0).eax() >>> 26);
-        assertEquals(3, find(t, 0x80000008, 0).ecx());
+        // 2 cores x 2 threads: two APIC ID bits below the package, four threads a package (NC = 3)
+        assertEquals((2 << 12) | 3, find(t, 0x80000008, 0).ecx());
         CpuidEntry sig = find(t, 0x40000000, 0);
         assertEquals(0x4b4d564b, sig.ebx());
         assertEquals(0, (find(CpuModel.parse("host", fake(), CpuTopology.single()).entriesFor(0), 1, 0).ebx() >>> 16) & 0xff);
