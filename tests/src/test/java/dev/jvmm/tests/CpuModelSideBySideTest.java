@@ -35,7 +35,10 @@ class CpuModelSideBySideTest {
         assertEquals(q.status(), j.status(), "exit status differs; jvmm stderr: " + j.stderr());
     }
 
-    /** The topology fields (leaf 1 EBX and EDX.HTT, 8000_0001h ECX.CmpLegacy, 8000_0008h ECX) under -smp. */
+    /**
+     * The topology fields (leaf 1 EBX and EDX.HTT, 8000_0001h ECX.CmpLegacy, 8000_0008h ECX) under -smp, and
+     * the warning lines, which QEMU prints once for every vCPU.
+     */
     @ParameterizedTest(name = "-cpu {0} -smp {1}")
     @CsvSource(delimiter = ';', value = {"qemu64;2", "EPYC;8,sockets=2,cores=2,threads=2",
         "Skylake-Client,vendor=GenuineIntel;4,cores=2,threads=2", "kvm64;3"})
@@ -44,6 +47,7 @@ class CpuModelSideBySideTest {
         VmProcess.Result q = VmProcess.runQemu(qemu, TIMEOUT, argv(cpu, "-smp", smp));
         VmProcess.Result j = VmProcess.runJvmm(TIMEOUT, argv(cpu, "-smp", smp));
         assertEquals(q.stdout(), j.stdout(), "CPUID leaves differ; jvmm stderr: " + j.stderr());
+        assertEquals(warnings(q.stderr(), "qemu-system-x86_64: "), warnings(j.stderr(), "jvmm: "));
         assertEquals(q.status(), j.status(), "exit status differs; jvmm stderr: " + j.stderr());
     }
 

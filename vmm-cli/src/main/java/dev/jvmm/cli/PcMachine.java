@@ -142,6 +142,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         this.err = err;
         this.kvm = kvm;
         PcProperties pc = config.pc();
+        kvm.checkVcpuCounts(config.smp().cpus(), config.smp().maxcpus(),
+                w -> err.println(Main.PROGRAM + ": warning: " + w));
         this.layout = MemoryLayout.pc(config.ramBytes(), pc.maxRamBelow4g());
         if (MemoryLayout.splitNotGigabyteAligned(config.ramBytes(), pc.maxRamBelow4g())) {
             err.println(Main.PROGRAM + ": warning: Large machine and max_ram_below_4g (" + pc.maxRamBelow4g()
@@ -166,9 +168,10 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }
-        model.warnings().forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         List<Vcpu> cpus = new ArrayList<>();
         for (int i = 0; i < smp.cpus(); i++) {
+            // QEMU realizes, and so filters and warns, each vCPU on its own: -smp 2 prints every line twice.
+            model.warnings().forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
             Vcpu cpu = vm.createVcpu(i, model);
             // The first vCPU tells which feature MSRs KVM really takes; the others get the same model.
             model = cpu.model();

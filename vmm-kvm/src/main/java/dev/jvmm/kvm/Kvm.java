@@ -6,6 +6,8 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import dev.jvmm.core.os.LibC;
 
+import java.util.function.Consumer;
+
 import static dev.jvmm.kvm.KvmIoctls.*;
 
 /** The /dev/kvm system handle: API checks, supported CPUID, and the factory for VMs. */
@@ -98,6 +100,28 @@ public final class Kvm implements AutoCloseable {
     public int recommendedVcpus() {
         int n = checkExtension(KVM_CAP_NR_VCPUS);
         return n > 0 ? n : 4;
+    }
+
+    /**
+     * QEMU's kvm_init check of the vCPU counts asked for: above the recommended count (KVM_CAP_NR_VCPUS) a
+     * warning, above the most (KVM_CAP_MAX_VCPUS) an error after it; "SMP" is the boot count, "hotpluggable"
+     * maxcpus. Warnings go to warn in QEMU's order; the error is a {@link KvmException} with QEMU's text.
+     */
+    public void checkVcpuCounts(int cpus, int maxCpus, Consumer<String> warn) {
+        int soft = recommendedVcpus();
+        int hard = maxVcpus();
+        String[] names = {"SMP", "hotpluggable"};
+        int[] counts = {cpus, maxCpus};
+        for (int i = 0; i < names.length; i++) {
+            if (counts[i] > soft) {
+                warn.accept(String.format("Number of %s cpus requested (%d) exceeds the recommended cpus supported"
+                        + " by KVM (%d)", names[i], counts[i], soft));
+                if (counts[i] > hard) {
+                    throw new KvmException(String.format("Number of %s cpus requested (%d) exceeds the maximum cpus"
+                            + " supported by KVM (%d)", names[i], counts[i], hard));
+                }
+            }
+        }
     }
 
     public int vcpuMmapSize() {
