@@ -114,7 +114,7 @@ static void check_mbi(u32 mbi, u32 module, u32 module_size)
     putln("\"");
 }
 
-void lowmb_main(u32 magic, u32 mbi)
+void mb_entry(u32 magic, u32 mbi)
 {
     serial_init();
     if (magic != MB_BOOTLOADER_MAGIC)
