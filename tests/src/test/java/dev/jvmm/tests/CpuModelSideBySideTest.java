@@ -53,7 +53,8 @@ class CpuModelSideBySideTest {
 
     @ParameterizedTest(name = "-cpu {0}")
     @ValueSource(strings = {"qemu64,+avx512f,enforce", "nosuchmodel", "qemu64,+frobnicate", "qemu64,avx=maybe",
-        "EPYC,family=x", "qemu64,vendor=Intel", "qemu64,stepping=16", "qemu64,phys-bits=99"})
+        "EPYC,family=x", "qemu64,vendor=Intel", "qemu64,stepping=16", "qemu64,phys-bits=99", "qemu64,level=-1",
+        "qemu64,xlevel=0x100000000", "qemu64,level=abc", "qemu64,host-phys-bits-limit=300", ""})
     void sameErrors(String cpu) {
         Path qemu = Env.assumeQemu();
         VmProcess.Result q = VmProcess.runQemu(qemu, TIMEOUT, argv(cpu));

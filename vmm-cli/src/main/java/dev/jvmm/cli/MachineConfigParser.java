@@ -226,6 +226,9 @@ final class MachineConfigParser {
         if (text == null) {
             return CpuModel.DEFAULT;
         }
+        if (text.isEmpty()) {
+            throw new OptionException(null, "-cpu option cannot be empty");
+        }
         String model = text.split(",", -1)[0];
         if (CpuModel.table().model(model) == null) {
             throw new OptionException(null, "unable to find CPU model '" + model + "'");

@@ -1,7 +1,9 @@
 package dev.jvmm.kvm;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -218,7 +220,7 @@ final class CpuResolver {
             return;
         }
         if (UINT_PROPERTIES.contains(name)) {
-            int v = (int) number(name, value, "uint64");
+            int v = (int) unsigned(name, value);
             switch (name) {
                 case "level" -> level = v;
                 case "xlevel" -> xlevel = v;
@@ -267,14 +269,50 @@ final class CpuResolver {
 
     private static long number(String name, String value, String type) {
         try {
-            long v = Long.decode(value);
-            if (type.equals("uint64") && v < 0) {
-                throw new NumberFormatException(value);
-            }
-            return v;
+            return Long.decode(value);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("Parameter '" + name + "' expects " + type);
         }
+    }
+
+    /** Unsigned properties narrower than QEMU's default uint32_t; lbr-fmt and ucode-rev are uint64. */
+    private static final Map<String, Integer> UINT_BITS = Map.of("host-phys-bits-limit", 8,
+            "hv-version-id-sbranch", 8, "hv-version-id-major", 16, "hv-version-id-minor", 16, "lbr-fmt", 64,
+            "ucode-rev", 64);
+
+    /**
+     * An unsigned property as QEMU's string visitor reads it: strtoull's syntax (0x hex, leading-0 octal, a
+     * minus sign wraps), "expects uint64" for what is no number, then "expects uintN_t" above the width.
+     */
+    private static long unsigned(String name, String value) {
+        String digits = value;
+        boolean negative = digits.startsWith("-");
+        if (negative || digits.startsWith("+")) {
+            digits = digits.substring(1);
+        }
+        int radix = 10;
+        if (digits.startsWith("0x") || digits.startsWith("0X")) {
+            radix = 16;
+            digits = digits.substring(2);
+        } else if (digits.length() > 1 && digits.startsWith("0")) {
+            radix = 8;
+            digits = digits.substring(1);
+        }
+        BigInteger magnitude;
+        try {
+            magnitude = new BigInteger(digits, radix);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Parameter '" + name + "' expects uint64");
+        }
+        if (magnitude.signum() < 0 || magnitude.bitLength() > 64) {
+            throw new IllegalArgumentException("Parameter '" + name + "' expects uint64");
+        }
+        long v = negative ? -magnitude.longValue() : magnitude.longValue();
+        int bits = UINT_BITS.getOrDefault(name, 32);
+        if (bits < 64 && Long.compareUnsigned(v, (1L << bits) - 1) > 0) {
+            throw new IllegalArgumentException("Parameter '" + name + "' expects uint" + bits + "_t");
+        }
+        return v;
     }
 
     private static long range(String name, long v, long max) {

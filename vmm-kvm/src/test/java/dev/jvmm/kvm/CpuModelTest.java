@@ -113,6 +113,14 @@ class CpuModelTest {
                 error("qemu64,family=x"));
         assertEquals("can't apply global qemu64-x86_64-cpu.level=abc: Parameter 'level' expects uint64",
                 error("qemu64,level=abc"));
+        // strtoull's syntax first (a minus wraps), then the property's width
+        assertEquals("can't apply global qemu64-x86_64-cpu.level=-1: Parameter 'level' expects uint32_t",
+                error("qemu64,level=-1"));
+        assertEquals("can't apply global qemu64-x86_64-cpu.xlevel=0x100000000: Parameter 'xlevel' expects uint32_t",
+                error("qemu64,xlevel=0x100000000"));
+        assertEquals("can't apply global qemu64-x86_64-cpu.host-phys-bits-limit=300: Parameter "
+                + "'host-phys-bits-limit' expects uint8_t", error("qemu64,host-phys-bits-limit=300"));
+        assertEquals(8, find(parse("qemu64,level=010").entriesFor(0), 0, 0).eax());
         assertEquals("can't apply global qemu64-x86_64-cpu.vendor=Intel: Property '.vendor' doesn't take value 'Intel'",
                 error("qemu64,vendor=Intel"));
         assertEquals("can't apply global qemu64-x86_64-cpu.stepping=16: Property .stepping doesn't take value 16 "
