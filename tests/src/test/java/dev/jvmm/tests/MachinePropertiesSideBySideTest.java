@@ -72,7 +72,7 @@ class MachinePropertiesSideBySideTest {
     @ParameterizedTest
     @ValueSource(strings = {"pc,foo=1", "pc,pit=foo", "pc,hpet=foo", "pc,i8042=2", "pc,max-ram-below-4g=5G",
             "pc,max-ram-below-4g=x", "pc,boot=foo", "pc,smm=on", "pc,memory-backend=m0", "pc,x-oem-id=1234567",
-            "pc,bus-lock-ratelimit=x", "pc,smbios-entry-point-type=16", "pc,hpet"})
+            "pc,bus-lock-ratelimit=x", "pc,smbios-entry-point-type=16", "pc,hpet", "pc,,", "pc,=x"})
     void sameErrorLine(String machine) {
         Path qemu = Env.assumeQemu();
         String[] argv = TinyGuest.argv(Env.guest(TinyGuest.Format.PVH.file), null, "-machine", machine);

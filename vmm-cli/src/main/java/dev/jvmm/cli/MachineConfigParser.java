@@ -85,9 +85,18 @@ final class MachineConfigParser {
     static PcProperties parseMachine(List<String> machineOptions) {
         Map<String, String> props = new LinkedHashMap<>();
         for (String m : machineOptions) {
-            // -machine is parsed as keyval in QEMU 7.2: only the first part may omit "key=".
+            // -machine is parsed as keyval in QEMU 7.2: only the first part may omit "key=", and that implied
+            // value ends at the first comma (",," does not escape there).
             List<String> parts = QemuOpts.splitCommas(m);
-            for (String part : parts.subList(1, parts.size())) {
+            List<String> rest = parts.subList(1, parts.size());
+            int comma = m.indexOf(',');
+            if (comma >= 0 && !m.substring(0, comma).contains("=")) {
+                rest = QemuOpts.splitCommas(m.substring(comma + 1));
+            }
+            for (String part : rest) {
+                if (part.isEmpty() || part.startsWith("=")) {
+                    throw new OptionException("-machine " + m, "Invalid parameter ''");
+                }
                 if (!part.contains("=")) {
                     throw new OptionException("-machine " + m, "Expected '=' after parameter '" + part + "'");
                 }
