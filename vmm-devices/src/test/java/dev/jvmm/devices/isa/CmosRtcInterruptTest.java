@@ -47,13 +47,11 @@ class CmosRtcInterruptTest {
     PioBus busFor;
 
     int cmos(int index) {
-        busFor.write(0x70, 1, index);
-        return (int) busFor.read(0x71, 1);
+        return CmosPorts.read(busFor, index);
     }
 
     void setCmos(int index, int v) {
-        busFor.write(0x70, 1, index);
-        busFor.write(0x71, 1, v);
+        CmosPorts.write(busFor, index, v);
     }
 
     void advance(long nanos) {

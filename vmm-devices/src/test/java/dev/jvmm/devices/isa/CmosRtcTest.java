@@ -54,13 +54,11 @@ class CmosRtcTest {
     }
 
     int cmos(int index) {
-        bus.write(0x70, 1, index);
-        return (int) bus.read(0x71, 1);
+        return CmosPorts.read(bus, index);
     }
 
     void setCmos(int index, int v) {
-        bus.write(0x70, 1, index);
-        bus.write(0x71, 1, v);
+        CmosPorts.write(bus, index, v);
     }
 
     @Test

@@ -138,13 +138,11 @@ class RtcAlarmWakeTest {
     }
 
     int cmos(int index) {
-        bus.write(0x70, 1, index);
-        return (int) bus.read(0x71, 1);
+        return CmosPorts.read(bus, index);
     }
 
     void setCmos(int index, int v) {
-        bus.write(0x70, 1, index);
-        bus.write(0x71, 1, v);
+        CmosPorts.write(bus, index, v);
     }
 
     int pmReg(int offset) {
