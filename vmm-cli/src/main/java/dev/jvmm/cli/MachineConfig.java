@@ -1,6 +1,7 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.qom.Globals;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -17,6 +18,7 @@ import java.util.UUID;
  * @param blockdevs   -blockdev values, in order (key=value or JSON)
  * @param acpi        ACPI present: -machine acpi and -no-acpi together
  * @param pc          the other -machine properties jvmm applies
+ * @param globals     the -global settings, in order
  */
 record MachineConfig(
         long ramBytes,
@@ -37,6 +39,7 @@ record MachineConfig(
         List<String> chardevs,
         List<String> serials,
         List<QemuOpts> devices,
+        Globals globals,
         List<DriveArg> drives,
         List<String> blockdevs,
         boolean snapshot,
@@ -46,7 +49,7 @@ record MachineConfig(
     /** The same description with another -device list. */
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
-                startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, drives, blockdevs, snapshot, qmp,
+                startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
                 monitors, actions);
     }
 }

@@ -37,7 +37,8 @@ import dev.jvmm.devices.acpi.SleepRequest;
 import dev.jvmm.devices.ide.Piix3Ide;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
-import dev.jvmm.devices.isa.IsaDebugExit;
+import dev.jvmm.devices.DeviceCatalog;
+import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.isa.Port92;
 import dev.jvmm.devices.isa.PostCodePort;
 import dev.jvmm.devices.isa.PvPanic;
@@ -129,8 +130,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final SerialDevices serial;
     /** -device virtio-balloon-pci (at most one) and its QMP/QOM view. */
     private final BalloonDevices balloons;
-    /** Devices without id= are named /machine/peripheral-anon/device[N] in creation order, as in QEMU. */
-    private int anonymousDevices;
+    /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
+    private final DeviceModel devices;
     private final CpuTopology topology;
     /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
     private final CountDownLatch halted = new CountDownLatch(1);
@@ -194,6 +195,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             }
         });
 
+        devices = new DeviceModel(DeviceCatalog.registry(), DeviceCatalog.classes(), config.globals(),
+                "pc-i440fx-7.2-machine");
         PciInterruptRouter router = new PciInterruptRouter(vm::line);
         pci = new PciBus(router, BarMapper.of(pio, mmio));
         new PciHostBridge(pci).attach(pio);
@@ -202,6 +205,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         piix3.attach(pio);
         pci.add(0, 0, i440fx);
         pci.add(PIIX_SLOT, 0, piix3);
+        devices.addBus(devices.machineNode().addChild("i440fx", "i440FX-pcihost"), "pci.0", "PCI", pci);
+        devices.addBus(devices.machineNode(), "isa.0", "ISA", pio);
         pm = config.acpi() ? newPowerManagement() : null;
 
         attachSerialPorts();
@@ -221,6 +226,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                 vm, vm);
         serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
         balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
+        devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
+                disks.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), isaDevices::add));
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
@@ -332,11 +339,15 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     }
 
     private String nextAnonymousPath() {
-        return "/machine/peripheral-anon/device[" + anonymousDevices++ + "]";
+        return devices.nextAnonymousPath();
     }
 
     private void addDevice(QemuOpts d) {
         String driver = d.get("driver").orElse("");
+        if (devices.deviceClass(driver).isPresent()) {
+            devices.add(d);
+            return;
+        }
         String qomPath = d.get("id").map(id -> "/machine/peripheral/" + id).orElseGet(this::nextAnonymousPath);
         switch (driver) {
             case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
@@ -344,12 +355,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
             case "virtserialport", "virtconsole" -> serial.addPort(d);
             case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
-            case "isa-debug-exit" -> {
-                d.requireOnly("driver", "iobase", "iosize", "id");
-                IsaDebugExit dev = new IsaDebugExit((int) d.getNumber("iobase", 0x501),
-                        (int) d.getNumber("iosize", 2), lifecycle::requestExit);
-                dev.attach(pio);
-            }
             case "i6300esb" -> watchdogs.addI6300Esb(d);
             case "ib700" -> watchdogs.addIb700(d);
             case "pvpanic" -> {

@@ -44,6 +44,10 @@ final class QemuCommandLine {
     @Option(names = {"-device", "--device"}, paramLabel = "DRIVER[,prop=value...]", description = "add a device")
     List<String> device = new ArrayList<>();
 
+    @Option(names = {"-global", "--global"}, paramLabel = "DRIVER.PROP=VALUE | driver=,property=,value=",
+            description = "set a default property value for every device of a type")
+    List<String> global = new ArrayList<>();
+
     /** -drive values, in order. */
     final List<String> drive = new ArrayList<>();
     /** -drive and the -hda..-hdd / -cdrom shorthands together, in command-line order (QEMU numbers them so). */

@@ -2,7 +2,13 @@ package dev.jvmm.devices.isa;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.ExitRequest;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.DeviceInstance;
 
 /**
  * QEMU's isa-debug-exit test device (hw/misc/debugexit.c): a write of v makes the emulator exit with
@@ -12,6 +18,22 @@ import dev.jvmm.devices.ExitRequest;
 public final class IsaDebugExit implements IoHandler {
     public static final int DEFAULT_IOBASE = 0x501;
     public static final int DEFAULT_IOSIZE = 2;
+
+    public static final TypeInfo TYPE = TypeInfo.type("isa-debug-exit", "isa-device")
+            .props(Property.of("iobase", PropType.UINT32, (long) DEFAULT_IOBASE),
+                    Property.of("iosize", PropType.UINT32, (long) DEFAULT_IOSIZE))
+            .build();
+
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        long base = p.number("iobase");
+        long size = p.number("iosize");
+        if (size == 0 || base + size > 0x10000) {
+            throw new PropertyException(String.format("isa-debug-exit: ports 0x%x+%d are outside the I/O space",
+                    base, size));
+        }
+        new IsaDebugExit((int) base, (int) size, ctx.lifecycle()::requestExit).attach(ctx.pio());
+        return DeviceInstance.STATELESS;
+    });
 
     private final int iobase;
     private final int iosize;

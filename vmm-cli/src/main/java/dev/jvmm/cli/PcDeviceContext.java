@@ -1,0 +1,37 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.block.BlockGraph;
+import dev.jvmm.core.chardev.ChardevFactory;
+import dev.jvmm.core.clock.VirtualClock;
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.io.IoEventRegistry;
+import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.irq.MsiRouter;
+import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.model.DeviceContext;
+import dev.jvmm.devices.pci.PciBus;
+
+import java.io.PrintStream;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
+
+/** What the pc machine offers the devices it realizes. */
+record PcDeviceContext(GuestMemory memory, PioBus pio, PciBus pci, IntFunction<IrqLine> isaLines, MsiRouter msi,
+                       IoEventRegistry ioevents, EventBus events, VirtualClock clock,
+                       ScheduledExecutorService timers, ChardevFactory chardevs, BlockGraph block,
+                       LifecycleController lifecycle, PrintStream err, int cpus, long ramSize,
+                       Consumer<AcpiIsaDevice> acpi) implements DeviceContext {
+    @Override
+    public IrqLine isaIrq(int n) {
+        return isaLines.apply(n);
+    }
+
+    @Override
+    public void describeIsa(AcpiIsaDevice d) {
+        acpi.accept(d);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.jvmm.core.qom;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/** The -global settings in command-line order: each applies to every later object of its type or a subtype. */
+public final class Globals {
+    /** One -global driver.property=value. */
+    public static final class Global {
+        private final String driver;
+        private final String property;
+        private final String value;
+        private boolean used;
+
+        Global(String driver, String property, String value) {
+            this.driver = driver;
+            this.property = property;
+            this.value = value;
+        }
+
+        public String driver() {
+            return driver;
+        }
+
+        public String property() {
+            return property;
+        }
+
+        public String value() {
+            return value;
+        }
+
+        public boolean used() {
+            return used;
+        }
+
+        void markUsed() {
+            used = true;
+        }
+    }
+
+    private final List<Global> globals = new ArrayList<>();
+
+    public void add(String driver, String property, String value) {
+        globals.add(new Global(driver, property, value));
+    }
+
+    public List<Global> all() {
+        return Collections.unmodifiableList(globals);
+    }
+
+    /**
+     * QEMU's qdev_prop_check_globals, after the machine is built: a warning line for each global whose
+     * type does not exist, is not a device, or that no object used.
+     */
+    public List<String> warnings(TypeRegistry registry) {
+        List<String> out = new ArrayList<>();
+        for (Global g : globals) {
+            if (g.used()) {
+                continue;
+            }
+            if (registry.lookup(g.driver()).isEmpty()) {
+                out.add("global " + g.driver() + "." + g.property() + " has invalid class name");
+            } else if (!registry.isA(g.driver(), "device")) {
+                out.add("global " + g.driver() + "." + g.property() + " is not a device");
+            }
+        }
+        return out;
+    }
+}

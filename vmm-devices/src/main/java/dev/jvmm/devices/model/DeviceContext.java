@@ -1,0 +1,57 @@
+package dev.jvmm.devices.model;
+
+import dev.jvmm.core.block.BlockGraph;
+import dev.jvmm.core.chardev.ChardevFactory;
+import dev.jvmm.core.clock.VirtualClock;
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.io.IoEventRegistry;
+import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.irq.MsiRouter;
+import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.pci.PciBus;
+
+import java.io.PrintStream;
+import java.util.concurrent.ScheduledExecutorService;
+
+/** What the board offers a device being realized: its buses, lines, clocks and backends. */
+public interface DeviceContext {
+    GuestMemory memory();
+
+    PioBus pio();
+
+    PciBus pci();
+
+    /** The board's ISA interrupt line n (0-15). */
+    IrqLine isaIrq(int n);
+
+    MsiRouter msi();
+
+    IoEventRegistry ioevents();
+
+    EventBus events();
+
+    /** Guest time, standing still while the VM does not run. */
+    VirtualClock clock();
+
+    /** The machine's device timer thread. */
+    ScheduledExecutorService timers();
+
+    ChardevFactory chardevs();
+
+    BlockGraph block();
+
+    LifecycleController lifecycle();
+
+    /** Where device notices go (QEMU's stderr). */
+    PrintStream err();
+
+    int cpus();
+
+    long ramSize();
+
+    /** Adds an ISA device to the ACPI description (DSDT) the board writes. */
+    void describeIsa(AcpiIsaDevice d);
+}

@@ -1,0 +1,25 @@
+package dev.jvmm.devices.model;
+
+import dev.jvmm.core.vmstate.Saveable;
+
+import java.util.Optional;
+
+/** A realized device as the machine handles it: reset with the machine, closed with it, saved with it. */
+public interface DeviceInstance {
+    /** Machine reset; devices on the PCI bus are reset by the bus and need nothing here. */
+    default void reset() {
+    }
+
+    /** Releases threads, eventfds and images. */
+    default void close() {
+    }
+
+    /** The device's state, when it has any. */
+    default Optional<Saveable> state() {
+        return Optional.empty();
+    }
+
+    /** A device with nothing to reset, close or save. */
+    DeviceInstance STATELESS = new DeviceInstance() {
+    };
+}

@@ -1,0 +1,293 @@
+package dev.jvmm.devices.model;
+
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.qom.Globals;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.PropertyValues;
+import dev.jvmm.core.qom.QomNode;
+import dev.jvmm.core.qom.QomTree;
+import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.core.qom.TypeRegistry;
+import dev.jvmm.core.vmstate.MachineState;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The machine's devices as QEMU's qdev sees them: every device, whether from -device, a legacy option or
+ * the board itself, is created here from its {@link DeviceClass}, with its properties settled by
+ * {@link PropertyValues} (defaults, -global, arguments) and a node in the QOM tree: /machine/peripheral/ID,
+ * /machine/peripheral-anon/device[N] or /machine/unattached/device[N], numbered in QEMU's creation order.
+ */
+public final class DeviceModel {
+    /** A realized device. */
+    public record Device(String path, String type, String id, PropertyValues props, DeviceInstance instance) {
+    }
+
+    private final TypeRegistry types;
+    private final Map<String, DeviceClass> classes = new LinkedHashMap<>();
+    private final Globals globals;
+    private final QomTree tree = new QomTree();
+    private final QomNode machine;
+    private final QomNode peripheral;
+    private final QomNode peripheralAnon;
+    private final QomNode unattached;
+    private final List<Bus> buses = new ArrayList<>();
+    private final List<Device> devices = new ArrayList<>();
+    private DeviceContext ctx;
+    private int anonymous;
+    private int unattachedCount;
+
+    public DeviceModel(TypeRegistry types, Collection<DeviceClass> classes, Globals globals, String machineType) {
+        this.types = types;
+        this.globals = globals;
+        for (DeviceClass c : classes) {
+            this.classes.put(c.type().name(), c);
+            for (String a : c.aliases()) {
+                this.classes.put(a, c);
+            }
+        }
+        machine = tree.root().addChild("machine", machineType);
+        tree.root().addChild("chardevs", "container");
+        tree.root().addChild("objects", "container");
+        unattached = machine.addChild("unattached", "container");
+        peripheral = machine.addChild("peripheral", "container");
+        peripheralAnon = machine.addChild("peripheral-anon", "container");
+    }
+
+    /** The board's services; set once before the first device is created. */
+    public void bind(DeviceContext context) {
+        this.ctx = context;
+    }
+
+    public TypeRegistry types() {
+        return types;
+    }
+
+    public QomTree tree() {
+        return tree;
+    }
+
+    public QomNode machineNode() {
+        return machine;
+    }
+
+    public Globals globals() {
+        return globals;
+    }
+
+    public List<Device> devices() {
+        return List.copyOf(devices);
+    }
+
+    public Optional<DeviceClass> deviceClass(String name) {
+        return Optional.ofNullable(classes.get(name));
+    }
+
+    // ---- buses
+
+    /** Registers a bus provided by a device (or the board) under its parent node. */
+    public Bus addBus(QomNode parent, String name, String type, Object owner) {
+        QomNode node = parent.addChild(name, type);
+        Bus b = new Bus(name, type, node, owner);
+        buses.add(b);
+        return b;
+    }
+
+    public Optional<Bus> bus(String name) {
+        return buses.stream().filter(b -> b.name().equals(name)).findFirst();
+    }
+
+    /** The first bus of a type, as qdev picks a default bus. */
+    public Optional<Bus> firstBus(String type) {
+        return buses.stream().filter(b -> types.isA(b.type(), type)).findFirst();
+    }
+
+    // ---- creation
+
+    /** -device with QemuOpts text; errors carry the option. */
+    public Device add(QemuOpts d) {
+        String driver = d.get("driver").orElse("");
+        Map<String, Object> args = new LinkedHashMap<>(d.values());
+        args.remove("driver");
+        try {
+            return create(driver, args, false);
+        } catch (PropertyException e) {
+            throw new OptionException(d.option(), e.getMessage());
+        }
+    }
+
+    /** -device in JSON form, and device_add; values are JSON-typed. */
+    public Device addJson(Map<String, Object> json) throws PropertyException {
+        Object driver = json.get("driver");
+        if (!(driver instanceof String s)) {
+            throw new PropertyException("Parameter 'driver' is missing");
+        }
+        Map<String, Object> args = new LinkedHashMap<>(json);
+        args.remove("driver");
+        return create(s, args, true);
+    }
+
+    private Device create(String driver, Map<String, Object> args, boolean json) throws PropertyException {
+        DeviceClass cls = classes.get(driver);
+        if (cls == null || cls.factory() == null) {
+            throw new PropertyException(types.lookup(driver).isPresent() && cls == null
+                    ? "'" + driver + "' is not a valid device model name"
+                    : "'" + driver + "' is not a valid device model name");
+        }
+        TypeInfo t = cls.type();
+        Object busArg = args.remove("bus");
+        Object idArg = args.remove("id");
+        Bus bus = chooseBus(t, busArg == null ? null : String.valueOf(busArg));
+        String id = idArg == null ? null : String.valueOf(idArg);
+        if (id != null && peripheral.child(id).isPresent()) {
+            throw new PropertyException("Duplicate device ID '" + id + "'");
+        }
+        PropertyValues.Builder b = types.values(t.name()).globals(globals);
+        for (Map.Entry<String, Object> e : args.entrySet()) {
+            if (json) {
+                b.json(e.getKey(), e.getValue());
+            } else {
+                b.keyval(e.getKey(), String.valueOf(e.getValue()));
+            }
+        }
+        PropertyValues props = b.build();
+        QomNode node = id != null ? peripheral.addChild(id, t.name())
+                : peripheralAnon.addChild("device[" + anonymous++ + "]", t.name());
+        return realize(cls, props, id, node, bus);
+    }
+
+    /**
+     * A device the board or a legacy option makes (no id): /machine/unattached/device[N]. Its properties
+     * are the defaults with -global applied, then the given values.
+     */
+    public Device addUnattached(String type, Map<String, String> values) {
+        DeviceClass cls = classes.get(type);
+        try {
+            PropertyValues.Builder b = types.values(type).globals(globals);
+            for (Map.Entry<String, String> e : values.entrySet()) {
+                b.keyval(e.getKey(), e.getValue());
+            }
+            QomNode node = unattached.addChild("device[" + unattachedCount++ + "]", type);
+            Bus bus = types.lookup(type).map(TypeInfo::bus).flatMap(this::firstBus).orElse(null);
+            return realize(cls, b.build(), null, node, bus);
+        } catch (PropertyException e) {
+            throw new OptionException(null, e.getMessage());
+        }
+    }
+
+    /** Takes the next /machine/peripheral-anon number for a device created outside this model. */
+    public String nextAnonymousPath() {
+        return "/machine/peripheral-anon/device[" + anonymous++ + "]";
+    }
+
+    /**
+     * A device QEMU creates at this point of the board's construction and jvmm does not model (hpet,
+     * i8257, ...): it takes its unattached number, so later devices keep QEMU's paths, and has no node.
+     */
+    public void skipUnattached() {
+        unattachedCount++;
+    }
+
+    private Device realize(DeviceClass cls, PropertyValues props, String id, QomNode node, Bus bus)
+            throws PropertyException {
+        describe(node, props, bus);
+        DeviceInstance inst;
+        try {
+            inst = cls.factory().realize(ctx, props, new Placement(id, node, bus, this));
+        } catch (PropertyException | RuntimeException e) {
+            node.parent().ifPresent(p -> p.removeChild(node.name()));
+            throw e;
+        }
+        Device d = new Device(node.path(), cls.type().name(), id, props, inst);
+        devices.add(d);
+        return d;
+    }
+
+    /** The node's qom-list view: every declared property, the device's own read from its settled values. */
+    private void describe(QomNode node, PropertyValues props, Bus bus) {
+        String type = node.type();
+        for (TypeRegistry.Resolved r : types.properties(type)) {
+            String name = r.property().name();
+            if (node.has(name)) {
+                continue;
+            }
+            switch (name) {
+                case "realized" -> node.addConstant(name, "bool", true);
+                case "hotplugged" -> node.addConstant(name, "bool", false);
+                case "hotpluggable" -> node.addConstant(name, "bool", types.isA(type, "hotpluggable-device")
+                        || bus != null);
+                case "parent_bus" -> node.addLink(name, "bus", () -> bus == null ? null : bus.node().path());
+                default -> {
+                    if (r.property().settable()) {
+                        var pt = r.property().type();
+                        node.addProperty(name, pt.qapiType(), () -> props.get(name).map(pt::toJson).orElse(null),
+                                v -> {
+                                    throw new PropertyException("Attempt to set property '" + name + "' on device '"
+                                            + node.name() + "' (type '" + type + "') after it was realized");
+                                });
+                    }
+                }
+            }
+        }
+    }
+
+    private Bus chooseBus(TypeInfo t, String busName) throws PropertyException {
+        if (busName != null) {
+            Bus b = bus(busName).orElseThrow(() -> new PropertyException("Bus '" + busName + "' not found"));
+            if (t.bus() == null || !types.isA(b.type(), busType(t))) {
+                throw new PropertyException("Device '" + t.name() + "' can't go on " + b.type() + " bus");
+            }
+            return b;
+        }
+        String want = busType(t);
+        if (want == null) {
+            return null;
+        }
+        return firstBus(want).orElseThrow(() -> new PropertyException("No '" + want + "' bus found for device '"
+                + t.name() + "'"));
+    }
+
+    private String busType(TypeInfo t) {
+        for (TypeInfo a : types.ancestry(t.name())) {
+            if (a.bus() != null) {
+                return a.bus();
+            }
+        }
+        return null;
+    }
+
+    // ---- machine-wide operations
+
+    /** Machine reset, in creation order. */
+    public void resetAll() {
+        for (Device d : devices) {
+            d.instance().reset();
+        }
+    }
+
+    /** Closes every device, the last created first; one failing does not keep the others open. */
+    public void closeAll() {
+        for (int i = devices.size() - 1; i >= 0; i--) {
+            try {
+                devices.get(i).instance().close();
+            } catch (RuntimeException e) {
+                // closing goes on: the others still hold threads and images
+            }
+        }
+    }
+
+    /** The saveable parts, keyed by QOM path, in creation order. */
+    public List<MachineState.Part> stateParts() {
+        List<MachineState.Part> out = new ArrayList<>();
+        for (Device d : devices) {
+            d.instance().state().ifPresent(s -> out.add(new MachineState.Part(d.path(), d.type(), s)));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,90 @@
+package dev.jvmm.devices.virtio;
+
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
+
+import java.util.List;
+
+import static dev.jvmm.core.qom.Property.fixed;
+
+/**
+ * The abstract virtio types (QEMU 7.2 hw/virtio/virtio.c, virtio-pci.c) and the shape every virtio PCI proxy
+ * shares: an abstract "NAME-pci-base" under virtio-pci and the generic "NAME-pci" with disable-legacy and
+ * disable-modern, whose virtio-backend child's properties it offers as its own. jvmm's transport is
+ * modern-only, without packed rings, IOMMU or PCIe: those properties keep their defaults.
+ */
+public final class VirtioTypes {
+    private VirtioTypes() {
+    }
+
+    private static final String MODERN_ONLY = "jvmm's virtio-pci devices are modern-only: ";
+
+    public static final TypeInfo VIRTIO_DEVICE = TypeInfo.abstractType("virtio-device", "device")
+            .bus("virtio-bus")
+            .props(fixed("indirect_desc", PropType.BIT, true)
+                            .only("property 'indirect_desc=VALUE' is not supported by jvmm", true),
+                    fixed("event_idx", PropType.BIT, true).only("property 'event_idx=VALUE' is not supported by jvmm",
+                            true),
+                    fixed("notify_on_empty", PropType.BIT, true)
+                            .only("property 'notify_on_empty=VALUE' is not supported by jvmm", true),
+                    fixed("any_layout", PropType.BIT, true)
+                            .only("property 'any_layout=VALUE' is not supported by jvmm", true),
+                    fixed("iommu_platform", PropType.BIT, false),
+                    fixed("packed", PropType.BIT, false),
+                    // the ring-reset feature is not offered; either value leaves the guest without it
+                    Property.of("queue_reset", PropType.BIT, true),
+                    Property.of("use-started", PropType.BOOL, true),
+                    Property.of("use-disabled-flag", PropType.BOOL, true),
+                    Property.of("x-disable-legacy-check", PropType.BOOL, false))
+            .build();
+
+    public static final TypeInfo VIRTIO_PCI = TypeInfo.abstractType("virtio-pci", "pci-device")
+            .props(Property.of("migrate-extra", PropType.BIT, true),
+                    fixed("modern-pio-notify", PropType.BIT, false),
+                    fixed("x-disable-pcie", PropType.BIT, false),
+                    fixed("page-per-vq", PropType.BIT, false),
+                    Property.of("x-ignore-backend-features", PropType.BOOL, false),
+                    fixed("ats", PropType.BIT, false),
+                    Property.of("x-ats-page-aligned", PropType.BIT, true),
+                    Property.of("x-pcie-deverr-init", PropType.BIT, true),
+                    Property.of("x-pcie-lnkctl-init", PropType.BIT, true),
+                    Property.of("x-pcie-pm-init", PropType.BIT, true),
+                    Property.of("x-pcie-flr-init", PropType.BIT, true),
+                    fixed("aer", PropType.BIT, false),
+                    Property.of("virtio-pci-bus-master-bug-migration", PropType.BIT, false))
+            .build();
+
+    public static final TypeInfo VIRTIO_BUS = TypeInfo.abstractType("virtio-bus", "bus").build();
+    public static final TypeInfo VIRTIO_PCI_BUS = TypeInfo.type("virtio-pci-bus", "virtio-bus").build();
+
+    /** disable-legacy and disable-modern, which QEMU gives the generic (neither transitional nor not) type. */
+    public static final List<Property> GENERIC = List.of(
+            Property.of("disable-legacy", PropType.ON_OFF_AUTO, "auto")
+                    .only(MODERN_ONLY + "disable-legacy=VALUE is not supported", "auto", "on"),
+            Property.of("disable-modern", PropType.BOOL, false)
+                    .only(MODERN_ONLY + "disable-modern=VALUE is not supported", false));
+
+    /** The ioeventfd property of proxies that have it (always on here: queues are kicked through eventfds). */
+    public static final Property IOEVENTFD = fixed("ioeventfd", PropType.BIT, true)
+            .only("property 'ioeventfd=VALUE' is not supported by jvmm", true);
+
+    /** "NAME-pci-base", abstract. */
+    public static TypeInfo pciBase(String name) {
+        return TypeInfo.abstractType(name + "-pci-base", "virtio-pci").build();
+    }
+
+    /** The generic proxy "NAME-pci" over backend type, with its own extra properties. */
+    public static TypeInfo.Builder pciGeneric(String name, String backendType, Property... own) {
+        return TypeInfo.type(name + "-pci", name + "-pci-base")
+                .implementing("conventional-pci-device", "pci-express-device")
+                .backend("virtio-backend", backendType)
+                .prop(Property.object("virtio-backend", PropType.child(backendType)))
+                .props(own)
+                .props(GENERIC.toArray(new Property[0]));
+    }
+
+    public static List<TypeInfo> all() {
+        return List.of(VIRTIO_DEVICE, VIRTIO_PCI, VIRTIO_BUS, VIRTIO_PCI_BUS);
+    }
+}
