@@ -12,6 +12,7 @@ import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.QomProperty;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.pci.PciPlacement;
 import dev.jvmm.devices.virtio.VirtioBalloon;
 import dev.jvmm.devices.virtio.VirtioBalloonOptions;
 import dev.jvmm.devices.virtio.VirtioPciTransport;
@@ -111,7 +112,7 @@ final class BalloonDevices implements AutoCloseable {
         VirtioPciTransport f = VirtioBalloon.pci(memory, b, msi, ioevents);
         PciPlacement at;
         try {
-            at = PciPlacement.choose(pci, PCI_TYPE, d.get("addr").orElse(null), d.option());
+            at = LegacyPci.choose(pci, PCI_TYPE, d.get("addr").orElse(null), d.option());
         } catch (OptionException e) {
             f.close();
             throw e;

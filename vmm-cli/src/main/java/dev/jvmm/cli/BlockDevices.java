@@ -12,6 +12,7 @@ import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.pci.PciPlacement;
 import dev.jvmm.devices.virtio.VirtioBlk;
 import dev.jvmm.devices.virtio.VirtioBlkOptions;
 import dev.jvmm.devices.virtio.VirtioPciTransport;
@@ -204,7 +205,7 @@ final class BlockDevices implements AutoCloseable {
 
     /** Plugs f at addr= or the first free slot; a refused place closes f. */
     private void plug(VirtioPciTransport f, String addr, String option) {
-        PciPlacement.plug(pci, f, "virtio-blk-pci", addr, option);
+        LegacyPci.plug(pci, f, "virtio-blk-pci", addr, option);
         functions.add(f);
     }
 

@@ -9,6 +9,7 @@ import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.pci.PciPlacement;
 import dev.jvmm.devices.virtio.VirtioPciTransport;
 import dev.jvmm.devices.virtio.VirtioSerial;
 import dev.jvmm.devices.virtio.VirtioSerialPort;
@@ -190,7 +191,7 @@ final class SerialDevices implements AutoCloseable {
 
     /** Plugs f at addr= or the first free slot; a refused place closes f. */
     private void plug(VirtioPciTransport f, String driver, String addr, String option) {
-        PciPlacement.plug(pci, f, driver, addr, option);
+        LegacyPci.plug(pci, f, driver, addr, option);
         functions.add(f);
     }
 

@@ -7,6 +7,7 @@ import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.devices.pci.PciBus;
+import dev.jvmm.devices.pci.PciPlacement;
 import dev.jvmm.devices.watchdog.I6300Esb;
 import dev.jvmm.devices.watchdog.Ib700;
 
@@ -44,7 +45,7 @@ final class Watchdogs {
             throw new OptionException(d.option(), "Bus '" + bus + "' not found");
         }
         I6300Esb esb = new I6300Esb(clock, this::expired, this::notice, d.getOrDefault("id", ""));
-        PciPlacement at = PciPlacement.choose(pci, "i6300esb", d.get("addr").orElse(null), d.option());
+        PciPlacement at = LegacyPci.choose(pci, "i6300esb", d.get("addr").orElse(null), d.option());
         pci.add(at.slot(), at.function(), esb);
     }
 
