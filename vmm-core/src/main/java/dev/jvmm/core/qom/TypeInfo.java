@@ -17,9 +17,13 @@ import java.util.List;
  *                    null otherwise
  * @param description the text -device help shows after the name, or null
  * @param bus         the bus type a device of this type plugs into ("PCI", "ISA", "IDE", ...), or null
+ * @param category    the -device help section ("Storage", "Misc", ...; QEMU's DeviceCategory), or null
+ * @param userCreatable false for board devices -device refuses (i440FX, PIIX3, ...), as QEMU's
+ *                    user_creatable
  */
 public record TypeInfo(String name, String parent, boolean isAbstract, List<String> interfaces,
-                       List<Property> properties, Backend backend, String description, String bus) {
+                       List<Property> properties, Backend backend, String description, String bus,
+                       String category, boolean userCreatable) {
 
     /** A proxy's backend child. */
     public record Backend(String childName, String type) {
@@ -40,7 +44,7 @@ public record TypeInfo(String name, String parent, boolean isAbstract, List<Stri
 
     /** A QOM interface type (abstract, parent "interface"). */
     public static TypeInfo iface(String name) {
-        return new TypeInfo(name, "interface", true, List.of(), List.of(), null, null, null);
+        return new TypeInfo(name, "interface", true, List.of(), List.of(), null, null, null, null, false);
     }
 
     /** Builds a declaration. */
@@ -53,6 +57,8 @@ public record TypeInfo(String name, String parent, boolean isAbstract, List<Stri
         private Backend backend;
         private String description;
         private String bus;
+        private String category;
+        private boolean userCreatable = true;
 
         private Builder(String name, String parent, boolean isAbstract) {
             this.name = name;
@@ -90,8 +96,21 @@ public record TypeInfo(String name, String parent, boolean isAbstract, List<Stri
             return this;
         }
 
+        /** The -device help section: "Storage", "Input", "Misc", "CPU", "Watchdog", "Network", ... */
+        public Builder category(String section) {
+            category = section;
+            return this;
+        }
+
+        /** A board device -device refuses and -device help leaves out. */
+        public Builder notUserCreatable() {
+            userCreatable = false;
+            return this;
+        }
+
         public TypeInfo build() {
-            return new TypeInfo(name, parent, isAbstract, interfaces, properties, backend, description, bus);
+            return new TypeInfo(name, parent, isAbstract, interfaces, properties, backend, description, bus,
+                    category, userCreatable && !isAbstract);
         }
     }
 }
