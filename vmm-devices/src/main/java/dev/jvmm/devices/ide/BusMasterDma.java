@@ -290,9 +290,9 @@ public final class BusMasterDma {
         if ((table & 3) != 0) {
             throw r.invalid("table", "0x" + Long.toHexString(table) + " is not dword aligned");
         }
-        long walked = next - table;
-        if (walked < 0 || walked > TABLE_LIMIT || walked % 8 != 0) {
-            throw r.invalid("next-descriptor", "0x" + Long.toHexString(next) + " is not a descriptor of the table");
+        // Start latches the walk at the table pointer, which the guest may rewrite afterwards
+        if (next < 0 || next > 0xffff_ffffL + TABLE_LIMIT) {
+            throw r.invalid("next-descriptor", "0x" + Long.toHexString(next) + " is beyond 32-bit addresses");
         }
         if (left < 0 || left > 0x10000 || region < 0 || region > 0xffff_ffffL + 0x10000) {
             throw r.invalid("region-left", left + " bytes at 0x" + Long.toHexString(region));
