@@ -2,6 +2,9 @@ package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.block.BlockBackend;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -133,6 +136,51 @@ public final class AtaDrive extends IdeDevice {
         if (identify != null) {
             putCapacity(identify);
         }
+    }
+
+    @Override
+    String kind() {
+        return "ata";
+    }
+
+    /** Capacity and serial as checks; the CHS translation in use, cache switch, multi-sector and retry state. */
+    @Override
+    void saveDevice(StateWriter w) {
+        w.u64("total-sectors", totalSectors).str("serial", serial).u32("cylinders", geometry.cylinders())
+                .u8("heads", geometry.heads()).u8("sectors", geometry.sectors()).bool("write-cache", writeCache)
+                .u8("mult-sectors", multSectors).u8("req-sectors", reqSectors).bool("dma-write", dmaWrite)
+                .bool("dma-trim", dmaTrim).u8("pending-retry", pendingRetry.ordinal());
+    }
+
+    @Override
+    void loadDevice(StateReader r) throws StateException {
+        r.expectU64("total-sectors", totalSectors);
+        r.expectStr("serial", serial);
+        int c = r.u32("cylinders");
+        int h = r.u8("heads");
+        int sp = r.u8("sectors");
+        if (c < 1 || c > 65535 || h < 1 || h > 16 || sp < 1) {
+            throw r.invalid("cylinders", "bad CHS geometry " + c + "/" + h + "/" + sp);
+        }
+        boolean wc = r.bool("write-cache");
+        int mult = r.u8("mult-sectors");
+        int req = r.u8("req-sectors");
+        if (mult > MAX_MULT_SECTORS || req > MAX_MULT_SECTORS) {
+            throw r.invalid("mult-sectors", mult + "/" + req + " sectors per block, at most " + MAX_MULT_SECTORS);
+        }
+        boolean dw = r.bool("dma-write");
+        boolean dt = r.bool("dma-trim");
+        int retry = r.u8("pending-retry");
+        if (retry >= Retry.values().length) {
+            throw r.invalid("pending-retry", Integer.toString(retry));
+        }
+        geometry = new AtaGeometry(c, h, sp);
+        writeCache = wc;
+        multSectors = mult;
+        reqSectors = req;
+        dmaWrite = dw;
+        dmaTrim = dt;
+        pendingRetry = Retry.values()[retry];
     }
 
     @Override

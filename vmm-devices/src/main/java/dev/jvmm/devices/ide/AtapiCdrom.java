@@ -2,6 +2,9 @@ package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.block.BlockBackend;
 import dev.jvmm.core.block.RemovableMediaDevice;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -212,6 +215,91 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMediaDevice 
     }
 
     // ---- ATA level --------------------------------------------------------------------------------
+
+    @Override
+    String kind() {
+        return "atapi";
+    }
+
+    /**
+     * Whether a medium is inserted is the drive's configuration; the rest is the packet command in flight
+     * (packet bytes, DMA or PIO, the data phase's position and what is left), sense key and ASC, the media
+     * change sequence and GESN events, tray and lock.
+     */
+    @Override
+    void saveDevice(StateWriter w) {
+        w.str("serial", serial).bool("medium", drive.isInserted()).u64("nb-sectors", nbSectors)
+                .bool("tray-open", trayOpen).bool("locked", locked).u8("sense-key", senseKey).u8("asc", asc)
+                .u8("cdrom-changed", cdromChanged).bool("event-new-media", eventNewMedia)
+                .bool("event-eject-request", eventEjectRequest).bool("atapi-dma", atapiDma).bytes("cdb", cdb)
+                .u64("lba", lba).u64("packet-transfer-size", packetTransferSize).u32("cd-sector-size", cdSectorSize)
+                .u32("elementary-transfer-size", elementaryTransferSize).u32("buf-index", bufIndex)
+                .u32("reply-size", replySize).bool("retry-pending", retryPending);
+    }
+
+    @Override
+    void loadDevice(StateReader r) throws StateException {
+        r.expectStr("serial", serial);
+        r.expectBool("medium", drive.isInserted());
+        long nb = r.u64("nb-sectors");
+        if (nb != 0 && nb != drive.size() / 512) {
+            throw r.invalid("nb-sectors", nb + " sectors, the medium here has " + drive.size() / 512);
+        }
+        boolean tray = r.bool("tray-open");
+        boolean lock = r.bool("locked");
+        int key = r.u8("sense-key");
+        if (key > 0xf) {
+            throw r.invalid("sense-key", Integer.toString(key));
+        }
+        int code = r.u8("asc");
+        int changed = r.u8("cdrom-changed");
+        if (changed > 2) {
+            throw r.invalid("cdrom-changed", Integer.toString(changed));
+        }
+        boolean newMedia = r.bool("event-new-media");
+        boolean eject = r.bool("event-eject-request");
+        boolean dma = r.bool("atapi-dma");
+        byte[] packet = new byte[PACKET_SIZE];
+        r.bytes("cdb", packet);
+        long l = r.u64("lba");
+        long size = r.u64("packet-transfer-size");
+        int sectorSize = r.u32("cd-sector-size");
+        int elementary = r.u32("elementary-transfer-size");
+        int index = r.u32("buf-index");
+        int reply = r.u32("reply-size");
+        if (l < -1 || (l >= 0 && l > nb)) {
+            throw r.invalid("lba", l + " is beyond the medium");
+        }
+        if (sectorSize != CD_SECTOR_SIZE && sectorSize != CD_RAW_SECTOR_SIZE) {
+            throw r.invalid("cd-sector-size", Integer.toString(sectorSize));
+        }
+        if (size < 0 || size > (nb + 4) * CD_RAW_SECTOR_SIZE) {
+            throw r.invalid("packet-transfer-size", Long.toString(size));
+        }
+        if (elementary < 0 || elementary > 0x10000 || reply < 0 || reply > buffer.length || index < 0
+                || index > Math.max(sectorSize, reply)) {
+            throw r.invalid("buf-index", "position " + index + " (reply " + reply + ", block " + elementary
+                    + ") does not fit the buffer");
+        }
+        boolean retry = r.bool("retry-pending");
+        nbSectors = nb;
+        trayOpen = tray;
+        locked = lock;
+        senseKey = key;
+        asc = code;
+        cdromChanged = changed;
+        eventNewMedia = newMedia;
+        eventEjectRequest = eject;
+        atapiDma = dma;
+        System.arraycopy(packet, 0, cdb, 0, PACKET_SIZE);
+        lba = l;
+        packetTransferSize = size;
+        cdSectorSize = sectorSize;
+        elementaryTransferSize = elementary;
+        bufIndex = index;
+        replySize = reply;
+        retryPending = retry;
+    }
 
     @Override
     boolean present() {

@@ -1,6 +1,9 @@
 package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 /**
  * Programming Interface for Bus Master IDE Controller (SFF-8038i rev 1.0), as on the 82371SB PIIX3
@@ -259,5 +262,51 @@ public final class BusMasterDma {
 
     IdeBus bus() {
         return bus;
+    }
+
+    /** Registers, the PRD walk position and which unit's DMA command is pending (-1: none). */
+    void saveState(StateWriter w, int pendingUnit) {
+        w.begin("bmdma").u8("command", command).u8("status", status).u32("table", (int) tableAddress)
+                .u64("next-descriptor", nextDescriptor).u64("region-address", regionAddress)
+                .u32("region-left", regionLeft).bool("last-region", lastRegion).u8("pending", pendingUnit & 0xff)
+                .end();
+    }
+
+    /** Returns the pending unit (0, 1 or -1), which the bus resolves; the rest is applied here. */
+    int loadState(StateReader r) throws StateException {
+        r.begin("bmdma", 1);
+        int cmd = r.u8("command");
+        int st = r.u8("status");
+        long table = r.u32("table") & 0xffff_ffffL;
+        long next = r.u64("next-descriptor");
+        long region = r.u64("region-address");
+        int left = r.u32("region-left");
+        boolean last = r.bool("last-region");
+        int unit = r.u8("pending");
+        r.end();
+        if ((cmd & ~(CMD_START | CMD_WRITE_TO_MEMORY)) != 0) {
+            throw r.invalid("command", "reserved bits in 0x" + Integer.toHexString(cmd));
+        }
+        if ((table & 3) != 0) {
+            throw r.invalid("table", "0x" + Long.toHexString(table) + " is not dword aligned");
+        }
+        // Start latches the walk at the table pointer, which the guest may rewrite afterwards
+        if (next < 0 || next > 0xffff_ffffL + TABLE_LIMIT) {
+            throw r.invalid("next-descriptor", "0x" + Long.toHexString(next) + " is beyond 32-bit addresses");
+        }
+        if (left < 0 || left > 0x10000 || region < 0 || region > 0xffff_ffffL + 0x10000) {
+            throw r.invalid("region-left", left + " bytes at 0x" + Long.toHexString(region));
+        }
+        if (unit != 0 && unit != 1 && unit != 0xff) {
+            throw r.invalid("pending", "unit " + unit);
+        }
+        command = cmd;
+        status = st;
+        tableAddress = table;
+        nextDescriptor = next;
+        regionAddress = region;
+        regionLeft = left;
+        lastRegion = last;
+        return unit == 0xff ? -1 : unit;
     }
 }

@@ -3,6 +3,9 @@ package dev.jvmm.devices.ide;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 /**
  * ATA8-APT (T13/1532-D) sections 5 and 6: one parallel ATA channel: the command block (data register and
@@ -32,6 +35,8 @@ public final class IdeBus {
     private final IdeDevice[] units = new IdeDevice[2];
     private int selected;
     private int control;
+    /** The level INTRQ is driven at (saved: an interrupt the guest has not acknowledged yet). */
+    private boolean irqLevel;
 
     /** Command block handler (8 ports at 0x1f0 or 0x170). */
     private final IoHandler commandBlock = new IoHandler() {
@@ -131,7 +136,43 @@ public final class IdeBus {
         units[0].reset();
         units[1].reset();
         dma.reset();
-        irq.setLevel(false);
+        setIrq(false);
+    }
+
+    private void setIrq(boolean level) {
+        irqLevel = level;
+        irq.setLevel(level);
+    }
+
+    /** Selected unit, Device Control, the INTRQ level, the bus master, then both units. */
+    synchronized void saveState(StateWriter w) {
+        w.begin("bus").u8("selected", selected).u8("control", control).bool("irq", irqLevel);
+        dma.saveState(w, dma.pending == null ? -1 : dma.pending.unit);
+        units[0].saveState(w);
+        units[1].saveState(w);
+        w.end();
+    }
+
+    /** Loads into this bus with the same units attached; the INTRQ line is driven to the saved level. */
+    synchronized void loadState(StateReader r) throws StateException {
+        r.begin("bus", 1);
+        int sel = r.u8("selected");
+        if (sel > 1) {
+            throw r.invalid("selected", "unit " + sel);
+        }
+        int ctl = r.u8("control");
+        boolean level = r.bool("irq");
+        int pending = dma.loadState(r);
+        if (pending >= 0 && !units[pending].present()) {
+            throw r.invalid("pending", "a DMA command pending on the empty unit " + pending);
+        }
+        units[0].loadState(r);
+        units[1].loadState(r);
+        r.end();
+        selected = sel;
+        control = ctl;
+        dma.pending = pending < 0 ? null : units[pending];
+        setIrq(level);
     }
 
     IdeDevice active() {
@@ -154,7 +195,7 @@ public final class IdeBus {
     void raiseIrq() {
         if ((control & CONTROL_NIEN) == 0) {
             dma.interruptRaised();
-            irq.setLevel(true);
+            setIrq(true);
         }
     }
 
@@ -187,7 +228,7 @@ public final class IdeBus {
                 return !any ? 0 : s.select;
             default:
                 int st = statusOf(s);
-                irq.setLevel(false);
+                setIrq(false);
                 return st;
         }
     }
@@ -250,7 +291,7 @@ public final class IdeBus {
             }
             default -> {
                 control &= ~CONTROL_HOB;
-                irq.setLevel(false);
+                setIrq(false);
                 executeCommand(v);
             }
         }
@@ -316,6 +357,11 @@ public final class IdeBus {
     static final class AbsentDevice extends IdeDevice {
         AbsentDevice() {
             super(4);
+        }
+
+        @Override
+        String kind() {
+            return "absent";
         }
 
         @Override

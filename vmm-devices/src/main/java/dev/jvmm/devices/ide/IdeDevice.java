@@ -1,5 +1,9 @@
 package dev.jvmm.devices.ide;
 
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
+
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -371,6 +375,112 @@ public abstract class IdeDevice {
 
     /** The write cache switch of SET FEATURES; packet devices only remember it. */
     void setWriteCache(boolean on) {
+    }
+
+    // ---- saved state (bus lock held) ----------------------------------------------------------------
+
+    /** "absent", "ata" or "atapi": a unit of another kind is another configuration. */
+    abstract String kind();
+
+    /**
+     * The task file, the PIO data phase (buffer up to its last non-zero byte, position, end, what the end
+     * does) and the IDENTIFY words as SET FEATURES left them, then the subclass's state.
+     */
+    final void saveState(StateWriter w) {
+        int used = buffer.length;
+        while (used > 0 && buffer[used - 1] == 0) {
+            used--;
+        }
+        w.begin("unit").str("kind", kind()).u8("feature", feature).u8("hob-feature", hobFeature)
+                .u32("nsector", nsector).u8("hob-nsector", hobNsector).u8("sector", sector)
+                .u8("hob-sector", hobSector).u8("lcyl", lcyl).u8("hob-lcyl", hobLcyl).u8("hcyl", hcyl)
+                .u8("hob-hcyl", hobHcyl).u8("select", select).u8("status", status).u8("error", error)
+                .bool("lba48", lba48).bytes("buffer", buffer, 0, used).u32("data-ptr", dataPtr)
+                .u32("data-end", dataEnd).u8("end-transfer", endTransfer.ordinal())
+                .bool("identify", identify != null);
+        if (identify != null) {
+            byte[] b = new byte[512];
+            for (int i = 0; i < 256; i++) {
+                b[2 * i] = (byte) identify[i];
+                b[2 * i + 1] = (byte) (identify[i] >>> 8);
+            }
+            w.bytes("identify-data", b);
+        }
+        saveDevice(w);
+        w.end();
+    }
+
+    final void loadState(StateReader r) throws StateException {
+        r.begin("unit", 1);
+        r.expectStr("kind", kind());
+        int f = r.u8("feature");
+        int hf = r.u8("hob-feature");
+        int ns = r.u32("nsector");
+        if (ns < 0 || ns > 65536) {
+            throw r.invalid("nsector", Integer.toString(ns));
+        }
+        int hns = r.u8("hob-nsector");
+        int sc = r.u8("sector");
+        int hsc = r.u8("hob-sector");
+        int lc = r.u8("lcyl");
+        int hlc = r.u8("hob-lcyl");
+        int hc = r.u8("hcyl");
+        int hhc = r.u8("hob-hcyl");
+        int sel = r.u8("select");
+        int st = r.u8("status");
+        int er = r.u8("error");
+        boolean l48 = r.bool("lba48");
+        byte[] buf = r.bytes("buffer");
+        if (buf.length > buffer.length) {
+            throw r.invalid("buffer", buf.length + " bytes, the buffer holds " + buffer.length);
+        }
+        int ptr = r.u32("data-ptr");
+        int end = r.u32("data-end");
+        if (ptr < 0 || end < ptr || end > buffer.length) {
+            throw r.invalid("data-ptr", "position " + ptr + " and end " + end + " do not fit the buffer");
+        }
+        int et = r.u8("end-transfer");
+        if (et >= Transfer.values().length) {
+            throw r.invalid("end-transfer", Integer.toString(et));
+        }
+        int[] id = null;
+        if (r.bool("identify")) {
+            byte[] b = new byte[512];
+            r.bytes("identify-data", b);
+            id = new int[256];
+            for (int i = 0; i < 256; i++) {
+                id[i] = (b[2 * i] & 0xff) | (b[2 * i + 1] & 0xff) << 8;
+            }
+        }
+        loadDevice(r);
+        r.end();
+        feature = f;
+        hobFeature = hf;
+        nsector = ns;
+        hobNsector = hns;
+        sector = sc;
+        hobSector = hsc;
+        lcyl = lc;
+        hobLcyl = hlc;
+        hcyl = hc;
+        hobHcyl = hhc;
+        select = sel;
+        status = st;
+        error = er;
+        lba48 = l48;
+        java.util.Arrays.fill(buffer, (byte) 0);
+        System.arraycopy(buf, 0, buffer, 0, buf.length);
+        dataPtr = ptr;
+        dataEnd = end;
+        endTransfer = Transfer.values()[et];
+        identify = id;
+    }
+
+    /** The subclass's fields; it validates everything it reads before it changes anything. */
+    void saveDevice(StateWriter w) {
+    }
+
+    void loadDevice(StateReader r) throws StateException {
     }
 
     /** ATA strings: two characters per word, the first in the high byte, padded with spaces. */

@@ -4,6 +4,10 @@ import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
@@ -16,7 +20,7 @@ import java.util.List;
  * the fixed legacy ports (primary 0x1f0-0x1f7 and 0x3f6 on ISA IRQ 14, secondary 0x170-0x177 and 0x376 on
  * IRQ 15) and the bus-master registers in BAR4 (16 I/O ports: 8 per channel).
  */
-public final class Piix3Ide implements PciFunction {
+public final class Piix3Ide implements PciFunction, Saveable {
     public static final int VENDOR_INTEL = 0x8086;
     public static final int DEVICE_82371SB_IDE = 0x7010;
     /** Mass storage, IDE, programming interface 0x80 (bus master, both channels in compatibility mode). */
@@ -130,6 +134,52 @@ public final class Piix3Ide implements PciFunction {
     @Override
     public List<PciBar> bars() {
         return List.of(bar);
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /** Config space, then each channel ({@link IdeBus#saveState}). Runs under the same locks as guest access. */
+    @Override
+    public void saveState(StateWriter w) {
+        byte[] cs = new byte[PciConfigSpace.SIZE];
+        synchronized (this) {
+            for (int i = 0; i < cs.length; i++) {
+                cs[i] = (byte) config.get8(i);
+            }
+        }
+        w.bytes("config-space", cs);
+        w.begin("channels", 2);
+        buses[0].saveState(w);
+        buses[1].saveState(w);
+        w.end();
+    }
+
+    /** A refused section leaves the controller reset, never half loaded. */
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        try {
+            byte[] cs = new byte[PciConfigSpace.SIZE];
+            r.bytes("config-space", cs);
+            if ((cs[0] & 0xff | (cs[1] & 0xff) << 8) != VENDOR_INTEL
+                    || (cs[2] & 0xff | (cs[3] & 0xff) << 8) != DEVICE_82371SB_IDE) {
+                throw r.invalid("config-space", "vendor/device ID is not the PIIX3 IDE function's");
+            }
+            r.begin("channels", 2);
+            buses[0].loadState(r);
+            buses[1].loadState(r);
+            r.end();
+            synchronized (this) {
+                for (int i = 0; i < cs.length; i++) {
+                    config.set8(i, cs[i] & 0xff);
+                }
+            }
+        } catch (StateException e) {
+            reset();
+            throw e;
+        }
     }
 
     /** QEMU's piix_ide_reset: both channels reset, config space back to power-on values. */

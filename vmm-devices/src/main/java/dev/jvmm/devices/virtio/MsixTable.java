@@ -1,7 +1,12 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.irq.MsiRouter;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -155,6 +160,42 @@ final class MsixTable {
             }
         }
         return v;
+    }
+
+    /** Table, pending bits, enable and function mask. */
+    void saveState(StateWriter w) {
+        ByteBuffer t = ByteBuffer.allocate(table.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        t.asIntBuffer().put(table);
+        ByteBuffer p = ByteBuffer.allocate(pending.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        p.asLongBuffer().put(pending);
+        w.begin("msix").u32("vectors", vectors).bytes("table", t.array()).bytes("pba", p.array())
+                .bool("enabled", enabled).bool("function-masked", functionMasked).end();
+    }
+
+    /** Restores the table and points every route at its entry again; nothing is sent. */
+    void loadState(StateReader r) throws StateException {
+        r.begin("msix", 1);
+        r.expectU32("vectors", vectors);
+        byte[] t = new byte[table.length * 4];
+        r.bytes("table", t);
+        byte[] p = new byte[pending.length * 8];
+        r.bytes("pba", p);
+        boolean en = r.bool("enabled");
+        boolean fm = r.bool("function-masked");
+        r.end();
+        long[] pba = new long[pending.length];
+        ByteBuffer.wrap(p).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(pba);
+        if (vectors % 64 != 0 && pba.length > 0 && pba[pba.length - 1] >>> (vectors % 64) != 0) {
+            throw r.invalid("pba", "pending bits beyond the " + vectors + " vectors");
+        }
+        ByteBuffer.wrap(t).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(table);
+        System.arraycopy(pba, 0, pending, 0, pba.length);
+        enabled = en;
+        functionMasked = fm;
+        for (int v = 0; v < vectors; v++) {
+            int base = v * 4;
+            routes[v].update((table[base] & 0xffff_ffffL) | (table[base + 1] & 0xffff_ffffL) << 32, table[base + 2]);
+        }
     }
 
     void close() {

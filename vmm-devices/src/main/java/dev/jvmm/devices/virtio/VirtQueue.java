@@ -2,6 +2,9 @@ package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.os.EventFd;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -123,16 +126,21 @@ public final class VirtQueue {
      */
     boolean enable(boolean eventIdx) {
         this.eventIdx = eventIdx;
-        int n = size;
-        long descLen = (long) DESC_SIZE * n;
-        long availLen = 4 + 2L * n + 2;
-        long usedLen = 4 + 8L * n + 2;
         enabled = true;
-        ringSize = n;
+        ringSize = size;
         lastAvail = 0;
         usedIdx = 0;
         signalledUsedValid = false;
         failed = false;
+        return mapRings();
+    }
+
+    /** Maps the three rings of size entries at the registers' addresses; a ring outside RAM fails the queue. */
+    private boolean mapRings() {
+        int n = size;
+        long descLen = (long) DESC_SIZE * n;
+        long availLen = 4 + 2L * n + 2;
+        long usedLen = 4 + 8L * n + 2;
         if (!mem.contains(descAddr, descLen)) {
             return fail("Cannot map desc");
         }
@@ -358,5 +366,67 @@ public final class VirtQueue {
 
     void close() {
         kick.close();
+    }
+
+    // ---- saved state (the transport calls these with the device thread quiesced)
+
+    /** Registers, ring indices and notification state; the rings themselves are guest RAM. */
+    void saveState(StateWriter w) {
+        w.begin("queue").u32("max-size", maxSize).u16("size", size).u64("desc", descAddr)
+                .u64("driver", driverAddr).u64("device", deviceAddr).bool("enabled", enabled).u16("vector", vector)
+                .bool("event-idx", eventIdx).u16("last-avail", lastAvail).u16("used-idx", usedIdx)
+                .u16("signalled-used", signalledUsed).bool("signalled-used-valid", signalledUsedValid)
+                .bool("failed", failed).end();
+    }
+
+    /** The inverse of {@link #saveState}; vectors is the MSI-X table size (a vector must be in it). */
+    void loadState(StateReader r, int vectors) throws StateException {
+        r.begin("queue", 1);
+        r.expectU32("max-size", maxSize);
+        int s = r.u16("size");
+        if (s == 0 || Integer.bitCount(s) != 1 || s > maxSize) {
+            throw r.invalid("size", s + " is not a power of two up to " + maxSize);
+        }
+        long d = r.u64("desc");
+        long a = r.u64("driver");
+        long u = r.u64("device");
+        boolean en = r.bool("enabled");
+        int vec = r.u16("vector");
+        if (vec != VIRTIO_MSI_NO_VECTOR && vec >= vectors) {
+            throw r.invalid("vector", vec + " is beyond the " + vectors + " MSI-X vectors");
+        }
+        boolean ei = r.bool("event-idx");
+        int la = r.u16("last-avail");
+        int ui = r.u16("used-idx");
+        if (((la - ui) & 0xffff) > s) {
+            throw r.invalid("used-idx", "used index " + ui + " is more than the queue size behind " + la);
+        }
+        int su = r.u16("signalled-used");
+        boolean suv = r.bool("signalled-used-valid");
+        boolean f = r.bool("failed");
+        r.end();
+        reset();
+        size = s;
+        descAddr = d;
+        driverAddr = a;
+        deviceAddr = u;
+        vector = vec;
+        if (en) {
+            enabled = true;
+            eventIdx = ei;
+            ringSize = s;
+            lastAvail = la;
+            usedIdx = ui;
+            signalledUsed = su;
+            signalledUsedValid = suv;
+            if (f) {
+                failed = true; // the device is broken too; it stays so until the driver resets it
+            } else if (!mem.contains(d, (long) DESC_SIZE * s) || !mem.contains(a, 4 + 2L * s + 2)
+                    || !mem.contains(u, 4 + 8L * s + 2)) {
+                throw r.invalid("desc", "an enabled queue's rings lie outside RAM");
+            } else {
+                mapRings();
+            }
+        }
     }
 }

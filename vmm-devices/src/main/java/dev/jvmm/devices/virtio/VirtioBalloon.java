@@ -4,6 +4,11 @@ import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
+
+import java.nio.ByteBuffer;
 
 import java.util.Arrays;
 import java.util.BitSet;
@@ -567,6 +572,79 @@ public final class VirtioBalloon implements VirtioDevice {
      * QEMU's virtio_balloon_device_reset: the kept stats buffer is dropped with the queue and poison_val
      * cleared; num_pages, actual and the statistics stay (query-balloon keeps its value over a reboot).
      */
+    /**
+     * Target and actual size, the configuration bytes, the statistics and their polling (interval and the
+     * timer's guest-time deadline), the stats buffer the device holds, and the ballooned pages.
+     */
+    @Override
+    public void saveState(StateWriter w) {
+        w.u64("ram-size", ramSize).u32("num-queues", queueCount()).u32("config-length", configLength());
+        w.u32("num-pages", numPages).u32("actual", actual).u32("poison-val", poisonVal).bytes("config", config);
+        synchronized (statsLock) {
+            ByteBuffer b = ByteBuffer.allocate(8 * VIRTIO_BALLOON_S_NR);
+            b.asLongBuffer().put(stats);
+            w.bytes("stats", b.array()).u64("last-update", lastUpdate).u64("poll-interval", pollInterval)
+                    .u64("poll-deadline", pollTimer.deadline());
+        }
+        w.bool("stats-buffer", statsQueue != null).u16("stats-head", statsHead & 0xffff)
+                .bytes("ballooned", ballooned.toByteArray());
+    }
+
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        r.expectU64("ram-size", ramSize);
+        r.expectU32("num-queues", queueCount());
+        r.expectU32("config-length", configLength());
+        int np = r.u32("num-pages");
+        int act = r.u32("actual");
+        int pv = r.u32("poison-val");
+        byte[] cfg = new byte[config.length];
+        r.bytes("config", cfg);
+        long[] st = new long[VIRTIO_BALLOON_S_NR];
+        byte[] sb = new byte[8 * VIRTIO_BALLOON_S_NR];
+        r.bytes("stats", sb);
+        ByteBuffer.wrap(sb).asLongBuffer().get(st);
+        long last = r.u64("last-update");
+        long interval = r.u64("poll-interval");
+        if (interval < 0 || interval > MAX_POLL_INTERVAL) {
+            throw r.invalid("poll-interval", Long.toUnsignedString(interval) + " s is out of range");
+        }
+        long deadline = r.u64("poll-deadline");
+        if (deadline < -1) {
+            throw r.invalid("poll-deadline", Long.toString(deadline));
+        }
+        boolean buffer = r.bool("stats-buffer");
+        int head = r.u16("stats-head");
+        if (head != 0xffff && head >= host.queue(STATSQ).size()) {
+            throw r.invalid("stats-head", head + " is outside the stats queue");
+        }
+        BitSet pages = BitSet.valueOf(r.bytes("ballooned"));
+        if (pages.length() > 0 && !mem.contains((long) (pages.length() - 1) << VIRTIO_BALLOON_PFN_SHIFT,
+                BALLOON_PAGE_SIZE)) {
+            throw r.invalid("ballooned", "a page beyond RAM");
+        }
+        reset();
+        numPages = np;
+        actual = act;
+        poisonVal = pv;
+        System.arraycopy(cfg, 0, config, 0, cfg.length);
+        synchronized (statsLock) {
+            System.arraycopy(st, 0, stats, 0, st.length);
+            lastUpdate = last;
+            pollInterval = interval;
+            if (deadline >= 0) {
+                pollTimer.modNanos(deadline);
+            } else {
+                pollTimer.cancel();
+            }
+        }
+        statsQueue = buffer ? host.queue(STATSQ) : null;
+        statsHead = head == 0xffff ? -1 : head;
+        for (int pfn = pages.nextSetBit(0); pfn >= 0; pfn = pages.nextSetBit(pfn + 1)) {
+            track(pfn, true);
+        }
+    }
+
     @Override
     public void reset() {
         // a new driver starts with an empty balloon: its blocks may be huge pages again

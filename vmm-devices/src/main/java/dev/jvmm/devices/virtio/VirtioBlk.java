@@ -4,6 +4,9 @@ import dev.jvmm.core.block.BlockBackend;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -292,6 +295,50 @@ public final class VirtioBlk implements VirtioDevice {
     public void reset() {
         kept.clear();
         setWriteCache(opts.writeCache());
+    }
+
+    /**
+     * Requests run synchronously on the device thread, so once it is quiesced every popped request is either
+     * completed or kept by the STOP error action; kept ones are saved with their chains (as QEMU's
+     * virtio_blk_save_device) and run again by the retry handler when the VM resumes.
+     */
+    @Override
+    public void saveState(StateWriter w) {
+        w.u64("capacity", backend.size()).u32("num-queues", opts.numQueues()).u32("queue-size", opts.queueSize())
+                .bool("read-only", backend.readOnly()).str("serial", opts.serial()).bool("write-cache", writeCache);
+        w.begin("kept", kept.size());
+        for (Kept k : kept) {
+            w.u16("queue", k.queue().index());
+            ChainState.save(w, k.chain());
+        }
+        w.end();
+    }
+
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        r.expectU64("capacity", backend.size());
+        r.expectU32("num-queues", opts.numQueues());
+        r.expectU32("queue-size", opts.queueSize());
+        r.expectBool("read-only", backend.readOnly());
+        r.expectStr("serial", opts.serial());
+        boolean wce = r.bool("write-cache");
+        int n = r.begin("kept");
+        if (n > opts.numQueues()) {
+            throw r.invalid("kept", n + " kept requests, at most one per queue");
+        }
+        ArrayDeque<Kept> in = new ArrayDeque<>();
+        for (int i = 0; i < n; i++) {
+            int q = r.u16("queue");
+            if (q >= opts.numQueues()) {
+                throw r.invalid("queue", "queue " + q + " of " + opts.numQueues());
+            }
+            VirtQueue vq = host.queue(q);
+            in.add(new Kept(vq, ChainState.load(r, mem, vq)));
+        }
+        r.end();
+        setWriteCache(wce);
+        kept.clear();
+        kept.addAll(in);
     }
 
     @Override

@@ -1,5 +1,9 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
+
 /**
  * Virtio 1.1, section 5: the device-type specific half of a virtio device (block, console, balloon...). The
  * transport ({@link VirtioPciTransport}) owns feature negotiation, status, queues, interrupts and the device
@@ -68,4 +72,16 @@ public interface VirtioDevice {
      * return to the power-on state.
      */
     void reset();
+
+    /**
+     * Writes the device half's guest-visible state, requests it still holds included, into the transport's
+     * section. Called with the device thread quiesced and the transport's deferred tasks run.
+     */
+    void saveState(StateWriter w);
+
+    /**
+     * Reads what {@link #saveState} wrote into a freshly built device of the same configuration, after the
+     * transport restored its queues; same threading as {@link #saveState}.
+     */
+    void loadState(StateReader r) throws StateException;
 }

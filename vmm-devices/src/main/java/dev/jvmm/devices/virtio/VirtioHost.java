@@ -30,4 +30,7 @@ public interface VirtioHost {
 
     /** Sends the used-buffer interrupt for queue if the driver wants one (after pushes outside handle). */
     void notifyUsed(VirtQueue queue);
+
+    /** Queue i, for a device that restores the requests it held on it. */
+    VirtQueue queue(int i);
 }

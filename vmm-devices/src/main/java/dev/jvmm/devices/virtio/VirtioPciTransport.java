@@ -5,6 +5,10 @@ import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.os.EventFd;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.pci.IntxLine;
 import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
@@ -27,7 +31,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * driver sets DRIVER_OK. Reset (driver or machine) first waits for the device thread to finish the
  * request it is running, so nothing touches guest memory after the driver sees status 0.
  */
-public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCloseable {
+public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveable, AutoCloseable {
     /** Section 4.1.2: PCI vendor ID of virtio devices. */
     public static final int PCI_VENDOR_ID_REDHAT_QUMRANET = 0x1af4;
     /** Section 4.1.2: modern device ID = 0x1040 + virtio device type. */
@@ -154,6 +158,8 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     /** QEMU's vdev->disabled: the driver cleared COMMAND.Bus Master; no queue work, no interrupts. */
     private volatile boolean disabled;
     private volatile String lastError;
+    /** The level last driven on INTx (saved: a level the guest has not acknowledged yet). */
+    private boolean intxLevel;
 
     // Device thread hand-off, guarded by this.
     private volatile boolean quiescing;
@@ -425,6 +431,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
     }
 
     private void setIntx(boolean level) {
+        intxLevel = level;
         if (intx != null) {
             intx.setLevel(level);
         }
@@ -911,6 +918,148 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, AutoCl
             fail("internal error: " + e);
         } finally {
             exit();
+        }
+    }
+
+    // ---- saved state
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /**
+     * Config space, common configuration, MSI-X, every queue and the device half. The device thread is
+     * quiesced first and the tasks it was handed are run, so no popped request is half done: each is either
+     * completed or held by the device, which saves it.
+     */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        quiesce();
+        try {
+            runPendingTasks();
+            w.u32("device-type", device.deviceType()).u32("num-queues", queues.length)
+                    .bytes("config-space", configBytes());
+            w.u32("device-feature-select", deviceFeatureSelect).u32("driver-feature-select", driverFeatureSelect)
+                    .u32("driver-features-lo", driverFeatures[0]).u32("driver-features-hi", driverFeatures[1])
+                    .u64("negotiated", negotiated).u8("status", status).u8("generation", generation)
+                    .u16("queue-select", queueSelect).u16("config-vector", configVector).u8("isr", isr)
+                    .bool("intx", intxLevel).bool("broken", broken).bool("disabled", disabled)
+                    .str("last-error", lastError);
+            msix.saveState(w);
+            w.begin("queues", queues.length);
+            for (int i = 0; i < queues.length; i++) {
+                queues[i].saveState(w);
+                w.bool("held", held[i]);
+            }
+            w.end();
+            w.begin("device");
+            device.saveState(w);
+            w.end();
+        } finally {
+            endQuiesce();
+        }
+    }
+
+    /**
+     * Restores into a transport built with the same device configuration, then sets up what the driver's
+     * programming set up: MSI routes from the table, the ioeventfds of the enabled queues (while DRIVER_OK
+     * and BAR4 decodes), the INTx level. The device thread then looks at every queue once, as QEMU kicks
+     * each host notifier when it starts ioeventfds.
+     */
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        r.expectU32("device-type", device.deviceType());
+        r.expectU32("num-queues", queues.length);
+        byte[] cs = new byte[PciConfigSpace.SIZE];
+        r.bytes("config-space", cs);
+        if ((cs[0] & 0xff | (cs[1] & 0xff) << 8) != PCI_VENDOR_ID_REDHAT_QUMRANET
+                || (cs[2] & 0xff | (cs[3] & 0xff) << 8) != PCI_DEVICE_ID_VIRTIO_MODERN_BASE + device.deviceType()) {
+            throw r.invalid("config-space", "vendor/device ID is not this device's");
+        }
+        int dfs = r.u32("device-feature-select");
+        int drfs = r.u32("driver-feature-select");
+        int dfLo = r.u32("driver-features-lo");
+        int dfHi = r.u32("driver-features-hi");
+        long neg = r.u64("negotiated");
+        if ((neg & ~offeredFeatures) != 0) {
+            throw r.invalid("negotiated", "features 0x" + Long.toHexString(neg & ~offeredFeatures)
+                    + " were never offered");
+        }
+        int st = r.u8("status");
+        int gen = r.u8("generation");
+        int qs = r.u16("queue-select");
+        if (qs >= VIRTIO_QUEUE_MAX) {
+            throw r.invalid("queue-select", qs + " >= " + VIRTIO_QUEUE_MAX);
+        }
+        int cv = r.u16("config-vector");
+        if (cv != VirtQueue.VIRTIO_MSI_NO_VECTOR && cv >= msix.vectors()) {
+            throw r.invalid("config-vector", cv + " is beyond the " + msix.vectors() + " MSI-X vectors");
+        }
+        int is = r.u8("isr");
+        boolean level = r.bool("intx");
+        boolean brk = r.bool("broken");
+        boolean dis = r.bool("disabled");
+        String err = r.str("last-error");
+        quiesce();
+        try {
+            msix.loadState(r);
+            int control = (cs[CAP_MSIX + 2] & 0xff) | (cs[CAP_MSIX + 3] & 0xff) << 8;
+            if (msix.vectors() > 0 && ((control & MsixTable.MSIX_ENABLE) != 0) != msix.enabled()) {
+                throw r.invalid("enabled", "MSI-X enable differs from the capability's Message Control");
+            }
+            r.begin("queues", queues.length);
+            for (int i = 0; i < queues.length; i++) {
+                queues[i].loadState(r, msix.vectors());
+                held[i] = r.bool("held");
+            }
+            r.end();
+            for (int i = 0; i < PciConfigSpace.SIZE; i++) {
+                config.set8(i, cs[i] & 0xff);
+            }
+            deviceFeatureSelect = dfs;
+            driverFeatureSelect = drfs;
+            driverFeatures[0] = dfLo;
+            driverFeatures[1] = dfHi;
+            negotiated = neg;
+            status = st;
+            generation = gen;
+            queueSelect = qs;
+            configVector = cv;
+            isr = is;
+            broken = brk;
+            disabled = dis;
+            lastError = err;
+            r.begin("device", 1);
+            device.loadState(r);
+            r.end();
+            setIntx(level);
+            updateIoEvents();
+        } catch (StateException e) {
+            reset(); // refused state leaves a power-on device, never a half-loaded one
+            throw e;
+        } finally {
+            endQuiesce();
+        }
+    }
+
+    private byte[] configBytes() {
+        byte[] b = new byte[PciConfigSpace.SIZE];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) config.get8(i);
+        }
+        return b;
+    }
+
+    /** Runs the device thread's deferred tasks here while it is quiesced (bounded: tasks may add tasks). */
+    private void runPendingTasks() {
+        Runnable t;
+        for (int n = 0; n < 10_000 && (t = tasks.poll()) != null; n++) {
+            try {
+                t.run();
+            } catch (RuntimeException e) {
+                fail("internal error: " + e);
+            }
         }
     }
 

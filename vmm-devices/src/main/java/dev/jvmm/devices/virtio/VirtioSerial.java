@@ -5,6 +5,9 @@ import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -360,6 +363,104 @@ public final class VirtioSerial implements VirtioDevice {
             p.heldOffset = 0;
             p.outLen = 0;
             p.outFlushScheduled = false;
+        }
+    }
+
+    /**
+     * The emergency-write register, the driver's status as this device saw it, the control queue's held
+     * receive buffers and the messages waiting for them, then every port ({@link VirtioSerialPort#saveState}).
+     */
+    @Override
+    public void saveState(StateWriter w) {
+        List<VirtioSerialPort> ps = ports();
+        int ew;
+        synchronized (this) {
+            ew = emergWr;
+        }
+        w.u32("max-ports", maxPorts).bool("emergency-write", emergencyWrite).u32("emerg-wr", ew)
+                .u8("status", status).bool("multiport", multiport).u32("error-lines", errorLines)
+                .bool("control-queue", controlQueue != null);
+        ChainState.save(w, "control-buffers", controlBuffers);
+        w.begin("pending-control", pendingControl.size());
+        for (byte[] m : pendingControl) {
+            w.bytes("message", m);
+        }
+        w.end();
+        w.begin("ports", ps.size());
+        for (VirtioSerialPort p : ps) {
+            p.saveState(w);
+        }
+        w.end();
+    }
+
+    /**
+     * After the ports are back, work that a backend callback would have started is handed to the device
+     * thread: held transmit chains are offered to the chardev again, staged input is flushed, and a host
+     * side that is not in the saved state's connection state is announced (QEMU's post_load does the same).
+     */
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        r.expectU32("max-ports", maxPorts);
+        r.expectBool("emergency-write", emergencyWrite);
+        int ew = r.u32("emerg-wr");
+        int st = r.u8("status");
+        boolean mp = r.bool("multiport");
+        int lines = r.u32("error-lines");
+        boolean cq = r.bool("control-queue");
+        VirtQueue ctl = host.queue(CONTROL_RECEIVEQ);
+        int n = r.begin("control-buffers");
+        if (n > ctl.size() || (n > 0 && !cq)) {
+            throw r.invalid("control-buffers", n + " buffers on a control queue of " + ctl.size());
+        }
+        ArrayDeque<DescriptorChain> bufs = new ArrayDeque<>();
+        for (int i = 0; i < n; i++) {
+            bufs.add(ChainState.load(r, mem, ctl));
+        }
+        r.end();
+        int m = r.begin("pending-control");
+        if (m > MAX_PENDING_CONTROL) {
+            throw r.invalid("pending-control", m + " messages");
+        }
+        ArrayDeque<byte[]> msgs = new ArrayDeque<>();
+        for (int i = 0; i < m; i++) {
+            byte[] b = r.bytes("message");
+            if (b.length < CONTROL_SIZE) {
+                throw r.invalid("message", "a control message of " + b.length + " bytes");
+            }
+            msgs.add(b);
+        }
+        r.end();
+        List<VirtioSerialPort> ps = ports();
+        r.begin("ports", ps.size());
+        for (VirtioSerialPort p : ps) {
+            int rx = p.nr() == 0 ? PORT0_RECEIVEQ : 2 + 2 * p.nr();
+            p.loadState(r, mem, host.queue(rx), host.queue(rx + 1));
+        }
+        r.end();
+        synchronized (this) {
+            emergWr = ew;
+        }
+        status = st;
+        multiport = mp;
+        errorLines = Math.min(lines, MAX_ERROR_LINES);
+        controlQueue = cq ? ctl : null;
+        controlBuffers.clear();
+        controlBuffers.addAll(bufs);
+        pendingControl.clear();
+        pendingControl.addAll(msgs);
+        for (VirtioSerialPort p : ps) {
+            if (!p.heldTx.isEmpty()) {
+                txWritable(p);
+            }
+            if (p.staged() > 0) {
+                scheduleRxFlush(p);
+            }
+            if (p.outFlushScheduled) {
+                host.execute(() -> flushBatch(p));
+            }
+            if (p.chardev() != null && !p.console() && p.chardev().isConnected() != p.hostConnected) {
+                hostConnectionChanged(p, p.chardev().isConnected());
+            }
         }
     }
 

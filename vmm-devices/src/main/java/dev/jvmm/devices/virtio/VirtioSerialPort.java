@@ -2,6 +2,10 @@ package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.FlowControlledReceiver;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -170,6 +174,92 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
             System.arraycopy(staging, 0, dst, first, n - first);
             return n;
         }
+    }
+
+    /**
+     * Both directions' in-flight state: whether each side has the port open, the receive buffers the guest
+     * posted, the host bytes staged for them, the transmit chains held for a full chardev (and how far into
+     * the first one it got), and guest output gathered but not yet handed to the chardev. Device thread
+     * quiesced.
+     */
+    void saveState(StateWriter w) {
+        w.begin("port").u32("nr", nr).str("id", id).str("name", name).bool("console", console)
+                .bool("chardev", chardev != null).bool("guest-connected", guestConnected)
+                .bool("host-connected", hostConnected).bool("rx-queue", rxQueue != null);
+        ChainState.save(w, "rx-buffers", rxBuffers);
+        byte[] st = new byte[STAGING_BYTES];
+        w.bytes("staged", st, 0, peekStaged(st, STAGING_BYTES)).bool("tx-queue", heldTxQueue != null);
+        ChainState.save(w, "held-tx", heldTx);
+        w.u64("held-offset", heldOffset).bytes("out-batch", outBatch == null ? new byte[0] : outBatch, 0, outLen)
+                .bool("out-flush-scheduled", outFlushScheduled).end();
+    }
+
+    /** rx and tx are the port's receiveq and transmitq (already restored). */
+    void loadState(StateReader r, GuestMemory mem, VirtQueue rx, VirtQueue tx) throws StateException {
+        r.begin("port", 1);
+        r.expectU32("nr", nr);
+        r.expectStr("id", id);
+        r.expectStr("name", name);
+        r.expectBool("console", console);
+        r.expectBool("chardev", chardev != null);
+        boolean guest = r.bool("guest-connected");
+        boolean host = r.bool("host-connected");
+        boolean hasRx = r.bool("rx-queue");
+        ArrayDeque<DescriptorChain> rxIn = loadChains(r, "rx-buffers", mem, rx);
+        byte[] st = r.bytes("staged");
+        if (st.length > STAGING_BYTES) {
+            throw r.invalid("staged", st.length + " bytes, more than the " + STAGING_BYTES + " staged at most");
+        }
+        boolean hasTx = r.bool("tx-queue");
+        ArrayDeque<DescriptorChain> txIn = loadChains(r, "held-tx", mem, tx);
+        long off = r.u64("held-offset");
+        if (off < 0 || off > (txIn.isEmpty() ? 0 : txIn.peek().readableBytes())) {
+            throw r.invalid("held-offset", off + " is beyond the first held chain");
+        }
+        byte[] out = r.bytes("out-batch");
+        if (out.length > VirtioSerial.OUT_BATCH) {
+            throw r.invalid("out-batch", out.length + " bytes");
+        }
+        boolean outFlush = r.bool("out-flush-scheduled");
+        r.end();
+        if ((!rxIn.isEmpty() && !hasRx) || (!txIn.isEmpty() && !hasTx)) {
+            throw r.invalid(rxIn.isEmpty() ? "tx-queue" : "rx-queue", "buffers held without their queue");
+        }
+        guestConnected = guest;
+        hostConnected = host;
+        rxQueue = hasRx ? rx : null;
+        rxBuffers.clear();
+        rxBuffers.addAll(rxIn);
+        rxRoom = rxIn.stream().mapToLong(DescriptorChain::writableBytes).sum();
+        synchronized (stageLock) {
+            System.arraycopy(st, 0, staging, 0, st.length);
+            stageHead = 0;
+            stageCount = st.length;
+        }
+        heldTxQueue = hasTx ? tx : null;
+        heldTx.clear();
+        heldTx.addAll(txIn);
+        heldOffset = off;
+        outLen = out.length;
+        if (out.length > 0) {
+            outBatch = new byte[VirtioSerial.OUT_BATCH];
+            System.arraycopy(out, 0, outBatch, 0, out.length);
+        }
+        outFlushScheduled = outFlush;
+    }
+
+    private static ArrayDeque<DescriptorChain> loadChains(StateReader r, String name, GuestMemory mem, VirtQueue q)
+            throws StateException {
+        int n = r.begin(name);
+        if (n > q.size()) {
+            throw r.invalid(name, n + " chains held on a queue of " + q.size());
+        }
+        ArrayDeque<DescriptorChain> out = new ArrayDeque<>();
+        for (int i = 0; i < n; i++) {
+            out.add(ChainState.load(r, mem, q));
+        }
+        r.end();
+        return out;
     }
 
     void consumeStaged(int n) {

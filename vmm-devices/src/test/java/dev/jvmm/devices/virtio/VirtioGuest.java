@@ -45,13 +45,22 @@ final class VirtioGuest implements AutoCloseable {
     long nextData = DATA;
 
     VirtioGuest(FakeBlockBackend disk, VirtioBlkOptions opts, IoEventRegistry registry) {
-        this.disk = disk;
-        this.blk = new VirtioBlk(disk, opts);
-        this.t = new VirtioPciTransport(mem, blk, msi, registry == null ? ioevents : registry, opts.id());
-        t.connectIntx(intx);
+        this(disk, new VirtioBlk(disk, opts), opts.id(), registry);
         disk.log.clear(); // the geometry guess read sector 0
-        msix = t.bars().get(0).handler();
-        modern = t.bars().get(1).handler();
+    }
+
+    /** A driver for any virtio device (disk and blk null unless it is a block device). */
+    VirtioGuest(VirtioDevice device, String id) {
+        this(null, device, id, null);
+    }
+
+    private VirtioGuest(FakeBlockBackend disk, VirtioDevice device, String id, IoEventRegistry registry) {
+        this.disk = disk;
+        this.blk = device instanceof VirtioBlk b ? b : null;
+        this.t = new VirtioPciTransport(mem, device, msi, registry == null ? ioevents : registry, id);
+        t.connectIntx(intx);
+        msix = t.bars().size() > 1 ? t.bars().get(0).handler() : null;
+        modern = t.bars().get(t.bars().size() - 1).handler();
         // place the BARs as firmware would and enable memory decoding
         t.writeConfig(PciConfigSpace.BAR0 + 4, 4, (int) BAR1);
         t.writeConfig(PciConfigSpace.BAR0 + 16, 4, (int) BAR4);

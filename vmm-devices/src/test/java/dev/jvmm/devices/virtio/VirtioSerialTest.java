@@ -77,6 +77,11 @@ class VirtioSerialTest {
         @Override
         public void notifyUsed(VirtQueue queue) {
         }
+
+        @Override
+        public VirtQueue queue(int i) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     /** A chardev that records output and can refuse more (isWritable false). */
