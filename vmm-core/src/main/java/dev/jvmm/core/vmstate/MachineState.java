@@ -86,6 +86,9 @@ public final class MachineState {
             p.state().loadState(r);
             r.finish();
         }
+        for (Part p : parts) {
+            p.state().afterLoad();
+        }
     }
 
     /** The stream form: magic, format version, then each section's id, type, version and payload. */

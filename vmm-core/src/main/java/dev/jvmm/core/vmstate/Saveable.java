@@ -18,4 +18,11 @@ public interface Saveable {
      * half applied.
      */
     void loadState(StateReader r) throws StateException;
+
+    /**
+     * Called by {@link MachineState#restore} once every part is loaded, in the parts' order, for state that
+     * depends on other parts (a bus re-maps BARs from the functions' freshly loaded config spaces).
+     */
+    default void afterLoad() {
+    }
 }

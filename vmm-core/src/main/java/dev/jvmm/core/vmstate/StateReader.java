@@ -53,6 +53,31 @@ public final class StateReader {
         return io(in::readLong);
     }
 
+    /** A u8, u16 or u32 that must lie in [min, max] (signed), else {@link #invalid}. */
+    public int u32(String name, int min, int max) throws StateException {
+        return (int) check(name, u32(name), min, max);
+    }
+
+    public int u8(String name, int max) throws StateException {
+        return (int) check(name, u8(name), 0, max);
+    }
+
+    public int u16(String name, int max) throws StateException {
+        return (int) check(name, u16(name), 0, max);
+    }
+
+    /** A u64 read as a signed long that must lie in [min, max], else {@link #invalid}. */
+    public long u64(String name, long min, long max) throws StateException {
+        return check(name, u64(name), min, max);
+    }
+
+    private long check(String name, long v, long min, long max) throws StateException {
+        if (v < min || v > max) {
+            throw invalid(name, v + " is outside " + min + ".." + max);
+        }
+        return v;
+    }
+
     public byte[] bytes(String name) throws StateException {
         header(FieldType.BYTES, name);
         int n = io(in::readInt);
@@ -102,9 +127,9 @@ public final class StateReader {
     }
 
     public void end() throws StateException {
-        int tag = io(in::readUnsignedByte);
-        if (FieldType.of(tag) != FieldType.GROUP_END || depth == 0) {
-            throw error("expected the end of a group, found a " + FieldType.of(tag).label() + " field");
+        FieldType t = tag(io(in::readUnsignedByte));
+        if (t != FieldType.GROUP_END || depth == 0) {
+            throw error("expected the end of a group, found a " + t.label() + " field");
         }
         depth--;
     }
@@ -171,8 +196,7 @@ public final class StateReader {
     }
 
     private void header(FieldType type, String name) throws StateException {
-        int tag = io(in::readUnsignedByte);
-        FieldType t = FieldType.of(tag);
+        FieldType t = tag(io(in::readUnsignedByte));
         if (t == FieldType.GROUP_END) {
             throw error("expected field '" + name + "', found the end of a group");
         }
@@ -180,6 +204,14 @@ public final class StateReader {
         if (!n.equals(name) || t != type) {
             throw error("expected field '" + name + "' (" + type.label() + "), found '" + n + "' (" + t.label()
                     + ")");
+        }
+    }
+
+    private FieldType tag(int tag) throws StateException {
+        try {
+            return FieldType.of(tag);
+        } catch (StateException e) {
+            throw error(e.getMessage());
         }
     }
 

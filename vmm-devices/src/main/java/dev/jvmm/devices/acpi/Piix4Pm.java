@@ -5,6 +5,10 @@ import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.machine.SystemWakeup;
 import dev.jvmm.core.machine.WakeupReason;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
 
@@ -34,7 +38,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Thread safety: every guest access and control call holds this object's monitor.
  */
-public final class Piix4Pm implements PciFunction, IoHandler {
+public final class Piix4Pm implements PciFunction, IoHandler, Saveable {
     public static final int VENDOR_ID = 0x8086;
     /** 82371AB/EB/MB PIIX4 power management function. */
     public static final int DEVICE_ID = 0x7113;
@@ -111,7 +115,8 @@ public final class Piix4Pm implements PciFunction, IoHandler {
     private final ScheduledExecutorService scheduler;
     private final boolean acpiOnly;
     private final int s4Val;
-    private final long clockOrigin;
+    /** nanoClock value at PM timer 0; moved on load so the timer goes on from the saved value. */
+    private long clockOrigin;
     private final IoHandler gpeHandler = new IoHandler() {
         @Override
         public long read(long offset, int size) {
@@ -444,11 +449,72 @@ public final class Piix4Pm implements PciFunction, IoHandler {
         // Other SLP_TYP values name no sleep state: ignored, as QEMU.
     }
 
+    // ---- saved state
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /**
+     * Config space (PMBA and PMREGMISC place the PM block), PM1 status/enable/control (SLP_TYP of the last
+     * sleep included), GPE0, the APM ports, the PM timer's elapsed time and its overflow point. The SCI
+     * level, the wake-up mask and the overflow alarm follow from those and are re-derived on load.
+     */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        w.bool("acpi-only", acpiOnly).u32("s4-val", s4Val);
+        config.saveState(w);
+        w.u16("pm1-sts", pm1Sts).u16("pm1-en", pm1En).u16("pm1-cnt", pm1Cnt).bytes("gpe0", gpe0)
+                .u8("apm-cnt", apmCnt).u8("apm-sts", apmSts)
+                .u64("timer-ns", nanoClock.getAsLong() - clockOrigin).u64("overflow-tick", overflowTick);
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        r.expectBool("acpi-only", acpiOnly);
+        r.expectU32("s4-val", s4Val);
+        byte[] cfg = config.readState(r);
+        int sts = r.u16("pm1-sts");
+        if ((sts & TMR_STS) != 0) {
+            throw r.invalid("pm1-sts", "TMR_STS is computed from the timer, never stored");
+        }
+        int en = r.u16("pm1-en");
+        int cnt = r.u16("pm1-cnt");
+        if ((cnt & SLP_EN) != 0) {
+            throw r.invalid("pm1-cnt", "SLP_EN is write-only");
+        }
+        byte[] gpe = new byte[GPE0_LENGTH];
+        r.bytes("gpe0", gpe);
+        int cntApm = r.u8("apm-cnt");
+        int stsApm = r.u8("apm-sts");
+        long elapsed = r.u64("timer-ns", 0, Long.MAX_VALUE / 2);
+        long now = nanoClock.getAsLong();
+        long origin = now - elapsed;
+        long ticks = ticksFor(elapsed);
+        // recalcOverflow puts it at most half a period ahead of the timer.
+        long overflow = r.u64("overflow-tick", 0, ticks + TMR_HALF);
+        config.applyState(cfg);
+        pm1Sts = sts;
+        setPm1En(en);
+        pm1Cnt = cnt;
+        System.arraycopy(gpe, 0, gpe0, 0, GPE0_LENGTH);
+        apmCnt = cntApm;
+        apmSts = stsApm;
+        clockOrigin = origin;
+        overflowTick = overflow;
+        updatePmMapping();
+        updateSci();
+    }
+
     // ---- PM timer
 
     /** Ticks of the 3.579545 MHz clock since power-on, without overflowing for any realistic uptime. */
     long timerTicks() {
-        long ns = nanoClock.getAsLong() - clockOrigin;
+        return ticksFor(nanoClock.getAsLong() - clockOrigin);
+    }
+
+    private static long ticksFor(long ns) {
         return (ns / 1_000_000_000L) * PM_TIMER_FREQUENCY + (ns % 1_000_000_000L) * PM_TIMER_FREQUENCY / 1_000_000_000L;
     }
 

@@ -5,6 +5,10 @@ import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.machine.SystemWakeup;
 import dev.jvmm.core.machine.WakeupReason;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -43,7 +47,7 @@ import java.util.function.LongConsumer;
  * <p>{@link #setTimeChangeListener} reports guest time changes (QMP RTC_CHANGE); {@link #pause()} and
  * {@link #resume()} stop the clock for -rtc clock=vm; {@link #reset()} is the machine reset.
  */
-public final class CmosRtc implements IoHandler {
+public final class CmosRtc implements IoHandler, Saveable {
     public static final int BASE = 0x70;
     public static final int PORT_COUNT = 2;
     public static final int IRQ = 8;
@@ -101,6 +105,8 @@ public final class CmosRtc implements IoHandler {
     /** The data sheet's update cycle: UIP is high for 244 us before the registers change. */
     static final long UIP_HOLD_NANOS = 244_000;
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
+    /** Guest times in nanoseconds must fit a long: about 292 years either side of 1970. */
+    private static final long MAX_GUEST_SECONDS = Long.MAX_VALUE / NANOS_PER_SECOND - 1;
 
     private static final long MIB = 1L << 20;
     /** Register A's divider chain bits 0x60 both set hold the dividers in reset (no updates, no interrupts). */
@@ -128,7 +134,7 @@ public final class CmosRtc implements IoHandler {
     /** For base=DATETIME: host seconds at start minus the base, which QEMU's RTC_CHANGE offset discounts. */
     private final long hostDatetimeOffset;
     /** rtc-clock nanoseconds at start; the periodic interrupt is phased from it, as QEMU's virtual clock. */
-    private final long startNanos;
+    private long startNanos;
 
     // clock=vm: time spent paused is taken out of the RTC clock.
     private long pausedTotalNanos;
@@ -411,6 +417,98 @@ public final class CmosRtc implements IoHandler {
         if (ownsTimers && timers != null) {
             timers.shutdownNow();
         }
+    }
+
+    // ---- saved state ----------------------------------------------------------------------------------
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /**
+     * The -rtc options (checked), all 128 bytes, the index, the guest time as QEMU keeps it (base seconds,
+     * time since that base, sub-second phase), the second the flags were last brought up to date, the
+     * periodic grid and next tick relative to now, the driftfix backlog and the IRQ level. Times are
+     * saved relative to the rtc clock's now, so they can be re-armed against another instance's clock.
+     * Whether the VM or its timers are paused is run state that the restoring machine sets.
+     */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        saveOptions(w);
+        long now = rtcNanos();
+        boolean pie = (cmos[RTC_REG_B] & REG_B_PIE) != 0;
+        w.bytes("cmos", cmos).u8("index", index).u64("rtc-ns", now).u64("base-seconds", baseRtcSeconds)
+                .u64("since-base-ns", now - lastUpdateNanos).u64("phase-ns", phaseNanos)
+                .u64("flags-second", flagsSecond).u64("periodic-elapsed-ns", now - startNanos)
+                .u64("next-periodic-in-ns", pie && nextPeriodicNanos != Long.MAX_VALUE
+                        ? nextPeriodicNanos - now : Long.MAX_VALUE)
+                .u64("coalesced", coalescedTicks).u8("reinjected", reinjectOnAckCount).bool("irq", irqHigh);
+    }
+
+    private void saveOptions(StateWriter w) {
+        w.str("base", options.base().name()).u64("base-epoch", options.baseEpochSeconds())
+                .str("clock", options.clock().name()).str("driftfix", options.driftFix().name());
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        r.expectStr("base", options.base().name());
+        r.expectU64("base-epoch", options.baseEpochSeconds());
+        r.expectStr("clock", options.clock().name());
+        r.expectStr("driftfix", options.driftFix().name());
+        byte[] bytes = new byte[CMOS_SIZE];
+        r.bytes("cmos", bytes);
+        int idx = r.u8("index", CMOS_SIZE - 1);
+        long savedNow = r.u64("rtc-ns");
+        long base = r.u64("base-seconds", -MAX_GUEST_SECONDS, MAX_GUEST_SECONDS);
+        long since = r.u64("since-base-ns", 0, Long.MAX_VALUE / 2);
+        long phase = r.u64("phase-ns", 0, NANOS_PER_SECOND - 1);
+        long guestSecond;
+        try {
+            guestSecond = Math.floorDiv(Math.addExact(Math.multiplyExact(base, NANOS_PER_SECOND), since + phase),
+                    NANOS_PER_SECOND);
+        } catch (ArithmeticException e) {
+            throw r.invalid("since-base-ns", "the guest time it gives is out of range");
+        }
+        long flags = r.u64("flags-second", Long.MIN_VALUE, guestSecond);
+        long elapsed = r.u64("periodic-elapsed-ns", 0, Long.MAX_VALUE / 4);
+        long nextIn = r.u64("next-periodic-in-ns");
+        boolean pie = (bytes[RTC_REG_B] & REG_B_PIE) != 0;
+        if (nextIn != Long.MAX_VALUE && (!pie || nextIn < -elapsed || nextIn > NANOS_PER_SECOND)) {
+            throw r.invalid("next-periodic-in-ns", nextIn + " is not a tick within a period of now"
+                    + (pie ? "" : " (and PIE is clear)"));
+        }
+        long coalesced = r.u64("coalesced", 0,
+                options.driftFix() == RtcOptions.DriftFix.SLEW ? Long.MAX_VALUE : 0);
+        int reinjected = r.u8("reinjected", REINJECT_ON_ACK_COUNT);
+        boolean level = r.bool("irq");
+
+        long now = rtcNanos();
+        long sinceNow = since;
+        if (options.clock() != RtcOptions.ClockSource.VM) {
+            try {
+                sinceNow = Math.addExact(since, Math.subtractExact(now, savedNow));
+                Math.addExact(Math.multiplyExact(base, NANOS_PER_SECOND), sinceNow + phase);
+            } catch (ArithmeticException e) {
+                throw r.invalid("rtc-ns", savedNow + " puts the guest time out of range on this clock");
+            }
+        }
+        System.arraycopy(bytes, 0, cmos, 0, CMOS_SIZE);
+        index = idx;
+        baseRtcSeconds = base;
+        // clock=vm stood still while saved; host and rt time went on, so the guest's offset to it is kept.
+        lastUpdateNanos = now - sinceNow;
+        phaseNanos = phase;
+        flagsSecond = flags;
+        // The periodic interrupt is guest-facing rhythm, not wall time: it resumes where it was.
+        startNanos = now - elapsed;
+        nextPeriodicNanos = nextIn == Long.MAX_VALUE ? Long.MAX_VALUE : now + nextIn;
+        coalescedTicks = coalesced;
+        reinjectOnAckCount = reinjected;
+        cancelPending();
+        setIrq(level);
+        reschedule();
     }
 
     // ---- port access --------------------------------------------------------------------------------

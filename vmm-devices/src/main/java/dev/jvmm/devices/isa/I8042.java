@@ -3,6 +3,10 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.ResetRequest;
 
 /**
@@ -12,7 +16,7 @@ import dev.jvmm.devices.ResetRequest;
  * commands 0xF0-0xFF (bit 0 clear pulses reset), A20 commands, and a minimal PS/2 keyboard that answers
  * the usual probe commands. There are no key events. Unknown commands are ignored, as QEMU does.
  */
-public final class I8042 implements IoHandler {
+public final class I8042 implements IoHandler, Saveable {
     public static final int DATA_PORT = 0x60;
     public static final int COMMAND_PORT = 0x64;
     public static final int KEYBOARD_IRQ = 1;
@@ -330,5 +334,77 @@ public final class I8042 implements IoHandler {
     /** The output port's A20 bit (informational; A20 is always on under KVM). */
     public synchronized boolean a20() {
         return (outport & OUT_A20) != 0;
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /**
+     * Registers, the half-done controller and keyboard commands, the scancode set, the last byte read and
+     * the output queue in order (a byte plus its aux flag each). The IRQ levels follow from the queue.
+     */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        w.u8("status", status).u8("mode", mode).u8("outport", outport).u8("pending-command", pendingCommand)
+                .u8("kbd-pending-command", kbdPendingCommand).u8("scancode-set", scancodeSet)
+                .u8("last-data", lastData);
+        byte[] bytes = new byte[qCount];
+        byte[] aux = new byte[qCount];
+        for (int i = 0; i < qCount; i++) {
+            int e = queue[(qHead + i) % QUEUE_SIZE];
+            bytes[i] = (byte) e;
+            aux[i] = (byte) (e >>> 8);
+        }
+        w.bytes("queue", bytes).bytes("queue-aux", aux);
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        int st = r.u8("status");
+        int md = r.u8("mode");
+        int out = r.u8("outport");
+        int pending = r.u8("pending-command");
+        if (pending != 0 && pending != CCMD_WRITE_MODE && pending != CCMD_WRITE_OUTPORT && pending != CCMD_WRITE_OBUF
+                && pending != CCMD_WRITE_AUX_OBUF && pending != CCMD_WRITE_MOUSE) {
+            throw r.invalid("pending-command", String.format("0x%02x takes no data byte", pending));
+        }
+        int kbdPending = r.u8("kbd-pending-command");
+        if (kbdPending != 0 && kbdPending != KBD_CMD_SET_LEDS && kbdPending != KBD_CMD_SCANCODE
+                && kbdPending != KBD_CMD_SET_RATE) {
+            throw r.invalid("kbd-pending-command", String.format("0x%02x takes no argument", kbdPending));
+        }
+        int set = r.u8("scancode-set", 3);
+        if (set < 1) {
+            throw r.invalid("scancode-set", "0 is not a scancode set (1-3)");
+        }
+        int last = r.u8("last-data");
+        byte[] bytes = r.bytes("queue");
+        if (bytes.length > QUEUE_SIZE) {
+            throw r.invalid("queue", bytes.length + " bytes, the queue holds " + QUEUE_SIZE);
+        }
+        byte[] aux = r.bytes("queue-aux");
+        if (aux.length != bytes.length) {
+            throw r.invalid("queue-aux", aux.length + " flags for " + bytes.length + " queued bytes");
+        }
+        for (byte a : aux) {
+            if (a != 0 && a != 1) {
+                throw r.invalid("queue-aux", "flags are 0 or 1, found " + a);
+            }
+        }
+        status = st;
+        mode = md;
+        outport = out;
+        pendingCommand = pending;
+        kbdPendingCommand = kbdPending;
+        scancodeSet = set;
+        lastData = last;
+        qHead = 0;
+        qCount = bytes.length;
+        for (int i = 0; i < qCount; i++) {
+            queue[i] = (bytes[i] & 0xff) | (aux[i] << 8);
+        }
+        updateIrq();
     }
 }

@@ -2,6 +2,10 @@ package dev.jvmm.devices.isa;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.ResetRequest;
 
 /**
@@ -9,7 +13,7 @@ import dev.jvmm.devices.ResetRequest;
  * from 0 to 1 resets the system, bit 1 is the A20 gate. A20 is always enabled under KVM, so the bit is
  * only stored and read back.
  */
-public final class Port92 implements IoHandler {
+public final class Port92 implements IoHandler, Saveable {
     public static final int BASE = 0x92;
     public static final int PORT_COUNT = 1;
 
@@ -55,5 +59,21 @@ public final class Port92 implements IoHandler {
         if (fire) {
             reset.requestReset();
         }
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /** The register, reset bit included: only a 0 to 1 edge resets, so a set bit must stay set. */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        w.u8("value", value);
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        value = r.u8("value");
     }
 }

@@ -5,6 +5,10 @@ import dev.jvmm.core.chardev.FlowControlledReceiver;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Like QEMU, the interrupt line follows "an interrupt is pending" and ignores MCR.OUT2.
  */
-public final class Uart16550 implements IoHandler, FlowControlledReceiver {
+public final class Uart16550 implements IoHandler, FlowControlledReceiver, Saveable {
     /** Standard PC port bases and IRQs. */
     public static final int COM1_BASE = 0x3f8;
     public static final int COM1_IRQ = 4;
@@ -515,6 +519,94 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver {
         }
     }
 
+    // ---- saved state -------------------------------------------------------------------------------
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /**
+     * Every register, the receive FIFO in order, the pending THRE and timeout interrupts, the character
+     * time (it keeps the old speed across an out-of-range divisor, so it is not derivable) and the time left
+     * until a character timeout. Transmission is synchronous, so nothing is in flight towards the chardev.
+     */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        w.u32("iobase", base);
+        w.u8("ier", ier).u8("iir", iir).u8("fcr", fcr).u8("lcr", lcr).u8("mcr", mcr).u8("lsr", lsr)
+                .u8("msr", msr).u8("scr", scr).u16("divisor", divisor).u8("rbr", rbr)
+                .bool("thr-pending", thrIpending).bool("timeout-pending", timeoutIpending)
+                .u64("char-time-ns", charTimeNanos);
+        byte[] fifo = new byte[rxCount];
+        for (int i = 0; i < rxCount; i++) {
+            fifo[i] = rxFifo[(rxHead + i) % FIFO_SIZE];
+        }
+        w.bytes("rx-fifo", fifo);
+        w.u64("timeout-in-ns", timeoutDeadline == 0 ? -1 : Math.max(0, timeoutDeadline - System.nanoTime()));
+    }
+
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        synchronized (this) {
+            r.expectU32("iobase", base);
+            int vIer = r.u8("ier", 0x0f);
+            int vIir = r.u8("iir");
+            int vFcr = r.u8("fcr");
+            if ((vFcr & ~(FCR_FIFO_ENABLE | FCR_DMA_MODE | 0xc0)) != 0) {
+                throw r.invalid("fcr", String.format("0x%02x has the write-only reset bits set", vFcr));
+            }
+            if (((vIir & IIR_FIFO_ENABLED) != 0) != ((vFcr & FCR_FIFO_ENABLE) != 0)) {
+                throw r.invalid("iir", "its FIFO bits disagree with FCR");
+            }
+            int vLcr = r.u8("lcr");
+            int vMcr = r.u8("mcr", MCR_MASK);
+            int vLsr = r.u8("lsr");
+            int vMsr = r.u8("msr");
+            int vScr = r.u8("scr");
+            int vDivisor = r.u16("divisor");
+            int vRbr = r.u8("rbr");
+            boolean thr = r.bool("thr-pending");
+            boolean timeout = r.bool("timeout-pending");
+            long charTime = r.u64("char-time-ns", 1, 12 * 1_000_000_000L);
+            byte[] fifo = r.bytes("rx-fifo");
+            if (fifo.length > ((vFcr & FCR_FIFO_ENABLE) != 0 ? FIFO_SIZE : 0)) {
+                throw r.invalid("rx-fifo", fifo.length + " bytes with FCR 0x" + Integer.toHexString(vFcr));
+            }
+            long timeoutIn = r.u64("timeout-in-ns", -1, 4 * charTime);
+            ier = vIer;
+            iir = vIir;
+            fcr = vFcr;
+            lcr = vLcr;
+            mcr = vMcr;
+            lsr = vLsr;
+            msr = vMsr;
+            scr = vScr;
+            divisor = vDivisor;
+            rbr = vRbr;
+            thrIpending = thr;
+            timeoutIpending = timeout;
+            charTimeNanos = charTime;
+            triggerLevel = (fcr & FCR_FIFO_ENABLE) != 0 ? TRIGGER_LEVELS[fcr >>> FCR_TRIGGER_SHIFT] : 1;
+            System.arraycopy(fifo, 0, rxFifo, 0, fifo.length);
+            rxHead = 0;
+            rxCount = fifo.length;
+            if (timeoutIn >= 0) {
+                timeoutDeadline = System.nanoTime() + timeoutIn;
+                if (timeoutDeadline == 0) {
+                    timeoutDeadline = 1;
+                }
+                if (!timerArmed) {
+                    timerArmed = true;
+                    schedule(timeoutIn);
+                }
+            } else {
+                timeoutDeadline = 0;
+            }
+            updateIrq();
+        }
+        inputReadyHook.run(); // the backend may hold input that the restored FIFO now has room for
+    }
     // ---- character timeout -------------------------------------------------------------------------
 
     /** The timeout fires after four character times without FIFO activity (datasheet 8.6.3). */

@@ -1,12 +1,17 @@
 package dev.jvmm.devices.pci;
 
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
+
 /**
  * Intel 82441FX (i440FX PMC) datasheet, section 3.2: the host bridge at 00:00.0 with the configuration
  * values QEMU 7.2's i440FX model shows: 8086:1237 rev 02, class 0x0600, subsystem 1af4:1100, SMRAM 0x02,
  * PAM registers 0, and QEMU's RAM-size byte at 0x57. PAM and SMRAM are plain registers here: jvmm keeps
  * 0xc0000-0xfffff as RAM, so their values are what the guest reads back, with no remapping behind them.
  */
-public final class I440fxHostBridge implements PciFunction {
+public final class I440fxHostBridge implements PciFunction, Saveable {
     public static final int VENDOR_INTEL = 0x8086;
     public static final int DEVICE_82441 = 0x1237;
     public static final int REVISION = 0x02;
@@ -89,6 +94,26 @@ public final class I440fxHostBridge implements PciFunction {
     public void reset() {
         synchronized (config) {
             config.reset();
+        }
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /** PAM and SMRAM live in the config space and have no effect beyond it (see the class comment). */
+    @Override
+    public void saveState(StateWriter w) {
+        synchronized (config) {
+            config.saveState(w);
+        }
+    }
+
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        synchronized (config) {
+            config.loadState(r);
         }
     }
 }

@@ -3,6 +3,10 @@ package dev.jvmm.devices.pci;
 import dev.jvmm.core.machine.PciBusInfo;
 import dev.jvmm.core.machine.PciDeviceInfo;
 import dev.jvmm.core.machine.PciRegionInfo;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,7 +19,7 @@ import java.util.List;
  * and the BAR registers say (QEMU's pci_update_mappings), wires INTx through a {@link PciInterruptRouter},
  * and answers query-pci. Accesses arrive on vCPU threads; one lock per bus orders them.
  */
-public final class PciBus {
+public final class PciBus implements Saveable {
     public static final int SLOTS = 32;
     public static final int FUNCTIONS = 8;
     /** QEMU's PCI_BAR_UNMAPPED, also query-pci's address of an undecoded BAR. */
@@ -194,6 +198,68 @@ public final class PciBus {
         }
         // QEMU: beyond the 52-bit physical address space (TARGET_PHYS_ADDR_SPACE_BITS on x86-64)
         return last >= PHYS_ADDR_LIMIT ? UNMAPPED : a;
+    }
+
+    /**
+     * Which functions sit where is configuration (checked, not restored); the state is each INTx wire's
+     * driven level. The functions' own sections hold their config spaces; {@link #afterLoad} maps the
+     * BARs from them, whichever order the sections were loaded in.
+     */
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        w.str("functions", layout());
+        byte[] levels = new byte[functions.length];
+        for (int devfn = 0; devfn < functions.length; devfn++) {
+            levels[devfn] = (byte) (intx[devfn] != null && intx[devfn].level() ? 1 : 0);
+        }
+        w.bytes("intx", levels);
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        r.expectStr("functions", layout());
+        byte[] levels = new byte[functions.length];
+        r.bytes("intx", levels);
+        for (int devfn = 0; devfn < functions.length; devfn++) {
+            if (levels[devfn] != 0 && (levels[devfn] != 1 || intx[devfn] == null)) {
+                throw r.invalid("intx", String.format("level %d for %02x.%x, which has no INTx wire",
+                        levels[devfn], devfn / FUNCTIONS, devfn % FUNCTIONS));
+            }
+        }
+        for (int devfn = 0; devfn < functions.length; devfn++) {
+            if (intx[devfn] != null) {
+                intx[devfn].setLevel(levels[devfn] != 0);
+            }
+        }
+    }
+
+    /** Re-maps every function's BARs and INTx masking from its (restored) COMMAND and BAR registers. */
+    @Override
+    public synchronized void afterLoad() {
+        for (int devfn = 0; devfn < functions.length; devfn++) {
+            if (functions[devfn] != null) {
+                updateFunction(devfn);
+            }
+        }
+    }
+
+    /** "slot.fn vendor:device" for each function, the bus's configuration as state checks it. */
+    private String layout() {
+        StringBuilder b = new StringBuilder();
+        for (int devfn = 0; devfn < functions.length; devfn++) {
+            PciFunction f = functions[devfn];
+            if (f != null) {
+                b.append(b.length() == 0 ? "" : " ").append(String.format("%02x.%x=%04x:%04x", devfn / FUNCTIONS,
+                        devfn % FUNCTIONS, f.readConfig(PciConfigSpace.VENDOR_ID, 2) & 0xffff,
+                        f.readConfig(PciConfigSpace.DEVICE_ID, 2) & 0xffff));
+            }
+        }
+        return b.toString();
     }
 
     /** Where bar index of slot.function is registered now, or UNMAPPED. */

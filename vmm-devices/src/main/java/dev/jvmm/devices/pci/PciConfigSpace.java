@@ -1,5 +1,9 @@
 package dev.jvmm.devices.pci;
 
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
+
 /**
  * PCI Local Bus Specification 3.0, section 6.1: a type 0 configuration space header plus device-specific
  * registers, with a per-byte mask of guest-writable bits and write-1-to-clear status bits.
@@ -178,5 +182,42 @@ public final class PciConfigSpace {
             next &= ~(b & c);
             data[off + i] = (byte) next;
         }
+    }
+
+    /** The 256 bytes as the guest sees them; BARs and COMMAND included. */
+    public void saveState(StateWriter w) {
+        w.bytes("config", data);
+    }
+
+    /**
+     * Loads what {@link #saveState} wrote into a space built the same way. Bits the guest cannot write
+     * (identity, BAR type bits, interrupt pin) must equal this space's: they describe the device, so a
+     * difference means state from another device or a crafted section. The caller re-maps BARs.
+     */
+    public void loadState(StateReader r) throws StateException {
+        applyState(readState(r));
+    }
+
+    /** The checked bytes of {@link #loadState}, for a device that validates its other fields before applying. */
+    public byte[] readState(StateReader r) throws StateException {
+        byte[] saved = new byte[SIZE];
+        r.bytes("config", saved);
+        if (get32(VENDOR_ID) != (saved[0] & 0xff | (saved[1] & 0xff) << 8 | (saved[2] & 0xff) << 16
+                | (saved[3] & 0xff) << 24)) {
+            throw r.invalid("config", String.format("saved for device %02x%02x:%02x%02x, this is %04x:%04x",
+                    saved[1], saved[0], saved[3], saved[2], get16(VENDOR_ID), get16(DEVICE_ID)));
+        }
+        for (int i = 0; i < SIZE; i++) {
+            int fixed = ~(writable[i] | clearOnWrite[i]) & 0xff;
+            if (((saved[i] ^ data[i]) & fixed) != 0) {
+                throw r.invalid("config", String.format("read-only bits of byte 0x%02x are 0x%02x, this device"
+                        + " has 0x%02x", i, saved[i] & fixed, data[i] & fixed));
+            }
+        }
+        return saved;
+    }
+
+    public void applyState(byte[] saved) {
+        System.arraycopy(saved, 0, data, 0, SIZE);
     }
 }

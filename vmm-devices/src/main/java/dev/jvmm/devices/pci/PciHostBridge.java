@@ -2,6 +2,9 @@ package dev.jvmm.devices.pci;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 /**
  * PCI Local Bus Specification 3.0, section 3.2.2.3.2: Configuration Mechanism #1. CONFIG_ADDRESS at
@@ -11,7 +14,7 @@ import dev.jvmm.core.io.PioBus;
  * are OR-ed with the data port offset), and any read of 0xcf8-0xcfb returns its low bytes; 0xcf9 belongs
  * to the PIIX3 Reset Control Register.
  */
-public final class PciHostBridge {
+public final class PciHostBridge implements Saveable {
     public static final int CONFIG_ADDRESS = 0xcf8;
     public static final int CONFIG_DATA = 0xcfc;
     /** CONFIG_ADDRESS bit 31: configuration space mapping enabled. */
@@ -76,6 +79,22 @@ public final class PciHostBridge {
 
     public PciBus bus() {
         return bus;
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /** CONFIG_ADDRESS: a guest may be between its 0xcf8 and 0xcfc accesses. */
+    @Override
+    public void saveState(StateWriter w) {
+        w.u32("config-address", configAddress);
+    }
+
+    @Override
+    public void loadState(StateReader r) throws dev.jvmm.core.vmstate.StateException {
+        configAddress = r.u32("config-address");
     }
 
     /**

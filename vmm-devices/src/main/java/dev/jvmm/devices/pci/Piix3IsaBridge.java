@@ -2,6 +2,10 @@ package dev.jvmm.devices.pci;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.ResetRequest;
 
 /**
@@ -9,7 +13,7 @@ import dev.jvmm.devices.ResetRequest;
  * 0x0601, multi-function) with QEMU 7.2's reset values, the PIRQ route control registers that feed a
  * {@link PciInterruptRouter}, and the Reset Control Register at I/O port 0xcf9 (section 4.1.1).
  */
-public final class Piix3IsaBridge implements PciFunction {
+public final class Piix3IsaBridge implements PciFunction, Saveable {
     public static final int VENDOR_INTEL = 0x8086;
     public static final int DEVICE_82371SB_ISA = 0x7000;
     public static final int CLASS_ISA_BRIDGE = 0x060100;
@@ -158,5 +162,31 @@ public final class Piix3IsaBridge implements PciFunction {
     /** Current RCR value (bit 1 only). */
     public synchronized int rcr() {
         return rcr;
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /** Config space (PIRQ routes included) and RCR; the router's routes are derived and pushed on load. */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        config.saveState(w);
+        w.u8("rcr", rcr);
+    }
+
+    @Override
+    public void loadState(StateReader r) throws StateException {
+        synchronized (this) {
+            byte[] cfg = config.readState(r);
+            int v = r.u8("rcr");
+            if ((v & ~RCR_SRST) != 0) {
+                throw r.invalid("rcr", String.format("0x%02x: only bit 1 (SRST) is kept", v));
+            }
+            config.applyState(cfg);
+            rcr = v;
+        }
+        pushRoutes();
     }
 }

@@ -2,6 +2,10 @@ package dev.jvmm.devices.watchdog;
 
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoHandler;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
@@ -26,7 +30,7 @@ import java.util.function.Consumer;
  * device resets. In free-running mode stage 1 then starts again. Guest time only (a
  * {@link VirtualClock}): nothing counts while the VM is paused.
  */
-public final class I6300Esb implements PciFunction {
+public final class I6300Esb implements PciFunction, Saveable {
     public static final int VENDOR_INTEL = 0x8086;
     /** PCI_DEVICE_ID_INTEL_ESB_9: the watchdog function. */
     public static final int DEVICE_ID = 0x25ab;
@@ -84,6 +88,7 @@ public final class I6300Esb implements PciFunction {
 
     private final PciConfigSpace config;
     private final PciBar bar;
+    private final VirtualClock clock;
     private final VirtualClock.Timer timer;
     private final Runnable expired;
     private final Consumer<String> notice;
@@ -119,6 +124,7 @@ public final class I6300Esb implements PciFunction {
             config.setWritable(off, 8, -1L);
         }
         config.sealInitialState();
+        this.clock = clock;
         this.timer = clock.newTimer(this::timerExpired);
         this.expired = expired;
         this.notice = notice;
@@ -253,6 +259,72 @@ public final class I6300Esb implements PciFunction {
         }
         if (fire) {
             expired.run();
+        }
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /**
+     * Config space, the WDT registers, the unlock sequence's progress, the previous-reboot flag and the
+     * running stage as guest time left, re-armed against the restoring machine's clock. The bus re-maps BAR0.
+     */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        config.saveState(w);
+        w.bool("reboot-enabled", rebootEnabled).bool("scale-1mhz", scale1MHz).u8("int-type", intType)
+                .bool("free-run", freeRun).bool("locked", locked).bool("enabled", enabled).u8("stage", stage)
+                .u32("preload1", timer1Preload).u32("preload2", timer2Preload).u8("unlock", unlockState)
+                .bool("previous-reboot", previousRebootFlag);
+        long deadline = timer.deadline();
+        w.bool("running", deadline >= 0);
+        w.u64("remaining-ns", deadline >= 0 ? Math.max(0, deadline - clock.nanos()) : 0);
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        byte[] cfg = config.readState(r);
+        boolean reboot = r.bool("reboot-enabled");
+        boolean scale = r.bool("scale-1mhz");
+        int type = r.u8("int-type");
+        if ((type & ~ESB_WDT_INTTYPE) != 0) {
+            throw r.invalid("int-type", String.format("0x%02x has bits outside 0x%02x", type, ESB_WDT_INTTYPE));
+        }
+        boolean free = r.bool("free-run");
+        boolean lock = r.bool("locked");
+        boolean en = r.bool("enabled");
+        int st = r.u8("stage", 2);
+        if (st < 1) {
+            throw r.invalid("stage", "0 is not a stage (1 or 2)");
+        }
+        int p1 = r.u32("preload1", 0, PRELOAD_MASK);
+        int p2 = r.u32("preload2", 0, PRELOAD_MASK);
+        int unlock = r.u8("unlock", 2);
+        boolean prev = r.bool("previous-reboot");
+        boolean running = r.bool("running");
+        if (running && !en) {
+            throw r.invalid("running", "the timer runs while the watchdog is disabled");
+        }
+        // The preloads and scale may have changed since the stage began, so bound by the longest stage.
+        long remaining = r.u64("remaining-ns", 0, running ? stageNanos(PRELOAD_MASK, false) : 0);
+        config.applyState(cfg);
+        rebootEnabled = reboot;
+        scale1MHz = scale;
+        intType = type;
+        freeRun = free;
+        locked = lock;
+        enabled = en;
+        stage = st;
+        timer1Preload = p1;
+        timer2Preload = p2;
+        unlockState = unlock;
+        previousRebootFlag = prev;
+        if (running) {
+            timer.modIn(remaining);
+        } else {
+            timer.cancel();
         }
     }
 

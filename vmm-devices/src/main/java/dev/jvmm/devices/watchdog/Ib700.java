@@ -3,6 +3,10 @@ package dev.jvmm.devices.watchdog;
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.vmstate.Saveable;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 /**
  * IB700 single-board-computer watchdog (register description: Linux ib700wdt.c header; the board manual is not
@@ -11,7 +15,7 @@ import dev.jvmm.core.io.PioBus;
  * disarms it. Reads return all ones, as from an empty port. On expiry the machine's watchdog action runs
  * once and the timer stays disarmed. Guest time only: the timer does not run while the VM is paused.
  */
-public final class Ib700 implements IoHandler {
+public final class Ib700 implements IoHandler, Saveable {
     /** Write: disarm (the driver's WDT_STOP port). */
     public static final int DISABLE_PORT = 0x441;
     /** Write: arm or re-arm with the period selected by bits 3:0 (the driver's WDT_START port: arm or refresh). */
@@ -23,11 +27,13 @@ public final class Ib700 implements IoHandler {
     static final int TIMEOUT_MASK = 0xf;
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
+    private final VirtualClock clock;
     private final VirtualClock.Timer timer;
     private final Runnable expired;
 
     /** expired runs (on the clock's executor) each time the armed period of guest time passes unrefreshed. */
     public Ib700(VirtualClock clock, Runnable expired) {
+        this.clock = clock;
         this.timer = clock.newTimer(this::timerExpired);
         this.expired = expired;
     }
@@ -76,5 +82,29 @@ public final class Ib700 implements IoHandler {
     /** Machine reset: disarmed. */
     public synchronized void reset() {
         timer.cancel();
+    }
+
+    @Override
+    public int stateVersion() {
+        return 1;
+    }
+
+    /** The countdown, as guest time left: it goes on from there against the restoring machine's clock. */
+    @Override
+    public synchronized void saveState(StateWriter w) {
+        long deadline = timer.deadline();
+        w.bool("armed", deadline >= 0);
+        w.u64("remaining-ns", deadline >= 0 ? Math.max(0, deadline - clock.nanos()) : 0);
+    }
+
+    @Override
+    public synchronized void loadState(StateReader r) throws StateException {
+        boolean armed = r.bool("armed");
+        long remaining = r.u64("remaining-ns", 0, armed ? timeoutNanos(0) : 0);
+        if (armed) {
+            timer.modIn(remaining);
+        } else {
+            timer.cancel();
+        }
     }
 }
