@@ -29,6 +29,9 @@ public final class DeviceModel {
     public record Device(String path, String type, String id, PropertyValues props, DeviceInstance instance) {
     }
 
+    /** Buses with a hotplug handler on the pc machine: pci.0 (ACPI PCI hotplug) and virtio-serial buses. */
+    private static final java.util.Set<String> HOTPLUG_BUSES = java.util.Set.of("PCI", "virtio-serial-bus");
+
     private final TypeRegistry types;
     private final Map<String, DeviceClass> classes = new LinkedHashMap<>();
     private final Globals globals;
@@ -220,8 +223,9 @@ public final class DeviceModel {
             switch (name) {
                 case "realized" -> node.addConstant(name, "bool", true);
                 case "hotplugged" -> node.addConstant(name, "bool", false);
-                case "hotpluggable" -> node.addConstant(name, "bool", types.isA(type, "hotpluggable-device")
-                        || bus != null);
+                // QEMU's device_get_hotpluggable: a user-creatable device on a bus with a hotplug handler
+                case "hotpluggable" -> node.addConstant(name, "bool", bus != null
+                        && HOTPLUG_BUSES.contains(bus.type()) && types.lookup(type).orElseThrow().userCreatable());
                 case "parent_bus" -> node.addLink(name, "bus", () -> bus == null ? null : bus.node().path());
                 default -> {
                     if (r.property().settable()) {
