@@ -7,6 +7,7 @@ import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
+import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.QomProperty;
@@ -32,7 +33,7 @@ import java.util.function.Supplier;
  * its virtio-backend child with QEMU 7.2's property names, types and values. guest-stats and
  * guest-stats-polling-interval live on the backend; the proxy forwards them, as QEMU's aliases do.
  */
-final class BalloonDevices implements AutoCloseable {
+final class BalloonDevices implements BalloonControl, AutoCloseable {
     /** The -device properties jvmm takes; QEMU refuses others with "Property 'TYPE.NAME' not found". */
     private static final Set<String> PROPERTIES = Set.of("driver", "id", "bus", "addr", "deflate-on-oom",
             "page-poison", "free-page-reporting", "free-page-hint", "qemu-4-0-config-size",
@@ -141,7 +142,8 @@ final class BalloonDevices implements AutoCloseable {
     // ---- QMP
 
     /** QEMU's qmp_balloon: no device first, then a target that is no size. */
-    void balloon(long target) throws MachineCommandException {
+    @Override
+    public void balloon(long target) throws MachineCommandException {
         VirtioBalloon b = active();
         if (target <= 0) {
             throw MachineCommandException.generic("Parameter 'target' expects a size");
@@ -149,13 +151,14 @@ final class BalloonDevices implements AutoCloseable {
         b.setTarget(target);
     }
 
-    long actual() throws MachineCommandException {
+    @Override
+    public long actual() throws MachineCommandException {
         return active().actualBytes();
     }
 
     private VirtioBalloon active() throws MachineCommandException {
         if (balloon == null) {
-            throw new MachineCommandException("DeviceNotActive", "No balloon device has been activated");
+            throw BalloonControl.notActive();
         }
         return balloon;
     }

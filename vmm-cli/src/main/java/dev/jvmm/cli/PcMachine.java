@@ -1,9 +1,6 @@
 package dev.jvmm.cli;
 
-import dev.jvmm.core.block.BlockDeviceInfo;
-import dev.jvmm.core.block.BlockGraph;
-import dev.jvmm.core.block.BlockInfo;
-import dev.jvmm.core.block.BlockStatsInfo;
+import dev.jvmm.core.block.BlockControl;
 import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.clock.VirtualClock;
@@ -14,18 +11,21 @@ import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.BalloonControl;
+import dev.jvmm.core.machine.ChardevControl;
 import dev.jvmm.core.machine.ChardevInfo;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
-import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.event.VmEvent;
-import dev.jvmm.core.machine.PciBusInfo;
-import dev.jvmm.core.machine.QomObject;
+import dev.jvmm.core.machine.PciControl;
+import dev.jvmm.core.machine.QomControl;
+import dev.jvmm.core.machine.RtcControl;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.acpi.AcpiConfig;
@@ -68,7 +68,6 @@ import java.time.Clock;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -566,151 +565,98 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     }
 
     @Override
-    public Optional<String> name() {
-        return config.name();
+    public MachineInfo info() {
+        return info;
     }
 
     @Override
-    public Optional<UUID> uuid() {
-        return config.uuid();
+    public BlockControl block() {
+        return disks.graph();
     }
 
     @Override
-    public List<VcpuInfo> vcpus() {
-        List<VcpuInfo> out = new ArrayList<>();
-        for (Vcpu v : vcpus.vcpus()) {
-            int i = v.index();
-            out.add(new VcpuInfo(i, v.threadId(), topology.socketOf(i), topology.coreOf(i), topology.threadOf(i),
-                    "/machine/unattached/device[" + i + "]", "host-x86_64-cpu"));
+    public ChardevControl chardevs() {
+        return () -> {
+            List<ChardevInfo> out = new ArrayList<>();
+            for (Chardev c : chardevs.all().values()) {
+                // QEMU: a chardev no device uses has no open frontend
+                out.add(new ChardevInfo(c.id(), c.describe(),
+                        serial.frontendOpen(c.id()).orElse(chardevs.isClaimed(c.id()))));
+            }
+            return out;
+        };
+    }
+
+    @Override
+    public PciControl pci() {
+        return pci::describe;
+    }
+
+    @Override
+    public BalloonControl balloon() {
+        return balloons;
+    }
+
+    @Override
+    public QomControl qom() {
+        return balloons::qomObject;
+    }
+
+    @Override
+    public RtcControl rtc() {
+        return rtc::resetReinjection;
+    }
+
+    /** The descriptive queries; it reads the machine's state when asked, so it exists before the devices. */
+    private final MachineInfo info = new MachineInfo() {
+        @Override
+        public Optional<String> name() {
+            return config.name();
         }
-        return out;
-    }
 
-    @Override
-    public String registersText(int cpuIndex) {
-        // KVM_GET_REGS waits for KVM_RUN to return; a vCPU halted with interrupts off never would, so the
-        // dump is taken with the vCPUs out of the kernel.
-        boolean wasRunning = !vcpus.isPaused();
-        if (wasRunning) {
-            vcpus.pauseAll();
+        @Override
+        public Optional<UUID> uuid() {
+            return config.uuid();
         }
-        try {
-            return vcpus.get(cpuIndex).dumpRegisters(memory);
-        } finally {
+
+        @Override
+        public List<VcpuInfo> vcpus() {
+            List<VcpuInfo> out = new ArrayList<>();
+            for (Vcpu v : vcpus.vcpus()) {
+                int i = v.index();
+                out.add(new VcpuInfo(i, v.threadId(), topology.socketOf(i), topology.coreOf(i),
+                        topology.threadOf(i), "/machine/unattached/device[" + i + "]", "host-x86_64-cpu"));
+            }
+            return out;
+        }
+
+        @Override
+        public String registersText(int cpuIndex) {
+            // KVM_GET_REGS waits for KVM_RUN to return; a vCPU halted with interrupts off never would, so the
+            // dump is taken with the vCPUs out of the kernel.
+            boolean wasRunning = !vcpus.isPaused();
             if (wasRunning) {
-                vcpus.resumeAll();
+                vcpus.pauseAll();
+            }
+            try {
+                return vcpus.get(cpuIndex).dumpRegisters(memory);
+            } finally {
+                if (wasRunning) {
+                    vcpus.resumeAll();
+                }
             }
         }
-    }
 
-    @Override
-    public List<ChardevInfo> chardevs() {
-        List<ChardevInfo> out = new ArrayList<>();
-        for (Chardev c : chardevs.all().values()) {
-            // QEMU: a chardev no device uses has no open frontend
-            out.add(new ChardevInfo(c.id(), c.describe(),
-                    serial.frontendOpen(c.id()).orElse(chardevs.isClaimed(c.id()))));
+        @Override
+        public List<MachineTypeInfo> machineTypes() {
+            return List.of(MachineTypeInfo.pcI440fx72());
         }
-        return out;
-    }
 
-    @Override
-    public List<MachineTypeInfo> machineTypes() {
-        return List.of(MachineTypeInfo.pcI440fx72());
-    }
-
-    @Override
-    public List<PciBusInfo> pciBuses() {
-        return pci.describe();
-    }
-
-    @Override
-    public List<BlockInfo> blockInfo() {
-        return disks.graph().queryBlock();
-    }
-
-    @Override
-    public List<BlockStatsInfo> blockStats(boolean queryNodes) {
-        return disks.graph().queryBlockstats(queryNodes);
-    }
-
-    @Override
-    public List<BlockDeviceInfo> namedBlockNodes(boolean flat) {
-        return disks.graph().queryNamedBlockNodes(flat);
-    }
-
-    @Override
-    public void blockResize(String device, String nodeName, long size) throws MachineCommandException {
-        disks.graph().blockResize(device, nodeName, size);
-    }
-
-    // Removable media and blockdev-add/-del: the block graph answers, with the devices' trays behind it.
-
-    @Override
-    public void eject(String device, String id, boolean force) throws MachineCommandException {
-        disks.graph().eject(device, id, force);
-    }
-
-    @Override
-    public void blockdevOpenTray(String device, String id, boolean force) throws MachineCommandException {
-        disks.graph().openTray(device, id, force);
-    }
-
-    @Override
-    public void blockdevCloseTray(String device, String id) throws MachineCommandException {
-        disks.graph().closeTray(device, id);
-    }
-
-    @Override
-    public void blockdevRemoveMedium(String id) throws MachineCommandException {
-        disks.graph().removeMedium(null, id);
-    }
-
-    @Override
-    public void blockdevInsertMedium(String id, String nodeName) throws MachineCommandException {
-        disks.graph().insertMedium(id, nodeName);
-    }
-
-    @Override
-    public void blockdevChangeMedium(String device, String id, String filename, String format, boolean force,
-            BlockGraph.ReadOnlyMode mode) throws MachineCommandException {
-        disks.graph().changeMedium(device, id, filename, format, force, mode);
-    }
-
-    @Override
-    public void blockdevAdd(Map<String, Object> options) throws MachineCommandException {
-        disks.graph().blockdevAdd(options);
-    }
-
-    @Override
-    public void blockdevDel(String nodeName) throws MachineCommandException {
-        disks.graph().blockdevDel(nodeName);
-    }
-
-    @Override
-    public Optional<QomObject> qomObject(String path) {
-        return balloons.qomObject(path);
-    }
-
-    @Override
-    public void balloon(long target) throws MachineCommandException {
-        balloons.balloon(target);
-    }
-
-    @Override
-    public long balloonActual() throws MachineCommandException {
-        return balloons.actual();
-    }
-
-    @Override
-    public void rtcResetReinjection() {
-        rtc.resetReinjection();
-    }
-
-    @Override
-    public KvmInfo kvm() {
-        return new KvmInfo(true, true);
-    }
+        @Override
+        public KvmInfo kvm() {
+            return new KvmInfo(true, true);
+        }
+    };
 
     @Override
     public void close() {

@@ -1,47 +1,56 @@
 package dev.jvmm.qmp;
 
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.BalloonControl;
+import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineCommandException;
-import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.state.RunState;
 
 /** The HMP subset behind human-monitor-command; output as QEMU prints it, lines ending CRLF. */
 final class Hmp {
-    private Hmp() {
+    private final LifecycleController lifecycle;
+    private final MachineInfo info;
+    private final BalloonControl balloon;
+
+    Hmp(LifecycleController lifecycle, MachineInfo info, BalloonControl balloon) {
+        this.lifecycle = lifecycle;
+        this.info = info;
+        this.balloon = balloon;
     }
 
-    static String execute(MachineControl m, String line, Object cpuIndex) throws QmpError {
+    String execute(String line, Object cpuIndex) throws QmpError {
         String cmd = line.trim().replaceAll("\\s+", " ");
         if (cmd.equals("watchdog_action") || cmd.startsWith("watchdog_action ")) {
-            return watchdogAction(m, cmd.substring("watchdog_action".length()).trim());
+            return watchdogAction(cmd.substring("watchdog_action".length()).trim());
         }
         if (cmd.equals("balloon") || cmd.startsWith("balloon ")) {
-            return balloon(m, cmd.substring("balloon".length()).trim());
+            return balloon(cmd.substring("balloon".length()).trim());
         }
         return switch (cmd) {
             case "info balloon" -> {
                 try {
-                    yield crlf("balloon: actual=" + (m.balloonActual() >> 20) + "\n");
+                    yield crlf("balloon: actual=" + (balloon.actual() >> 20) + "\n");
                 } catch (MachineCommandException e) {
                     yield crlf("Error: " + e.getMessage() + "\n");
                 }
             }
-            case "info status" -> crlf("VM status: " + status(m.runState()) + "\n");
+            case "info status" -> crlf("VM status: " + status(lifecycle.runState().current()) + "\n");
             case "info version" -> {
-                QemuVersion v = m.version();
+                QemuVersion v = info.version();
                 yield crlf(v.major() + "." + v.minor() + "." + v.micro() + v.pkg() + "\n");
             }
-            case "info registers" -> registers(m, cpuIndex instanceof Long l ? l.intValue() : 0, false);
-            case "info registers -a" -> registers(m, 0, true);
+            case "info registers" -> registers(cpuIndex instanceof Long l ? l.intValue() : 0, false);
+            case "info registers -a" -> registers(0, true);
             case "" -> "";
             default -> crlf("unknown command: '" + cmd + "'\n");
         };
     }
 
     /** HMP watchdog_action ACTION, with QEMU 7.2's texts for a missing or unknown action. */
-    private static String watchdogAction(MachineControl m, String arg) {
+    private String watchdogAction(String arg) {
         if (arg.isEmpty()) {
             return crlf("watchdog_action: string expected\nTry \"help watchdog_action\" for more information\n");
         }
@@ -49,7 +58,7 @@ final class Hmp {
         if (a == null) {
             return crlf("Error: invalid parameter value: " + arg + "\n");
         }
-        m.lifecycle().setActions(m.lifecycle().actions().withWatchdog(a));
+        lifecycle.setActions(lifecycle.actions().withWatchdog(a));
         return "";
     }
 
@@ -57,7 +66,7 @@ final class Hmp {
      * HMP balloon: the target in MiB (QEMU's 'M' argument: a decimal or 0x number, no suffix), errors printed
      * as QEMU's argument parser and hmp_handle_error print them.
      */
-    private static String balloon(MachineControl m, String arg) {
+    private String balloon(String arg) {
         String help = "Try \"help balloon\" for more information\n";
         if (arg.isEmpty()) {
             return crlf("unexpected end of expression\n" + help);
@@ -79,7 +88,7 @@ final class Hmp {
             return crlf("number too large\n" + help);
         }
         try {
-            m.balloon(v.longValue() << 20);
+            balloon.balloon(v.longValue() << 20);
             return "";
         } catch (MachineCommandException e) {
             return crlf("Error: " + e.getMessage() + "\n");
@@ -93,13 +102,13 @@ final class Hmp {
         return s == RunState.PAUSED ? "paused" : "paused (" + s.qapiName() + ")";
     }
 
-    private static String registers(MachineControl m, int cpu, boolean all) throws QmpError {
+    private String registers(int cpu, boolean all) throws QmpError {
         StringBuilder sb = new StringBuilder();
         boolean found = false;
-        for (VcpuInfo v : m.vcpus()) {
+        for (VcpuInfo v : info.vcpus()) {
             if (all || v.cpuIndex() == cpu) {
                 found = true;
-                sb.append("\nCPU#").append(v.cpuIndex()).append('\n').append(m.registersText(v.cpuIndex()));
+                sb.append("\nCPU#").append(v.cpuIndex()).append('\n').append(info.registersText(v.cpuIndex()));
             }
         }
         if (!found) {

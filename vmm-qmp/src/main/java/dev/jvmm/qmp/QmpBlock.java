@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.core.block.BlockControl;
 import dev.jvmm.core.block.BlockDeviceInfo;
 import dev.jvmm.core.block.BlockDeviceStats;
 import dev.jvmm.core.block.BlockGraph;
@@ -9,8 +10,6 @@ import dev.jvmm.core.block.BlockInfo;
 import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.block.DriveCache;
 import dev.jvmm.core.event.VmEvent;
-import dev.jvmm.core.machine.MachineCommandException;
-import dev.jvmm.core.machine.MachineControl;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,7 +30,7 @@ final class QmpBlock {
     private QmpBlock() {
     }
 
-    static void declare(Schema s, MachineControl m) {
+    static void declare(Schema s, BlockControl b) {
         QType.Enum ioStatus = new QType.Enum("BlockDeviceIoStatus", List.of("ok", "failed", "nospace"));
         QType.Struct cache = QType.struct("BlockdevCacheInfo", req("writeback", QType.BOOL),
                 req("direct", QType.BOOL), req("no-flush", QType.BOOL));
@@ -48,13 +47,13 @@ final class QmpBlock {
                 req("bps_wr", QType.INT), req("iops", QType.INT), req("iops_rd", QType.INT),
                 req("iops_wr", QType.INT), req("image", image), req("write_threshold", QType.INT),
                 req("cache", cache));
-        s.command("query-block", NO_ARGS(), QType.array(QType.struct("BlockInfo", req("device", QType.STR),
-                opt("qdev", QType.STR), req("type", QType.STR), req("removable", QType.BOOL),
-                req("locked", QType.BOOL), opt("inserted", deviceInfo), opt("tray_open", QType.BOOL),
-                opt("io-status", ioStatus))), (a, x) -> {
+        s.command("query-block", QmpCommands.NO_ARGS, QType.array(QType.struct("BlockInfo",
+                req("device", QType.STR), opt("qdev", QType.STR), req("type", QType.STR),
+                req("removable", QType.BOOL), req("locked", QType.BOOL), opt("inserted", deviceInfo),
+                opt("tray_open", QType.BOOL), opt("io-status", ioStatus))), a -> {
                     List<Object> out = new ArrayList<>();
-                    for (BlockInfo b : m.blockInfo()) {
-                        out.add(blockInfo(b));
+                    for (BlockInfo i : b.queryBlock()) {
+                        out.add(blockInfo(i));
                     }
                     return out;
                 });
@@ -74,32 +73,25 @@ final class QmpBlock {
         s.command("query-blockstats", QType.struct("q_obj_query-blockstats-arg", opt("query-nodes", QType.BOOL)),
                 QType.array(QType.struct("BlockStats", opt("device", QType.STR), opt("qdev", QType.STR),
                         opt("node-name", QType.STR), req("stats", stats), opt("driver-specific", QType.ANY),
-                        opt("parent", QType.ANY), opt("backing", QType.ANY))), (a, x) -> {
+                        opt("parent", QType.ANY), opt("backing", QType.ANY))), a -> {
                     List<Object> out = new ArrayList<>();
-                    for (BlockStatsInfo b : m.blockStats(Boolean.TRUE.equals(a.get("query-nodes")))) {
-                        out.add(blockStats(b));
+                    for (BlockStatsInfo i : b.queryBlockstats(Boolean.TRUE.equals(a.get("query-nodes")))) {
+                        out.add(blockStats(i));
                     }
                     return out;
                 });
         s.command("query-named-block-nodes", QType.struct("q_obj_query-named-block-nodes-arg",
-                opt("flat", QType.BOOL)), QType.array(deviceInfo), (a, x) -> {
+                opt("flat", QType.BOOL)), QType.array(deviceInfo), a -> {
                     List<Object> out = new ArrayList<>();
-                    for (BlockDeviceInfo d : m.namedBlockNodes(Boolean.TRUE.equals(a.get("flat")))) {
+                    for (BlockDeviceInfo d : b.queryNamedBlockNodes(Boolean.TRUE.equals(a.get("flat")))) {
                         out.add(deviceInfo(d));
                     }
                     return out;
                 });
-        s.command("block_resize", QType.struct("q_obj_block_resize-arg", opt("device", QType.STR),
-                opt("node-name", QType.STR), req("size", QType.INT)), QmpCommands.NO_ARGS, (a, x) -> {
-                    long size = a.get("size") instanceof Long l ? l : -1;
-                    try {
-                        m.blockResize((String) a.get("device"), (String) a.get("node-name"), size);
-                    } catch (MachineCommandException e) {
-                        throw new QmpError(e.errorClass(), e.getMessage());
-                    }
-                    return new LinkedHashMap<>();
-                });
-        declareMedia(s, m);
+        s.action("block_resize", QType.struct("q_obj_block_resize-arg", opt("device", QType.STR),
+                opt("node-name", QType.STR), req("size", QType.INT)), a -> b.blockResize((String) a.get("device"),
+                        (String) a.get("node-name"), a.get("size") instanceof Long l ? l : -1));
+        declareMedia(s, b);
         s.event("BLOCK_IO_ERROR", QType.struct("q_obj_BLOCK_IO_ERROR-arg", req("device", QType.STR),
                 opt("node-name", QType.STR), req("operation", new QType.Enum("IoOperationType",
                         List.of("read", "write"))), req("action", new QType.Enum("BlockErrorAction",
@@ -107,51 +99,34 @@ final class QmpBlock {
                 req("reason", QType.STR)));
     }
 
-    /** What a machine refusal becomes on the wire. */
-    private interface MachineCall {
-        void run() throws MachineCommandException;
-    }
-
-    private static Object call(MachineCall c) throws QmpError {
-        try {
-            c.run();
-        } catch (MachineCommandException e) {
-            throw new QmpError(e.errorClass(), e.getMessage());
-        }
-        return new LinkedHashMap<>();
-    }
-
     /** QEMU 7.2's qapi/block.json and block-core.json declarations of the medium commands. */
-    private static void declareMedia(Schema s, MachineControl m) {
-        s.command("eject", QType.struct("q_obj_eject-arg", opt("device", QType.STR), opt("id", QType.STR),
-                opt("force", QType.BOOL)), QmpCommands.NO_ARGS, (a, x) -> call(() -> m.eject(
-                        (String) a.get("device"), (String) a.get("id"), Boolean.TRUE.equals(a.get("force")))));
-        s.command("blockdev-open-tray", QType.struct("q_obj_blockdev-open-tray-arg", opt("device", QType.STR),
-                opt("id", QType.STR), opt("force", QType.BOOL)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
-                        m.blockdevOpenTray((String) a.get("device"), (String) a.get("id"),
-                                Boolean.TRUE.equals(a.get("force")))));
-        s.command("blockdev-close-tray", QType.struct("q_obj_blockdev-close-tray-arg", opt("device", QType.STR),
-                opt("id", QType.STR)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
-                        m.blockdevCloseTray((String) a.get("device"), (String) a.get("id"))));
-        s.command("blockdev-remove-medium", QType.struct("q_obj_blockdev-remove-medium-arg", req("id", QType.STR)),
-                QmpCommands.NO_ARGS, (a, x) -> call(() -> m.blockdevRemoveMedium((String) a.get("id"))));
-        s.command("blockdev-insert-medium", QType.struct("q_obj_blockdev-insert-medium-arg", req("id", QType.STR),
-                req("node-name", QType.STR)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
-                        m.blockdevInsertMedium((String) a.get("id"), (String) a.get("node-name"))));
+    private static void declareMedia(Schema s, BlockControl b) {
+        s.action("eject", QType.struct("q_obj_eject-arg", opt("device", QType.STR), opt("id", QType.STR),
+                opt("force", QType.BOOL)), a -> b.eject((String) a.get("device"), (String) a.get("id"),
+                        Boolean.TRUE.equals(a.get("force"))));
+        s.action("blockdev-open-tray", QType.struct("q_obj_blockdev-open-tray-arg", opt("device", QType.STR),
+                opt("id", QType.STR), opt("force", QType.BOOL)), a -> b.openTray((String) a.get("device"),
+                        (String) a.get("id"), Boolean.TRUE.equals(a.get("force"))));
+        s.action("blockdev-close-tray", QType.struct("q_obj_blockdev-close-tray-arg", opt("device", QType.STR),
+                opt("id", QType.STR)), a -> b.closeTray((String) a.get("device"), (String) a.get("id")));
+        s.action("blockdev-remove-medium", QType.struct("q_obj_blockdev-remove-medium-arg", req("id", QType.STR)),
+                a -> b.removeMedium(null, (String) a.get("id")));
+        s.action("blockdev-insert-medium", QType.struct("q_obj_blockdev-insert-medium-arg", req("id", QType.STR),
+                req("node-name", QType.STR)), a -> b.insertMedium((String) a.get("id"), (String) a.get("node-name")));
         QType.Enum roMode = new QType.Enum("BlockdevChangeReadOnlyMode", List.of("retain", "read-only",
                 "read-write"));
-        s.command("blockdev-change-medium", QType.struct("q_obj_blockdev-change-medium-arg",
+        s.action("blockdev-change-medium", QType.struct("q_obj_blockdev-change-medium-arg",
                 opt("device", QType.STR), opt("id", QType.STR), req("filename", QType.STR), opt("format", QType.STR),
-                opt("force", QType.BOOL), opt("read-only-mode", roMode)), QmpCommands.NO_ARGS, (a, x) -> call(() ->
-                        m.blockdevChangeMedium((String) a.get("device"), (String) a.get("id"),
-                                (String) a.get("filename"), (String) a.get("format"),
-                                Boolean.TRUE.equals(a.get("force")), a.get("read-only-mode") == null ? null
-                                        : BlockGraph.ReadOnlyMode.of((String) a.get("read-only-mode")))));
+                opt("force", QType.BOOL), opt("read-only-mode", roMode)), a -> b.changeMedium(
+                        (String) a.get("device"), (String) a.get("id"), (String) a.get("filename"),
+                        (String) a.get("format"), Boolean.TRUE.equals(a.get("force")),
+                        a.get("read-only-mode") == null ? null
+                                : BlockGraph.ReadOnlyMode.of((String) a.get("read-only-mode"))));
         // BlockdevOptions: QEMU's flat union by driver, here the union of the members jvmm's drivers take
         // (each driver's own set is checked by the graph, with the same "is unexpected" text).
         QType.Struct cacheOpts = QType.struct("BlockdevCacheOptions", opt("direct", QType.BOOL),
                 opt("no-flush", QType.BOOL));
-        s.command("blockdev-add", QType.struct("BlockdevOptions",
+        s.action("blockdev-add", QType.struct("BlockdevOptions",
                 req("driver", new QType.Enum("BlockdevDriver", List.of("blkdebug", "file", "qcow2", "raw"))),
                 opt("node-name", QType.STR),
                 opt("discard", new QType.Enum("BlockdevDiscardOptions", List.of("ignore", "unmap"))),
@@ -172,10 +147,9 @@ final class QmpBlock {
                 opt("max-transfer", QType.INT), opt("opt-write-zero", QType.INT), opt("max-write-zero", QType.INT),
                 opt("opt-discard", QType.INT), opt("max-discard", QType.INT), opt("inject-error", QType.ANY),
                 opt("set-state", QType.ANY), opt("take-child-perms", QType.ANY),
-                opt("unshare-child-perms", QType.ANY)), QmpCommands.NO_ARGS,
-                (a, x) -> call(() -> m.blockdevAdd(tree(a))));
-        s.command("blockdev-del", QType.struct("q_obj_blockdev-del-arg", req("node-name", QType.STR)),
-                QmpCommands.NO_ARGS, (a, x) -> call(() -> m.blockdevDel((String) a.get("node-name"))));
+                opt("unshare-child-perms", QType.ANY)), a -> b.blockdevAdd(tree(a)));
+        s.action("blockdev-del", QType.struct("q_obj_blockdev-del-arg", req("node-name", QType.STR)),
+                a -> b.blockdevDel((String) a.get("node-name")));
         s.event("DEVICE_TRAY_MOVED", QType.struct("q_obj_DEVICE_TRAY_MOVED-arg", req("device", QType.STR),
                 req("id", QType.STR), req("tray-open", QType.BOOL)));
     }
@@ -209,10 +183,6 @@ final class QmpBlock {
     /** DEVICE_TRAY_MOVED's data in QEMU's member order. */
     static Map<String, Object> trayMoved(VmEvent.DeviceTrayMoved e) {
         return QDictOrder.of("device", e.device(), "id", e.id(), "tray-open", e.trayOpen());
-    }
-
-    private static QType.Struct NO_ARGS() {
-        return QmpCommands.NO_ARGS;
     }
 
     static Map<String, Object> blockInfo(BlockInfo b) {

@@ -226,7 +226,7 @@ public final class QmpServer implements AutoCloseable {
     // ---- one client ----
 
     private Map<String, Object> greeting() {
-        QemuVersion v = machine.version();
+        QemuVersion v = machine.info().version();
         Map<String, Object> qemu = new LinkedHashMap<>();
         qemu.put("micro", (long) v.micro());
         qemu.put("minor", (long) v.minor());
@@ -399,8 +399,7 @@ public final class QmpServer implements AutoCloseable {
 
         private Map<String, Object> run(Schema.Command cmd, Map<String, Object> args, Object id) {
             try {
-                Schema.check(cmd.args(), args);
-                Object ret = cmd.handler().run(args, session);
+                Object ret = cmd.invoke(args, session);
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("return", ret);
                 if (id != null) {

@@ -1,5 +1,7 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.core.machine.MachineCommandException;
+
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,10 +15,28 @@ import java.util.Map;
  * behaviour.
  */
 public final class Schema {
-    /** Runs a command with checked arguments; returns the "return" value. */
+    /** The arguments of every command without any, and the return type of every command answering {}. */
+    public static final QType.Struct EMPTY = QType.struct("q_empty");
+
+    /**
+     * Runs a command with checked arguments; returns the "return" value. A machine's refusal
+     * ({@link MachineCommandException}) becomes the error reply with its class and text.
+     */
     @FunctionalInterface
     public interface Handler {
-        Object run(Map<String, Object> args, QmpSession session) throws QmpError;
+        Object run(Map<String, Object> args, QmpSession session) throws QmpError, MachineCommandException;
+    }
+
+    /** A command that needs only its arguments, not the session. */
+    @FunctionalInterface
+    public interface Query {
+        Object run(Map<String, Object> args) throws QmpError, MachineCommandException;
+    }
+
+    /** A command that returns {}. */
+    @FunctionalInterface
+    public interface Action {
+        void run(Map<String, Object> args) throws QmpError, MachineCommandException;
     }
 
     /**
@@ -26,6 +46,15 @@ public final class Schema {
      */
     public record Command(String name, QType.Struct args, QType ret, boolean allowOob, boolean onLoop,
             Handler handler) {
+        /** Checks the arguments and runs the handler; every failure is the QmpError the reply carries. */
+        public Object invoke(Map<String, Object> args, QmpSession session) throws QmpError {
+            check(this.args, args);
+            try {
+                return handler.run(args, session);
+            } catch (MachineCommandException e) {
+                throw new QmpError(e.errorClass(), e.getMessage());
+            }
+        }
     }
 
     public record Event(String name, QType.Struct data) {
@@ -37,6 +66,18 @@ public final class Schema {
     public Schema command(String name, QType.Struct args, QType ret, Handler h) {
         commands.put(name, new Command(name, args, ret, false, false, h));
         return this;
+    }
+
+    public Schema command(String name, QType.Struct args, QType ret, Query q) {
+        return command(name, args, ret, (a, session) -> q.run(a));
+    }
+
+    /** A command answering {} once the action ran. */
+    public Schema action(String name, QType.Struct args, Action action) {
+        return command(name, args, EMPTY, (a, session) -> {
+            action.run(a);
+            return new LinkedHashMap<String, Object>();
+        });
     }
 
     public Schema command(Command c) {
@@ -134,6 +175,96 @@ public final class Schema {
 
     private static QmpError typeError(String path, String expected) {
         return QmpError.generic("Invalid parameter type for '" + path + "', expected: " + expected);
+    }
+
+    // ---- return checking: what a handler answers against the declared return type ----
+
+    /**
+     * Where a return value departs from its declared type, one line per departure naming the member path; empty
+     * when it conforms. QEMU's output visitor writes only declared members, leaves an absent optional member
+     * out (never null), and writes enum values from the enum's list.
+     */
+    public static List<String> returnMismatches(QType type, Object value) {
+        List<String> out = new ArrayList<>();
+        checkReturn(type, value, "return", out);
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void checkReturn(QType t, Object v, String path, List<String> out) {
+        if (v == null) {
+            out.add(path + ": null instead of " + describe(t));
+        } else if (t instanceof QType.Builtin b) {
+            boolean ok = switch (b.name()) {
+                case "str" -> v instanceof String;
+                case "int" -> v instanceof Long || v instanceof Integer || v instanceof BigInteger;
+                case "bool" -> v instanceof Boolean;
+                case "number" -> v instanceof Number;
+                case "null" -> v == Json.NULL;
+                default -> isJson(v);
+            };
+            if (!ok) {
+                out.add(path + ": " + v.getClass().getSimpleName() + " " + v + " instead of " + b.name());
+            }
+        } else if (t instanceof QType.Enum e) {
+            if (!(v instanceof String str) || !e.values().contains(str)) {
+                out.add(path + ": " + v + " is not a value of enum " + e.name());
+            }
+        } else if (t instanceof QType.Array a) {
+            if (!(v instanceof List<?> l)) {
+                out.add(path + ": " + v.getClass().getSimpleName() + " instead of an array");
+                return;
+            }
+            for (int i = 0; i < l.size(); i++) {
+                checkReturn(a.element(), l.get(i), path + "[" + i + "]", out);
+            }
+        } else if (t instanceof QType.Struct st) {
+            if (!(v instanceof Map<?, ?> m)) {
+                out.add(path + ": " + v.getClass().getSimpleName() + " instead of object " + st.name());
+                return;
+            }
+            Map<String, Object> obj = (Map<String, Object>) m;
+            for (QType.Member mem : st.members()) {
+                if (!obj.containsKey(mem.name())) {
+                    if (!mem.optional()) {
+                        out.add(path + "." + mem.name() + ": missing from " + st.name());
+                    }
+                    continue;
+                }
+                checkReturn(mem.type(), obj.get(mem.name()), path + "." + mem.name(), out);
+            }
+            for (String key : obj.keySet()) {
+                if (st.members().stream().noneMatch(mem -> mem.name().equals(key))) {
+                    out.add(path + "." + key + ": not a member of " + st.name());
+                }
+            }
+        }
+    }
+
+    private static String describe(QType t) {
+        if (t instanceof QType.Builtin b) {
+            return b.name();
+        }
+        if (t instanceof QType.Enum e) {
+            return "enum " + e.name();
+        }
+        if (t instanceof QType.Struct st) {
+            return "object " + st.name();
+        }
+        return "an array";
+    }
+
+    /** Whether {@link Json#write} can write v (what "any" may hold). */
+    private static boolean isJson(Object v) {
+        if (v == Json.NULL || v instanceof String || v instanceof Boolean || v instanceof Integer
+                || v instanceof Long || v instanceof BigInteger || v instanceof Double) {
+            return true;
+        }
+        if (v instanceof Map<?, ?> m) {
+            return m.keySet().stream().allMatch(k -> k instanceof String)
+                    && m.values().stream().allMatch(x -> x != null && isJson(x));
+        }
+        return v instanceof List<?> l && l.stream().allMatch(x -> x != null && isJson(x));
     }
 
     // ---- introspection ----

@@ -1,17 +1,20 @@
 package dev.jvmm.qmp;
 
-import dev.jvmm.core.block.BlockDeviceInfo;
+import dev.jvmm.core.block.BlockControl;
 import dev.jvmm.core.block.BlockGraph;
-import dev.jvmm.core.block.BlockInfo;
-import dev.jvmm.core.block.BlockStatsInfo;
 import dev.jvmm.core.event.EventBus;
-import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.BalloonControl;
+import dev.jvmm.core.machine.ChardevControl;
 import dev.jvmm.core.machine.ChardevInfo;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
+import dev.jvmm.core.machine.PciBusInfo;
+import dev.jvmm.core.machine.PciControl;
+import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 
@@ -21,7 +24,7 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A machine without KVM: records what the lifecycle asked of its vCPUs. */
-final class FakeMachine implements MachineControl, VcpuControl {
+final class FakeMachine implements MachineControl, MachineInfo, VcpuControl {
     final List<String> calls = new CopyOnWriteArrayList<>();
     volatile int exitStatus = -1;
     /** What the "guest" does once it runs (e.g. request a reset), standing in for firmware. */
@@ -55,19 +58,17 @@ final class FakeMachine implements MachineControl, VcpuControl {
         return uuid;
     }
 
+    volatile List<VcpuInfo> vcpus =
+            List.of(new VcpuInfo(0, 4242, 0, 0, 0, "/machine/unattached/device[0]", "qemu64-x86_64-cpu"));
+
     @Override
     public List<VcpuInfo> vcpus() {
-        return List.of(new VcpuInfo(0, 4242, 0, 0, 0, "/machine/unattached/device[0]", "qemu64-x86_64-cpu"));
+        return vcpus;
     }
 
     @Override
     public String registersText(int cpuIndex) {
         return "EAX=00000000 EBX=00000000 ECX=00000000 EDX=00060fb1\nEIP=0000fff0 EFL=00000002\n";
-    }
-
-    @Override
-    public List<ChardevInfo> chardevs() {
-        return List.of();
     }
 
     @Override
@@ -77,77 +78,41 @@ final class FakeMachine implements MachineControl, VcpuControl {
 
     /** The drives, when a test gives the machine some. */
     volatile BlockGraph blockGraph;
+    /** What a test gives the machine beyond one vCPU; none of it by default. */
+    volatile List<ChardevInfo> chardevs = List.of();
+    volatile List<PciBusInfo> pciBuses = List.of();
+    volatile BalloonControl balloon = BalloonControl.NONE;
+    volatile QomControl qom = QomControl.NONE;
 
     @Override
-    public List<BlockInfo> blockInfo() {
-        return blockGraph == null ? List.of() : blockGraph.queryBlock();
+    public MachineInfo info() {
+        return this;
     }
 
     @Override
-    public List<BlockStatsInfo> blockStats(boolean queryNodes) {
-        return blockGraph == null ? List.of() : blockGraph.queryBlockstats(queryNodes);
+    public BlockControl block() {
+        BlockGraph g = blockGraph;
+        return g == null ? BlockControl.NONE : g;
     }
 
     @Override
-    public List<BlockDeviceInfo> namedBlockNodes(boolean flat) {
-        return blockGraph == null ? List.of() : blockGraph.queryNamedBlockNodes(flat);
+    public ChardevControl chardevs() {
+        return () -> chardevs;
     }
 
     @Override
-    public void blockResize(String device, String nodeName, long size) throws MachineCommandException {
-        if (blockGraph == null) {
-            MachineControl.super.blockResize(device, nodeName, size);
-        } else {
-            blockGraph.blockResize(device, nodeName, size);
-        }
-    }
-
-    private BlockGraph graphOr() throws MachineCommandException {
-        if (blockGraph == null) {
-            throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND, "no graph");
-        }
-        return blockGraph;
+    public PciControl pci() {
+        return () -> pciBuses;
     }
 
     @Override
-    public void eject(String device, String id, boolean force) throws MachineCommandException {
-        graphOr().eject(device, id, force);
+    public BalloonControl balloon() {
+        return balloon;
     }
 
     @Override
-    public void blockdevOpenTray(String device, String id, boolean force) throws MachineCommandException {
-        graphOr().openTray(device, id, force);
-    }
-
-    @Override
-    public void blockdevCloseTray(String device, String id) throws MachineCommandException {
-        graphOr().closeTray(device, id);
-    }
-
-    @Override
-    public void blockdevRemoveMedium(String id) throws MachineCommandException {
-        graphOr().removeMedium(null, id);
-    }
-
-    @Override
-    public void blockdevInsertMedium(String id, String nodeName) throws MachineCommandException {
-        graphOr().insertMedium(id, nodeName);
-    }
-
-    @Override
-    public void blockdevChangeMedium(String device, String id, String filename, String format, boolean force,
-            BlockGraph.ReadOnlyMode mode) throws MachineCommandException {
-        graphOr().changeMedium(device, id, filename, format, force, mode);
-    }
-
-    @Override
-    public void blockdevAdd(java.util.Map<String, Object> options) throws MachineCommandException {
-        graphOr().blockdevAdd(options);
-    }
-
-    @Override
-    public void blockdevDel(String nodeName) throws MachineCommandException {
-        graphOr().blockdevDel(nodeName);
+    public QomControl qom() {
+        return qom;
     }
 
     @Override

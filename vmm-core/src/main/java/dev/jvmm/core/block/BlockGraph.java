@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * -change-medium) and blockdev-add/-del. Build it single-threaded at machine assembly (-drive before
  * -device); queries and medium commands run on the main loop.
  */
-public final class BlockGraph implements AutoCloseable {
+public final class BlockGraph implements BlockControl, AutoCloseable {
     private final EventBus events;
     private final Executor mainLoop;
     private final Runnable ioErrorStop;
@@ -771,6 +771,7 @@ public final class BlockGraph implements AutoCloseable {
     // ---- QMP ----
 
     /** query-block. */
+    @Override
     public List<BlockInfo> queryBlock() {
         List<BlockInfo> out = new ArrayList<>();
         for (Drive d : drives) {
@@ -783,6 +784,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     /** query-named-block-nodes: every node, newest first as QEMU lists them. */
+    @Override
     public List<BlockDeviceInfo> queryNamedBlockNodes(boolean flat) {
         List<BlockDeviceInfo> out = new ArrayList<>();
         for (int i = nodes.size() - 1; i >= 0; i--) {
@@ -798,6 +800,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     /** query-blockstats. */
+    @Override
     public List<BlockStatsInfo> queryBlockstats(boolean queryNodes) {
         List<BlockStatsInfo> out = new ArrayList<>();
         if (queryNodes) {
@@ -973,6 +976,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     /** eject: open the tray (asking the guest when it locked it) and take the medium out. */
+    @Override
     public void eject(String device, String id, boolean force) throws MachineCommandException {
         if (doOpenTray(device, id, force) == TrayResult.GUEST_ASKED) {
             throw lockedError(device, id);
@@ -984,11 +988,13 @@ public final class BlockGraph implements AutoCloseable {
      * blockdev-open-tray. On a locked tray without force the guest is asked to open it and the command still
      * succeeds (DEVICE_TRAY_MOVED follows when the guest does); a device without a tray ignores it.
      */
+    @Override
     public void openTray(String device, String id, boolean force) throws MachineCommandException {
         doOpenTray(device, id, force);
     }
 
     /** blockdev-close-tray. */
+    @Override
     public void closeTray(String device, String id) throws MachineCommandException {
         Drive d = lookup(device, id);
         if (!d.removable()) {
@@ -1001,6 +1007,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     /** blockdev-remove-medium (QMP gives only id; eject passes device too). */
+    @Override
     public void removeMedium(String device, String id) throws MachineCommandException {
         Drive d = lookup(device, id);
         String label = device != null ? device : id;
@@ -1023,6 +1030,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     /** blockdev-insert-medium: a node from blockdev-add (or -blockdev) into an open, empty tray. */
+    @Override
     public void insertMedium(String id, String nodeName) throws MachineCommandException {
         Drive d = lookup(null, id);
         BlockNode n = nodesByName.get(nodeName);
@@ -1069,6 +1077,7 @@ public final class BlockGraph implements AutoCloseable {
      * @param format null to probe
      * @param mode   null for retain
      */
+    @Override
     public void changeMedium(String device, String id, String filename, String format, boolean force,
             ReadOnlyMode mode) throws MachineCommandException {
         Drive d = lookup(device, id);
@@ -1192,6 +1201,7 @@ public final class BlockGraph implements AutoCloseable {
      * blockdev-add: the arguments as a -blockdev JSON tree (Long numbers, Boolean flags, nested maps,
      * {@link BlockdevOptions#NULL} for JSON null). The node belongs to the monitor.
      */
+    @Override
     public BlockNode blockdevAdd(Map<String, Object> tree) throws MachineCommandException {
         int before = nodes.size();
         try {
@@ -1204,6 +1214,7 @@ public final class BlockGraph implements AutoCloseable {
     }
 
     /** blockdev-del: closes a node the monitor added that nothing uses. */
+    @Override
     public void blockdevDel(String nodeName) throws MachineCommandException {
         BlockNode n = nodesByName.get(nodeName);
         if (n == null) {
@@ -1228,6 +1239,7 @@ public final class BlockGraph implements AutoCloseable {
      * block_resize: device (a -drive id) wins over node-name, as QEMU's bdrv_lookup_bs; messages and
      * classes as QEMU 7.2 (all GenericError).
      */
+    @Override
     public void blockResize(String device, String nodeName, long size) throws MachineCommandException {
         BlockNode n = null;
         Drive byName = device == null ? null : drive(device);

@@ -8,7 +8,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** qom-get output is written in QEMU's QDict order, nested objects included. */
-class QmpBalloonTest {
+class QmpQomTest {
     /** guest-stats as QEMU 7.2 wrote it on the wire (qom-get of a virtio-balloon-pci). */
     private static final String QEMU_GUEST_STATS = "{\"stats\": {\"stat-htlb-pgalloc\": 1, \"stat-swap-out\": 1,"
             + " \"stat-available-memory\": 1, \"stat-htlb-pgfail\": 1, \"stat-free-memory\": 1,"
@@ -27,6 +27,6 @@ class QmpBalloonTest {
         m.put("last-update", 0L);
         m.put("stats", stats);
         assertEquals(QEMU_GUEST_STATS,
-                Json.toString(QmpBalloon.qdictOrder(m)));
+                Json.toString(QmpQom.qdictOrder(m)));
     }
 }

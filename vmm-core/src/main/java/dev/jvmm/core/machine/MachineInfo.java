@@ -1,0 +1,35 @@
+package dev.jvmm.core.machine;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** What the machine queries (query-name, query-uuid, query-cpus-fast, query-machines, ...) describe. */
+public interface MachineInfo {
+    /** -name, if given. */
+    Optional<String> name();
+
+    /** -uuid, if given (query-uuid then answers the all-zero UUID, as QEMU does). */
+    Optional<UUID> uuid();
+
+    /** The vCPUs with their host thread ids, in cpu-index order. */
+    List<VcpuInfo> vcpus();
+
+    /** HMP "info registers" text for one vCPU (QEMU's layout, lines ending "\n"). */
+    String registersText(int cpuIndex);
+
+    /** query-machines' list; the running machine type first is not required. */
+    List<MachineTypeInfo> machineTypes();
+
+    KvmInfo kvm();
+
+    /** QEMU's version triple and package string as the greeting and query-version report them. */
+    default QemuVersion version() {
+        return QemuVersion.JVMM;
+    }
+
+    /** query-target's arch. */
+    default String targetArch() {
+        return "x86_64";
+    }
+}
