@@ -1,10 +1,21 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.machine.MachineCommandException;
+import dev.jvmm.core.qom.QomService;
+import dev.jvmm.core.qom.QomTree;
+import dev.jvmm.core.qom.TypeRegistry;
+import dev.jvmm.devices.DeviceCatalog;
+import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.kvm.CpuModel;
+
 import picocli.CommandLine;
 
 import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /** The jvmm launcher: parses a qemu-system-x86_64 command line, builds the PC and runs it. */
 public final class Main {
@@ -47,6 +58,11 @@ public final class Main {
             out.print(CpuModel.help());
             return 0;
         }
+        for (String d : cl.device) {
+            if (deviceHelp(d, out, err)) {
+                return 0;
+            }
+        }
         if (cl.help) {
             out.println("usage: jvmm [options]   (a qemu-system-x86_64 compatible command line)");
             parser.usage(out, CommandLine.Help.Ansi.OFF);
@@ -67,6 +83,40 @@ public final class Main {
             err.println(PROGRAM + ": " + e.getMessage());
             return 1;
         }
+    }
+
+    /**
+     * -device help (every user-creatable type by section) and -device TYPE,help (its properties), printed
+     * from the type declarations as QEMU prints them; true when the option asked for help.
+     */
+    private static boolean deviceHelp(String device, PrintStream out, PrintStream err) {
+        List<String> parts = QemuOpts.splitCommas(device);
+        boolean all = parts.get(0).equals("help") || parts.get(0).equals("?");
+        if (!all && !parts.subList(1, parts.size()).stream().anyMatch(p -> p.equals("help") || p.equals("?"))) {
+            return false;
+        }
+        TypeRegistry types = DeviceCatalog.registry();
+        QomService qom = new QomService(types, new QomTree());
+        if (all) {
+            Map<String, List<String>> aliases = new HashMap<>();
+            for (DeviceClass c : DeviceCatalog.classes()) {
+                aliases.put(c.type().name(), c.aliases());
+            }
+            out.print(qom.deviceList(aliases));
+            return true;
+        }
+        String driver = parts.get(0).startsWith("driver=") ? parts.get(0).substring(7) : parts.get(0);
+        for (DeviceClass c : DeviceCatalog.classes()) {
+            if (c.aliases().contains(driver)) {
+                driver = c.type().name();
+            }
+        }
+        try {
+            out.print(qom.deviceHelp(driver));
+        } catch (MachineCommandException e) {
+            err.println(PROGRAM + ": -device " + device + ": " + e.getMessage());
+        }
+        return true;
     }
 
     static CommandLine newParser(QemuCommandLine cl) {

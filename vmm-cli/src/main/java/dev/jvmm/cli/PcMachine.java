@@ -37,6 +37,10 @@ import dev.jvmm.devices.acpi.SleepRequest;
 import dev.jvmm.devices.ide.Piix3Ide;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
+import dev.jvmm.core.machine.MachineCommandException;
+import dev.jvmm.core.machine.QomObject;
+import dev.jvmm.core.qom.QomService;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.isa.Port92;
@@ -599,7 +603,30 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public QomControl qom() {
-        return balloons::qomObject;
+        QomService model = devices.qom();
+        return new QomControl() {
+            @Override
+            public Optional<QomObject> resolve(String path) {
+                return model.resolve(path).or(() -> balloons.qomObject(path));
+            }
+
+            @Override
+            public List<TypeInfo> listTypes(String implementsType, boolean includeAbstract) {
+                return model.listTypes(implementsType, includeAbstract);
+            }
+
+            @Override
+            public List<QomService.PropertyInfo> qomListProperties(String typename)
+                    throws MachineCommandException {
+                return model.qomListProperties(typename);
+            }
+
+            @Override
+            public List<QomService.PropertyInfo> deviceListProperties(String typename)
+                    throws MachineCommandException {
+                return model.deviceListProperties(typename);
+            }
+        };
     }
 
     @Override

@@ -3,6 +3,8 @@ package dev.jvmm.qmp;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.QomProperty;
+import dev.jvmm.core.qom.QomService;
+import dev.jvmm.core.qom.TypeInfo;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,11 +32,38 @@ final class QmpQom {
                     }
                     return out;
                 });
+        QType.Struct propertyInfo = QType.struct("ObjectPropertyInfo", req("name", QType.STR),
+                req("type", QType.STR), opt("description", QType.STR), opt("default-value", QType.ANY));
+        s.command("qom-list-types", QType.struct("q_obj_qom-list-types-arg", opt("implements", QType.STR),
+                opt("abstract", QType.BOOL)), QType.array(QType.struct("ObjectTypeInfo", req("name", QType.STR),
+                        opt("abstract", QType.BOOL), opt("parent", QType.STR))), a -> {
+                    List<Object> out = new ArrayList<>();
+                    for (TypeInfo t : qom.listTypes((String) a.get("implements"),
+                            Boolean.TRUE.equals(a.get("abstract")))) {
+                        out.add(QDictOrder.of("name", t.name(), "abstract", t.isAbstract() ? true : null,
+                                "parent", t.parent()));
+                    }
+                    return out;
+                });
+        s.command("qom-list-properties", QType.struct("q_obj_qom-list-properties-arg", req("typename", QType.STR)),
+                QType.array(propertyInfo), a -> properties(qom.qomListProperties((String) a.get("typename"))));
+        s.command("device-list-properties", QType.struct("q_obj_device-list-properties-arg",
+                req("typename", QType.STR)), QType.array(propertyInfo),
+                a -> properties(qom.deviceListProperties((String) a.get("typename"))));
         s.command("qom-get", QType.struct("q_obj_qom-get-arg", req("path", QType.STR), req("property", QType.STR)),
                 QType.ANY, a -> qdictOrder(resolve(qom, (String) a.get("path")).get((String) a.get("property"))));
         s.action("qom-set", QType.struct("q_obj_qom-set-arg", req("path", QType.STR), req("property", QType.STR),
                 req("value", QType.ANY)),
                 a -> resolve(qom, (String) a.get("path")).set((String) a.get("property"), a.get("value")));
+    }
+
+    private static List<Object> properties(List<QomService.PropertyInfo> props) {
+        List<Object> out = new ArrayList<>();
+        for (QomService.PropertyInfo p : props) {
+            out.add(QDictOrder.of("name", p.name(), "type", p.type(), "description", p.description(),
+                    "default-value", p.defaultValue()));
+        }
+        return out;
     }
 
     /** QEMU's path resolution errors: an empty partial path matches everything; an unknown one nothing. */

@@ -1,6 +1,8 @@
 package dev.jvmm.core.qom;
 
 import dev.jvmm.core.machine.MachineCommandException;
+import dev.jvmm.core.machine.QomControl;
+import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.QomProperty;
 
 import java.util.ArrayList;
@@ -8,13 +10,14 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
  * What QMP and the command line ask of the object model, with QEMU 7.2's replies and errors: qom-list,
  * qom-get, qom-set, qom-list-types, qom-list-properties, device-list-properties, and the -device help texts.
  */
-public final class QomService {
+public final class QomService implements QomControl {
     /** One ObjectPropertyInfo: name, type, and for device-list-properties the description and default. */
     public record PropertyInfo(String name, String type, String description, Object defaultValue) {
     }
@@ -29,6 +32,38 @@ public final class QomService {
 
     public TypeRegistry types() {
         return types;
+    }
+
+    @Override
+    public Optional<QomObject> resolve(String path) {
+        return tree.resolve(path).map(n -> new QomObject() {
+            @Override
+            public List<QomProperty> properties() {
+                List<QomProperty> out = new ArrayList<>();
+                for (Map.Entry<String, String> e : n.list()) {
+                    out.add(new QomProperty(e.getKey(), e.getValue()));
+                }
+                return out;
+            }
+
+            @Override
+            public Object get(String property) throws MachineCommandException {
+                try {
+                    return n.get(property);
+                } catch (PropertyException e) {
+                    throw MachineCommandException.generic(e.getMessage());
+                }
+            }
+
+            @Override
+            public void set(String property, Object value) throws MachineCommandException {
+                try {
+                    n.set(property, value);
+                } catch (PropertyException e) {
+                    throw MachineCommandException.generic(e.getMessage());
+                }
+            }
+        });
     }
 
     private QomNode node(String path) throws MachineCommandException {
@@ -61,11 +96,13 @@ public final class QomService {
     }
 
     /** qom-list-types; an unknown implements= type lists nothing, as in QEMU. */
+    @Override
     public List<TypeInfo> listTypes(String implementsType, boolean includeAbstract) {
         return types.list(implementsType, includeAbstract);
     }
 
     /** device-list-properties: the properties -device can see, with descriptions and defaults. */
+    @Override
     public List<PropertyInfo> deviceListProperties(String typename) throws MachineCommandException {
         TypeInfo t = types.lookup(typename).orElseThrow(() -> new MachineCommandException(
                 MachineCommandException.DEVICE_NOT_FOUND, "Device '" + typename + "' not found"));
@@ -85,6 +122,7 @@ public final class QomService {
     }
 
     /** qom-list-properties: every property of the type, names and types. */
+    @Override
     public List<PropertyInfo> qomListProperties(String typename) throws MachineCommandException {
         if (types.lookup(typename).isEmpty()) {
             throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND,

@@ -19,7 +19,7 @@ public final class IsaDebugExit implements IoHandler {
     public static final int DEFAULT_IOBASE = 0x501;
     public static final int DEFAULT_IOSIZE = 2;
 
-    public static final TypeInfo TYPE = TypeInfo.type("isa-debug-exit", "isa-device")
+    public static final TypeInfo TYPE = TypeInfo.type("isa-debug-exit", "isa-device").category("Misc")
             .props(Property.of("iobase", PropType.UINT32, (long) DEFAULT_IOBASE),
                     Property.of("iosize", PropType.UINT32, (long) DEFAULT_IOSIZE))
             .build();

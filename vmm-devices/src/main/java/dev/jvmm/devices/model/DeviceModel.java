@@ -6,6 +6,7 @@ import dev.jvmm.core.qom.Globals;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.PropertyValues;
 import dev.jvmm.core.qom.QomNode;
+import dev.jvmm.core.qom.QomService;
 import dev.jvmm.core.qom.QomTree;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
@@ -42,6 +43,7 @@ public final class DeviceModel {
     private final QomNode unattached;
     private final List<Bus> buses = new ArrayList<>();
     private final List<Device> devices = new ArrayList<>();
+    private final QomService qom;
     private DeviceContext ctx;
     private int anonymous;
     private int unattachedCount;
@@ -61,6 +63,12 @@ public final class DeviceModel {
         unattached = machine.addChild("unattached", "container");
         peripheral = machine.addChild("peripheral", "container");
         peripheralAnon = machine.addChild("peripheral-anon", "container");
+        qom = new QomService(types, tree);
+    }
+
+    /** The QOM commands' view of this model: the tree and the types. */
+    public QomService qom() {
+        return qom;
     }
 
     /** The board's services; set once before the first device is created. */
