@@ -241,6 +241,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             }
             disks.addDefaultDevices(this::nextAnonymousPath);
             disks.checkOrphans();
+            devices.globals().warnings(devices.types())
+                    .forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             disks.close();

@@ -51,8 +51,9 @@ public final class Globals {
     }
 
     /**
-     * QEMU's qdev_prop_check_globals, after the machine is built: a warning line for each global whose
-     * type does not exist, is not a device, or that no object used.
+     * QEMU's qdev_prop_check_globals, after the machine is built: a warning line for each unused global
+     * whose type does not exist or is not a device, and for each unused one on a type that cannot be
+     * plugged later (so nothing will ever use it).
      */
     public List<String> warnings(TypeRegistry registry) {
         List<String> out = new ArrayList<>();
@@ -60,10 +61,10 @@ public final class Globals {
             if (g.used()) {
                 continue;
             }
-            if (registry.lookup(g.driver()).isEmpty()) {
+            if (registry.lookup(g.driver()).isEmpty() || !registry.isA(g.driver(), "device")) {
                 out.add("global " + g.driver() + "." + g.property() + " has invalid class name");
-            } else if (!registry.isA(g.driver(), "device")) {
-                out.add("global " + g.driver() + "." + g.property() + " is not a device");
+            } else if (!registry.lookup(g.driver()).get().userCreatable()) {
+                out.add("global " + g.driver() + "." + g.property() + "=" + g.value() + " not used");
             }
         }
         return out;
