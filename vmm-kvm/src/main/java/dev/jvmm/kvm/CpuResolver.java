@@ -2,6 +2,7 @@ package dev.jvmm.kvm;
 
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
 
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -176,9 +177,11 @@ final class CpuResolver {
             values.put(name, on);
             return;
         }
-        Property p = settable(name);
-        if (p == null) {
-            throw notFound(name);
+        Property p = CpuTypes.property(name, def.hostDerived()).orElseThrow(() -> notFound(name));
+        if (!p.settable()) {
+            // QEMU's link setter looks the value up as an object path; the views have no setter.
+            throw new IllegalArgumentException(name.equals("memory") ? "Device '" + value + "' not found"
+                    : "Property '" + opts.typeName() + "." + name + "' is not writable");
         }
         switch (p.type().kind()) {
             case BOOL -> {
@@ -202,7 +205,11 @@ final class CpuResolver {
                 values.put(name, v);
             }
             case STR, ENUM -> {
-                values.put(name, value);
+                try {
+                    values.put(name, p.type().parseGlobal(opts.typeName(), name, value));
+                } catch (PropertyException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
                 if (name.equals("vendor")) {
                     if (value.length() != 12) {
                         throw new IllegalArgumentException("Property '.vendor' doesn't take value '" + value + "'");
@@ -238,6 +245,7 @@ final class CpuResolver {
         v.put("phys-bits", (long) phys);
         v.put("pmu", pmu);
         v.put("host-phys-bits", hostPhysBits);
+        v.putIfAbsent("legacy-cache", def.legacyCache());
         v.putIfAbsent("hv-vendor-id", "Microsoft Hv");
         // ~PERF_CAP_LBR_FMT: QEMU's "not set" marker, which qom-get shows as it is.
         v.putIfAbsent("lbr-fmt", ~0x3fL);
@@ -273,11 +281,6 @@ final class CpuResolver {
             case "phys-bits" -> physBits = v;
             default -> { }
         }
-    }
-
-    /** The -cpu-settable property of that name of this model's type, or null (QOM-only views included). */
-    private Property settable(String name) {
-        return CpuTypes.property(name, def.hostDerived()).filter(Property::settable).orElse(null);
     }
 
     private IllegalArgumentException notFound(String name) {
@@ -356,10 +359,16 @@ final class CpuResolver {
             return;
         }
         String name = raw.replace('_', '-');
-        Property p = settable(name);
-        if (CpuTypes.hyperv(name).isPresent() || (p != null && p.type().kind() == PropType.Kind.BOOL)) {
+        Property p = CpuTypes.property(name, def.hostDerived()).orElse(null);
+        boolean settableBool = p != null && p.settable() && p.type().kind() == PropType.Kind.BOOL;
+        if (CpuTypes.hyperv(name).isPresent() || settableBool) {
             set(name, on ? "on" : "off");
             return;
+        }
+        if (p != null && !p.settable()) {
+            throw new IllegalArgumentException(name.equals("memory")
+                    ? "Invalid parameter type for 'memory', expected: string"
+                    : "Property '" + opts.typeName() + "." + name + "' is not writable");
         }
         throw notFound(raw);
     }

@@ -147,7 +147,7 @@ public final class CpuTable {
         }
         models.put(name, new CpuDefinition(name, num(a, "family"), num(a, "model"), num(a, "stepping"),
                 num(a, "level"), num(a, "xlevel"), num(a, "xlevel2"), a.getOrDefault("id", ""),
-                a.getOrDefault("help", ""), features));
+                a.getOrDefault("help", ""), features, !"off".equals(a.get("legacy-cache"))));
         help.add(new HelpLine(name, a.getOrDefault("help", "")));
     }
 
