@@ -3,7 +3,8 @@
 
 QEMU is the oracle: for every model that `query-cpu-definitions` lists on a pc-i440fx-7.2 machine
 under KVM, `query-cpu-model-expansion` (type full) gives the features it asks for (KVM's defaults
-included), its family/model/stepping, levels and model-id; `-cpu help` gives the description that
+included), its family/model/stepping, levels and model-id, and legacy-cache (off for the models with
+their own cache descriptors); `-cpu help` gives the description that
 jvmm's -cpu help prints. The feature words above the marker line are kept as they are.
 
 Usage: scripts/cpu-models.py [path/to/cpu-models.txt]   (needs /dev/kvm and qemu-system-x86_64)
@@ -90,6 +91,8 @@ def main():
         out.append("  id %s" % props["model-id"])
         out.append("  help %s" % desc[name])
         out.append("  features %s" % " ".join(sorted(k for k, v in props.items() if v is True and k in known)))
+        if props.get("legacy-cache") is False:
+            out.append("  legacy-cache off")
     proc.kill()
     proc.wait()
     with open(TABLE, "w") as f:

@@ -7,9 +7,10 @@ package dev.jvmm.kvm;
  *
  * @param features requested bits per feature word, indexed like {@link CpuTable#words()}; null for
  *     the host-derived models ("host", "max")
+ * @param legacyCache QEMU's legacy-cache default: false for the models with cache descriptors of their own
  */
 public record CpuDefinition(String name, int family, int model, int stepping, int level, int xlevel,
-                            int xlevel2, String modelId, String help, long[] features) {
+                            int xlevel2, String modelId, String help, long[] features, boolean legacyCache) {
     /** True for "host" and "max", whose features and identity come from the host. */
     public boolean hostDerived() {
         return features == null;

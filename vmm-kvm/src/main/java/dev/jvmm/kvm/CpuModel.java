@@ -1,7 +1,10 @@
 package dev.jvmm.kvm;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The guest CPU: a QEMU 7.2 model ("qemu64", "Skylake-Client", "EPYC-Rome", "host", "max", ...) with
@@ -32,15 +35,22 @@ public final class CpuModel {
 
     private final CpuTable table;
     private final HostCpu host;
+    private final CpuOptions options;
     private final CpuIdentity identity;
+    private final long[] filtered;
+    private final Map<String, Object> values;
     private final List<CpuidEntry> base;
     private final CpuTopology topology;
     private final List<String> warnings;
 
-    CpuModel(CpuTable table, HostCpu host, CpuIdentity identity, CpuTopology topology, List<String> warnings) {
+    CpuModel(CpuTable table, HostCpu host, CpuOptions options, CpuIdentity identity, long[] filtered,
+             Map<String, Object> values, CpuTopology topology, List<String> warnings) {
         this.table = table;
         this.host = host;
+        this.options = options;
         this.identity = identity;
+        this.filtered = filtered.clone();
+        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
         this.topology = topology;
         this.warnings = List.copyOf(warnings);
         this.base = List.copyOf(CpuidEncoder.encode(identity, host, table));
@@ -72,6 +82,40 @@ public final class CpuModel {
     /** Warnings for the CLI to print, one line each, in QEMU's order and text (without the program name). */
     public List<String> warnings() {
         return warnings;
+    }
+
+    /** The model name as -cpu gave it ("qemu64", "Skylake-Client", "host"): QEMU names the vCPU type after it. */
+    public String name() {
+        return options.model();
+    }
+
+    /** The QOM type of each vCPU object: "qemu64-x86_64-cpu" for -cpu qemu64. */
+    public String typeName() {
+        return CpuTypes.typeName(name());
+    }
+
+    /** The -cpu value split into its settings. */
+    public CpuOptions options() {
+        return options;
+    }
+
+    /** The bits KVM's filter took away, per feature word (QEMU's filtered_features). */
+    public long[] filtered() {
+        return filtered.clone();
+    }
+
+    /**
+     * The CPU object's non-feature property values that -cpu set or QEMU's realize fills in (identity,
+     * levels, phys-bits, pmu, ucode-rev, ...), by property name; Boolean, Long or String. Properties absent
+     * here hold their declared default ({@link CpuTypes}).
+     */
+    public Map<String, Object> propertyValues() {
+        return values;
+    }
+
+    /** The table the model was resolved with. */
+    public CpuTable cpuTable() {
+        return table;
     }
 
     public CpuTopology topology() {
@@ -115,7 +159,7 @@ public final class CpuModel {
         CpuIdentity c = identity;
         CpuIdentity d = new CpuIdentity(c.vendor(), c.family(), c.model(), c.stepping(), c.level(), c.xlevel(),
                 c.xlevel2(), c.modelId(), f, c.physBits(), c.pmu(), c.kvmLeaves());
-        return new CpuModel(table, host, d, topology, warnings);
+        return new CpuModel(table, host, options, d, filtered, values, topology, warnings);
     }
 
     /** The CPUID table for vCPU index: APIC IDs and topology counts filled in. */

@@ -1,10 +1,14 @@
 package dev.jvmm.kvm;
 
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Resolves a -cpu value against a host in QEMU 7.2's order: the model, the settings, the +/- edits, the
@@ -23,41 +27,20 @@ final class CpuResolver {
         "intel-pt:14_0_ECX", "rdtscp:vmx-rdtscp-exit", "vmx-ept:VMX_EPT_VPID_CAPS/lo",
         "vmx-ept:vmx-unrestricted-guest", "vmx-vpid:VMX_EPT_VPID_CAPS/hi", "vmx-vmfunc:VMX_VMFUNC",
         "svm:SVM", "sgx:sgxlc", "sgx:SGX_12_0_EAX", "sgx:SGX_12_0_EBX", "sgx:SGX_12_1_EAX"};
-    private static final Set<String> BOOL_PROPERTIES = Set.of("kvm", "check", "enforce", "pmu", "l3-cache",
-            "host-phys-bits", "cpuid-0xb", "fill-mtrr-mask", "full-cpuid-auto-level", "legacy-cache",
-            "vmware-cpuid-freq", "lmce", "tcg-cpuid", "kvm-no-smi-migration", "kvm-pv-enforce-cpuid",
-            "x-force-features", "x-hv-synic-kvm-only", "x-intel-pt-auto-level", "x-migrate-smi-count",
-            "x-vendor-cpuid-only", "start-powered-off");
-    private static final Set<String> HOST_BOOL_PROPERTIES = Set.of("migratable", "host-cache-info");
-    private static final Set<String> INT_PROPERTIES = Set.of("family", "model", "stepping", "tsc-frequency",
-            "core-id", "die-id", "node-id", "socket-id", "thread-id", "x-hv-max-vps");
-    private static final Set<String> UINT_PROPERTIES = Set.of("level", "xlevel", "xlevel2", "min-level",
-            "min-xlevel", "min-xlevel2", "level-func7", "phys-bits", "host-phys-bits-limit", "apic-id",
-            "hv-spinlocks", "hv-version-id-build", "hv-version-id-major", "hv-version-id-minor",
-            "hv-version-id-sbranch", "hv-version-id-snumber", "hv-version-id-spack", "lbr-fmt", "ucode-rev");
-    /** QEMU's description of each Hyper-V enlightenment, quoted when KVM (here: jvmm) cannot give it. */
-    private static final String[][] HYPERV = {
-        {"relaxed", "relaxed timing"}, {"vapic", "virtual APIC"}, {"time", "clocksources"},
-        {"crash", "crash MSRs"}, {"reset", "reset"}, {"vpindex", "VP_INDEX MSR"}, {"runtime", "VP_RUNTIME"},
-        {"synic", "synthetic interrupt controller"}, {"stimer", "synthetic timers"},
-        {"frequencies", "frequency MSRs"}, {"reenlightenment", "reenlightenment MSRs"},
-        {"tlbflush", "paravirtualized TLB flush"}, {"evmcs", "enlightened VMCS"}, {"ipi", "paravirtualized IPI"},
-        {"stimer-direct", "direct mode synthetic timers"}, {"avic", "AVIC/APICv support"},
-        {"apicv", "AVIC/APICv support"}, {"syndbg", "Enlightened Syndbg"},
-        {"emsr-bitmap", "enlightened MSR-Bitmap"}, {"xmm-input", "XMM fast hypercall input"},
-        {"tlbflush-ext", "Extended gva ranges for flush hypercalls"},
-        {"tlbflush-direct", "direct TLB flush"}, {"passthrough", "passthrough"},
-        {"enforce-cpuid", "enforce-cpuid"}};
     private static final int PHYS_BITS_MAX = 52;
+    /** IA32_UCODE_REV (Intel SDM vol. 4, table 2-2), a feature MSR KVM reports. */
+    private static final int MSR_IA32_UCODE_REV = 0x8b;
 
     private final CpuTable table;
     private final HostCpu host;
     private final CpuOptions opts;
     private final CpuDefinition def;
     private final long[] features;
+    private final long[] filtered;
     private final long[] user;
     private final List<String> warnings = new ArrayList<>();
     private final List<String> hyperv = new ArrayList<>();
+    private final Map<String, Object> values = new LinkedHashMap<>();
     private String vendor;
     private int family;
     private int model;
@@ -89,6 +72,7 @@ final class CpuResolver {
         int n = table.words().size();
         features = def.hostDerived() ? new long[n] : def.features().clone();
         user = new long[n];
+        filtered = new long[n];
         vendor = host.vendor();
         if (def.hostDerived()) {
             int eax = host.reg(1, 0, CpuidReg.EAX);
@@ -148,20 +132,16 @@ final class CpuResolver {
                     | (features[table.word("1_EDX").index()] & CpuidEncoder.AMD_ALIASES);
         }
         int phys = physBits(host.physBits());
+        Map<String, Object> realized = realizedValues(phys);
         if (!hyperv.isEmpty()) {
             String hv = hyperv.get(0);
-            String what = hv;
-            for (String[] h : HYPERV) {
-                if (hv.equals("hv-" + h[0])) {
-                    what = h[1];
-                }
-            }
+            String what = CpuTypes.hyperv(hv).map(CpuTypes.Hyperv::description).orElse(hv);
             throw new CpuModel.CpuError("Hyper-V " + what + " (requested by '" + hv
                     + "' cpu flag) is not supported by kernel", warnings);
         }
         CpuIdentity id = new CpuIdentity(vendor, family, model, stepping, level, xlevel, xlevel2, modelId,
                 features, phys, pmu, kvm);
-        return new CpuModel(table, host, id, topology, warnings);
+        return new CpuModel(table, host, opts, id, filtered, realized, topology, warnings);
     }
 
     private static long noAutoEnable(FeatureWord w) {
@@ -177,82 +157,130 @@ final class CpuResolver {
         return w.name().equals("8000_0007_EDX") ? 1L << 8 : 0;
     }
 
+    /**
+     * One name=value setting: a feature, a Hyper-V enlightenment, or another property of the model's type
+     * ({@link CpuTypes}), read as QEMU's string visitor reads it.
+     */
     private void set(String name, String value) {
         List<CpuTable.Bit> bits = table.feature(name);
         if (bits != null) {
             setBits(bits, bool(name, value));
             return;
         }
-        if (name.startsWith("hv-") && !name.equals("hv-vendor-id") && !name.equals("hv-no-nonarch-coresharing")
-                && !UINT_PROPERTIES.contains(name)) {
-            if (!known(name)) {
-                throw notFound(name);
-            }
-            if (bool(name, value)) {
+        if (CpuTypes.hyperv(name).isPresent()) {
+            boolean on = bool(name, value);
+            if (on) {
                 hyperv.add(name);
             } else {
                 hyperv.remove(name);
             }
+            values.put(name, on);
             return;
         }
-        if (BOOL_PROPERTIES.contains(name) || (def.hostDerived() && HOST_BOOL_PROPERTIES.contains(name))) {
-            boolean on = bool(name, value);
-            switch (name) {
-                case "kvm" -> kvm = on;
-                case "check" -> check = on;
-                case "enforce" -> enforce = on;
-                case "pmu" -> pmu = on;
-                case "host-phys-bits" -> hostPhysBits = on;
-                case "migratable" -> migratable = on;
-                case "full-cpuid-auto-level" -> autoLevel = on;
-                default -> { }
+        Property p = CpuTypes.property(name, def.hostDerived()).orElseThrow(() -> notFound(name));
+        if (!p.settable()) {
+            // QEMU's link setter looks the value up as an object path; the views have no setter.
+            throw new IllegalArgumentException(name.equals("memory") ? "Device '" + value + "' not found"
+                    : "Property '" + opts.typeName() + "." + name + "' is not writable");
+        }
+        switch (p.type().kind()) {
+            case BOOL -> {
+                boolean on = bool(name, value);
+                setBool(name, on);
+                values.put(name, on);
             }
-            return;
-        }
-        if (INT_PROPERTIES.contains(name)) {
-            long v = number(name, value, "int64");
-            switch (name) {
-                case "family" -> family = (int) range(name, v, 0xff + 0xf);
-                case "model" -> model = (int) range(name, v, 0xff);
-                case "stepping" -> stepping = (int) range(name, v, 0xf);
-                default -> { }
-            }
-            return;
-        }
-        if (UINT_PROPERTIES.contains(name)) {
-            int v = (int) unsigned(name, value);
-            switch (name) {
-                case "level" -> level = v;
-                case "xlevel" -> xlevel = v;
-                case "xlevel2" -> xlevel2 = v;
-                case "min-level" -> minLevel = v;
-                case "min-xlevel" -> minXlevel = v;
-                case "min-xlevel2" -> minXlevel2 = v;
-                case "phys-bits" -> physBits = v;
-                default -> { }
-            }
-            return;
-        }
-        switch (name) {
-            case "vendor" -> {
-                if (value.length() != 12) {
-                    throw new IllegalArgumentException("Property '.vendor' doesn't take value '" + value + "'");
+            case INT32, INT64 -> {
+                long v = number(name, value, "int64");
+                switch (name) {
+                    case "family" -> family = (int) range(name, v, 0xff + 0xf);
+                    case "model" -> model = (int) range(name, v, 0xff);
+                    case "stepping" -> stepping = (int) range(name, v, 0xf);
+                    default -> { }
                 }
-                vendor = value;
+                values.put(name, v);
             }
-            case "model-id" -> modelId = value;
-            case "hv-vendor-id", "hv-no-nonarch-coresharing" -> { }
-            default -> throw notFound(name);
+            case UINT8, UINT16, UINT32, UINT64 -> {
+                long v = unsigned(name, value, p.type().kind());
+                setUnsigned(name, (int) v);
+                values.put(name, v);
+            }
+            case STR, ENUM -> {
+                try {
+                    values.put(name, p.type().parseGlobal(opts.typeName(), name, value));
+                } catch (PropertyException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+                if (name.equals("vendor")) {
+                    if (value.length() != 12) {
+                        throw new IllegalArgumentException("Property '.vendor' doesn't take value '" + value + "'");
+                    }
+                    vendor = value;
+                } else if (name.equals("model-id")) {
+                    modelId = value;
+                }
+            }
+            default -> { }
         }
     }
 
-    private static boolean known(String hv) {
-        for (String[] h : HYPERV) {
-            if (hv.equals("hv-" + h[0])) {
-                return true;
-            }
+    /**
+     * The values QEMU's CPU object shows once realized, where they differ from the settings: identity and
+     * levels as resolved, and what QEMU's realize fills in for unset properties.
+     */
+    private Map<String, Object> realizedValues(int phys) {
+        Map<String, Object> v = new LinkedHashMap<>(values);
+        v.put("family", (long) family);
+        v.put("model", (long) model);
+        v.put("stepping", (long) stepping);
+        v.put("model-id", modelId);
+        v.put("vendor", vendor);
+        v.put("level", Integer.toUnsignedLong(level));
+        v.put("xlevel", Integer.toUnsignedLong(xlevel));
+        v.put("xlevel2", Integer.toUnsignedLong(xlevel2));
+        v.put("min-level", Integer.toUnsignedLong(minLevel));
+        v.put("min-xlevel", Integer.toUnsignedLong(minXlevel));
+        v.put("min-xlevel2", Integer.toUnsignedLong(minXlevel2));
+        // Leaf 7's subleaf count: 1 where a 7_1 feature is on and the level follows the features.
+        v.computeIfAbsent("level-func7", k -> autoLevel && features[table.word("7_1_EAX").index()] != 0 ? 1L : 0L);
+        v.put("phys-bits", (long) phys);
+        v.put("pmu", pmu);
+        v.put("host-phys-bits", hostPhysBits);
+        v.putIfAbsent("legacy-cache", def.legacyCache());
+        v.putIfAbsent("hv-vendor-id", "Microsoft Hv");
+        // ~PERF_CAP_LBR_FMT: QEMU's "not set" marker, which qom-get shows as it is.
+        v.putIfAbsent("lbr-fmt", ~0x3fL);
+        if ((long) v.getOrDefault("ucode-rev", 0L) == 0) {
+            // KVM's microcode revision for host-derived models, else QEMU's fixed default per vendor.
+            long rev = def.hostDerived() ? host.featureMsrs().getOrDefault(MSR_IA32_UCODE_REV, 0L) : 0;
+            v.put("ucode-rev", rev != 0 ? rev : vendor.equals("AuthenticAMD") ? 0x01000065L : 0x1_0000_0000L);
         }
-        return false;
+        return v;
+    }
+
+    private void setBool(String name, boolean on) {
+        switch (name) {
+            case "kvm" -> kvm = on;
+            case "check" -> check = on;
+            case "enforce" -> enforce = on;
+            case "pmu" -> pmu = on;
+            case "host-phys-bits" -> hostPhysBits = on;
+            case "migratable" -> migratable = on;
+            case "full-cpuid-auto-level" -> autoLevel = on;
+            default -> { }
+        }
+    }
+
+    private void setUnsigned(String name, int v) {
+        switch (name) {
+            case "level" -> level = v;
+            case "xlevel" -> xlevel = v;
+            case "xlevel2" -> xlevel2 = v;
+            case "min-level" -> minLevel = v;
+            case "min-xlevel" -> minXlevel = v;
+            case "min-xlevel2" -> minXlevel2 = v;
+            case "phys-bits" -> physBits = v;
+            default -> { }
+        }
     }
 
     private IllegalArgumentException notFound(String name) {
@@ -275,16 +303,11 @@ final class CpuResolver {
         }
     }
 
-    /** Unsigned properties narrower than QEMU's default uint32_t; lbr-fmt and ucode-rev are uint64. */
-    private static final Map<String, Integer> UINT_BITS = Map.of("host-phys-bits-limit", 8,
-            "hv-version-id-sbranch", 8, "hv-version-id-major", 16, "hv-version-id-minor", 16, "lbr-fmt", 64,
-            "ucode-rev", 64);
-
     /**
      * An unsigned property as QEMU's string visitor reads it: strtoull's syntax (0x hex, leading-0 octal, a
      * minus sign wraps), "expects uint64" for what is no number, then "expects uintN_t" above the width.
      */
-    private static long unsigned(String name, String value) {
+    private static long unsigned(String name, String value, PropType.Kind kind) {
         String digits = value;
         boolean negative = digits.startsWith("-");
         if (negative || digits.startsWith("+")) {
@@ -308,7 +331,12 @@ final class CpuResolver {
             throw new IllegalArgumentException("Parameter '" + name + "' expects uint64");
         }
         long v = negative ? -magnitude.longValue() : magnitude.longValue();
-        int bits = UINT_BITS.getOrDefault(name, 32);
+        int bits = switch (kind) {
+            case UINT8 -> 8;
+            case UINT16 -> 16;
+            case UINT32 -> 32;
+            default -> 64;
+        };
         if (bits < 64 && Long.compareUnsigned(v, (1L << bits) - 1) > 0) {
             throw new IllegalArgumentException("Parameter '" + name + "' expects uint" + bits + "_t");
         }
@@ -331,10 +359,16 @@ final class CpuResolver {
             return;
         }
         String name = raw.replace('_', '-');
-        if (BOOL_PROPERTIES.contains(name) || (def.hostDerived() && HOST_BOOL_PROPERTIES.contains(name))
-                || (name.startsWith("hv-") && known(name))) {
+        Property p = CpuTypes.property(name, def.hostDerived()).orElse(null);
+        boolean settableBool = p != null && p.settable() && p.type().kind() == PropType.Kind.BOOL;
+        if (CpuTypes.hyperv(name).isPresent() || settableBool) {
             set(name, on ? "on" : "off");
             return;
+        }
+        if (p != null && !p.settable()) {
+            throw new IllegalArgumentException(name.equals("memory")
+                    ? "Invalid parameter type for 'memory', expected: string"
+                    : "Property '" + opts.typeName() + "." + name + "' is not writable");
         }
         throw notFound(raw);
     }
@@ -455,6 +489,7 @@ final class CpuResolver {
                 }
             }
             features[w.index()] &= ~missing;
+            filtered[w.index()] |= missing;
         }
         if (enforce && dropped) {
             throw new CpuModel.CpuError("Host doesn't support requested features", warnings);

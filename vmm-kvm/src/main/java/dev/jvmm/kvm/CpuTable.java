@@ -11,8 +11,10 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * QEMU 7.2's x86 CPU vocabulary, read from the resource cpu-models.txt: the feature words with their bit
@@ -36,7 +38,7 @@ public final class CpuTable {
                      Map<String, CpuDefinition> models, Map<String, String> modelAliases, List<HelpLine> help) {
         this.words = List.copyOf(words);
         this.bits = Map.copyOf(bits);
-        this.aliases = Map.copyOf(aliases);
+        this.aliases = Collections.unmodifiableMap(aliases);
         this.models = Collections.unmodifiableMap(models);
         this.modelAliases = Map.copyOf(modelAliases);
         this.help = List.copyOf(help);
@@ -57,7 +59,7 @@ public final class CpuTable {
     static CpuTable parse(List<String> lines) {
         List<FeatureWord> words = new ArrayList<>();
         Map<String, List<Bit>> bits = new HashMap<>();
-        Map<String, String> aliases = new HashMap<>();
+        Map<String, String> aliases = new LinkedHashMap<>();
         Map<String, CpuDefinition> models = new LinkedHashMap<>();
         Map<String, String> modelAliases = new HashMap<>();
         List<HelpLine> help = new ArrayList<>();
@@ -145,7 +147,7 @@ public final class CpuTable {
         }
         models.put(name, new CpuDefinition(name, num(a, "family"), num(a, "model"), num(a, "stepping"),
                 num(a, "level"), num(a, "xlevel"), num(a, "xlevel2"), a.getOrDefault("id", ""),
-                a.getOrDefault("help", ""), features));
+                a.getOrDefault("help", ""), features, !"off".equals(a.get("legacy-cache"))));
         help.add(new HelpLine(name, a.getOrDefault("help", "")));
     }
 
@@ -178,6 +180,25 @@ public final class CpuTable {
     /** The model a -cpu name selects, following aliases, or null. */
     public CpuDefinition model(String name) {
         return models.get(modelAliases.getOrDefault(name, name));
+    }
+
+    /** Every feature bit name once, in word and bit order (the bool properties of x86_64-cpu). */
+    public List<String> featureNames() {
+        Set<String> names = new LinkedHashSet<>();
+        for (FeatureWord w : words) {
+            w.bitNames().stream().filter(n -> n != null).forEach(names::add);
+        }
+        return List.copyOf(names);
+    }
+
+    /** The other spellings of feature names, in file order (bool properties of every CPU object). */
+    public List<String> aliasNames() {
+        return List.copyOf(aliases.keySet());
+    }
+
+    /** Every name -cpu accepts, models and their aliases, in -cpu help order (one QOM type each). */
+    public List<String> modelNames() {
+        return help.stream().map(HelpLine::name).toList();
     }
 
     /** Every bit name QEMU lists under "Recognized CPUID flags", sorted (a name on two bits comes twice). */

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class CpuModelTest {
     /** An AMD host whose KVM lacks pni/ssse3 and friends, as PVM's table on the EPYC machines. */
-    private static CpuidEntry[] fake() {
+    static CpuidEntry[] fake() {
         return new CpuidEntry[] {
             new CpuidEntry(0, 0, 0, 0xd, 0x68747541, 0x444d4163, 0x69746e65),
             new CpuidEntry(1, 0, 0, 0x00a00f11, 0x800, (1 << 26) | (1 << 28) | (1 << 21) | (1 << 30) | (1 << 20)
@@ -127,6 +127,18 @@ class CpuModelTest {
                 + "(minimum: 0, maximum: 15)", error("qemu64,stepping=16"));
         assertEquals("can't apply global qemu64-x86_64-cpu.migratable=no: Property 'qemu64-x86_64-cpu.migratable' "
                 + "not found", error("qemu64,migratable=no"));
+        // QOM-only properties (qemu-system-x86_64 7.2's texts), and an enum read as QEMU reads it
+        assertEquals("can't apply global qemu64-x86_64-cpu.feature-words=1: Property 'qemu64-x86_64-cpu.feature-words'"
+                + " is not writable", error("qemu64,feature-words=1"));
+        assertEquals("Property 'qemu64-x86_64-cpu.crash-information' is not writable",
+                error("qemu64,+crash-information"));
+        assertEquals("can't apply global qemu64-x86_64-cpu.memory=x: Device 'x' not found", error("qemu64,memory=x"));
+        assertEquals("Invalid parameter type for 'memory', expected: string", error("qemu64,-memory"));
+        assertEquals("can't apply global qemu64-x86_64-cpu.hv-no-nonarch-coresharing=bogus: Parameter "
+                + "'hv-no-nonarch-coresharing' does not accept value 'bogus'",
+                error("qemu64,hv-no-nonarch-coresharing=bogus"));
+        assertEquals("auto", parse("qemu64,hv-no-nonarch-coresharing=auto").propertyValues()
+                .get("hv-no-nonarch-coresharing"));
         assertEquals("unable to find CPU model 'foo'", error("foo"));
         assertEquals("phys-bits should be between 32 and 52  (but is 99)", error("qemu64,phys-bits=99"));
         CpuModel.CpuError e = assertThrows(CpuModel.CpuError.class,

@@ -46,10 +46,14 @@ public record PropType(String name, String qapiType, String description, Kind ki
     public static final PropType UINT64 = of("uint64", "uint64", null, Kind.UINT64);
     public static final PropType INT32 = of("int32", "int32", null, Kind.INT32);
     public static final PropType INT64 = of("int64", "int64", null, Kind.INT64);
+    /** A plain QOM integer property (object_property_add "int": x86 CPU family, model, stepping). */
+    public static final PropType INT = of("int", "int", null, Kind.INT64);
     public static final PropType SIZE = of("size", "size", null, Kind.SIZE);
     public static final PropType BLOCKSIZE = of("blocksize", "size", "A power of two between 512 B and 2 MiB",
             Kind.SIZE);
     public static final PropType STR = of("string", "str", null, Kind.STR);
+    /** A plain QOM string property (object_property_add_str: x86 CPU vendor, model-id). */
+    public static final PropType QOM_STRING = of("qom-string", "string", null, Kind.STR);
     public static final PropType DRIVE = of("drive", "str", "Node name or ID of a block device to use as a backend",
             Kind.STR);
     public static final PropType CHR = of("chr", "str", "ID of a chardev to use as a backend", Kind.STR);
