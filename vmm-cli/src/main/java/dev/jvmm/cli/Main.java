@@ -95,7 +95,7 @@ public final class Main {
         if (!all && !parts.subList(1, parts.size()).stream().anyMatch(p -> p.equals("help") || p.equals("?"))) {
             return false;
         }
-        TypeRegistry types = DeviceCatalog.registry();
+        TypeRegistry types = PcMachine.registry();
         QomService qom = new QomService(types, new QomTree());
         if (all) {
             Map<String, List<String>> aliases = new HashMap<>();

@@ -41,6 +41,7 @@ import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.qom.QomService;
 import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.isa.Port92;
@@ -56,6 +57,7 @@ import dev.jvmm.devices.pci.PciHostBridge;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.kvm.CpuModel;
+import dev.jvmm.kvm.CpuTypes;
 import dev.jvmm.kvm.CpuTopology;
 import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmVm;
@@ -198,7 +200,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             }
         });
 
-        devices = new DeviceModel(DeviceCatalog.registry(), DeviceCatalog.classes(), config.globals(),
+        devices = new DeviceModel(registry(), DeviceCatalog.classes(), config.globals(),
                 "pc-i440fx-7.2-machine");
         PciInterruptRouter router = new PciInterruptRouter(vm::line);
         pci = new PciBus(router, BarMapper.of(pio, mmio));
@@ -253,6 +255,11 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
         firmwareSetup();
         loadKernel();
+    }
+
+    /** Every type this machine knows: the devices' declarations and the CPU models'. */
+    static TypeRegistry registry() {
+        return DeviceCatalog.registry().registerAll(CpuTypes.all());
     }
 
     /**

@@ -156,12 +156,12 @@ public final class CpuTypes {
             for (String model : table.modelNames()) {
                 String name = typeName(model);
                 if (name.equals(MAX)) {
-                    out.add(TypeInfo.type(name, X86_CPU).props(instance)
+                    out.add(TypeInfo.type(name, X86_CPU).category("CPU").props(instance)
                             .props(MAX_PROPS.toArray(Property[]::new)).build());
                 } else if (model.equals("host")) {
-                    out.add(TypeInfo.type(name, MAX).build());
+                    out.add(TypeInfo.type(name, MAX).category("CPU").build());
                 } else {
-                    out.add(TypeInfo.type(name, X86_CPU).props(instance).build());
+                    out.add(TypeInfo.type(name, X86_CPU).category("CPU").props(instance).build());
                 }
             }
             types = List.copyOf(out);

@@ -163,11 +163,11 @@ public final class QomService implements QomControl {
     private static final List<String> CATEGORIES = List.of("Controller/Bridge/Hub", "USB", "Storage", "Network",
             "Input", "Display", "Sound", "Misc", "CPU", "Watchdog", "Uncategorized");
 
-    /** -device help: every user-creatable device type by section, sorted by name within each. */
+    /** -device help: every user-creatable device type by section, sorted by name (case-insensitively) within each. */
     public String deviceList(Map<String, List<String>> aliases) {
         Map<String, TreeMap<String, TypeInfo>> bySection = new LinkedHashMap<>();
         for (String c : CATEGORIES) {
-            bySection.put(c, new TreeMap<>());
+            bySection.put(c, new TreeMap<>(String.CASE_INSENSITIVE_ORDER));
         }
         for (TypeInfo t : types.all()) {
             if (t.userCreatable() && types.isA(t.name(), "device")) {
