@@ -97,7 +97,7 @@ public record PropType(String name, String qapiType, String description, Kind ki
             case BOOL -> parseBool(prop, text);
             case UINT8, UINT16, UINT32, UINT64 -> checkUnsigned(prop, parseU64(prop, text, "integer"));
             case INT32, INT64 -> checkSigned(prop, parseI64(prop, text, "integer"));
-            case SIZE -> parseSize(prop, text);
+            case SIZE -> parseSize(prop, text, false);
             case STR -> text;
             case ENUM -> member(prop, text);
             case PCI_DEVFN -> parseDevfn(owner, prop, text);
@@ -110,6 +110,7 @@ public record PropType(String name, String qapiType, String description, Kind ki
         return switch (kind) {
             case UINT8, UINT16, UINT32, UINT64 -> checkUnsigned(prop, parseU64(prop, text, "uint64"));
             case INT32, INT64 -> checkSigned(prop, parseI64(prop, text, "int64"));
+            case SIZE -> parseSize(prop, text, true);
             default -> parseKeyval(owner, prop, text);
         };
     }
@@ -287,8 +288,11 @@ public record PropType(String name, String qapiType, String description, Kind ki
         return v;
     }
 
-    /** QEMU's size syntax: a number with an optional k/M/G/T/P/E suffix (binary multiples). */
-    private static Long parseSize(String prop, String text) throws PropertyException {
+    /**
+     * QEMU's size syntax: a number with an optional k/M/G/T/P/E suffix (binary multiples). The keyval
+     * visitor words a refusal "expects size", the string visitor (-global) spells out the syntax.
+     */
+    private static Long parseSize(String prop, String text, boolean global) throws PropertyException {
         String t = text.strip();
         long unit = 1;
         if (!t.isEmpty()) {
@@ -306,6 +310,9 @@ public record PropType(String name, String qapiType, String description, Kind ki
             }
             return v.longValue();
         } catch (NumberFormatException | ArithmeticException e) {
+            if (!global) {
+                throw new PropertyException("Parameter '" + prop + "' expects size");
+            }
             throw new PropertyException("Parameter '" + prop + "' expects a non-negative number below 2^64\n"
                     + "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
                     + "and exabytes, respectively.");

@@ -151,7 +151,7 @@ public final class QomNode {
             throw new PropertyException("Property '" + type + "." + propName + "' not found");
         }
         if (e.setter() == null) {
-            throw new PropertyException("Insufficient permission to perform this operation");
+            throw new PropertyException("Property '" + type + "." + propName + "' is not writable");
         }
         e.setter().set(value);
     }

@@ -128,6 +128,9 @@ public final class QomService implements QomControl {
             throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND,
                     "Class '" + typename + "' not found");
         }
+        if (types.isA(typename, "interface")) {
+            throw MachineCommandException.generic("Parameter 'typename' expects a QOM type");
+        }
         List<PropertyInfo> out = new ArrayList<>();
         out.add(new PropertyInfo("type", "string", null, null));
         for (TypeRegistry.Resolved r : types.properties(typename)) {
@@ -136,12 +139,15 @@ public final class QomService implements QomControl {
         return out;
     }
 
-    /** -device TYPE,help: "TYPE options:" then each property, sorted, as QEMU prints them. */
+    /** -device TYPE,help: "TYPE options:" then a line per property, the lines sorted as QEMU sorts them. */
     public String deviceHelp(String typename) throws MachineCommandException {
-        StringBuilder sb = new StringBuilder(typename).append(" options:\n");
-        List<PropertyInfo> props = new ArrayList<>(deviceListProperties(typename));
-        props.sort(Comparator.comparing(PropertyInfo::name));
+        List<PropertyInfo> props = deviceListProperties(typename);
+        if (props.isEmpty()) {
+            return "There are no options for " + typename + ".\n";
+        }
+        List<String> lines = new ArrayList<>();
         for (PropertyInfo p : props) {
+            StringBuilder sb = new StringBuilder();
             String head = "  " + p.name() + "=<" + p.type() + ">";
             sb.append(head);
             if (p.description() != null || p.defaultValue() != null) {
@@ -154,9 +160,10 @@ public final class QomService implements QomControl {
                     sb.append(" (default: ").append(d instanceof String s ? "\"" + s + "\"" : d).append(')');
                 }
             }
-            sb.append('\n');
+            lines.add(sb.toString());
         }
-        return sb.toString();
+        lines.sort(Comparator.naturalOrder());
+        return typename + " options:\n" + String.join("\n", lines) + "\n";
     }
 
     /** The -device help sections, in QEMU's order. */

@@ -146,18 +146,27 @@ public final class DeviceModel {
 
     private Device create(String driver, Map<String, Object> args, boolean json) throws PropertyException {
         DeviceClass cls = classes.get(driver);
-        if (cls == null || cls.factory() == null) {
-            throw new PropertyException(types.lookup(driver).isPresent() && cls == null
-                    ? "'" + driver + "' is not a valid device model name"
-                    : "'" + driver + "' is not a valid device model name");
+        if (cls == null || cls.factory() == null || !cls.type().userCreatable()) {
+            TypeInfo known = types.lookup(driver).orElse(null);
+            if (known != null && known.isAbstract() && types.isA(driver, "device")) {
+                throw new PropertyException("Parameter 'driver' expects a non-abstract device type");
+            }
+            if (known != null && types.isA(driver, "device")) {
+                throw new PropertyException("Parameter 'driver' expects a pluggable device type");
+            }
+            throw new PropertyException("'" + driver + "' is not a valid device model name");
         }
         TypeInfo t = cls.type();
         Object busArg = args.remove("bus");
         Object idArg = args.remove("id");
         Bus bus = chooseBus(t, busArg == null ? null : String.valueOf(busArg));
         String id = idArg == null ? null : String.valueOf(idArg);
+        if (id != null && !isIdentifier(id)) {
+            throw new PropertyException("Parameter 'id' expects an identifier\n"
+                    + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+        }
         if (id != null && peripheral.child(id).isPresent()) {
-            throw new PropertyException("Duplicate device ID '" + id + "'");
+            throw new PropertyException("Duplicate ID '" + id + "' for device");
         }
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
         for (Map.Entry<String, Object> e : args.entrySet()) {
@@ -171,6 +180,20 @@ public final class DeviceModel {
         QomNode node = id != null ? peripheral.addChild(id, t.name())
                 : peripheralAnon.addChild("device[" + anonymous++ + "]", t.name());
         return realize(cls, props, id, node, bus);
+    }
+
+    /** QEMU's id_wellformed: a letter, then letters, digits, '-', '.' or '_'. */
+    private static boolean isIdentifier(String id) {
+        if (id.isEmpty() || !Character.isLetter(id.charAt(0)) || id.charAt(0) > 0x7f) {
+            return false;
+        }
+        for (int i = 1; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (c > 0x7f || !(Character.isLetterOrDigit(c) || c == '-' || c == '.' || c == '_')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
