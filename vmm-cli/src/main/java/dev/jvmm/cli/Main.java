@@ -73,6 +73,8 @@ public final class Main {
             out.println("Copyright (c) the jvmm developers; command line and QMP follow QEMU " + QEMU_VERSION);
             return 0;
         }
+        // the second line of each warning is QEMU's hint, printed without the program's name
+        shortFormWarnings(cl).forEach(w -> err.println(w.startsWith("Please use ") ? w : PROGRAM + ": " + w));
         try {
             MachineConfig config = MachineConfigParser.parse(cl);
             return Launcher.launch(config, err);
@@ -82,6 +84,40 @@ public final class Main {
         } catch (LaunchException e) {
             err.println(PROGRAM + ": " + e.getMessage());
             return 1;
+        }
+    }
+
+    /**
+     * QEMU 7.2's deprecation of bare "flag" and "noflag" in QemuOpts-parsed options (-device, -global): the
+     * two warning lines, printed before the option is used.
+     */
+    static List<String> shortFormWarnings(QemuCommandLine cl) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String d : cl.device) {
+            if (!d.stripLeading().startsWith("{")) {
+                shortForms("-device " + d, QemuOpts.splitCommas(d), 1, out);
+            }
+        }
+        for (String g : cl.global) {
+            int dot = g.indexOf('.');
+            int eq = g.indexOf('=');
+            if (!(dot > 0 && eq > dot + 1)) {
+                shortForms("-global " + g, QemuOpts.splitCommas(g), 0, out);
+            }
+        }
+        return out;
+    }
+
+    private static void shortForms(String option, List<String> parts, int from, List<String> out) {
+        for (int i = from; i < parts.size(); i++) {
+            String p = parts.get(i);
+            if (p.isEmpty() || p.contains("=") || p.equals("help") || p.equals("?")) {
+                continue;
+            }
+            boolean off = p.startsWith("no") && p.length() > 2;
+            String key = off ? p.substring(2) : p;
+            out.add(option + ": warning: short-form boolean option '" + p + "' deprecated");
+            out.add("Please use " + key + "=" + (off ? "off" : "on") + " instead");
         }
     }
 
