@@ -1,8 +1,6 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.block.BlockBackend;
-import dev.jvmm.core.io.IoEventRegistry;
-import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
@@ -188,12 +186,6 @@ public final class VirtioBlk implements VirtioDevice {
     private void setWriteCache(boolean enabled) {
         writeCache = enabled;
         deviceFlushes = !backend.setWriteCache(enabled);
-    }
-
-    /** The usual assembly: a virtio-blk-pci function for -device virtio-blk-pci / -drive if=virtio. */
-    public static VirtioPciTransport pci(GuestMemory mem, BlockBackend backend, VirtioBlkOptions opts,
-                                         MsiRouter msi, IoEventRegistry ioevents) {
-        return new VirtioPciTransport(mem, new VirtioBlk(backend, opts), msi, ioevents, opts.id());
     }
 
     public DiskGeometry geometry() {
