@@ -118,6 +118,19 @@ class VirtioBlkPciTest {
     }
 
     @Test
+    void globalsOfTheBackendTypeReachTheProxy() throws IOException {
+        rig.globals.add("virtio-blk-device", "queue-size", "128");
+        rig.globals.add("virtio-blk-pci", "num-queues", "2");
+        disk("d0", "");
+        disk("d1", "");
+        rig.device("virtio-blk-pci,drive=d0");
+        rig.device("virtio-blk-pci,drive=d1,queue-size=64");
+        assertEquals(128, queueSize(function(2), 0));
+        assertEquals(2, deviceConfig(function(2), VirtioBlk.CFG_NUM_QUEUES, 2));
+        assertEquals(64, queueSize(function(3), 0));
+    }
+
+    @Test
     void ifVirtioDriveDeviceNamesItsDriveOption() throws IOException {
         Path p = dir.resolve("v.img");
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
