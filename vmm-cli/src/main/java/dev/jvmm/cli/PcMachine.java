@@ -34,7 +34,6 @@ import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.acpi.SleepRequest;
-import dev.jvmm.devices.ide.Piix3Ide;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.core.machine.MachineCommandException;
@@ -74,6 +73,7 @@ import java.time.Clock;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -125,10 +125,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final AcpiConfig acpiConfig;
     private AcpiLayout acpiLayout;
     private final List<AcpiIsaDevice> isaDevices = new ArrayList<>();
-    /** The block graph and the virtio-blk functions over it. */
-    private final BlockDevices disks;
-    /** The PIIX3 IDE function and its disks and CD-ROMs, over the same graph. */
-    private final IdeDevices ide;
+    /** The block graph; the disks over it are the device model's. */
+    private final BlockBackends drives;
     /** i6300esb/ib700 watchdogs and their guest-time clock. */
     private final Watchdogs watchdogs;
     /** virtio-serial controllers and their ports. */
@@ -227,27 +225,29 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             isaDevices.add(AcpiIsaDevice.mouse());
         }
         watchdogs = new Watchdogs(clock, lifecycle, pio, pci, err);
-        disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
-                vm, vm);
+        drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop);
         serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
         balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
-                disks.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), isaDevices::add));
+                drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), isaDevices::add));
         try {
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
-            ide = new IdeDevices(disks.graph(), memory, pio, pci, vm.line(Piix3Ide.PRIMARY_IRQ),
-                    vm.line(Piix3Ide.SECONDARY_IRQ), disks::driveSerial);
-            ide.addDriveDevices(IdeDevices.firstUnattached(config, smp.cpus()));
+            while (devices.unattachedCount() < ideFunctionNumber(config, smp.cpus())) {
+                devices.skipUnattached();
+            }
+            devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
+            drives.addIdeDriveDevices(devices);
             for (QemuOpts d : config.devices()) {
                 addDevice(d);
             }
-            disks.addDefaultDevices(this::nextAnonymousPath);
-            disks.checkOrphans();
+            drives.addDefaultDevices(devices);
+            drives.checkOrphans();
             devices.globals().warnings(devices.types())
                     .forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
-            disks.close();
+            devices.closeAll();
+            drives.close();
             serial.close();
             balloons.close();
             throw e;
@@ -350,6 +350,15 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                 pc.pciHoleStart(), pc.pciHoleEnd());
     }
 
+    /**
+     * The /machine/unattached number QEMU 7.2 gives the PIIX3 IDE function: after the CPUs, the board's devices
+     * and the serial ports (and, without -nodefaults, VGA, parallel port, NIC and floppy). The board devices the
+     * model does not create take their numbers before it.
+     */
+    static int ideFunctionNumber(MachineConfig config, int cpus) {
+        return cpus + 17 + config.serials().size() + (config.nodefaults() ? 0 : 4);
+    }
+
     private String nextAnonymousPath() {
         return devices.nextAnonymousPath();
     }
@@ -362,8 +371,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
         String qomPath = d.get("id").map(id -> "/machine/peripheral/" + id).orElseGet(this::nextAnonymousPath);
         switch (driver) {
-            case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
-            case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
             case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
             case "virtserialport", "virtconsole" -> serial.addPort(d);
             case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
@@ -530,7 +537,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         // for a spinning guest here); kicked out first, it exits at once.
         vcpus.pauseAll();
         // QEMU flushes and closes every image on exit; qcow2 metadata and snapshot overlays depend on it.
-        disks.close();
+        devices.closeAll();
+        drives.close();
         chardevs.closeAll();
         err.flush();
         System.out.flush();
@@ -584,7 +592,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public BlockControl block() {
-        return disks.graph();
+        return drives.graph();
     }
 
     @Override
@@ -697,7 +705,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public void close() {
         vcpus.close();
-        disks.close();
+        devices.closeAll();
+        drives.close();
         serial.close();
         balloons.close();
         timers.shutdownNow();

@@ -612,6 +612,28 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         return d;
     }
 
+    /**
+     * Undoes {@link #attach} for a device that failed to realize, as QEMU releases the drive property: a
+     * -drive is free for another device again; a drive made for the device (over a node, or empty) goes away.
+     */
+    public void detach(Drive d) {
+        DriveEntry e = entries.get(d);
+        if (e == null || e.qdev == null) {
+            return;
+        }
+        if (e.option == null) {
+            entries.remove(d);
+            drives.remove(d);
+            if (d.root() != null) {
+                nodeUsers.remove(d.root().nodeName(), e.qdev);
+            }
+            d.close();
+        } else {
+            e.qdev = null;
+        }
+        d.detached();
+    }
+
     /** QEMU's set_drive_helper wording: a drive with an if= other than none was meant for its own device. */
     private static OptionException inUse(DriveEntry e, String option) {
         if (!e.iface.equals("none")) {

@@ -49,6 +49,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
     private volatile boolean ioStatusEnabled;
     private volatile String qdev;
     private volatile Runnable retryHandler;
+    private volatile String serial;
     private final EventBus.Subscriber resumeWatcher;
 
     /**
@@ -187,6 +188,18 @@ public final class Drive implements BlockBackend, AutoCloseable {
                 || werror == BlockErrorPolicy.AUTO || rerror == BlockErrorPolicy.STOP);
     }
 
+    /**
+     * The serial= its -drive option carried, or null: jvmm still takes it there (QEMU 7.2 wants it on the
+     * device), and a device without serial= of its own reports it.
+     */
+    public String serial() {
+        return serial;
+    }
+
+    public void setSerial(String serial) {
+        this.serial = serial;
+    }
+
     /** The attached device's QOM path ("/machine/peripheral/ID/virtio-backend"), or null when none. */
     public String qdev() {
         return qdev;
@@ -211,6 +224,14 @@ public final class Drive implements BlockBackend, AutoCloseable {
         this.qomPath = qomPath;
         this.device = device;
         this.ioStatusEnabled = true;
+    }
+
+    /** Called by BlockGraph when the device that took this drive failed to realize. */
+    void detached() {
+        this.qdev = null;
+        this.qomPath = null;
+        this.device = null;
+        this.ioStatusEnabled = false;
     }
 
     /** The attached device's QOM path, or null when none is attached. */

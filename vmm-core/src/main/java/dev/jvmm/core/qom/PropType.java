@@ -83,6 +83,14 @@ public record PropType(String name, String qapiType, String description, Kind ki
         return object("link<" + type + ">");
     }
 
+    /**
+     * A qdev link property that -device sets by naming the object (iothread=ID): read as a string, shown as
+     * "link&lt;type&gt;".
+     */
+    public static PropType settableLink(String type) {
+        return of("link", "link<" + type + ">", null, Kind.STR);
+    }
+
     /** A QAPI enum with the given members and description. */
     public static PropType enumeration(String name, String description, List<String> members) {
         return new PropType(name, name, description, Kind.ENUM, members);

@@ -91,7 +91,7 @@ public final class PropertyValues {
         /** Applies every -global for this type or an ancestor, in command-line order. */
         public Builder globals(Globals globals) throws PropertyException {
             for (Globals.Global g : globals.all()) {
-                if (registry.isA(type.name(), g.driver())) {
+                if (registry.isA(type.name(), g.driver()) || backendTakes(g)) {
                     try {
                         TypeRegistry.Resolved r = find(g.property());
                         set(r, r.property().type().parseGlobal(r.owner(), g.property(), g.value()));
@@ -103,6 +103,20 @@ public final class PropertyValues {
                 }
             }
             return this;
+        }
+
+        /**
+         * A -global for a proxy's backend type (virtio-blk-device.queue-size=128) reaches the proxy's alias of
+         * that property, as QEMU applies it to the backend object the alias reads.
+         */
+        private boolean backendTakes(Globals.Global g) {
+            for (TypeInfo t : registry.ancestry(type.name())) {
+                if (t.backend() != null && registry.isA(t.backend().type(), g.driver())) {
+                    TypeRegistry.Resolved r = props.get(g.property());
+                    return r != null && registry.isA(t.backend().type(), r.owner());
+                }
+            }
+            return false;
         }
 
         /** A -device key=value argument. */

@@ -93,8 +93,10 @@ public final class TypeRegistry {
                 out.put(p.name(), new Resolved(p, t.name()));
             }
             if (t.backend() != null) {
+                // QEMU aliases the backend's qdev properties; its legacy-* QOM properties stay on the backend
                 for (Resolved r : properties(t.backend().type())) {
-                    if (!DEVICE_INTERNAL.contains(r.property().name())) {
+                    String n = r.property().name();
+                    if (!DEVICE_INTERNAL.contains(n) && !n.startsWith("legacy-")) {
                         out.putIfAbsent(r.property().name(), r);
                     }
                 }

@@ -17,6 +17,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -275,5 +276,21 @@ class BlockOptionsTest {
                 () -> graph.blockResize(device, node, size));
         assertEquals(msg, e.getMessage());
         assertEquals("GenericError", e.errorClass());
+    }
+
+    @Test
+    void detachGivesTheDriveBack() {
+        Drive d = graph.addDrive("file=" + raw + ",format=raw,if=none,id=d0");
+        assertSame(d, graph.attach("d0", "/machine/peripheral/a", "x.drive"));
+        graph.detach(d);
+        assertNull(d.qdev());
+        assertSame(d, graph.attach("d0", "/machine/peripheral/b", "x.drive"));
+        graph.addBlockdev("driver=file,filename=" + raw2 + ",node-name=n0");
+        Drive anon = graph.attach("n0", "/machine/peripheral/c", "x.drive");
+        assertTrue(graph.drives().contains(anon));
+        graph.detach(anon);
+        assertFalse(graph.drives().contains(anon));
+        // the node is free for another device: no permission conflict with the one that failed
+        assertEquals("/machine/peripheral/d", graph.attach("n0", "/machine/peripheral/d", "x.drive").qdev());
     }
 }

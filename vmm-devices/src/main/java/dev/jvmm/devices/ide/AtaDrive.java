@@ -2,9 +2,13 @@ package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.block.BlockBackend;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -65,6 +69,26 @@ public final class AtaDrive extends IdeDevice {
     /** ATA8-ACS section 7.16.7.22: words 60-61 saturate at 0FFFFFFFh for disks beyond 28-bit addressing. */
     public static final long MAX_LBA28_SECTORS = 0x0fff_ffffL;
     public static final String DEFAULT_VERSION = "2.5+";
+
+    /**
+     * QEMU's ide-hd: the common IDE properties and the geometry. cyls, heads and secs set the CHS geometry
+     * (all three together); lcyls, lheads, lsecs and bios-chs-trans are hints for the BIOS, which jvmm boots
+     * without.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("ide-hd", IdeDevice.TYPE.name())
+            .props(IdeUnits.COMMON.toArray(new Property[0]))
+            .props(Property.of("cyls", PropType.UINT32, 0L),
+                    Property.of("heads", PropType.UINT32, 0L),
+                    Property.of("secs", PropType.UINT32, 0L),
+                    Property.of("lcyls", PropType.UINT32, 0L),
+                    Property.of("lheads", PropType.UINT32, 0L),
+                    Property.of("lsecs", PropType.UINT32, 0L),
+                    Property.of("bios-chs-trans", PropType.BIOS_ATA_TRANSLATION, "auto"),
+                    Property.fixed("rotation_rate", PropType.UINT16, 0L))
+            .build();
+
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) ->
+            IdeUnits.realize(ctx, p, where, false));
 
     private enum Retry { NONE, PIO_READ, PIO_WRITE, DMA, FLUSH }
 

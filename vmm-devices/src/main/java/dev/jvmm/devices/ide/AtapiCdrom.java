@@ -2,9 +2,12 @@ package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.block.BlockBackend;
 import dev.jvmm.core.block.RemovableMediaDevice;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,6 +24,14 @@ import java.util.Objects;
  * the GET EVENT STATUS NOTIFICATION media class (new media, eject request).
  */
 public final class AtapiCdrom extends IdeDevice implements RemovableMediaDevice {
+    /** QEMU's ide-cd: the common IDE properties; without drive= it has an empty drive of its own. */
+    public static final TypeInfo TYPE = TypeInfo.type("ide-cd", IdeDevice.TYPE.name())
+            .props(IdeUnits.COMMON.toArray(new Property[0]))
+            .build();
+
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) ->
+            IdeUnits.realize(ctx, p, where, true));
+
     /** MMC-6 section 6: operation codes. */
     public static final int TEST_UNIT_READY = 0x00;
     public static final int REQUEST_SENSE = 0x03;

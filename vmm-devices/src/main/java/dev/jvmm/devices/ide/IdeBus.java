@@ -3,6 +3,7 @@ package dev.jvmm.devices.ide;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
@@ -15,6 +16,9 @@ import dev.jvmm.core.vmstate.StateWriter;
  * One lock (this object) guards the channel; port handlers, DMA and the block layer's retry all take it.
  */
 public final class IdeBus {
+    /** QEMU's bus type "IDE" (the PIIX3 IDE function provides ide.0 and ide.1). */
+    public static final TypeInfo TYPE = TypeInfo.type("IDE", "bus").build();
+
     /** ATA8-APT section 5.2: command block register offsets. */
     public static final int REG_DATA = 0;
     public static final int REG_ERROR_FEATURES = 1;

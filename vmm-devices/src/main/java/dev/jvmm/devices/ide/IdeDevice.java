@@ -1,5 +1,8 @@
 package dev.jvmm.devices.ide;
 
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
@@ -12,6 +15,14 @@ import java.nio.charset.StandardCharsets;
  * hard disks and packet devices. Subclasses add their command sets. Every method runs with the bus lock held.
  */
 public abstract class IdeDevice {
+    /**
+     * QEMU's ide-device: unit (0 or 1; the default picks the first free one) and bootindex, which only speaks
+     * to firmware (jvmm boots without).
+     */
+    public static final TypeInfo TYPE = TypeInfo.abstractType("ide-device", "device").bus(IdeBus.TYPE.name())
+            .props(Property.of("unit", PropType.UINT32, IdeUnits.UNIT_AUTO), Property.of("bootindex", PropType.INT32))
+            .build();
+
     /** ATA8-ACS section 6.1 (Status field) and ATA8-APT section 5.2.13: status register bits. */
     public static final int STATUS_ERR = 0x01;
     public static final int STATUS_DRQ = 0x08;

@@ -4,13 +4,22 @@ import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.PropertyValues;
+import dev.jvmm.core.qom.QomNode;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.DeviceContext;
+import dev.jvmm.devices.model.DeviceInstance;
+import dev.jvmm.devices.model.Placement;
 import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
+import dev.jvmm.devices.pci.PciPlacement;
 
 import java.util.List;
 
@@ -21,6 +30,20 @@ import java.util.List;
  * IRQ 15) and the bus-master registers in BAR4 (16 I/O ports: 8 per channel).
  */
 public final class Piix3Ide implements PciFunction, Saveable {
+    /** QEMU's abstract pci-ide. */
+    public static final TypeInfo PCI_IDE = TypeInfo.abstractType("pci-ide", "pci-device")
+            .implementing("conventional-pci-device").build();
+
+    /** QEMU's piix3-ide: nothing of its own beyond a PCI function's properties. */
+    public static final TypeInfo TYPE = TypeInfo.type("piix3-ide", PCI_IDE.name()).build();
+
+    /** The board makes it, at 01.1 (addr=01.1), before any -device, as QEMU's pc_init1. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, Piix3Ide::realize);
+
+    /** What an IDE bus of the model stands for: a channel of the function. */
+    public record Channel(IdeBus bus, int number) {
+    }
+
     public static final int VENDOR_INTEL = 0x8086;
     public static final int DEVICE_82371SB_IDE = 0x7010;
     /** Mass storage, IDE, programming interface 0x80 (bus master, both channels in compatibility mode). */
@@ -96,6 +119,32 @@ public final class Piix3Ide implements PciFunction, Saveable {
             config.setWritable(off, 8, -1L);
         }
         config.sealInitialState();
+    }
+
+    /**
+     * The function on the ISA lines 14 and 15 and the legacy ports, with its buses ide.0 and ide.1. The legacy
+     * ports allow one such controller, so a second one (-device piix3-ide) is refused.
+     */
+    private static DeviceInstance realize(DeviceContext ctx, PropertyValues p, Placement where)
+            throws PropertyException {
+        if (where.model().bus("ide.0").isPresent()) {
+            throw new PropertyException("jvmm's pc machine has one IDE controller, the board's piix3-ide at 01.1:"
+                    + " another is not supported");
+        }
+        PciPlacement at = PciPlacement.choose(ctx.pci(), TYPE.name(), p.number("addr"));
+        Piix3Ide ide = new Piix3Ide(ctx.memory(), ctx.isaIrq(PRIMARY_IRQ), ctx.isaIrq(SECONDARY_IRQ));
+        ide.attach(ctx.pio());
+        ctx.pci().add(at.slot(), at.function(), ide);
+        QomNode n = where.node();
+        n.addConstant("hotpluggable", "bool", false);
+        n.addConstant("addr", "int32", (long) (at.slot() << 3 | at.function()));
+        n.addConstant("legacy-addr", "str", String.format("%02x.%x", at.slot(), at.function()));
+        for (int i = 0; i < ide.buses.length; i++) {
+            QomNode bus = where.model().addBus(n, "ide." + i, IdeBus.TYPE.name(), new Channel(ide.bus(i), i)).node();
+            bus.addConstant("realized", "bool", true);
+            bus.addLink("hotplug-handler", "hotplug-handler", () -> null);
+        }
+        return DeviceInstance.STATELESS;
     }
 
     /** Channel 0 (primary) or 1 (secondary); attach drives with {@link IdeBus#attach}. */

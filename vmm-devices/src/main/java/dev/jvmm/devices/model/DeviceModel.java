@@ -201,18 +201,32 @@ public final class DeviceModel {
      * are the defaults with -global applied, then the given values.
      */
     public Device addUnattached(String type, Map<String, String> values) {
+        return addUnattached(type, values, null);
+    }
+
+    /**
+     * A device the board plugs into a bus it names, as QEMU's qdev_realize(dev, bus) (the IDE units of the
+     * if=ide drives); a null bus name takes the type's default bus.
+     */
+    public Device addUnattached(String type, Map<String, String> values, String busName) {
         DeviceClass cls = classes.get(type);
         try {
             PropertyValues.Builder b = types.values(type).globals(globals);
             for (Map.Entry<String, String> e : values.entrySet()) {
                 b.keyval(e.getKey(), e.getValue());
             }
+            Bus bus = busName != null ? chooseBus(cls.type(), busName)
+                    : Optional.ofNullable(busType(cls.type())).flatMap(this::firstBus).orElse(null);
             QomNode node = unattached.addChild("device[" + unattachedCount++ + "]", type);
-            Bus bus = types.lookup(type).map(TypeInfo::bus).flatMap(this::firstBus).orElse(null);
             return realize(cls, b.build(), null, node, bus);
         } catch (PropertyException e) {
             throw new OptionException(null, e.getMessage());
         }
+    }
+
+    /** How many /machine/unattached/device[N] numbers are taken. */
+    public int unattachedCount() {
+        return unattachedCount;
     }
 
     /** Takes the next /machine/peripheral-anon number for a device created outside this model. */
@@ -275,7 +289,8 @@ public final class DeviceModel {
     private Bus chooseBus(TypeInfo t, String busName) throws PropertyException {
         if (busName != null) {
             Bus b = bus(busName).orElseThrow(() -> new PropertyException("Bus '" + busName + "' not found"));
-            if (t.bus() == null || !types.isA(b.type(), busType(t))) {
+            String want = busType(t);
+            if (want == null || !types.isA(b.type(), want)) {
                 throw new PropertyException("Device '" + t.name() + "' can't go on " + b.type() + " bus");
             }
             return b;
@@ -284,8 +299,13 @@ public final class DeviceModel {
         if (want == null) {
             return null;
         }
-        return firstBus(want).orElseThrow(() -> new PropertyException("No '" + want + "' bus found for device '"
-                + t.name() + "'"));
+        // QEMU's qbus_find_recursive meets the most recently created bus of the type first (ide.1, not ide.0)
+        for (int i = buses.size() - 1; i >= 0; i--) {
+            if (types.isA(buses.get(i).type(), want)) {
+                return buses.get(i);
+            }
+        }
+        throw new PropertyException("No '" + want + "' bus found for device '" + t.name() + "'");
     }
 
     private String busType(TypeInfo t) {

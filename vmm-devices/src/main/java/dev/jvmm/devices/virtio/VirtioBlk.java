@@ -1,12 +1,15 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.block.BlockBackend;
-import dev.jvmm.core.io.IoEventRegistry;
-import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,6 +18,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+
+import static dev.jvmm.core.qom.Property.fixed;
 
 /**
  * Virtio 1.1, section 5.2: the block device, behaving as QEMU 7.2's virtio-blk (hw/block/virtio-blk.c):
@@ -91,6 +96,66 @@ public final class VirtioBlk implements VirtioDevice {
     /** QEMU's BDRV_REQUEST_MAX_SECTORS (INT_MAX >> 9), the default max-discard/write-zeroes-sectors. */
     public static final int BDRV_REQUEST_MAX_SECTORS = Integer.MAX_VALUE >> 9;
 
+    /** num-queues' default: QEMU then gives one queue per vCPU. */
+    public static final long AUTO_NUM_QUEUES = 0xffff;
+
+    /**
+     * QEMU 7.2's virtio-blk-device. jvmm honours drive, serial, num-queues, queue-size, write-cache, werror and
+     * rerror; bootindex and the BIOS geometry hints (lcyls, lheads, lsecs) only speak to firmware, which jvmm
+     * boots without, and request-merging changes nothing the guest sees. The rest keep QEMU's defaults.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("virtio-blk-device", "virtio-device")
+            .props(Property.of("drive", PropType.DRIVE),
+                    Property.of("serial", PropType.STR),
+                    Property.of("num-queues", PropType.UINT16, AUTO_NUM_QUEUES),
+                    Property.of("queue-size", PropType.UINT16, (long) VirtioBlkOptions.DEFAULT_QUEUE_SIZE),
+                    Property.of("write-cache", PropType.ON_OFF_AUTO, "auto"),
+                    Property.of("werror", PropType.BLOCKDEV_ON_ERROR, "auto"),
+                    Property.of("rerror", PropType.BLOCKDEV_ON_ERROR, "auto"),
+                    Property.of("bootindex", PropType.INT32),
+                    Property.of("lcyls", PropType.UINT32, 0L),
+                    Property.of("lheads", PropType.UINT32, 0L),
+                    Property.of("lsecs", PropType.UINT32, 0L),
+                    Property.of("request-merging", PropType.BIT, true),
+                    fixed("cyls", PropType.UINT32, 0L),
+                    fixed("heads", PropType.UINT32, 0L),
+                    fixed("secs", PropType.UINT32, 0L),
+                    fixed("share-rw", PropType.BOOL, false)
+                            .only("jvmm locks images for exclusive write: share-rw=VALUE is not supported", false),
+                    fixed("account-invalid", PropType.ON_OFF_AUTO, "auto"),
+                    fixed("account-failed", PropType.ON_OFF_AUTO, "auto"),
+                    // auto means off in QEMU 7.2
+                    fixed("backend_defaults", PropType.ON_OFF_AUTO, "auto")
+                            .only("jvmm's disks have 512-byte sectors: backend_defaults=VALUE is not supported",
+                                    "auto", "off"),
+                    fixed("logical_block_size", PropType.BLOCKSIZE, 0L)
+                            .only("jvmm's disks have 512-byte sectors: logical_block_size=VALUE is not supported",
+                                    0L, (long) SECTOR_SIZE),
+                    fixed("physical_block_size", PropType.BLOCKSIZE, 0L)
+                            .only("jvmm's disks have 512-byte sectors: physical_block_size=VALUE is not supported",
+                                    0L, (long) SECTOR_SIZE),
+                    fixed("min_io_size", PropType.SIZE, 0L),
+                    fixed("opt_io_size", PropType.SIZE, 0L),
+                    fixed("discard_granularity", PropType.SIZE, 0xffff_ffffL),
+                    fixed("discard", PropType.BIT, true),
+                    fixed("write-zeroes", PropType.BIT, true),
+                    fixed("max-discard-sectors", PropType.UINT32, (long) BDRV_REQUEST_MAX_SECTORS),
+                    fixed("max-write-zeroes-sectors", PropType.UINT32, (long) BDRV_REQUEST_MAX_SECTORS),
+                    fixed("config-wce", PropType.BIT, true),
+                    fixed("scsi", PropType.BIT, false),
+                    fixed("seg-max-adjust", PropType.BOOL, true),
+                    fixed("report-discard-granularity", PropType.BOOL, true),
+                    fixed("x-enable-wce-if-config-wce", PropType.BOOL, true),
+                    Property.of("iothread", PropType.settableLink("iothread"))
+                            .only("jvmm has no iothreads: iothread=VALUE is not supported"),
+                    Property.object("legacy-iothread", PropType.object("str")))
+            .build();
+
+    /** Only its PCI proxy creates one; on its own it finds no virtio bus, as in QEMU without a proxy. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        throw new PropertyException("No 'virtio-bus' bus found for device '" + TYPE.name() + "'");
+    });
+
     /** Results of handling a request beyond a status byte. */
     private static final int KEEP = -1;
     private static final int BROKEN = -2;
@@ -124,12 +189,6 @@ public final class VirtioBlk implements VirtioDevice {
     private void setWriteCache(boolean enabled) {
         writeCache = enabled;
         deviceFlushes = !backend.setWriteCache(enabled);
-    }
-
-    /** The usual assembly: a virtio-blk-pci function for -device virtio-blk-pci / -drive if=virtio. */
-    public static VirtioPciTransport pci(GuestMemory mem, BlockBackend backend, VirtioBlkOptions opts,
-                                         MsiRouter msi, IoEventRegistry ioevents) {
-        return new VirtioPciTransport(mem, new VirtioBlk(backend, opts), msi, ioevents, opts.id());
     }
 
     public DiskGeometry geometry() {

@@ -69,9 +69,9 @@ public final class VirtioTypes {
     public static final Property IOEVENTFD = fixed("ioeventfd", PropType.BIT, true)
             .only("property 'ioeventfd=VALUE' is not supported by jvmm", true);
 
-    /** "NAME-pci-base", abstract. */
-    public static TypeInfo pciBase(String name) {
-        return TypeInfo.abstractType(name + "-pci-base", "virtio-pci").build();
+    /** "NAME-pci-base", abstract, with the properties QEMU gives it (vectors, ioeventfd, class, ...). */
+    public static TypeInfo pciBase(String name, Property... own) {
+        return TypeInfo.abstractType(name + "-pci-base", "virtio-pci").props(own).build();
     }
 
     /** The generic proxy "NAME-pci" over backend type, with its own extra properties. */

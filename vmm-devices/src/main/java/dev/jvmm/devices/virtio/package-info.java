@@ -21,8 +21,8 @@
  * nothing touches guest memory once the driver reads status 0. A malformed ring or chain marks the device
  * broken as QEMU's virtio_error does (DEVICE_NEEDS_RESET, configuration interrupt, nothing more until reset).
  *
- * <p>Wiring: {@code VirtioPciTransport f = VirtioBlk.pci(mem, backend, new VirtioBlkOptions(id, serial,
- * numQueues, queueSize, writeCache), msiRouter, ioEventRegistry); pciBus.add(slot, 0, f);} and
- * {@code f.close()} at teardown.
+ * <p>Wiring: the device model creates virtio-blk-pci through {@link dev.jvmm.devices.virtio.VirtioBlkPci#CLASS}
+ * ({@code new VirtioPciTransport(mem, new VirtioBlk(drive, options), msi, ioevents, id)} plugged into pci.0);
+ * the device's {@code close()} closes the transport at teardown.
  */
 package dev.jvmm.devices.virtio;
