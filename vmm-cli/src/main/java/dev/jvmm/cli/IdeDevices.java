@@ -52,14 +52,6 @@ final class IdeDevices {
         pci.add(Piix3Ide.PC_SLOT, Piix3Ide.PC_FUNCTION, ide);
     }
 
-    /**
-     * The /machine/unattached index QEMU 7.2 gives the first IDE device of an if=ide drive: after the CPUs, the
-     * board's devices and the serial ports (and, without -nodefaults, VGA, parallel port, NIC and floppy).
-     */
-    static int firstUnattached(MachineConfig config, int cpus) {
-        return cpus + 18 + config.serials().size() + (config.nodefaults() ? 0 : 4);
-    }
-
     Piix3Ide controller() {
         return ide;
     }
@@ -68,8 +60,10 @@ final class IdeDevices {
      * QEMU's pci_ide_create_devs: one ide-hd or ide-cd per if=ide drive on buses 0 and 1, in index order, each
      * named /machine/unattached/device[N] from firstUnattached on. Drives on other buses are left to
      * {@link BlockGraph#checkOrphans}.
+     *
+     * @return how many devices it made
      */
-    void addDriveDevices(int firstUnattached) {
+    int addDriveDevices(int firstUnattached) {
         List<Drive> drives = new ArrayList<>();
         for (Drive d : graph.drivesWithInterface("ide")) {
             BlockGraph.DriveLocation l = graph.location(d);
@@ -95,6 +89,7 @@ final class IdeDevices {
             }
             ide.bus(l.bus()).attach(l.unit(), dev);
         }
+        return drives.size();
     }
 
     /**

@@ -75,7 +75,7 @@ class IdeDevicesTest {
         IdeDevices ide = new IdeDevices(disks.graph(), mem, pio, pci, IrqLine.NONE, IrqLine.NONE,
                 disks::driveSerial);
         try {
-            ide.addDriveDevices(IdeDevices.firstUnattached(c, 1));
+            ide.addDriveDevices(firstUnattached(c));
             int anon = 0;
             for (QemuOpts d : c.devices()) {
                 String qom = d.has("id") ? "/machine/peripheral/" + d.get("id").get()
@@ -89,6 +89,15 @@ class IdeDevicesTest {
             throw e;
         }
         return new Machine(disks, ide, pci);
+    }
+
+    /**
+     * QEMU 7.2's /machine/unattached number of the first if=ide drive's device with one vCPU: after the
+     * vCPU, kvmvapic, the board's devices and the serial ports (and, without -nodefaults, VGA, parallel
+     * port, NIC and floppy drive). PcBoard counts the same way.
+     */
+    static int firstUnattached(MachineConfig c) {
+        return 19 + c.serials().size() + (c.nodefaults() ? 0 : 4);
     }
 
     String error(String... args) {

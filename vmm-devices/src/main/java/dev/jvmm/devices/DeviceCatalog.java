@@ -2,9 +2,20 @@ package dev.jvmm.devices;
 
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
+import dev.jvmm.devices.acpi.Piix4Pm;
+import dev.jvmm.devices.isa.CmosRtc;
+import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.isa.IsaDebugExit;
+import dev.jvmm.devices.isa.Port92;
+import dev.jvmm.devices.isa.PvPanic;
+import dev.jvmm.devices.isa.Uart16550;
 import dev.jvmm.devices.model.BaseTypes;
 import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.pc.InKernelDevices;
+import dev.jvmm.devices.pc.PcMachineType;
+import dev.jvmm.devices.pci.I440fxHostBridge;
+import dev.jvmm.devices.pci.PciHostBridge;
+import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.devices.virtio.VirtioTypes;
 
 import java.util.ArrayList;
@@ -22,12 +33,21 @@ public final class DeviceCatalog {
     public static List<TypeInfo> abstractTypes() {
         List<TypeInfo> out = new ArrayList<>(BaseTypes.all());
         out.addAll(VirtioTypes.all());
+        out.add(PciHostBridge.PCI_HOST_BRIDGE);
+        out.add(Piix3IsaBridge.PCI_PIIX3);
+        out.addAll(InKernelDevices.abstractTypes());
+        out.addAll(PcMachineType.types());
         return out;
     }
 
     /** The creatable device types. */
     public static List<DeviceClass> classes() {
-        return List.of(IsaDebugExit.CLASS);
+        List<DeviceClass> out = new ArrayList<>(List.of(IsaDebugExit.CLASS, PvPanic.CLASS));
+        // the pc board's devices
+        out.addAll(List.of(PciHostBridge.I440FX_PCIHOST_CLASS, I440fxHostBridge.CLASS, Piix3IsaBridge.CLASS,
+                Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS));
+        out.addAll(InKernelDevices.classes());
+        return out;
     }
 
     /** A registry with every type above. */
