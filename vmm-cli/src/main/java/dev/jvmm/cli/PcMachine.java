@@ -166,6 +166,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         devices = new DeviceModel(DeviceCatalog.registry(), DeviceCatalog.classes(), config.globals(),
                 PcMachineType.NAME);
         pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
+        RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
         openChardevs();
         board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
                 config.cpu().split(",", 2)[0] + "-x86_64-cpu", smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
@@ -178,7 +179,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 disks.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
-                layout.highRamSize(), config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc())));
+                layout.highRamSize(), rtc));
         try {
             board.createBaseDevices();
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.

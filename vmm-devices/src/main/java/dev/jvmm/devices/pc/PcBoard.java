@@ -22,6 +22,7 @@ import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +59,7 @@ public final class PcBoard {
                          List<String> serials) {
         public Config {
             apicIds = List.copyOf(apicIds);
-            serials = java.util.Collections.unmodifiableList(new ArrayList<>(serials));
+            serials = Collections.unmodifiableList(new ArrayList<>(serials));
         }
     }
 
