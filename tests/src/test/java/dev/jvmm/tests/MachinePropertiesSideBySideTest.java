@@ -27,6 +27,13 @@ class MachinePropertiesSideBySideTest {
                 Arguments.of(TinyGuest.Format.PVH, "action=i8042", new String[] {"-machine", "pc,i8042=off"}),
                 Arguments.of(TinyGuest.Format.BZIMAGE, "action=acpi",
                         new String[] {"-machine", "pc,i8042=off,hpet=off,pit=off,vmport=off,smm=off"}),
+                // what libvirt puts on every command line: no \_S3, no \_S4 in the DSDT (no HPET: jvmm has none)
+                Arguments.of(TinyGuest.Format.BZIMAGE, "action=acpi", new String[] {"-machine", "pc,hpet=off",
+                        "-global", "PIIX4_PM.disable_s3=1", "-global", "PIIX4_PM.disable_s4=1",
+                        "-global", "kvm-pit.lost_tick_policy=delay"}),
+                // libvirt's serial port: a chardev and -device isa-serial (COM2 here, after -serial's COM1)
+                Arguments.of(TinyGuest.Format.PVH, null, new String[] {"-chardev", "null,id=charserial1", "-device",
+                        "isa-serial,chardev=charserial1,id=serial1"}),
                 // The PIT-driven timer check finds no interrupt under both. (Not graphics=off: it makes QEMU's
                 // SeaBIOS print its banner on the serial port, and jvmm runs no firmware.)
                 Arguments.of(TinyGuest.Format.PVH, null, new String[] {"-machine", "pc,pit=off,mem-merge=off",

@@ -2,6 +2,7 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
+import dev.jvmm.devices.pc.PcProperties;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -4,6 +4,7 @@ import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
+import dev.jvmm.devices.pc.PcProperties;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.boot.MemoryLayout;
 
@@ -109,7 +110,7 @@ final class MachineConfigParser {
 
     /**
      * Every -machine option merged into one set of properties as QEMU merges them (a later value wins), the
-     * machine type and accelerator checked, the rest checked against {@link PcProperties#PROPERTIES}.
+     * machine type and accelerator checked, the rest checked against their declaration ({@link PcProperties#parse}).
      */
     static PcProperties parseMachine(List<String> machineOptions) {
         Map<String, String> props = new LinkedHashMap<>();

@@ -11,6 +11,7 @@ import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.pci.PciBus;
 
@@ -24,7 +25,8 @@ record PcDeviceContext(GuestMemory memory, PioBus pio, PciBus pci, IntFunction<I
                        IoEventRegistry ioevents, EventBus events, VirtualClock clock,
                        ScheduledExecutorService timers, ChardevFactory chardevs, BlockGraph block,
                        LifecycleController lifecycle, PrintStream err, int cpus, long ramSize,
-                       Consumer<AcpiIsaDevice> acpi) implements DeviceContext {
+                       Consumer<AcpiIsaDevice> acpi, long ramBelow4g, long ramAbove4g, RtcOptions rtc)
+        implements DeviceContext {
     @Override
     public IrqLine isaIrq(int n) {
         return isaLines.apply(n);

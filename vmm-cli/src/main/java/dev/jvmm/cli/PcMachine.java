@@ -23,38 +23,32 @@ import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.machine.PciBusInfo;
 import dev.jvmm.core.machine.PciControl;
 import dev.jvmm.core.machine.QomControl;
+import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.RtcControl;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.state.RunState;
-import dev.jvmm.devices.acpi.AcpiConfig;
-import dev.jvmm.devices.acpi.AcpiIsaDevice;
-import dev.jvmm.devices.acpi.AcpiLayout;
-import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
-import dev.jvmm.devices.acpi.SleepRequest;
-import dev.jvmm.devices.isa.CmosRtc;
-import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.qom.QomService;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
+import dev.jvmm.devices.acpi.SleepRequest;
+import dev.jvmm.devices.ide.Piix3Ide;
+import dev.jvmm.devices.isa.CmosRtc;
+import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
-import dev.jvmm.devices.isa.Port92;
-import dev.jvmm.devices.isa.PostCodePort;
-import dev.jvmm.devices.isa.PvPanic;
-import dev.jvmm.devices.isa.PvPanicOptions;
+import dev.jvmm.devices.pc.PcBoard;
+import dev.jvmm.devices.pc.PcMachineType;
+import dev.jvmm.devices.pc.PcProperties;
 import dev.jvmm.devices.isa.RtcOptions;
-import dev.jvmm.devices.isa.Uart16550;
 import dev.jvmm.devices.pci.BarMapper;
-import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.PciBus;
-import dev.jvmm.devices.pci.PciHostBridge;
 import dev.jvmm.devices.pci.PciInterruptRouter;
-import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuTypes;
 import dev.jvmm.kvm.CpuTopology;
@@ -69,8 +63,6 @@ import dev.jvmm.kvm.boot.MemoryLayout;
 import dev.jvmm.qmp.QmpEndpoint;
 
 import java.io.PrintStream;
-import java.time.Clock;
-import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -80,6 +72,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 /**
  * QEMU's "pc" machine as jvmm builds it: guest RAM, a KVM VM with in-kernel irqchip and PIT, one thread per
@@ -87,14 +80,6 @@ import java.util.concurrent.TimeUnit;
  * that QMP drives and the vCPU control the shared lifecycle policy drives.
  */
 final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, AutoCloseable {
-    /** COM1-COM4 as on a PC: base port and ISA IRQ. */
-    private static final int[] COM_BASES = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
-    private static final int[] COM_IRQS = {4, 3, 4, 3};
-    private static final int RTC_IRQ = 8;
-    /** PCI slot 1 holds the PIIX3 functions: ISA bridge (function 0) and the PIIX4 PM (function 3). */
-    private static final int PIIX_SLOT = 1;
-    private static final int PIIX_PM_FUNCTION = 3;
-
     private final MachineConfig config;
     private final KernelLoader.Request kernel;
     private final PrintStream err;
@@ -108,23 +93,13 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final EventBus events = new EventBus();
     private final LifecycleController lifecycle;
     private final ChardevFactory chardevs;
-    private final List<Uart16550> uarts = new ArrayList<>();
-    /** The keyboard controller and port 0x92, both absent with -machine i8042=off as in QEMU 7.2. */
-    private final Optional<I8042> i8042;
-    private final Optional<Port92> port92;
-    private final CmosRtc rtc;
     /** Device timers (RTC interrupts, PM timer overflow): one daemon thread for the machine. */
     private final ScheduledExecutorService timers;
     /** Guest time (QEMU's virtual clock): stands still while the VM does not run; watchdogs and balloon polling. */
     private final VirtualClock clock;
     private final PciBus pci;
-    private final I440fxHostBridge i440fx;
-    private final Piix3IsaBridge piix3;
-    /** The ACPI PM function and tables; null under -no-acpi / -machine acpi=off. */
-    private final Piix4Pm pm;
-    private final AcpiConfig acpiConfig;
-    private AcpiLayout acpiLayout;
-    private final List<AcpiIsaDevice> isaDevices = new ArrayList<>();
+    /** The board's devices, made through the device model, and SeaBIOS's part on reset. */
+    private final PcBoard board;
     /** The block graph; the disks over it are the device model's. */
     private final BlockBackends drives;
     /** i6300esb/ib700 watchdogs and their guest-time clock. */
@@ -199,44 +174,27 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         });
 
         devices = new DeviceModel(registry(), DeviceCatalog.classes(), config.globals(),
-                "pc-i440fx-7.2-machine");
-        PciInterruptRouter router = new PciInterruptRouter(vm::line);
-        pci = new PciBus(router, BarMapper.of(pio, mmio));
-        new PciHostBridge(pci).attach(pio);
-        i440fx = new I440fxHostBridge(config.ramBytes());
-        piix3 = new Piix3IsaBridge(router, lifecycle::requestGuestReset);
-        piix3.attach(pio);
-        pci.add(0, 0, i440fx);
-        pci.add(PIIX_SLOT, 0, piix3);
-        devices.addBus(devices.machineNode().addChild("i440fx", "i440FX-pcihost"), "pci.0", "PCI", pci);
-        devices.addBus(devices.machineNode(), "isa.0", "ISA", pio);
-        pm = config.acpi() ? newPowerManagement() : null;
-
-        attachSerialPorts();
-        i8042 = pc.i8042() ? Optional.of(new I8042(lifecycle::requestGuestReset)) : Optional.empty();
-        i8042.ifPresent(k -> k.attach(pio));
-        port92 = pc.i8042() ? Optional.of(new Port92(lifecycle::requestGuestReset)) : Optional.empty();
-        port92.ifPresent(p -> p.attach(pio));
-        new PostCodePort().attach(pio);
-        rtc = newRtc(smp.cpus());
-        isaDevices.add(AcpiIsaDevice.rtc());
-        if (pc.i8042()) {
-            isaDevices.add(AcpiIsaDevice.keyboard());
-            isaDevices.add(AcpiIsaDevice.mouse());
-        }
+                PcMachineType.NAME);
+        pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
+        RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
+        openChardevs();
+        board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
+                config.cpu().split(",", 2)[0] + "-x86_64-cpu", smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
+                smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
+                config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
         watchdogs = new Watchdogs(clock, lifecycle, pio, pci, err);
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop);
         serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
         balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
-                drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), isaDevices::add));
+                drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
+                layout.highRamSize(), rtc));
         try {
+            board.createBaseDevices();
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
-            while (devices.unattachedCount() < ideFunctionNumber(config, smp.cpus())) {
-                devices.skipUnattached();
-            }
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
             drives.addIdeDriveDevices(devices);
+            board.createPowerManagement();
             for (QemuOpts d : config.devices()) {
                 addDevice(d);
             }
@@ -246,14 +204,13 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                     .forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
-            devices.closeAll();
+            board.close();
             drives.close();
             serial.close();
             balloons.close();
             throw e;
         }
-        acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
-        firmwareSetup();
+        board.firmwareSetup();
         loadKernel();
     }
 
@@ -262,101 +219,13 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         return DeviceCatalog.registry().registerAll(CpuTypes.all());
     }
 
-    /**
-     * The PIIX4 PM function at 00:01.3. There is no SMM under KVM here, so, as QEMU then does, ACPI starts
-     * enabled and the FADT names no SMI command port.
-     */
-    private Piix4Pm newPowerManagement() {
-        Piix4Pm p = new Piix4Pm(vm.line(Piix4Pm.SCI_IRQ), new SleepRequest() {
-            @Override
-            public void shutdown() {
-                lifecycle.requestGuestShutdown();
-            }
-
-            @Override
-            public void suspend() {
-                lifecycle.requestGuestSuspend();
-            }
-
-            @Override
-            public void hibernate() {
-                lifecycle.requestGuestSuspendToDisk();
-            }
-        }, System::nanoTime, timers, true, Piix4Pm.DEFAULT_S4_VAL, lifecycle);
-        p.attach(pio);
-        pci.add(PIIX_SLOT, PIIX_PM_FUNCTION, p);
-        return p;
-    }
-
-    /** -chardev backends (monitors excepted) and COM1-COM4 for the -serial options. */
-    private void attachSerialPorts() {
+    /** The -chardev backends (monitors excepted). */
+    private void openChardevs() {
         for (String c : config.chardevs()) {
             if (!QmpEndpoint.isMonitorChardev(c, config.monitors())) {
                 chardevs.fromChardevOption(c);
             }
         }
-        List<String> serials = config.serials();
-        if (serials.size() > COM_BASES.length) {
-            throw new OptionException("-serial", "too many serial ports (at most " + COM_BASES.length + ")");
-        }
-        for (int i = 0; i < serials.size(); i++) {
-            Optional<Chardev> backend = chardevs.fromSerialOption(serials.get(i), i);
-            if (backend.isPresent()) {
-                Uart16550 uart = new Uart16550(COM_BASES[i], vm.line(COM_IRQS[i]), backend.get());
-                uart.attach(pio);
-                uarts.add(uart);
-                isaDevices.add(AcpiIsaDevice.serial(i, COM_BASES[i], COM_IRQS[i]));
-            }
-        }
-    }
-
-    /**
-     * The MC146818 with -rtc's options; it reports RTC_CHANGE, asks the machine for S3 wake-ups and, with
-     * clock=vm, runs only with the VM.
-     */
-    private CmosRtc newRtc(int cpus) {
-        RtcOptions options = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
-        CmosRtc r = new CmosRtc(layout.lowRamEnd(), layout.highRamSize(), cpus, vm.line(RTC_IRQ),
-                Clock.systemUTC(), ZoneId.systemDefault(), options, timers);
-        r.attach(pio);
-        // QEMU 7.2 names the RTC by its creation order among the machine's unattached devices: the CPUs,
-        // then nine (ten without -nodefaults) others under KVM.
-        String qomPath = "/machine/unattached/device[" + (cpus + (config.nodefaults() ? 9 : 10)) + "]";
-        r.setTimeChangeListener(offset -> events.publish(new VmEvent.RtcChange(offset, qomPath)));
-        r.setWakeup(lifecycle);
-        // S3 pauses the vCPUs but not the VM: with clock=vm time goes on while the timers wait (QEMU).
-        lifecycle.runState().addListener((from, to) -> {
-            if (to == RunState.RUNNING) {
-                r.releaseTimers();
-                r.resume();
-            } else if (to == RunState.SUSPENDED) {
-                r.holdTimers();
-            } else if (from == RunState.RUNNING || from == RunState.SUSPENDED) {
-                r.releaseTimers();
-                r.pause();
-            }
-        });
-        return r;
-    }
-
-    /** QEMU's pc ACPI description of this machine: its APIC ids, its ISA devices, no SMI command port. */
-    private AcpiConfig acpiConfig(int cpus) {
-        AcpiConfig pc = AcpiConfig.pc(cpus, layout.lowRamEnd(), isaDevices);
-        List<Integer> apicIds = new ArrayList<>();
-        for (int i = 0; i < cpus; i++) {
-            apicIds.add(topology.apicId(i));
-        }
-        return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, pc.s4Val(), pc.s3(),
-                pc.pciHoleStart(), pc.pciHoleEnd());
-    }
-
-    /**
-     * The /machine/unattached number QEMU 7.2 gives the PIIX3 IDE function: after the CPUs, the board's devices
-     * and the serial ports (and, without -nodefaults, VGA, parallel port, NIC and floppy). The board devices the
-     * model does not create take their numbers before it.
-     */
-    static int ideFunctionNumber(MachineConfig config, int cpus) {
-        return cpus + 17 + config.serials().size() + (config.nodefaults() ? 0 : 4);
     }
 
     private String nextAnonymousPath() {
@@ -376,21 +245,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
             case "i6300esb" -> watchdogs.addI6300Esb(d);
             case "ib700" -> watchdogs.addIb700(d);
-            case "pvpanic" -> {
-                PvPanicOptions o = PvPanicOptions.parse(d.option().substring("-device ".length()));
-                new PvPanic(o, new PvPanic.PanicListener() {
-                    @Override
-                    public void panicked() {
-                        lifecycle.requestGuestPanic();
-                    }
-
-                    @Override
-                    public void crashLoaded() {
-                        events.publish(new VmEvent.GuestCrashloaded("run"));
-                    }
-                }).attach(pio);
-                isaDevices.add(AcpiIsaDevice.pvpanic(o.ioport()));
-            }
             default -> throw new OptionException(d.option(), "'" + driver + "' is not a valid device model name");
         }
     }
@@ -398,32 +252,16 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
         BootEntry entry = KernelLoader.load(memory, layout, kernel);
-        if (acpiConfig != null) {
-            acpiLayout = AcpiTables.install(memory, acpiConfig);
-            KernelLoader.setRsdp(memory, entry, acpiLayout.rsdp());
-        }
+        board.installAcpi(memory).ifPresent(rsdp -> KernelLoader.setRsdp(memory, entry, rsdp));
         vcpus.get(0).resetToEntry(entry);
-    }
-
-    /** What SeaBIOS leaves before it starts a kernel: PAM/SMRAM, PIRQ routes, BARs, the PM I/O block. */
-    private void firmwareSetup() {
-        i440fx.applyFirmwareState();
-        piix3.programFirmwareRoutes();
-        pci.assignResources();
     }
 
     /** Every device back to power-on state, then the firmware's set-up again. */
     private void resetDevices() {
-        for (Uart16550 u : uarts) {
-            u.reset();
-        }
-        i8042.ifPresent(I8042::reset);
-        port92.ifPresent(Port92::reset);
-        rtc.reset();
+        board.reset();
         watchdogs.reset();
-        pci.reset();
         vm.resetInterruptState();
-        firmwareSetup();
+        board.firmwareSetup();
     }
 
     synchronized IoLoop ioLoop() {
@@ -482,9 +320,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     @Override
     public void resetForWakeup(WakeupReason reason) {
         resetDevices();
-        pm.wakeup(reason);
-        long vector = acpiLayout == null ? 0
-                : memory.readInt(acpiLayout.facs() + AcpiTables.FACS_FIRMWARE_WAKING_VECTOR) & 0xffffffffL;
+        board.wakeup(reason);
+        long vector = board.wakingVector(memory);
         if (vector == 0 || vector >= 0x100000) {
             loadKernel();
         } else {
@@ -517,14 +354,12 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public boolean wakeupSupported() {
-        return pm != null;
+        return board.pm().isPresent();
     }
 
     @Override
     public void powerButton() {
-        if (pm != null) {
-            pm.powerButton();
-        }
+        board.pm().ifPresent(Piix4Pm::powerButton);
     }
 
     /**
@@ -648,7 +483,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public RtcControl rtc() {
-        return rtc::resetReinjection;
+        return () -> board.rtc().resetReinjection();
     }
 
     /** The descriptive queries; it reads the machine's state when asked, so it exists before the devices. */
@@ -669,7 +504,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             for (Vcpu v : vcpus.vcpus()) {
                 int i = v.index();
                 out.add(new VcpuInfo(i, v.threadId(), topology.socketOf(i), topology.coreOf(i),
-                        topology.threadOf(i), "/machine/unattached/device[" + i + "]", "host-x86_64-cpu"));
+                        topology.threadOf(i), board.cpuNode(i).path(), board.cpuNode(i).type()));
             }
             return out;
         }
@@ -710,7 +545,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         serial.close();
         balloons.close();
         timers.shutdownNow();
-        rtc.close();
+        board.close();
         chardevs.closeAll();
         if (ioLoop != null) {
             ioLoop.close();

@@ -99,9 +99,9 @@ class DriveDevicesTest {
             }
         };
         devices.bind(new PcDeviceContext(mem, pio, pci, n -> IrqLine.NONE, msi, IoEventRegistry.NONE, events, null,
-                null, null, drives.graph(), null, System.err, 1, 4 << 20, d -> { }));
+                null, null, drives.graph(), null, System.err, 1, 4 << 20, d -> { }, 4 << 20, 0, null));
         try {
-            while (devices.unattachedCount() < PcMachine.ideFunctionNumber(c, 1)) {
+            while (devices.unattachedCount() < ideFunctionNumber(c, 1)) {
                 devices.skipUnattached();
             }
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
@@ -193,5 +193,10 @@ class DriveDevicesTest {
                         "virtio-blk-pci,drive=virtio0"));
         assertEquals("-device ide-cd,bus=ide.0,unit=0: IDE unit 0 is in use", error("-nodefaults", "-hda",
                 hd.toString(), "-device", "ide-cd,bus=ide.0,unit=0"));
+    }
+
+    /** QEMU 7.2's /machine/unattached number of piix3-ide: the vCPUs and the board devices made before it. */
+    static int ideFunctionNumber(MachineConfig config, int cpus) {
+        return cpus + 17 + config.serials().size() + (config.nodefaults() ? 0 : 4);
     }
 }

@@ -2,14 +2,25 @@ package dev.jvmm.devices;
 
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
+import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.ide.AtaDrive;
 import dev.jvmm.devices.ide.AtapiCdrom;
 import dev.jvmm.devices.ide.IdeBus;
 import dev.jvmm.devices.ide.IdeDevice;
 import dev.jvmm.devices.ide.Piix3Ide;
+import dev.jvmm.devices.isa.CmosRtc;
+import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.isa.IsaDebugExit;
+import dev.jvmm.devices.isa.Port92;
+import dev.jvmm.devices.isa.PvPanic;
+import dev.jvmm.devices.isa.Uart16550;
 import dev.jvmm.devices.model.BaseTypes;
 import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.pc.InKernelDevices;
+import dev.jvmm.devices.pc.PcMachineType;
+import dev.jvmm.devices.pci.I440fxHostBridge;
+import dev.jvmm.devices.pci.PciHostBridge;
+import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.devices.virtio.VirtioBlk;
 import dev.jvmm.devices.virtio.VirtioBlkPci;
 import dev.jvmm.devices.virtio.VirtioTypes;
@@ -30,13 +41,22 @@ public final class DeviceCatalog {
         List<TypeInfo> out = new ArrayList<>(BaseTypes.all());
         out.addAll(VirtioTypes.all());
         out.addAll(List.of(VirtioBlkPci.BASE, IdeBus.TYPE, IdeDevice.TYPE, Piix3Ide.PCI_IDE));
+        out.add(PciHostBridge.PCI_HOST_BRIDGE);
+        out.add(Piix3IsaBridge.PCI_PIIX3);
+        out.addAll(InKernelDevices.abstractTypes());
+        out.addAll(PcMachineType.types());
         return out;
     }
 
     /** The creatable device types. */
     public static List<DeviceClass> classes() {
-        return List.of(IsaDebugExit.CLASS, VirtioBlk.CLASS, VirtioBlkPci.CLASS, Piix3Ide.CLASS, AtaDrive.CLASS,
-                AtapiCdrom.CLASS);
+        List<DeviceClass> out = new ArrayList<>(List.of(IsaDebugExit.CLASS, PvPanic.CLASS));
+        out.addAll(List.of(VirtioBlk.CLASS, VirtioBlkPci.CLASS, Piix3Ide.CLASS, AtaDrive.CLASS, AtapiCdrom.CLASS));
+        // the pc board's devices
+        out.addAll(List.of(PciHostBridge.I440FX_PCIHOST_CLASS, I440fxHostBridge.CLASS, Piix3IsaBridge.CLASS,
+                Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS));
+        out.addAll(InKernelDevices.classes());
+        return out;
     }
 
     /** A registry with every type above. */

@@ -67,8 +67,9 @@ public record PropType(String name, String qapiType, String description, Kind ki
     public static final PropType BIOS_ATA_TRANSLATION = new PropType("BiosAtaTranslation", "BiosAtaTranslation",
             "Logical CHS translation algorithm, auto/none/lba/large/rechs", Kind.ENUM,
             List.of("auto", "none", "lba", "large", "rechs"));
-    public static final PropType LOST_TICK_POLICY = new PropType("LostTickPolicy", "LostTickPolicy",
-            "Policy for handling lost ticks (discard/delay/slew)", Kind.ENUM, List.of("discard", "delay", "slew"));
+    /** QEMU 7.2's qdev_prop_losttickpolicy carries no description. */
+    public static final PropType LOST_TICK_POLICY = new PropType("LostTickPolicy", "LostTickPolicy", null,
+            Kind.ENUM, List.of("discard", "delay", "slew"));
 
     /** A QOM-only property of the given QMP type ("string", "bool", "link&lt;bus&gt;", ...). */
     public static PropType object(String qapiType) {

@@ -4,13 +4,20 @@ import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.machine.SystemWakeup;
+import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.WakeupReason;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
+import dev.jvmm.devices.pci.PciPlacement;
 
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -106,6 +113,39 @@ public final class Piix4Pm implements PciFunction, IoHandler, Saveable {
     public static final long PM_TIMER_FREQUENCY = 3_579_545L;
     static final int TMR_MASK = 0xffffff;
     static final long TMR_HALF = 0x800000L;
+
+    /**
+     * QEMU's PIIX4_PM (hw/acpi/piix4.c). disable_s3 and disable_s4 leave \_S3 and \_S4 out of the DSDT
+     * (the board reads them for the tables), s4_val is the S4 SLP_TYP. jvmm has no ACPI hotplug, so the
+     * hotplug switches have nothing to turn off; SMM and the SMBus base take their defaults.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("PIIX4_PM", "pci-device")
+            .implementing("acpi-device-interface", "conventional-pci-device", "hotplug-handler")
+            .props(Property.of("acpi-pci-hotplug-with-bridge-support", PropType.BOOL, true),
+                    Property.of("smb_io_base", PropType.UINT32, 0L).only(null, (long) SMBUS_BASE),
+                    Property.of("disable_s3", PropType.UINT8, 0L),
+                    Property.of("acpi-root-pci-hotplug", PropType.BOOL, true),
+                    Property.fixed("smm-enabled", PropType.BOOL, false),
+                    Property.of("disable_s4", PropType.UINT8, 0L),
+                    Property.of("memory-hotplug-support", PropType.BOOL, true),
+                    Property.fixed("smm-compat", PropType.BOOL, false),
+                    Property.of("x-not-migrate-acpi-index", PropType.BOOL, false),
+                    Property.of("s4_val", PropType.UINT8, (long) DEFAULT_S4_VAL),
+                    Property.object("smi-irq[0]", PropType.link("irq")),
+                    Property.object("unnamed-gpio-out[0]", PropType.link("irq")))
+            .build();
+
+    /** Only the board creates it (01.3); there is no SMM under KVM here, so ACPI starts enabled. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        where.requireBoard();
+        LifecycleController lc = ctx.lifecycle();
+        Piix4Pm pm = new Piix4Pm(ctx.isaIrq(SCI_IRQ), SleepRequest.of(lc::requestGuestShutdown,
+                lc::requestGuestSuspend, lc::requestGuestSuspendToDisk), System::nanoTime, ctx.timers(), true,
+                p.int32("s4_val"), lc);
+        pm.attach(ctx.pio());
+        PciPlacement.plug(ctx.pci(), pm, TYPE.name(), p.number("addr"));
+        return Realized.of(pm);
+    });
 
     private final PciConfigSpace config;
     private final IrqLine sci;

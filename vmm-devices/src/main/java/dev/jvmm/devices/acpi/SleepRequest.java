@@ -15,6 +15,26 @@ public interface SleepRequest {
     /** SLP_TYP equal to the S4 value (2 by default): suspend to disk. */
     void hibernate();
 
+    /** The three requests as given. */
+    static SleepRequest of(Runnable shutdown, Runnable suspend, Runnable hibernate) {
+        return new SleepRequest() {
+            @Override
+            public void shutdown() {
+                shutdown.run();
+            }
+
+            @Override
+            public void suspend() {
+                suspend.run();
+            }
+
+            @Override
+            public void hibernate() {
+                hibernate.run();
+            }
+        };
+    }
+
     SleepRequest NONE = new SleepRequest() {
         @Override
         public void shutdown() {

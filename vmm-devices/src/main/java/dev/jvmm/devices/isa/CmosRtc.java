@@ -3,12 +3,22 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.SystemWakeup;
 import dev.jvmm.core.machine.WakeupReason;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -51,6 +61,60 @@ public final class CmosRtc implements IoHandler, Saveable {
     public static final int BASE = 0x70;
     public static final int PORT_COUNT = 2;
     public static final int IRQ = 8;
+
+    /**
+     * QEMU's mc146818rtc (hw/rtc/mc146818rtc.c) at 0x70, IRQ 8. lost_tick_policy slew is -rtc driftfix=slew
+     * (QEMU's sugar for it); the board sets base_year 2000, which QEMU then shows as 0.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("mc146818rtc", "isa-device")
+            .implementing("acpi-dev-aml-interface")
+            .props(Property.of("lost_tick_policy", PropType.LOST_TICK_POLICY, "discard"),
+                    Property.fixed("irq", PropType.UINT8, (long) IRQ),
+                    Property.fixed("iobase", PropType.UINT16, (long) BASE),
+                    Property.of("base_year", PropType.INT32, 1980L))
+            .build();
+
+    /**
+     * The board's RTC with -rtc's settings: it reports RTC_CHANGE with its own QOM path, asks the machine
+     * for S3 wake-ups, and with clock=vm runs only with the VM.
+     */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        if (!where.byBoard()) {
+            throw new PropertyException("jvmm's pc board has its own mc146818rtc; -device mc146818rtc is not"
+                    + " supported");
+        }
+        RtcOptions rtc = ctx.rtc();
+        if (p.isSet("lost_tick_policy")) {
+            RtcOptions.DriftFix drift = switch (p.str("lost_tick_policy").orElseThrow()) {
+                case "slew" -> RtcOptions.DriftFix.SLEW;
+                case "discard" -> RtcOptions.DriftFix.NONE;
+                default -> throw new PropertyException("Invalid lost tick policy.");
+            };
+            rtc = new RtcOptions(rtc.base(), rtc.baseEpochSeconds(), rtc.clock(), drift);
+        }
+        CmosRtc r = new CmosRtc(ctx.ramBelow4g(), ctx.ramAbove4g(), ctx.cpus(), ctx.isaIrq(IRQ), Clock.systemUTC(),
+                ZoneId.systemDefault(), rtc, ctx.timers());
+        r.attach(ctx.pio());
+        String path = where.node().path();
+        r.setTimeChangeListener(offset -> ctx.events().publish(new VmEvent.RtcChange(offset, path)));
+        LifecycleController lifecycle = ctx.lifecycle();
+        r.setWakeup(lifecycle);
+        // S3 pauses the vCPUs but not the VM: with clock=vm time goes on while the timers wait (QEMU).
+        lifecycle.runState().addListener((from, to) -> {
+            if (to == RunState.RUNNING) {
+                r.releaseTimers();
+                r.resume();
+            } else if (to == RunState.SUSPENDED) {
+                r.holdTimers();
+            } else if (from == RunState.RUNNING || from == RunState.SUSPENDED) {
+                r.releaseTimers();
+                r.pause();
+            }
+        });
+        ctx.describeIsa(AcpiIsaDevice.rtc());
+        where.node().addConstant("base_year", "int32", p.number("base_year") == 2000 ? 0L : p.number("base_year"));
+        return new Realized<>(r, r::reset, r::close);
+    });
 
     // Address map.
     static final int RTC_SECONDS = 0x00;

@@ -3,11 +3,18 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.ResetRequest;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 /**
  * Intel 8042 keyboard controller as on the IBM PC/AT (ports 0x60 data, 0x64 status/command), reduced to
@@ -17,6 +24,40 @@ import dev.jvmm.devices.ResetRequest;
  * the usual probe commands. There are no key events. Unknown commands are ignored, as QEMU does.
  */
 public final class I8042 implements IoHandler, Saveable {
+    /**
+     * QEMU's i8042 (hw/input/pckbd.c). The board makes the one at 0x60/0x64 (unless -machine i8042=off);
+     * its interrupt lines and PS/2 devices take their defaults.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("i8042", "isa-device")
+            .implementing("acpi-dev-aml-interface")
+            .props(Property.fixed("kbd-irq", PropType.UINT8, 1L),
+                    Property.fixed("mouse-irq", PropType.UINT8, 12L),
+                    // migration only
+                    Property.of("extended-state", PropType.BOOL, true),
+                    Property.fixed("kbd-throttle", PropType.BOOL, false),
+                    Property.object("a20[0]", PropType.link("irq")),
+                    Property.object("ps2kbd", PropType.child("ps2-kbd")),
+                    Property.object("ps2-mouse-input-irq[0]", PropType.child("irq")),
+                    Property.object("i8042-cmd[0]", PropType.child("memory-region")),
+                    Property.object("unnamed-gpio-out[0]", PropType.link("irq")),
+                    Property.object("unnamed-gpio-out[1]", PropType.link("irq")),
+                    Property.object("i8042-data[0]", PropType.child("memory-region")),
+                    Property.object("ps2-kbd-input-irq[0]", PropType.child("irq")),
+                    Property.object("ps2mouse", PropType.child("ps2-mouse")))
+            .build();
+
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        if (!where.byBoard()) {
+            throw new PropertyException("jvmm's pc board has its own i8042 (-machine i8042=on); -device i8042 is"
+                    + " not supported");
+        }
+        I8042 kbd = new I8042(ctx.lifecycle()::requestGuestReset);
+        kbd.attach(ctx.pio());
+        ctx.describeIsa(AcpiIsaDevice.keyboard());
+        ctx.describeIsa(AcpiIsaDevice.mouse());
+        return new Realized<>(kbd, kbd::reset, () -> { });
+    });
+
     public static final int DATA_PORT = 0x60;
     public static final int COMMAND_PORT = 0x64;
     public static final int KEYBOARD_IRQ = 1;

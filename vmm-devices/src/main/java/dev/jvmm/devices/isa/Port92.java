@@ -2,11 +2,16 @@ package dev.jvmm.devices.isa;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.ResetRequest;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 /**
  * System Control Port A at 0x92 (IBM PS/2 "Fast A20 and reset", as QEMU's hw/i386/port92.c): bit 0 going
@@ -19,6 +24,19 @@ public final class Port92 implements IoHandler, Saveable {
 
     static final int FAST_RESET = 0x01;
     static final int A20_ENABLE = 0x02;
+
+    /** QEMU's port92 (hw/i386/port92.c); only the board creates it, with the i8042. */
+    public static final TypeInfo TYPE = TypeInfo.type("port92", "isa-device")
+            .props(Property.object("port92[0]", PropType.child("memory-region")),
+                    Property.object("a20[0]", PropType.link("irq")))
+            .build();
+
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        where.requireBoard();
+        Port92 port = new Port92(ctx.lifecycle()::requestGuestReset);
+        port.attach(ctx.pio());
+        return new Realized<>(port, port::reset, () -> { });
+    });
 
     private final ResetRequest reset;
     private int value;

@@ -1,7 +1,16 @@
 package dev.jvmm.devices.isa;
 
+import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 /**
  * QEMU pvpanic ISA device (QEMU docs/specs/pvpanic.rst, "ISA Interface"; behaviour of QEMU 7.2
@@ -28,6 +37,37 @@ public final class PvPanic implements IoHandler {
         /** GUEST_CRASHLOADED {"action": "run"}: report only, the guest keeps running. */
         void crashLoaded();
     }
+
+    /** QEMU's pvpanic (hw/misc/pvpanic-isa.c). */
+    public static final TypeInfo TYPE = TypeInfo.type("pvpanic", "isa-device")
+            .implementing("acpi-dev-aml-interface")
+            .props(Property.of("ioport", PropType.UINT16, (long) DEFAULT_IOPORT),
+                    Property.of("events", PropType.UINT8, (long) PVPANIC_EVENTS),
+                    Property.object("pvpanic[0]", PropType.child("memory-region")))
+            .build();
+
+    /** A panic goes to the machine's panic policy, a crash-loaded report out as GUEST_CRASHLOADED. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        LifecycleController lifecycle = ctx.lifecycle();
+        PvPanic dev = new PvPanic(new PvPanicOptions(p.int32("ioport"), p.int32("events")), new PanicListener() {
+            @Override
+            public void panicked() {
+                lifecycle.requestGuestPanic();
+            }
+
+            @Override
+            public void crashLoaded() {
+                ctx.events().publish(new VmEvent.GuestCrashloaded("run"));
+            }
+        });
+        try {
+            dev.attach(ctx.pio());
+        } catch (IllegalStateException e) {
+            throw new PropertyException("pvpanic: " + e.getMessage());
+        }
+        ctx.describeIsa(AcpiIsaDevice.pvpanic(p.int32("ioport")));
+        return Realized.of(dev);
+    });
 
     private final PvPanicOptions options;
     private final PanicListener listener;

@@ -5,10 +5,17 @@ import dev.jvmm.core.chardev.FlowControlledReceiver;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +41,64 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
     public static final int COM3_BASE = 0x3e8;
     public static final int COM4_BASE = 0x2e8;
     public static final int PORT_COUNT = 8;
+
+    /** QEMU's isa_serial_io and isa_serial_irq: COM1-COM4 by index. */
+    private static final int[] ISA_BASES = {COM1_BASE, COM2_BASE, COM3_BASE, COM4_BASE};
+    private static final int[] ISA_IRQS = {4, 3, 4, 3};
+    /** index, iobase and irq unset: taken from the index, the index from the count of ports so far. */
+    private static final long UNSET = 0xffff_ffffL;
+
+    /** QEMU's isa-serial (hw/char/serial-isa.c): -serial's COM ports, and -device isa-serial. */
+    public static final TypeInfo ISA_TYPE = TypeInfo.type("isa-serial", "isa-device")
+            .implementing("acpi-dev-aml-interface")
+            .props(Property.of("irq", PropType.UINT32, UNSET),
+                    Property.of("index", PropType.UINT32, UNSET),
+                    Property.of("iobase", PropType.UINT32, UNSET),
+                    Property.fixed("wakeup", PropType.BOOL, false),
+                    Property.of("chardev", PropType.CHR),
+                    Property.fixed("baudbase", PropType.UINT32, 115200L),
+                    Property.object("serial", PropType.child("serial")))
+            .build();
+
+    public static final DeviceClass ISA_CLASS = new DeviceClass(ISA_TYPE, (ctx, p, where) -> {
+        long index = p.number("index");
+        if (index == UNSET) {
+            // QEMU counts every isa-serial it realizes; one without index= takes the next number
+            index = where.model().devices().stream().filter(d -> d.type().equals("isa-serial")).count();
+        }
+        if (index >= ISA_BASES.length) {
+            throw new PropertyException("Max. supported number of ISA serial ports is 4.");
+        }
+        long iobase = p.number("iobase") == UNSET ? ISA_BASES[(int) index] : p.number("iobase");
+        long irq = p.number("irq") == UNSET ? ISA_IRQS[(int) index] : p.number("irq");
+        if (irq > 15) {
+            throw new PropertyException("Maximum value for \"irq\" is: 15");
+        }
+        if (iobase + PORT_COUNT > 0x10000) {
+            throw new PropertyException(String.format("isa-serial: ports 0x%x+%d are outside the I/O space", iobase,
+                    PORT_COUNT));
+        }
+        Chardev chr = null;
+        String id = p.str("chardev").orElse(null);
+        if (id != null) {
+            chr = ctx.chardevs().get(id).orElseThrow(() ->
+                    new PropertyException("Property 'serial.chardev' can't find value '" + id + "'"));
+            // -serial's own chardevs are taken by the option that made them
+            if (!where.byBoard() && !ctx.chardevs().claim(id)) {
+                throw new PropertyException("Property 'serial.chardev' can't take value '" + id + "': Device '" + id
+                        + "' is in use");
+            }
+        }
+        Uart16550 uart = new Uart16550((int) iobase, ctx.isaIrq((int) irq), chr);
+        try {
+            uart.attach(ctx.pio());
+        } catch (IllegalStateException e) {
+            uart.close();
+            throw new PropertyException("isa-serial: " + e.getMessage());
+        }
+        ctx.describeIsa(AcpiIsaDevice.serial((int) index, (int) iobase, (int) irq));
+        return new Realized<>(uart, uart::reset, uart::close);
+    });
 
     // Register offsets (datasheet table II).
     static final int RBR = 0;   // receiver buffer (read, DLAB=0)

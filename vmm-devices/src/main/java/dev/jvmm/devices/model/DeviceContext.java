@@ -11,6 +11,7 @@ import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.PciBus;
 
 import java.io.PrintStream;
@@ -54,4 +55,19 @@ public interface DeviceContext {
 
     /** Adds an ISA device to the ACPI description (DSDT) the board writes. */
     void describeIsa(AcpiIsaDevice d);
+
+    /** Guest RAM below 4 GiB, as the board splits it (what the CMOS and the PCI hole start from). */
+    default long ramBelow4g() {
+        return ramSize();
+    }
+
+    /** Guest RAM mapped from 4 GiB up. */
+    default long ramAbove4g() {
+        return 0;
+    }
+
+    /** -rtc: where the RTC's clock starts, which host clock drives it, and whether it slews lost ticks. */
+    default RtcOptions rtc() {
+        return RtcOptions.DEFAULT;
+    }
 }

@@ -63,6 +63,8 @@ public final class DeviceModel {
         unattached = machine.addChild("unattached", "container");
         peripheral = machine.addChild("peripheral", "container");
         peripheralAnon = machine.addChild("peripheral-anon", "container");
+        // QEMU's main-system-bus, where the sysbus devices (the PCI host bridge) hang
+        buses.add(new Bus("main-system-bus", "System", unattached.addChild("sysbus", "System"), null));
         qom = new QomService(types, tree);
     }
 
@@ -201,7 +203,7 @@ public final class DeviceModel {
      * are the defaults with -global applied, then the given values.
      */
     public Device addUnattached(String type, Map<String, String> values) {
-        return addUnattached(type, values, null);
+        return addBoardDevice(unattached, null, type, values, null);
     }
 
     /**
@@ -209,16 +211,30 @@ public final class DeviceModel {
      * if=ide drives); a null bus name takes the type's default bus.
      */
     public Device addUnattached(String type, Map<String, String> values, String busName) {
+        return addBoardDevice(unattached, null, type, values, busName);
+    }
+
+    /**
+     * A board device QEMU places under a parent of its own choosing, with a fixed name (the host bridge at
+     * /machine/i440fx), made as {@link #addUnattached} makes its devices.
+     */
+    public Device addChild(QomNode parent, String name, String type, Map<String, String> values) {
+        return addBoardDevice(parent, name, type, values, null);
+    }
+
+    private Device addBoardDevice(QomNode parent, String name, String type, Map<String, String> values,
+            String busName) {
         DeviceClass cls = classes.get(type);
         try {
             PropertyValues.Builder b = types.values(type).globals(globals);
             for (Map.Entry<String, String> e : values.entrySet()) {
                 b.keyval(e.getKey(), e.getValue());
             }
+            PropertyValues props = b.build();
             Bus bus = busName != null ? chooseBus(cls.type(), busName)
                     : Optional.ofNullable(busType(cls.type())).flatMap(this::firstBus).orElse(null);
-            QomNode node = unattached.addChild("device[" + unattachedCount++ + "]", type);
-            return realize(cls, b.build(), null, node, bus);
+            QomNode node = parent.addChild(name != null ? name : "device[" + unattachedCount++ + "]", type);
+            return realize(cls, props, null, node, bus);
         } catch (PropertyException e) {
             throw new OptionException(null, e.getMessage());
         }
@@ -229,6 +245,14 @@ public final class DeviceModel {
         return unattachedCount;
     }
 
+    /**
+     * The node of an object that takes an unattached number but is not realized here (a vCPU, whose own
+     * code adds its properties): /machine/unattached/device[N] of the given type.
+     */
+    public QomNode addUnattachedNode(String type) {
+        return unattached.addChild("device[" + unattachedCount++ + "]", type);
+    }
+
     /** Takes the next /machine/peripheral-anon number for a device created outside this model. */
     public String nextAnonymousPath() {
         return "/machine/peripheral-anon/device[" + anonymous++ + "]";
@@ -237,9 +261,21 @@ public final class DeviceModel {
     /**
      * A device QEMU creates at this point of the board's construction and jvmm does not model (hpet,
      * i8257, ...): it takes its unattached number, so later devices keep QEMU's paths, and has no node.
+     *
+     * @return the number it took
      */
-    public void skipUnattached() {
-        unattachedCount++;
+    public int skipUnattached() {
+        return unattachedCount++;
+    }
+
+    /** The number the next unattached device gets. */
+    public int nextUnattached() {
+        return unattachedCount;
+    }
+
+    /** The board's services the devices are realized with. */
+    public DeviceContext context() {
+        return ctx;
     }
 
     private Device realize(DeviceClass cls, PropertyValues props, String id, QomNode node, Bus bus)

@@ -1,9 +1,12 @@
 package dev.jvmm.devices.pci;
 
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 /**
  * Intel 82441FX (i440FX PMC) datasheet, section 3.2: the host bridge at 00:00.0 with the configuration
@@ -34,6 +37,17 @@ public final class I440fxHostBridge implements PciFunction, Saveable {
 
     /** PAM values SeaBIOS leaves (make_bios_readonly): 0xf0000 read-only, 0xc0000-0xeffff read/write. */
     private static final int[] FIRMWARE_PAM = {0x10, 0x11, 0x11, 0x11, 0x11, 0x11, 0x33};
+
+    /** QEMU's i440FX PCI function (hw/pci-host/i440fx.c); only the board creates it, at 00.0. */
+    public static final TypeInfo TYPE = TypeInfo.type("i440FX", "pci-device")
+            .implementing("conventional-pci-device").build();
+
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        where.requireBoard();
+        I440fxHostBridge b = new I440fxHostBridge(ctx.ramSize());
+        PciPlacement.plug(ctx.pci(), b, TYPE.name(), p.number("addr"));
+        return Realized.of(b);
+    });
 
     private final PciConfigSpace config;
 

@@ -2,9 +2,16 @@ package dev.jvmm.devices.pci;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.QomNode;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
+import static dev.jvmm.core.qom.Property.fixed;
 
 /**
  * PCI Local Bus Specification 3.0, section 3.2.2.3.2: Configuration Mechanism #1. CONFIG_ADDRESS at
@@ -19,6 +26,47 @@ public final class PciHostBridge implements Saveable {
     public static final int CONFIG_DATA = 0xcfc;
     /** CONFIG_ADDRESS bit 31: configuration space mapping enabled. */
     public static final int CONFIG_ENABLE = 0x8000_0000;
+
+    /** QEMU's abstract PCI host (hw/pci/pci_host.c): a sysbus device that provides the root bus. */
+    public static final TypeInfo PCI_HOST_BRIDGE = TypeInfo.abstractType("pci-host-bridge", "sys-bus-device")
+            .props(fixed("bypass-iommu", PropType.BOOL, false),
+                    // migration only
+                    Property.of("x-config-reg-migration-enabled", PropType.BOOL, true))
+            .build();
+
+    /**
+     * The i440FX host (hw/pci-host/i440fx.c) at /machine/i440fx: the configuration ports and the pci.0 bus.
+     * jvmm has no 64-bit PCI window: its settings keep their defaults.
+     */
+    public static final TypeInfo I440FX_PCIHOST = TypeInfo.type("i440FX-pcihost", "pci-host-bridge")
+            .props(Property.object("pci-hole-end", PropType.UINT32),
+                    fixed("pci-hole64-size", PropType.SIZE, 2L << 30),
+                    Property.object("pci-hole64-start", PropType.UINT64),
+                    fixed("short_root_bus", PropType.UINT32, 0L),
+                    Property.object("pci-hole64-end", PropType.UINT64),
+                    fixed("x-pci-hole64-fix", PropType.BOOL, true),
+                    Property.object("pci-hole-start", PropType.UINT32),
+                    Property.object("pci-conf-idx[0]", PropType.child("memory-region")),
+                    Property.object("pci-conf-data[0]", PropType.child("memory-region")))
+            .build();
+
+    /** The end of the 32-bit PCI window: the IOAPIC. */
+    public static final long PCI_HOLE_END = 0xfec0_0000L;
+
+    public static final DeviceClass I440FX_PCIHOST_CLASS = new DeviceClass(I440FX_PCIHOST, (ctx, p, where) -> {
+        where.requireBoard();
+        PciHostBridge host = new PciHostBridge(ctx.pci());
+        host.attach(ctx.pio());
+        where.model().addBus(where.node(), "pci.0", "PCI", ctx.pci());
+        // QEMU's pc_pci_hole64_start: above high RAM, aligned to 1 GiB
+        long hole64 = (0x1_0000_0000L + ctx.ramAbove4g() + (1L << 30) - 1) & -(1L << 30);
+        QomNode n = where.node();
+        n.addConstant("pci-hole-start", "uint32", ctx.ramBelow4g());
+        n.addConstant("pci-hole-end", "uint32", PCI_HOLE_END);
+        n.addConstant("pci-hole64-start", "uint64", hole64);
+        n.addConstant("pci-hole64-end", "uint64", hole64 + p.number("pci-hole64-size"));
+        return Realized.of(host);
+    });
 
     private final PciBus bus;
     private volatile int configAddress;

@@ -2,11 +2,16 @@ package dev.jvmm.devices.pci;
 
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.ResetRequest;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
 
 /**
  * Intel 82371SB (PIIX3) datasheet, section 2.2: the PCI-to-ISA bridge at 00:01.0 (8086:7000, class
@@ -47,6 +52,27 @@ public final class Piix3IsaBridge implements PciFunction, Saveable {
 
     /** SeaBIOS's pci_irqs: PIRQA-D to ISA IRQ 10, 10, 11, 11. */
     public static final int[] FIRMWARE_PIRQ_IRQS = {10, 10, 11, 11};
+
+    /**
+     * QEMU's abstract PIIX3 (hw/isa/piix3.c). The board makes it multi-function, which the header type
+     * always says here; multifunction is declared again only so that the board's value is taken.
+     */
+    public static final TypeInfo PCI_PIIX3 = TypeInfo.abstractType("pci-piix3", "pci-device")
+            .implementing("acpi-dev-aml-interface", "conventional-pci-device")
+            .prop(Property.of("multifunction", PropType.BIT, false))
+            .build();
+
+    public static final TypeInfo TYPE = TypeInfo.type("PIIX3", "pci-piix3").build();
+
+    /** Only the board creates it, at 01.0, with the ISA bus "isa.0" the legacy devices plug into. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        where.requireBoard();
+        Piix3IsaBridge b = new Piix3IsaBridge(ctx.pci().router(), ctx.lifecycle()::requestGuestReset);
+        PciPlacement.plug(ctx.pci(), b, TYPE.name(), p.number("addr"));
+        b.attach(ctx.pio());
+        where.model().addBus(where.node(), "isa.0", "ISA", ctx.pio());
+        return Realized.of(b);
+    });
 
     private final PciConfigSpace config;
     private final PciInterruptRouter router;
