@@ -41,8 +41,6 @@ import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.isa.Port92;
 import dev.jvmm.devices.isa.PostCodePort;
-import dev.jvmm.devices.isa.PvPanic;
-import dev.jvmm.devices.isa.PvPanicOptions;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.isa.Uart16550;
 import dev.jvmm.devices.pci.BarMapper;
@@ -51,6 +49,7 @@ import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciHostBridge;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
+import dev.jvmm.devices.virtio.BalloonControl;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuTopology;
 import dev.jvmm.kvm.Kvm;
@@ -124,12 +123,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final BlockDevices disks;
     /** The PIIX3 IDE function and its disks and CD-ROMs, over the same graph. */
     private final IdeDevices ide;
-    /** i6300esb/ib700 watchdogs and their guest-time clock. */
-    private final Watchdogs watchdogs;
-    /** virtio-serial controllers and their ports. */
-    private final SerialDevices serial;
-    /** -device virtio-balloon-pci (at most one) and its QMP/QOM view. */
-    private final BalloonDevices balloons;
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
     private final DeviceModel devices;
     private final CpuTopology topology;
@@ -221,11 +214,8 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             isaDevices.add(AcpiIsaDevice.keyboard());
             isaDevices.add(AcpiIsaDevice.mouse());
         }
-        watchdogs = new Watchdogs(clock, lifecycle, pio, pci, err);
         disks = new BlockDevices(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop, memory, pci,
                 vm, vm);
-        serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
-        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 disks.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), isaDevices::add));
         try {
@@ -241,8 +231,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             disks.close();
-            serial.close();
-            balloons.close();
+            devices.closeAll();
             throw e;
         }
         acpiConfig = pm == null ? null : acpiConfig(smp.cpus());
@@ -352,26 +341,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         switch (driver) {
             case "virtio-blk-pci" -> disks.addVirtioBlkPci(d, qomPath);
             case "ide-hd", "ide-cd" -> ide.addDevice(d, qomPath);
-            case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
-            case "virtserialport", "virtconsole" -> serial.addPort(d);
-            case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
-            case "i6300esb" -> watchdogs.addI6300Esb(d);
-            case "ib700" -> watchdogs.addIb700(d);
-            case "pvpanic" -> {
-                PvPanicOptions o = PvPanicOptions.parse(d.option().substring("-device ".length()));
-                new PvPanic(o, new PvPanic.PanicListener() {
-                    @Override
-                    public void panicked() {
-                        lifecycle.requestGuestPanic();
-                    }
-
-                    @Override
-                    public void crashLoaded() {
-                        events.publish(new VmEvent.GuestCrashloaded("run"));
-                    }
-                }).attach(pio);
-                isaDevices.add(AcpiIsaDevice.pvpanic(o.ioport()));
-            }
             default -> throw new OptionException(d.option(), "'" + driver + "' is not a valid device model name");
         }
     }
@@ -401,7 +370,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         i8042.ifPresent(I8042::reset);
         port92.ifPresent(Port92::reset);
         rtc.reset();
-        watchdogs.reset();
+        devices.resetAll();
         pci.reset();
         vm.resetInterruptState();
         firmwareSetup();
@@ -608,8 +577,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         List<ChardevInfo> out = new ArrayList<>();
         for (Chardev c : chardevs.all().values()) {
             // QEMU: a chardev no device uses has no open frontend
-            out.add(new ChardevInfo(c.id(), c.describe(),
-                    serial.frontendOpen(c.id()).orElse(chardevs.isClaimed(c.id()))));
+            out.add(new ChardevInfo(c.id(), c.describe(), chardevs.isFrontendOpen(c.id())));
         }
         return out;
     }
@@ -689,17 +657,17 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public Optional<QomObject> qomObject(String path) {
-        return balloons.qomObject(path);
+        return devices.tree().resolve(path).map(QomObject::of);
     }
 
     @Override
     public void balloon(long target) throws MachineCommandException {
-        balloons.balloon(target);
+        BalloonControl.balloon(devices, target);
     }
 
     @Override
     public long balloonActual() throws MachineCommandException {
-        return balloons.actual();
+        return BalloonControl.actual(devices);
     }
 
     @Override
@@ -716,8 +684,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     public void close() {
         vcpus.close();
         disks.close();
-        serial.close();
-        balloons.close();
+        devices.closeAll();
         timers.shutdownNow();
         rtc.close();
         chardevs.closeAll();

@@ -46,6 +46,8 @@ public record PropType(String name, String qapiType, String description, Kind ki
     public static final PropType UINT64 = of("uint64", "uint64", null, Kind.UINT64);
     public static final PropType INT32 = of("int32", "int32", null, Kind.INT32);
     public static final PropType INT64 = of("int64", "int64", null, Kind.INT64);
+    /** A QOM "int" property (object_property_add with visit_type_int), read as int64. */
+    public static final PropType INT = of("int", "int", null, Kind.INT64);
     public static final PropType SIZE = of("size", "size", null, Kind.SIZE);
     public static final PropType BLOCKSIZE = of("blocksize", "size", "A power of two between 512 B and 2 MiB",
             Kind.SIZE);
@@ -77,6 +79,14 @@ public record PropType(String name, String qapiType, String description, Kind ki
 
     public static PropType link(String type) {
         return object("link<" + type + ">");
+    }
+
+    /**
+     * A link qdev property that -device may set (DEFINE_PROP_LINK): the value is the target's path or id,
+     * "" for none.
+     */
+    public static PropType settableLink(String type) {
+        return of("link", "link<" + type + ">", null, Kind.STR);
     }
 
     /** A QAPI enum with the given members and description. */

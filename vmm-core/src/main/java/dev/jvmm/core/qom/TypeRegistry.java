@@ -94,7 +94,8 @@ public final class TypeRegistry {
             }
             if (t.backend() != null) {
                 for (Resolved r : properties(t.backend().type())) {
-                    if (!DEVICE_INTERNAL.contains(r.property().name())) {
+                    // QEMU aliases the backend's qdev properties, not their "legacy-" string views
+                    if (!DEVICE_INTERNAL.contains(r.property().name()) && !r.property().name().startsWith("legacy-")) {
                         out.putIfAbsent(r.property().name(), r);
                     }
                 }

@@ -3,6 +3,7 @@ package dev.jvmm.devices.model;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
+import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.PropertyValues;
 import dev.jvmm.core.qom.QomNode;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The machine's devices as QEMU's qdev sees them: every device, whether from -device, a legacy option or
@@ -146,7 +148,7 @@ public final class DeviceModel {
         Bus bus = chooseBus(t, busArg == null ? null : String.valueOf(busArg));
         String id = idArg == null ? null : String.valueOf(idArg);
         if (id != null && peripheral.child(id).isPresent()) {
-            throw new PropertyException("Duplicate device ID '" + id + "'");
+            throw new PropertyException("Duplicate ID '" + id + "' for device");
         }
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
         for (Map.Entry<String, Object> e : args.entrySet()) {
@@ -196,7 +198,7 @@ public final class DeviceModel {
 
     private Device realize(DeviceClass cls, PropertyValues props, String id, QomNode node, Bus bus)
             throws PropertyException {
-        describe(node, props, bus);
+        describe(node, props, bus, id);
         DeviceInstance inst;
         try {
             inst = cls.factory().realize(ctx, props, new Placement(id, node, bus, this));
@@ -209,28 +211,52 @@ public final class DeviceModel {
         return d;
     }
 
-    /** The node's qom-list view: every declared property, the device's own read from its settled values. */
-    private void describe(QomNode node, PropertyValues props, Bus bus) {
+    /** Bus types with a hotplug handler on a pc machine: their devices are hotpluggable, as QEMU reports. */
+    private static final Set<String> HOTPLUG_BUSES = Set.of("PCI", "virtio-serial-bus");
+
+    /**
+     * Gives a device's node its qom-list view: every declared property in declaration order, the qdev ones
+     * read from the settled values and refused after realize in QEMU's words (a proxy's aliased ones name its
+     * anonymous backend, where QEMU's alias sends the set), QOM-only ones left unreadable until the factory
+     * makes them live with {@link QomNode#addProperty}; children are the factory's to add.
+     *
+     * @param id the device's id, or null (QEMU then says "anonymous device")
+     */
+    public void describe(QomNode node, PropertyValues props, Bus bus, String id) {
         String type = node.type();
+        String backend = types.ancestry(type).stream().map(TypeInfo::backend).filter(java.util.Objects::nonNull)
+                .map(TypeInfo.Backend::type).findFirst().orElse(type);
         for (TypeRegistry.Resolved r : types.properties(type)) {
             String name = r.property().name();
             if (node.has(name)) {
                 continue;
             }
+            PropType pt = r.property().type();
             switch (name) {
-                case "realized" -> node.addConstant(name, "bool", true);
+                case "realized" -> node.addProperty(name, "bool", () -> true, v -> {
+                    if (!(v instanceof Boolean b)) {
+                        throw new PropertyException("Invalid parameter type for 'realized', expected: boolean");
+                    }
+                    if (!b) {
+                        throw new PropertyException("jvmm cannot unrealize " + type);
+                    }
+                });
                 case "hotplugged" -> node.addConstant(name, "bool", false);
-                case "hotpluggable" -> node.addConstant(name, "bool", types.isA(type, "hotpluggable-device")
-                        || bus != null);
+                case "hotpluggable" -> node.addConstant(name, "bool", bus != null
+                        && HOTPLUG_BUSES.stream().anyMatch(h -> types.isA(bus.type(), h)));
                 case "parent_bus" -> node.addLink(name, "bus", () -> bus == null ? null : bus.node().path());
                 default -> {
                     if (r.property().settable()) {
-                        var pt = r.property().type();
-                        node.addProperty(name, pt.qapiType(), () -> props.get(name).map(pt::toJson).orElse(null),
-                                v -> {
-                                    throw new PropertyException("Attempt to set property '" + name + "' on device '"
-                                            + node.name() + "' (type '" + type + "') after it was realized");
+                        String owner = types.isA(type, r.owner()) ? type : backend;
+                        String device = id == null || !owner.equals(type) ? "anonymous device"
+                                : "device '" + id + "'";
+                        node.addProperty(name, pt.qapiType(), () -> props.get(name).map(pt::toJson)
+                                .orElse(pt.kind() == PropType.Kind.STR ? "" : null), v -> {
+                                    throw new PropertyException("Attempt to set property '" + name + "' on "
+                                            + device + " (type '" + owner + "') after it was realized");
                                 });
+                    } else if (!pt.qapiType().startsWith("child<")) {
+                        node.addProperty(name, pt.qapiType(), null, null);
                     }
                 }
             }
@@ -240,7 +266,8 @@ public final class DeviceModel {
     private Bus chooseBus(TypeInfo t, String busName) throws PropertyException {
         if (busName != null) {
             Bus b = bus(busName).orElseThrow(() -> new PropertyException("Bus '" + busName + "' not found"));
-            if (t.bus() == null || !types.isA(b.type(), busType(t))) {
+            String want = busType(t);
+            if (want == null || !types.isA(b.type(), want)) {
                 throw new PropertyException("Device '" + t.name() + "' can't go on " + b.type() + " bus");
             }
             return b;
