@@ -17,6 +17,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -224,7 +225,7 @@ public final class DeviceModel {
      */
     public void describe(QomNode node, PropertyValues props, Bus bus, String id) {
         String type = node.type();
-        String backend = types.ancestry(type).stream().map(TypeInfo::backend).filter(java.util.Objects::nonNull)
+        String backend = types.ancestry(type).stream().map(TypeInfo::backend).filter(Objects::nonNull)
                 .map(TypeInfo.Backend::type).findFirst().orElse(type);
         for (TypeRegistry.Resolved r : types.properties(type)) {
             String name = r.property().name();

@@ -85,7 +85,8 @@ class VirtioSerialPciTest {
         assertEquals("Parameter 'max_ports' expects uint32_t", board.refusal("virtio-serial-pci,max_ports=-1"));
         assertEquals("Parameter 'emergency-write' expects 'on' or 'off'",
                 board.refusal("virtio-serial-pci,emergency-write=x"));
-        assertEquals("property 'ioeventfd=off' is not supported by jvmm", board.refusal("virtio-serial-pci,ioeventfd=off"));
+        assertEquals("property 'ioeventfd=off' is not supported by jvmm",
+                board.refusal("virtio-serial-pci,ioeventfd=off"));
         assertEquals("property 'class=0x380' is not supported by jvmm (its virtio-serial-pci is a communication"
                 + " controller, class 0x780)", board.refusal("virtio-serial-pci,class=0x380"));
         assertEquals("property 'vectors=200' is not supported by jvmm (at most 128)",
@@ -117,7 +118,8 @@ class VirtioSerialPciTest {
         board.add("virtio-serial-pci,id=a");
         board.add("virtio-serial-pci,id=b");
         board.add("virtserialport,bus=a.0,name=x,nr=1");
-        assertEquals("virtio-serial-bus: A port already exists by name x", board.refusal("virtserialport,bus=b.0,name=x"));
+        assertEquals("virtio-serial-bus: A port already exists by name x",
+                board.refusal("virtserialport,bus=b.0,name=x"));
         assertEquals(1, port(board.add("virtserialport,bus=b.0,nr=1")).nr(), "numbers belong to each bus");
         assertEquals("virtio-serial-bus: A port already exists at id 1",
                 board.refusal("virtserialport,bus=b.0,name=x,nr=1"), "QEMU checks the number first");
@@ -129,7 +131,8 @@ class VirtioSerialPciTest {
         assertEquals("virtio-serial-bus: Out-of-range port id specified, max. allowed: 0",
                 board.refusal("virtserialport"));
         board.add("virtconsole");
-        assertEquals("virtio-serial-bus: Out-of-range port id specified, max. allowed: 0", board.refusal("virtconsole"));
+        assertEquals("virtio-serial-bus: Out-of-range port id specified, max. allowed: 0",
+                board.refusal("virtconsole"));
     }
 
     /** A chardev has one frontend; a console's is open, a serial port's follows the guest. */
