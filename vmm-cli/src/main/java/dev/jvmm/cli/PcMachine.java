@@ -42,6 +42,8 @@ import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
+import dev.jvmm.devices.isa.Port92;
+import dev.jvmm.devices.isa.PostCodePort;
 import dev.jvmm.devices.pc.PcBoard;
 import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pc.PcProperties;
@@ -49,6 +51,8 @@ import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.BarMapper;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
+import dev.jvmm.devices.pci.Piix3IsaBridge;
+import dev.jvmm.devices.virtio.BalloonHandle;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuTypes;
 import dev.jvmm.kvm.CpuTopology;
@@ -102,12 +106,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     private final PcBoard board;
     /** The block graph; the disks over it are the device model's. */
     private final BlockBackends drives;
-    /** i6300esb/ib700 watchdogs and their guest-time clock. */
-    private final Watchdogs watchdogs;
-    /** virtio-serial controllers and their ports. */
-    private final SerialDevices serial;
-    /** -device virtio-balloon-pci (at most one) and its QMP/QOM view. */
-    private final BalloonDevices balloons;
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
     private final DeviceModel devices;
     private final CpuTopology topology;
@@ -182,10 +180,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                 config.cpu().split(",", 2)[0] + "-x86_64-cpu", smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
                 smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
-        watchdogs = new Watchdogs(clock, lifecycle, pio, pci, err);
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop);
-        serial = new SerialDevices(memory, pci, vm, vm, events, chardevs, err);
-        balloons = new BalloonDevices(memory, config.ramBytes(), pci, vm, vm, events, clock);
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
                 layout.highRamSize(), rtc));
@@ -195,9 +190,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
             drives.addIdeDriveDevices(devices);
             board.createPowerManagement();
-            for (QemuOpts d : config.devices()) {
-                addDevice(d);
-            }
+            config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);
             drives.checkOrphans();
             devices.globals().warnings(devices.types())
@@ -206,8 +199,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             board.close();
             drives.close();
-            serial.close();
-            balloons.close();
             throw e;
         }
         board.firmwareSetup();
@@ -228,26 +219,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         }
     }
 
-    private String nextAnonymousPath() {
-        return devices.nextAnonymousPath();
-    }
 
-    private void addDevice(QemuOpts d) {
-        String driver = d.get("driver").orElse("");
-        if (devices.deviceClass(driver).isPresent()) {
-            devices.add(d);
-            return;
-        }
-        String qomPath = d.get("id").map(id -> "/machine/peripheral/" + id).orElseGet(this::nextAnonymousPath);
-        switch (driver) {
-            case "virtio-serial-pci", "virtio-serial" -> serial.addController(d);
-            case "virtserialport", "virtconsole" -> serial.addPort(d);
-            case "virtio-balloon-pci", "virtio-balloon" -> balloons.add(d, qomPath);
-            case "i6300esb" -> watchdogs.addI6300Esb(d);
-            case "ib700" -> watchdogs.addIb700(d);
-            default -> throw new OptionException(d.option(), "'" + driver + "' is not a valid device model name");
-        }
-    }
 
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
@@ -259,7 +231,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** Every device back to power-on state, then the firmware's set-up again. */
     private void resetDevices() {
         board.reset();
-        watchdogs.reset();
         vm.resetInterruptState();
         board.firmwareSetup();
     }
@@ -436,8 +407,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             List<ChardevInfo> out = new ArrayList<>();
             for (Chardev c : chardevs.all().values()) {
                 // QEMU: a chardev no device uses has no open frontend
-                out.add(new ChardevInfo(c.id(), c.describe(),
-                        serial.frontendOpen(c.id()).orElse(chardevs.isClaimed(c.id()))));
+                out.add(new ChardevInfo(c.id(), c.describe(), chardevs.isFrontendOpen(c.id())));
             }
             return out;
         };
@@ -450,7 +420,17 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public BalloonControl balloon() {
-        return balloons;
+        return new BalloonControl() {
+            @Override
+            public void balloon(long target) throws MachineCommandException {
+                BalloonHandle.balloon(devices, target);
+            }
+
+            @Override
+            public long actual() throws MachineCommandException {
+                return BalloonHandle.actual(devices);
+            }
+        };
     }
 
     @Override
@@ -459,7 +439,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         return new QomControl() {
             @Override
             public Optional<QomObject> resolve(String path) {
-                return model.resolve(path).or(() -> balloons.qomObject(path));
+                return model.resolve(path);
             }
 
             @Override
@@ -542,8 +522,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         vcpus.close();
         devices.closeAll();
         drives.close();
-        serial.close();
-        balloons.close();
         timers.shutdownNow();
         board.close();
         chardevs.closeAll();

@@ -21,9 +21,16 @@ import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.PciHostBridge;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
+import dev.jvmm.devices.virtio.VirtioBalloon;
+import dev.jvmm.devices.virtio.VirtioBalloonPci;
 import dev.jvmm.devices.virtio.VirtioBlk;
 import dev.jvmm.devices.virtio.VirtioBlkPci;
+import dev.jvmm.devices.virtio.VirtioSerial;
+import dev.jvmm.devices.virtio.VirtioSerialPci;
+import dev.jvmm.devices.virtio.VirtioSerialPort;
 import dev.jvmm.devices.virtio.VirtioTypes;
+import dev.jvmm.devices.watchdog.I6300Esb;
+import dev.jvmm.devices.watchdog.Ib700;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +43,7 @@ public final class DeviceCatalog {
     private DeviceCatalog() {
     }
 
-    /** Abstract types, buses and interfaces: declared, not creatable with -device. */
+    /** Abstract types, buses, interfaces and proxies' backends: declared, not creatable with -device. */
     public static List<TypeInfo> abstractTypes() {
         List<TypeInfo> out = new ArrayList<>(BaseTypes.all());
         out.addAll(VirtioTypes.all());
@@ -45,6 +52,8 @@ public final class DeviceCatalog {
         out.add(Piix3IsaBridge.PCI_PIIX3);
         out.addAll(InKernelDevices.abstractTypes());
         out.addAll(PcMachineType.types());
+        out.addAll(List.of(VirtioSerial.TYPE, VirtioSerial.BUS, VirtioSerialPci.BASE, VirtioSerialPort.PORT,
+                VirtioBalloon.TYPE, VirtioBalloonPci.BASE));
         return out;
     }
 
@@ -52,6 +61,8 @@ public final class DeviceCatalog {
     public static List<DeviceClass> classes() {
         List<DeviceClass> out = new ArrayList<>(List.of(IsaDebugExit.CLASS, PvPanic.CLASS));
         out.addAll(List.of(VirtioBlk.CLASS, VirtioBlkPci.CLASS, Piix3Ide.CLASS, AtaDrive.CLASS, AtapiCdrom.CLASS));
+        out.addAll(List.of(VirtioSerialPci.CLASS, VirtioSerialPort.SERIAL_PORT_CLASS, VirtioSerialPort.CONSOLE_CLASS,
+                VirtioBalloonPci.CLASS, I6300Esb.CLASS, Ib700.CLASS));
         // the pc board's devices
         out.addAll(List.of(PciHostBridge.I440FX_PCIHOST_CLASS, I440fxHostBridge.CLASS, Piix3IsaBridge.CLASS,
                 Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS));

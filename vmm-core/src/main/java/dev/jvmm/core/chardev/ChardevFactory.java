@@ -7,11 +7,13 @@ import dev.jvmm.core.loop.IoLoop;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -35,6 +37,8 @@ public final class ChardevFactory {
     /** @param ioLoop gives the machine's I/O loop; only asked for when a socket backend is made */
     /** Ids of chardevs that a frontend has taken. */
     private final Set<String> claimed = new HashSet<>();
+    /** Frontends that report their own open state (virtio-serial ports), by chardev id. */
+    private final Map<String, BooleanSupplier> frontendOpen = new HashMap<>();
 
     public ChardevFactory(Supplier<IoLoop> ioLoop) {
         this.ioLoop = ioLoop;
@@ -133,9 +137,27 @@ public final class ChardevFactory {
         return claimed.add(id);
     }
 
+    /**
+     * claim, for a frontend whose open state query-chardev reports as it changes (QEMU's
+     * qemu_chr_fe_set_open: a virtconsole is open, a virtserialport follows the guest).
+     */
+    public boolean claim(String id, BooleanSupplier open) {
+        if (!claim(id)) {
+            return false;
+        }
+        frontendOpen.put(id, open);
+        return true;
+    }
+
     /** Whether a frontend has taken the chardev (query-chardev's frontend-open for most frontends). */
     public boolean isClaimed(String id) {
         return claimed.contains(id);
+    }
+
+    /** query-chardev's frontend-open: what the frontend says, else whether one has taken the chardev. */
+    public boolean isFrontendOpen(String id) {
+        BooleanSupplier open = frontendOpen.get(id);
+        return open != null ? open.getAsBoolean() : claimed.contains(id);
     }
 
     /** A chardev created earlier, by id. */

@@ -94,7 +94,7 @@ public final class PropertyValues {
                 if (registry.isA(type.name(), g.driver()) || backendTakes(g)) {
                     try {
                         TypeRegistry.Resolved r = find(g.property());
-                        set(r, r.property().type().parseGlobal(r.owner(), g.property(), g.value()));
+                        set(r, r.property().type().parseGlobal(objectType(r), g.property(), g.value()));
                         g.markUsed();
                     } catch (PropertyException e) {
                         throw new PropertyException("can't apply global " + g.driver() + "." + g.property() + "="
@@ -122,25 +122,44 @@ public final class PropertyValues {
         /** A -device key=value argument. */
         public Builder keyval(String name, String text) throws PropertyException {
             TypeRegistry.Resolved r = find(name);
-            return set(r, r.property().type().parseKeyval(r.owner(), name, text));
+            return set(r, r.property().type().parseKeyval(objectType(r), name, text));
         }
 
         /** A JSON -device / device_add argument. */
         public Builder json(String name, Object value) throws PropertyException {
             TypeRegistry.Resolved r = find(name);
-            return set(r, r.property().type().fromJson(r.owner(), name, value));
+            return set(r, r.property().type().fromJson(objectType(r), name, value));
         }
 
         private TypeRegistry.Resolved find(String name) throws PropertyException {
             TypeRegistry.Resolved r = props.get(name);
-            if (r == null || !r.property().settable()) {
+            if (r == null) {
                 throw new PropertyException("Property '" + type.name() + "." + name + "' not found");
+            }
+            if (!r.property().settable()) {
+                throw new PropertyException("Property '" + objectType(r) + "." + name + "' is not writable");
             }
             return r;
         }
 
+        /**
+         * The type QEMU names in a property's errors: the object's own, or for a proxy's alias its backend's
+         * (the alias sets the property there).
+         */
+        private String objectType(TypeRegistry.Resolved r) {
+            if (registry.isA(type.name(), r.owner())) {
+                return type.name();
+            }
+            for (TypeInfo t : registry.ancestry(type.name())) {
+                if (t.backend() != null) {
+                    return t.backend().type();
+                }
+            }
+            return r.owner();
+        }
+
         private Builder set(TypeRegistry.Resolved r, Object value) throws PropertyException {
-            r.property().checkSupported(r.owner(), value);
+            r.property().checkSupported(objectType(r), value);
             values.put(r.property().name(), value);
             explicit.add(r.property().name());
             return this;

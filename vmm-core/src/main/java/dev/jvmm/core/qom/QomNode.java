@@ -89,9 +89,24 @@ public final class QomNode {
         }, null, null));
     }
 
-    /** A property with a getter and, when writable, a setter. */
+    /**
+     * A property with a getter (null: not readable) and, when writable, a setter. Adding a name the node
+     * already has replaces that entry in its place, so a device can make a declared property live.
+     */
     public void addProperty(String propName, String qapiType, Getter getter, Setter setter) {
         entries.put(propName, new Entry(qapiType, getter, setter, null));
+    }
+
+    /**
+     * Reads an existing property through a new getter, keeping its type and setter: a value the device
+     * settles while it is realized (the PCI address it was given).
+     */
+    public void setGetter(String propName, Getter getter) {
+        Entry e = entries.get(propName);
+        if (e == null) {
+            throw new IllegalArgumentException("no property " + propName + " on " + type);
+        }
+        entries.put(propName, new Entry(e.type(), getter, e.setter(), e.child()));
     }
 
     /** A constant read-only property. */
@@ -140,6 +155,9 @@ public final class QomNode {
         Entry e = entries.get(propName);
         if (e == null) {
             throw new PropertyException("Property '" + type + "." + propName + "' not found");
+        }
+        if (e.getter() == null) {
+            throw new PropertyException("Property '" + type + "." + propName + "' is not readable");
         }
         return e.getter().get();
     }

@@ -36,34 +36,7 @@ public final class QomService implements QomControl {
 
     @Override
     public Optional<QomObject> resolve(String path) {
-        return tree.resolve(path).map(n -> new QomObject() {
-            @Override
-            public List<QomProperty> properties() {
-                List<QomProperty> out = new ArrayList<>();
-                for (Map.Entry<String, String> e : n.list()) {
-                    out.add(new QomProperty(e.getKey(), e.getValue()));
-                }
-                return out;
-            }
-
-            @Override
-            public Object get(String property) throws MachineCommandException {
-                try {
-                    return n.get(property);
-                } catch (PropertyException e) {
-                    throw MachineCommandException.generic(e.getMessage());
-                }
-            }
-
-            @Override
-            public void set(String property, Object value) throws MachineCommandException {
-                try {
-                    n.set(property, value);
-                } catch (PropertyException e) {
-                    throw MachineCommandException.generic(e.getMessage());
-                }
-            }
-        });
+        return tree.resolve(path).map(QomObject::of);
     }
 
     private QomNode node(String path) throws MachineCommandException {

@@ -95,8 +95,8 @@ public final class TypeRegistry {
             if (t.backend() != null) {
                 // QEMU aliases the backend's qdev properties; its legacy-* QOM properties stay on the backend
                 for (Resolved r : properties(t.backend().type())) {
-                    String n = r.property().name();
-                    if (!DEVICE_INTERNAL.contains(n) && !n.startsWith("legacy-")) {
+                    // QEMU aliases the backend's qdev properties, not their "legacy-" string views
+                    if (!DEVICE_INTERNAL.contains(r.property().name()) && !r.property().name().startsWith("legacy-")) {
                         out.putIfAbsent(r.property().name(), r);
                     }
                 }

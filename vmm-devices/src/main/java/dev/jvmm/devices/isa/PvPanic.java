@@ -3,14 +3,13 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
-import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.model.DeviceClass;
-import dev.jvmm.devices.model.Realized;
+import dev.jvmm.devices.model.DeviceInstance;
 
 /**
  * QEMU pvpanic ISA device (QEMU docs/specs/pvpanic.rst, "ISA Interface"; behaviour of QEMU 7.2
@@ -29,6 +28,40 @@ public final class PvPanic implements IoHandler {
     /** QEMU 7.2's default "events" property. */
     public static final int PVPANIC_EVENTS = PVPANIC_PANICKED | PVPANIC_CRASH_LOADED;
 
+    /**
+     * QEMU 7.2's pvpanic (hw/misc/pvpanic-isa.c): ioport (default 0x505) and events, the bits a guest reads
+     * as supported (PANICKED | CRASH_LOADED by default). Its port's memory region is a child QEMU makes at
+     * instance creation, so device-list-properties lists it.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("pvpanic", "isa-device")
+            .implementing("acpi-dev-aml-interface")
+            .props(Property.of("ioport", PropType.UINT16, (long) DEFAULT_IOPORT),
+                    Property.of("events", PropType.UINT8, (long) PVPANIC_EVENTS),
+                    Property.object("pvpanic[0]", PropType.child("memory-region")))
+            .build();
+
+    /** A panic goes to the machine's panic action, a crash-loaded report out as GUEST_CRASHLOADED. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        // QEMU tells the firmware the port through one fw_cfg file, which a second pvpanic cannot add
+        if (where.model().devices().stream().anyMatch(d -> d.type().equals(TYPE.name()))) {
+            throw new PropertyException("duplicate fw_cfg file name: etc/pvpanic-port");
+        }
+        int ioport = p.int32("ioport");
+        new PvPanic(ioport, p.int32("events"), new PanicListener() {
+            @Override
+            public void panicked() {
+                ctx.lifecycle().requestGuestPanic();
+            }
+
+            @Override
+            public void crashLoaded() {
+                ctx.events().publish(new VmEvent.GuestCrashloaded("run"));
+            }
+        }).attach(ctx.pio());
+        ctx.describeIsa(AcpiIsaDevice.pvpanic(ioport));
+        return DeviceInstance.STATELESS;
+    });
+
     /** What the machine does with the guest's reports; called on the writing vCPU thread. */
     public interface PanicListener {
         /** GUEST_PANICKED: the machine applies its panic action (QEMU's default: shut down). */
@@ -38,51 +71,39 @@ public final class PvPanic implements IoHandler {
         void crashLoaded();
     }
 
-    /** QEMU's pvpanic (hw/misc/pvpanic-isa.c). */
-    public static final TypeInfo TYPE = TypeInfo.type("pvpanic", "isa-device")
-            .implementing("acpi-dev-aml-interface")
-            .props(Property.of("ioport", PropType.UINT16, (long) DEFAULT_IOPORT),
-                    Property.of("events", PropType.UINT8, (long) PVPANIC_EVENTS),
-                    Property.object("pvpanic[0]", PropType.child("memory-region")))
-            .build();
-
-    /** A panic goes to the machine's panic policy, a crash-loaded report out as GUEST_CRASHLOADED. */
-    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
-        LifecycleController lifecycle = ctx.lifecycle();
-        PvPanic dev = new PvPanic(new PvPanicOptions(p.int32("ioport"), p.int32("events")), new PanicListener() {
-            @Override
-            public void panicked() {
-                lifecycle.requestGuestPanic();
-            }
-
-            @Override
-            public void crashLoaded() {
-                ctx.events().publish(new VmEvent.GuestCrashloaded("run"));
-            }
-        });
-        try {
-            dev.attach(ctx.pio());
-        } catch (IllegalStateException e) {
-            throw new PropertyException("pvpanic: " + e.getMessage());
-        }
-        ctx.describeIsa(AcpiIsaDevice.pvpanic(p.int32("ioport")));
-        return Realized.of(dev);
-    });
-
-    private final PvPanicOptions options;
+    private final int ioport;
+    private final int events;
     private final PanicListener listener;
 
-    public PvPanic(PvPanicOptions options, PanicListener listener) {
-        this.options = options == null ? PvPanicOptions.DEFAULT : options;
+    /**
+     * @param ioport   the port (0 to 0xffff)
+     * @param events   the supported event bits a read returns (0 to 0xff)
+     * @param listener what the machine does with reports, or null to ignore them
+     */
+    public PvPanic(int ioport, int events, PanicListener listener) {
+        if (ioport < 0 || ioport > 0xffff || events < 0 || events > 0xff) {
+            throw new IllegalArgumentException("ioport or events out of range");
+        }
+        this.ioport = ioport;
+        this.events = events;
         this.listener = listener;
     }
 
-    public PvPanicOptions options() {
-        return options;
+    /** At QEMU's default port with QEMU's default events. */
+    public PvPanic(PanicListener listener) {
+        this(DEFAULT_IOPORT, PVPANIC_EVENTS, listener);
+    }
+
+    public int ioport() {
+        return ioport;
+    }
+
+    public int events() {
+        return events;
     }
 
     public void attach(PioBus bus) {
-        bus.register(options.ioport(), 1, this);
+        bus.register(ioport, 1, this);
     }
 
     /** Wider reads see the byte in every lane, as QEMU splits them into one-byte accesses. */
@@ -90,7 +111,7 @@ public final class PvPanic implements IoHandler {
     public long read(long offset, int size) {
         long value = 0;
         for (int i = 0; i < size; i++) {
-            value |= (long) options.events() << (8 * i);
+            value |= (long) events << (8 * i);
         }
         return value;
     }

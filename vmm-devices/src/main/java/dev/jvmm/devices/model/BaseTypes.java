@@ -11,7 +11,8 @@ import static dev.jvmm.core.qom.Property.object;
 
 /**
  * The abstract types every device type descends from, with QEMU 7.2's properties (hw/core/qdev.c,
- * hw/pci/pci.c), the bus types, and the QOM interfaces jvmm's types list.
+ * hw/pci/pci.c), the bus types, and the QOM interfaces jvmm's types list. Each type's own properties are
+ * declared in the order QEMU's qom-list and device-list-properties show them.
  */
 public final class BaseTypes {
     private BaseTypes() {
@@ -36,16 +37,16 @@ public final class BaseTypes {
      * QEMU either).
      */
     public static final TypeInfo PCI_DEVICE = TypeInfo.abstractType("pci-device", "device").bus("PCI")
-            .props(Property.of("addr", PropType.PCI_DEVFN, -1L),
+            .props(Property.of("failover_pair_id", PropType.STR).only("failover_pair_id is not supported by jvmm"),
                     Property.of("romfile", PropType.STR).only("jvmm's PCI functions have no option ROM:"
                             + " romfile=VALUE is not supported", ""),
+                    Property.of("addr", PropType.PCI_DEVFN, -1L),
                     Property.of("romsize", PropType.UINT32, 0xffff_ffffL),
-                    Property.of("rombar", PropType.UINT32, 1L),
-                    fixed("multifunction", PropType.BIT, false),
                     Property.of("x-pcie-lnksta-dllla", PropType.BIT, true),
+                    Property.of("rombar", PropType.UINT32, 1L),
                     Property.of("x-pcie-extcap-init", PropType.BIT, true),
-                    Property.of("failover_pair_id", PropType.STR).only("failover_pair_id is not supported by jvmm"),
                     fixed("acpi-index", PropType.UINT32, 0L),
+                    fixed("multifunction", PropType.BIT, false),
                     object("legacy-addr", PropType.object("str")))
             .build();
 

@@ -3,6 +3,7 @@ package dev.jvmm.devices.model;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
+import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.PropertyValues;
 import dev.jvmm.core.qom.QomNode;
@@ -17,7 +18,9 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The machine's devices as QEMU's qdev sees them: every device, whether from -device, a legacy option or
@@ -29,9 +32,6 @@ public final class DeviceModel {
     /** A realized device. */
     public record Device(String path, String type, String id, PropertyValues props, DeviceInstance instance) {
     }
-
-    /** Buses with a hotplug handler on the pc machine: pci.0 (ACPI PCI hotplug) and virtio-serial buses. */
-    private static final java.util.Set<String> HOTPLUG_BUSES = java.util.Set.of("PCI", "virtio-serial-bus");
 
     private final TypeRegistry types;
     private final Map<String, DeviceClass> classes = new LinkedHashMap<>();
@@ -280,7 +280,7 @@ public final class DeviceModel {
 
     private Device realize(DeviceClass cls, PropertyValues props, String id, QomNode node, Bus bus)
             throws PropertyException {
-        describe(node, props, bus);
+        describe(node, props, bus, id);
         DeviceInstance inst;
         try {
             inst = cls.factory().realize(ctx, props, new Placement(id, node, bus, this));
@@ -293,29 +293,54 @@ public final class DeviceModel {
         return d;
     }
 
-    /** The node's qom-list view: every declared property, the device's own read from its settled values. */
-    private void describe(QomNode node, PropertyValues props, Bus bus) {
+    /** Bus types with a hotplug handler on a pc machine: their devices are hotpluggable, as QEMU reports. */
+    private static final Set<String> HOTPLUG_BUSES = Set.of("PCI", "virtio-serial-bus");
+
+    /**
+     * Gives a device's node its qom-list view: every declared property in declaration order, the qdev ones
+     * read from the settled values and refused after realize in QEMU's words (a proxy's aliased ones name its
+     * anonymous backend, where QEMU's alias sends the set), QOM-only ones left unreadable until the factory
+     * makes them live with {@link QomNode#addProperty}; children are the factory's to add.
+     *
+     * @param id the device's id, or null (QEMU then says "anonymous device")
+     */
+    public void describe(QomNode node, PropertyValues props, Bus bus, String id) {
         String type = node.type();
+        String backend = types.ancestry(type).stream().map(TypeInfo::backend).filter(Objects::nonNull)
+                .map(TypeInfo.Backend::type).findFirst().orElse(type);
         for (TypeRegistry.Resolved r : types.properties(type)) {
             String name = r.property().name();
             if (node.has(name)) {
                 continue;
             }
+            PropType pt = r.property().type();
             switch (name) {
-                case "realized" -> node.addConstant(name, "bool", true);
+                case "realized" -> node.addProperty(name, "bool", () -> true, v -> {
+                    if (!(v instanceof Boolean b)) {
+                        throw new PropertyException("Invalid parameter type for 'realized', expected: boolean");
+                    }
+                    if (!b) {
+                        throw new PropertyException("jvmm cannot unrealize " + type);
+                    }
+                });
                 case "hotplugged" -> node.addConstant(name, "bool", false);
                 // QEMU's device_get_hotpluggable: a user-creatable device on a bus with a hotplug handler
                 case "hotpluggable" -> node.addConstant(name, "bool", bus != null
-                        && HOTPLUG_BUSES.contains(bus.type()) && types.lookup(type).orElseThrow().userCreatable());
+                        && HOTPLUG_BUSES.stream().anyMatch(h -> types.isA(bus.type(), h))
+                        && types.lookup(type).orElseThrow().userCreatable());
                 case "parent_bus" -> node.addLink(name, "bus", () -> bus == null ? null : bus.node().path());
                 default -> {
                     if (r.property().settable()) {
-                        var pt = r.property().type();
-                        node.addProperty(name, pt.qapiType(), () -> props.get(name).map(pt::toJson).orElse(null),
-                                v -> {
-                                    throw new PropertyException("Attempt to set property '" + name + "' on device '"
-                                            + node.name() + "' (type '" + type + "') after it was realized");
+                        String owner = types.isA(type, r.owner()) ? type : backend;
+                        String device = id == null || !owner.equals(type) ? "anonymous device"
+                                : "device '" + id + "'";
+                        node.addProperty(name, pt.qapiType(), () -> props.get(name).map(pt::toJson)
+                                .orElse(pt.kind() == PropType.Kind.STR ? "" : null), v -> {
+                                    throw new PropertyException("Attempt to set property '" + name + "' on "
+                                            + device + " (type '" + owner + "') after it was realized");
                                 });
+                    } else if (!pt.qapiType().startsWith("child<")) {
+                        node.addProperty(name, pt.qapiType(), null, null);
                     }
                 }
             }

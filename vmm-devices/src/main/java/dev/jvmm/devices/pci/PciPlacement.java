@@ -1,6 +1,7 @@
 package dev.jvmm.devices.pci;
 
 import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.QomNode;
 
 /**
  * Where a PCI function goes on pci.0, as QEMU's bus places it: the addr property (slot &lt;&lt; 3 | function, -1
@@ -30,6 +31,21 @@ public record PciPlacement(int slot, int function) {
                     + " in use by another device", slot, function, type));
         }
         return new PciPlacement(slot, function);
+    }
+
+    /** slot &lt;&lt; 3 | function, the value of the addr property. */
+    public int devfn() {
+        return slot << 3 | function;
+    }
+
+    /**
+     * Shows the place on a device's node as QEMU does once the device is plugged: addr reads the devfn
+     * taken (also when the bus chose it) and legacy-addr "SS.F".
+     */
+    public void describe(QomNode node) {
+        long devfn = devfn();
+        node.setGetter("addr", () -> devfn);
+        node.addProperty("legacy-addr", "str", () -> String.format("%02x.%x", slot, function), null);
     }
 
     /** Chooses a place and plugs f there; a refused place leaves f unplugged for the caller to close. */

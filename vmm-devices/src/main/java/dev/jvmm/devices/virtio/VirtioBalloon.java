@@ -4,10 +4,12 @@ import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
-
 import java.nio.ByteBuffer;
 
 import java.util.Arrays;
@@ -36,6 +38,24 @@ import java.util.function.LongConsumer;
  * the QMP side. The statistics are guarded by their own lock.
  */
 public final class VirtioBalloon implements VirtioDevice {
+    /**
+     * QEMU's virtio-balloon-device, the backend of virtio-balloon-pci ({@link VirtioBalloonPci}). There are no
+     * iothread objects, so iothread stays unset, and free-page-hint, which needs one, is refused at realize.
+     * guest-stats and guest-stats-polling-interval are QOM properties made live on the node.
+     */
+    public static final TypeInfo TYPE = TypeInfo.type("virtio-balloon-device", "virtio-device")
+            .props(Property.object("legacy-iothread", PropType.object("str")),
+                    Property.of("iothread", PropType.settableLink("iothread")).only("Device 'VALUE' not found", ""),
+                    Property.of("deflate-on-oom", PropType.BIT, false),
+                    Property.of("free-page-hint", PropType.BIT, false),
+                    Property.of("page-poison", PropType.BIT, true),
+                    Property.fixed("qemu-4-0-config-size", PropType.BOOL, false)
+                            .only("property 'qemu-4-0-config-size=VALUE' is not supported by jvmm", false),
+                    Property.of("free-page-reporting", PropType.BIT, false),
+                    Property.of("guest-stats-polling-interval", PropType.INT),
+                    Property.object("guest-stats", PropType.object("guest statistics")))
+            .build();
+
     /** Section 5.5.1: virtio device ID. */
     public static final int VIRTIO_ID_BALLOON = 5;
     /** QEMU's PCI_CLASS_OTHERS (class 0x00, sub-class 0xff) for virtio-balloon-pci; query-pci names it not. */
@@ -346,12 +366,7 @@ public final class VirtioBalloon implements VirtioDevice {
      * @throws IllegalArgumentException with QEMU's text for a negative or too large value
      */
     public void setStatsPollInterval(long seconds) {
-        if (seconds < 0) {
-            throw new IllegalArgumentException("timer value must be greater than zero");
-        }
-        if (seconds > MAX_POLL_INTERVAL) {
-            throw new IllegalArgumentException("timer value is too big");
-        }
+        checkPollInterval(seconds);
         synchronized (statsLock) {
             if (seconds == pollInterval) {
                 return;
@@ -363,6 +378,16 @@ public final class VirtioBalloon implements VirtioDevice {
             } else {
                 scheduleTimer(wasEnabled ? seconds : 0);
             }
+        }
+    }
+
+    /** QEMU's checks of a polling interval, with its texts (IllegalArgumentException). */
+    public static void checkPollInterval(long seconds) {
+        if (seconds < 0) {
+            throw new IllegalArgumentException("timer value must be greater than zero");
+        }
+        if (seconds > MAX_POLL_INTERVAL) {
+            throw new IllegalArgumentException("timer value is too big");
         }
     }
 

@@ -5,6 +5,9 @@ import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
@@ -32,6 +35,16 @@ import java.util.List;
  * which hand their work to the device thread.
  */
 public final class VirtioSerial implements VirtioDevice {
+    /** QEMU's virtio-serial-device, the backend of virtio-serial-pci ({@link VirtioSerialPci}). */
+    public static final TypeInfo TYPE = TypeInfo.type("virtio-serial-device", "virtio-device")
+            .implementing("hotplug-handler")
+            .props(Property.of("max_ports", PropType.UINT32, (long) VirtioSerial.DEFAULT_MAX_PORTS),
+                    Property.of("emergency-write", PropType.BIT, true))
+            .build();
+
+    /** The bus its ports plug into, a child of the backend: "ID.0", or "virtio-serial-bus.0" without id=. */
+    public static final TypeInfo BUS = TypeInfo.type("virtio-serial-bus", "bus").build();
+
     /** Section 5.3.1: virtio device ID of the console. */
     public static final int VIRTIO_ID_CONSOLE = 3;
     /** QEMU's class for virtio-serial-pci: simple communication controller, other (query-pci 0x0780). */
@@ -71,8 +84,8 @@ public final class VirtioSerial implements VirtioDevice {
     /** QEMU's default max_ports, and its limit (each port takes two of VIRTIO_QUEUE_MAX queues). */
     public static final int DEFAULT_MAX_PORTS = 31;
     public static final int MAX_SUPPORTED_PORTS = 1024 / 2 - 1;
-    /** MSI-X vectors that fit in the transport's table (QEMU gives max_ports + 1). */
-    static final int MAX_MSIX_VECTORS = 128;
+    /** MSI-X vectors that fit in the transport's table. */
+    public static final int MAX_MSIX_VECTORS = 128;
     /** Control messages waiting for guest buffers at most, and error lines printed at most. */
     static final int MAX_PENDING_CONTROL = 4096;
     static final int MAX_ERROR_LINES = 16;
@@ -85,6 +98,7 @@ public final class VirtioSerial implements VirtioDevice {
     private final String busName;
     private final int maxPorts;
     private final boolean emergencyWrite;
+    private final int msixVectors;
     private final EventBus events;
     private final PrintStream err;
     private final VirtioSerialPort[] byNr;
@@ -115,13 +129,24 @@ public final class VirtioSerial implements VirtioDevice {
      */
     public VirtioSerial(String id, String busName, int maxPorts, boolean emergencyWrite, EventBus events,
                         PrintStream err) {
+        // a vector per port pair and one for configuration changes, as QEMU's unspecified vectors would be
+        this(id, busName, maxPorts, emergencyWrite, Math.min(maxPorts + 1, MAX_MSIX_VECTORS), events, err);
+    }
+
+    /** @param msixVectors the proxy's vectors property (0 to {@link #MAX_MSIX_VECTORS}; 0: no MSI-X) */
+    public VirtioSerial(String id, String busName, int maxPorts, boolean emergencyWrite, int msixVectors,
+                        EventBus events, PrintStream err) {
         if (maxPorts < 1 || maxPorts > MAX_SUPPORTED_PORTS) {
             throw new IllegalArgumentException("max_ports out of range: " + maxPorts);
+        }
+        if (msixVectors < 0 || msixVectors > MAX_MSIX_VECTORS) {
+            throw new IllegalArgumentException("vectors out of range: " + msixVectors);
         }
         this.id = id == null ? "" : id;
         this.busName = busName;
         this.maxPorts = maxPorts;
         this.emergencyWrite = emergencyWrite;
+        this.msixVectors = msixVectors;
         this.events = events;
         this.err = err;
         this.byNr = new VirtioSerialPort[maxPorts];
@@ -244,7 +269,7 @@ public final class VirtioSerial implements VirtioDevice {
 
     @Override
     public int msixVectors() {
-        return Math.min(maxPorts + 1, MAX_MSIX_VECTORS);
+        return msixVectors;
     }
 
     /** Without EMERG_WRITE QEMU's configuration ends before emerg_wr. */

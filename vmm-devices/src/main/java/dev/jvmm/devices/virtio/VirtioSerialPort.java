@@ -3,9 +3,18 @@ package dev.jvmm.devices.virtio;
 import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.FlowControlledReceiver;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.qom.PropType;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.PropertyValues;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.DeviceContext;
+import dev.jvmm.devices.model.DeviceInstance;
+import dev.jvmm.devices.model.Placement;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -25,6 +34,71 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * rest belongs to the device thread, except the volatile flags read by the backend.
  */
 public final class VirtioSerialPort implements FlowControlledReceiver {
+    /** QEMU's VIRTIO_CONSOLE_BAD_ID, nr's default: the bus chooses the number. */
+    private static final long UNSET_NR = 0xffff_ffffL;
+
+    /** QEMU's abstract virtio-serial-port: what every port on a virtio-serial-bus has. */
+    public static final TypeInfo PORT = TypeInfo.abstractType("virtio-serial-port", "device")
+            .bus(VirtioSerial.BUS.name())
+            .props(Property.of("nr", PropType.UINT32, UNSET_NR), Property.of("name", PropType.STR))
+            .build();
+
+    public static final TypeInfo SERIAL_PORT = TypeInfo.type("virtserialport", PORT.name())
+            .props(Property.of("chardev", PropType.CHR))
+            .build();
+
+    /** A virtserialport the guest sees as a console (port 0 when it is the first). */
+    public static final TypeInfo CONSOLE = TypeInfo.type("virtconsole", SERIAL_PORT.name()).build();
+
+    public static final DeviceClass SERIAL_PORT_CLASS = new DeviceClass(SERIAL_PORT, VirtioSerialPort::realize);
+    public static final DeviceClass CONSOLE_CLASS = new DeviceClass(CONSOLE, VirtioSerialPort::realize);
+
+    /** A port as the machine holds it; its controller resets and closes it. */
+    record Realized(VirtioSerialPort port) implements DeviceInstance {
+    }
+
+    /**
+     * QEMU's virtser_port_device_realize, with its order of refusals: the chardev (taken when the property
+     * is set), a number in use on this bus, a name in use on any bus, then the bus's own checks.
+     */
+    private static DeviceInstance realize(DeviceContext ctx, PropertyValues p, Placement where)
+            throws PropertyException {
+        String type = p.type();
+        VirtioSerial bus = where.bus().owner(VirtioSerial.class);
+        long nrValue = p.number("nr");
+        // a number the bus cannot have is refused by it either way
+        int nr = nrValue == UNSET_NR ? -1 : (int) Math.min(nrValue, Integer.MAX_VALUE);
+        String chardevId = p.str("chardev").orElse("");
+        Chardev chardev = null;
+        if (!chardevId.isEmpty()) {
+            chardev = ctx.chardevs().get(chardevId).orElseThrow(() -> new PropertyException("Property '" + type
+                    + ".chardev' can't find value '" + chardevId + "'"));
+            if (ctx.chardevs().isClaimed(chardevId)) {
+                throw new PropertyException("Property '" + type + ".chardev' can't take value '" + chardevId
+                        + "': Device '" + chardevId + "' is in use");
+            }
+        }
+        String name = p.str("name").orElse(null);
+        boolean nrTaken = nr >= 0 && bus.ports().stream().anyMatch(q -> q.nr() == nr);
+        if (!nrTaken && name != null && where.model().devices().stream()
+                .anyMatch(d -> d.instance() instanceof Realized r && name.equals(r.port().name()))) {
+            throw new PropertyException("virtio-serial-bus: A port already exists by name " + name);
+        }
+        VirtioSerialPort port;
+        try {
+            port = bus.addPort(where.id(), nr, name, type.equals(CONSOLE.name()), chardev);
+        } catch (IllegalArgumentException e) {
+            throw new PropertyException(e.getMessage());
+        }
+        if (chardev != null) {
+            // query-chardev: a console's frontend is open, a serial port's follows the guest's PORT_OPEN
+            ctx.chardevs().claim(chardevId, () -> port.console() || port.guestConnected());
+        }
+        where.node().setGetter("nr", () -> (long) port.nr());
+        where.bus().node().addLink("child[" + (bus.ports().size() - 1) + "]", type, where.node()::path);
+        return new Realized(port);
+    }
+
     /** Host-to-guest bytes staged at most (the guest's buffers usually hold far less). */
     static final int STAGING_BYTES = 64 * 1024;
 

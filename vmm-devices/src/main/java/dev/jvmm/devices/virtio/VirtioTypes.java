@@ -2,9 +2,14 @@ package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyValues;
+import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.devices.model.Bus;
+import dev.jvmm.devices.model.Placement;
 
 import java.util.List;
+import java.util.Objects;
 
 import static dev.jvmm.core.qom.Property.fixed;
 
@@ -12,7 +17,8 @@ import static dev.jvmm.core.qom.Property.fixed;
  * The abstract virtio types (QEMU 7.2 hw/virtio/virtio.c, virtio-pci.c) and the shape every virtio PCI proxy
  * shares: an abstract "NAME-pci-base" under virtio-pci and the generic "NAME-pci" with disable-legacy and
  * disable-modern, whose virtio-backend child's properties it offers as its own. jvmm's transport is
- * modern-only, without packed rings, IOMMU or PCIe: those properties keep their defaults.
+ * modern-only, without packed rings, IOMMU or PCIe: those properties keep their defaults. Own properties
+ * are declared in QEMU's qom-list order.
  */
 public final class VirtioTypes {
     private VirtioTypes() {
@@ -22,37 +28,37 @@ public final class VirtioTypes {
 
     public static final TypeInfo VIRTIO_DEVICE = TypeInfo.abstractType("virtio-device", "device")
             .bus("virtio-bus")
-            .props(fixed("indirect_desc", PropType.BIT, true)
-                            .only("property 'indirect_desc=VALUE' is not supported by jvmm", true),
+            // queue_reset: the ring-reset feature is not offered; either value leaves the guest without it
+            .props(Property.of("queue_reset", PropType.BIT, true),
+                    Property.of("use-disabled-flag", PropType.BOOL, true),
+                    fixed("packed", PropType.BIT, false),
+                    fixed("iommu_platform", PropType.BIT, false),
                     fixed("event_idx", PropType.BIT, true).only("property 'event_idx=VALUE' is not supported by jvmm",
                             true),
+                    Property.of("x-disable-legacy-check", PropType.BOOL, false),
                     fixed("notify_on_empty", PropType.BIT, true)
                             .only("property 'notify_on_empty=VALUE' is not supported by jvmm", true),
                     fixed("any_layout", PropType.BIT, true)
                             .only("property 'any_layout=VALUE' is not supported by jvmm", true),
-                    fixed("iommu_platform", PropType.BIT, false),
-                    fixed("packed", PropType.BIT, false),
-                    // the ring-reset feature is not offered; either value leaves the guest without it
-                    Property.of("queue_reset", PropType.BIT, true),
                     Property.of("use-started", PropType.BOOL, true),
-                    Property.of("use-disabled-flag", PropType.BOOL, true),
-                    Property.of("x-disable-legacy-check", PropType.BOOL, false))
+                    fixed("indirect_desc", PropType.BIT, true)
+                            .only("property 'indirect_desc=VALUE' is not supported by jvmm", true))
             .build();
 
     public static final TypeInfo VIRTIO_PCI = TypeInfo.abstractType("virtio-pci", "pci-device")
             .props(Property.of("migrate-extra", PropType.BIT, true),
-                    fixed("modern-pio-notify", PropType.BIT, false),
-                    fixed("x-disable-pcie", PropType.BIT, false),
-                    fixed("page-per-vq", PropType.BIT, false),
-                    Property.of("x-ignore-backend-features", PropType.BOOL, false),
                     fixed("ats", PropType.BIT, false),
-                    Property.of("x-ats-page-aligned", PropType.BIT, true),
-                    Property.of("x-pcie-deverr-init", PropType.BIT, true),
-                    Property.of("x-pcie-lnkctl-init", PropType.BIT, true),
+                    Property.of("x-ignore-backend-features", PropType.BOOL, false),
                     Property.of("x-pcie-pm-init", PropType.BIT, true),
-                    Property.of("x-pcie-flr-init", PropType.BIT, true),
                     fixed("aer", PropType.BIT, false),
-                    Property.of("virtio-pci-bus-master-bug-migration", PropType.BIT, false))
+                    Property.of("x-pcie-flr-init", PropType.BIT, true),
+                    Property.of("x-pcie-lnkctl-init", PropType.BIT, true),
+                    Property.of("x-ats-page-aligned", PropType.BIT, true),
+                    fixed("page-per-vq", PropType.BIT, false),
+                    Property.of("x-pcie-deverr-init", PropType.BIT, true),
+                    Property.of("virtio-pci-bus-master-bug-migration", PropType.BIT, false),
+                    fixed("modern-pio-notify", PropType.BIT, false),
+                    fixed("x-disable-pcie", PropType.BIT, false))
             .build();
 
     public static final TypeInfo VIRTIO_BUS = TypeInfo.abstractType("virtio-bus", "bus").build();
@@ -69,7 +75,7 @@ public final class VirtioTypes {
     public static final Property IOEVENTFD = fixed("ioeventfd", PropType.BIT, true)
             .only("property 'ioeventfd=VALUE' is not supported by jvmm", true);
 
-    /** "NAME-pci-base", abstract, with the properties QEMU gives it (vectors, ioeventfd, class, ...). */
+    /** "NAME-pci-base", abstract, with the properties QEMU gives it (ioeventfd, vectors, ... where it has them). */
     public static TypeInfo pciBase(String name, Property... own) {
         return TypeInfo.abstractType(name + "-pci-base", "virtio-pci").props(own).build();
     }
@@ -82,6 +88,25 @@ public final class VirtioTypes {
                 .prop(Property.object("virtio-backend", PropType.child(backendType)))
                 .props(own)
                 .props(GENERIC.toArray(new Property[0]));
+    }
+
+    /**
+     * A proxy's QOM children as QEMU's virtio_instance_init_common and virtio_pci_bus_new make them: the
+     * virtio-pci-bus "virtio-bus" and, on it, the anonymous backend child, whose properties read the proxy's
+     * settled values (QEMU's aliases share them). Returns the backend's node.
+     */
+    public static QomNode addBackend(Placement where, PropertyValues p) {
+        QomNode proxy = where.node();
+        TypeInfo.Backend backend = where.model().types().ancestry(proxy.type()).stream()
+                .map(TypeInfo::backend).filter(Objects::nonNull).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(proxy.type() + " is no virtio proxy"));
+        QomNode bus = proxy.addChild("virtio-bus", VIRTIO_PCI_BUS.name());
+        bus.addConstant("realized", "bool", true);
+        QomNode node = proxy.addChild(backend.childName(), backend.type());
+        bus.addLink("child[0]", backend.type(), node::path);
+        bus.addLink("hotplug-handler", "hotplug-handler", () -> "");
+        where.model().describe(node, p, new Bus("virtio-bus", VIRTIO_PCI_BUS.name(), bus, null), null);
+        return node;
     }
 
     public static List<TypeInfo> all() {

@@ -2,13 +2,19 @@ package dev.jvmm.devices.watchdog;
 
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoHandler;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
+import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.pci.PciBar;
+import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
+import dev.jvmm.devices.pci.PciPlacement;
 
 import java.util.List;
 import java.util.function.Consumer;
@@ -31,6 +37,22 @@ import java.util.function.Consumer;
  * {@link VirtualClock}): nothing counts while the VM is paused.
  */
 public final class I6300Esb implements PciFunction, Saveable {
+    /** QEMU's i6300esb: a conventional PCI function with no properties of its own. */
+    public static final TypeInfo TYPE = TypeInfo.type("i6300esb", "pci-device")
+            .implementing("conventional-pci-device")
+            .build();
+
+    /** Expiry goes to the machine's watchdog action, the end-of-stage-1 notice to its stderr; reset with the bus. */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        PciBus pci = where.bus().owner(PciBus.class);
+        PciPlacement at = PciPlacement.choose(pci, TYPE.name(), p.number("addr"));
+        I6300Esb esb = new I6300Esb(ctx.clock(), () -> WatchdogAction.expired(ctx),
+                line -> WatchdogAction.notice(ctx, line), where.idOrEmpty());
+        pci.add(at.slot(), at.function(), esb);
+        at.describe(where.node());
+        return Realized.of(esb);
+    });
+
     public static final int VENDOR_INTEL = 0x8086;
     /** PCI_DEVICE_ID_INTEL_ESB_9: the watchdog function. */
     public static final int DEVICE_ID = 0x25ab;

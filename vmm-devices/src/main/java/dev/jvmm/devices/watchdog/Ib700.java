@@ -3,10 +3,14 @@ package dev.jvmm.devices.watchdog;
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.model.Realized;
+import dev.jvmm.devices.model.DeviceInstance;
 
 /**
  * IB700 single-board-computer watchdog (register description: Linux ib700wdt.c header; the board manual is not
@@ -16,6 +20,22 @@ import dev.jvmm.core.vmstate.StateWriter;
  * once and the timer stays disarmed. Guest time only: the timer does not run while the VM is paused.
  */
 public final class Ib700 implements IoHandler, Saveable {
+    /** QEMU's ib700: an ISA device with no properties of its own. */
+    public static final TypeInfo TYPE = TypeInfo.type("ib700", "isa-device").build();
+
+    /**
+     * Expiry goes to the machine's watchdog action; the machine's reset disarms it. QEMU accepts a second
+     * ib700 on the same ports, where only the first decodes; so here.
+     */
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
+        boolean first = where.model().devices().stream().noneMatch(d -> d.type().equals(TYPE.name()));
+        Ib700 dev = new Ib700(ctx.clock(), () -> WatchdogAction.expired(ctx));
+        if (first) {
+            dev.attach(ctx.pio());
+        }
+        return new Realized<>(dev, dev::reset, () -> { });
+    });
+
     /** Write: disarm (the driver's WDT_STOP port). */
     public static final int DISABLE_PORT = 0x441;
     /** Write: arm or re-arm with the period selected by bits 3:0 (the driver's WDT_START port: arm or refresh). */

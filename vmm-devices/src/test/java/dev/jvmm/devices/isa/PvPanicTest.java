@@ -1,14 +1,18 @@
 package dev.jvmm.devices.isa;
 
-import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.io.PioBus;
+import dev.jvmm.core.qom.QomNode;
+import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Register behaviour checked against QEMU 7.2 (qtest: inb 0x505 = 3, inw = 0x0303 pattern, events). */
 class PvPanicTest {
@@ -25,22 +29,22 @@ class PvPanicTest {
         }
     };
 
-    PioBus bus(PvPanicOptions options) {
+    PioBus bus() {
         PioBus bus = new PioBus();
-        new PvPanic(options, listener).attach(bus);
+        new PvPanic(listener).attach(bus);
         return bus;
     }
 
     @Test
     void readsSupportedEvents() {
-        PioBus bus = bus(PvPanicOptions.DEFAULT);
+        PioBus bus = bus();
         assertEquals(3, bus.read(0x505, 1));
         assertEquals(0x0303, bus.read(0x505, 2), "QEMU splits wide reads into byte reads");
     }
 
     @Test
     void writesReportEvents() {
-        PioBus bus = bus(PvPanicOptions.DEFAULT);
+        PioBus bus = bus();
         bus.write(0x505, 1, 2);
         bus.write(0x505, 1, 1);
         bus.write(0x505, 1, 3);
@@ -49,7 +53,7 @@ class PvPanicTest {
 
     @Test
     void unknownBitsAndZeroAreIgnored() {
-        PioBus bus = bus(PvPanicOptions.DEFAULT);
+        PioBus bus = bus();
         bus.write(0x505, 1, 0xfc);
         bus.write(0x505, 1, 0);
         assertEquals(List.of(), events);
@@ -58,35 +62,55 @@ class PvPanicTest {
     }
 
     @Test
-    void optionsMoveThePortAndChangeTheEvents() {
-        PvPanicOptions o = PvPanicOptions.parse("pvpanic,ioport=0x520,events=1,id=p0");
-        assertEquals(new PvPanicOptions(0x520, 1), o);
-        PioBus bus = bus(o);
-        assertEquals(1, bus.read(0x520, 1));
-        assertEquals(0xff, bus.read(0x505, 1) & 0xff, "nothing at the default port");
-        bus.write(0x520, 1, 2);
-        assertEquals(List.of("crashloaded"), events, "QEMU 7.2 does not filter writes by events");
-        assertEquals(new PvPanicOptions(1280, 3), PvPanicOptions.parse("pvpanic,ioport=1280"));
-        assertEquals(PvPanicOptions.DEFAULT, PvPanicOptions.parse("pvpanic"));
+    void propertiesMoveThePortAndChangeTheEvents() {
+        try (TestBoard board = new TestBoard()) {
+            board.add("pvpanic,ioport=0x520,events=1,id=p0");
+            assertEquals(1, board.pio.read(0x520, 1));
+            assertEquals(0xff, board.pio.read(0x505, 1) & 0xff, "nothing at the default port");
+            QomNode node = board.node("/machine/peripheral/p0");
+            assertEquals(0x520L, assertDoesNotThrow(() -> node.get("ioport")));
+            assertEquals(List.of(AcpiIsaDevice.pvpanic(0x520)), board.acpi, "described to ACPI at its port");
+        }
+        try (TestBoard board = new TestBoard()) {
+            board.add("pvpanic,ioport=1280");
+            assertEquals(3, board.pio.read(1280, 1));
+        }
+    }
+
+    /** GUEST_CRASHLOADED goes out at once; a panic goes to the machine's panic action (GUEST_PANICKED). */
+    @Test
+    void reportsReachTheMachine() throws Exception {
+        try (TestBoard board = new TestBoard()) {
+            board.add("pvpanic");
+            board.pio.write(0x505, 1, 2);
+            assertEquals(List.of(new VmEvent.GuestCrashloaded("run")), board.published);
+            board.pio.write(0x505, 1, 1);
+            board.lifecycle.drainMainLoop();
+            assertTrue(board.published.stream().anyMatch(e -> e instanceof VmEvent.GuestPanicked),
+                    board.published.toString());
+        }
     }
 
     @Test
-    void optionErrorsAsQemu() {
-        assertEquals("-device pvpanic,ioport=0x10000: Parameter 'ioport' expects uint16_t", error("pvpanic,ioport=0x10000"));
-        assertEquals("-device pvpanic,events=256: Parameter 'events' expects uint8_t", error("pvpanic,events=256"));
-        assertEquals("-device pvpanic,events=x: Parameter 'events' expects integer", error("pvpanic,events=x"));
-        assertEquals("-device pvpanic,foo=1: Property 'pvpanic.foo' not found", error("pvpanic,foo=1"));
+    void refusalsAsQemu() {
+        try (TestBoard board = new TestBoard()) {
+            assertEquals("Parameter 'ioport' expects uint16_t", board.refusal("pvpanic,ioport=0x10000"));
+            assertEquals("Parameter 'events' expects uint8_t", board.refusal("pvpanic,events=256"));
+            assertEquals("Parameter 'events' expects integer", board.refusal("pvpanic,events=x"));
+            assertEquals("Property 'pvpanic.foo' not found", board.refusal("pvpanic,foo=1"));
+            assertEquals("Property 'pvpanic.pvpanic[0]' is not writable", board.refusal("pvpanic,pvpanic[0]=x"));
+            assertEquals("Device 'pvpanic' can't go on PCI bus", board.refusal("pvpanic,bus=pci.0"));
+            board.add("pvpanic");
+            assertEquals("duplicate fw_cfg file name: etc/pvpanic-port", board.refusal("pvpanic,ioport=0x520"));
+        }
     }
 
     @Test
     void noListenerIsHarmless() {
         PioBus bus = new PioBus();
-        new PvPanic(null, null).attach(bus);
+        new PvPanic(null).attach(bus);
         bus.write(0x505, 1, 1);
         assertEquals(3, bus.read(0x505, 1));
     }
 
-    static String error(String text) {
-        return assertThrows(OptionException.class, () -> PvPanicOptions.parse(text)).formatted();
-    }
 }

@@ -3,6 +3,7 @@ package dev.jvmm.devices.isa;
 import dev.jvmm.core.chardev.NullChardev;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.devices.Qtest;
+import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -211,19 +212,12 @@ class QemuQtestComparisonTest {
                 "inb 0x505", "inb 0x520", "inw 0x520", "inb 0x504", "inb 0x506");
         for (String device : List.of("pvpanic", "pvpanic,ioport=0x520,events=1")) {
             List<String> expected = runQemu(script, "-device", device);
-            PioBus bus = new PioBus();
-            new PvPanic(PvPanicOptions.parse(device), new PvPanic.PanicListener() {
-                @Override
-                public void panicked() {
-                }
-
-                @Override
-                public void crashLoaded() {
-                }
-            }).attach(bus);
-            List<String> actual = new ArrayList<>();
-            Qtest.runPortScript(bus, script, actual);
-            assertEquals(expected, actual, device);
+            try (TestBoard board = new TestBoard()) {
+                board.add(device);
+                List<String> actual = new ArrayList<>();
+                Qtest.runPortScript(board.pio, script, actual);
+                assertEquals(expected, actual, device);
+            }
         }
     }
 

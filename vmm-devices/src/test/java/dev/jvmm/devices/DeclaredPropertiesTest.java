@@ -1,0 +1,18 @@
+package dev.jvmm.devices;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Each type's declarations, its ancestors' included, against QEMU 7.2's device-list-properties and
+ * qom-list-properties (test resources qemu-props/). Abstract types are checked by their qom-list.
+ */
+class DeclaredPropertiesTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"virtio-serial-pci", "virtio-serial-device", "virtserialport", "virtconsole",
+        "virtio-balloon-pci", "virtio-balloon-device", "i6300esb", "ib700", "pvpanic", "virtio-serial-port",
+        "virtio-serial-pci-base", "virtio-balloon-pci-base"})
+    void sameAsQemu(String type) {
+        QemuPropertyLists.assertMatches(DeviceCatalog.registry(), type);
+    }
+}
