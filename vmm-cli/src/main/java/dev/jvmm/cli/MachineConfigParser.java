@@ -9,7 +9,6 @@ import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.boot.MemoryLayout;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

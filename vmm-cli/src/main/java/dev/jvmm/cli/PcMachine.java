@@ -4,8 +4,6 @@ import dev.jvmm.core.block.BlockControl;
 import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.clock.VirtualClock;
-import dev.jvmm.core.config.OptionException;
-import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
@@ -22,8 +20,6 @@ import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
-import dev.jvmm.core.event.VmEvent;
-import dev.jvmm.core.machine.PciBusInfo;
 import dev.jvmm.core.machine.PciControl;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.QomObject;
@@ -36,14 +32,8 @@ import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.qom.QomService;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
-import dev.jvmm.devices.acpi.SleepRequest;
-import dev.jvmm.devices.ide.Piix3Ide;
-import dev.jvmm.devices.isa.CmosRtc;
-import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
-import dev.jvmm.devices.isa.Port92;
-import dev.jvmm.devices.isa.PostCodePort;
 import dev.jvmm.devices.pc.PcBoard;
 import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pc.PcProperties;
@@ -51,7 +41,6 @@ import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.BarMapper;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
-import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.devices.virtio.BalloonHandle;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuTypes;
@@ -60,6 +49,7 @@ import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmVm;
 import dev.jvmm.kvm.Vcpu;
 import dev.jvmm.kvm.VcpuExitHandler;
+import dev.jvmm.kvm.VcpuQom;
 import dev.jvmm.kvm.VcpuSet;
 import dev.jvmm.kvm.boot.BootEntry;
 import dev.jvmm.kvm.boot.KernelLoader;
@@ -177,7 +167,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
         openChardevs();
         board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
-                config.cpu().split(",", 2)[0] + "-x86_64-cpu", smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
+                model.typeName(), smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
                 smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop);
@@ -186,6 +176,9 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
                 layout.highRamSize(), rtc));
         try {
             board.createBaseDevices();
+            for (int i = 0; i < smp.cpus(); i++) {
+                VcpuQom.describe(board.cpuNode(i), vcpus.get(i).model(), i, topology);
+            }
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
             drives.addIdeDriveDevices(devices);
@@ -218,8 +211,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
             }
         }
     }
-
-
 
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {

@@ -1,6 +1,5 @@
 package dev.jvmm.kvm;
 
-import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;

@@ -2,7 +2,6 @@ package dev.jvmm.qmp;
 
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.loop.IoLoop;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

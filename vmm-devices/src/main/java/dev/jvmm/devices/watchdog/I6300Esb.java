@@ -9,7 +9,6 @@ import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.Realized;
-import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciConfigSpace;

@@ -10,7 +10,6 @@ import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.Realized;
-import dev.jvmm.devices.model.DeviceInstance;
 
 /**
  * IB700 single-board-computer watchdog (register description: Linux ib700wdt.c header; the board manual is not

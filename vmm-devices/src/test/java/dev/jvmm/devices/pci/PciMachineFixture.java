@@ -3,7 +3,6 @@ package dev.jvmm.devices.pci;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
-import dev.jvmm.core.irq.IrqLine;
 
 import java.util.ArrayList;
 import java.util.List;
