@@ -71,40 +71,13 @@ final class MachineConfigParser {
                 List.copyOf(cl.chardev),
                 serials(cl),
                 cl.device.stream().map(MachineConfigParser::deviceOpts).toList(),
-                globals(cl.global),
+                Globals.parse(cl.global),
                 List.copyOf(cl.drives),
                 List.copyOf(cl.blockdev),
                 cl.snapshot,
                 List.copyOf(cl.qmp),
                 List.copyOf(cl.mon),
                 List.copyOf(cl.action));
-    }
-
-    /**
-     * -global DRIVER.PROP=VALUE (the driver ends at the first '.', the property at the first '=') or the
-     * QemuOpts form driver=,property=,value=, as QEMU's qemu_global_option reads them.
-     */
-    static Globals globals(List<String> options) {
-        Globals g = new Globals();
-        for (String o : options) {
-            int dot = o.indexOf('.');
-            int eq = o.indexOf('=');
-            if (dot > 0 && eq > dot + 1) {
-                g.add(o.substring(0, dot), o.substring(dot + 1, eq), o.substring(eq + 1));
-                continue;
-            }
-            QemuOpts q = QemuOpts.parse("-global " + o, o, null);
-            for (String k : q.values().keySet()) {
-                if (!k.equals("driver") && !k.equals("property") && !k.equals("value")) {
-                    throw new OptionException("-global " + o, "Invalid parameter '" + k + "'");
-                }
-            }
-            if (!q.has("driver") || !q.has("property") || !q.has("value")) {
-                throw new OptionException("-global " + o, "options 'driver', 'property', and 'value' are required");
-            }
-            g.add(q.get("driver").get(), q.get("property").get(), q.get("value").get());
-        }
-        return g;
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.block.BlockControl;
-import dev.jvmm.core.chardev.Chardev;
 import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.event.EventBus;
@@ -11,44 +10,38 @@ import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.ChardevControl;
-import dev.jvmm.core.machine.ChardevInfo;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
-import dev.jvmm.core.machine.VcpuControl;
-import dev.jvmm.core.machine.VcpuInfo;
-import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.machine.PciControl;
 import dev.jvmm.core.machine.QomControl;
-import dev.jvmm.core.machine.QomObject;
 import dev.jvmm.core.machine.RtcControl;
+import dev.jvmm.core.machine.VcpuControl;
+import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.machine.WakeupReason;
-import dev.jvmm.core.state.RunState;
-import dev.jvmm.devices.acpi.Piix4Pm;
-import dev.jvmm.core.machine.MachineCommandException;
-import dev.jvmm.core.machine.QomObject;
-import dev.jvmm.core.qom.QomService;
-import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.qom.TypeRegistry;
+import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.DeviceCatalog;
+import dev.jvmm.devices.acpi.Piix4Pm;
+import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.PcBoard;
 import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pc.PcProperties;
-import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.BarMapper;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.virtio.BalloonHandle;
 import dev.jvmm.kvm.CpuModel;
-import dev.jvmm.kvm.CpuTypes;
 import dev.jvmm.kvm.CpuTopology;
+import dev.jvmm.kvm.CpuTypes;
 import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmVm;
+import dev.jvmm.kvm.LifecycleExits;
 import dev.jvmm.kvm.Vcpu;
-import dev.jvmm.kvm.VcpuExitHandler;
 import dev.jvmm.kvm.VcpuQom;
 import dev.jvmm.kvm.VcpuSet;
 import dev.jvmm.kvm.boot.BootEntry;
@@ -73,7 +66,7 @@ import java.util.stream.IntStream;
  * vCPU, the legacy ISA devices, and the kernel loaded the way -kernel asks. It is the machine control API
  * that QMP drives and the vCPU control the shared lifecycle policy drives.
  */
-final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, AutoCloseable {
+final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
     private final MachineConfig config;
     private final KernelLoader.Request kernel;
     private final PrintStream err;
@@ -235,7 +228,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     /** Starts the vCPU threads; without -S the guest runs at once. */
     void start() {
-        vcpus.start(pio, mmio, this, true);
+        vcpus.start(pio, mmio, new LifecycleExits(lifecycle, memory, err), true);
         lifecycle.start(!config.startPaused());
     }
 
@@ -297,20 +290,13 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
     /** QEMU's NMI to every CPU (watchdog inject-nmi): KVM_NMI on each vCPU, taken out of KVM_RUN for it. */
     @Override
     public void injectNmi() {
-        boolean wasRunning = !vcpus.isPaused();
-        if (wasRunning) {
-            vcpus.pauseAll();
-        }
         try {
-            for (Vcpu v : vcpus.vcpus()) {
-                v.injectNmi();
-            }
+            vcpus.whilePaused(() -> {
+                vcpus.vcpus().forEach(Vcpu::injectNmi);
+                return null;
+            });
         } catch (RuntimeException e) {
             err.println(Main.PROGRAM + ": warning: NMI injection failed: " + e.getMessage());
-        } finally {
-            if (wasRunning) {
-                vcpus.resumeAll();
-            }
         }
     }
 
@@ -342,39 +328,6 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
         Runtime.getRuntime().halt(status);
     }
 
-    // ---- VcpuExitHandler: exits KVM leaves to the machine (on vCPU threads) ----
-
-    @Override
-    public void onTripleFault(Vcpu cpu) {
-        lifecycle.requestGuestReset();
-    }
-
-    @Override
-    public void onInternalError(Vcpu cpu, int suberror, long[] data) {
-        // QEMU's kvm_handle_internal_error text and state dump, byte for byte.
-        err.print(cpu.internalErrorReport(suberror, data, memory));
-        err.flush();
-        lifecycle.requestInternalError();
-    }
-
-    @Override
-    public void onFailEntry(Vcpu cpu, long hardwareReason) {
-        err.printf("KVM: entry failed, hardware error 0x%x%n", hardwareReason);
-        err.print(cpu.dumpRegisters(memory));
-        err.flush();
-        lifecycle.requestInternalError();
-    }
-
-    @Override
-    public void onSystemEvent(Vcpu cpu, int type, long[] data) {
-        switch (type) {
-            case 1 -> lifecycle.requestGuestShutdown();  // KVM_SYSTEM_EVENT_SHUTDOWN
-            case 2 -> lifecycle.requestGuestReset();     // KVM_SYSTEM_EVENT_RESET
-            case 3 -> lifecycle.requestGuestPanic();     // KVM_SYSTEM_EVENT_CRASH
-            default -> lifecycle.requestInternalError();
-        }
-    }
-
     // ---- MachineControl: what QMP asks ----
 
     @Override
@@ -394,14 +347,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public ChardevControl chardevs() {
-        return () -> {
-            List<ChardevInfo> out = new ArrayList<>();
-            for (Chardev c : chardevs.all().values()) {
-                // QEMU: a chardev no device uses has no open frontend
-                out.add(new ChardevInfo(c.id(), c.describe(), chardevs.isFrontendOpen(c.id())));
-            }
-            return out;
-        };
+        return chardevs;
     }
 
     @Override
@@ -411,45 +357,12 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
     @Override
     public BalloonControl balloon() {
-        return new BalloonControl() {
-            @Override
-            public void balloon(long target) throws MachineCommandException {
-                BalloonHandle.balloon(devices, target);
-            }
-
-            @Override
-            public long actual() throws MachineCommandException {
-                return BalloonHandle.actual(devices);
-            }
-        };
+        return BalloonHandle.control(devices);
     }
 
     @Override
     public QomControl qom() {
-        QomService model = devices.qom();
-        return new QomControl() {
-            @Override
-            public Optional<QomObject> resolve(String path) {
-                return model.resolve(path);
-            }
-
-            @Override
-            public List<TypeInfo> listTypes(String implementsType, boolean includeAbstract) {
-                return model.listTypes(implementsType, includeAbstract);
-            }
-
-            @Override
-            public List<QomService.PropertyInfo> qomListProperties(String typename)
-                    throws MachineCommandException {
-                return model.qomListProperties(typename);
-            }
-
-            @Override
-            public List<QomService.PropertyInfo> deviceListProperties(String typename)
-                    throws MachineCommandException {
-                return model.deviceListProperties(typename);
-            }
-        };
+        return devices.qom();
     }
 
     @Override
@@ -482,19 +395,7 @@ final class PcMachine implements MachineControl, VcpuControl, VcpuExitHandler, A
 
         @Override
         public String registersText(int cpuIndex) {
-            // KVM_GET_REGS waits for KVM_RUN to return; a vCPU halted with interrupts off never would, so the
-            // dump is taken with the vCPUs out of the kernel.
-            boolean wasRunning = !vcpus.isPaused();
-            if (wasRunning) {
-                vcpus.pauseAll();
-            }
-            try {
-                return vcpus.get(cpuIndex).dumpRegisters(memory);
-            } finally {
-                if (wasRunning) {
-                    vcpus.resumeAll();
-                }
-            }
+            return vcpus.whilePaused(() -> vcpus.get(cpuIndex).dumpRegisters(memory));
         }
 
         @Override

@@ -122,6 +122,25 @@ public final class VcpuSet implements AutoCloseable {
         return pauseRequested;
     }
 
+    /**
+     * Runs work with every vCPU out of KVM_RUN, then lets them run again if they were running. vCPU ioctls
+     * such as KVM_GET_REGS or KVM_NMI wait for KVM_RUN to return, which a vCPU halted with interrupts off
+     * never does by itself.
+     */
+    public <T> T whilePaused(java.util.function.Supplier<T> work) {
+        boolean wasRunning = !isPaused();
+        if (wasRunning) {
+            pauseAll();
+        }
+        try {
+            return work.get();
+        } finally {
+            if (wasRunning) {
+                resumeAll();
+            }
+        }
+    }
+
     /** Called by a vCPU thread at its loop top; returns false when the set is stopping. */
     boolean park(Vcpu v) {
         lock.lock();

@@ -3,13 +3,17 @@ package dev.jvmm.core.chardev;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.loop.IoLoop;
+import dev.jvmm.core.machine.ChardevControl;
+import dev.jvmm.core.machine.ChardevInfo;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -25,7 +29,7 @@ import java.util.regex.Pattern;
  * <p>Supported: stdio, file (path=, append=), null, socket on UNIX paths (path=, server=, wait=,
  * reconnect=), pty. Not supported (clear error): socket fd=, TCP sockets, mux=on, logfile=.
  */
-public final class ChardevFactory {
+public final class ChardevFactory implements ChardevControl {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]*");
     private static final String NOT_IDENTIFIER = "Parameter 'id' expects an identifier\n"
             + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
@@ -163,6 +167,16 @@ public final class ChardevFactory {
     /** A chardev created earlier, by id. */
     public Optional<Chardev> get(String id) {
         return Optional.ofNullable(byId.get(id));
+    }
+
+    /** query-chardev: every chardev; one no device uses has no open frontend, as in QEMU. */
+    @Override
+    public List<ChardevInfo> list() {
+        List<ChardevInfo> out = new ArrayList<>();
+        for (Chardev c : all().values()) {
+            out.add(new ChardevInfo(c.id(), c.describe(), isFrontendOpen(c.id())));
+        }
+        return out;
     }
 
     /** Every chardev created, in creation order (for query-chardev). */

@@ -1,5 +1,8 @@
 package dev.jvmm.core.qom;
 
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.config.QemuOpts;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -41,6 +44,33 @@ public final class Globals {
     }
 
     private final List<Global> globals = new ArrayList<>();
+
+    /**
+     * -global DRIVER.PROP=VALUE (the driver ends at the first '.', the property at the first '=') or the
+     * QemuOpts form driver=,property=,value=, as QEMU's qemu_global_option reads them.
+     */
+    public static Globals parse(List<String> options) {
+        Globals g = new Globals();
+        for (String o : options) {
+            int dot = o.indexOf('.');
+            int eq = o.indexOf('=');
+            if (dot > 0 && eq > dot + 1) {
+                g.add(o.substring(0, dot), o.substring(dot + 1, eq), o.substring(eq + 1));
+                continue;
+            }
+            QemuOpts q = QemuOpts.parse("-global " + o, o, null);
+            for (String k : q.values().keySet()) {
+                if (!k.equals("driver") && !k.equals("property") && !k.equals("value")) {
+                    throw new OptionException("-global " + o, "Invalid parameter '" + k + "'");
+                }
+            }
+            if (!q.has("driver") || !q.has("property") || !q.has("value")) {
+                throw new OptionException("-global " + o, "options 'driver', 'property', and 'value' are required");
+            }
+            g.add(q.get("driver").get(), q.get("property").get(), q.get("value").get());
+        }
+        return g;
+    }
 
     public void add(String driver, String property, String value) {
         globals.add(new Global(driver, property, value));

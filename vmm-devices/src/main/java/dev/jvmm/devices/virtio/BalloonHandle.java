@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.DeviceModel;
@@ -23,6 +24,21 @@ public final class BalloonHandle implements DeviceInstance {
     public static Optional<BalloonHandle> of(DeviceModel model) {
         return model.devices().stream().map(DeviceModel.Device::instance)
                 .filter(BalloonHandle.class::isInstance).map(BalloonHandle.class::cast).findFirst();
+    }
+
+    /** balloon and query-balloon's handle over the model's balloon, found when each command runs. */
+    public static BalloonControl control(DeviceModel model) {
+        return new BalloonControl() {
+            @Override
+            public void balloon(long target) throws MachineCommandException {
+                BalloonHandle.balloon(model, target);
+            }
+
+            @Override
+            public long actual() throws MachineCommandException {
+                return BalloonHandle.actual(model);
+            }
+        };
     }
 
     /** QEMU's qmp_balloon: no device first, then a target that is no size. */
