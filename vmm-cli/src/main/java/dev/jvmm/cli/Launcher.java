@@ -92,7 +92,7 @@ final class Launcher {
         return c.withDevices(List.copyOf(devices));
     }
 
-    private static KernelLoader.Request readKernel(MachineConfig c) {
+    static KernelLoader.Request readKernel(MachineConfig c) {
         Path initrd = c.initrd().orElse(null);
         try {
             if (c.kernel().isPresent()) {

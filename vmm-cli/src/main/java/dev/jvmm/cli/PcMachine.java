@@ -24,6 +24,8 @@ import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.core.state.RunState;
+import dev.jvmm.core.vmstate.MachineState;
+import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.isa.RtcOptions;
@@ -217,6 +219,37 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         board.reset();
         vm.resetInterruptState();
         board.firmwareSetup();
+    }
+
+    /**
+     * Every device's state, the board's included, as vmstate sections keyed by QOM path, taken with the
+     * vCPUs out of KVM_RUN. The vCPUs' registers and KVM's own devices (irqchip, PIT, clock) are not in it.
+     */
+    MachineState saveDeviceState() {
+        return vcpus.whilePaused(() -> MachineState.save(stateParts()));
+    }
+
+    /** Restores saveDeviceState's sections into this machine, built from the same command line. */
+    void restoreDeviceState(MachineState saved) throws StateException {
+        StateException[] failed = new StateException[1];
+        vcpus.whilePaused(() -> {
+            try {
+                saved.restore(stateParts());
+            } catch (StateException e) {
+                failed[0] = e;
+            }
+            return null;
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+    }
+
+    /** The devices' sections and the PCI bus's (its INTx levels, and BAR mappings redone after a load). */
+    private List<MachineState.Part> stateParts() {
+        List<MachineState.Part> parts = new ArrayList<>(devices.stateParts());
+        parts.add(new MachineState.Part(devices.bus("pci.0").orElseThrow().node().path(), "PCI", pci));
+        return parts;
     }
 
     synchronized IoLoop ioLoop() {

@@ -16,6 +16,7 @@ import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.Placement;
+import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
@@ -144,7 +145,8 @@ public final class Piix3Ide implements PciFunction, Saveable {
             bus.addConstant("realized", "bool", true);
             bus.addLink("hotplug-handler", "hotplug-handler", () -> null);
         }
-        return DeviceInstance.STATELESS;
+        // the PCI bus resets the function; its section holds both channels and their units
+        return Realized.of(ide);
     }
 
     /** Channel 0 (primary) or 1 (secondary); attach drives with {@link IdeBus#attach}. */

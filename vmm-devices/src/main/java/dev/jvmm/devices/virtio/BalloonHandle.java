@@ -2,6 +2,7 @@ package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.MachineCommandException;
+import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.DeviceModel;
 
@@ -62,6 +63,12 @@ public final class BalloonHandle implements DeviceInstance {
 
     public VirtioBalloon device() {
         return balloon;
+    }
+
+    /** The balloon's section is its transport's, which holds the device's state. */
+    @Override
+    public Optional<Saveable> state() {
+        return Optional.of(function);
     }
 
     @Override

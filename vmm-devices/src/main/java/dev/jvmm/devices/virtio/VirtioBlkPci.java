@@ -12,6 +12,7 @@ import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.Placement;
+import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.PciPlacement;
 
 import java.util.List;
@@ -90,12 +91,8 @@ public final class VirtioBlkPci {
         VirtioPciTransport f = new VirtioPciTransport(ctx.memory(), blk, ctx.msi(), ctx.ioevents(), opts.id());
         ctx.pci().add(at.slot(), at.function(), f);
         describe(where, p, at, opts, blk);
-        return new DeviceInstance() {
-            @Override
-            public void close() {
-                f.close();
-            }
-        };
+        // the PCI bus resets the function; its section is the transport's, the device's own state inside
+        return new Realized<>(f, () -> { }, f::close);
     }
 
     /** The values QEMU shows once the device is realized, where they differ from the settled properties. */

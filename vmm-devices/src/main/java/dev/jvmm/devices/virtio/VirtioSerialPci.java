@@ -11,6 +11,7 @@ import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.Placement;
+import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciPlacement;
 
@@ -77,11 +78,7 @@ public final class VirtioSerialPci {
         Bus bus = where.model().addBus(backend, busName, VirtioSerial.BUS.name(), dev);
         bus.node().addConstant("realized", "bool", true);
         bus.node().addLink("hotplug-handler", "hotplug-handler", backend::path);
-        return new DeviceInstance() {
-            @Override
-            public void close() {
-                f.close();
-            }
-        };
+        // the PCI bus resets the function; its section is the transport's, the device's own state inside
+        return new Realized<>(f, () -> { }, f::close);
     }
 }
