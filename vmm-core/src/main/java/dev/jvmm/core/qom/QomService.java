@@ -101,7 +101,7 @@ public final class QomService implements QomControl {
             throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND,
                     "Class '" + typename + "' not found");
         }
-        if (types.isA(typename, "interface")) {
+        if (types.ancestry(typename).stream().anyMatch(t -> t.name().equals("interface"))) {
             throw MachineCommandException.generic("Parameter 'typename' expects a QOM type");
         }
         List<PropertyInfo> out = new ArrayList<>();

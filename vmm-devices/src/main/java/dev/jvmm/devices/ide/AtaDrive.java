@@ -76,6 +76,7 @@ public final class AtaDrive extends IdeDevice {
      * without.
      */
     public static final TypeInfo TYPE = TypeInfo.type("ide-hd", IdeDevice.TYPE.name())
+            .category("Storage").description("virtual IDE disk")
             .props(IdeUnits.COMMON.toArray(new Property[0]))
             .props(Property.of("cyls", PropType.UINT32, 0L),
                     Property.of("heads", PropType.UINT32, 0L),

@@ -26,6 +26,7 @@ import java.util.Objects;
 public final class AtapiCdrom extends IdeDevice implements RemovableMediaDevice {
     /** QEMU's ide-cd: the common IDE properties; without drive= it has an empty drive of its own. */
     public static final TypeInfo TYPE = TypeInfo.type("ide-cd", IdeDevice.TYPE.name())
+            .category("Storage").description("virtual IDE CD-ROM")
             .props(IdeUnits.COMMON.toArray(new Property[0]))
             .build();
 

@@ -66,7 +66,7 @@ public final class CmosRtc implements IoHandler, Saveable {
      * QEMU's mc146818rtc (hw/rtc/mc146818rtc.c) at 0x70, IRQ 8. lost_tick_policy slew is -rtc driftfix=slew
      * (QEMU's sugar for it); the board sets base_year 2000, which QEMU then shows as 0.
      */
-    public static final TypeInfo TYPE = TypeInfo.type("mc146818rtc", "isa-device")
+    public static final TypeInfo TYPE = TypeInfo.type("mc146818rtc", "isa-device").category("Misc")
             .implementing("acpi-dev-aml-interface")
             .props(Property.of("lost_tick_policy", PropType.LOST_TICK_POLICY, "discard"),
                     Property.fixed("irq", PropType.UINT8, (long) IRQ),

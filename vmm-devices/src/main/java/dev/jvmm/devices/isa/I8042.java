@@ -28,7 +28,7 @@ public final class I8042 implements IoHandler, Saveable {
      * QEMU's i8042 (hw/input/pckbd.c). The board makes the one at 0x60/0x64 (unless -machine i8042=off);
      * its interrupt lines and PS/2 devices take their defaults.
      */
-    public static final TypeInfo TYPE = TypeInfo.type("i8042", "isa-device")
+    public static final TypeInfo TYPE = TypeInfo.type("i8042", "isa-device").category("Input")
             .implementing("acpi-dev-aml-interface")
             .props(Property.fixed("kbd-irq", PropType.UINT8, 1L),
                     Property.fixed("mouse-irq", PropType.UINT8, 12L),

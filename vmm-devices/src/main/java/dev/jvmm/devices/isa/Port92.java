@@ -26,7 +26,7 @@ public final class Port92 implements IoHandler, Saveable {
     static final int A20_ENABLE = 0x02;
 
     /** QEMU's port92 (hw/i386/port92.c); only the board creates it, with the i8042. */
-    public static final TypeInfo TYPE = TypeInfo.type("port92", "isa-device")
+    public static final TypeInfo TYPE = TypeInfo.type("port92", "isa-device").notUserCreatable()
             .props(Property.object("port92[0]", PropType.child("memory-region")),
                     Property.object("a20[0]", PropType.link("irq")))
             .build();

@@ -33,7 +33,7 @@ public final class PvPanic implements IoHandler {
      * as supported (PANICKED | CRASH_LOADED by default). Its port's memory region is a child QEMU makes at
      * instance creation, so device-list-properties lists it.
      */
-    public static final TypeInfo TYPE = TypeInfo.type("pvpanic", "isa-device")
+    public static final TypeInfo TYPE = TypeInfo.type("pvpanic", "isa-device").category("Misc")
             .implementing("acpi-dev-aml-interface")
             .props(Property.of("ioport", PropType.UINT16, (long) DEFAULT_IOPORT),
                     Property.of("events", PropType.UINT8, (long) PVPANIC_EVENTS),

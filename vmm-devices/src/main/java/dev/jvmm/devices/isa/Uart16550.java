@@ -49,7 +49,7 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
     private static final long UNSET = 0xffff_ffffL;
 
     /** QEMU's isa-serial (hw/char/serial-isa.c): -serial's COM ports, and -device isa-serial. */
-    public static final TypeInfo ISA_TYPE = TypeInfo.type("isa-serial", "isa-device")
+    public static final TypeInfo ISA_TYPE = TypeInfo.type("isa-serial", "isa-device").category("Input")
             .implementing("acpi-dev-aml-interface")
             .props(Property.of("irq", PropType.UINT32, UNSET),
                     Property.of("index", PropType.UINT32, UNSET),
@@ -97,6 +97,10 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
             throw new PropertyException("isa-serial: " + e.getMessage());
         }
         ctx.describeIsa(AcpiIsaDevice.serial((int) index, (int) iobase, (int) irq));
+        // qom-get reads the values realize settled, as QEMU's properties do after serial_isa_realizefn
+        where.node().addConstant("index", "uint32", index);
+        where.node().addConstant("iobase", "uint32", iobase);
+        where.node().addConstant("irq", "uint32", irq);
         return new Realized<>(uart, uart::reset, uart::close);
     });
 

@@ -43,6 +43,8 @@ public final class DeviceModel {
     private final QomNode unattached;
     private final List<Bus> buses = new ArrayList<>();
     private final List<Device> devices = new ArrayList<>();
+    /** How many devices each bus has had plugged, for its child[N] links (QEMU numbers them in plug order). */
+    private final Map<String, Integer> busChildren = new java.util.HashMap<>();
     private final QomService qom;
     private DeviceContext ctx;
     private int anonymous;
@@ -63,8 +65,9 @@ public final class DeviceModel {
         unattached = machine.addChild("unattached", "container");
         peripheral = machine.addChild("peripheral", "container");
         peripheralAnon = machine.addChild("peripheral-anon", "container");
-        // QEMU's main-system-bus, where the sysbus devices (the PCI host bridge) hang
-        buses.add(new Bus("main-system-bus", "System", unattached.addChild("sysbus", "System"), null));
+        // QEMU's main-system-bus, where the sysbus devices (the PCI host bridge) hang; QEMU never realizes it
+        buses.add(busNode(new Bus("main-system-bus", "System", unattached.addChild("sysbus", "System"), null),
+                false));
         qom = new QomService(types, tree);
     }
 
@@ -106,10 +109,24 @@ public final class DeviceModel {
 
     /** Registers a bus provided by a device (or the board) under its parent node. */
     public Bus addBus(QomNode parent, String name, String type, Object owner) {
-        QomNode node = parent.addChild(name, type);
-        Bus b = new Bus(name, type, node, owner);
+        Bus b = busNode(new Bus(name, type, parent.addChild(name, type), owner), true);
         buses.add(b);
         return b;
+    }
+
+    /** A bus's own QOM properties; its hotplug-handler link is empty until the board names one. */
+    private static Bus busNode(Bus b, boolean realized) {
+        b.node().addConstant("realized", "bool", realized);
+        b.node().addLink("hotplug-handler", "hotplug-handler", () -> "");
+        return b;
+    }
+
+    /**
+     * A device QEMU plugs into the bus at this point and jvmm does not model: it takes its child[N] number
+     * on the bus, so later devices keep QEMU's numbers.
+     */
+    public void skipBusChild(String busName) {
+        busChildren.merge(busName, 1, Integer::sum);
     }
 
     public Optional<Bus> bus(String name) {
@@ -288,6 +305,10 @@ public final class DeviceModel {
             node.parent().ifPresent(p -> p.removeChild(node.name()));
             throw e;
         }
+        if (bus != null) {
+            int n = busChildren.merge(bus.name(), 1, Integer::sum) - 1;
+            bus.node().addLink("child[" + n + "]", node.type(), node::path);
+        }
         Device d = new Device(node.path(), cls.type().name(), id, props, inst);
         devices.add(d);
         return d;
@@ -329,6 +350,11 @@ public final class DeviceModel {
                         && HOTPLUG_BUSES.stream().anyMatch(h -> types.isA(bus.type(), h))
                         && types.lookup(type).orElseThrow().userCreatable());
                 case "parent_bus" -> node.addLink(name, "bus", () -> bus == null ? null : bus.node().path());
+                // "SS.F" of the function's place, as QEMU's legacy pci-devfn view of addr prints it
+                case "legacy-addr" -> node.addProperty(name, "str", () -> {
+                    long devfn = node.get("addr") instanceof Long a ? a : -1;
+                    return devfn < 0 ? "" : String.format("%02x.%x", devfn >> 3, devfn & 7);
+                }, null);
                 default -> {
                     if (r.property().settable()) {
                         String owner = types.isA(type, r.owner()) ? type : backend;

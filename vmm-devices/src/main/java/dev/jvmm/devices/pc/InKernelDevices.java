@@ -22,7 +22,7 @@ public final class InKernelDevices {
     public static final TypeInfo PIT_COMMON = TypeInfo.abstractType("pit-common", "isa-device").build();
 
     /** The 8254 PIT at 0x40; KVM re-injects the ticks a guest misses, QEMU's "delay" policy. */
-    public static final TypeInfo KVM_PIT = TypeInfo.type("kvm-pit", "pit-common")
+    public static final TypeInfo KVM_PIT = TypeInfo.type("kvm-pit", "pit-common").notUserCreatable()
             .props(Property.of("lost_tick_policy", PropType.LOST_TICK_POLICY, "delay"),
                     Property.of("iobase", PropType.UINT32, 0xffff_ffffL))
             .build();
@@ -47,7 +47,7 @@ public final class InKernelDevices {
                     Property.of("iobase", PropType.UINT32, 0xffff_ffffL))
             .build();
 
-    public static final TypeInfo KVM_I8259 = TypeInfo.type("kvm-i8259", "pic-common").build();
+    public static final TypeInfo KVM_I8259 = TypeInfo.type("kvm-i8259", "pic-common").notUserCreatable().build();
 
     public static final DeviceClass KVM_I8259_CLASS = new DeviceClass(KVM_I8259, (ctx, p, where) -> {
         where.requireBoard();

@@ -73,6 +73,10 @@ public final class PcBoard {
     private final DeviceModel model;
     private final Config config;
     private final List<AcpiIsaDevice> acpiDevices = new ArrayList<>();
+    private static final String SYSBUS = "main-system-bus";
+    private static final String ISA = "isa.0";
+    private static final String PCI = "pci.0";
+
     private final List<QomNode> cpuNodes = new ArrayList<>();
     private DeviceModel.Device i440fx;
     private DeviceModel.Device piix3;
@@ -116,24 +120,26 @@ public final class PcBoard {
         for (int i = 0; i < config.cpus(); i++) {
             cpuNodes.add(model.addUnattachedNode(config.cpuType()));
             if (i == 0) {
-                model.skipUnattached(); // kvmvapic: the first vCPU's APIC makes it
+                skip(1, SYSBUS); // kvmvapic: the first vCPU's APIC makes it
             }
         }
-        model.skipUnattached(); // kvmclock
+        skip(1, SYSBUS); // kvmclock
+        model.skipBusChild(SYSBUS); // fw_cfg, at /machine/fw_cfg
         model.addChild(model.machineNode(), "i440fx", "i440FX-pcihost", Map.of());
+        model.skipBusChild(SYSBUS); // the in-kernel IOAPIC's node, /machine/i440fx/ioapic
         i440fx = model.addUnattached("i440FX", Map.of("addr", "00.0"));
         piix3 = model.addUnattached("PIIX3", Map.of("addr", "01.0", "multifunction", "on"));
-        skip(2); // i8257 DMA controllers
+        skip(2, ISA); // i8257 DMA controllers
         model.addUnattached("kvm-i8259", Map.of("master", "on", "iobase", "0x20", "elcr_addr", "0x4d0",
                 "elcr_mask", "0xf8"));
         model.addUnattached("kvm-i8259", Map.of("iobase", "0xa0", "elcr_addr", "0x4d1", "elcr_mask", "0xde"));
-        skip(defaults ? 1 : 0); // VGA
-        skip(m.hpet() ? 1 : 0);
+        skip(defaults ? 1 : 0, PCI); // VGA
+        skip(m.hpet() ? 1 : 0, SYSBUS);
         rtc = model.addUnattached("mc146818rtc", Map.of("base_year", "2000"));
         model.machineNode().addLink("rtc_state", "isa-device", rtc::path);
         if (m.pit()) {
             model.addUnattached("kvm-pit", Map.of("iobase", "0x40"));
-            skip(1); // isa-pcspk
+            skip(1, ISA); // isa-pcspk
         }
         for (int i = 0; i < config.serials().size(); i++) {
             if (config.serials().get(i) != null) {
@@ -141,15 +147,15 @@ public final class PcBoard {
                         "chardev", config.serials().get(i)));
             }
         }
-        skip(defaults ? 1 : 0); // isa-parallel
-        skip(1); // isa-fdc
-        skip(defaults ? 1 : 0); // the floppy drive of the default if=floppy drive
+        skip(defaults ? 1 : 0, ISA); // isa-parallel
+        skip(1, ISA); // isa-fdc
+        skip(defaults ? 1 : 0, null); // the floppy drive of the default if=floppy drive
         if (m.i8042()) {
             model.addUnattached("i8042", Map.of());
-            skip(m.vmport() ? 2 : 0); // vmport, vmmouse
+            skip(m.vmport() ? 2 : 0, ISA); // vmport, vmmouse
             model.addUnattached("port92", Map.of());
         }
-        skip(defaults ? 1 : 0); // e1000
+        skip(defaults ? 1 : 0, PCI); // e1000
         // QEMU's ioport80 is a memory region of the machine, not a device
         new PostCodePort().attach(model.context().pio());
     }
@@ -161,12 +167,18 @@ public final class PcBoard {
         }
         pm = model.addUnattached("PIIX4_PM", Map.of("addr", "01.3", "smb_io_base", "0xb100"));
         model.machineNode().addLink("acpi-device", "hotplug-handler", pm::path);
-        skip(SMBUS_EEPROMS);
+        // ACPI PCI hotplug: the PM function handles pci.0's plug and unplug
+        model.bus(PCI).orElseThrow().node().addLink("hotplug-handler", "hotplug-handler", pm::path);
+        skip(SMBUS_EEPROMS, null);
     }
 
-    private void skip(int devices) {
+    /** Devices QEMU makes here that jvmm does not model: their unattached numbers, and their bus's child[N]. */
+    private void skip(int devices, String bus) {
         for (int i = 0; i < devices; i++) {
             model.skipUnattached();
+            if (bus != null) {
+                model.skipBusChild(bus);
+            }
         }
     }
 

@@ -38,7 +38,7 @@ public final class PciHostBridge implements Saveable {
      * The i440FX host (hw/pci-host/i440fx.c) at /machine/i440fx: the configuration ports and the pci.0 bus.
      * jvmm has no 64-bit PCI window: its settings keep their defaults.
      */
-    public static final TypeInfo I440FX_PCIHOST = TypeInfo.type("i440FX-pcihost", "pci-host-bridge")
+    public static final TypeInfo I440FX_PCIHOST = TypeInfo.type("i440FX-pcihost", "pci-host-bridge").notUserCreatable()
             .props(Property.object("pci-hole-end", PropType.UINT32),
                     fixed("pci-hole64-size", PropType.SIZE, 2L << 30),
                     Property.object("pci-hole64-start", PropType.UINT64),

@@ -43,7 +43,7 @@ public final class VirtioBalloon implements VirtioDevice {
      * iothread objects, so iothread stays unset, and free-page-hint, which needs one, is refused at realize.
      * guest-stats and guest-stats-polling-interval are QOM properties made live on the node.
      */
-    public static final TypeInfo TYPE = TypeInfo.type("virtio-balloon-device", "virtio-device")
+    public static final TypeInfo TYPE = TypeInfo.type("virtio-balloon-device", "virtio-device").category("Misc")
             .props(Property.object("legacy-iothread", PropType.object("str")),
                     Property.of("iothread", PropType.settableLink("iothread")).only("Device 'VALUE' not found", ""),
                     Property.of("deflate-on-oom", PropType.BIT, false),

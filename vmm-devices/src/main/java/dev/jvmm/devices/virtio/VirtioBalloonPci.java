@@ -32,7 +32,8 @@ public final class VirtioBalloonPci {
 
     public static final TypeInfo BASE = VirtioTypes.pciBase("virtio-balloon");
 
-    public static final TypeInfo TYPE = VirtioTypes.pciGeneric("virtio-balloon", VirtioBalloon.TYPE.name()).build();
+    public static final TypeInfo TYPE = VirtioTypes.pciGeneric("virtio-balloon", VirtioBalloon.TYPE.name())
+            .category("Misc").build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, VirtioBalloonPci::realize,
             List.of("virtio-balloon"));

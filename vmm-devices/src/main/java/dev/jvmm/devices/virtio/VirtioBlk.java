@@ -104,7 +104,7 @@ public final class VirtioBlk implements VirtioDevice {
      * rerror; bootindex and the BIOS geometry hints (lcyls, lheads, lsecs) only speak to firmware, which jvmm
      * boots without, and request-merging changes nothing the guest sees. The rest keep QEMU's defaults.
      */
-    public static final TypeInfo TYPE = TypeInfo.type("virtio-blk-device", "virtio-device")
+    public static final TypeInfo TYPE = TypeInfo.type("virtio-blk-device", "virtio-device").category("Storage")
             .props(Property.of("drive", PropType.DRIVE),
                     Property.of("serial", PropType.STR),
                     Property.of("num-queues", PropType.UINT16, AUTO_NUM_QUEUES),

@@ -36,7 +36,8 @@ public final class VirtioBlkPci {
             VirtioTypes.IOEVENTFD,
             Property.of("class", PropType.UINT32, 0L));
 
-    public static final TypeInfo TYPE = VirtioTypes.pciGeneric("virtio-blk", VirtioBlk.TYPE.name()).build();
+    public static final TypeInfo TYPE = VirtioTypes.pciGeneric("virtio-blk", VirtioBlk.TYPE.name())
+            .category("Storage").build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, VirtioBlkPci::realize, List.of("virtio-blk"));
 
@@ -104,15 +105,18 @@ public final class VirtioBlkPci {
         n.addConstant("vectors", "uint32", opts.numQueues() + 1L);
         n.addConstant("disable-legacy", "OnOffAuto", p.str("disable-legacy").filter(v -> !v.equals("auto"))
                 .orElse("off"));
-        n.addConstant("num-queues", "uint16", (long) opts.numQueues());
-        n.addConstant("serial", "str", opts.serial());
-        n.addConstant("drive", "str", p.str("drive").orElseThrow());
-        n.addConstant("cyls", "uint32", (long) blk.geometry().cylinders());
-        n.addConstant("heads", "uint32", (long) blk.geometry().heads());
-        n.addConstant("secs", "uint32", (long) blk.geometry().sectors());
-        n.addConstant("logical_block_size", "size", (long) VirtioBlk.SECTOR_SIZE);
-        n.addConstant("physical_block_size", "size", (long) VirtioBlk.SECTOR_SIZE);
+        QomNode backend = VirtioTypes.addBackend(where, p);
+        // the backend's properties are the proxy's aliases: both read the realized values
+        for (QomNode x : List.of(n, backend)) {
+            x.addConstant("num-queues", "uint16", (long) opts.numQueues());
+            x.addConstant("serial", "str", opts.serial());
+            x.addConstant("drive", "str", p.str("drive").orElseThrow());
+            x.addConstant("cyls", "uint32", (long) blk.geometry().cylinders());
+            x.addConstant("heads", "uint32", (long) blk.geometry().heads());
+            x.addConstant("secs", "uint32", (long) blk.geometry().sectors());
+            x.addConstant("logical_block_size", "size", (long) VirtioBlk.SECTOR_SIZE);
+            x.addConstant("physical_block_size", "size", (long) VirtioBlk.SECTOR_SIZE);
+        }
         n.addConstant("bootindex", "int32", p.get("bootindex").orElse(-1L));
-        VirtioProxyNodes.add(where, VirtioBlk.TYPE.name());
     }
 }

@@ -36,7 +36,7 @@ import java.util.List;
  */
 public final class VirtioSerial implements VirtioDevice {
     /** QEMU's virtio-serial-device, the backend of virtio-serial-pci ({@link VirtioSerialPci}). */
-    public static final TypeInfo TYPE = TypeInfo.type("virtio-serial-device", "virtio-device")
+    public static final TypeInfo TYPE = TypeInfo.type("virtio-serial-device", "virtio-device").category("Input")
             .implementing("hotplug-handler")
             .props(Property.of("max_ports", PropType.UINT32, (long) VirtioSerial.DEFAULT_MAX_PORTS),
                     Property.of("emergency-write", PropType.BIT, true))

@@ -35,7 +35,8 @@ public final class VirtioSerialPci {
             Property.of("class", PropType.UINT32, 0L),
             VirtioTypes.IOEVENTFD);
 
-    public static final TypeInfo TYPE = VirtioTypes.pciGeneric("virtio-serial", VirtioSerial.TYPE.name()).build();
+    public static final TypeInfo TYPE = VirtioTypes.pciGeneric("virtio-serial", VirtioSerial.TYPE.name())
+            .category("Input").build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, VirtioSerialPci::realize, List.of("virtio-serial"));
 

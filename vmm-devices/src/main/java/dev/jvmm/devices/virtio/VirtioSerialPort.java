@@ -43,12 +43,12 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
             .props(Property.of("nr", PropType.UINT32, UNSET_NR), Property.of("name", PropType.STR))
             .build();
 
-    public static final TypeInfo SERIAL_PORT = TypeInfo.type("virtserialport", PORT.name())
+    public static final TypeInfo SERIAL_PORT = TypeInfo.type("virtserialport", PORT.name()).category("Input")
             .props(Property.of("chardev", PropType.CHR))
             .build();
 
     /** A virtserialport the guest sees as a console (port 0 when it is the first). */
-    public static final TypeInfo CONSOLE = TypeInfo.type("virtconsole", SERIAL_PORT.name()).build();
+    public static final TypeInfo CONSOLE = TypeInfo.type("virtconsole", SERIAL_PORT.name()).category("Input").build();
 
     public static final DeviceClass SERIAL_PORT_CLASS = new DeviceClass(SERIAL_PORT, VirtioSerialPort::realize);
     public static final DeviceClass CONSOLE_CLASS = new DeviceClass(CONSOLE, VirtioSerialPort::realize);
@@ -95,7 +95,6 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
             ctx.chardevs().claim(chardevId, () -> port.console() || port.guestConnected());
         }
         where.node().setGetter("nr", () -> (long) port.nr());
-        where.bus().node().addLink("child[" + (bus.ports().size() - 1) + "]", type, where.node()::path);
         return new Realized(port);
     }
 

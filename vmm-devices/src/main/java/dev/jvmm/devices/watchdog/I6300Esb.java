@@ -37,7 +37,7 @@ import java.util.function.Consumer;
  */
 public final class I6300Esb implements PciFunction, Saveable {
     /** QEMU's i6300esb: a conventional PCI function with no properties of its own. */
-    public static final TypeInfo TYPE = TypeInfo.type("i6300esb", "pci-device")
+    public static final TypeInfo TYPE = TypeInfo.type("i6300esb", "pci-device").category("Watchdog").description("Intel 6300ESB")
             .implementing("conventional-pci-device")
             .build();
 

@@ -20,7 +20,7 @@ import dev.jvmm.devices.model.Realized;
  */
 public final class Ib700 implements IoHandler, Saveable {
     /** QEMU's ib700: an ISA device with no properties of its own. */
-    public static final TypeInfo TYPE = TypeInfo.type("ib700", "isa-device").build();
+    public static final TypeInfo TYPE = TypeInfo.type("ib700", "isa-device").category("Watchdog").description("iBASE 700").build();
 
     /**
      * Expiry goes to the machine's watchdog action; the machine's reset disarms it. QEMU accepts a second
