@@ -158,9 +158,7 @@ public final class QomService implements QomControl {
         }
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, TreeMap<String, TypeInfo>> e : bySection.entrySet()) {
-            if (e.getValue().isEmpty()) {
-                continue;
-            }
+            // every section is printed, an empty one too: it says jvmm has no such devices
             if (sb.length() > 0) {
                 sb.append('\n');
             }

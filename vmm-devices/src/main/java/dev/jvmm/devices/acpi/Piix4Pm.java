@@ -3,11 +3,12 @@ package dev.jvmm.devices.acpi;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.irq.IrqLine;
-import dev.jvmm.core.machine.SystemWakeup;
 import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.machine.SystemWakeup;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
@@ -144,6 +145,14 @@ public final class Piix4Pm implements PciFunction, IoHandler, Saveable {
                 p.int32("s4_val"), lc);
         pm.attach(ctx.pio());
         PciPlacement.plug(ctx.pci(), pm, TYPE.name(), p.number("addr"));
+        // the values QEMU's piix4_pm_add_properties gives the ACPI table builder, as this device has them
+        QomNode n = where.node();
+        n.addConstant("acpi_enable_cmd", "uint8", (long) ACPI_ENABLE);
+        n.addConstant("acpi_disable_cmd", "uint8", (long) ACPI_DISABLE);
+        n.addConstant("gpe0_blk", "uint32", (long) GPE0_BASE);
+        n.addConstant("gpe0_blk_len", "uint32", (long) GPE0_LENGTH);
+        n.addConstant("sci_int", "uint16", (long) SCI_IRQ);
+        n.addProperty("pm_io_base", "uint32", () -> (long) pm.pmBase(), null);
         return Realized.of(pm);
     });
 
@@ -256,6 +265,11 @@ public final class Piix4Pm implements PciFunction, IoHandler, Saveable {
         pioBus.register(GPE0_BASE, GPE0_LENGTH, gpeHandler);
         pioBus.register(APM_CNT, APM_LENGTH, apmHandler);
         updatePmMapping();
+    }
+
+    /** The PM I/O block's base as the guest programmed PMBA (QEMU's pm_io_base). */
+    public synchronized int pmBase() {
+        return config.get32(PMBA) & PMBA_MASK;
     }
 
     /** Programs PMBA and PMREGMISC as SeaBIOS does, for firmware-less boots. */

@@ -78,6 +78,8 @@ public final class AtaDrive extends IdeDevice {
     public static final TypeInfo TYPE = TypeInfo.type("ide-hd", IdeDevice.TYPE.name())
             .category("Storage").description("virtual IDE disk")
             .props(IdeUnits.COMMON.toArray(new Property[0]))
+            // QEMU adds bootindex per object (ide_dev_instance_init), so the abstract ide-device lacks it
+            .prop(Property.of("bootindex", PropType.INT32))
             .props(Property.of("cyls", PropType.UINT32, 0L),
                     Property.of("heads", PropType.UINT32, 0L),
                     Property.of("secs", PropType.UINT32, 0L),

@@ -2,6 +2,7 @@ package dev.jvmm.devices.ide;
 
 import dev.jvmm.core.block.BlockBackend;
 import dev.jvmm.core.block.RemovableMediaDevice;
+import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
@@ -28,6 +29,7 @@ public final class AtapiCdrom extends IdeDevice implements RemovableMediaDevice 
     public static final TypeInfo TYPE = TypeInfo.type("ide-cd", IdeDevice.TYPE.name())
             .category("Storage").description("virtual IDE CD-ROM")
             .props(IdeUnits.COMMON.toArray(new Property[0]))
+            .prop(Property.of("bootindex", PropType.INT32))
             .build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) ->

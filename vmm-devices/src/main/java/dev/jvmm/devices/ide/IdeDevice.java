@@ -20,7 +20,7 @@ public abstract class IdeDevice {
      * to firmware (jvmm boots without).
      */
     public static final TypeInfo TYPE = TypeInfo.abstractType("ide-device", "device").bus(IdeBus.TYPE.name())
-            .props(Property.of("unit", PropType.UINT32, IdeUnits.UNIT_AUTO), Property.of("bootindex", PropType.INT32))
+            .props(Property.of("unit", PropType.UINT32, IdeUnits.UNIT_AUTO))
             .build();
 
     /** ATA8-ACS section 6.1 (Status field) and ATA8-APT section 5.2.13: status register bits. */

@@ -113,6 +113,7 @@ public final class CmosRtc implements IoHandler, Saveable {
         });
         ctx.describeIsa(AcpiIsaDevice.rtc());
         where.node().addConstant("base_year", "int32", p.number("base_year") == 2000 ? 0L : p.number("base_year"));
+        where.node().addProperty("date", "struct tm", r::dateTm, null);
         return new Realized<>(r, r::reset, r::close);
     });
 
@@ -998,6 +999,20 @@ public final class CmosRtc implements IoHandler, Saveable {
         long host = hostNanos();
         long paused = pausedTotalNanos + (pausedAtNanos >= 0 ? host - pausedAtNanos : 0);
         return host - paused;
+    }
+
+    /** QOM's "date": the guest's RTC time as a C struct tm (years since 1900, months from 0). */
+    public synchronized java.util.Map<String, Object> dateTm() {
+        java.time.LocalDateTime t = java.time.LocalDateTime.ofEpochSecond(
+                Math.floorDiv(guestNanos(), NANOS_PER_SECOND), 0, java.time.ZoneOffset.UTC);
+        java.util.Map<String, Object> tm = new java.util.LinkedHashMap<>();
+        tm.put("tm_year", (long) t.getYear() - 1900);
+        tm.put("tm_sec", (long) t.getSecond());
+        tm.put("tm_hour", (long) t.getHour());
+        tm.put("tm_min", (long) t.getMinute());
+        tm.put("tm_mon", (long) t.getMonthValue() - 1);
+        tm.put("tm_mday", (long) t.getDayOfMonth());
+        return tm;
     }
 
     /** Guest RTC time, epoch nanoseconds, the registers' fields read as UTC. */

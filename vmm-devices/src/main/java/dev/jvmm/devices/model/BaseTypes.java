@@ -52,7 +52,10 @@ public final class BaseTypes {
 
     // ---- buses
 
-    public static final TypeInfo BUS = TypeInfo.abstractType("bus", "object").build();
+    public static final TypeInfo BUS = TypeInfo.abstractType("bus", "object").implementing("resettable")
+            .props(object("realized", PropType.object("bool")),
+                    object("hotplug-handler", PropType.link("hotplug-handler")))
+            .build();
     public static final TypeInfo SYSTEM_BUS = TypeInfo.type("System", "bus").build();
     public static final TypeInfo PCI_BUS = TypeInfo.type("PCI", "bus").build();
     public static final TypeInfo ISA_BUS = TypeInfo.type("ISA", "bus").build();

@@ -6,6 +6,7 @@ import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.PropertyValues;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
@@ -137,6 +138,8 @@ public final class PcBoard {
         skip(m.hpet() ? 1 : 0, SYSBUS);
         rtc = model.addUnattached("mc146818rtc", Map.of("base_year", "2000"));
         model.machineNode().addLink("rtc_state", "isa-device", rtc::path);
+        CmosRtc clock = Realized.device(rtc.instance(), CmosRtc.class);
+        model.machineNode().addProperty("rtc-time", "struct tm", clock::dateTm, null);
         if (m.pit()) {
             model.addUnattached("kvm-pit", Map.of("iobase", "0x40"));
             skip(1, ISA); // isa-pcspk
@@ -281,7 +284,12 @@ public final class PcBoard {
                     case "max-ram-below-4g" -> m.maxRamBelow4g() == 0 ? DEFAULT_MAX_RAM_BELOW_4G : m.maxRamBelow4g();
                     default -> m.value(name).map(p.type()::toJson).orElse(null);
                 };
-                node.addConstant(name, type, value);
+                // QEMU checks a value's type before anything else; jvmm's machine then stays as built
+                node.addProperty(name, type, () -> value, v -> {
+                    p.type().fromJson(PcMachineType.NAME, name, v);
+                    throw new PropertyException("jvmm cannot change machine property '" + name
+                            + "' once the machine is built");
+                });
             }
         }
     }

@@ -103,8 +103,6 @@ public final class VirtioBlkPci {
         n.addConstant("addr", "int32", (long) (at.slot() << 3 | at.function()));
         n.addConstant("legacy-addr", "str", String.format("%02x.%x", at.slot(), at.function()));
         n.addConstant("vectors", "uint32", opts.numQueues() + 1L);
-        n.addConstant("disable-legacy", "OnOffAuto", p.str("disable-legacy").filter(v -> !v.equals("auto"))
-                .orElse("off"));
         QomNode backend = VirtioTypes.addBackend(where, p);
         // the backend's properties are the proxy's aliases: both read the realized values
         for (QomNode x : List.of(n, backend)) {

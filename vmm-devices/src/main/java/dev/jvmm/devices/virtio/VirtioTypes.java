@@ -97,6 +97,8 @@ public final class VirtioTypes {
      */
     public static QomNode addBackend(Placement where, PropertyValues p) {
         QomNode proxy = where.node();
+        // realized, "auto" is what the function is: jvmm's transport has no legacy interface
+        proxy.addConstant("disable-legacy", "OnOffAuto", "on");
         TypeInfo.Backend backend = where.model().types().ancestry(proxy.type()).stream()
                 .map(TypeInfo::backend).filter(Objects::nonNull).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException(proxy.type() + " is no virtio proxy"));
