@@ -75,8 +75,10 @@ class QomSideBySideTest {
             + " -device virtserialport,chardev=c0,name=p0 -chardev null,id=c0 -device virtio-balloon-pci,id=bal"
             + " -device i6300esb -device pvpanic -serial null";
 
-    /** The same kind of machine with (almost) no ids, a virtconsole, an ide-cd on ide.1 and a memory backend. */
-    /** The devices mostly without ids (jvmm has no -object, so no memory backend object here). */
+    /**
+     * The same kind of machine with (almost) no ids, a virtconsole and an ide-cd on ide.1 (no -object memory
+     * backend: jvmm has no -object).
+     */
     static final String SEVERAL_ANON = "-device isa-debug-exit -device virtio-blk-pci,drive=d0"
             + " -drive file=IMG,format=raw,if=none,id=d0,readonly=on -device virtio-serial-pci,id=vs"
             + " -device virtconsole,chardev=c0 -chardev null,id=c0 -device virtio-balloon-pci -device i6300esb,id=wd"
