@@ -96,7 +96,7 @@ class QomSideBySideTest {
             Map.entry("cpu-hotplug-legacy", "jvmm has no CPU hotplug"),
             Map.entry("memory-backend", "jvmm has no memory backend objects (/objects/pc.ram)"),
             Map.entry("tsc-frequency", "jvmm does not read KVM's TSC rate"),
-            Map.entry("disable-legacy", "jvmm's virtio-pci functions are modern-only: realized, auto reads \"on\"")');
+            Map.entry("disable-legacy", "jvmm's virtio-pci functions are modern-only: realized, auto reads \"on\""));
 
     /** Whether a difference on this property is a known, explained one (then printed as a note). */
     static boolean known(String property, List<String> notes, String difference) {
