@@ -7,6 +7,7 @@ import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.BaseTypes;
 
 /**
  * ATA8-APT (T13/1532-D) sections 5 and 6: one parallel ATA channel: the command block (data register and
@@ -17,7 +18,7 @@ import dev.jvmm.core.vmstate.StateWriter;
  */
 public final class IdeBus {
     /** QEMU's bus type "IDE" (the PIIX3 IDE function provides ide.0 and ide.1). */
-    public static final TypeInfo TYPE = TypeInfo.type("IDE", "bus").build();
+    public static final TypeInfo TYPE = BaseTypes.busType("IDE", "bus").build();
 
     /** ATA8-APT section 5.2: command block register offsets. */
     public static final int REG_DATA = 0;

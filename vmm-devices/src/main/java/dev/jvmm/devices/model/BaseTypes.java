@@ -52,13 +52,19 @@ public final class BaseTypes {
 
     // ---- buses
 
-    public static final TypeInfo BUS = TypeInfo.abstractType("bus", "object").implementing("resettable")
-            .props(object("realized", PropType.object("bool")),
-                    object("hotplug-handler", PropType.link("hotplug-handler")))
-            .build();
-    public static final TypeInfo SYSTEM_BUS = TypeInfo.type("System", "bus").build();
-    public static final TypeInfo PCI_BUS = TypeInfo.type("PCI", "bus").build();
-    public static final TypeInfo ISA_BUS = TypeInfo.type("ISA", "bus").build();
+    public static final TypeInfo BUS = TypeInfo.abstractType("bus", "object").implementing("resettable").build();
+    public static final TypeInfo SYSTEM_BUS = busType("System", "bus").build();
+    public static final TypeInfo PCI_BUS = busType("PCI", "bus").build();
+    public static final TypeInfo ISA_BUS = busType("ISA", "bus").build();
+
+    /**
+     * A concrete bus type: QEMU's bus instance_init adds realized and hotplug-handler to every bus object, so
+     * only concrete bus types (whose qom-list-properties QEMU answers from an instance) list them.
+     */
+    public static TypeInfo.Builder busType(String name, String parent) {
+        return TypeInfo.type(name, parent).props(object("realized", PropType.object("bool")),
+                object("hotplug-handler", PropType.link("hotplug-handler")));
+    }
     public static final TypeInfo CONTAINER = TypeInfo.type("container", "object").build();
 
     /** The interfaces the declared types list. */

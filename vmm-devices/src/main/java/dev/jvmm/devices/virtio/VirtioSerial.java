@@ -11,6 +11,7 @@ import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.BaseTypes;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +44,7 @@ public final class VirtioSerial implements VirtioDevice {
             .build();
 
     /** The bus its ports plug into, a child of the backend: "ID.0", or "virtio-serial-bus.0" without id=. */
-    public static final TypeInfo BUS = TypeInfo.type("virtio-serial-bus", "bus").build();
+    public static final TypeInfo BUS = BaseTypes.busType("virtio-serial-bus", "bus").build();
 
     /** Section 5.3.1: virtio device ID of the console. */
     public static final int VIRTIO_ID_CONSOLE = 3;

@@ -5,6 +5,7 @@ import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyValues;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
+import dev.jvmm.devices.model.BaseTypes;
 import dev.jvmm.devices.model.Bus;
 import dev.jvmm.devices.model.Placement;
 
@@ -62,7 +63,7 @@ public final class VirtioTypes {
             .build();
 
     public static final TypeInfo VIRTIO_BUS = TypeInfo.abstractType("virtio-bus", "bus").build();
-    public static final TypeInfo VIRTIO_PCI_BUS = TypeInfo.type("virtio-pci-bus", "virtio-bus").build();
+    public static final TypeInfo VIRTIO_PCI_BUS = BaseTypes.busType("virtio-pci-bus", "virtio-bus").build();
 
     /** disable-legacy and disable-modern, which QEMU gives the generic (neither transitional nor not) type. */
     public static final List<Property> GENERIC = List.of(
