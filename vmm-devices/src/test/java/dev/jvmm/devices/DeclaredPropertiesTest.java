@@ -5,7 +5,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Each type's declarations, its ancestors' included, against QEMU 7.2's device-list-properties and
- * qom-list-properties (test resources qemu-props/). Abstract types are checked by their qom-list.
+ * qom-list-properties (test resources qom-facts/props/). Abstract types are checked by their qom-list.
  */
 class DeclaredPropertiesTest {
     @ParameterizedTest
@@ -13,6 +13,6 @@ class DeclaredPropertiesTest {
         "virtio-balloon-pci", "virtio-balloon-device", "i6300esb", "ib700", "pvpanic", "virtio-serial-port",
         "virtio-serial-pci-base", "virtio-balloon-pci-base"})
     void sameAsQemu(String type) {
-        QemuPropertyLists.assertMatches(DeviceCatalog.registry(), type);
+        QemuFacts.assertMatches(DeviceCatalog.registry(), type);
     }
 }

@@ -96,4 +96,18 @@ public final class StateSupport {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    /** Where needle first stands in hay (a field's name in a payload, say). */
+    public static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("field not found");
+    }
 }

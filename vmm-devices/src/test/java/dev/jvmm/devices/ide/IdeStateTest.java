@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import static dev.jvmm.devices.StateSupport.indexOf;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -268,18 +269,5 @@ class IdeStateTest {
         // the same state loads when nothing is garbled
         b.g.ide.loadState(new StateReader(ID, payload));
         assertEquals(observable(a), observable(b));
-    }
-
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("field not found");
     }
 }

@@ -7,11 +7,11 @@ import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.SystemWakeup;
-import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.acpi.SleepRequest;
+import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -68,23 +68,7 @@ class RtcAlarmWakeTest {
     void machine() throws Exception {
         EventBus events = new EventBus();
         events.subscribe((e, t) -> log.add(e));
-        lifecycle = new LifecycleController(events, new VcpuControl() {
-            @Override
-            public void pauseAll() {
-            }
-
-            @Override
-            public void resumeAll() {
-            }
-
-            @Override
-            public void resetAll() {
-            }
-
-            @Override
-            public void exitProcess(int status) {
-            }
-
+        lifecycle = new LifecycleController(events, new TestBoard.Vcpus() {
             @Override
             public void resetForWakeup(WakeupReason reason) {
                 log.add("wake-reset " + reason);

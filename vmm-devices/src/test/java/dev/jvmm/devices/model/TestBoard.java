@@ -1,6 +1,9 @@
 package dev.jvmm.devices.model;
 
 import dev.jvmm.core.block.BlockGraph;
+import dev.jvmm.core.block.BlockImageFactory;
+import dev.jvmm.core.block.Drive;
+import dev.jvmm.core.block.DriveOptions;
 import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.config.OptionException;
@@ -29,74 +32,171 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * A pc-like board for device tests without KVM: guest RAM, port and memory buses, pci.0 and isa.0, guest
- * time (running), chardevs, a lifecycle policy over no vCPUs, and the device model creating -device
- * arguments against it with every type vmm-devices declares. Events and stderr are recorded.
+ * time (running), chardevs, the block graph, a lifecycle policy over no vCPUs, and the device model creating
+ * -device arguments against it with every type vmm-devices declares. Events and stderr are recorded.
+ * {@link #builder()} changes the vCPU count, RAM size, actions and globals, or leaves out the buses for a
+ * board under test that makes them itself.
  */
 public final class TestBoard implements DeviceContext, AutoCloseable {
     public static final long RAM = 64L << 20;
 
-    public final GuestMemory memory = GuestMemory.allocate(List.of(new RamRange(0, RAM)));
+    public final GuestMemory memory;
     public final PioBus pio = new PioBus();
     public final MmioBus mmio = new MmioBus();
     public final PciBus pci = new PciBus(new PciInterruptRouter(i -> IrqLine.NONE), BarMapper.of(pio, mmio));
     public final EventBus events = new EventBus();
     public final List<VmEvent> published = new CopyOnWriteArrayList<>();
+    public final Vcpus vcpus = new Vcpus();
     /** What the lifecycle policy asked of the (absent) vCPUs: "reset", "nmi", "exit N". */
-    public final List<String> vcpuRequests = new CopyOnWriteArrayList<>();
-    public final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+    public final List<String> vcpuRequests = vcpus.requests;
+    public final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "test-board-timers");
+        t.setDaemon(true);
+        return t;
+    });
     public final VirtualClock clock = new VirtualClock(System::nanoTime, timers);
     public final ChardevFactory chardevs = new ChardevFactory(() -> {
         throw new IllegalStateException("no I/O loop on the test board");
     });
+    public final BlockGraph graph = new BlockGraph(events, Runnable::run, () -> { }, BlockImageFactory.DEFAULT);
     public final List<AcpiIsaDevice> acpi = new CopyOnWriteArrayList<>();
+    public final Globals globals;
     public final LifecycleController lifecycle;
     public final DeviceModel model;
+    private final int cpus;
+    private final long ram;
+    private final Consumer<AcpiIsaDevice> describeIsa;
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
 
     public TestBoard() {
-        this(ActionSettings.defaults(), new Globals());
+        this(builder());
     }
 
-    public TestBoard(ActionSettings actions, Globals globals) {
+    private TestBoard(Builder b) {
+        cpus = b.cpus;
+        ram = b.ram;
+        describeIsa = b.describeIsa;
+        globals = b.globals;
+        memory = GuestMemory.allocate(List.of(new RamRange(0, ram)));
         events.subscribe((e, t) -> published.add(e));
-        lifecycle = new LifecycleController(events, new VcpuControl() {
-            @Override
-            public void pauseAll() {
-            }
-
-            @Override
-            public void resumeAll() {
-            }
-
-            @Override
-            public void resetAll() {
-                vcpuRequests.add("reset");
-            }
-
-            @Override
-            public void exitProcess(int status) {
-                vcpuRequests.add("exit " + status);
-            }
-
-            @Override
-            public void injectNmi() {
-                vcpuRequests.add("nmi");
-            }
-        }, actions);
+        lifecycle = new LifecycleController(events, vcpus, b.actions);
         clock.resume();
         model = new DeviceModel(DeviceCatalog.registry(), DeviceCatalog.classes(), globals, "pc-i440fx-7.2-machine");
-        model.addBus(model.machineNode().addChild("i440fx", "i440FX-pcihost"), "pci.0", "PCI", pci);
-        model.addBus(model.machineNode(), "isa.0", "ISA", pio);
+        if (b.buses) {
+            model.addBus(model.machineNode().addChild("i440fx", "i440FX-pcihost"), "pci.0", "PCI", pci);
+            model.addBus(model.machineNode(), "isa.0", "ISA", pio);
+        }
         model.bind(this);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The board's options; each returns the builder. */
+    public static final class Builder {
+        private int cpus = 1;
+        private long ram = RAM;
+        private ActionSettings actions = ActionSettings.defaults();
+        private final Globals globals = new Globals();
+        private boolean buses = true;
+        private Consumer<AcpiIsaDevice> describeIsa = d -> { };
+
+        private Builder() {
+        }
+
+        public Builder cpus(int n) {
+            cpus = n;
+            return this;
+        }
+
+        public Builder ram(long bytes) {
+            ram = bytes;
+            return this;
+        }
+
+        public Builder actions(ActionSettings a) {
+            actions = a;
+            return this;
+        }
+
+        /** -global DRIVER.PROP=VALUE. */
+        public Builder global(String text) {
+            int dot = text.indexOf('.');
+            int eq = text.indexOf('=');
+            globals.add(text.substring(0, dot), text.substring(dot + 1, eq), text.substring(eq + 1));
+            return this;
+        }
+
+        /** No pci.0 or isa.0: the board under test creates its host bridge and ISA bridge itself. */
+        public Builder withoutBuses() {
+            buses = false;
+            return this;
+        }
+
+        /** Where ISA devices' ACPI descriptions go besides {@link TestBoard#acpi}. */
+        public Builder describeIsa(Consumer<AcpiIsaDevice> to) {
+            describeIsa = to;
+            return this;
+        }
+
+        public TestBoard build() {
+            return new TestBoard(this);
+        }
+    }
+
+    /** vCPUs that are not there: pause and resume do nothing, the rest is recorded in {@link #requests}. */
+    public static class Vcpus implements VcpuControl {
+        public final List<String> requests = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void pauseAll() {
+        }
+
+        @Override
+        public void resumeAll() {
+        }
+
+        @Override
+        public void resetAll() {
+            requests.add("reset");
+        }
+
+        @Override
+        public void exitProcess(int status) {
+            requests.add("exit " + status);
+        }
+
+        @Override
+        public void injectNmi() {
+            requests.add("nmi");
+        }
+    }
+
+    /** The board's PIIX3 IDE function at 01.1, as the pc machine makes it. */
+    public TestBoard ide() {
+        model.addUnattached("piix3-ide", Map.of("addr", "01.1"));
+        return this;
+    }
+
+    /** -drive TEXT, its errors under the option. */
+    public Drive drive(String text) {
+        try {
+            return graph.addDrive(DriveOptions.parse("-drive " + text, text));
+        } catch (OptionException e) {
+            throw e.option() == null ? new OptionException("-drive " + text, e.getMessage()) : e;
+        }
     }
 
     /** -device TEXT. */
@@ -107,6 +207,16 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     /** The message of -device TEXT's refusal (without the option). */
     public String refusal(String text) {
         return assertThrows(OptionException.class, () -> add(text)).getMessage();
+    }
+
+    /** The error r gets, as the launcher prints it after "jvmm: " (with the option). */
+    public static String error(Runnable r) {
+        try {
+            r.run();
+        } catch (OptionException e) {
+            return e.formatted();
+        }
+        throw new AssertionError("no error");
     }
 
     public QomNode node(String path) {
@@ -121,6 +231,7 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     @Override
     public void close() {
         model.closeAll();
+        graph.close();
         lifecycle.close();
         timers.shutdownNow();
         chardevs.closeAll();
@@ -193,7 +304,7 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
 
     @Override
     public BlockGraph block() {
-        throw new UnsupportedOperationException("no block graph on the test board");
+        return graph;
     }
 
     @Override
@@ -208,16 +319,17 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
 
     @Override
     public int cpus() {
-        return 1;
+        return cpus;
     }
 
     @Override
     public long ramSize() {
-        return RAM;
+        return ram;
     }
 
     @Override
     public void describeIsa(AcpiIsaDevice d) {
         acpi.add(d);
+        describeIsa.accept(d);
     }
 }

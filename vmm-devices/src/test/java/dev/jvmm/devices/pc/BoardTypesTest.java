@@ -1,14 +1,13 @@
 package dev.jvmm.devices.pc;
 
-import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.devices.DeviceCatalog;
+import dev.jvmm.devices.QemuFacts;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.math.BigDecimal;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -24,30 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BoardTypesTest {
     private static final TypeRegistry TYPES = DeviceCatalog.registry();
 
-    /** What jvmm's registry lists for the type, keyed by name, as QEMU's dump spells each entry. */
-    private static Map<String, QomFacts.Prop> declared(String type, boolean deviceList) {
-        Map<String, QomFacts.Prop> out = new LinkedHashMap<>();
-        if (!deviceList) {
-            out.put("type", new QomFacts.Prop("type", "string", null, null));
-        }
-        for (TypeRegistry.Resolved r : TYPES.properties(type)) {
-            Property p = r.property();
-            if (deviceList && (TypeRegistry.DEVICE_INTERNAL.contains(p.name()) || p.name().startsWith("legacy-"))) {
-                continue;
-            }
-            Object def = p.defaultValue() == null ? null : p.type().toJson(p.defaultValue());
-            out.put(p.name(), new QomFacts.Prop(p.name(), p.type().qapiType(), deviceList ? def : null,
-                    p.description()));
-        }
-        return out;
-    }
-
     /** QEMU's entries with numbers compared by value (the dump reads them as Long or Double). */
-    private static void assertSameProps(String type, Map<String, QomFacts.Prop> qemu, Map<String, QomFacts.Prop> ours,
+    private static void assertSameProps(String type, Map<String, QemuFacts.Prop> qemu, Map<String, QemuFacts.Prop> ours,
                                         boolean withDefaults) {
         assertEquals(new TreeSet<>(qemu.keySet()), new TreeSet<>(ours.keySet()), type + ": property names");
-        for (QomFacts.Prop q : qemu.values()) {
-            QomFacts.Prop o = ours.get(q.name());
+        for (QemuFacts.Prop q : qemu.values()) {
+            QemuFacts.Prop o = ours.get(q.name());
             assertEquals(q.type(), o.type(), type + "." + q.name() + " type");
             assertEquals(q.description(), o.description(), type + "." + q.name() + " description");
             if (withDefaults) {
@@ -64,7 +45,8 @@ class BoardTypesTest {
     @ValueSource(strings = {"i440FX", "i440FX-pcihost", "PIIX3", "PIIX4_PM", "isa-serial", "i8042", "port92",
             "mc146818rtc", "kvm-pit", "kvm-i8259", "pvpanic"})
     void deviceListPropertiesAreQemus(String type) {
-        assertSameProps(type, QomFacts.props(type, "device-list-properties"), declared(type, true), true);
+        assertSameProps(type, QemuFacts.byName(QemuFacts.deviceListProperties(type)),
+                QemuFacts.byName(QemuFacts.declared(TYPES, type, true)), true);
     }
 
     @ParameterizedTest
@@ -72,7 +54,8 @@ class BoardTypesTest {
             "isa-serial", "i8042", "port92", "mc146818rtc", "pit-common", "kvm-pit", "pic-common", "kvm-i8259",
             "pvpanic", "machine", "x86-machine", "generic-pc-machine", "pc-i440fx-7.2-machine"})
     void qomListPropertiesAreQemus(String type) {
-        assertSameProps(type, QomFacts.props(type, "qom-list-properties"), declared(type, false), false);
+        assertSameProps(type, QemuFacts.byName(QemuFacts.qomListProperties(type)),
+                QemuFacts.byName(QemuFacts.declared(TYPES, type, false)), false);
     }
 
     @ParameterizedTest

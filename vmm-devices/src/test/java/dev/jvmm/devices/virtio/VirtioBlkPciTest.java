@@ -6,7 +6,7 @@ import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;
-import dev.jvmm.devices.ModelRig;
+import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,7 +16,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.Map;
 
-import static dev.jvmm.devices.ModelRig.error;
+import static dev.jvmm.devices.model.TestBoard.error;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -29,11 +29,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class VirtioBlkPciTest {
     @TempDir
     Path dir;
-    final ModelRig rig = new ModelRig(3);
+    final TestBoard board = TestBoard.builder().cpus(3).build();
 
     @AfterEach
     void close() {
-        rig.close();
+        board.close();
     }
 
     Drive disk(String id, String extra) throws IOException {
@@ -41,11 +41,11 @@ class VirtioBlkPciTest {
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
             f.setLength(1 << 20);
         }
-        return rig.drive("file=" + p + ",format=raw,if=none,id=" + id + extra);
+        return board.drive("file=" + p + ",format=raw,if=none,id=" + id + extra);
     }
 
     VirtioPciTransport function(int slot) {
-        return assertInstanceOf(VirtioPciTransport.class, rig.pci.function(slot, 0));
+        return assertInstanceOf(VirtioPciTransport.class, board.pci.function(slot, 0));
     }
 
     static long deviceConfig(VirtioPciTransport t, int off, int size) {
@@ -59,19 +59,19 @@ class VirtioBlkPciTest {
     }
 
     QomNode node(String path) {
-        return rig.model.tree().resolve(path).orElseThrow();
+        return board.model.tree().resolve(path).orElseThrow();
     }
 
     @Test
     void defaultsFollowQemu() throws IOException, PropertyException {
         disk("d0", "");
-        rig.device("virtio-blk-pci,drive=d0,id=vd0");
+        board.add("virtio-blk-pci,drive=d0,id=vd0");
         VirtioPciTransport t = function(2);
         // num-queues defaults to one queue per vCPU, each of 256 entries
         assertEquals(3, deviceConfig(t, VirtioBlk.CFG_NUM_QUEUES, 2));
         assertEquals(256, queueSize(t, 2));
         assertEquals(1, deviceConfig(t, VirtioBlk.CFG_WRITEBACK, 1));
-        assertEquals("/machine/peripheral/vd0/virtio-backend", rig.graph.drive("d0").qdev());
+        assertEquals("/machine/peripheral/vd0/virtio-backend", board.graph.drive("d0").qdev());
         QomNode n = node("/machine/peripheral/vd0");
         assertEquals(16L, n.get("addr"));
         assertEquals("02.0", n.get("legacy-addr"));
@@ -98,7 +98,7 @@ class VirtioBlkPciTest {
     void honouredProperties() throws IOException, PropertyException {
         Drive d = disk("d0", ",cache=writethrough");
         d.setSerial("fromdrive");
-        rig.device("virtio-blk,drive=d0,num-queues=2,queue-size=128,addr=5.0,werror=stop,rerror=ignore");
+        board.add("virtio-blk,drive=d0,num-queues=2,queue-size=128,addr=5.0,werror=stop,rerror=ignore");
         VirtioPciTransport t = function(5);
         assertEquals(2, deviceConfig(t, VirtioBlk.CFG_NUM_QUEUES, 2));
         assertEquals(128, queueSize(t, 0));
@@ -110,7 +110,7 @@ class VirtioBlkPciTest {
         assertEquals("virtio-blk-pci", n.type());
         assertEquals("fromdrive", n.get("serial"));
         disk("d1", ",cache=writethrough");
-        rig.device("virtio-blk-pci,drive=d1,serial=abc,write-cache=on,vectors=4,num-queues=3,class=0x100,"
+        board.add("virtio-blk-pci,drive=d1,serial=abc,write-cache=on,vectors=4,num-queues=3,class=0x100,"
                 + "bootindex=1");
         VirtioPciTransport t2 = function(2);
         assertEquals(1, deviceConfig(t2, VirtioBlk.CFG_WRITEBACK, 1));
@@ -119,12 +119,12 @@ class VirtioBlkPciTest {
 
     @Test
     void globalsOfTheBackendTypeReachTheProxy() throws IOException {
-        rig.globals.add("virtio-blk-device", "queue-size", "128");
-        rig.globals.add("virtio-blk-pci", "num-queues", "2");
+        board.globals.add("virtio-blk-device", "queue-size", "128");
+        board.globals.add("virtio-blk-pci", "num-queues", "2");
         disk("d0", "");
         disk("d1", "");
-        rig.device("virtio-blk-pci,drive=d0");
-        rig.device("virtio-blk-pci,drive=d1,queue-size=64");
+        board.add("virtio-blk-pci,drive=d0");
+        board.add("virtio-blk-pci,drive=d1,queue-size=64");
         assertEquals(128, queueSize(function(2), 0));
         assertEquals(2, deviceConfig(function(2), VirtioBlk.CFG_NUM_QUEUES, 2));
         assertEquals(64, queueSize(function(3), 0));
@@ -137,42 +137,42 @@ class VirtioBlkPciTest {
             f.setLength(1 << 20);
         }
         String option = "-drive file=" + p + ",format=raw,if=virtio";
-        rig.drive("file=" + p + ",format=raw,if=virtio");
-        rig.device("virtio-blk-pci,drive=virtio0");
+        board.drive("file=" + p + ",format=raw,if=virtio");
+        board.add("virtio-blk-pci,drive=virtio0");
         Map<String, String> v = Map.of("driver", "virtio-blk-pci", "drive", "virtio0");
         assertEquals(option + ": Drive 'virtio0' is already in use because it has been automatically connected to"
                 + " another device (did you need 'if=none' in the drive options?)",
-                error(() -> rig.model.add(new QemuOpts(option, "virtio-blk-pci", v))));
+                error(() -> board.model.add(new QemuOpts(option, "virtio-blk-pci", v))));
     }
 
     @Test
     void qemusErrors() throws IOException {
-        assertEquals("-device virtio-blk-pci: drive property not set", error(() -> rig.device("virtio-blk-pci")));
-        assertEquals("-device virtio-blk: drive property not set", error(() -> rig.device("virtio-blk")));
+        assertEquals("-device virtio-blk-pci: drive property not set", error(() -> board.add("virtio-blk-pci")));
+        assertEquals("-device virtio-blk: drive property not set", error(() -> board.add("virtio-blk")));
         assertEquals("-device virtio-blk-pci,drive=nosuch: Property 'virtio-blk-device.drive' can't find value"
-                + " 'nosuch'", error(() -> rig.device("virtio-blk-pci,drive=nosuch")));
-        rig.drive("if=none,id=e");
+                + " 'nosuch'", error(() -> board.add("virtio-blk-pci,drive=nosuch")));
+        board.drive("if=none,id=e");
         assertEquals("-device virtio-blk-pci,drive=e: Device needs media, but drive is empty",
-                error(() -> rig.device("virtio-blk-pci,drive=e")));
+                error(() -> board.add("virtio-blk-pci,drive=e")));
         disk("d0", "");
         disk("d1", "");
         disk("d2", "");
         assertEquals("-device virtio-blk-pci,drive=d0,num-queues=0: num-queues property must be between 1 and 64",
-                error(() -> rig.device("virtio-blk-pci,drive=d0,num-queues=0")));
+                error(() -> board.add("virtio-blk-pci,drive=d0,num-queues=0")));
         assertEquals("-device virtio-blk-pci,drive=d1,queue-size=3: invalid queue-size property (3), must be a"
-                + " power of 2 (max 1024)", error(() -> rig.device("virtio-blk-pci,drive=d1,queue-size=3")));
+                + " power of 2 (max 1024)", error(() -> board.add("virtio-blk-pci,drive=d1,queue-size=3")));
         assertEquals("-device virtio-blk-pci,drive=d2,foo=1: Property 'virtio-blk-pci.foo' not found",
-                error(() -> rig.device("virtio-blk-pci,drive=d2,foo=1")));
-        rig.device("virtio-blk-pci,drive=d2,addr=3");
+                error(() -> board.add("virtio-blk-pci,drive=d2,foo=1")));
+        board.add("virtio-blk-pci,drive=d2,addr=3");
         assertEquals("-device virtio-blk-pci,drive=d2: Drive 'd2' is already in use by another device",
-                error(() -> rig.device("virtio-blk-pci,drive=d2")));
+                error(() -> board.add("virtio-blk-pci,drive=d2")));
         disk("d3", "");
         assertEquals("-device virtio-blk-pci,drive=d3,addr=3: PCI: slot 3 function 0 not available for"
-                + " virtio-blk-pci, in use by another device", error(() -> rig.device("virtio-blk-pci,drive=d3,addr=3")));
+                + " virtio-blk-pci, in use by another device", error(() -> board.add("virtio-blk-pci,drive=d3,addr=3")));
         assertEquals("-device virtio-blk-device: No 'virtio-bus' bus found for device 'virtio-blk-device'",
-                error(() -> rig.device("virtio-blk-device")));
+                error(() -> board.add("virtio-blk-device")));
         assertEquals("-device virtio-blk-pci,bus=ide.0: Bus 'ide.0' not found",
-                error(() -> rig.device("virtio-blk-pci,bus=ide.0")));
+                error(() -> board.add("virtio-blk-pci,bus=ide.0")));
     }
 
     @Test
@@ -198,11 +198,11 @@ class VirtioBlkPciTest {
         };
         for (String[] c : cases) {
             String text = "virtio-blk-pci,drive=d0," + c[0];
-            assertEquals("-device " + text + ": " + c[1], error(() -> rig.device(text)), c[0]);
+            assertEquals("-device " + text + ": " + c[1], error(() -> board.add(text)), c[0]);
         }
         // every refusal left the drive and the bus as they were
-        assertNull(rig.pci.function(2, 0));
-        rig.device("virtio-blk-pci,drive=d0");
+        assertNull(board.pci.function(2, 0));
+        board.add("virtio-blk-pci,drive=d0");
         function(2);
     }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 import static dev.jvmm.devices.virtio.VirtioPciTransport.*;
+import static dev.jvmm.devices.StateSupport.indexOf;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -197,19 +198,6 @@ class VirtioStateTest {
                 assertEquals(0, b.status());
             }
         }
-    }
-
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("field not found");
     }
 
     // ---- virtio-serial

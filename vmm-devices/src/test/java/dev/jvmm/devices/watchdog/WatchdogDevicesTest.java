@@ -2,7 +2,6 @@ package dev.jvmm.devices.watchdog;
 
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.machine.ActionSettings;
-import dev.jvmm.core.qom.Globals;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.Test;
@@ -51,7 +50,7 @@ class WatchdogDevicesTest {
     @Test
     void expiryRunsTheWatchdogAction() throws Exception {
         ActionSettings debug = ActionSettings.defaults().withWatchdog(ActionSettings.WatchdogAction.DEBUG);
-        try (TestBoard board = new TestBoard(debug, new Globals())) {
+        try (TestBoard board = TestBoard.builder().actions(debug).build()) {
             board.add("ib700");
             board.pio.write(Ib700.ENABLE_PORT, 1, 0x0f);
             await(() -> !board.published.isEmpty(), "WATCHDOG");
