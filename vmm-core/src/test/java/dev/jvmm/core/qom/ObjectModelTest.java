@@ -102,7 +102,7 @@ class ObjectModelTest {
         assertFalse(v.isSet("mode"));
         assertEquals(List.of("global other.x has invalid class name"), g.warnings(r));
         assertEquals("Property 'thing-pci.nope' not found", error(() -> r.values("thing-pci").keyval("nope", "1")));
-        assertEquals("Property 'thing-pci.realized' not found",
+        assertEquals("Property 'thing-pci.realized' is not writable",
                 error(() -> r.values("thing-pci").keyval("realized", "on")));
         assertEquals("mode=off is not supported", error(() -> r.values("thing-pci").keyval("mode", "off")));
         Globals bad = new Globals();

@@ -165,20 +165,23 @@ public final class DeviceModel {
 
     private Device create(String driver, Map<String, Object> args, boolean json) throws PropertyException {
         DeviceClass cls = classes.get(driver);
-        if (cls == null || cls.factory() == null || !cls.type().userCreatable()) {
-            TypeInfo known = types.lookup(driver).orElse(null);
-            if (known != null && known.isAbstract() && types.isA(driver, "device")) {
-                throw new PropertyException("Parameter 'driver' expects a non-abstract device type");
-            }
-            if (known != null && types.isA(driver, "device")) {
-                throw new PropertyException("Parameter 'driver' expects a pluggable device type");
-            }
+        TypeInfo t = cls != null ? cls.type() : types.lookup(driver).orElse(null);
+        if (t == null || !types.isA(t.name(), "device")) {
             throw new PropertyException("'" + driver + "' is not a valid device model name");
         }
-        TypeInfo t = cls.type();
+        if (t.isAbstract()) {
+            throw new PropertyException("Parameter 'driver' expects a non-abstract device type");
+        }
+        if (!t.userCreatable()) {
+            throw new PropertyException("Parameter 'driver' expects a pluggable device type");
+        }
         Object busArg = args.remove("bus");
         Object idArg = args.remove("id");
         Bus bus = chooseBus(t, busArg == null ? null : String.valueOf(busArg));
+        if (cls == null || cls.factory() == null) {
+            // QEMU's virtio backends plug into their proxy's virtio-bus, which no -device can name here
+            throw new PropertyException("jvmm cannot create a '" + driver + "' with -device");
+        }
         String id = idArg == null ? null : String.valueOf(idArg);
         if (id != null && !isIdentifier(id)) {
             throw new PropertyException("Parameter 'id' expects an identifier\n"

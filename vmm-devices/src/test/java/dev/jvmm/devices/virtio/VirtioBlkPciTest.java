@@ -77,7 +77,8 @@ class VirtioBlkPciTest {
         assertEquals("02.0", n.get("legacy-addr"));
         assertEquals(4L, n.get("vectors"));
         assertEquals(3L, n.get("num-queues"));
-        assertEquals("off", n.get("disable-legacy"));
+        // QEMU reads "off" (a transitional function); jvmm's has no legacy interface and says so
+        assertEquals("on", n.get("disable-legacy"));
         assertEquals("", n.get("serial"));
         assertEquals(-1L, n.get("bootindex"));
         assertEquals(true, n.get("hotpluggable"));

@@ -45,9 +45,10 @@ class VirtioSerialPciTest {
         VirtioSerialPort first = port(board.add("virtserialport,id=p1,name=org.test.0"));
         VirtioSerialPort console = port(board.add("virtconsole,bus=vs.0"));
         VirtioSerialPort second = port(board.add("virtserialport,bus=vs.0"));
-        assertEquals(1, first.nr(), "no bus=: the first controller; port 0 is kept for a console");
+        assertEquals(1, first.nr(), "no bus=: the last controller made (QEMU's qbus_find_recursive), whose port 0"
+                + " is kept for a console");
         assertEquals(0, console.nr(), "the first console takes port 0");
-        assertEquals(1, second.nr());
+        assertEquals(2, second.nr());
         assertEquals("org.test.0", first.name());
         assertEquals("p1", first.id(), "VSERPORT_CHANGE names it");
 
@@ -55,9 +56,9 @@ class VirtioSerialPciTest {
         assertEquals(1L, p1.get("nr"), "nr reads the number the bus gave");
         assertEquals("org.test.0", p1.get("name"));
         assertEquals("", p1.get("chardev"));
-        assertEquals(anonBus.path(), p1.get("parent_bus"));
+        assertEquals(vsBus.path(), p1.get("parent_bus"));
         assertEquals(true, p1.get("hotpluggable"));
-        assertEquals(p1.path(), anonBus.get("child[0]"));
+        assertEquals(p1.path(), vsBus.get("child[0]"));
         assertEquals("Attempt to set property 'nr' on device 'p1' (type 'virtserialport') after it was realized",
                 assertThrows(PropertyException.class, () -> p1.set("nr", 3L)).getMessage());
         QomNode console0 = board.node("/machine/peripheral-anon/device[1]");
@@ -91,7 +92,8 @@ class VirtioSerialPciTest {
                 + " controller, class 0x780)", board.refusal("virtio-serial-pci,class=0x380"));
         assertEquals("property 'vectors=200' is not supported by jvmm (at most 128)",
                 board.refusal("virtio-serial-pci,vectors=200"));
-        assertEquals("'virtio-serial-device' is not a valid device model name", board.refusal("virtio-serial-device"));
+        assertEquals("No 'virtio-bus' bus found for device 'virtio-serial-device'",
+                board.refusal("virtio-serial-device"));
         assertTrue(board.model.devices().isEmpty());
 
         board.add("virtio-serial-pci,id=vs");
