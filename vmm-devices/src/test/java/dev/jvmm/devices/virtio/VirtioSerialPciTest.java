@@ -38,6 +38,7 @@ class VirtioSerialPciTest {
         board.add("virtio-serial-pci");
         board.add("virtio-serial,id=vs,max_ports=4");
         QomNode anonBus = board.node("/machine/peripheral-anon/device[0]/virtio-backend/virtio-serial-bus.0");
+        assertEquals("virtio-serial-bus", anonBus.type(), "a controller without id= names its bus by the type");
         QomNode vsBus = board.node("/machine/peripheral/vs/virtio-backend/vs.0");
         assertEquals("virtio-serial-bus", vsBus.type());
         assertEquals("/machine/peripheral/vs/virtio-backend", vsBus.get("hotplug-handler"));
