@@ -125,12 +125,6 @@ public final class PropertyValues {
             return set(r, r.property().type().parseKeyval(objectType(r), name, text));
         }
 
-        /** A JSON -device / device_add argument. */
-        public Builder json(String name, Object value) throws PropertyException {
-            TypeRegistry.Resolved r = find(name);
-            return set(r, r.property().type().fromJson(objectType(r), name, value));
-        }
-
         private TypeRegistry.Resolved find(String name) throws PropertyException {
             TypeRegistry.Resolved r = props.get(name);
             if (r == null) {

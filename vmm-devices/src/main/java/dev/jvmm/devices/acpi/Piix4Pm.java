@@ -138,7 +138,6 @@ public final class Piix4Pm implements PciFunction, IoHandler, Saveable {
 
     /** Only the board creates it (01.3); there is no SMM under KVM here, so ACPI starts enabled. */
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
-        where.requireBoard();
         LifecycleController lc = ctx.lifecycle();
         Piix4Pm pm = new Piix4Pm(ctx.isaIrq(SCI_IRQ), SleepRequest.of(lc::requestGuestShutdown,
                 lc::requestGuestSuspend, lc::requestGuestSuspendToDisk), System::nanoTime, ctx.timers(), true,

@@ -138,12 +138,9 @@ public final class Piix3Ide implements PciFunction, Saveable {
         ctx.pci().add(at.slot(), at.function(), ide);
         QomNode n = where.node();
         n.addConstant("hotpluggable", "bool", false);
-        n.addConstant("addr", "int32", (long) (at.slot() << 3 | at.function()));
-        n.addConstant("legacy-addr", "str", String.format("%02x.%x", at.slot(), at.function()));
+        at.describe(n);
         for (int i = 0; i < ide.buses.length; i++) {
-            QomNode bus = where.model().addBus(n, "ide." + i, IdeBus.TYPE.name(), new Channel(ide.bus(i), i)).node();
-            bus.addConstant("realized", "bool", true);
-            bus.addLink("hotplug-handler", "hotplug-handler", () -> null);
+            where.model().addBus(n, "ide." + i, IdeBus.TYPE.name(), new Channel(ide.bus(i), i));
         }
         // the PCI bus resets the function; its section holds both channels and their units
         return Realized.of(ide);

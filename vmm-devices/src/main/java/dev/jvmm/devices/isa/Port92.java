@@ -32,7 +32,6 @@ public final class Port92 implements IoHandler, Saveable {
             .build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
-        where.requireBoard();
         Port92 port = new Port92(ctx.lifecycle()::requestGuestReset);
         port.attach(ctx.pio());
         return new Realized<>(port, port::reset, () -> { });

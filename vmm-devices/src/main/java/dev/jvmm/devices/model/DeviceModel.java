@@ -101,10 +101,6 @@ public final class DeviceModel {
         return List.copyOf(devices);
     }
 
-    public Optional<DeviceClass> deviceClass(String name) {
-        return Optional.ofNullable(classes.get(name));
-    }
-
     // ---- buses
 
     /** Registers a bus provided by a device (or the board) under its parent node. */
@@ -134,7 +130,7 @@ public final class DeviceModel {
     }
 
     /** The first bus of a type, as qdev picks a default bus. */
-    public Optional<Bus> firstBus(String type) {
+    private Optional<Bus> firstBus(String type) {
         return buses.stream().filter(b -> types.isA(b.type(), type)).findFirst();
     }
 
@@ -143,27 +139,16 @@ public final class DeviceModel {
     /** -device with QemuOpts text; errors carry the option. */
     public Device add(QemuOpts d) {
         String driver = d.get("driver").orElse("");
-        Map<String, Object> args = new LinkedHashMap<>(d.values());
+        Map<String, String> args = new LinkedHashMap<>(d.values());
         args.remove("driver");
         try {
-            return create(driver, args, false);
+            return create(driver, args);
         } catch (PropertyException e) {
             throw new OptionException(d.option(), e.getMessage());
         }
     }
 
-    /** -device in JSON form, and device_add; values are JSON-typed. */
-    public Device addJson(Map<String, Object> json) throws PropertyException {
-        Object driver = json.get("driver");
-        if (!(driver instanceof String s)) {
-            throw new PropertyException("Parameter 'driver' is missing");
-        }
-        Map<String, Object> args = new LinkedHashMap<>(json);
-        args.remove("driver");
-        return create(s, args, true);
-    }
-
-    private Device create(String driver, Map<String, Object> args, boolean json) throws PropertyException {
+    private Device create(String driver, Map<String, String> args) throws PropertyException {
         DeviceClass cls = classes.get(driver);
         TypeInfo t = cls != null ? cls.type() : types.lookup(driver).orElse(null);
         if (t == null || !types.isA(t.name(), "device")) {
@@ -175,14 +160,12 @@ public final class DeviceModel {
         if (!t.userCreatable()) {
             throw new PropertyException("Parameter 'driver' expects a pluggable device type");
         }
-        Object busArg = args.remove("bus");
-        Object idArg = args.remove("id");
-        Bus bus = chooseBus(t, busArg == null ? null : String.valueOf(busArg));
+        Bus bus = chooseBus(t, args.remove("bus"));
         if (cls == null || cls.factory() == null) {
             // QEMU's virtio backends plug into their proxy's virtio-bus, which no -device can name here
             throw new PropertyException("jvmm cannot create a '" + driver + "' with -device");
         }
-        String id = idArg == null ? null : String.valueOf(idArg);
+        String id = args.remove("id");
         if (id != null && !isIdentifier(id)) {
             throw new PropertyException("Parameter 'id' expects an identifier\n"
                     + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
@@ -191,12 +174,8 @@ public final class DeviceModel {
             throw new PropertyException("Duplicate ID '" + id + "' for device");
         }
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
-        for (Map.Entry<String, Object> e : args.entrySet()) {
-            if (json) {
-                b.json(e.getKey(), e.getValue());
-            } else {
-                b.keyval(e.getKey(), String.valueOf(e.getValue()));
-            }
+        for (Map.Entry<String, String> e : args.entrySet()) {
+            b.keyval(e.getKey(), e.getValue());
         }
         PropertyValues props = b.build();
         QomNode node = id != null ? peripheral.addChild(id, t.name())
@@ -271,11 +250,6 @@ public final class DeviceModel {
      */
     public QomNode addUnattachedNode(String type) {
         return unattached.addChild("device[" + unattachedCount++ + "]", type);
-    }
-
-    /** Takes the next /machine/peripheral-anon number for a device created outside this model. */
-    public String nextAnonymousPath() {
-        return "/machine/peripheral-anon/device[" + anonymous++ + "]";
     }
 
     /**

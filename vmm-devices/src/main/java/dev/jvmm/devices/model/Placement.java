@@ -17,11 +17,4 @@ public record Placement(String id, QomNode node, Bus bus, DeviceModel model) {
     public boolean byBoard() {
         return !node.path().startsWith("/machine/peripheral");
     }
-
-    /** QEMU's refusal of -device for a type only the board creates (one that is not user-creatable). */
-    public void requireBoard() throws dev.jvmm.core.qom.PropertyException {
-        if (!byBoard()) {
-            throw new dev.jvmm.core.qom.PropertyException("Parameter 'driver' expects a pluggable device type");
-        }
-    }
 }

@@ -28,7 +28,6 @@ public final class InKernelDevices {
             .build();
 
     public static final DeviceClass KVM_PIT_CLASS = new DeviceClass(KVM_PIT, (ctx, p, where) -> {
-        where.requireBoard();
         switch (p.str("lost_tick_policy").orElseThrow()) {
             case "delay" -> { }
             case "discard" -> throw new PropertyException("kvm-pit: lost_tick_policy=discard is not supported by"
@@ -50,7 +49,6 @@ public final class InKernelDevices {
     public static final TypeInfo KVM_I8259 = TypeInfo.type("kvm-i8259", "pic-common").notUserCreatable().build();
 
     public static final DeviceClass KVM_I8259_CLASS = new DeviceClass(KVM_I8259, (ctx, p, where) -> {
-        where.requireBoard();
         return DeviceInstance.STATELESS;
     });
 

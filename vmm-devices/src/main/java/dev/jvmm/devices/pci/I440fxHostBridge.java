@@ -43,7 +43,6 @@ public final class I440fxHostBridge implements PciFunction, Saveable {
             .implementing("conventional-pci-device").build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
-        where.requireBoard();
         I440fxHostBridge b = new I440fxHostBridge(ctx.ramSize());
         PciPlacement.plug(ctx.pci(), b, TYPE.name(), p.number("addr"));
         return Realized.of(b);

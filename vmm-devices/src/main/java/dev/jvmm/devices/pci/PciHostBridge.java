@@ -54,7 +54,6 @@ public final class PciHostBridge implements Saveable {
     public static final long PCI_HOLE_END = 0xfec0_0000L;
 
     public static final DeviceClass I440FX_PCIHOST_CLASS = new DeviceClass(I440FX_PCIHOST, (ctx, p, where) -> {
-        where.requireBoard();
         PciHostBridge host = new PciHostBridge(ctx.pci());
         host.attach(ctx.pio());
         where.model().addBus(where.node(), "pci.0", "PCI", ctx.pci());

@@ -40,12 +40,11 @@ public record PciPlacement(int slot, int function) {
 
     /**
      * Shows the place on a device's node as QEMU does once the device is plugged: addr reads the devfn
-     * taken (also when the bus chose it) and legacy-addr "SS.F".
+     * taken, also when the bus chose it (legacy-addr, "SS.F", reads addr).
      */
     public void describe(QomNode node) {
         long devfn = devfn();
         node.setGetter("addr", () -> devfn);
-        node.addProperty("legacy-addr", "str", () -> String.format("%02x.%x", slot, function), null);
     }
 
     /** Chooses a place and plugs f there; a refused place leaves f unplugged for the caller to close. */

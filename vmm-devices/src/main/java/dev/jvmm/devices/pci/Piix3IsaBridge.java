@@ -66,7 +66,6 @@ public final class Piix3IsaBridge implements PciFunction, Saveable {
 
     /** Only the board creates it, at 01.0, with the ISA bus "isa.0" the legacy devices plug into. */
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
-        where.requireBoard();
         Piix3IsaBridge b = new Piix3IsaBridge(ctx.pci().router(), ctx.lifecycle()::requestGuestReset);
         PciPlacement.plug(ctx.pci(), b, TYPE.name(), p.number("addr"));
         b.attach(ctx.pio());

@@ -100,8 +100,7 @@ public final class VirtioBlkPci {
     private static void describe(Placement where, PropertyValues p, PciPlacement at, VirtioBlkOptions opts,
             VirtioBlk blk) {
         QomNode n = where.node();
-        n.addConstant("addr", "int32", (long) (at.slot() << 3 | at.function()));
-        n.addConstant("legacy-addr", "str", String.format("%02x.%x", at.slot(), at.function()));
+        at.describe(n);
         n.addConstant("vectors", "uint32", opts.numQueues() + 1L);
         QomNode backend = VirtioTypes.addBackend(where, p);
         // the backend's properties are the proxy's aliases: both read the realized values

@@ -77,7 +77,6 @@ public final class VirtioSerialPci {
         node.setGetter("class", () -> CLASS_COMMUNICATION_OTHER);
         QomNode backend = VirtioTypes.addBackend(where, p);
         Bus bus = where.model().addBus(backend, busName, VirtioSerial.BUS.name(), dev);
-        bus.node().addConstant("realized", "bool", true);
         bus.node().addLink("hotplug-handler", "hotplug-handler", backend::path);
         // the PCI bus resets the function; its section is the transport's, the device's own state inside
         return new Realized<>(f, () -> { }, f::close);
