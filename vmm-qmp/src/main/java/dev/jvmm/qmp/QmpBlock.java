@@ -92,6 +92,15 @@ final class QmpBlock {
                 opt("node-name", QType.STR), req("size", QType.INT)), a -> b.blockResize((String) a.get("device"),
                         (String) a.get("node-name"), a.get("size") instanceof Long l ? l : -1));
         declareMedia(s, b);
+        // jvmm runs no background jobs (no mirror, commit, stream or backup), so the list is always empty;
+        // libvirt asks for it when it reconnects to a running domain and refuses a domain that has no answer.
+        s.command("query-jobs", QmpCommands.NO_ARGS, QType.array(QType.struct("JobInfo", req("id", QType.STR),
+                req("type", new QType.Enum("JobType", List.of("commit", "stream", "mirror", "backup", "create",
+                        "amend", "snapshot-load", "snapshot-save", "snapshot-delete"))),
+                req("status", new QType.Enum("JobStatus", List.of("undefined", "created", "running", "paused",
+                        "ready", "standby", "waiting", "pending", "aborting", "concluded", "null"))),
+                req("current-progress", QType.INT), req("total-progress", QType.INT),
+                opt("error", QType.STR))), a -> List.of());
         s.event("BLOCK_IO_ERROR", QType.struct("q_obj_BLOCK_IO_ERROR-arg", req("device", QType.STR),
                 opt("node-name", QType.STR), req("operation", new QType.Enum("IoOperationType",
                         List.of("read", "write"))), req("action", new QType.Enum("BlockErrorAction",

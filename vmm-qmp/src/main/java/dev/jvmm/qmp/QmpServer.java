@@ -54,6 +54,8 @@ public final class QmpServer implements AutoCloseable {
     private final Schema schema;
     private final EventRateLimiter limiter;
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    /** Socket files this server bound; QEMU unlinks its server sockets when it exits. */
+    private final List<Path> socketFiles = new CopyOnWriteArrayList<>();
     private final List<QmpSession> sessions = new CopyOnWriteArrayList<>();
     private final EventBus.Subscriber subscriber = this::onEvent;
     private final List<dev.jvmm.core.machine.ChardevInfo> monitorChardevs = new CopyOnWriteArrayList<>();
@@ -115,6 +117,7 @@ public final class QmpServer implements AutoCloseable {
         }
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         listeners.add(ch);
+        socketFiles.add(path);
         monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + path + ",server=on", true));
         if (waitForClient) {
             connected.await();
@@ -210,6 +213,18 @@ public final class QmpServer implements AutoCloseable {
         for (QmpSession s : sessions) {
             s.channel().close().awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
+        removeSocketFiles();
+    }
+
+    private void removeSocketFiles() {
+        for (Path p : socketFiles) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                // Left behind: the next server bound there replaces a stale file.
+            }
+        }
+        socketFiles.clear();
     }
 
     @Override
@@ -221,6 +236,7 @@ public final class QmpServer implements AutoCloseable {
         for (QmpSession s : sessions) {
             s.channel().close().awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
+        removeSocketFiles();
     }
 
     // ---- one client ----

@@ -41,6 +41,7 @@ class QemuSideBySideTest {
             "{\"execute\":\"query-hotpluggable-cpus\"}",
             "{\"execute\":\"query-chardev\"}",
             "{\"execute\":\"query-iothreads\"}",
+            "{\"execute\":\"query-jobs\"}",
             "{\"execute\":\"query-commands\"}",
             "{\"execute\":\"query-qmp-schema\"}",
             "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info version\"}}",

@@ -138,6 +138,8 @@ class QmpConversationTest {
             assertTrue(c.eof);
             machine.lifecycle().drainMainLoop();
             assertEquals(0, machine.exitStatus);
+            // QEMU unlinks its QMP server socket on exit; libvirt and scripts rely on the file going away.
+            assertFalse(java.nio.file.Files.exists(sock), "socket file removed on exit");
         }
     }
 
@@ -189,6 +191,7 @@ class QmpConversationTest {
             assertEquals(Map.of("label", "compat_monitor0", "filename", "unix:" + sock + ",server=on",
                     "frontend-open", true), ch.get(0));
             assertEquals(List.of(), c.command("{\"execute\":\"query-iothreads\"}").get("return"));
+            assertEquals(List.of(), c.command("{\"execute\":\"query-jobs\"}").get("return"));
             List<?> machines = (List<?>) c.command("{\"execute\":\"query-machines\"}").get("return");
             assertEquals("pc", ((Map<?, ?>) machines.get(0)).get("alias"));
             List<?> events = (List<?>) c.command("{\"execute\":\"query-events\"}").get("return");
