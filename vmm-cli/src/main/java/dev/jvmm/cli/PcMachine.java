@@ -433,7 +433,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
 
         @Override
         public List<MachineTypeInfo> machineTypes() {
-            return List.of(MachineTypeInfo.pcI440fx72());
+            return MachineTypeInfo.jvmm();
         }
 
         @Override
