@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineControl;
@@ -14,6 +15,7 @@ import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.NoneMachineType;
+import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.Kvm;
 
 import java.io.PrintStream;
@@ -109,6 +111,11 @@ final class NoneMachine implements MachineControl, VcpuControl {
     @Override
     public QomControl qom() {
         return devices.qom();
+    }
+
+    @Override
+    public CpuModelControl cpuModels() {
+        return new CpuModelCatalog(kvm.hostCpu());
     }
 
     @Override
