@@ -84,7 +84,10 @@ final class QmpMachine {
     /** One query-machines entry, members in the order QEMU 7.2 writes them. */
     private static Map<String, Object> machineType(MachineTypeInfo t) {
         Map<String, Object> o = QmpCommands.obj("hotpluggable-cpus", t.hotpluggableCpus(), "name", t.name(),
-                "numa-mem-supported", t.numaMemSupported(), "default-cpu-type", t.defaultCpuType());
+                "numa-mem-supported", t.numaMemSupported());
+        if (t.defaultCpuType() != null) {
+            o.put("default-cpu-type", t.defaultCpuType());
+        }
         if (t.isDefault()) {
             o.put("is-default", true);
         }

@@ -44,6 +44,11 @@ public interface MachineControl {
         return QomControl.NONE;
     }
 
+    /** The CPU models this host's KVM can run, for query-cpu-definitions and query-cpu-model-expansion. */
+    default CpuModelControl cpuModels() {
+        return CpuModelControl.NONE;
+    }
+
     default EventBus events() {
         return lifecycle().events();
     }
