@@ -60,6 +60,7 @@ final class QmpCommands {
         QmpBlock.declare(s, m.block());
         QmpBalloon.declare(s, m.balloon());
         QmpQom.declare(s, m.qom());
+        QmpFds.declare(s, m.fdSets());
 
         Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",

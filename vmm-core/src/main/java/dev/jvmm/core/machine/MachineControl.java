@@ -44,6 +44,11 @@ public interface MachineControl {
         return QomControl.NONE;
     }
 
+    /** The fd sets the monitors fill and /dev/fdset/N paths open. */
+    default dev.jvmm.core.fd.FdSets fdSets() {
+        return lifecycle().fdSets();
+    }
+
     default EventBus events() {
         return lifecycle().events();
     }
