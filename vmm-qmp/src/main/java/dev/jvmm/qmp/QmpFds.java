@@ -1,6 +1,7 @@
 package dev.jvmm.qmp;
 
 import dev.jvmm.core.fd.FdSets;
+import dev.jvmm.core.fd.NamedFds;
 import dev.jvmm.core.machine.MachineCommandException;
 
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ final class QmpFds {
     static void declare(Schema s, FdSets fdSets) {
         s.command("getfd", QType.struct("q_obj_getfd-arg", req("fdname", QType.STR)), Schema.EMPTY,
                 (a, session) -> {
-                    int fd = session.takeFd();
+                    int fd = session == null ? -1 : session.takeFd();
                     if (fd < 0) {
                         throw MachineCommandException.generic(NO_FD);
                     }
@@ -34,14 +35,15 @@ final class QmpFds {
                 });
         s.command("closefd", QType.struct("q_obj_closefd-arg", req("fdname", QType.STR)), Schema.EMPTY,
                 (a, session) -> {
-                    session.namedFds().close((String) a.get("fdname"));
+                    // Without a client (an internal call) there is no monitor and so no named descriptor.
+                    (session == null ? new NamedFds() : session.namedFds()).close((String) a.get("fdname"));
                     return new LinkedHashMap<String, Object>();
                 });
 
         QType.Struct addfdInfo = QType.struct("AddfdInfo", req("fdset-id", QType.INT), req("fd", QType.INT));
         s.command("add-fd", QType.struct("q_obj_add-fd-arg", opt("fdset-id", QType.INT), opt("opaque", QType.STR)),
                 addfdInfo, (a, session) -> {
-                    int fd = session.takeFd();
+                    int fd = session == null ? -1 : session.takeFd();
                     if (fd < 0) {
                         throw MachineCommandException.generic(NO_FD);
                     }
