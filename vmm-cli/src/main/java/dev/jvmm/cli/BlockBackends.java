@@ -32,7 +32,14 @@ final class BlockBackends implements AutoCloseable {
     private final Map<Drive, String> options = new HashMap<>();
 
     BlockBackends(MachineConfig config, EventBus events, Executor mainLoop, Runnable ioErrorStop) {
+        this(config, events, mainLoop, ioErrorStop, null);
+    }
+
+    /** fdSets: where /dev/fdset/N filenames are opened (null: nowhere). */
+    BlockBackends(MachineConfig config, EventBus events, Executor mainLoop, Runnable ioErrorStop,
+            dev.jvmm.core.fd.FdSets fdSets) {
         this.graph = new BlockGraph(events, mainLoop, ioErrorStop, BlockImageFactory.DEFAULT);
+        graph.useFdSets(fdSets);
         try {
             // QEMU creates -blockdev nodes first, then -drive (which may name them), as configure_blockdev does.
             for (String b : config.blockdevs()) {

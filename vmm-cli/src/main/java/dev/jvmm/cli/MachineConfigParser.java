@@ -77,7 +77,8 @@ final class MachineConfigParser {
                 cl.snapshot,
                 List.copyOf(cl.qmp),
                 List.copyOf(cl.mon),
-                List.copyOf(cl.action));
+                List.copyOf(cl.action),
+                List.copyOf(cl.addFd));
     }
 
     /**

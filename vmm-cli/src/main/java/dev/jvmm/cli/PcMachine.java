@@ -167,7 +167,9 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
                 model.typeName(), smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
                 smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
-        drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop);
+        AddFdOptions.apply(config.addFds(), lifecycle.fdSets());
+        drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop,
+                lifecycle.fdSets());
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
                 layout.highRamSize(), rtc));

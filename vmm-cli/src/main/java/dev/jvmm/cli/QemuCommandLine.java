@@ -89,6 +89,10 @@ final class QemuCommandLine {
             description = "a block node (key=value or JSON, as libvirt writes it)")
     List<String> blockdev = new ArrayList<>();
 
+    @Option(names = {"-add-fd", "--add-fd"}, paramLabel = "fd=FD,set=SET[,opaque=OPAQUE]",
+            description = "an inherited descriptor into fd set SET, opened by /dev/fdset/SET paths")
+    List<String> addFd = new ArrayList<>();
+
     @Option(names = {"-snapshot", "--snapshot"}, description = "write to temporary overlays, never to the images")
     boolean snapshot;
 

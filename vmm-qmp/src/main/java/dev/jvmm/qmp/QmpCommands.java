@@ -63,6 +63,7 @@ final class QmpCommands {
         QmpCpu.declare(s, m.cpuModels());
         QmpMigration.declare(s);
         QmpHostFeatures.declare(s);
+        QmpFds.declare(s, m.fdSets());
 
         Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",

@@ -59,6 +59,7 @@ public final class QmpServer implements AutoCloseable {
     private final List<QmpSession> sessions = new CopyOnWriteArrayList<>();
     private final EventBus.Subscriber subscriber = this::onEvent;
     private final List<dev.jvmm.core.machine.ChardevInfo> monitorChardevs = new CopyOnWriteArrayList<>();
+    private final UnixClientReader reader = new UnixClientReader();
 
     public QmpServer(MachineControl machine, IoLoop ioLoop) {
         this.machine = machine;
@@ -110,7 +111,7 @@ public final class QmpServer implements AutoCloseable {
         CountDownLatch connected = new CountDownLatch(1);
         Channel ch;
         try {
-            ch = bootstrap(EpollServerDomainSocketChannel::new, connected)
+            ch = bootstrap(EpollServerDomainSocketChannel::new, connected, new dev.jvmm.core.fd.NamedFds())
                     .bind(new DomainSocketAddress(path.toString())).sync().channel();
         } catch (RuntimeException e) {
             throw new IOException("Failed to bind socket to " + path + ": " + e.getMessage(), e);
@@ -145,7 +146,8 @@ public final class QmpServer implements AutoCloseable {
             throw new IOException("cannot use file descriptor " + fd + ": " + LibC.describe(e.getErrorCode()), e);
         }
         try {
-            ch = bootstrap(() -> new EpollServerDomainSocketChannel(fd, true), connected).register().sync()
+            ch = bootstrap(() -> new EpollServerDomainSocketChannel(fd, true), connected,
+                    new dev.jvmm.core.fd.NamedFds()).register().sync()
                     .channel();
         } catch (RuntimeException e) {
             throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
@@ -163,19 +165,21 @@ public final class QmpServer implements AutoCloseable {
     }
 
     private ServerBootstrap bootstrap(io.netty.channel.ChannelFactory<EpollServerDomainSocketChannel> factory,
-            CountDownLatch connected) {
+            CountDownLatch connected, dev.jvmm.core.fd.NamedFds namedFds) {
         return new ServerBootstrap()
                 .group(eventLoop, eventLoop)
                 .channelFactory(factory)
                 // A client may send its commands and shut down its sending side (socat with a pipe does);
                 // QEMU still answers them all before closing, so the connection stays half open until then.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                // UnixClientReader reads (with the descriptors); Netty reads only what a peer's shutdown leaves.
+                .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(WRITE_HIGH_WATER / 2, WRITE_HIGH_WATER))
                 .childHandler(new ChannelInitializer<DomainSocketChannel>() {
                     @Override
                     protected void initChannel(DomainSocketChannel c) {
-                        c.pipeline().addLast(new ClientHandler(connected));
+                        c.pipeline().addLast(new ClientHandler(connected, namedFds));
                     }
                 });
     }
@@ -230,6 +234,7 @@ public final class QmpServer implements AutoCloseable {
     @Override
     public void close() {
         machine.events().unsubscribe(subscriber);
+        reader.close();
         for (Channel l : listeners) {
             l.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
@@ -260,19 +265,24 @@ public final class QmpServer implements AutoCloseable {
 
     private final class ClientHandler extends ChannelInboundHandlerAdapter implements JsonStreamDecoder.Sink {
         private final CountDownLatch connected;
+        private final dev.jvmm.core.fd.NamedFds namedFds;
+        private UnixClientReader.Client client;
         private QmpSession session;
         private JsonStreamDecoder decoder;
         private int queued;
 
-        ClientHandler(CountDownLatch connected) {
+        ClientHandler(CountDownLatch connected, dev.jvmm.core.fd.NamedFds namedFds) {
             this.connected = connected;
+            this.namedFds = namedFds;
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            session = new QmpSession(ctx.channel());
+            session = new QmpSession(ctx.channel(), namedFds);
             decoder = new JsonStreamDecoder(this);
             sessions.add(session);
+            machine.fdSets().monitorConnected();
+            client = reader.add(ctx.channel(), this::received);
             session.send(greeting());
             connected.countDown();
         }
@@ -280,6 +290,17 @@ public final class QmpServer implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             sessions.remove(session);
+            client.remove();
+            session.closeReceivedFds();
+            machine.fdSets().monitorDisconnected();
+        }
+
+        /** Bytes from the socket; descriptors that came with them wait for the next request. */
+        private void received(byte[] bytes, int len, int[] fds) {
+            if (fds.length > 0) {
+                session.fdsReceived(fds);
+            }
+            decoder.feed(bytes, 0, len);
         }
 
         @Override
@@ -386,21 +407,25 @@ public final class QmpServer implements AutoCloseable {
                 reply(errorReply(id, QmpError.GENERIC, "The command " + cmdName + " does not support OOB"));
                 return;
             }
+            int[] fds = session.claimReceivedFds();
             if (cmd.onLoop()) {
-                reply(run(cmd, argMap, id));
+                reply(run(cmd, argMap, id, fds));
                 return;
             }
             queued++;
             if (queued >= MAX_QUEUED_REQUESTS) {
-                session.channel().config().setAutoRead(false);
+                client.pause();
             }
             try {
                 machine.mainLoop().execute(() -> {
-                    Map<String, Object> reply = run(cmd, argMap, id);
+                    Map<String, Object> reply = run(cmd, argMap, id, fds);
                     session.send(reply);
                     eventLoop.execute(this::requestDone);
                 });
             } catch (RejectedExecutionException e) {
+                for (int fd : fds) {
+                    dev.jvmm.core.fd.UnixMessages.closeFd(fd);
+                }
                 session.send(errorReply(id, QmpError.GENERIC, "the machine is shutting down"));
                 requestDone();
             }
@@ -408,12 +433,21 @@ public final class QmpServer implements AutoCloseable {
 
         private void requestDone() {
             queued--;
-            if (queued < MAX_QUEUED_REQUESTS && !session.channel().config().isAutoRead()) {
-                session.channel().config().setAutoRead(true);
+            if (queued < MAX_QUEUED_REQUESTS) {
+                client.resume();
             }
         }
 
-        private Map<String, Object> run(Schema.Command cmd, Map<String, Object> args, Object id) {
+        private Map<String, Object> run(Schema.Command cmd, Map<String, Object> args, Object id, int[] fds) {
+            // Session-only commands run on the I/O loop, beside the main loop's: they take no descriptors.
+            boolean withFds = !cmd.onLoop();
+            if (withFds) {
+                session.beginCommand(fds);
+            } else {
+                for (int fd : fds) {
+                    dev.jvmm.core.fd.UnixMessages.closeFd(fd);
+                }
+            }
             try {
                 Object ret = cmd.invoke(args, session);
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -427,6 +461,10 @@ public final class QmpServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 // A bug in a handler must not take the monitor down with it.
                 return errorReply(id, QmpError.GENERIC, "internal error: " + e);
+            } finally {
+                if (withFds) {
+                    session.endCommand();
+                }
             }
         }
     }

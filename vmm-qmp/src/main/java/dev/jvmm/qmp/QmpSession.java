@@ -14,9 +14,74 @@ public final class QmpSession {
     private final Channel channel;
     private volatile boolean negotiated;
     private volatile boolean oob;
+    private final dev.jvmm.core.fd.NamedFds namedFds;
+    /** Descriptors received (SCM_RIGHTS) and not yet claimed by a request; I/O loop only. */
+    private int[] receivedFds = NO_FDS;
+    /** The running command's descriptors; main loop only. */
+    private int[] commandFds = NO_FDS;
+    private static final int[] NO_FDS = new int[0];
 
     QmpSession(Channel channel) {
+        this(channel, new dev.jvmm.core.fd.NamedFds());
+    }
+
+    QmpSession(Channel channel, dev.jvmm.core.fd.NamedFds namedFds) {
         this.channel = channel;
+        this.namedFds = namedFds;
+    }
+
+    /** The named descriptors (getfd) of this client's monitor. */
+    public dev.jvmm.core.fd.NamedFds namedFds() {
+        return namedFds;
+    }
+
+    /**
+     * Descriptors that arrived with bytes: they wait for the next request; ones still waiting when newer
+     * ones arrive are closed, as QEMU's socket chardev keeps only the last message's.
+     */
+    void fdsReceived(int[] fds) {
+        closeFds(receivedFds);
+        receivedFds = fds;
+    }
+
+    /** The waiting descriptors, handed to the request just parsed. */
+    int[] claimReceivedFds() {
+        int[] fds = receivedFds;
+        receivedFds = NO_FDS;
+        return fds;
+    }
+
+    /** The running command's descriptors become available to {@link #takeFd}; main loop only. */
+    void beginCommand(int[] fds) {
+        commandFds = fds;
+    }
+
+    /** The command ended: the descriptors it did not take are closed, as QEMU closes them. */
+    void endCommand() {
+        closeFds(commandFds);
+        commandFds = NO_FDS;
+    }
+
+    /** qemu_chr_fe_get_msgfd: the running command's first descriptor (now the caller's), or -1. */
+    public int takeFd() {
+        for (int i = 0; i < commandFds.length; i++) {
+            if (commandFds[i] >= 0) {
+                int fd = commandFds[i];
+                commandFds[i] = -1;
+                return fd;
+            }
+        }
+        return -1;
+    }
+
+    void closeReceivedFds() {
+        closeFds(claimReceivedFds());
+    }
+
+    private static void closeFds(int[] fds) {
+        for (int fd : fds) {
+            dev.jvmm.core.fd.UnixMessages.closeFd(fd);
+        }
     }
 
     public boolean negotiated() {

@@ -31,6 +31,8 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
     private final Executor mainLoop;
     private final Runnable ioErrorStop;
     private final BlockImageFactory factory;
+    /** Where /dev/fdset/N filenames are opened; without it they are ordinary (missing) paths. */
+    private volatile dev.jvmm.core.fd.FdSets fdSets;
     private final Random random = new Random();
     private long autoNameCounter;
 
@@ -104,6 +106,11 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         this.mainLoop = mainLoop;
         this.ioErrorStop = ioErrorStop;
         this.factory = factory;
+    }
+
+    /** Opens /dev/fdset/N filenames through the machine's fd sets, as QEMU's qemu_open does. */
+    public void useFdSets(dev.jvmm.core.fd.FdSets sets) {
+        this.fdSets = sets;
     }
 
     // ---- building ----
@@ -208,7 +215,12 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
      * A file node's image is opened by whoever uses the node (the format driver above it), but QEMU opens the
      * file when the node is made, so a missing or forbidden file fails -blockdev / blockdev-add at once.
      */
-    private static void checkFileOpens(String option, String filename, boolean readOnly) {
+    private void checkFileOpens(String option, String filename, boolean readOnly) {
+        dev.jvmm.core.fd.FdSets sets = fdSets;
+        if (sets != null && dev.jvmm.core.fd.FdSets.isFdSetPath(filename)) {
+            sets.release(openFdSet(option, sets, filename, readOnly, null));
+            return;
+        }
         Path p = Path.of(filename);
         try (java.nio.channels.FileChannel ch = readOnly
                 ? java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)
@@ -295,6 +307,33 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
     }
 
     private BlockDriver open(String option, BlockImageFactory.Request r, String shownName) {
+        dev.jvmm.core.fd.FdSets sets = fdSets;
+        if (sets != null && dev.jvmm.core.fd.FdSets.isFdSetPath(r.path().toString())) {
+            int dup = openFdSet(option, sets, r.path().toString(), r.readOnly(), r.cache());
+            try {
+                // The image reopens the duplicate through /proc, which gives it descriptors of its own.
+                return openImage(option, new BlockImageFactory.Request(r.format(), Path.of("/proc/self/fd/" + dup),
+                        r.readOnly(), r.cache(), r.locking(), r.discardUnmap(), r.snapshot(), r.blkdebug()),
+                        shownName);
+            } finally {
+                sets.release(dup);
+            }
+        }
+        return openImage(option, r, shownName);
+    }
+
+    /** qemu_open's /dev/fdset/N: a duplicate of the set's descriptor with the access mode asked for. */
+    private static int openFdSet(String option, dev.jvmm.core.fd.FdSets sets, String path, boolean readOnly,
+            DriveCache cache) {
+        int flags = (readOnly ? 0 : 2) | (cache != null && cache.direct() ? 0x4000 : 0);
+        try {
+            return sets.open(path, flags);
+        } catch (IOException e) {
+            throw new OptionException(option, e.getMessage());
+        }
+    }
+
+    private BlockDriver openImage(String option, BlockImageFactory.Request r, String shownName) {
         try {
             return factory.open(r);
         } catch (NoSuchFileException e) {

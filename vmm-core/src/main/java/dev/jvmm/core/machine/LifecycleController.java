@@ -39,6 +39,9 @@ public final class LifecycleController implements SystemWakeup, AutoCloseable {
     private volatile ActionSettings actions;
     private volatile boolean exiting;
     private final AtomicInteger wakeupMask = new AtomicInteger(ALL_WAKEUP_REASONS);
+    /** The fd sets: their lifetime rule depends on whether the machine runs, which this class decides. */
+    private final dev.jvmm.core.fd.FdSets fdSets =
+            new dev.jvmm.core.fd.FdSets(() -> runState().current() == dev.jvmm.core.state.RunState.RUNNING);
 
     public LifecycleController(EventBus events, VcpuControl vcpus, ActionSettings actions) {
         this.runState = new RunStateMachine(RunState.PRELAUNCH);
@@ -54,6 +57,11 @@ public final class LifecycleController implements SystemWakeup, AutoCloseable {
 
     public RunStateMachine runState() {
         return runState;
+    }
+
+    /** The machine's fd sets (add-fd, -add-fd, /dev/fdset/N). */
+    public dev.jvmm.core.fd.FdSets fdSets() {
+        return fdSets;
     }
 
     public EventBus events() {
