@@ -44,15 +44,14 @@ public interface MachineControl {
         return QomControl.NONE;
     }
 
-<<<<<<< HEAD
     /** The CPU models this host's KVM can run, for query-cpu-definitions and query-cpu-model-expansion. */
     default CpuModelControl cpuModels() {
         return CpuModelControl.NONE;
-=======
+    }
+
     /** The fd sets the monitors fill and /dev/fdset/N paths open. */
     default dev.jvmm.core.fd.FdSets fdSets() {
         return lifecycle().fdSets();
->>>>>>> wip-fds
     }
 
     default EventBus events() {
