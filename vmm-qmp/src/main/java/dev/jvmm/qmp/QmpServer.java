@@ -153,7 +153,10 @@ public final class QmpServer implements AutoCloseable {
             throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
         }
         listeners.add(ch);
-        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:fd=" + fd + ",server=on", true));
+        // QEMU names an inherited socket by the path it is bound to (getsockname), as libvirt's monitor.sock.
+        DomainSocketAddress bound = new io.netty.channel.unix.Socket(fd).localDomainSocketAddress();
+        String where = bound != null ? bound.path() : "fd=" + fd;
+        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + where + ",server=on", true));
         if (waitForClient) {
             connected.await();
         }

@@ -386,6 +386,9 @@ class QmpConversationTest {
             assertEquals("prelaunch", status(c));
             List<?> ch = (List<?>) c.command("{\"execute\":\"query-chardev\"}").get("return");
             assertTrue(ch.stream().anyMatch(x -> "mon0".equals(((Map<?, ?>) x).get("label"))), ch.toString());
+            // QEMU names the inherited socket by its bound path, as it does libvirt's monitor.sock.
+            assertTrue(ch.stream().anyMatch(x -> ("unix:" + p + ",server=on").equals(((Map<?, ?>) x)
+                    .get("filename"))), ch.toString());
         }
     }
 

@@ -48,6 +48,10 @@ public final class SocketChardev extends AbstractChardev {
     static final io.netty.channel.WriteBufferWaterMark WATER_MARK =
             new io.netty.channel.WriteBufferWaterMark(256 * 1024, 1024 * 1024);
     private final Path path;
+    /** A listening socket inherited as fd=N: its file belongs to whoever bound it (libvirt removes it). */
+    private final boolean inherited;
+    /** The path query-chardev shows: the bound path, or for an inherited socket what getsockname says. */
+    private volatile String shownPath;
     private final boolean serverMode;
     private final int reconnectSeconds;
     private final EventLoop loop;
@@ -69,8 +73,14 @@ public final class SocketChardev extends AbstractChardev {
     private volatile java.util.function.Consumer<Boolean> connectionListener;
 
     private SocketChardev(String id, Path path, boolean server, int reconnectSeconds, IoLoop ioLoop) {
+        this(id, path, false, server, reconnectSeconds, ioLoop);
+    }
+
+    private SocketChardev(String id, Path path, boolean inherited, boolean server, int reconnectSeconds,
+            IoLoop ioLoop) {
         super(id);
         this.path = path;
+        this.inherited = inherited;
         this.serverMode = server;
         this.reconnectSeconds = reconnectSeconds;
         this.ioLoop = ioLoop;
@@ -87,6 +97,41 @@ public final class SocketChardev extends AbstractChardev {
             throws IOException, InterruptedException {
         SocketChardev c = new SocketChardev(id, path, true, 0, ioLoop);
         c.listen();
+        if (wait) {
+            System.err.println("jvmm: info: QEMU waiting for connection on: " + c.describe());
+            c.firstClient.await();
+        }
+        return c;
+    }
+
+    /**
+     * Serves an inherited socket that is already bound and listening (libvirt's {@code fd=N} for a channel's
+     * unix socket). The path in query-chardev is the one the socket is bound to, as QEMU reports it.
+     *
+     * @throws IOException when fd is no listening UNIX stream socket
+     */
+    public static SocketChardev serverFd(String id, int fd, boolean wait, IoLoop ioLoop)
+            throws IOException, InterruptedException {
+        if (fd < 0) {
+            throw new IOException("Unable to parse FD number " + fd);
+        }
+        try {
+            // An inherited socket may be blocking; a blocking accept() would stall the I/O loop.
+            dev.jvmm.core.os.LibC.setNonBlocking(fd);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": "
+                    + dev.jvmm.core.os.LibC.describe(e.getErrorCode()), e);
+        }
+        SocketChardev c = new SocketChardev(id, null, true, true, 0, ioLoop);
+        try {
+            c.listener = c.serverBootstrap().channelFactory(() -> new EpollServerDomainSocketChannel(fd, true))
+                    .register().sync().channel();
+        } catch (RuntimeException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
+        }
+        // getsockname on the descriptor (the wrapper only reads it; the channel owns and closes it).
+        DomainSocketAddress bound = new io.netty.channel.unix.Socket(fd).localDomainSocketAddress();
+        c.shownPath = bound != null ? bound.path() : "fd=" + fd;
         if (wait) {
             System.err.println("jvmm: info: QEMU waiting for connection on: " + c.describe());
             c.firstClient.await();
@@ -125,17 +170,7 @@ public final class SocketChardev extends AbstractChardev {
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
             Files.delete(path); // a stale socket from an earlier run, as QEMU unlinks before bind
         }
-        ServerBootstrap b = new ServerBootstrap()
-                .group(ioLoop.group())
-                .channel(EpollServerDomainSocketChannel.class)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new Handler());
-                    }
-                });
+        ServerBootstrap b = serverBootstrap().channel(EpollServerDomainSocketChannel.class);
         ChannelFuture f = b.bind(new DomainSocketAddress(path.toString())).await();
         if (!f.isSuccess()) {
             throw new IOException("Failed to bind socket to " + path + ": " + reason(f.cause()));
@@ -147,6 +182,19 @@ public final class SocketChardev extends AbstractChardev {
             listener.close();
             throw new IOException("Failed to set mode of " + path + ": " + e.getMessage());
         }
+    }
+
+    private ServerBootstrap serverBootstrap() {
+        return new ServerBootstrap()
+                .group(ioLoop.group())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new Handler());
+                    }
+                });
     }
 
     private ChannelFuture connect() {
@@ -377,7 +425,7 @@ public final class SocketChardev extends AbstractChardev {
 
     @Override
     public String describe() {
-        String s = "unix:" + path + (serverMode ? ",server=on" : "");
+        String s = "unix:" + (inherited ? shownPath : path) + (serverMode ? ",server=on" : "");
         return active == null ? "disconnected:" + s : s;
     }
 
@@ -391,7 +439,9 @@ public final class SocketChardev extends AbstractChardev {
         if (listener != null) {
             listener.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
             try {
-                Files.deleteIfExists(path); // QEMU removes its socket file on close
+                if (!inherited) {
+                    Files.deleteIfExists(path); // QEMU removes the socket files it bound on close
+                }
             } catch (IOException e) {
                 // left behind; the next server start replaces it
             }

@@ -106,6 +106,29 @@ class SocketChardevTest {
         assertFalse(Files.exists(p), "socket file removed on close");
     }
 
+    /** libvirt's channels: -chardev socket,fd=N,server=on with a socket libvirt bound and listens on. */
+    @Test
+    void inheritedListeningSocket() throws Exception {
+        Path p = dir.resolve("chan.sock");
+        io.netty.channel.unix.Socket sock = io.netty.channel.unix.Socket.newSocketDomain();
+        sock.bind(new io.netty.channel.unix.DomainSocketAddress(p.toString()));
+        sock.listen(4);
+        try (SocketChardev c = SocketChardev.serverFd("charchannel0", sock.intValue(), false, loop)) {
+            assertEquals("disconnected:unix:" + p + ",server=on", c.describe());
+            TestReceiver r = new TestReceiver(1 << 20);
+            c.setReceiver(r);
+            try (SocketChannel client = connect(p)) {
+                waitFor(c::isConnected);
+                assertEquals("unix:" + p + ",server=on", c.describe());
+                c.write("hello".getBytes(), 0, 5);
+                assertEquals("hello", readN(client, 5));
+                send(client, "from host");
+                assertTrue(r.awaitText("from host", 5000), r.text());
+            }
+        }
+        assertTrue(Files.exists(p), "the file of an inherited socket is its owner's to remove");
+    }
+
     @Test
     void staleSocketFileReplaced() throws Exception {
         Path p = dir.resolve("stale.sock");
