@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
@@ -116,6 +117,11 @@ final class NoneMachine implements MachineControl, VcpuControl {
     @Override
     public CpuModelControl cpuModels() {
         return new CpuModelCatalog(kvm.hostCpu());
+    }
+
+    @Override
+    public List<CommandLineOption> commandLineOptions() {
+        return CommandLineOptions.ALL;
     }
 
     @Override

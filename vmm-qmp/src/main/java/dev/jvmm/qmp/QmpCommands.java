@@ -63,6 +63,7 @@ final class QmpCommands {
         QmpCpu.declare(s, m.cpuModels());
         QmpMigration.declare(s);
         QmpHostFeatures.declare(s);
+        QmpCommandLine.declare(s, m.commandLineOptions());
 
         Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",
