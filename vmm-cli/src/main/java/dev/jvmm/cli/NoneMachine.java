@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
@@ -12,14 +13,21 @@ import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.NoneMachineType;
+import dev.jvmm.devices.pc.PcMachineType;
+import dev.jvmm.devices.pc.PcProperties;
 import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.Kvm;
 
 import java.io.PrintStream;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -45,6 +53,42 @@ final class NoneMachine implements MachineControl, VcpuControl {
         this.lifecycle = new LifecycleController(new EventBus(), this, actions);
         this.devices = new DeviceModel(PcMachine.registry(), DeviceCatalog.classes(), config.globals(),
                 NoneMachineType.NAME);
+        describeMachine(devices.machineNode(), config.pc());
+    }
+
+    /**
+     * /machine's properties: the machine base type's, with the values QEMU's none machine shows (no RAM, one
+     * CPU slot, no firmware, no graphics); none can change once the machine exists.
+     */
+    private static void describeMachine(QomNode node, PcProperties m) {
+        for (Property p : PcMachineType.MACHINE.properties()) {
+            String name = p.name();
+            String type = p.type().qapiType();
+            if (type.startsWith("link<")) {
+                node.addLink(name, type.substring(5, type.length() - 1), () -> null);
+                continue;
+            }
+            Object value = switch (name) {
+                case "boot" -> Map.of("order", "");
+                case "memory" -> Map.of("size", 0L);
+                case "smp" -> smp();
+                case "firmware" -> "";
+                case "graphics" -> false;
+                default -> m.value(name).map(p.type()::toJson).orElse(p.type().toJson(p.defaultValue()));
+            };
+            node.addProperty(name, type, () -> value, v -> {
+                throw new PropertyException("jvmm cannot change machine property '" + name
+                        + "' once the machine is built");
+            });
+        }
+    }
+
+    private static Map<String, Object> smp() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        for (String k : List.of("cpus", "maxcpus", "threads", "cores", "dies", "sockets", "clusters")) {
+            s.put(k, 1L);
+        }
+        return s;
     }
 
     /**
@@ -119,6 +163,11 @@ final class NoneMachine implements MachineControl, VcpuControl {
     }
 
     @Override
+    public List<CommandLineOption> commandLineOptions() {
+        return CommandLineOptions.ALL;
+    }
+
+    @Override
     public MachineInfo info() {
         return info;
     }
@@ -152,6 +201,11 @@ final class NoneMachine implements MachineControl, VcpuControl {
         @Override
         public KvmInfo kvm() {
             return new KvmInfo(true, true);
+        }
+
+        @Override
+        public boolean hotpluggableCpus() {
+            return false;
         }
     };
 }

@@ -10,6 +10,7 @@ import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.ChardevControl;
+import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
@@ -405,6 +406,11 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
     @Override
     public CpuModelControl cpuModels() {
         return new CpuModelCatalog(kvm.hostCpu());
+    }
+
+    @Override
+    public List<CommandLineOption> commandLineOptions() {
+        return CommandLineOptions.ALL;
     }
 
     @Override

@@ -26,7 +26,7 @@ public final class CpuModelCatalog implements CpuModelControl {
     /** The topology ids of a CPU object that no board has placed. */
     private static final Map<String, Object> UNPLACED = Map.of("apic-id", 0xffff_ffffL, "node-id", -1L,
             "socket-id", -1L, "die-id", -1L, "core-id", -1L, "thread-id", -1L);
-    private static final CpuTopology ONE = new CpuTopology(1, 1, 1);
+    private static final CpuTopology ONE = CpuTopology.single();
 
     private final HostCpu host;
     private final CpuTable table = CpuModel.table();

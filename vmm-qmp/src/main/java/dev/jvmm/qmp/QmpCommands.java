@@ -64,6 +64,7 @@ final class QmpCommands {
         QmpMigration.declare(s);
         QmpHostFeatures.declare(s);
         QmpFds.declare(s, m.fdSets());
+        QmpCommandLine.declare(s, m.commandLineOptions());
 
         Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",

@@ -66,6 +66,9 @@ final class QmpMachine {
         s.command("query-hotpluggable-cpus", noArgs, QType.array(QType.struct("HotpluggableCPU",
                 req("type", QType.STR), req("vcpus-count", QType.INT), req("props", cpuProps),
                 opt("qom-path", QType.STR))), a -> {
+                    if (!info.hotpluggableCpus()) {
+                        throw QmpError.generic("The feature 'query-hotpluggable-cpus' is not enabled");
+                    }
                     List<Object> out = new ArrayList<>();
                     // QEMU lists the highest slot first.
                     List<VcpuInfo> vs = new ArrayList<>(info.vcpus());
