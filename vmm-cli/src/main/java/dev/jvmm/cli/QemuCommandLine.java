@@ -156,6 +156,11 @@ final class QemuCommandLine {
             description = "real-time clock")
     String rtc;
 
+    @Option(names = {"-sandbox", "--sandbox"},
+            paramLabel = "on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children][,spawn=allow|deny][,resourcecontrol=allow|deny]",
+            description = "seccomp filter denying syscalls jvmm never needs")
+    List<String> sandbox = new ArrayList<>();
+
     @Option(names = {"-version", "--version"}, description = "print the version and exit")
     boolean version;
 

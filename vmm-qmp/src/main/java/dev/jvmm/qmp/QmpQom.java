@@ -62,7 +62,9 @@ final class QmpQom {
                         if (option == null || option.equals(o.getKey())) {
                             List<Object> params = new ArrayList<>();
                             for (String p : o.getValue()) {
-                                params.add(QDictOrder.of("name", p, "type", "string"));
+                                // "name:type" where the parameter is not a string
+                                String[] nt = (p.contains(":") ? p : p + ":string").split(":");
+                                params.add(QDictOrder.of("name", nt[0], "type", nt[1]));
                             }
                             out.add(QDictOrder.of("option", o.getKey(), "parameters", params));
                         }
@@ -82,10 +84,11 @@ final class QmpQom {
     /**
      * The options whose parameters come from the object model, as QEMU lists them: -device takes any
      * property of its type (so no fixed parameter list), -global names one (value, property, driver in
-     * QEMU's listing order).
+     * QEMU's listing order); -sandbox lists its own keys (jvmm's MachineConfigParser reads the same ones).
      */
     private static final List<Map.Entry<String, List<String>>> OPTIONS = List.of(Map.entry("device", List.of()),
-            Map.entry("global", List.of("value", "property", "driver")));
+            Map.entry("global", List.of("value", "property", "driver")),
+            Map.entry("sandbox", List.of("resourcecontrol", "spawn", "elevateprivileges", "obsolete", "enable:boolean")));
 
     private static List<Object> properties(List<QomService.PropertyInfo> props) {
         List<Object> out = new ArrayList<>();
