@@ -22,6 +22,8 @@ final class CommandLineOptions {
             option("chardev", p("append", "boolean"), p("signal", "boolean"), p("mux", "boolean"),
                     p("reconnect", "number"), p("server", "boolean"), p("wait", "boolean"), p("fd", "string"),
                     p("port", "string"), p("host", "string"), p("path", "string")),
+            option("sandbox", p("resourcecontrol", "string"), p("spawn", "string"),
+                    p("elevateprivileges", "string"), p("obsolete", "string"), p("enable", "boolean")),
             option("action", p("watchdog", "string"), p("panic", "string"), p("reboot", "string"),
                     p("shutdown", "string")),
             option("global", p("value", "string"), p("property", "string"), p("driver", "string")),

@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.devices.pc.PcProperties;
+import dev.jvmm.kvm.seccomp.Sandbox;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.UUID;
  * @param pc          the other -machine properties jvmm applies
  * @param globals     the -global settings, in order
  * @param addFds      the -add-fd values, in order
+ * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
  */
 record MachineConfig(
         long ramBytes,
@@ -48,11 +50,16 @@ record MachineConfig(
         List<String> qmp,
         List<String> monitors,
         List<String> actions,
-        List<String> addFds) {
+        List<String> addFds,
+        List<SandboxArg> sandboxes) {
+    /** One enabled -sandbox: the option as written (for QEMU's error prefix) and the filter it asks for. */
+    record SandboxArg(String option, Sandbox sandbox) {
+    }
+
     /** The same description with another -device list. */
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
                 startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
-                monitors, actions, addFds);
+                monitors, actions, addFds, sandboxes);
     }
 }
