@@ -106,62 +106,130 @@ class FdPassingQmpTest {
         return reply.replaceAll("\"fd\": \\d+", "\"fd\": N");
     }
 
-    @Test
-    void getfdAddFdAndBlockdevAddOverDescriptorsSentWithTheCommand() throws Exception {
-        Path sock = dir.resolve("q.sock");
-        Path img = dir.resolve("d.raw");
-        Files.write(img, new byte[1 << 20]);
-        Process p = start(List.of("-S", "-append", "action=idle", "-qmp", "unix:" + sock + ",server=on,wait=off"),
-                "");
-        int ro = -1;
-        int rw = -1;
-        try {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
-                Thread.sleep(20);
+    /** The conversation: each command, the descriptors sent with it, the reply QEMU 7.2 gives (fd numbers as N). */
+    private record Step(String command, String fds, String expected) {
+    }
+
+    private static final List<Step> CONVERSATION = List.of(
+            new Step("{\"execute\":\"qmp_capabilities\"}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"fd1\"}}", "",
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"No file descriptor supplied via SCM_RIGHTS\"}}"),
+            new Step("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"fd1\"}}", "ro", "{\"return\": {}}"),
+            new Step("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"1fd\"}}", "ro",
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'fdname' expects a name not "
+                            + "starting with a digit\"}}"),
+            new Step("{\"execute\":\"closefd\",\"arguments\":{\"fdname\":\"fd1\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"closefd\",\"arguments\":{\"fdname\":\"fd1\"}}", "",
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"File descriptor named 'fd1' not found\"}}"),
+            new Step("{\"execute\":\"add-fd\"}", "",
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"No file descriptor supplied via SCM_RIGHTS\"}}"),
+            new Step("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":-1}}", "ro",
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'fdset-id' expects a non-negative "
+                            + "value\"}}"),
+            new Step("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":3,\"opaque\":\"rdonly\"}}", "ro",
+                    "{\"return\": {\"fd\": N, \"fdset-id\": 3}}"),
+            new Step("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":3}}", "rw",
+                    "{\"return\": {\"fd\": N, \"fdset-id\": 3}}"),
+            new Step("{\"execute\":\"add-fd\"}", "ro", "{\"return\": {\"fd\": N, \"fdset-id\": 0}}"),
+            new Step("{\"execute\":\"add-fd\"}", "ro", "{\"return\": {\"fd\": N, \"fdset-id\": 1}}"),
+            new Step("{\"execute\":\"query-fdsets\"}", "", "{\"return\": [{\"fds\": [{\"fd\": N, \"opaque\": \"rdonly\"}, "
+                    + "{\"fd\": N}], \"fdset-id\": 3}, {\"fds\": [{\"fd\": N}], \"fdset-id\": 1}, {\"fds\": [{\"fd\": N}], "
+                    + "\"fdset-id\": 0}]}"),
+            new Step("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"raw\",\"node-name\":\"d3\",\"file\":"
+                    + "{\"driver\":\"file\",\"filename\":\"/dev/fdset/3\"}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\",\"node-name\":\"f0\","
+                    + "\"filename\":\"/dev/fdset/0\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                    + "\"Could not dup FD for /dev/fdset/0 flags 2: Permission denied\"}}"),
+            new Step("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\",\"node-name\":\"f9\","
+                    + "\"filename\":\"/dev/fdset/9\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                    + "\"Could not dup FD for /dev/fdset/9 flags 2: No such file or directory\"}}"),
+            new Step("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\",\"node-name\":\"fx\","
+                    + "\"filename\":\"/dev/fdset/x\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                    + "\"Could not parse fdset /dev/fdset/x\"}}"),
+            new Step("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":7}}", "", "{\"error\": {\"class\": "
+                    + "\"GenericError\", \"desc\": \"File descriptor named 'fdset-id:7' not found\"}}"),
+            new Step("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":0,\"fd\":9999}}", "", "{\"error\": "
+                    + "{\"class\": \"GenericError\", \"desc\": \"File descriptor named 'fdset-id:0, fd:9999' not found\"}}"),
+            // Paused (-S): a removed descriptor stays until the machine runs.
+            new Step("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":1}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"query-fdsets\"}", "", "{\"return\": [{\"fds\": [{\"fd\": N, \"opaque\": \"rdonly\"}, "
+                    + "{\"fd\": N}], \"fdset-id\": 3}, {\"fds\": [{\"fd\": N}], \"fdset-id\": 1}, {\"fds\": [{\"fd\": N}], "
+                    + "\"fdset-id\": 0}]}"),
+            new Step("{\"execute\":\"cont\"}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":0}}", "", "{\"return\": {}}"),
+            // Set 3 has a duplicate in use by d3: its descriptors go, the set stays until d3 closes.
+            new Step("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":3}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"query-fdsets\"}", "", "{\"return\": [{\"fds\": [], \"fdset-id\": 3}, "
+                    + "{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}"),
+            new Step("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"d3\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"query-fdsets\"}", "", "{\"return\": [{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}"),
+            new Step("{\"execute\":\"quit\"}", "", "{\"return\": {}}"));
+
+    /** Runs the conversation on a monitor socket; the replies with fd numbers as N. */
+    private List<String> converse(Process p, Path sock, Path img) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
+            Thread.sleep(20);
+        }
+        int ro = Sys.open(img.toString(), 0x80000);
+        int rw = Sys.open(img.toString(), 2 | 0x80000);
+        List<String> replies = new ArrayList<>();
+        try (Client c = new Client(sock)) {
+            assertTrue(c.reply().startsWith("{\"QMP\""));
+            for (Step s : CONVERSATION) {
+                int[] fds = switch (s.fds()) {
+                    case "ro" -> new int[] {ro};
+                    case "rw" -> new int[] {rw};
+                    default -> new int[0];
+                };
+                replies.add(n(c.exec(s.command(), fds)));
             }
-            ro = Sys.open(img.toString(), 0x80000);
-            rw = Sys.open(img.toString(), 2 | 0x80000);
-            try (Client c = new Client(sock)) {
-                assertTrue(c.reply().startsWith("{\"QMP\""));
-                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"qmp_capabilities\"}"));
-                assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"No file descriptor supplied via "
-                        + "SCM_RIGHTS\"}}", c.exec("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"fd1\"}}"));
-                assertEquals("{\"return\": {}}",
-                        c.exec("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"fd1\"}}", ro));
-                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"closefd\",\"arguments\":{\"fdname\":\"fd1\"}}"));
-                assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"File descriptor named 'fd1' not "
-                        + "found\"}}", c.exec("{\"execute\":\"closefd\",\"arguments\":{\"fdname\":\"fd1\"}}"));
-                assertEquals("{\"return\": {\"fd\": N, \"fdset-id\": 3}}", n(c.exec(
-                        "{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":3,\"opaque\":\"rdonly\"}}", ro)));
-                assertEquals("{\"return\": {\"fd\": N, \"fdset-id\": 3}}",
-                        n(c.exec("{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":3}}", rw)));
-                assertEquals("{\"return\": {\"fd\": N, \"fdset-id\": 0}}", n(c.exec("{\"execute\":\"add-fd\"}", ro)));
-                assertEquals("{\"return\": [{\"fds\": [{\"fd\": N, \"opaque\": \"rdonly\"}, {\"fd\": N}], "
-                        + "\"fdset-id\": 3}, {\"fds\": [{\"fd\": N}], \"fdset-id\": 0}]}",
-                        n(c.exec("{\"execute\":\"query-fdsets\"}")));
-                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
-                        + "\"raw\",\"node-name\":\"d3\",\"file\":{\"driver\":\"file\",\"filename\":\"/dev/fdset/3\"}}}"));
-                assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Could not dup FD for "
-                        + "/dev/fdset/0 flags 2: Permission denied\"}}", c.exec("{\"execute\":\"blockdev-add\","
-                        + "\"arguments\":{\"driver\":\"file\",\"node-name\":\"f0\",\"filename\":\"/dev/fdset/0\"}}"));
-                assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Could not dup FD for "
-                        + "/dev/fdset/9 flags 2: No such file or directory\"}}", c.exec("{\"execute\":\"blockdev-add\","
-                        + "\"arguments\":{\"driver\":\"file\",\"node-name\":\"f9\",\"filename\":\"/dev/fdset/9\"}}"));
-                assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"File descriptor named "
-                        + "'fdset-id:7' not found\"}}", c.exec("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":7}}"));
-                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"cont\"}"));
-                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"remove-fd\",\"arguments\":{\"fdset-id\":0}}"));
-                assertEquals("{\"return\": [{\"fds\": [{\"fd\": N, \"opaque\": \"rdonly\"}, {\"fd\": N}], "
-                        + "\"fdset-id\": 3}]}", n(c.exec("{\"execute\":\"query-fdsets\"}")));
-                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"quit\"}"));
-            }
-            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         } finally {
             UnixMessages.closeFd(ro);
             UnixMessages.closeFd(rw);
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "quit did not end the process");
+        return replies;
+    }
+
+    @Test
+    void getfdAddFdAndFdSetPathsAnswerAsQemu() throws Exception {
+        Path img = dir.resolve("d.raw");
+        Files.write(img, new byte[1 << 20]);
+        List<String> expected = CONVERSATION.stream().map(Step::expected).toList();
+        Path sock = dir.resolve("j.sock");
+        Process p = start(List.of("-S", "-append", "action=idle", "-qmp", "unix:" + sock + ",server=on,wait=off"),
+                "");
+        try {
+            assertEquals(expected, converse(p, sock, img));
+        } finally {
             p.destroyForcibly();
         }
+        String qemu = qemu();
+        if (qemu != null) {
+            Path qsock = dir.resolve("q.sock");
+            Process q = new ProcessBuilder(qemu, "-enable-kvm", "-S", "-nodefaults", "-display", "none", "-kernel",
+                    kernel().toString(), "-append", "action=idle", "-qmp", "unix:" + qsock + ",server=on,wait=off")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                assertEquals(expected, converse(q, qsock, img), "QEMU 7.2 answers differently now");
+            } finally {
+                q.destroyForcibly();
+            }
+        }
+    }
+
+    private static Path kernel() {
+        return Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
+    }
+
+    private static String qemu() {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            if (Files.isExecutable(Path.of(d, "qemu-system-x86_64"))) {
+                return Path.of(d, "qemu-system-x86_64").toString();
+            }
+        }
+        return null;
     }
 
     @Test

@@ -33,6 +33,9 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
     private final BlockImageFactory factory;
     /** Where /dev/fdset/N filenames are opened; without it they are ordinary (missing) paths. */
     private volatile dev.jvmm.core.fd.FdSets fdSets;
+    /** The fd-set duplicate each image opened from /dev/fdset/N holds in use until it closes. */
+    private final Map<BlockDriver, Integer> fdSetDups = java.util.Collections.synchronizedMap(
+            new java.util.IdentityHashMap<>());
     private final Random random = new Random();
     private long autoNameCounter;
 
@@ -245,7 +248,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
             blkdebugOptions.remove(n);
             if (n.driver() != null && (n.backing() == null || n.driver().backing() == null)) {
                 try {
-                    n.driver().close();
+                    closeDriver(n.driver());
                 } catch (IOException e) {
                     // the option error is what the user needs to see
                 }
@@ -311,15 +314,32 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         if (sets != null && dev.jvmm.core.fd.FdSets.isFdSetPath(r.path().toString())) {
             int dup = openFdSet(option, sets, r.path().toString(), r.readOnly(), r.cache());
             try {
-                // The image reopens the duplicate through /proc, which gives it descriptors of its own.
-                return openImage(option, new BlockImageFactory.Request(r.format(), Path.of("/proc/self/fd/" + dup),
-                        r.readOnly(), r.cache(), r.locking(), r.discardUnmap(), r.snapshot(), r.blkdebug()),
-                        shownName);
-            } finally {
+                // The image reopens the duplicate through /proc, which gives it descriptors of its own; the
+                // duplicate stays in use, as QEMU's does, until the image closes.
+                BlockDriver d = openImage(option, new BlockImageFactory.Request(r.format(),
+                        Path.of("/proc/self/fd/" + dup), r.readOnly(), r.cache(), r.locking(), r.discardUnmap(),
+                        r.snapshot(), r.blkdebug()), shownName);
+                fdSetDups.put(d, dup);
+                return d;
+            } catch (RuntimeException e) {
                 sets.release(dup);
+                throw e;
             }
         }
         return openImage(option, r, shownName);
+    }
+
+    /** Closes an image and gives back the fd-set duplicate it was opened from, if any. */
+    private void closeDriver(BlockDriver d) throws IOException {
+        try {
+            d.close();
+        } finally {
+            Integer dup = fdSetDups.remove(d);
+            dev.jvmm.core.fd.FdSets sets = fdSets;
+            if (dup != null && sets != null) {
+                sets.release(dup);
+            }
+        }
     }
 
     /** qemu_open's /dev/fdset/N: a duplicate of the set's descriptor with the access mode asked for. */
@@ -494,7 +514,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         } catch (OptionException e) {
             if (n.driver() != null) {
                 try {
-                    n.driver().close();
+                    closeDriver(n.driver());
                 } catch (IOException x) {
                     // the option error is what the user needs to see
                 }
@@ -804,7 +824,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         }
         for (BlockDriver d : openDrivers()) {
             try {
-                d.close();
+                closeDriver(d);
             } catch (IOException e) {
                 // closing the rest matters more than one image's close error
             }
@@ -1219,7 +1239,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
             BlockDriver d = n.driver();
             if (d != null && closed.add(d) && !isBackingOfAnother(d, gone)) {
                 try {
-                    d.close();
+                    closeDriver(d);
                 } catch (IOException e) {
                     // a close error of a medium taken out leaves nothing for the user to do
                 }
