@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing jvmm needs on a Debian 12 machine, skipping what is present:
 # JDK 17, Maven, gcc/make/binutils/python3 (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl,
-# libseccomp2 (-sandbox).
+# libseccomp2 (-sandbox), libvirt's daemon and virsh (the libvirt tests run a private libvirtd).
 set -euo pipefail
 need=()
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
@@ -14,6 +14,8 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v python3 >/dev/null || need+=(python3)
 command -v socat >/dev/null || need+=(socat)
 command -v iasl >/dev/null || need+=(acpica-tools)
+[ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon libvirt-daemon-driver-qemu)
+command -v virsh >/dev/null || need+=(libvirt-clients)
 { /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libseccomp\.so\.2 ' >/dev/null || need+=(libseccomp2)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

@@ -108,7 +108,7 @@ class VirshLifecycleTest {
     }
 
     @Test
-    void startPausedConsoleSuspendResumeDestroyAndEvents() throws Exception {
+    void lifecycleConsoleMonitorStatsDestroyAndEvents() throws Exception {
         sameAsQemu(each((name, vmm) -> {
             List<String> seen = new ArrayList<>();
             Process watch = d.virsh.spawn("event", "--domain", name, "--all", "--loop", "--timeout", "120");
@@ -126,8 +126,15 @@ class VirshLifecycleTest {
                     d.virsh.run("resume", name).ok();
                     seen.add(d.state(name));
                     assertTrue(d.hmp(name, "info status").startsWith("VM status: running"), vmm.label());
+                    monitorBalloonBlockAndVcpuThreads(name, vmm, seen);
+                    assertFalse(c.text().contains("FAILED"), vmm.label() + ": " + c.text());
+                    long before = hostSignalEvents();
                     d.destroy(name);
                     seen.add(d.state(name));
+                    assertTrue(hostSignalEvents() > before, vmm.label() + ": libvirt saw no SHUTDOWN {guest: false, "
+                            + "reason: host-signal} before the process ended");
+                    assertTrue(Files.readString(daemon.domainLog(name)).contains("terminating on signal"),
+                            vmm.label() + ": " + Domains.tail(daemon.domainLog(name)));
                 }
             } finally {
                 watch.destroy();
@@ -193,69 +200,50 @@ class VirshLifecycleTest {
                 .map(l -> l.substring(key.length() + 1).strip()).findFirst().orElse("(no " + key + ")");
     }
 
-    @Test
-    void monitorBalloonBlockAndVcpuThreads() throws Exception {
-        sameAsQemu(each((name, vmm) -> {
-            List<String> seen = new ArrayList<>();
-            try (PtyConsole c = d.startWithConsole(name)) {
-                String status = d.qmp(name, "{\"execute\":\"query-status\"}");
-                assertTrue(status.contains("\"status\":\"running\""), vmm.label() + ": " + status);
-                seen.add(d.hmp(name, "info status"));
+    /**
+     * On a running domain: QMP and HMP through qemu-monitor-command, vCPU thread ids against /proc, balloon
+     * (dommemstat, setmem), disks (domblklist, domblkstat, domblkinfo, domstats --block).
+     */
+    private static void monitorBalloonBlockAndVcpuThreads(String name, Vmm vmm, List<String> seen)
+            throws IOException {
+        String status = d.qmp(name, "{\"execute\":\"query-status\"}");
+        assertTrue(status.contains("\"status\":\"running\""), vmm.label() + ": " + status);
+        seen.add(d.hmp(name, "info status"));
 
-                long pid = d.pid(name);
-                Set<Long> tasks = new TreeSet<>();
-                try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
-                    s.forEach(p -> tasks.add(Long.parseLong(p.getFileName().toString())));
-                }
-                String cpus = d.qmp(name, "{\"execute\":\"query-cpus-fast\"}");
-                List<Long> tids = hostThreadIds(cpus);
-                assertEquals(2, tids.size(), vmm.label() + ": " + cpus);
-                for (long t : tids) {
-                    assertTrue(t != pid && tasks.contains(t), vmm.label() + ": vCPU thread " + t
-                            + " is not a thread of " + pid + " " + tasks);
-                }
-                assertEquals(2, new TreeSet<>(tids).size(), vmm.label() + ": " + cpus);
-                seen.add("vcpus " + d.virsh.run("vcpucount", name, "--live").ok().strip());
+        long pid = d.pid(name);
+        Set<Long> tasks = new TreeSet<>();
+        try (var s = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            s.forEach(p -> tasks.add(Long.parseLong(p.getFileName().toString())));
+        }
+        String cpus = d.qmp(name, "{\"execute\":\"query-cpus-fast\"}");
+        List<Long> tids = hostThreadIds(cpus);
+        assertEquals(2, tids.size(), vmm.label() + ": " + cpus);
+        for (long t : tids) {
+            assertTrue(t != pid && tasks.contains(t), vmm.label() + ": vCPU thread " + t
+                    + " is not a thread of " + pid + " " + tasks);
+        }
+        assertEquals(2, new TreeSet<>(tids).size(), vmm.label() + ": " + cpus);
+        seen.add("vcpus " + d.virsh.run("vcpucount", name, "--live").ok().strip());
 
-                String mem = d.virsh.run("dommemstat", name).ok();
-                assertEquals("262144", value(mem, "actual"), vmm.label() + ": " + mem);
-                seen.add("dommemstat " + keys(mem));
-                d.virsh.run("setmem", name, "200M", "--live").ok();
-                seen.add("dominfo " + d.virsh.run("dominfo", name).ok().lines()
-                        .filter(l -> l.startsWith("Max memory") || l.startsWith("State")).toList());
+        String mem = d.virsh.run("dommemstat", name).ok();
+        assertEquals("262144", value(mem, "actual"), vmm.label() + ": " + mem);
+        seen.add("dommemstat " + keys(mem));
+        d.virsh.run("setmem", name, "200M", "--live").ok();
+        seen.add("dominfo " + d.virsh.run("dominfo", name).ok().lines()
+                .filter(l -> l.startsWith("Max memory") || l.startsWith("State")).toList());
 
-                String blk = d.virsh.run("domblklist", name).ok();
-                seen.add(blk.replace(dir.toString(), "DIR").replace(name, "NAME").strip());
-                String stat = d.virsh.run("domblkstat", name, "vda").ok();
-                seen.add("domblkstat " + keys(stat));
-                String info = d.virsh.run("domblkinfo", name, "vda").ok();
-                assertEquals("16777216", value(info, "Capacity:"), vmm.label() + ": " + info);
-                seen.add("domblkinfo capacity " + value(info, "Capacity:"));
-                String stats = d.virsh.run("domstats", "--block", name).ok();
-                assertEquals("3", value(stats, "block.count"), vmm.label() + ": " + stats);
-                seen.add("domstats " + keys(stats));
-                seen.add("domstats capacity " + value(stats, "block.0.capacity") + " "
-                        + value(stats, "block.1.capacity"));
-                assertFalse(c.text().contains("FAILED"), vmm.label() + ": " + c.text());
-            }
-            return seen;
-        }));
-    }
-
-    @Test
-    void destroyIsSigtermWithHostSignalShutdown() throws Exception {
-        each((name, vmm) -> {
-            try (PtyConsole c = d.startWithConsole(name)) {
-                long before = hostSignalEvents();
-                d.destroy(name);
-                assertTrue(hostSignalEvents() > before, vmm.label()
-                        + ": libvirt saw no SHUTDOWN {guest: false, reason: host-signal} before the process ended");
-                String log = Files.readString(daemon.domainLog(name));
-                assertTrue(log.contains("terminating on signal"), vmm.label() + ": " + Domains.tail(
-                        daemon.domainLog(name)));
-            }
-            return List.of();
-        });
+        String blk = d.virsh.run("domblklist", name).ok();
+        seen.add(blk.replace(dir.toString(), "DIR").replace(name, "NAME").strip());
+        String stat = d.virsh.run("domblkstat", name, "vda").ok();
+        seen.add("domblkstat " + keys(stat));
+        String info = d.virsh.run("domblkinfo", name, "vda").ok();
+        assertEquals("16777216", value(info, "Capacity:"), vmm.label() + ": " + info);
+        seen.add("domblkinfo capacity " + value(info, "Capacity:"));
+        String stats = d.virsh.run("domstats", "--block", name).ok();
+        assertEquals("3", value(stats, "block.count"), vmm.label() + ": " + stats);
+        seen.add("domstats " + keys(stats));
+        seen.add("domstats capacity " + value(stats, "block.0.capacity") + " "
+                + value(stats, "block.1.capacity"));
     }
 
     private static long hostSignalEvents() throws IOException {
