@@ -42,6 +42,32 @@ final class Hmp {
                 QemuVersion v = info.version();
                 yield crlf(v.major() + "." + v.minor() + "." + v.micro() + v.pkg() + "\n");
             }
+            case "info cpus" -> cpus(cpuIndex instanceof Long l ? l.intValue() : 0);
+            case "info name" -> info.name().map(n -> crlf(n + "\n")).orElse("");
+            case "info uuid" -> crlf(info.uuid().map(Object::toString)
+                    .orElse("00000000-0000-0000-0000-000000000000") + "\n");
+            case "info kvm" -> crlf("kvm support: " + (info.kvm().enabled() ? "enabled" : "disabled") + "\n");
+            case "info iothreads" -> "";
+            case "stop" -> {
+                lifecycle.stop();
+                yield "";
+            }
+            case "cont", "c" -> {
+                try {
+                    lifecycle.cont();
+                    yield "";
+                } catch (MachineCommandException e) {
+                    yield crlf("Error: " + e.getMessage() + "\n");
+                }
+            }
+            case "system_reset" -> {
+                lifecycle.systemReset();
+                yield "";
+            }
+            case "system_powerdown" -> {
+                lifecycle.systemPowerdown();
+                yield "";
+            }
             case "info registers" -> registers(cpuIndex instanceof Long l ? l.intValue() : 0, false);
             case "info registers -a" -> registers(0, true);
             case "" -> "";
@@ -100,6 +126,16 @@ final class Hmp {
             return "running";
         }
         return s == RunState.PAUSED ? "paused" : "paused (" + s.qapiName() + ")";
+    }
+
+    /** QEMU's "info cpus": one line per vCPU with its host thread id, '*' on the monitor's current CPU. */
+    private String cpus(int current) {
+        StringBuilder sb = new StringBuilder();
+        for (VcpuInfo v : info.vcpus()) {
+            sb.append(v.cpuIndex() == current ? "* " : "  ").append("CPU #").append(v.cpuIndex())
+                    .append(": thread_id=").append(v.threadId()).append('\n');
+        }
+        return crlf(sb.toString());
     }
 
     private String registers(int cpu, boolean all) throws QmpError {

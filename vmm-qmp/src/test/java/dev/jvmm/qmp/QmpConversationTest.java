@@ -294,6 +294,14 @@ class QmpConversationTest {
             assertEquals("unknown command: 'bogus'\r\n", hmp(c, "bogus"));
             c.command("{\"execute\":\"cont\"}");
             assertEquals("VM status: running\r\n", hmp(c, "info status"));
+            assertEquals("", hmp(c, "stop"));
+            assertEquals("VM status: paused\r\n", hmp(c, "info status"));
+            assertEquals("", hmp(c, "cont"));
+            assertEquals("VM status: running\r\n", hmp(c, "info status"));
+            assertEquals("foo\r\n", hmp(c, "info name"));
+            assertEquals("12345678-1234-1234-1234-123456789abc\r\n", hmp(c, "info uuid"));
+            assertTrue(hmp(c, "info cpus").matches("\\* CPU #0: thread_id=-?\\d+\r\n(  CPU #\\d+: thread_id=-?\\d+\r\n)*"),
+                    hmp(c, "info cpus"));
         }
     }
 
