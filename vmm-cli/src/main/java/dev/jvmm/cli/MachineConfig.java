@@ -20,6 +20,7 @@ import java.util.UUID;
  * @param acpi        ACPI present: -machine acpi and -no-acpi together
  * @param pc          the other -machine properties jvmm applies
  * @param globals     the -global settings, in order
+ * @param host        -name's process settings, -object, -overcommit, -audiodev, -boot
  */
 record MachineConfig(
         long ramBytes,
@@ -46,11 +47,12 @@ record MachineConfig(
         boolean snapshot,
         List<String> qmp,
         List<String> monitors,
-        List<String> actions) {
+        List<String> actions,
+        HostOptions host) {
     /** The same description with another -device list. */
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
                 startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
-                monitors, actions);
+                monitors, actions, host);
     }
 }

@@ -253,8 +253,8 @@ public final class ChardevFactory implements ChardevControl {
         if (opts.has("host")) {
             throw new OptionException(option, "chardev: socket: TCP sockets are not supported by jvmm; use path=");
         }
-        if (opts.has("fd")) {
-            throw new OptionException(option, "chardev: socket: fd= is not supported by jvmm yet");
+        if (opts.has("fd") && !server) {
+            throw new OptionException(option, "chardev: socket: fd= is supported for server=on only");
         }
         if (server && opts.has("reconnect")) {
             throw new OptionException(option, "'reconnect' option is incompatible with socket in server listen mode");
@@ -266,6 +266,20 @@ public final class ChardevFactory implements ChardevControl {
             throw new OptionException(option, "Parameter 'reconnect' expects a number");
         }
         boolean wait = opts.getBool("wait", true);
+        if (opts.has("fd")) {
+            long fd = opts.getNumber("fd", -1);
+            if (fd < 0 || fd > Integer.MAX_VALUE) {
+                throw new OptionException(option, "Unable to parse FD number " + opts.get("fd").orElse(""));
+            }
+            try {
+                return SocketChardev.serverFd(id, (int) fd, wait, ioLoop.get());
+            } catch (IOException e) {
+                throw new OptionException(option, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new OptionException(option, "interrupted while waiting for a connection");
+            }
+        }
         Path path = Path.of(opts.get("path").orElseThrow());
         try {
             return server ? SocketChardev.server(id, path, wait, ioLoop.get())

@@ -47,7 +47,10 @@ public final class SocketChardev extends AbstractChardev {
      */
     static final io.netty.channel.WriteBufferWaterMark WATER_MARK =
             new io.netty.channel.WriteBufferWaterMark(256 * 1024, 1024 * 1024);
-    private final Path path;
+    /** The socket's path; for an inherited socket, the address it was bound to (null if unnamed). */
+    private Path path;
+    /** An inherited listening socket (fd=): its file belongs to whoever bound it and stays on close. */
+    private boolean inherited;
     private final boolean serverMode;
     private final int reconnectSeconds;
     private final EventLoop loop;
@@ -95,6 +98,44 @@ public final class SocketChardev extends AbstractChardev {
     }
 
     /**
+     * Listens on an inherited, already listening socket (fd=N, as libvirt passes its channels' sockets).
+     * With wait, blocks until the first client connects.
+     *
+     * @throws IOException when fd is no listening UNIX socket
+     */
+    public static SocketChardev serverFd(String id, int fd, boolean wait, IoLoop ioLoop)
+            throws IOException, InterruptedException {
+        SocketChardev c = new SocketChardev(id, null, true, 0, ioLoop);
+        c.inherited = true;
+        try {
+            // The parent's socket is blocking: a blocking accept() would stall the whole I/O loop.
+            dev.jvmm.core.os.LibC.setNonBlocking(fd);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": "
+                    + dev.jvmm.core.os.LibC.describe(e.getErrorCode()), e);
+        }
+        ChannelFuture f;
+        try {
+            f = c.serverBootstrap().channelFactory(() -> new EpollServerDomainSocketChannel(fd, true))
+                    .register().await();
+        } catch (RuntimeException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
+        }
+        if (!f.isSuccess()) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + reason(f.cause()));
+        }
+        c.listener = f.channel();
+        if (c.listener.localAddress() instanceof DomainSocketAddress a && !a.path().isEmpty()) {
+            c.path = Path.of(a.path());
+        }
+        if (wait) {
+            System.err.println("jvmm: info: QEMU waiting for connection on: " + c.describe());
+            c.firstClient.await();
+        }
+        return c;
+    }
+
+    /**
      * Connects to path. Without reconnect a failure is an IOException with QEMU's text ("Failed to
      * connect to 'P': Connection refused"); with reconnect &gt; 0 it connects in the background and retries.
      */
@@ -125,17 +166,7 @@ public final class SocketChardev extends AbstractChardev {
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
             Files.delete(path); // a stale socket from an earlier run, as QEMU unlinks before bind
         }
-        ServerBootstrap b = new ServerBootstrap()
-                .group(ioLoop.group())
-                .channel(EpollServerDomainSocketChannel.class)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new Handler());
-                    }
-                });
+        ServerBootstrap b = serverBootstrap().channel(EpollServerDomainSocketChannel.class);
         ChannelFuture f = b.bind(new DomainSocketAddress(path.toString())).await();
         if (!f.isSuccess()) {
             throw new IOException("Failed to bind socket to " + path + ": " + reason(f.cause()));
@@ -147,6 +178,19 @@ public final class SocketChardev extends AbstractChardev {
             listener.close();
             throw new IOException("Failed to set mode of " + path + ": " + e.getMessage());
         }
+    }
+
+    private ServerBootstrap serverBootstrap() {
+        return new ServerBootstrap()
+                .group(ioLoop.group())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new Handler());
+                    }
+                });
     }
 
     private ChannelFuture connect() {
@@ -391,7 +435,9 @@ public final class SocketChardev extends AbstractChardev {
         if (listener != null) {
             listener.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
             try {
-                Files.deleteIfExists(path); // QEMU removes its socket file on close
+                if (!inherited) {
+                    Files.deleteIfExists(path); // QEMU removes its socket file on close
+                }
             } catch (IOException e) {
                 // left behind; the next server start replaces it
             }
