@@ -148,7 +148,8 @@ public final class QmpServer implements AutoCloseable {
             throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
         }
         listeners.add(ch);
-        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:fd=" + fd + ",server=on", true));
+        String where = dev.jvmm.core.os.UnixSockets.boundPath(fd).map(Object::toString).orElse("fd=" + fd);
+        monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + where + ",server=on", true));
         if (waitForClient) {
             connected.await();
         }

@@ -107,6 +107,7 @@ public final class SocketChardev extends AbstractChardev {
             throws IOException, InterruptedException {
         SocketChardev c = new SocketChardev(id, null, true, 0, ioLoop);
         c.inherited = true;
+        c.path = dev.jvmm.core.os.UnixSockets.boundPath(fd).orElse(Path.of("fd=" + fd));
         try {
             // The parent's socket is blocking: a blocking accept() would stall the whole I/O loop.
             dev.jvmm.core.os.LibC.setNonBlocking(fd);
@@ -125,9 +126,6 @@ public final class SocketChardev extends AbstractChardev {
             throw new IOException("cannot use file descriptor " + fd + ": " + reason(f.cause()));
         }
         c.listener = f.channel();
-        if (c.listener.localAddress() instanceof DomainSocketAddress a && !a.path().isEmpty()) {
-            c.path = Path.of(a.path());
-        }
         if (wait) {
             System.err.println("jvmm: info: QEMU waiting for connection on: " + c.describe());
             c.firstClient.await();
