@@ -23,6 +23,7 @@ import java.util.UUID;
  * @param globals     the -global settings, in order
  * @param addFds      the -add-fd values, in order
  * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
+ * @param host        -name's process settings, -object, -overcommit, -audiodev, -boot
  */
 record MachineConfig(
         long ramBytes,
@@ -51,7 +52,8 @@ record MachineConfig(
         List<String> monitors,
         List<String> actions,
         List<String> addFds,
-        List<SandboxArg> sandboxes) {
+        List<SandboxArg> sandboxes,
+        HostOptions host) {
     /** One enabled -sandbox: the option as written (for QEMU's error prefix) and the filter it asks for. */
     record SandboxArg(String option, Sandbox sandbox) {
     }
@@ -60,6 +62,6 @@ record MachineConfig(
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
                 startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
-                monitors, actions, addFds, sandboxes);
+                monitors, actions, addFds, sandboxes, host);
     }
 }

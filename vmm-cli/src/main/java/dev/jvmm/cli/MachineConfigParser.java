@@ -39,7 +39,12 @@ final class MachineConfigParser {
             String img = cl.images.get(0);
             throw new OptionException(img, "disk images are not supported yet");
         }
-        PcProperties pc = parseMachine(cl.machine);
+        List<String> machine = cl.machine;
+        if (cl.noHpet) {
+            machine = new java.util.ArrayList<>(machine);
+            machine.add("hpet=off");
+        }
+        PcProperties pc = parseMachine(machine);
         for (String a : cl.accel) {
             QemuOpts o = QemuOpts.parse("-accel " + a, a, "accel");
             checkAccel("-accel " + a, o.get("accel").orElse(""));
@@ -52,7 +57,17 @@ final class MachineConfigParser {
             }
         }
         // The -machine properties stand in for the options they mirror when those are not given.
+        Optional<String> backendId = pc.value("memory-backend").map(Object::toString).filter(v -> !v.isEmpty());
+        HostOptions host = HostOptions.parse(cl, backendId);
         long ram = parseMemory(cl.memory != null ? cl.memory : pc.memory().orElse(null));
+        if (backendId.isPresent()) {
+            long backendSize = host.objects().memoryBackend(backendId.get()).orElseThrow().size();
+            if (cl.memory == null && pc.memory().isEmpty()) {
+                ram = backendSize;
+            } else if (ram != backendSize) {
+                throw new OptionException(null, "Machine memory size does not match the size of the memory backend");
+            }
+        }
         checkLowRam(ram, pc.maxRamBelow4g());
         return new MachineConfig(
                 ram,
@@ -81,8 +96,8 @@ final class MachineConfigParser {
                 List.copyOf(cl.mon),
                 List.copyOf(cl.action),
                 List.copyOf(cl.addFd),
-
-                parseSandboxes(cl.sandbox));
+                parseSandboxes(cl.sandbox),
+                host);
     }
 
     /**

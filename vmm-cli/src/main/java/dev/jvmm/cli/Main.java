@@ -59,6 +59,12 @@ public final class Main {
             err.println(PROGRAM + ": " + e.getMessage());
             return 1;
         }
+        try {
+            err = MessagePrefix.wrap(cl, err);
+        } catch (OptionException e) {
+            err.println(PROGRAM + ": " + e.formatted());
+            return 1;
+        }
         if ("help".equals(cl.cpu) || "?".equals(cl.cpu)) {
             out.print(CpuModel.help());
             return 0;
@@ -79,12 +85,15 @@ public final class Main {
             return 0;
         }
         // the second line of each warning is QEMU's hint, printed without the program's name
-        shortFormWarnings(cl).forEach(w -> err.println(w.startsWith("Please use ") ? w : PROGRAM + ": " + w));
+        for (String w : shortFormWarnings(cl)) {
+            err.println(w.startsWith("Please use ") ? w : PROGRAM + ": " + w);
+        }
         try {
             if (Daemon.isDaemon() && Daemon.conflict(cl) != null) {
                 throw new LaunchException(Daemon.conflict(cl));
             }
             MachineConfig config = MachineConfigParser.parse(cl);
+            ProcessSettings.apply(config.host());
             boolean none = MachineConfigParser.isNoneMachine(cl.machine);
             if (none && NoneMachine.refusal(cl) != null) {
                 throw new LaunchException(NoneMachine.refusal(cl));

@@ -24,6 +24,9 @@ import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.objects.IoThread;
+import dev.jvmm.core.objects.MemoryBackend;
+import dev.jvmm.core.objects.UserObjects;
 import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.vmstate.MachineState;
@@ -114,12 +117,19 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
             err.println(Main.PROGRAM + ": warning: Large machine and max_ram_below_4g (" + pc.maxRamBelow4g()
                     + ") not a multiple of 1G; possible bad performance.");
         }
+        HostOptions host = config.host();
+        Optional<MemoryBackend> backend = host.memoryBackend().flatMap(host.objects()::memoryBackend);
         try {
-            this.memory = GuestMemory.allocate(layout.ramRanges());
+            this.memory = backend.isPresent() ? backend.get().map(layout.ramRanges())
+                    : GuestMemory.allocate(layout.ramRanges());
         } catch (IllegalStateException e) {
-            throw new LaunchException("cannot set up guest memory 'pc.ram': Cannot allocate memory");
+            throw new LaunchException(backend.isPresent() ? e.getMessage()
+                    : "cannot set up guest memory 'pc.ram': Cannot allocate memory");
         }
-        memory.adviseHost(pc.memMerge(), pc.dumpGuestCore());
+        // A backend's merge= and dump= win over the machine's, which are only their defaults (as in QEMU).
+        memory.adviseHost(backend.map(MemoryBackend::merge).filter(v -> v != null).orElse(pc.memMerge()),
+                backend.map(MemoryBackend::dump).filter(v -> v != null).orElse(pc.dumpGuestCore()));
+        host.objects().start();
         this.vm = kvm.createVm(pc.pit());
         vm.registerMemory(memory);
         SmpTopology smp = config.smp();
@@ -143,6 +153,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
             cpus.add(cpu);
         }
         this.vcpus = new VcpuSet(cpus);
+        vcpus.nameThreads(host::vcpuThreadName);
         this.lifecycle = new LifecycleController(events, this, actions);
         this.chardevs = new ChardevFactory(this::ioLoop);
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -161,6 +172,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
 
         devices = new DeviceModel(registry(), DeviceCatalog.classes(), config.globals(),
                 PcMachineType.NAME);
+        host.objects().describe(devices.tree().root().child("objects").orElseThrow());
         pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
         RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
         openChardevs();
@@ -200,7 +212,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
 
     /** Every type this machine knows: the devices' declarations and the CPU models'. */
     static TypeRegistry registry() {
-        return DeviceCatalog.registry().registerAll(CpuTypes.all());
+        return DeviceCatalog.registry().registerAll(CpuTypes.all()).registerAll(UserObjects.types());
     }
 
     /** The -chardev backends (monitors excepted). */
@@ -455,11 +467,17 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         public KvmInfo kvm() {
             return new KvmInfo(true, true);
         }
+
+        @Override
+        public List<IoThread> iothreads() {
+            return config.host().objects().iothreads();
+        }
     };
 
     @Override
     public void close() {
         vcpus.close();
+        config.host().objects().close();
         devices.closeAll();
         drives.close();
         timers.shutdownNow();

@@ -171,6 +171,29 @@ final class QemuCommandLine {
             description = "seccomp filter denying syscalls jvmm never needs")
     List<String> sandbox = new ArrayList<>();
 
+    @Option(names = {"-object", "--object"}, paramLabel = "TYPE,id=ID[,...] | JSON",
+            description = "a user-creatable object: secret, memory-backend-ram, memory-backend-memfd, iothread")
+    List<String> object = new ArrayList<>();
+
+    @Option(names = {"-overcommit", "--overcommit"}, paramLabel = "mem-lock=on|off[,cpu-pm=off]",
+            description = "host memory locking")
+    List<String> overcommit = new ArrayList<>();
+
+    @Option(names = {"-msg", "--msg"}, paramLabel = "[timestamp=on|off][,guest-name=on|off]",
+            description = "error and warning line prefixes")
+    List<String> msg = new ArrayList<>();
+
+    @Option(names = {"-audiodev", "--audiodev"}, paramLabel = "none,id=ID | JSON",
+            description = "audio backend (only the none driver)")
+    List<String> audiodev = new ArrayList<>();
+
+    @Option(names = {"-boot", "--boot"}, paramLabel = "[order=DEVS][,once=,menu=,splash=,splash-time=,reboot-timeout=,strict=]",
+            description = "firmware boot settings (no effect with -kernel, as in QEMU)")
+    List<String> boot = new ArrayList<>();
+
+    @Option(names = {"-no-hpet", "--no-hpet"}, description = "no HPET (same as -machine hpet=off)")
+    boolean noHpet;
+
     @Option(names = {"-version", "--version"}, description = "print the version and exit")
     boolean version;
 

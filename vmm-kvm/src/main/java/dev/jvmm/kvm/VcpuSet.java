@@ -16,9 +16,15 @@ public final class VcpuSet implements AutoCloseable {
     private final List<Vcpu> vcpus;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    private java.util.function.IntFunction<String> threadNames = i -> "vcpu-" + i;
     volatile boolean pauseRequested;
     volatile boolean stopRequested;
     private boolean started;
+
+    /** Names the vCPU threads from their index; set before {@code start}. */
+    public void nameThreads(java.util.function.IntFunction<String> names) {
+        threadNames = names;
+    }
 
     public VcpuSet(List<Vcpu> vcpus) {
         this.vcpus = List.copyOf(vcpus);
@@ -48,7 +54,8 @@ public final class VcpuSet implements AutoCloseable {
             lock.unlock();
         }
         for (Vcpu v : vcpus) {
-            Thread t = new Thread(() -> v.runLoop(this, pio, mmio, handler), "vcpu-" + v.index());
+            // The JVM gives the OS thread this name (/proc/PID/task/TID/comm), where libvirt and tools read it.
+            Thread t = new Thread(() -> v.runLoop(this, pio, mmio, handler), threadNames.apply(v.index()));
             t.setDaemon(true);
             v.thread = t;
             t.start();

@@ -81,7 +81,16 @@ final class QmpMachine {
                 });
         s.command("query-iothreads", noArgs, QType.array(QType.struct("IOThreadInfo", req("id", QType.STR),
                 req("thread-id", QType.INT), req("poll-max-ns", QType.INT), req("poll-grow", QType.INT),
-                req("poll-shrink", QType.INT), req("aio-max-batch", QType.INT))), a -> new ArrayList<>());
+                req("poll-shrink", QType.INT), req("aio-max-batch", QType.INT))), a -> {
+                    List<Object> out = new ArrayList<>();
+                    for (dev.jvmm.core.objects.IoThread t : info.iothreads()) {
+                        // members in QEMU 7.2's order
+                        out.add(QmpCommands.obj("poll-shrink", t.pollShrink(), "thread-id", (long) t.threadId(),
+                                "aio-max-batch", t.aioMaxBatch(), "poll-grow", t.pollGrow(),
+                                "poll-max-ns", t.pollMaxNs(), "id", t.id()));
+                    }
+                    return out;
+                });
     }
 
     /** One query-machines entry, members in the order QEMU 7.2 writes them. */

@@ -153,9 +153,7 @@ public final class QmpServer implements AutoCloseable {
             throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
         }
         listeners.add(ch);
-        // QEMU names an inherited socket by the path it is bound to (getsockname), as libvirt's monitor.sock.
-        DomainSocketAddress bound = new io.netty.channel.unix.Socket(fd).localDomainSocketAddress();
-        String where = bound != null ? bound.path() : "fd=" + fd;
+        String where = dev.jvmm.core.os.UnixSockets.boundPath(fd).map(Object::toString).orElse("fd=" + fd);
         monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + where + ",server=on", true));
         if (waitForClient) {
             connected.await();

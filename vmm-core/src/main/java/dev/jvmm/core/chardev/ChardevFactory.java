@@ -27,8 +27,7 @@ import java.util.regex.Pattern;
  * query-chardev). Not thread-safe: used while the machine is assembled.
  *
  * <p>Supported: stdio, file (path=, append=), null, socket on UNIX paths (path=, server=, wait=,
- * reconnect=) or an inherited listening socket (fd=N, server=on: libvirt's channels), pty. Not supported
- * (clear error): client-mode fd=, TCP sockets, mux=on, logfile=.
+ * reconnect=), pty. Not supported (clear error): socket fd=, TCP sockets, mux=on, logfile=.
  */
 public final class ChardevFactory implements ChardevControl {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]*");
@@ -240,19 +239,6 @@ public final class ChardevFactory implements ChardevControl {
         }
     }
 
-    /** QEMU's monitor_fd_param for a plain number: "Unable to parse FD number" otherwise. */
-    private static long parseFd(String option, String text) {
-        try {
-            long fd = Long.parseLong(text);
-            if (fd >= 0 && fd <= Integer.MAX_VALUE) {
-                return fd;
-            }
-        } catch (NumberFormatException e) {
-            // named fds (getfd) are for hotplug, which jvmm does not do.
-        }
-        throw new OptionException(option, "Unable to parse FD number " + text);
-    }
-
     private Chardev openSocket(String option, String id, QemuOpts opts) {
         opts.requireOnly("backend", "id", "mux", "path", "server", "wait", "reconnect", "fd", "host", "port");
         boolean server = opts.getBool("server", false);
@@ -268,8 +254,7 @@ public final class ChardevFactory implements ChardevControl {
             throw new OptionException(option, "chardev: socket: TCP sockets are not supported by jvmm; use path=");
         }
         if (opts.has("fd") && !server) {
-            throw new OptionException(option, "chardev: socket: fd= in client mode is not supported by jvmm; "
-                    + "use server=on or path=");
+            throw new OptionException(option, "chardev: socket: fd= is supported for server=on only");
         }
         if (server && opts.has("reconnect")) {
             throw new OptionException(option, "'reconnect' option is incompatible with socket in server listen mode");
@@ -282,7 +267,10 @@ public final class ChardevFactory implements ChardevControl {
         }
         boolean wait = opts.getBool("wait", true);
         if (opts.has("fd")) {
-            long fd = parseFd(option, opts.get("fd").orElseThrow());
+            long fd = opts.getNumber("fd", -1);
+            if (fd < 0 || fd > Integer.MAX_VALUE) {
+                throw new OptionException(option, "Unable to parse FD number " + opts.get("fd").orElse(""));
+            }
             try {
                 return SocketChardev.serverFd(id, (int) fd, wait, ioLoop.get());
             } catch (IOException e) {

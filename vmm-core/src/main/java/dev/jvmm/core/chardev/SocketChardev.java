@@ -47,11 +47,10 @@ public final class SocketChardev extends AbstractChardev {
      */
     static final io.netty.channel.WriteBufferWaterMark WATER_MARK =
             new io.netty.channel.WriteBufferWaterMark(256 * 1024, 1024 * 1024);
-    private final Path path;
-    /** A listening socket inherited as fd=N: its file belongs to whoever bound it (libvirt removes it). */
-    private final boolean inherited;
-    /** The path query-chardev shows: the bound path, or for an inherited socket what getsockname says. */
-    private volatile String shownPath;
+    /** The socket's path; for an inherited socket, the address it was bound to (null if unnamed). */
+    private Path path;
+    /** An inherited listening socket (fd=): its file belongs to whoever bound it and stays on close. */
+    private boolean inherited;
     private final boolean serverMode;
     private final int reconnectSeconds;
     private final EventLoop loop;
@@ -73,14 +72,8 @@ public final class SocketChardev extends AbstractChardev {
     private volatile java.util.function.Consumer<Boolean> connectionListener;
 
     private SocketChardev(String id, Path path, boolean server, int reconnectSeconds, IoLoop ioLoop) {
-        this(id, path, false, server, reconnectSeconds, ioLoop);
-    }
-
-    private SocketChardev(String id, Path path, boolean inherited, boolean server, int reconnectSeconds,
-            IoLoop ioLoop) {
         super(id);
         this.path = path;
-        this.inherited = inherited;
         this.serverMode = server;
         this.reconnectSeconds = reconnectSeconds;
         this.ioLoop = ioLoop;
@@ -105,33 +98,34 @@ public final class SocketChardev extends AbstractChardev {
     }
 
     /**
-     * Serves an inherited socket that is already bound and listening (libvirt's {@code fd=N} for a channel's
-     * unix socket). The path in query-chardev is the one the socket is bound to, as QEMU reports it.
+     * Listens on an inherited, already listening socket (fd=N, as libvirt passes its channels' sockets).
+     * With wait, blocks until the first client connects.
      *
-     * @throws IOException when fd is no listening UNIX stream socket
+     * @throws IOException when fd is no listening UNIX socket
      */
     public static SocketChardev serverFd(String id, int fd, boolean wait, IoLoop ioLoop)
             throws IOException, InterruptedException {
-        if (fd < 0) {
-            throw new IOException("Unable to parse FD number " + fd);
-        }
+        SocketChardev c = new SocketChardev(id, null, true, 0, ioLoop);
+        c.inherited = true;
+        c.path = dev.jvmm.core.os.UnixSockets.boundPath(fd).orElse(Path.of("fd=" + fd));
         try {
-            // An inherited socket may be blocking; a blocking accept() would stall the I/O loop.
+            // The parent's socket is blocking: a blocking accept() would stall the whole I/O loop.
             dev.jvmm.core.os.LibC.setNonBlocking(fd);
         } catch (com.sun.jna.LastErrorException e) {
             throw new IOException("cannot use file descriptor " + fd + ": "
                     + dev.jvmm.core.os.LibC.describe(e.getErrorCode()), e);
         }
-        SocketChardev c = new SocketChardev(id, null, true, true, 0, ioLoop);
+        ChannelFuture f;
         try {
-            c.listener = c.serverBootstrap().channelFactory(() -> new EpollServerDomainSocketChannel(fd, true))
-                    .register().sync().channel();
+            f = c.serverBootstrap().channelFactory(() -> new EpollServerDomainSocketChannel(fd, true))
+                    .register().await();
         } catch (RuntimeException e) {
             throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
         }
-        // getsockname on the descriptor (the wrapper only reads it; the channel owns and closes it).
-        DomainSocketAddress bound = new io.netty.channel.unix.Socket(fd).localDomainSocketAddress();
-        c.shownPath = bound != null ? bound.path() : "fd=" + fd;
+        if (!f.isSuccess()) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + reason(f.cause()));
+        }
+        c.listener = f.channel();
         if (wait) {
             System.err.println("jvmm: info: QEMU waiting for connection on: " + c.describe());
             c.firstClient.await();
@@ -425,7 +419,7 @@ public final class SocketChardev extends AbstractChardev {
 
     @Override
     public String describe() {
-        String s = "unix:" + (inherited ? shownPath : path) + (serverMode ? ",server=on" : "");
+        String s = "unix:" + path + (serverMode ? ",server=on" : "");
         return active == null ? "disconnected:" + s : s;
     }
 
@@ -440,7 +434,7 @@ public final class SocketChardev extends AbstractChardev {
             listener.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
             try {
                 if (!inherited) {
-                    Files.deleteIfExists(path); // QEMU removes the socket files it bound on close
+                    Files.deleteIfExists(path); // QEMU removes its socket file on close
                 }
             } catch (IOException e) {
                 // left behind; the next server start replaces it

@@ -33,6 +33,11 @@ public interface MachineInfo {
         return true;
     }
 
+    /** The -object iothreads, in creation order (query-iothreads). */
+    default List<dev.jvmm.core.objects.IoThread> iothreads() {
+        return List.of();
+    }
+
     /** query-target's arch. */
     default String targetArch() {
         return "x86_64";

@@ -51,6 +51,15 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Maps anonymous memory for the given guest ranges (sorted, non-overlapping). */
     public static GuestMemory allocate(List<RamRange> ranges) {
+        return allocate(ranges, false, -1);
+    }
+
+    /**
+     * Maps the guest ranges from a memory backend: private anonymous memory, shared anonymous memory
+     * (share=on), or the file fd (a memfd, always shared) from offset 0. The mapping holds its own
+     * reference to the file, so the caller may close fd afterwards.
+     */
+    public static GuestMemory allocate(List<RamRange> ranges, boolean shared, int fd) {
         long total = 0;
         long prevEnd = -1;
         for (RamRange r : ranges) {
@@ -78,6 +87,11 @@ public final class GuestMemory implements AutoCloseable {
                 LibC.munmap(new Pointer(aligned + total), tail);
             }
             p = new Pointer(aligned);
+            if (shared || fd >= 0) {
+                // Replaces the aligned private pages in place, so the shared mapping keeps the alignment.
+                LibC.mmap(p, total, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_FIXED
+                        | (fd >= 0 ? 0 : LibC.MAP_ANONYMOUS) | LibC.MAP_NORESERVE, fd, 0);
+            }
         } catch (LastErrorException e) {
             throw new IllegalStateException("cannot map " + (total >> 20) + " MiB of guest RAM: "
                     + LibC.describe(e.getErrorCode()), e);
@@ -90,6 +104,20 @@ public final class GuestMemory implements AutoCloseable {
             huge = false;
         }
         return new GuestMemory(ranges, p, total, huge);
+    }
+
+    /**
+     * Populates every page before the guest runs (a backend's prealloc=on): the given madvise advice
+     * (MADV_POPULATE_WRITE), or a write to each page where the kernel lacks it.
+     */
+    public void populate(int populateAdvice) {
+        try {
+            LibC.madvise(base, totalSize, populateAdvice);
+        } catch (LastErrorException e) {
+            for (long off = 0; off < totalSize; off += HOST_PAGE) {
+                base.setByte(off, base.getByte(off));
+            }
+        }
     }
 
     /**

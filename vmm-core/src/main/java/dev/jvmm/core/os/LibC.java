@@ -10,6 +10,7 @@ public final class LibC {
     public static final int PROT_WRITE = 0x2;
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_FIXED = 0x10;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
@@ -21,6 +22,16 @@ public final class LibC {
     public static final int F_GETFL = 3;
     public static final int F_SETFL = 4;
     public static final int O_NONBLOCK = 0x800;
+    public static final int MFD_CLOEXEC = 0x1;
+    public static final int MFD_ALLOW_SEALING = 0x2;
+    public static final int F_ADD_SEALS = 1033;
+    public static final int F_SEAL_SEAL = 0x1;
+    public static final int F_SEAL_SHRINK = 0x2;
+    public static final int F_SEAL_GROW = 0x4;
+    public static final int MCL_CURRENT = 1;
+    public static final int MCL_FUTURE = 2;
+    /** x86-64 syscall number of gettid(2). */
+    public static final long SYS_GETTID = 186;
 
     static {
         Native.register(LibC.class, "c");
@@ -37,6 +48,21 @@ public final class LibC {
     public static native int madvise(Pointer addr, long length, int advice) throws LastErrorException;
 
     public static native int getpid();
+
+    public static native long syscall(long number);
+
+    /** The calling thread's Linux thread id. */
+    public static int gettid() {
+        return (int) syscall(SYS_GETTID);
+    }
+
+    public static native int memfd_create(String name, int flags) throws LastErrorException;
+
+    public static native int ftruncate(int fd, long length) throws LastErrorException;
+
+    public static native int close(int fd) throws LastErrorException;
+
+    public static native int mlockall(int flags) throws LastErrorException;
 
     public static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
 

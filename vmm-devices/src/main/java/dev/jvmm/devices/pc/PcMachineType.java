@@ -93,8 +93,7 @@ public final class PcMachineType {
                             "The first phandle ID we may generate dynamically", PropType.Kind.INT64, List.of()), 0L),
                     Property.of("dumpdtb", string("Dump current dtb to a file and quit"), ""),
                     Property.of("memory-backend",
-                            link("memory-backend", "Set RAM backendValid value is ID of hostmem based backend"))
-                            .only("Memory backend 'VALUE' not found"),
+                            link("memory-backend", "Set RAM backendValid value is ID of hostmem based backend")),
                     Property.of("dtb", string("Linux kernel device tree file"), ""),
                     Property.of("mem-merge", bool("Enable/disable memory merge support"), true),
                     Property.of("append", string("Linux kernel command line"), ""),
