@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * QEMU 7.2's host memory backends (backends/hostmem*.c) as qom-list-properties shows them. libvirt 9.0's
  * capability probe asks for memory-backend-file's properties whatever qom-list-types lists (and crashes on an
- * error reply), so the file backend is declared next to the RAM backend that -machine memory-backend names.
+ * error reply), so the file backend is declared too; its parent memory-backend, the RAM and memfd backends
+ * that -object creates, and the user-creatable interface come from vmm-core's UserObjects.
  */
 public final class MemoryBackendTypes {
     private MemoryBackendTypes() {
@@ -18,30 +19,6 @@ public final class MemoryBackendTypes {
     private static PropType typed(String name, PropType.Kind kind, String description) {
         return new PropType(name, name, description, kind, List.of());
     }
-
-    public static final TypeInfo MEMORY_BACKEND = TypeInfo.abstractType("memory-backend", "object")
-            .implementing("user-creatable")
-            .props(Property.of("share", typed("bool", PropType.Kind.BOOL,
-                            "Mark the memory as private to QEMU or shared"), false),
-                    Property.of("size", typed("int", PropType.Kind.SIZE, "Size of the memory region (ex: 500M)")),
-                    Property.of("dump", typed("bool", PropType.Kind.BOOL, "Set to 'off' to exclude from core dump"),
-                            true),
-                    Property.of("prealloc-threads", typed("int", PropType.Kind.INT64,
-                            "Number of CPU threads to use for prealloc"), 1L),
-                    Property.of("x-use-canonical-path-for-ramblock-id", PropType.BOOL, true),
-                    Property.of("policy", new PropType("HostMemPolicy", "HostMemPolicy", "Set the NUMA policy",
-                            PropType.Kind.ENUM, List.of("default", "preferred", "bind", "interleave")), "default"),
-                    Property.of("prealloc-context", typed("link<thread-context>", PropType.Kind.STR,
-                            "Context to use for creating CPU threads for preallocation")),
-                    Property.of("prealloc", typed("bool", PropType.Kind.BOOL, "Preallocate memory"), false),
-                    Property.of("reserve", typed("bool", PropType.Kind.BOOL,
-                            "Reserve swap space (or huge pages) if applicable"), true),
-                    Property.of("host-nodes", typed("int", PropType.Kind.INT64,
-                            "Binds memory to the list of NUMA host nodes")),
-                    Property.of("merge", typed("bool", PropType.Kind.BOOL, "Mark memory as mergeable"), true))
-            .build();
-
-    public static final TypeInfo RAM = TypeInfo.type("memory-backend-ram", "memory-backend").build();
 
     public static final TypeInfo FILE = TypeInfo.type("memory-backend-file", "memory-backend")
             .props(Property.of("readonly", PropType.BOOL, false),
@@ -52,6 +29,6 @@ public final class MemoryBackendTypes {
             .build();
 
     public static List<TypeInfo> all() {
-        return List.of(TypeInfo.iface("user-creatable"), MEMORY_BACKEND, RAM, FILE);
+        return List.of(FILE);
     }
 }
