@@ -21,8 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * -sandbox as libvirt writes it: jvmm runs under a real seccomp filter on every thread, the guest runs to its
  * end, QMP keeps working, and QEMU 7.2 with the same option shows the same /proc status and holds the same BPF
- * program. The filter's denials
- * themselves are shown in vmm-kvm's SandboxTest, where a child JVM makes the denied calls.
+ * program. The filter's denials themselves are shown in vmm-kvm's SandboxTest, where a child JVM makes the
+ * denied calls.
  */
 class SandboxQmpTest {
     /** libvirt 9.0's spelling (qemuBuildSeccompSandboxCommandLine). */
