@@ -67,7 +67,7 @@ class QomSideBySideTest {
             "virtio-pci", "virtio-device", "virtio-blk-pci-base", "virtio-serial-pci-base", "virtio-balloon-pci-base",
             "virtio-serial-port", "ide-device", "pit-common", "pci-piix3", "pci-ide", "pci-host-bridge", "x86_64-cpu",
             "cpu", "machine", "x86-machine", "generic-pc-machine", "bus", "PCI", "ISA", "IDE", "System",
-            "virtio-bus", "virtio-pci-bus", "virtio-serial-bus", "container", "pci-uhci-usb");
+            "virtio-bus", "virtio-pci-bus", "virtio-serial-bus", "container", "pci-uhci-usb", "usb-bus");
 
     /** -device with ids, the brief's "several devices" line. */
     static final String SEVERAL_IDS = "-device isa-debug-exit,id=dbg -device virtio-blk-pci,drive=d0,id=vblk"
