@@ -48,8 +48,9 @@ public final class Piix3Uhci implements PciFunction, Saveable {
     public static final TypeInfo PCI_UHCI_USB = TypeInfo.abstractType("pci-uhci-usb", "pci-device")
             .implementing("conventional-pci-device").build();
 
-    /** The USB bus a controller provides (no USB device type plugs into it yet). */
-    public static final TypeInfo USB_BUS = BaseTypes.busType("usb-bus", "bus").build();
+    /** The USB bus a controller provides, its own hotplug handler (no USB device type plugs into it yet). */
+    public static final TypeInfo USB_BUS = BaseTypes.busType("usb-bus", "bus").implementing("hotplug-handler")
+            .build();
 
     /** QEMU's piix3-usb-uhci with its two standalone-controller properties. */
     public static final TypeInfo TYPE = TypeInfo.type("piix3-usb-uhci", PCI_UHCI_USB.name()).category("USB")
@@ -443,8 +444,8 @@ public final class Piix3Uhci implements PciFunction, Saveable {
     }
 
     /**
-     * Config space, the registers, the pending USBINT causes and, while running, the guest time to the next
-     * frame (re-armed against the restoring machine's clock). The bus re-maps BAR4.
+     * Config space, the registers, the pending USBINT causes and, while Run/Stop is set, the guest time to the
+     * next frame (re-armed against the restoring machine's clock). The bus re-maps BAR4.
      */
     @Override
     public synchronized void saveState(StateWriter w) {
@@ -453,9 +454,8 @@ public final class Piix3Uhci implements PciFunction, Saveable {
         w.u16("usbcmd", usbcmd).u16("usbsts", usbsts).u16("usbintr", usbintr).u16("frnum", frnum)
                 .u32("flbaseadd", flbaseadd).u8("sofmod", sofmod).u16("portsc1", portsc[0])
                 .u16("portsc2", portsc[1]).u8("causes", causes);
-        long deadline = frameTimer.deadline();
-        w.bool("running", deadline >= 0);
-        w.u64("next-frame-ns", deadline >= 0 ? Math.max(0, nextFrame - clock.nanos()) : 0);
+        boolean running = (usbcmd & USBCMD_RS) != 0;
+        w.u64("next-frame-ns", running ? Math.max(0, Math.min(FRAME_NANOS, nextFrame - clock.nanos())) : 0);
     }
 
     @Override
@@ -480,10 +480,7 @@ public final class Piix3Uhci implements PciFunction, Saveable {
             }
         }
         int c = r.u8("causes", CAUSE_IOC | CAUSE_SHORT_PACKET);
-        boolean running = r.bool("running");
-        if (running && (cmd & USBCMD_RS) == 0) {
-            throw r.invalid("running", "the frame timer runs while Run/Stop is clear");
-        }
+        boolean running = (cmd & USBCMD_RS) != 0;
         long next = r.u64("next-frame-ns", 0, running ? FRAME_NANOS : 0);
         config.applyState(cfg);
         usbcmd = cmd;
