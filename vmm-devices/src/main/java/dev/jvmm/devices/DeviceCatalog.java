@@ -21,6 +21,7 @@ import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.PciHostBridge;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
+import dev.jvmm.devices.usb.Piix3Uhci;
 import dev.jvmm.devices.virtio.VirtioBalloon;
 import dev.jvmm.devices.virtio.VirtioBalloonPci;
 import dev.jvmm.devices.virtio.VirtioBlk;
@@ -50,6 +51,7 @@ public final class DeviceCatalog {
         out.addAll(List.of(VirtioBlkPci.BASE, IdeBus.TYPE, IdeDevice.TYPE, Piix3Ide.PCI_IDE));
         out.add(PciHostBridge.PCI_HOST_BRIDGE);
         out.add(Piix3IsaBridge.PCI_PIIX3);
+        out.addAll(List.of(Piix3Uhci.PCI_UHCI_USB, Piix3Uhci.USB_BUS));
         out.addAll(InKernelDevices.abstractTypes());
         out.addAll(PcMachineType.types());
         out.addAll(List.of(VirtioSerial.TYPE, VirtioSerial.BUS, VirtioSerialPci.BASE, VirtioSerialPort.PORT,
@@ -63,6 +65,7 @@ public final class DeviceCatalog {
         out.addAll(List.of(VirtioBlk.CLASS, VirtioBlkPci.CLASS, Piix3Ide.CLASS, AtaDrive.CLASS, AtapiCdrom.CLASS));
         out.addAll(List.of(VirtioSerialPci.CLASS, VirtioSerialPort.SERIAL_PORT_CLASS, VirtioSerialPort.CONSOLE_CLASS,
                 VirtioBalloonPci.CLASS, I6300Esb.CLASS, Ib700.CLASS));
+        out.add(Piix3Uhci.CLASS);
         // the pc board's devices
         out.addAll(List.of(PciHostBridge.I440FX_PCIHOST_CLASS, I440fxHostBridge.CLASS, Piix3IsaBridge.CLASS,
                 Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS));
