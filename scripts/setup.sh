@@ -13,6 +13,9 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v python3 >/dev/null || need+=(python3)
 command -v socat >/dev/null || need+=(socat)
 command -v iasl >/dev/null || need+=(acpica-tools)
+# libvirt's daemon and virsh, for the tests that run a private libvirtd against jvmm
+[ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon-driver-qemu)
+command -v virsh >/dev/null || need+=(libvirt-clients)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
