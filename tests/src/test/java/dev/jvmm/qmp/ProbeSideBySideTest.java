@@ -205,7 +205,7 @@ class ProbeSideBySideTest {
         for (Object c : (List<Object>) ok(j, "query-commands", null)) {
             assertTrue(qc.contains(((Map<String, Object>) c).get("name")), String.valueOf(c));
         }
-        for (String type : List.of("memory-backend-file", "memory-backend-ram")) {
+        for (String type : List.of("memory-backend-file", "memory-backend")) {
             String args = "{\"typename\":\"" + type + "\"}";
             assertEquals(Set.copyOf(namesAndTypes(ok(q, "qom-list-properties", args))),
                     Set.copyOf(namesAndTypes(ok(j, "qom-list-properties", args))), type);

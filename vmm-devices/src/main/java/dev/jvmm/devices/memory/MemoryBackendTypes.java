@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * QEMU 7.2's host memory backends (backends/hostmem*.c) as qom-list-properties shows them. libvirt 9.0's
  * capability probe asks for memory-backend-file's properties whatever qom-list-types lists (and crashes on an
- * error reply), so the file backend is declared next to the RAM backend that -machine memory-backend names.
+ * error reply), so the base type and the file backend are declared. The backends -object creates (RAM, memfd)
+ * are declared where they are made.
  */
 public final class MemoryBackendTypes {
     private MemoryBackendTypes() {
@@ -41,8 +42,6 @@ public final class MemoryBackendTypes {
                     Property.of("merge", typed("bool", PropType.Kind.BOOL, "Mark memory as mergeable"), true))
             .build();
 
-    public static final TypeInfo RAM = TypeInfo.type("memory-backend-ram", "memory-backend").build();
-
     public static final TypeInfo FILE = TypeInfo.type("memory-backend-file", "memory-backend")
             .props(Property.of("readonly", PropType.BOOL, false),
                     Property.of("align", typed("int", PropType.Kind.SIZE, null), 0L),
@@ -52,6 +51,6 @@ public final class MemoryBackendTypes {
             .build();
 
     public static List<TypeInfo> all() {
-        return List.of(TypeInfo.iface("user-creatable"), MEMORY_BACKEND, RAM, FILE);
+        return List.of(TypeInfo.iface("user-creatable"), MEMORY_BACKEND, FILE);
     }
 }
