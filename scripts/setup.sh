@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing jvmm needs on a Debian 12 machine, skipping what is present:
-# JDK 17, Maven, gcc/make/binutils/python3 (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl.
+# JDK 17, Maven, gcc/make/binutils/python3 (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl,
+# libseccomp2 (-sandbox).
 set -euo pipefail
 need=()
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
@@ -16,6 +17,7 @@ command -v iasl >/dev/null || need+=(acpica-tools)
 # libvirt's daemon and virsh, for the tests that run a private libvirtd against jvmm
 [ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon-driver-qemu)
 command -v virsh >/dev/null || need+=(libvirt-clients)
+{ /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libseccomp\.so\.2 ' >/dev/null || need+=(libseccomp2)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -7,6 +7,7 @@ import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmException;
 import dev.jvmm.kvm.boot.KernelLoadException;
 import dev.jvmm.kvm.boot.KernelLoader;
+import dev.jvmm.kvm.seccomp.Sandbox;
 import dev.jvmm.qmp.QmpEndpoint;
 import dev.jvmm.qmp.QmpServer;
 
@@ -45,6 +46,7 @@ final class Launcher {
     static int launchNone(MachineConfig config, PrintStream err, Hooks hooks) {
         List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(config.qmp(), config.chardevs(),
                 config.monitors());
+        installSandboxes(config);
         NoneMachine machine = new NoneMachine(config, openKvm(), actions(config), err);
         machine.lifecycle().addExitHook(hooks.atExit());
         try {
@@ -97,6 +99,7 @@ final class Launcher {
         ActionSettings actions = actions(effective);
         List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(effective.qmp(), effective.chardevs(),
                 effective.monitors());
+        installSandboxes(effective);
         Kvm kvm = openKvm();
         PcMachine machine;
         try {
@@ -137,6 +140,20 @@ final class Launcher {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
+        }
+    }
+
+    /**
+     * -sandbox: where QEMU installs its filter, early in start-up once the options are read, before the
+     * accelerator and the machine exist; everything after (KVM, devices, QMP, vCPU threads) runs under it.
+     */
+    private static void installSandboxes(MachineConfig c) {
+        for (MachineConfig.SandboxArg s : c.sandboxes()) {
+            try {
+                s.sandbox().install();
+            } catch (Sandbox.SandboxException e) {
+                throw new OptionException(s.option(), e.getMessage());
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.devices.pc.PcProperties;
+import dev.jvmm.kvm.seccomp.Sandbox;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.UUID;
  * @param acpi        ACPI present: -machine acpi and -no-acpi together
  * @param pc          the other -machine properties jvmm applies
  * @param globals     the -global settings, in order
+ * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
  */
 record MachineConfig(
         long ramBytes,
@@ -46,11 +48,16 @@ record MachineConfig(
         boolean snapshot,
         List<String> qmp,
         List<String> monitors,
-        List<String> actions) {
+        List<String> actions,
+        List<SandboxArg> sandboxes) {
+    /** One enabled -sandbox: the option as written (for QEMU's error prefix) and the filter it asks for. */
+    record SandboxArg(String option, Sandbox sandbox) {
+    }
+
     /** The same description with another -device list. */
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
                 startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
-                monitors, actions);
+                monitors, actions, sandboxes);
     }
 }

@@ -7,6 +7,8 @@ import dev.jvmm.core.qom.Globals;
 import dev.jvmm.devices.pc.PcProperties;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.boot.MemoryLayout;
+import dev.jvmm.kvm.seccomp.DenyGroup;
+import dev.jvmm.kvm.seccomp.Sandbox;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -77,7 +79,8 @@ final class MachineConfigParser {
                 cl.snapshot,
                 List.copyOf(cl.qmp),
                 List.copyOf(cl.mon),
-                List.copyOf(cl.action));
+                List.copyOf(cl.action),
+                parseSandboxes(cl.sandbox));
     }
 
     /**
@@ -310,5 +313,47 @@ final class MachineConfigParser {
             throw new OptionException(option, "Parameter 'driver' is missing");
         }
         return new QemuOpts(option, values.get("driver"), values);
+    }
+
+    /**
+     * -sandbox as QEMU 7.2 reads it: enable is the implied first key and nothing is installed unless it is on;
+     * the group values are checked only then, each with QEMU's message. One filter per enabled option.
+     */
+    static List<MachineConfig.SandboxArg> parseSandboxes(List<String> texts) {
+        List<MachineConfig.SandboxArg> out = new java.util.ArrayList<>();
+        for (String t : texts) {
+            if (t.isEmpty()) {
+                continue;
+            }
+            QemuOpts o = QemuOpts.parse("-sandbox " + t, t, "enable");
+            o.requireOnly("enable", "obsolete", "elevateprivileges", "spawn", "resourcecontrol");
+            if (!o.getBool("enable", false)) {
+                continue;
+            }
+            Set<DenyGroup> groups = java.util.EnumSet.of(DenyGroup.DEFAULT);
+            if (!sandboxValue(o, "obsolete", "deny", "allow").equals("allow")) {
+                groups.add(DenyGroup.OBSOLETE);
+            }
+            String elevate = sandboxValue(o, "elevateprivileges", "allow", "deny", "children");
+            if (!elevate.equals("allow")) {
+                groups.add(DenyGroup.ELEVATE_PRIVILEGES);
+            }
+            if (sandboxValue(o, "spawn", "allow", "deny").equals("deny")) {
+                groups.add(DenyGroup.SPAWN);
+            }
+            if (sandboxValue(o, "resourcecontrol", "allow", "deny").equals("deny")) {
+                groups.add(DenyGroup.RESOURCE_CONTROL);
+            }
+            out.add(new MachineConfig.SandboxArg(o.option(), new Sandbox(groups, elevate.equals("children"))));
+        }
+        return List.copyOf(out);
+    }
+
+    private static String sandboxValue(QemuOpts o, String key, String def, String... allowed) {
+        String v = o.get(key).orElse(def);
+        if (!v.equals(def) && !List.of(allowed).contains(v)) {
+            throw new OptionException(o.option(), "invalid argument for " + key);
+        }
+        return v;
     }
 }

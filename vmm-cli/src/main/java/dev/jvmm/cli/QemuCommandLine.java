@@ -162,6 +162,11 @@ final class QemuCommandLine {
     @Option(names = {"-daemonize", "--daemonize"}, description = "detach once the machine is set up and QMP listens")
     boolean daemonize;
 
+    @Option(names = {"-sandbox", "--sandbox"},
+            paramLabel = "on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children][,spawn=allow|deny][,resourcecontrol=allow|deny]",
+            description = "seccomp filter denying syscalls jvmm never needs")
+    List<String> sandbox = new ArrayList<>();
+
     @Option(names = {"-version", "--version"}, description = "print the version and exit")
     boolean version;
 
