@@ -30,25 +30,84 @@ final class Launcher {
     private Launcher() {
     }
 
+    /**
+     * What the process does around the machine: ready runs once the machine is set up and QMP listens
+     * (-daemonize), atExit as the process ends (-pidfile).
+     */
+    record Hooks(Runnable ready, Runnable atExit) {
+        static final Hooks NONE = new Hooks(() -> { }, () -> { });
+    }
+
     static int launch(MachineConfig config, PrintStream err) {
+        return launch(config, err, Hooks.NONE);
+    }
+
+    /** QEMU's empty machine: QMP and nothing else. */
+    static int launchNone(MachineConfig config, PrintStream err, Hooks hooks) {
+        List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(config.qmp(), config.chardevs(),
+                config.monitors());
+        installSandboxes(config);
+        NoneMachine machine = new NoneMachine(config, openKvm(), actions(config), err);
+        machine.lifecycle().addExitHook(hooks.atExit());
+        try {
+            if (!endpoints.isEmpty()) {
+                QmpServer qmp = new QmpServer(machine, machine.ioLoop());
+                for (QmpEndpoint ep : endpoints) {
+                    qmp.listen(ep);
+                }
+            }
+        } catch (IOException e) {
+            throw new LaunchException("QMP: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!machine.lifecycle().isExiting()) {
+                err.println(Main.PROGRAM + ": terminating on signal");
+                machine.lifecycle().requestHostSignalShutdown();
+                try {
+                    machine.awaitExit();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, "jvmm-signal"));
+        machine.start();
+        hooks.ready().run();
+        try {
+            machine.awaitExit();
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    /** /dev/kvm (or the device the environment names), opened as QEMU's accelerator is, before the machine. */
+    private static Kvm openKvm() {
+        try {
+            return Kvm.open(System.getenv().getOrDefault(KVM_DEVICE_ENV, Kvm.DEVICE));
+        } catch (KvmException e) {
+            throw new LaunchException(e.getMessage());
+        }
+    }
+
+    static int launch(MachineConfig config, PrintStream err, Hooks hooks) {
         MachineConfig effective = config.kernel().isPresent() ? config : withDemoExitDevice(config);
         KernelLoader.Request kernel = readKernel(effective);
         ActionSettings actions = actions(effective);
         List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(effective.qmp(), effective.chardevs(),
                 effective.monitors());
         installSandboxes(effective);
-        Kvm kvm;
-        try {
-            kvm = Kvm.open(System.getenv().getOrDefault(KVM_DEVICE_ENV, Kvm.DEVICE));
-        } catch (KvmException e) {
-            throw new LaunchException(e.getMessage());
-        }
+        Kvm kvm = openKvm();
         PcMachine machine;
         try {
             machine = new PcMachine(effective, kernel, kvm, actions, err);
         } catch (KernelLoadException | KvmException e) {
             throw new LaunchException(e.getMessage());
         }
+        machine.lifecycle().addExitHook(hooks.atExit());
         QmpServer qmp = null;
         try {
             if (!endpoints.isEmpty()) {
@@ -74,6 +133,7 @@ final class Launcher {
             }
         }, "jvmm-signal"));
         machine.start();
+        hooks.ready().run();
         try {
             machine.awaitExit();
             return 0;

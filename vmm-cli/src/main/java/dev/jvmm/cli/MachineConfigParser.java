@@ -23,7 +23,7 @@ final class MachineConfigParser {
     /** QEMU's default RAM for the pc machine. */
     static final long DEFAULT_RAM = 128L << 20;
     /** Machine types accepted: jvmm models QEMU's i440FX pc machine only. */
-    private static final Set<String> MACHINE_TYPES = Set.of("pc", "pc-i440fx-7.2");
+    private static final Set<String> MACHINE_TYPES = Set.of("pc", "pc-i440fx-7.2", "none");
 
     private MachineConfigParser() {
     }
@@ -128,8 +128,21 @@ final class MachineConfigParser {
         }
     }
 
+    /** True when the last -machine type given is QEMU's empty machine, "none". */
+    static boolean isNoneMachine(List<String> machineOptions) {
+        String type = "pc";
+        for (String m : machineOptions) {
+            type = QemuOpts.parse("-machine " + m, m, "type").get("type").orElse(type);
+        }
+        return type.equals("none");
+    }
+
+    /**
+     * QEMU takes a list of accelerators and uses the first that works; jvmm has KVM only, so the list must
+     * start with it (kvm:tcg, as libvirt's probe writes it, runs on KVM as it does under QEMU).
+     */
     private static void checkAccel(String option, String accel) {
-        if (!accel.equals("kvm")) {
+        if (!accel.split(":", -1)[0].equals("kvm")) {
             throw new OptionException(option, "invalid accelerator " + accel + " (jvmm supports only kvm)");
         }
     }

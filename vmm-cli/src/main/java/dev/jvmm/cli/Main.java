@@ -28,6 +28,11 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (Daemon.isDaemon()) {
+            Daemon.detachSession();
+        } else if (Daemon.requested(args)) {
+            System.exit(Daemon.launch(args, System.out, System.err));
+        }
         System.exit(run(args, System.out, System.err));
     }
 
@@ -76,14 +81,34 @@ public final class Main {
         // the second line of each warning is QEMU's hint, printed without the program's name
         shortFormWarnings(cl).forEach(w -> err.println(w.startsWith("Please use ") ? w : PROGRAM + ": " + w));
         try {
+            if (Daemon.isDaemon() && Daemon.conflict(cl) != null) {
+                throw new LaunchException(Daemon.conflict(cl));
+            }
             MachineConfig config = MachineConfigParser.parse(cl);
-            return Launcher.launch(config, err);
+            boolean none = MachineConfigParser.isNoneMachine(cl.machine);
+            if (none && NoneMachine.refusal(cl) != null) {
+                throw new LaunchException(NoneMachine.refusal(cl));
+            }
+            return launch(cl, config, none, err);
         } catch (OptionException e) {
             err.println(PROGRAM + ": " + e.formatted());
             return 1;
         } catch (LaunchException e) {
             err.println(PROGRAM + ": " + e.getMessage());
             return 1;
+        }
+    }
+
+    /** -pidfile first, as QEMU writes it before building the machine; removed again if the start fails. */
+    private static int launch(QemuCommandLine cl, MachineConfig config, boolean none, PrintStream err) {
+        PidFile pid = cl.pidfile == null ? null : PidFile.create(cl.pidfile);
+        Launcher.Hooks hooks = new Launcher.Hooks(Daemon.isDaemon() ? Daemon::ready : () -> { },
+                pid == null ? () -> { } : pid::remove);
+        try {
+            return none ? Launcher.launchNone(config, err, hooks) : Launcher.launch(config, err, hooks);
+        } catch (RuntimeException e) {
+            hooks.atExit().run();
+            throw e;
         }
     }
 

@@ -10,6 +10,8 @@ import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.ChardevControl;
+import dev.jvmm.core.machine.CommandLineOption;
+import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineControl;
@@ -38,6 +40,7 @@ import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.virtio.BalloonHandle;
 import dev.jvmm.kvm.CpuModel;
+import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.CpuTopology;
 import dev.jvmm.kvm.CpuTypes;
 import dev.jvmm.kvm.Kvm;
@@ -399,6 +402,16 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
     }
 
     @Override
+    public CpuModelControl cpuModels() {
+        return new CpuModelCatalog(kvm.hostCpu());
+    }
+
+    @Override
+    public List<CommandLineOption> commandLineOptions() {
+        return CommandLineOptions.ALL;
+    }
+
+    @Override
     public RtcControl rtc() {
         return () -> board.rtc().resetReinjection();
     }
@@ -433,7 +446,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
 
         @Override
         public List<MachineTypeInfo> machineTypes() {
-            return List.of(MachineTypeInfo.pcI440fx72());
+            return MachineTypeInfo.jvmm();
         }
 
         @Override

@@ -156,6 +156,12 @@ final class QemuCommandLine {
             description = "real-time clock")
     String rtc;
 
+    @Option(names = {"-pidfile", "--pidfile"}, paramLabel = "FILE", description = "write the process id to FILE, locked while jvmm runs")
+    String pidfile;
+
+    @Option(names = {"-daemonize", "--daemonize"}, description = "detach once the machine is set up and QMP listens")
+    boolean daemonize;
+
     @Option(names = {"-sandbox", "--sandbox"},
             paramLabel = "on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children][,spawn=allow|deny][,resourcecontrol=allow|deny]",
             description = "seccomp filter denying syscalls jvmm never needs")

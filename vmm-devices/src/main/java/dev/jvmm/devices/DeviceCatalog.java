@@ -17,6 +17,8 @@ import dev.jvmm.devices.isa.Uart16550;
 import dev.jvmm.devices.model.BaseTypes;
 import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.pc.InKernelDevices;
+import dev.jvmm.devices.memory.MemoryBackendTypes;
+import dev.jvmm.devices.pc.NoneMachineType;
 import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.PciHostBridge;
@@ -54,6 +56,8 @@ public final class DeviceCatalog {
         out.addAll(List.of(Piix3Uhci.PCI_UHCI_USB, Piix3Uhci.USB_BUS));
         out.addAll(InKernelDevices.abstractTypes());
         out.addAll(PcMachineType.types());
+        out.add(NoneMachineType.TYPE);
+        out.addAll(MemoryBackendTypes.all());
         out.addAll(List.of(VirtioSerial.TYPE, VirtioSerial.BUS, VirtioSerialPci.BASE, VirtioSerialPort.PORT,
                 VirtioBalloon.TYPE, VirtioBalloonPci.BASE));
         return out;

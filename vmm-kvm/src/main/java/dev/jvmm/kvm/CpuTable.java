@@ -182,6 +182,11 @@ public final class CpuTable {
         return models.get(modelAliases.getOrDefault(name, name));
     }
 
+    /** The model an unversioned or legacy name stands for ("qemu64" is "qemu64-v1"), or null. */
+    public String aliasOf(String name) {
+        return modelAliases.get(name);
+    }
+
     /** Every feature bit name once, in word and bit order (the bool properties of x86_64-cpu). */
     public List<String> featureNames() {
         Set<String> names = new LinkedHashSet<>();

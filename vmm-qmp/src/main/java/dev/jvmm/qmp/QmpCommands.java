@@ -60,6 +60,10 @@ final class QmpCommands {
         QmpBlock.declare(s, m.block());
         QmpBalloon.declare(s, m.balloon());
         QmpQom.declare(s, m.qom());
+        QmpCpu.declare(s, m.cpuModels());
+        QmpMigration.declare(s);
+        QmpHostFeatures.declare(s);
+        QmpCommandLine.declare(s, m.commandLineOptions());
 
         Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",

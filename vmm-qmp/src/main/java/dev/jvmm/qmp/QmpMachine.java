@@ -66,6 +66,9 @@ final class QmpMachine {
         s.command("query-hotpluggable-cpus", noArgs, QType.array(QType.struct("HotpluggableCPU",
                 req("type", QType.STR), req("vcpus-count", QType.INT), req("props", cpuProps),
                 opt("qom-path", QType.STR))), a -> {
+                    if (!info.hotpluggableCpus()) {
+                        throw QmpError.generic("The feature 'query-hotpluggable-cpus' is not enabled");
+                    }
                     List<Object> out = new ArrayList<>();
                     // QEMU lists the highest slot first.
                     List<VcpuInfo> vs = new ArrayList<>(info.vcpus());
@@ -84,7 +87,10 @@ final class QmpMachine {
     /** One query-machines entry, members in the order QEMU 7.2 writes them. */
     private static Map<String, Object> machineType(MachineTypeInfo t) {
         Map<String, Object> o = QmpCommands.obj("hotpluggable-cpus", t.hotpluggableCpus(), "name", t.name(),
-                "numa-mem-supported", t.numaMemSupported(), "default-cpu-type", t.defaultCpuType());
+                "numa-mem-supported", t.numaMemSupported());
+        if (t.defaultCpuType() != null) {
+            o.put("default-cpu-type", t.defaultCpuType());
+        }
         if (t.isDefault()) {
             o.put("is-default", true);
         }

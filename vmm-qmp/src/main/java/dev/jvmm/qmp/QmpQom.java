@@ -50,45 +50,12 @@ final class QmpQom {
         s.command("device-list-properties", QType.struct("q_obj_device-list-properties-arg",
                 req("typename", QType.STR)), QType.array(propertyInfo),
                 a -> properties(qom.deviceListProperties((String) a.get("typename"))));
-        QType.Struct paramInfo = QType.struct("CommandLineParameterInfo", req("name", QType.STR),
-                req("type", new QType.Enum("CommandLineParameterType", List.of("string", "boolean", "number",
-                        "size"))), opt("help", QType.STR), opt("default", QType.STR));
-        s.command("query-command-line-options", QType.struct("q_obj_query-command-line-options-arg",
-                opt("option", QType.STR)), QType.array(QType.struct("CommandLineOptionInfo",
-                        req("option", QType.STR), req("parameters", QType.array(paramInfo)))), a -> {
-                    String option = (String) a.get("option");
-                    List<Object> out = new ArrayList<>();
-                    for (Map.Entry<String, List<String>> o : OPTIONS) {
-                        if (option == null || option.equals(o.getKey())) {
-                            List<Object> params = new ArrayList<>();
-                            for (String p : o.getValue()) {
-                                // "name:type" where the parameter is not a string
-                                String[] nt = (p.contains(":") ? p : p + ":string").split(":");
-                                params.add(QDictOrder.of("name", nt[0], "type", nt[1]));
-                            }
-                            out.add(QDictOrder.of("option", o.getKey(), "parameters", params));
-                        }
-                    }
-                    if (out.isEmpty()) {
-                        throw QmpError.generic("invalid option name: " + option);
-                    }
-                    return out;
-                });
         s.command("qom-get", QType.struct("q_obj_qom-get-arg", req("path", QType.STR), req("property", QType.STR)),
                 QType.ANY, a -> qdictOrder(resolve(qom, (String) a.get("path")).get((String) a.get("property"))));
         s.action("qom-set", QType.struct("q_obj_qom-set-arg", req("path", QType.STR), req("property", QType.STR),
                 req("value", QType.ANY)),
                 a -> resolve(qom, (String) a.get("path")).set((String) a.get("property"), a.get("value")));
     }
-
-    /**
-     * The options whose parameters come from the object model, as QEMU lists them: -device takes any
-     * property of its type (so no fixed parameter list), -global names one (value, property, driver in
-     * QEMU's listing order); -sandbox lists its own keys (jvmm's MachineConfigParser reads the same ones).
-     */
-    private static final List<Map.Entry<String, List<String>>> OPTIONS = List.of(Map.entry("device", List.of()),
-            Map.entry("global", List.of("value", "property", "driver")),
-            Map.entry("sandbox", List.of("resourcecontrol", "spawn", "elevateprivileges", "obsolete", "enable:boolean")));
 
     private static List<Object> properties(List<QomService.PropertyInfo> props) {
         List<Object> out = new ArrayList<>();

@@ -7,6 +7,7 @@ import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.ChardevControl;
 import dev.jvmm.core.machine.ChardevInfo;
+import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineControl;
@@ -83,6 +84,7 @@ final class FakeMachine implements MachineControl, MachineInfo, VcpuControl {
     volatile List<PciBusInfo> pciBuses = List.of();
     volatile BalloonControl balloon = BalloonControl.NONE;
     volatile QomControl qom = QomControl.NONE;
+    volatile CpuModelControl cpuModels = CpuModelControl.NONE;
 
     @Override
     public MachineInfo info() {
@@ -113,6 +115,11 @@ final class FakeMachine implements MachineControl, MachineInfo, VcpuControl {
     @Override
     public QomControl qom() {
         return qom;
+    }
+
+    @Override
+    public CpuModelControl cpuModels() {
+        return cpuModels;
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.jvmm.core.machine;
 import dev.jvmm.core.block.BlockControl;
 import dev.jvmm.core.event.EventBus;
 
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -42,6 +43,16 @@ public interface MachineControl {
 
     default QomControl qom() {
         return QomControl.NONE;
+    }
+
+    /** The command-line options this program takes, for query-command-line-options. */
+    default List<CommandLineOption> commandLineOptions() {
+        return CommandLineOption.OBJECT_MODEL;
+    }
+
+    /** The CPU models this host's KVM can run, for query-cpu-definitions and query-cpu-model-expansion. */
+    default CpuModelControl cpuModels() {
+        return CpuModelControl.NONE;
     }
 
     default EventBus events() {

@@ -28,6 +28,11 @@ public interface MachineInfo {
         return QemuVersion.JVMM;
     }
 
+    /** False for a machine type without CPU hotplug (QEMU's "none"), where query-hotpluggable-cpus fails. */
+    default boolean hotpluggableCpus() {
+        return true;
+    }
+
     /** query-target's arch. */
     default String targetArch() {
         return "x86_64";

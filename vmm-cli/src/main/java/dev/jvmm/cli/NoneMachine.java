@@ -1,0 +1,211 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.loop.IoLoop;
+import dev.jvmm.core.machine.ActionSettings;
+import dev.jvmm.core.machine.CommandLineOption;
+import dev.jvmm.core.machine.CpuModelControl;
+import dev.jvmm.core.machine.KvmInfo;
+import dev.jvmm.core.machine.LifecycleController;
+import dev.jvmm.core.machine.MachineControl;
+import dev.jvmm.core.machine.MachineInfo;
+import dev.jvmm.core.machine.MachineTypeInfo;
+import dev.jvmm.core.machine.QomControl;
+import dev.jvmm.core.machine.VcpuControl;
+import dev.jvmm.core.machine.VcpuInfo;
+import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.qom.PropertyException;
+import dev.jvmm.core.qom.QomNode;
+import dev.jvmm.devices.DeviceCatalog;
+import dev.jvmm.devices.model.DeviceModel;
+import dev.jvmm.devices.pc.NoneMachineType;
+import dev.jvmm.devices.pc.PcMachineType;
+import dev.jvmm.devices.pc.PcProperties;
+import dev.jvmm.kvm.CpuModelCatalog;
+import dev.jvmm.kvm.Kvm;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * QEMU's empty machine (-machine none): no RAM, no vCPU, no device; the run state, QMP and the QOM tree work
+ * as for any machine. libvirt's capability probe starts it to ask the emulator what it can do.
+ */
+final class NoneMachine implements MachineControl, VcpuControl {
+    private final MachineConfig config;
+    private final PrintStream err;
+    private final Kvm kvm;
+    private final LifecycleController lifecycle;
+    private final DeviceModel devices;
+    /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
+    private final CountDownLatch halted = new CountDownLatch(1);
+    private IoLoop ioLoop;
+
+    NoneMachine(MachineConfig config, Kvm kvm, ActionSettings actions, PrintStream err) {
+        this.config = config;
+        this.kvm = kvm;
+        this.err = err;
+        this.lifecycle = new LifecycleController(new EventBus(), this, actions);
+        this.devices = new DeviceModel(PcMachine.registry(), DeviceCatalog.classes(), config.globals(),
+                NoneMachineType.NAME);
+        describeMachine(devices.machineNode(), config.pc());
+    }
+
+    /**
+     * /machine's properties: the machine base type's, with the values QEMU's none machine shows (no RAM, one
+     * CPU slot, no firmware, no graphics); none can change once the machine exists.
+     */
+    private static void describeMachine(QomNode node, PcProperties m) {
+        for (Property p : PcMachineType.MACHINE.properties()) {
+            String name = p.name();
+            String type = p.type().qapiType();
+            if (type.startsWith("link<")) {
+                node.addLink(name, type.substring(5, type.length() - 1), () -> null);
+                continue;
+            }
+            Object value = switch (name) {
+                case "boot" -> Map.of("order", "");
+                case "memory" -> Map.of("size", 0L);
+                case "smp" -> smp();
+                case "firmware" -> "";
+                case "graphics" -> false;
+                default -> m.value(name).map(p.type()::toJson).orElse(p.type().toJson(p.defaultValue()));
+            };
+            node.addProperty(name, type, () -> value, v -> {
+                throw new PropertyException("jvmm cannot change machine property '" + name
+                        + "' once the machine is built");
+            });
+        }
+    }
+
+    private static Map<String, Object> smp() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        for (String k : List.of("cpus", "maxcpus", "threads", "cores", "dies", "sockets", "clusters")) {
+            s.put(k, 1L);
+        }
+        return s;
+    }
+
+    /**
+     * What this machine cannot take from the command line, in QEMU's words where QEMU refuses it too; null when
+     * the command line fits.
+     */
+    static String refusal(QemuCommandLine cl) {
+        if (cl.smp != null && !cl.smp.matches("(cpus=)?[01]")) {
+            return "Invalid SMP CPUs " + cl.smp + ". The max CPUs supported by machine 'none' is 1";
+        }
+        if (cl.cpu != null || cl.memory != null || cl.kernel != null || !cl.device.isEmpty()
+                || !cl.drives.isEmpty() || !cl.blockdev.isEmpty() || !cl.serial.isEmpty()) {
+            return "-machine none: jvmm's none machine takes no -cpu, -m, -kernel, -device, -drive, -blockdev"
+                    + " or -serial (it has no vCPU, RAM or bus)";
+        }
+        return null;
+    }
+
+    synchronized IoLoop ioLoop() {
+        if (ioLoop == null) {
+            ioLoop = new IoLoop();
+        }
+        return ioLoop;
+    }
+
+    /** Without -S the (empty) machine runs at once, as QEMU's does. */
+    void start() {
+        lifecycle.start(!config.startPaused());
+    }
+
+    void awaitExit() throws InterruptedException {
+        halted.await();
+    }
+
+    // ---- VcpuControl: there are no vCPUs ----
+
+    @Override
+    public void pauseAll() {
+    }
+
+    @Override
+    public void resumeAll() {
+    }
+
+    @Override
+    public void resetAll() {
+    }
+
+    @Override
+    public void exitProcess(int status) {
+        err.flush();
+        System.out.flush();
+        kvm.close();
+        Runtime.getRuntime().halt(status);
+    }
+
+    // ---- MachineControl ----
+
+    @Override
+    public LifecycleController lifecycle() {
+        return lifecycle;
+    }
+
+    @Override
+    public QomControl qom() {
+        return devices.qom();
+    }
+
+    @Override
+    public CpuModelControl cpuModels() {
+        return new CpuModelCatalog(kvm.hostCpu());
+    }
+
+    @Override
+    public List<CommandLineOption> commandLineOptions() {
+        return CommandLineOptions.ALL;
+    }
+
+    @Override
+    public MachineInfo info() {
+        return info;
+    }
+
+    private final MachineInfo info = new MachineInfo() {
+        @Override
+        public Optional<String> name() {
+            return config.name();
+        }
+
+        @Override
+        public Optional<UUID> uuid() {
+            return config.uuid();
+        }
+
+        @Override
+        public List<VcpuInfo> vcpus() {
+            return List.of();
+        }
+
+        @Override
+        public String registersText(int cpuIndex) {
+            return "";
+        }
+
+        @Override
+        public List<MachineTypeInfo> machineTypes() {
+            return MachineTypeInfo.jvmm();
+        }
+
+        @Override
+        public KvmInfo kvm() {
+            return new KvmInfo(true, true);
+        }
+
+        @Override
+        public boolean hotpluggableCpus() {
+            return false;
+        }
+    };
+}
