@@ -14,6 +14,7 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v python3 >/dev/null || need+=(python3)
 command -v socat >/dev/null || need+=(socat)
 command -v iasl >/dev/null || need+=(acpica-tools)
+# libvirt's daemon and virsh, for the tests that run a private libvirtd against jvmm
 [ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon libvirt-daemon-driver-qemu)
 command -v virsh >/dev/null || need+=(libvirt-clients)
 { /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libseccomp\.so\.2 ' >/dev/null || need+=(libseccomp2)

@@ -117,6 +117,9 @@ void ide_interrupt(u32 irq);
 /* wdt.c: action=wdt-ib700|wdt-esb|wdt-abuse */
 void action_wdt(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 
+/* uhci.c: action=uhci */
+void action_uhci(void) __attribute__((noreturn));
+
 /* legacy.c: action=pit, action=i8042 */
 void action_pit(void) __attribute__((noreturn));
 void action_i8042(void) __attribute__((noreturn));

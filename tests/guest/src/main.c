@@ -539,6 +539,8 @@ void guest_main(struct boot_info *bi)
         action_vserial(bi, action);
     } else if (streq(action, "balloon") || streq(action, "balloon-abuse")) {
         action_balloon(bi, action);
+    } else if (streq(action, "uhci")) {
+        action_uhci();
     } else if (streq(action, "pit")) {
         action_pit();
     } else if (streq(action, "i8042")) {

@@ -23,9 +23,12 @@ public final class PrivateLibvirtd implements AutoCloseable {
     private static final long STOP_SECONDS = 15;
 
     private final Path dir;
+    /** Directories put before PATH for the daemon: libvirt finds emulators such as qemu-system-x86_64 there. */
+    private final List<Path> pathFirst;
 
-    private PrivateLibvirtd(Path dir) {
+    private PrivateLibvirtd(Path dir, List<Path> pathFirst) {
         this.dir = dir;
+        this.pathFirst = List.copyOf(pathFirst);
     }
 
     /** Null when this machine can run a private libvirtd; else why not (for a test's skip message). */
@@ -77,7 +80,12 @@ public final class PrivateLibvirtd implements AutoCloseable {
 
     /** Writes the configuration under {@code dir} and starts the daemon; returns once its socket answers. */
     public static PrivateLibvirtd start(Path dir) throws IOException, InterruptedException {
-        PrivateLibvirtd d = new PrivateLibvirtd(dir.toAbsolutePath());
+        return start(dir, List.of());
+    }
+
+    /** As {@link #start(Path)}, with the given directories searched first for emulators and helpers. */
+    public static PrivateLibvirtd start(Path dir, List<Path> pathFirst) throws IOException, InterruptedException {
+        PrivateLibvirtd d = new PrivateLibvirtd(dir.toAbsolutePath(), pathFirst);
         d.configure();
         d.launch();
         return d;
@@ -187,6 +195,11 @@ public final class PrivateLibvirtd implements AutoCloseable {
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("libvirtd.out").toFile()));
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        if (!pathFirst.isEmpty()) {
+            List<String> path = new ArrayList<>(pathFirst.stream().map(Path::toString).toList());
+            path.add(pb.environment().getOrDefault("PATH", "/usr/bin:/bin"));
+            pb.environment().put("PATH", String.join(":", path));
+        }
         Process launcher = pb.start();
         if (!launcher.waitFor(READY_SECONDS, TimeUnit.SECONDS)) {
             launcher.destroyForcibly().waitFor(5, TimeUnit.SECONDS);

@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * -sandbox as libvirt writes it: jvmm runs under a real seccomp filter on every thread, the guest runs to its
- * end, QMP keeps working, and QEMU 7.2 with the same option shows the same /proc status. The filter's denials
- * themselves are shown in vmm-kvm's SandboxTest, where a child JVM makes the denied calls.
+ * end, QMP keeps working, and QEMU 7.2 with the same option shows the same /proc status and holds the same BPF
+ * program. The filter's denials themselves are shown in vmm-kvm's SandboxTest, where a child JVM makes the
+ * denied calls.
  */
 class SandboxQmpTest {
     /** libvirt 9.0's spelling (qemuBuildSeccompSandboxCommandLine). */
@@ -191,5 +192,42 @@ class SandboxQmpTest {
             vm.command("{\"execute\":\"quit\"}");
             assertEquals(0, vm.finish(20_000).status());
         }
+    }
+
+    /**
+     * The filter itself, as the kernel holds it, is QEMU's: for each spelling both processes carry the same BPF
+     * program, byte for byte (both come from libseccomp, so equal rules, order and actions give equal code).
+     */
+    @Test
+    void theKernelHoldsQemusFilterByteForByte() throws Exception {
+        Path kernel = kernel();
+        Assumptions.assumeTrue(QemuSideBySideTest.qemuAvailable(), "qemu-system-x86_64 is not installed");
+        for (String spelling : List.of(LIBVIRT, "on", "on,obsolete=allow", "on,elevateprivileges=children",
+                "on,resourcecontrol=deny")) {
+            String q;
+            String j;
+            try (GuestVm vm = GuestVm.start(List.of(GuestVm.QEMU, "-machine", "none", "-display", "none",
+                    "-nodefaults", "-sandbox", spelling), dir.resolve("fq.sock"))) {
+                q = filters(vm.pid());
+            }
+            try (GuestVm vm = GuestVm.start(jvmm(kernel, "action=idle", "-sandbox", spelling), dir.resolve("fj.sock"))) {
+                j = filters(vm.pid());
+            }
+            assertTrue(q.startsWith("filter 0 ") && !q.contains("filter 1 "), spelling + ": " + q);
+            assertEquals(q, j, spelling);
+        }
+    }
+
+    /** The filters of pid, dumped by {@link SeccompFilterDump} in a process of its own. */
+    private static String filters(long pid) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), SeccompFilterDump.class.getName(), Long.toString(pid))
+                .redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the filter dump did not end");
+        Assumptions.assumeFalse(out.startsWith("unavailable"),
+                "PTRACE_SECCOMP_GET_FILTER is not permitted here (needs CAP_SYS_ADMIN): " + out);
+        return out;
     }
 }

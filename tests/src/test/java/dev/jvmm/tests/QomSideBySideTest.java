@@ -58,7 +58,7 @@ class QomSideBySideTest {
             "ide-hd", "ide-cd", "virtio-blk-pci", "virtio-blk-device", "virtio-serial-pci", "virtio-serial-device",
             "virtserialport", "virtconsole", "virtio-balloon-pci", "virtio-balloon-device", "i440FX",
             "i440FX-pcihost", "PIIX3", "piix3-ide", "PIIX4_PM", "i8042", "kvm-pit", "mc146818rtc", "port92",
-            "qemu64-x86_64-cpu", "host-x86_64-cpu", "max-x86_64-cpu");
+            "qemu64-x86_64-cpu", "host-x86_64-cpu", "max-x86_64-cpu", "piix3-usb-uhci");
 
     static final String MACHINE_TYPE = "pc-i440fx-7.2-machine";
 
@@ -67,7 +67,7 @@ class QomSideBySideTest {
             "virtio-pci", "virtio-device", "virtio-blk-pci-base", "virtio-serial-pci-base", "virtio-balloon-pci-base",
             "virtio-serial-port", "ide-device", "pit-common", "pci-piix3", "pci-ide", "pci-host-bridge", "x86_64-cpu",
             "cpu", "machine", "x86-machine", "generic-pc-machine", "bus", "PCI", "ISA", "IDE", "System",
-            "virtio-bus", "virtio-pci-bus", "virtio-serial-bus", "container");
+            "virtio-bus", "virtio-pci-bus", "virtio-serial-bus", "container", "pci-uhci-usb", "usb-bus");
 
     /** -device with ids, the brief's "several devices" line. */
     static final String SEVERAL_IDS = "-device isa-debug-exit,id=dbg -device virtio-blk-pci,drive=d0,id=vblk"
@@ -741,7 +741,7 @@ class QomSideBySideTest {
     static final List<String> HELP_CASES = List.of("help", "?", "isa-debug-exit,help", "isa-debug-exit,?",
             "virtio-blk-pci,help", "virtserialport,help", "virtconsole,help", "pvpanic,help", "i6300esb,help",
             "ib700,help", "isa-serial,help", "ide-hd,help", "ide-cd,help", "virtio-balloon-pci,help",
-            "virtio-serial-pci,help", "nosuch,help", "virtio-pci,help", "device,help");
+            "virtio-serial-pci,help", "nosuch,help", "virtio-pci,help", "device,help", "piix3-usb-uhci,help");
 
     /**
      * -device help and -device T,help: jvmm prints a subsequence of QEMU's lines (the same text in the same

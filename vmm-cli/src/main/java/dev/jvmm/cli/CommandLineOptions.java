@@ -26,6 +26,8 @@ final class CommandLineOptions {
                     p("elevateprivileges", "string"), p("obsolete", "string"), p("enable", "boolean")),
             option("action", p("watchdog", "string"), p("panic", "string"), p("reboot", "string"),
                     p("shutdown", "string")),
+            option("sandbox", p("resourcecontrol", "string"), p("spawn", "string"),
+                    p("elevateprivileges", "string"), p("obsolete", "string"), p("enable", "boolean")),
             option("global", p("value", "string"), p("property", "string"), p("driver", "string")),
             option("device"),
             option("accel"),

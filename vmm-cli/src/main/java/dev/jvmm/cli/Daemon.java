@@ -138,8 +138,12 @@ final class Daemon {
         close(fd);
     }
 
-    /** QEMU's check: -nographic's default stdio devices cannot follow a daemon. */
+    /**
+     * QEMU's check: -nographic's default stdio serial port cannot follow a daemon. The none machine has no
+     * default serial port, so it is not refused there.
+     */
     static String conflict(QemuCommandLine cl) {
-        return cl.nographic && !cl.nodefaults ? "-nographic cannot be used with -daemonize" : null;
+        boolean defaultSerial = !cl.nodefaults && cl.serial.isEmpty() && !MachineConfigParser.isNoneMachine(cl.machine);
+        return cl.nographic && defaultSerial ? "-nographic cannot be used with -daemonize" : null;
     }
 }

@@ -46,6 +46,7 @@ final class Launcher {
     static int launchNone(MachineConfig config, PrintStream err, Hooks hooks) {
         List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(config.qmp(), config.chardevs(),
                 config.monitors());
+        installSandboxes(config);
         NoneMachine machine = new NoneMachine(config, openKvm(), actions(config), err);
         machine.lifecycle().addExitHook(hooks.atExit());
         try {

@@ -51,7 +51,8 @@ class MachineStateTest {
                 "-drive", "file=" + dir.resolve("ide.img") + ",format=raw,if=ide",
                 "-chardev", "null,id=c0", "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=c0",
                 "-device", "virtio-balloon-pci,id=bal", "-device", "i6300esb", "-device", "ib700",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=4"));
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                "-device", "piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2"));
         args.addAll(List.of(extra));
         return args;
     }
@@ -73,7 +74,7 @@ class MachineStateTest {
             first = saved.toByteArray();
         }
         List<String> paths = saved.sections().stream().map(MachineState.Section::id).toList();
-        for (String expected : List.of("/machine/peripheral/vblk", "/machine/peripheral/bal",
+        for (String expected : List.of("/machine/peripheral/vblk", "/machine/peripheral/bal", "/machine/peripheral/usb",
                 "/machine/i440fx/pci.0", "/machine/i440fx")) {
             assertTrue(paths.contains(expected), expected + " in " + saved.sections().stream()
                     .map(s -> s.id() + "=" + s.type()).toList());

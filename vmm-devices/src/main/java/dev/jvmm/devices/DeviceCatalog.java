@@ -53,7 +53,7 @@ public final class DeviceCatalog {
         out.addAll(List.of(VirtioBlkPci.BASE, IdeBus.TYPE, IdeDevice.TYPE, Piix3Ide.PCI_IDE));
         out.add(PciHostBridge.PCI_HOST_BRIDGE);
         out.add(Piix3IsaBridge.PCI_PIIX3);
-        out.add(Piix3Uhci.PCI_UHCI_USB);
+        out.addAll(List.of(Piix3Uhci.PCI_UHCI_USB, Piix3Uhci.USB_BUS));
         out.addAll(InKernelDevices.abstractTypes());
         out.addAll(PcMachineType.types());
         out.add(NoneMachineType.TYPE);

@@ -10,6 +10,8 @@ import dev.jvmm.core.vmstate.Saveable;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
+import dev.jvmm.devices.model.BaseTypes;
+import dev.jvmm.devices.model.Bus;
 import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.IntxLine;
@@ -35,7 +37,7 @@ import java.util.List;
  * <p>While Run/Stop is set the controller runs one frame per millisecond of guest time (a {@link VirtualClock}
  * timer, so nothing runs while the VM is paused or the controller halted): it reads the frame list entry at
  * FLBASEADD + 4 * (FRNUM &amp; 3FFh) and walks its queue heads and transfer descriptors, at most
- * {@link #MAX_LINKS_PER_FRAME} of them a frame, so loops and garbage cost bounded work. With no device attached,
+ * {@link UhciSchedule#MAX_LINKS_PER_FRAME} of them a frame, so loops and garbage cost bounded work. With no device attached,
  * every transaction gets no handshake: the CRC/Time Out bit is set and the error counter counts down; at zero
  * the TD is retired (Active cleared) with USB Error Interrupt, and USBINT too if it asked for IOC. A structure
  * outside guest RAM is a master abort (Host System Error); an unknown PID a Host Controller Process Error; both
@@ -46,12 +48,19 @@ public final class Piix3Uhci implements PciFunction, Saveable {
     public static final TypeInfo PCI_UHCI_USB = TypeInfo.abstractType("pci-uhci-usb", "pci-device")
             .implementing("conventional-pci-device").build();
 
+    /** The USB bus a controller provides, its own hotplug handler (no USB device type plugs into it yet). */
+    public static final TypeInfo USB_BUS = BaseTypes.busType("usb-bus", "bus").implementing("hotplug-handler")
+            .build();
+
     /** QEMU's piix3-usb-uhci with its two standalone-controller properties. */
     public static final TypeInfo TYPE = TypeInfo.type("piix3-usb-uhci", PCI_UHCI_USB.name()).category("USB")
             .props(Property.of("maxframes", PropType.UINT32, 128L), Property.of("bandwidth", PropType.UINT32, 1280L))
             .build();
 
-    /** On pci.0 where addr says (libvirt: 01.2, next to the PIIX3 and its IDE); the bus resets it. */
+    /**
+     * On pci.0 where addr says (libvirt: 01.2, next to the PIIX3 and its IDE); the bus resets it. Its USB bus is
+     * "ID.0", or without id= "usb-bus.N", QEMU's count of anonymous USB buses, and is its own hotplug handler.
+     */
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
         PciBus pci = where.bus().owner(PciBus.class);
         PciPlacement at = PciPlacement.choose(pci, TYPE.name(), p.number("addr"));
@@ -59,6 +68,15 @@ public final class Piix3Uhci implements PciFunction, Saveable {
                 where.idOrEmpty());
         pci.add(at.slot(), at.function(), uhci);
         at.describe(where.node());
+        String busName = where.id() + ".0";
+        for (int n = 0; where.id() == null; n++) {
+            busName = USB_BUS.name() + "." + n;
+            if (where.model().bus(busName).isEmpty()) {
+                break;
+            }
+        }
+        Bus bus = where.model().addBus(where.node(), busName, USB_BUS.name(), uhci);
+        bus.node().addLink("hotplug-handler", "hotplug-handler", bus.node()::path);
         return Realized.of(uhci);
     });
 
@@ -133,36 +151,8 @@ public final class Piix3Uhci implements PciFunction, Saveable {
             | PORTSC_ALWAYS_1 | PORTSC_LSDA;
     static final int PORTSC_WRITE_CLEAR = PORTSC_CSC | PORTSC_PEDC;
 
-    /** 3.1 frame list pointers and 3.2/3.3 link pointers: Terminate, QH/TD select, Depth/breadth select. */
-    public static final int LINK_T = 1;
-    public static final int LINK_Q = 1 << 1;
-    public static final int LINK_VF = 1 << 2;
-    public static final int LINK_POINTER = 0xfffffff0;
-    public static final int FRAME_LIST_ENTRIES = 1024;
-
-    /** 3.2.2 TD CONTROL AND STATUS. */
-    public static final int TD_SPD = 1 << 29;
-    public static final int TD_C_ERR_SHIFT = 27;
-    public static final int TD_C_ERR = 3 << TD_C_ERR_SHIFT;
-    public static final int TD_LS = 1 << 26;
-    public static final int TD_IOS = 1 << 25;
-    public static final int TD_IOC = 1 << 24;
-    public static final int TD_ACTIVE = 1 << 23;
-    public static final int TD_STALLED = 1 << 22;
-    public static final int TD_DATA_BUFFER_ERROR = 1 << 21;
-    public static final int TD_BABBLE = 1 << 20;
-    public static final int TD_NAK = 1 << 19;
-    public static final int TD_CRC_TIMEOUT = 1 << 18;
-    public static final int TD_BITSTUFF = 1 << 17;
-    /** 3.2.3 TD TOKEN packet identifications. */
-    public static final int PID_IN = 0x69;
-    public static final int PID_OUT = 0xe1;
-    public static final int PID_SETUP = 0x2d;
-
     /** One frame a millisecond (12 000 full-speed bit times at the default SOF timing). */
     public static final long FRAME_NANOS = 1_000_000L;
-    /** Queue heads and TDs looked at in one frame at most: a frame's bus time bounds the real controller too. */
-    public static final int MAX_LINKS_PER_FRAME = 256;
     /** Frames run by one timer expiry when guest time got ahead; the rest follow on the next ones. */
     public static final int MAX_FRAMES_PER_TICK = 16;
     static final int FRNUM_MASK = 0x7ff;
@@ -175,9 +165,9 @@ public final class Piix3Uhci implements PciFunction, Saveable {
 
     private final PciConfigSpace config;
     private final PciBar bar;
-    private final GuestMemory memory;
     private final VirtualClock clock;
     private final VirtualClock.Timer frameTimer;
+    private final UhciSchedule schedule;
     private final long maxFrames;
     private final long bandwidth;
     private final String qdevId;
@@ -193,8 +183,6 @@ public final class Piix3Uhci implements PciFunction, Saveable {
     private final int[] portsc = new int[2];
     /** The USBINT causes seen (CAUSE_*), cleared with USBINT. */
     private int causes;
-    /** Causes of the frame being run, reported at its end. */
-    private int frameCauses;
     /** Guest time the next frame is due at, while running. */
     private long nextFrame;
 
@@ -216,7 +204,7 @@ public final class Piix3Uhci implements PciFunction, Saveable {
             config.setWritable(off, 8, -1L);
         }
         config.sealInitialState();
-        this.memory = memory;
+        this.schedule = new UhciSchedule(memory);
         this.clock = clock;
         this.frameTimer = clock.newTimer(this::frameTick);
         this.maxFrames = Math.max(1, maxFrames);
@@ -284,7 +272,6 @@ public final class Piix3Uhci implements PciFunction, Saveable {
         portsc[0] = PORTSC_ALWAYS_1;
         portsc[1] = PORTSC_ALWAYS_1;
         causes = 0;
-        frameCauses = 0;
         updateIrq();
     }
 
@@ -422,109 +409,32 @@ public final class Piix3Uhci implements PciFunction, Saveable {
         }
     }
 
-    /** One frame of the schedule; its IOC and short-packet causes raise USBINT at the frame's end. */
+    /** One frame of the schedule (not without bus mastering); what it found is reported at the frame's end. */
     private void runFrame() {
-        frameCauses = 0;
-        if ((config.get16(PciConfigSpace.COMMAND) & PciConfigSpace.COMMAND_MASTER) != 0) {
-            walkSchedule();
-        }
-        if (frameCauses != 0) {
-            causes |= frameCauses;
-            usbsts |= USBSTS_USBINT;
-            updateIrq();
-        }
-    }
-
-    private void walkSchedule() {
-        long entry = (flbaseadd & 0xfffff000L) + 4L * (frnum & (FRAME_LIST_ENTRIES - 1));
-        if (!memory.contains(entry, 4)) {
-            hostSystemError();
+        if ((config.get16(PciConfigSpace.COMMAND) & PciConfigSpace.COMMAND_MASTER) == 0) {
             return;
         }
-        int link = memory.readInt(entry);
-        long queueHead = -1;
-        int queueHeadLink = LINK_T;
-        for (int n = 0; n < MAX_LINKS_PER_FRAME && (link & LINK_T) == 0; n++) {
-            long addr = link & (LINK_POINTER & 0xffffffffL);
-            if ((link & LINK_Q) != 0) {
-                if (!memory.contains(addr, 8)) {
-                    hostSystemError();
-                    return;
-                }
-                int head = memory.readInt(addr);
-                int element = memory.readInt(addr + 4);
-                if ((element & LINK_T) != 0) {
-                    queueHead = -1;
-                    link = head;
-                } else {
-                    queueHead = addr;
-                    queueHeadLink = head;
-                    link = element;
-                }
-                continue;
-            }
-            if (!memory.contains(addr, 16)) {
-                hostSystemError();
-                return;
-            }
-            int tdLink = memory.readInt(addr);
-            int ctrl = memory.readInt(addr + 4);
-            int token = memory.readInt(addr + 8);
-            if ((ctrl & TD_ACTIVE) != 0) {
-                int pid = token & 0xff;
-                if (pid != PID_IN && pid != PID_OUT && pid != PID_SETUP) {
-                    processError();
-                    return;
-                }
-                int after = noHandshake(ctrl);
-                if (after != ctrl) {
-                    memory.writeInt(addr + 4, after);
-                }
-            } else if ((ctrl & TD_IOC) != 0) {
-                // 3.2.2: a TD fetched with Active already clear still interrupts at the end of the frame
-                frameCauses |= CAUSE_IOC;
-            }
-            // Failed or inactive, a queue's TD does not advance its queue: the next queue head follows.
-            link = queueHead >= 0 ? queueHeadLink : tdLink;
-            queueHead = -1;
+        int found = schedule.runFrame(flbaseadd, frnum);
+        if (found == 0) {
+            return;
         }
-    }
-
-    /**
-     * A transaction no device answers (3.2.2): CRC/Time Out set; the error counter counts down and at zero
-     * retires the TD with a USB Error Interrupt (USBINT too if IOC). A counter of 0 means no limit: the TD
-     * stays active and is tried again next frame.
-     */
-    private int noHandshake(int ctrl) {
-        int after = ctrl | TD_CRC_TIMEOUT;
-        int errors = (ctrl & TD_C_ERR) >>> TD_C_ERR_SHIFT;
-        if (errors == 0) {
-            return after;
+        if ((found & UhciSchedule.HOST_SYSTEM_ERROR) != 0) {
+            // 2.1.2: a schedule access the PCI bus master-aborts (no RAM there); Run/Stop clears
+            usbsts |= USBSTS_HSE;
+            usbcmd &= ~USBCMD_RS;
         }
-        errors--;
-        after = (after & ~TD_C_ERR) | (errors << TD_C_ERR_SHIFT);
-        if (errors == 0) {
-            after &= ~TD_ACTIVE;
+        if ((found & UhciSchedule.PROCESS_ERROR) != 0) {
+            // 2.1.2: a TD that fails the consistency check (its PID); Run/Stop clears
+            usbsts |= USBSTS_HCPE;
+            usbcmd &= ~USBCMD_RS;
+        }
+        if ((found & UhciSchedule.RAISE_ERROR) != 0) {
             usbsts |= USBSTS_ERROR;
-            if ((ctrl & TD_IOC) != 0) {
-                frameCauses |= CAUSE_IOC;
-            }
-            updateIrq();
         }
-        return after;
-    }
-
-    /** 2.1.2 Host System Error: a schedule access the PCI bus master-aborts (no RAM there); Run/Stop clears. */
-    private void hostSystemError() {
-        usbsts |= USBSTS_HSE;
-        usbcmd &= ~USBCMD_RS;
-        updateIrq();
-    }
-
-    /** 2.1.2 Host Controller Process Error: a TD that fails the consistency check (its PID); Run/Stop clears. */
-    private void processError() {
-        usbsts |= USBSTS_HCPE;
-        usbcmd &= ~USBCMD_RS;
+        if ((found & UhciSchedule.RAISE_IOC) != 0) {
+            causes |= CAUSE_IOC;
+            usbsts |= USBSTS_USBINT;
+        }
         updateIrq();
     }
 
@@ -534,8 +444,8 @@ public final class Piix3Uhci implements PciFunction, Saveable {
     }
 
     /**
-     * Config space, the registers, the pending USBINT causes and, while running, the guest time to the next
-     * frame (re-armed against the restoring machine's clock). The bus re-maps BAR4.
+     * Config space, the registers, the pending USBINT causes and, while Run/Stop is set, the guest time to the
+     * next frame (re-armed against the restoring machine's clock). The bus re-maps BAR4.
      */
     @Override
     public synchronized void saveState(StateWriter w) {
@@ -544,9 +454,8 @@ public final class Piix3Uhci implements PciFunction, Saveable {
         w.u16("usbcmd", usbcmd).u16("usbsts", usbsts).u16("usbintr", usbintr).u16("frnum", frnum)
                 .u32("flbaseadd", flbaseadd).u8("sofmod", sofmod).u16("portsc1", portsc[0])
                 .u16("portsc2", portsc[1]).u8("causes", causes);
-        long deadline = frameTimer.deadline();
-        w.bool("running", deadline >= 0);
-        w.u64("next-frame-ns", deadline >= 0 ? Math.max(0, nextFrame - clock.nanos()) : 0);
+        boolean running = (usbcmd & USBCMD_RS) != 0;
+        w.u64("next-frame-ns", running ? Math.max(0, Math.min(FRAME_NANOS, nextFrame - clock.nanos())) : 0);
     }
 
     @Override
@@ -571,10 +480,7 @@ public final class Piix3Uhci implements PciFunction, Saveable {
             }
         }
         int c = r.u8("causes", CAUSE_IOC | CAUSE_SHORT_PACKET);
-        boolean running = r.bool("running");
-        if (running && (cmd & USBCMD_RS) == 0) {
-            throw r.invalid("running", "the frame timer runs while Run/Stop is clear");
-        }
+        boolean running = (cmd & USBCMD_RS) != 0;
         long next = r.u64("next-frame-ns", 0, running ? FRAME_NANOS : 0);
         config.applyState(cfg);
         usbcmd = cmd;
@@ -586,7 +492,6 @@ public final class Piix3Uhci implements PciFunction, Saveable {
         portsc[0] = p1;
         portsc[1] = p2;
         causes = c;
-        frameCauses = 0;
         if (running) {
             nextFrame = clock.nanos() + next;
             frameTimer.modNanos(nextFrame);

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 import static dev.jvmm.devices.usb.Piix3Uhci.*;
+import static dev.jvmm.devices.usb.UhciSchedule.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -345,5 +346,22 @@ class Piix3UhciTest {
         assertTrue(other.frameTimerArmed(), "running: the frame timer is re-armed");
         String refusal = StateSupport.refusal(new Piix3Uhci(ram, clock, 64, 1280, "usb"), StateSupport.save(uhci));
         assertTrue(refusal.contains("maxframes"), refusal);
+    }
+
+    @Test
+    void createdAsLibvirtWritesIt() {
+        try (TestBoard b = new TestBoard()) {
+            b.ide();
+            b.add("piix3-usb-uhci,id=usb,bus=pci.0,addr=0x1.0x2");
+            assertEquals(0x70208086, b.pci.readConfig(0, DEVFN, 0, 4));
+            assertEquals("usb.0", b.model.bus("usb.0").orElseThrow().name());
+            assertEquals("usb-bus", b.model.bus("usb.0").orElseThrow().type());
+            b.add("piix3-usb-uhci");
+            b.add("piix3-usb-uhci,maxframes=4,bandwidth=0");
+            assertTrue(b.model.bus("usb-bus.0").isPresent(), "anonymous controllers count their buses");
+            assertTrue(b.model.bus("usb-bus.1").isPresent());
+            assertEquals("PCI: slot 1 function 2 not available for piix3-usb-uhci, in use by another device",
+                    b.refusal("piix3-usb-uhci,addr=01.2"));
+        }
     }
 }
