@@ -152,6 +152,38 @@ class UserObjectsSideBySideTest {
         return false;
     }
 
+    /** -overcommit mem-lock=on: the process's memory is locked (mlockall), guest RAM resident. */
+    @Test
+    void memLockLocksTheProcess() throws Exception {
+        Path kernel = kernel();
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "mlockall of guest RAM needs root or a large RLIMIT_MEMLOCK: test skipped");
+        Process p = new ProcessBuilder(System.getProperty("jvmm.launcher", "../bin/jvmm"), "-nodefaults",
+                "-display", "none", "-S", "-m", "64", "-overcommit", "mem-lock=on", "-kernel", kernel.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            long end = System.currentTimeMillis() + 30_000;
+            long rssKb = 0;
+            String status = "";
+            // guest RAM is populated before the vCPUs exist; wait for the whole 64 MiB to be resident
+            while (p.isAlive() && System.currentTimeMillis() < end && rssKb < (64 << 10)) {
+                Thread.sleep(50);
+                status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
+                rssKb = kb(status, "VmRSS:");
+            }
+            assertTrue(kb(status, "VmLck:") > 0, status);
+            assertTrue(rssKb >= (64 << 10), status);
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static long kb(String status, String field) {
+        return status.lines().filter(l -> l.startsWith(field)).findFirst()
+                .map(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).orElse(0L);
+    }
+
     @Test
     void objectsAsQemuShowsThem() throws Exception {
         Path dir = Files.createTempDirectory("jvmm-objects");

@@ -126,6 +126,9 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         // A backend's merge= and dump= win over the machine's, which are only their defaults (as in QEMU).
         memory.adviseHost(backend.map(MemoryBackend::merge).filter(v -> v != null).orElse(pc.memMerge()),
                 backend.map(MemoryBackend::dump).filter(v -> v != null).orElse(pc.dumpGuestCore()));
+        if (host.memLock()) {
+            memory.populate(dev.jvmm.core.os.LibC.MADV_POPULATE_WRITE);
+        }
         host.objects().start();
         this.vm = kvm.createVm(pc.pit());
         vm.registerMemory(memory);
