@@ -57,6 +57,8 @@ final class MachineConfigParser {
         // The -machine properties stand in for the options they mirror when those are not given.
         Optional<String> backendId = pc.value("memory-backend").map(Object::toString).filter(v -> !v.isEmpty());
         HostOptions host = HostOptions.parse(cl, backendId);
+        List<QemuOpts> devices = cl.device.stream().map(MachineConfigParser::deviceOpts).toList();
+        host.checkIothreadLinks(devices);
         long ram = parseMemory(cl.memory != null ? cl.memory : pc.memory().orElse(null));
         if (backendId.isPresent()) {
             long backendSize = host.objects().memoryBackend(backendId.get()).orElseThrow().size();
@@ -85,7 +87,7 @@ final class MachineConfigParser {
                 cl.rtc,
                 List.copyOf(cl.chardev),
                 serials(cl),
-                cl.device.stream().map(MachineConfigParser::deviceOpts).toList(),
+                devices,
                 Globals.parse(cl.global),
                 List.copyOf(cl.drives),
                 List.copyOf(cl.blockdev),

@@ -90,6 +90,15 @@ class HostOptionsTest {
     }
 
     @Test
+    void iothreadLinksNameAnIothread() {
+        assertEquals("-device virtio-blk-pci,iothread=nope,drive=d: Device 'nope' not found",
+                error("-device", "virtio-blk-pci,iothread=nope,drive=d"));
+        assertEquals("-device virtio-blk-pci,iothread=m,drive=d: Device 'm' not found",
+                error("-object", "memory-backend-ram,id=m,size=1M", "-device", "virtio-blk-pci,iothread=m,drive=d"));
+        config("-object", "iothread,id=io1", "-device", "virtio-blk-pci,iothread=io1,drive=d");
+    }
+
+    @Test
     void whatJvmmCannotHonourIsRefused() {
         assertTrue(error("-overcommit", "cpu-pm=on").startsWith("-overcommit cpu-pm=on: cpu-pm=on is not supported"));
         assertTrue(error("-audiodev", "alsa,id=a").startsWith("-audiodev alsa,id=a: audio driver 'alsa' is not"));
