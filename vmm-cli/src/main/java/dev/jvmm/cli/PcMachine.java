@@ -175,11 +175,6 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         devices = new DeviceModel(registry(), DeviceCatalog.classes(), config.globals(),
                 PcMachineType.NAME);
         host.objects().describe(devices.tree().root().child("objects").orElseThrow());
-        if (devices.machineNode().has("memory-backend")) {
-            // the machine's link to the backend its RAM comes from, the default one included (as in QEMU)
-            String backendPath = "/objects/" + backend.id();
-            devices.machineNode().setGetter("memory-backend", () -> backendPath);
-        }
         pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
         RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
         openChardevs();
@@ -210,6 +205,11 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
             board.close();
             drives.close();
             throw e;
+        }
+        if (devices.machineNode().has("memory-backend")) {
+            // the machine's link to the backend its RAM comes from, the default one included (as in QEMU)
+            String backendPath = "/objects/" + backend.id();
+            devices.machineNode().setGetter("memory-backend", () -> backendPath);
         }
         board.firmwareSetup();
         loadKernel();
