@@ -94,7 +94,6 @@ class QomSideBySideTest {
             Map.entry("acpi-pcihp-io-base", "ACPI PCI hotplug is not modelled yet (the hotplug issue adds it)"),
             Map.entry("acpi-pcihp-io-len", "ACPI PCI hotplug is not modelled yet (the hotplug issue adds it)"),
             Map.entry("cpu-hotplug-legacy", "jvmm has no CPU hotplug"),
-            Map.entry("memory-backend", "jvmm has no memory backend objects (/objects/pc.ram)"),
             Map.entry("tsc-frequency", "jvmm does not read KVM's TSC rate"),
             Map.entry("disable-legacy", "jvmm's virtio-pci functions are modern-only: realized, auto reads \"on\""));
 

@@ -83,6 +83,20 @@ record HostOptions(boolean debugThreads, Optional<String> processName, UserObjec
                 Map.copyOf(boot));
     }
 
+    /**
+     * A device's iothread= names an object as a link does: an id that is no iothread fails with QEMU's
+     * "Device 'ID' not found" before the device's own checks (which refuse iothreads jvmm does not use).
+     */
+    void checkIothreadLinks(List<QemuOpts> devices) {
+        for (QemuOpts d : devices) {
+            d.get("iothread").filter(id -> !id.isEmpty()).ifPresent(id -> {
+                if (objects.iothreads().stream().noneMatch(t -> t.id().equals(id))) {
+                    throw new OptionException(d.option(), "Device '" + id + "' not found");
+                }
+            });
+        }
+    }
+
     private static boolean bool(String option, String key, String v) {
         return switch (v) {
             case "on", "yes", "true", "y" -> true;

@@ -59,6 +59,13 @@ final class MachineConfigParser {
         // The -machine properties stand in for the options they mirror when those are not given.
         Optional<String> backendId = pc.value("memory-backend").map(Object::toString).filter(v -> !v.isEmpty());
         HostOptions host = HostOptions.parse(cl, backendId);
+        if (backendId.isEmpty() && host.objects().has(dev.jvmm.core.objects.UserObjects.DEFAULT_RAM_ID)) {
+            throw new OptionException(null, "object name '" + dev.jvmm.core.objects.UserObjects.DEFAULT_RAM_ID
+                    + "' is reserved for the default RAM backend, it can't be used for any other purposes."
+                    + " Change the object's 'id' to something else");
+        }
+        List<QemuOpts> devices = cl.device.stream().map(MachineConfigParser::deviceOpts).toList();
+        host.checkIothreadLinks(devices);
         long ram = parseMemory(cl.memory != null ? cl.memory : pc.memory().orElse(null));
         if (backendId.isPresent()) {
             long backendSize = host.objects().memoryBackend(backendId.get()).orElseThrow().size();
@@ -87,7 +94,7 @@ final class MachineConfigParser {
                 cl.rtc,
                 List.copyOf(cl.chardev),
                 serials(cl),
-                cl.device.stream().map(MachineConfigParser::deviceOpts).toList(),
+                devices,
                 Globals.parse(cl.global),
                 List.copyOf(cl.drives),
                 List.copyOf(cl.blockdev),

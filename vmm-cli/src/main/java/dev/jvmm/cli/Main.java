@@ -60,7 +60,12 @@ public final class Main {
             return 1;
         }
         try {
-            err = MessagePrefix.wrap(cl, err);
+            PrintStream prefixed = MessagePrefix.wrap(cl, err);
+            if (prefixed != err && err == System.err) {
+                // chardevs and the vCPU exit path report on the process's stderr: their lines get the prefix too
+                System.setErr(prefixed);
+            }
+            err = prefixed;
         } catch (OptionException e) {
             err.println(PROGRAM + ": " + e.formatted());
             return 1;

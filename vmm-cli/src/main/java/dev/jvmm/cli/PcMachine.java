@@ -118,17 +118,22 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
                     + ") not a multiple of 1G; possible bad performance.");
         }
         HostOptions host = config.host();
-        Optional<MemoryBackend> backend = host.memoryBackend().flatMap(host.objects()::memoryBackend);
+        boolean userBackend = host.memoryBackend().isPresent();
+        MemoryBackend backend = userBackend
+                ? host.objects().memoryBackend(host.memoryBackend().get()).orElseThrow()
+                : host.objects().addDefaultRam(config.ramBytes(), pc.memMerge(), pc.dumpGuestCore());
         try {
-            this.memory = backend.isPresent() ? backend.get().map(layout.ramRanges())
-                    : GuestMemory.allocate(layout.ramRanges());
+            this.memory = backend.map(layout.ramRanges());
         } catch (IllegalStateException e) {
-            throw new LaunchException(backend.isPresent() ? e.getMessage()
+            throw new LaunchException(userBackend ? e.getMessage()
                     : "cannot set up guest memory 'pc.ram': Cannot allocate memory");
         }
         // A backend's merge= and dump= win over the machine's, which are only their defaults (as in QEMU).
-        memory.adviseHost(backend.map(MemoryBackend::merge).filter(v -> v != null).orElse(pc.memMerge()),
-                backend.map(MemoryBackend::dump).filter(v -> v != null).orElse(pc.dumpGuestCore()));
+        memory.adviseHost(backend.merge() != null ? backend.merge() : pc.memMerge(),
+                backend.dump() != null ? backend.dump() : pc.dumpGuestCore());
+        if (host.memLock()) {
+            memory.populate(dev.jvmm.core.os.LibC.MADV_POPULATE_WRITE);
+        }
         host.objects().start();
         this.vm = kvm.createVm(pc.pit());
         vm.registerMemory(memory);
@@ -205,6 +210,11 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
             board.close();
             drives.close();
             throw e;
+        }
+        if (devices.machineNode().has("memory-backend")) {
+            // the machine's link to the backend its RAM comes from, the default one included (as in QEMU)
+            String backendPath = "/objects/" + backend.id();
+            devices.machineNode().setGetter("memory-backend", () -> backendPath);
         }
         board.firmwareSetup();
         loadKernel();

@@ -20,7 +20,10 @@ final class ProcessSettings {
         host.processName().ifPresent(ProcessSettings::setProcessName);
         if (host.memLock()) {
             try {
-                LibC.mlockall(LibC.MCL_CURRENT | LibC.MCL_FUTURE);
+                // On fault: the JVM reserves far more address space (heap, code cache, class space) than it
+                // touches, and locking all of it up front would commit gigabytes. Guest RAM is populated, and
+                // so locked, in full when it is mapped (PcMachine), as QEMU's mlockall locks it.
+                LibC.mlockall(LibC.MCL_CURRENT | LibC.MCL_FUTURE | LibC.MCL_ONFAULT);
             } catch (LastErrorException e) {
                 throw new LaunchException("mlockall: " + LibC.describe(e.getErrorCode()) + "\nlocking memory failed");
             }

@@ -254,7 +254,7 @@ public final class ChardevFactory implements ChardevControl {
             throw new OptionException(option, "chardev: socket: TCP sockets are not supported by jvmm; use path=");
         }
         if (opts.has("fd") && !server) {
-            throw new OptionException(option, "chardev: socket: fd= is not supported without server=on");
+            throw new OptionException(option, "chardev: socket: fd= without server=on (a connected socket) is not supported by jvmm");
         }
         if (server && opts.has("reconnect")) {
             throw new OptionException(option, "'reconnect' option is incompatible with socket in server listen mode");

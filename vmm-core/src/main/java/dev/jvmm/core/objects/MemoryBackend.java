@@ -34,7 +34,6 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
     public static final String MEMFD = "memory-backend-memfd";
     /** The name QEMU gives its memfds; /proc/PID/maps shows it as /memfd:NAME. */
     static final String MEMFD_NAME = "memory-backend-memfd";
-    private static final int MADV_POPULATE_WRITE = 23;
 
     static final PropType POLICY = PropType.enumeration("HostMemPolicy", null,
             List.of("default", "preferred", "bind", "interleave"));
@@ -124,7 +123,7 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
             m = GuestMemory.allocate(ranges, share, -1);
         }
         if (prealloc) {
-            m.populate(MADV_POPULATE_WRITE);
+            m.populate(LibC.MADV_POPULATE_WRITE);
         }
         return m;
     }

@@ -64,6 +64,25 @@ public final class UserObjects implements AutoCloseable {
         return objects;
     }
 
+    /** QEMU's id for the pc machine's RAM backend, reserved when -machine memory-backend= is not given. */
+    public static final String DEFAULT_RAM_ID = "pc.ram";
+
+    /**
+     * The backend QEMU makes for guest RAM when -machine memory-backend= names none: private anonymous memory
+     * of the machine's size, with the machine's mem-merge and dump-guest-core, listed under /objects.
+     */
+    public MemoryBackend addDefaultRam(long size, boolean merge, boolean dump) {
+        MemoryBackend m = new MemoryBackend(DEFAULT_RAM_ID, MemoryBackend.RAM, size, false, merge, dump, false, true,
+                false, Map.of("x-use-canonical-path-for-ramblock-id", "off"));
+        byId.put(DEFAULT_RAM_ID, m);
+        return m;
+    }
+
+    /** Whether an object of any type has this id. */
+    public boolean has(String id) {
+        return byId.containsKey(id);
+    }
+
     /** No objects. */
     public static UserObjects none() {
         return new UserObjects();

@@ -30,6 +30,8 @@ public final class LibC {
     public static final int F_SEAL_GROW = 0x4;
     public static final int MCL_CURRENT = 1;
     public static final int MCL_FUTURE = 2;
+    public static final int MCL_ONFAULT = 4;
+    public static final int MADV_POPULATE_WRITE = 23;
     /** x86-64 syscall number of gettid(2). */
     public static final long SYS_GETTID = 186;
 

@@ -39,13 +39,15 @@ import java.util.function.LongConsumer;
  */
 public final class VirtioBalloon implements VirtioDevice {
     /**
-     * QEMU's virtio-balloon-device, the backend of virtio-balloon-pci ({@link VirtioBalloonPci}). There are no
-     * iothread objects, so iothread stays unset, and free-page-hint, which needs one, is refused at realize.
+     * QEMU's virtio-balloon-device, the backend of virtio-balloon-pci ({@link VirtioBalloonPci}). iothread serves
+     * free page hinting only, which jvmm does not model: iothread stays unset, and free-page-hint, which needs
+     * one, is refused at realize.
      * guest-stats and guest-stats-polling-interval are QOM properties made live on the node.
      */
     public static final TypeInfo TYPE = TypeInfo.type("virtio-balloon-device", "virtio-device").category("Misc")
             .props(Property.object("legacy-iothread", PropType.object("str")),
-                    Property.of("iothread", PropType.settableLink("iothread")).only("Device 'VALUE' not found", ""),
+                    Property.of("iothread", PropType.settableLink("iothread"))
+                            .only("iothread=VALUE is not supported by jvmm: the balloon has no free page hinting", ""),
                     Property.of("deflate-on-oom", PropType.BIT, false),
                     Property.of("free-page-hint", PropType.BIT, false),
                     Property.of("page-poison", PropType.BIT, true),

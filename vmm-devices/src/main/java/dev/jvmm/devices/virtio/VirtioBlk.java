@@ -147,7 +147,8 @@ public final class VirtioBlk implements VirtioDevice {
                     fixed("report-discard-granularity", PropType.BOOL, true),
                     fixed("x-enable-wce-if-config-wce", PropType.BOOL, true),
                     Property.of("iothread", PropType.settableLink("iothread"))
-                            .only("jvmm has no iothreads: iothread=VALUE is not supported"),
+                            .only("iothread=VALUE is not supported by jvmm: virtio-blk runs its queues on the"
+                                    + " main loop"),
                     Property.object("legacy-iothread", PropType.object("str")))
             .build();
 

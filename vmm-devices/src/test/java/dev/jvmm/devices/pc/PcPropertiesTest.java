@@ -93,7 +93,6 @@ class PcPropertiesTest {
             "cxl-fmw=foo|Invalid parameter type for 'cxl-fmw', expected: array",
             "smbios-entry-point-type=foo|Parameter 'smbios-entry-point-type' does not accept value 'foo'",
             "smm=on|System Management Mode not supported by this hypervisor.",
-            "memory-backend=x|Memory backend 'x' not found",
             "confidential-guest-support=x|Device 'x' not found",
             "memory-encryption=x|No such memory encryption object 'x'",
             "pcspk-audiodev=x|Property 'isa-pcspk.audiodev' can't find value 'x'",

@@ -47,7 +47,8 @@ class VirtioBalloonPciTest {
                 board.refusal("virtio-balloon-pci,deflate-on-oom=maybe"));
         assertEquals("'free-page-hint' requires 'iothread' to be set",
                 board.refusal("virtio-balloon-pci,free-page-hint=on"));
-        assertEquals("Device 'io0' not found", board.refusal("virtio-balloon-pci,iothread=io0"));
+        assertEquals("iothread=io0 is not supported by jvmm: the balloon has no free page hinting",
+                board.refusal("virtio-balloon-pci,iothread=io0"));
         assertEquals("timer value must be greater than zero",
                 board.refusal("virtio-balloon-pci,guest-stats-polling-interval=-3"));
         assertEquals("timer value is too big",

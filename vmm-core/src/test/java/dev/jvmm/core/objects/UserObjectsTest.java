@@ -1,0 +1,140 @@
+package dev.jvmm.core.objects;
+
+import dev.jvmm.core.config.OptionException;
+import dev.jvmm.core.qom.QomTree;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** -object parsing and the objects' checks, with QEMU 7.2's texts (taken from qemu-system-x86_64 runs). */
+class UserObjectsTest {
+    private static UserObjects create(String... args) {
+        return UserObjects.create(List.of(args), id -> "IO " + id);
+    }
+
+    private static String error(String... args) {
+        return assertThrows(OptionException.class, () -> create(args)).formatted();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "foo,id=x|-object foo,id=x: Parameter 'qom-type' does not accept value 'foo'",
+            "{\"qom-type\":\"foo\",\"id\":\"x\"}|-object {\"qom-type\":\"foo\",\"id\":\"x\"}: Parameter 'qom-type' does not accept value 'foo'",
+            "id=x|-object id=x: Parameter 'qom-type' is missing",
+            "iothread|-object iothread: Parameter 'id' is missing",
+            "memory-backend-ram,id=x|-object memory-backend-ram,id=x: Parameter 'size' is missing",
+            "iothread,id=x,foo=1|-object iothread,id=x,foo=1: Invalid parameter 'foo'",
+            "{\"qom-type\":\"iothread\",\"id\":\"x\",\"foo\":1}|-object {\"qom-type\":\"iothread\",\"id\":\"x\",\"foo\":1}: Parameter 'foo' is unexpected",
+            "iothread,id=x,poll-max-ns=abc|-object iothread,id=x,poll-max-ns=abc: Parameter 'poll-max-ns' expects an int64 value",
+            "memory-backend-ram,id=x,size=1M,share=maybe|-object memory-backend-ram,id=x,size=1M,share=maybe: Parameter 'share' expects 'on' or 'off'",
+            "secret,id=s|Either 'file' or 'data' must be provided",
+            "secret,id=s,data=a,file=/etc/hostname|'file' and 'data' are mutually exclusive",
+            "secret,id=s,file=/nonexist|Unable to read /nonexist: Failed to open file \u201c/nonexist\u201d: No such file or directory",
+            "secret,id=s,data=!!,format=base64|Base64 data contains invalid characters",
+            "secret,id=s,data=abc,keyid=nokey|No secret with id 'nokey'",
+            "memory-backend-ram,id=m,size=1M,host-nodes=0|host-nodes must be empty for policy default, or you should explicitly specify a policy other than default",
+    })
+    void qemuErrors(String arg, String expected) {
+        assertEquals(expected, error(arg));
+    }
+
+    @Test
+    void identifiersAndDuplicates() {
+        assertEquals("-object memory-backend-ram,id=1m,size=1M: Parameter 'id' expects an identifier\n"
+                + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.",
+                error("memory-backend-ram,id=1m,size=1M"));
+        assertEquals("-object iothread,id=m: Duplicate ID 'm' for object", error("iothread,id=m", "iothread,id=m"));
+    }
+
+    @Test
+    void rawAndBase64Secrets() {
+        UserObjects o = create("secret,id=a,data=hello", "secret,id=b,data=aGVsbG8=,format=base64");
+        assertEquals("hello", o.secret("a").orElseThrow().text());
+        assertEquals("hello", o.secret("b").orElseThrow().text());
+    }
+
+    @Test
+    void secretFromFile() throws Exception {
+        Path f = Files.createTempFile("secret", ".txt");
+        Files.writeString(f, "from a file");
+        assertEquals("from a file", create("secret,id=s,file=" + f).secret("s").orElseThrow().text());
+    }
+
+    /** libvirt's way: the master key in a file, each secret AES-256-CBC encrypted under it, base64. */
+    @Test
+    void encryptedSecretAsLibvirtWritesIt() throws Exception {
+        byte[] key = new byte[32];
+        byte[] iv = new byte[16];
+        for (int i = 0; i < 32; i++) {
+            key[i] = (byte) (31 * i + 3);
+        }
+        for (int i = 0; i < 16; i++) {
+            iv[i] = (byte) (5 * i);
+        }
+        Path keyFile = Files.createTempFile("master-key", ".aes");
+        Files.write(keyFile, key);
+        Cipher c = Cipher.getInstance("AES/CBC/PKCS5Padding");
+        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(iv));
+        for (String plain : List.of("", "a", "exactly16bytes!!", "a longer password, several blocks long")) {
+            String data = Base64.getEncoder().encodeToString(c.doFinal(plain.getBytes(StandardCharsets.UTF_8)));
+            UserObjects o = create("{\"qom-type\":\"secret\",\"id\":\"masterKey0\",\"format\":\"raw\",\"file\":\""
+                    + keyFile + "\"}", "{\"qom-type\":\"secret\",\"id\":\"s\",\"data\":\"" + data
+                    + "\",\"keyid\":\"masterKey0\",\"iv\":\"" + Base64.getEncoder().encodeToString(iv)
+                    + "\",\"format\":\"base64\"}");
+            assertArrayEquals(plain.getBytes(StandardCharsets.UTF_8), o.secret("s").orElseThrow().value());
+        }
+        String keyArg = "secret,id=k,file=" + keyFile;
+        assertEquals("IV is required to decrypt secret", error(keyArg, "secret,id=s,data=abcd,keyid=k"));
+        assertEquals("Length 4 must be a multiple of block size 16",
+                error(keyArg, "secret,id=s,data=abcd,keyid=k,iv=AAAAAAAAAAAAAAAAAAAAAA=="));
+        assertEquals("Key should be 32 bytes in length",
+                error("secret,id=k,data=short", "secret,id=s,data=abcd,keyid=k,iv=AAAAAAAAAAAAAAAAAAAAAA=="));
+    }
+
+    @Test
+    void backendsAndIothreadsInTheTree() {
+        UserObjects o = create("memory-backend-memfd,id=pc.ram,size=64M,seal=off",
+                "{\"qom-type\":\"memory-backend-ram\",\"id\":\"r\",\"size\":1048576,\"share\":true}",
+                "iothread,id=io1,poll-max-ns=100,poll-grow=2");
+        MemoryBackend memfd = o.memoryBackend("pc.ram").orElseThrow();
+        assertEquals(64L << 20, memfd.size());
+        assertTrue(memfd.share());
+        assertEquals(false, memfd.seal());
+        assertTrue(o.memoryBackend("r").orElseThrow().share());
+        assertTrue(o.memoryBackend("io1").isEmpty());
+        IoThread t = o.iothreads().get(0);
+        assertEquals(100, t.pollMaxNs());
+        assertEquals(2, t.pollGrow());
+        assertEquals(IoThread.DEFAULT_POLL_MAX_NS, create("iothread,id=x").iothreads().get(0).pollMaxNs());
+        QomTree tree = new QomTree();
+        var objects = tree.root().addChild("objects", "container");
+        o.describe(objects);
+        assertEquals(List.of("pc.ram", "r", "io1"), objects.children().stream().map(n -> n.name()).toList());
+        assertEquals("memory-backend-memfd", objects.child("pc.ram").orElseThrow().type());
+    }
+
+    @Test
+    void iothreadStartsAndReportsItsThread() {
+        UserObjects o = create("iothread,id=io1");
+        try {
+            o.start();
+            assertTrue(o.iothreads().get(0).threadId() > 0);
+        } finally {
+            o.close();
+        }
+    }
+}
