@@ -41,6 +41,8 @@ class FdPassingQmpTest {
         static native long read(int fd, byte[] buf, long n) throws LastErrorException;
 
         static native int open(String path, int flags) throws LastErrorException;
+
+        static native int shutdown(int fd, int how) throws LastErrorException;
     }
 
     static final class Client implements AutoCloseable {
@@ -230,6 +232,44 @@ class FdPassingQmpTest {
             }
         }
         return null;
+    }
+
+    /**
+     * Two commands in one message with the descriptor, then the client's sending side shut down: QEMU keeps the
+     * descriptor for the command that takes one (add-fd, not qmp_capabilities) and answers both before closing.
+     */
+    @Test
+    void aDescriptorWaitsForTheCommandThatTakesItEvenFromAHalfClosedClient() throws Exception {
+        Path sock = dir.resolve("h.sock");
+        Path img = dir.resolve("d.raw");
+        Files.write(img, new byte[4096]);
+        Process p = start(List.of("-S", "-append", "action=idle", "-qmp", "unix:" + sock + ",server=on,wait=off"),
+                "");
+        int ro = -1;
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
+                Thread.sleep(20);
+            }
+            ro = Sys.open(img.toString(), 0x80000);
+            try (Client c = new Client(sock)) {
+                assertTrue(c.reply().startsWith("{\"QMP\""));
+                c.out.send(c.fd, ("{\"execute\":\"qmp_capabilities\"}{\"execute\":\"add-fd\",\"arguments\":"
+                        + "{\"fdset-id\":1}}").getBytes(StandardCharsets.UTF_8), new int[] {ro});
+                Sys.shutdown(c.fd, 1);
+                assertEquals("{\"return\": {}}", c.reply());
+                assertEquals("{\"return\": {\"fd\": N, \"fdset-id\": 1}}", n(c.reply()));
+            }
+            try (Client c = new Client(sock)) {
+                assertTrue(c.reply().startsWith("{\"QMP\""));
+                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"qmp_capabilities\"}"));
+                assertEquals("{\"return\": [{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}",
+                        n(c.exec("{\"execute\":\"query-fdsets\"}")), "paused: the set outlives the client");
+            }
+        } finally {
+            UnixMessages.closeFd(ro);
+            p.destroyForcibly();
+        }
     }
 
     @Test
