@@ -169,7 +169,8 @@ public final class QmpServer implements AutoCloseable {
                 // A client may send its commands and shut down its sending side (socat with a pipe does);
                 // QEMU still answers them all before closing, so the connection stays half open until then.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                // UnixClientReader reads, with the descriptors; Netty reads nothing, not even on a peer's shutdown.
+                // UnixClientReader reads, with the descriptors. Netty does not watch for the peer's shutdown
+                // (EpollPeerShutdown), and should an error event make it read, it reads nothing (NoBytes).
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new UnixClientReader.NoBytes())
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
@@ -267,6 +268,12 @@ public final class QmpServer implements AutoCloseable {
             decoder = new JsonStreamDecoder(this);
             sessions.add(session);
             machine.fdSets().monitorConnected();
+            try {
+                io.netty.channel.epoll.EpollPeerShutdown.ignore(ctx.channel());
+            } catch (java.io.IOException e) {
+                ctx.close();
+                return;
+            }
             client = reader.add(ctx.channel(), new UnixClientReader.Sink() {
                 @Override
                 public void received(byte[] bytes, int len, int[] fds) {
@@ -300,7 +307,7 @@ public final class QmpServer implements AutoCloseable {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            // Netty's own input-shutdown events come from its empty reads (NoBytes); the reader's ended() counts.
+            // Netty's own input-shutdown events could only come from its empty reads (NoBytes): ended() counts.
             if (!(evt instanceof ChannelInputShutdownEvent) && !(evt instanceof ChannelInputShutdownReadComplete)) {
                 ctx.fireUserEventTriggered(evt);
             }

@@ -20,8 +20,9 @@ import java.util.concurrent.RejectedExecutionException;
  * SCM_RIGHTS arrive with the bytes they came with (Netty's epoll domain channel reads either bytes or
  * descriptors, never both). Netty keeps the rest of the connection: writes, back-pressure and close. One thread
  * waits in poll(2) for the armed clients and hands each ready one to its event loop, where the reading happens.
- * Netty still reacts to a peer's shutdown by reading, so its channels get {@link NoBytes}: a read of nothing,
- * which leaves every byte and descriptor to this reader; the end of the stream is reported from here.
+ * Netty must never read these sockets itself (a recv without a control buffer drops queued descriptors): its
+ * channels do not auto-read, do not watch for the peer's shutdown, and get {@link NoBytes} buffers; the end of
+ * input is reported from here.
  */
 final class UnixClientReader implements AutoCloseable {
     /** Bytes one recvmsg takes at most. */
@@ -52,9 +53,9 @@ final class UnixClientReader implements AutoCloseable {
     }
 
     /**
-     * Netty's receive buffers for these channels: zero bytes, so a read Netty starts on its own (on a peer's
-     * shutdown) takes nothing from the socket; Netty takes that empty read for the end of input, which the
-     * handler ignores in favour of {@link Sink#ended}.
+     * Netty's receive buffers for these channels: zero bytes, so a read Netty still starts (on an error event)
+     * leaves the commands to this reader; Netty takes that empty read for the end of input, which the handler
+     * ignores in favour of {@link Sink#ended}.
      */
     static final class NoBytes extends DefaultMaxMessagesRecvByteBufAllocator {
         @Override
