@@ -286,6 +286,38 @@ class FdPassingQmpTest {
         assertEquals(33, p.exitValue(), out);
     }
 
+    /** A file chardev on an fd set writes through the manager's descriptor (here opened O_APPEND). */
+    @Test
+    void aSerialFileChardevWritesThroughTheDescriptorOfItsSet() throws Exception {
+        Path log = dir.resolve("serial.log");
+        Files.writeString(log, "before\n");
+        Process p = start(List.of("-append", "action=panic-exit", "-add-fd", "fd=3,set=5", "-chardev",
+                "file,id=c0,path=/dev/fdset/5", "-serial", "chardev:c0", "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=4"), "3>>" + log);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the guest did not finish");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(15, p.exitValue(), out);
+        String written = Files.readString(log);
+        assertTrue(written.startsWith("before\njvmm-tiny: boot=pvh") && written.contains("jvmm-tiny: exit 7"), written);
+    }
+
+    @Test
+    void fdSetPathsThatCannotOpenFailAsInQemu() throws Exception {
+        Process p = start(List.of("-chardev", "file,id=c0,path=/dev/fdset/x"), "");
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(out.contains("jvmm: -chardev file,id=c0,path=/dev/fdset/x: Could not open '/dev/fdset/x': "
+                + "Invalid argument"), out);
+        Path img = dir.resolve("ro.raw");
+        Files.write(img, new byte[4096]);
+        p = start(List.of("-add-fd", "fd=3,set=5", "-chardev", "file,id=c0,path=/dev/fdset/5"), "3<" + img);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(out.contains("jvmm: -chardev file,id=c0,path=/dev/fdset/5: Could not open '/dev/fdset/5': "
+                + "Permission denied"), out);
+        assertEquals(1, p.exitValue());
+    }
+
     @Test
     void aDriveOnAMissingFdSetFailsAsInQemu() throws Exception {
         Process p = start(List.of("-drive", "file=/dev/fdset/7,format=raw,if=none"), "");
