@@ -41,6 +41,8 @@ class FdPassingQmpTest {
         static native long read(int fd, byte[] buf, long n) throws LastErrorException;
 
         static native int open(String path, int flags) throws LastErrorException;
+
+        static native int shutdown(int fd, int how) throws LastErrorException;
     }
 
     static final class Client implements AutoCloseable {
@@ -232,6 +234,44 @@ class FdPassingQmpTest {
         return null;
     }
 
+    /**
+     * Two commands in one message with the descriptor, then the client's sending side shut down: QEMU keeps the
+     * descriptor for the command that takes one (add-fd, not qmp_capabilities) and answers both before closing.
+     */
+    @Test
+    void aDescriptorWaitsForTheCommandThatTakesItEvenFromAHalfClosedClient() throws Exception {
+        Path sock = dir.resolve("h.sock");
+        Path img = dir.resolve("d.raw");
+        Files.write(img, new byte[4096]);
+        Process p = start(List.of("-S", "-append", "action=idle", "-qmp", "unix:" + sock + ",server=on,wait=off"),
+                "");
+        int ro = -1;
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
+                Thread.sleep(20);
+            }
+            ro = Sys.open(img.toString(), 0x80000);
+            try (Client c = new Client(sock)) {
+                assertTrue(c.reply().startsWith("{\"QMP\""));
+                c.out.send(c.fd, ("{\"execute\":\"qmp_capabilities\"}{\"execute\":\"add-fd\",\"arguments\":"
+                        + "{\"fdset-id\":1}}").getBytes(StandardCharsets.UTF_8), new int[] {ro});
+                Sys.shutdown(c.fd, 1);
+                assertEquals("{\"return\": {}}", c.reply());
+                assertEquals("{\"return\": {\"fd\": N, \"fdset-id\": 1}}", n(c.reply()));
+            }
+            try (Client c = new Client(sock)) {
+                assertTrue(c.reply().startsWith("{\"QMP\""));
+                assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"qmp_capabilities\"}"));
+                assertEquals("{\"return\": [{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}",
+                        n(c.exec("{\"execute\":\"query-fdsets\"}")), "paused: the set outlives the client");
+            }
+        } finally {
+            UnixMessages.closeFd(ro);
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     void addFdOnTheCommandLineBacksADriveTheGuestWritesAndReads() throws Exception {
         Path img = dir.resolve("d.raw");
@@ -244,6 +284,38 @@ class FdPassingQmpTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(out.contains("blk: read back ok") && out.contains("blk: ok"), out);
         assertEquals(33, p.exitValue(), out);
+    }
+
+    /** A file chardev on an fd set writes through the manager's descriptor (here opened O_APPEND). */
+    @Test
+    void aSerialFileChardevWritesThroughTheDescriptorOfItsSet() throws Exception {
+        Path log = dir.resolve("serial.log");
+        Files.writeString(log, "before\n");
+        Process p = start(List.of("-append", "action=panic-exit", "-add-fd", "fd=3,set=5", "-chardev",
+                "file,id=c0,path=/dev/fdset/5", "-serial", "chardev:c0", "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=4"), "3>>" + log);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the guest did not finish");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(15, p.exitValue(), out);
+        String written = Files.readString(log);
+        assertTrue(written.startsWith("before\njvmm-tiny: boot=pvh") && written.contains("jvmm-tiny: exit 7"), written);
+    }
+
+    @Test
+    void fdSetPathsThatCannotOpenFailAsInQemu() throws Exception {
+        Process p = start(List.of("-chardev", "file,id=c0,path=/dev/fdset/x"), "");
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(out.contains("jvmm: -chardev file,id=c0,path=/dev/fdset/x: Could not open '/dev/fdset/x': "
+                + "Invalid argument"), out);
+        Path img = dir.resolve("ro.raw");
+        Files.write(img, new byte[4096]);
+        p = start(List.of("-add-fd", "fd=3,set=5", "-chardev", "file,id=c0,path=/dev/fdset/5"), "3<" + img);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(out.contains("jvmm: -chardev file,id=c0,path=/dev/fdset/5: Could not open '/dev/fdset/5': "
+                + "Permission denied"), out);
+        assertEquals(1, p.exitValue());
     }
 
     @Test

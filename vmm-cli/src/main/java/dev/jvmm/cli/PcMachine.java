@@ -180,12 +180,13 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         host.objects().describe(devices.tree().root().child("objects").orElseThrow());
         pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
         RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
+        AddFdOptions.apply(config.addFds(), lifecycle.fdSets());
+        chardevs.useFdSets(lifecycle.fdSets());
         openChardevs();
         board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
                 model.typeName(), smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
                 smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
-        AddFdOptions.apply(config.addFds(), lifecycle.fdSets());
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop,
                 lifecycle.fdSets());
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,

@@ -7,7 +7,6 @@ import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.os.LibC;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,6 +17,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.DomainSocketChannel;
 
@@ -173,8 +173,10 @@ public final class QmpServer implements AutoCloseable {
                 // A client may send its commands and shut down its sending side (socat with a pipe does);
                 // QEMU still answers them all before closing, so the connection stays half open until then.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                // UnixClientReader reads (with the descriptors); Netty reads only what a peer's shutdown leaves.
+                // UnixClientReader reads, with the descriptors. Netty does not watch for the peer's shutdown
+                // (EpollPeerShutdown), and should an error event make it read, it reads nothing (NoBytes).
                 .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new UnixClientReader.NoBytes())
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(WRITE_HIGH_WATER / 2, WRITE_HIGH_WATER))
                 .childHandler(new ChannelInitializer<DomainSocketChannel>() {
@@ -283,7 +285,23 @@ public final class QmpServer implements AutoCloseable {
             decoder = new JsonStreamDecoder(this);
             sessions.add(session);
             machine.fdSets().monitorConnected();
-            client = reader.add(ctx.channel(), this::received);
+            try {
+                io.netty.channel.epoll.EpollPeerShutdown.ignore(ctx.channel());
+            } catch (java.io.IOException e) {
+                ctx.close();
+                return;
+            }
+            client = reader.add(ctx.channel(), new UnixClientReader.Sink() {
+                @Override
+                public void received(byte[] bytes, int len, int[] fds) {
+                    ClientHandler.this.received(bytes, len, fds);
+                }
+
+                @Override
+                public void ended() {
+                    inputEnded();
+                }
+            });
             session.send(greeting());
             connected.countDown();
         }
@@ -296,7 +314,7 @@ public final class QmpServer implements AutoCloseable {
             machine.fdSets().monitorDisconnected();
         }
 
-        /** Bytes from the socket; descriptors that came with them wait for the next request. */
+        /** Bytes from the socket; descriptors that came with them wait for a command that takes one. */
         private void received(byte[] bytes, int len, int[] fds) {
             if (fds.length > 0) {
                 session.fdsReceived(fds);
@@ -306,27 +324,19 @@ public final class QmpServer implements AutoCloseable {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                // Replies go out through the main loop in request order; close after the last of them.
-                try {
-                    machine.mainLoop().execute(session::closeAfterWrites);
-                } catch (RejectedExecutionException e) {
-                    session.closeAfterWrites();
-                }
-            } else {
+            // Netty's own input-shutdown events could only come from its empty reads (NoBytes): ended() counts.
+            if (!(evt instanceof ChannelInputShutdownEvent) && !(evt instanceof ChannelInputShutdownReadComplete)) {
                 ctx.fireUserEventTriggered(evt);
             }
         }
 
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
+        /** The client sent all it will: answer what it asked, then close, as QEMU does. */
+        private void inputEnded() {
+            // Replies go out through the main loop in request order; close after the last of them.
             try {
-                byte[] bytes = new byte[buf.readableBytes()];
-                buf.readBytes(bytes);
-                decoder.feed(bytes, 0, bytes.length);
-            } finally {
-                buf.release();
+                machine.mainLoop().execute(session::closeAfterWrites);
+            } catch (RejectedExecutionException e) {
+                session.closeAfterWrites();
             }
         }
 
@@ -408,9 +418,8 @@ public final class QmpServer implements AutoCloseable {
                 reply(errorReply(id, QmpError.GENERIC, "The command " + cmdName + " does not support OOB"));
                 return;
             }
-            int[] fds = session.claimReceivedFds();
             if (cmd.onLoop()) {
-                reply(run(cmd, argMap, id, fds));
+                reply(run(cmd, argMap, id));
                 return;
             }
             queued++;
@@ -419,14 +428,11 @@ public final class QmpServer implements AutoCloseable {
             }
             try {
                 machine.mainLoop().execute(() -> {
-                    Map<String, Object> reply = run(cmd, argMap, id, fds);
+                    Map<String, Object> reply = run(cmd, argMap, id);
                     session.send(reply);
                     eventLoop.execute(this::requestDone);
                 });
             } catch (RejectedExecutionException e) {
-                for (int fd : fds) {
-                    dev.jvmm.core.fd.UnixMessages.closeFd(fd);
-                }
                 session.send(errorReply(id, QmpError.GENERIC, "the machine is shutting down"));
                 requestDone();
             }
@@ -439,16 +445,7 @@ public final class QmpServer implements AutoCloseable {
             }
         }
 
-        private Map<String, Object> run(Schema.Command cmd, Map<String, Object> args, Object id, int[] fds) {
-            // Session-only commands run on the I/O loop, beside the main loop's: they take no descriptors.
-            boolean withFds = !cmd.onLoop();
-            if (withFds) {
-                session.beginCommand(fds);
-            } else {
-                for (int fd : fds) {
-                    dev.jvmm.core.fd.UnixMessages.closeFd(fd);
-                }
-            }
+        private Map<String, Object> run(Schema.Command cmd, Map<String, Object> args, Object id) {
             try {
                 Object ret = cmd.invoke(args, session);
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -462,10 +459,6 @@ public final class QmpServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 // A bug in a handler must not take the monitor down with it.
                 return errorReply(id, QmpError.GENERIC, "internal error: " + e);
-            } finally {
-                if (withFds) {
-                    session.endCommand();
-                }
             }
         }
     }

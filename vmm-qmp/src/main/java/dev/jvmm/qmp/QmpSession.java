@@ -15,10 +15,8 @@ public final class QmpSession {
     private volatile boolean negotiated;
     private volatile boolean oob;
     private final dev.jvmm.core.fd.NamedFds namedFds;
-    /** Descriptors received (SCM_RIGHTS) and not yet claimed by a request; I/O loop only. */
+    /** Descriptors received (SCM_RIGHTS) that no command took yet. */
     private int[] receivedFds = NO_FDS;
-    /** The running command's descriptors; main loop only. */
-    private int[] commandFds = NO_FDS;
     private static final int[] NO_FDS = new int[0];
 
     QmpSession(Channel channel) {
@@ -36,46 +34,29 @@ public final class QmpSession {
     }
 
     /**
-     * Descriptors that arrived with bytes: they wait for the next request; ones still waiting when newer
-     * ones arrive are closed, as QEMU's socket chardev keeps only the last message's.
+     * Descriptors that arrived with bytes: they wait for the command that takes one, as in QEMU's socket
+     * chardev, which keeps the last message's descriptors and closes older ones still waiting.
      */
-    void fdsReceived(int[] fds) {
+    synchronized void fdsReceived(int[] fds) {
         closeFds(receivedFds);
         receivedFds = fds;
     }
 
-    /** The waiting descriptors, handed to the request just parsed. */
-    int[] claimReceivedFds() {
-        int[] fds = receivedFds;
-        receivedFds = NO_FDS;
-        return fds;
-    }
-
-    /** The running command's descriptors become available to {@link #takeFd}; main loop only. */
-    void beginCommand(int[] fds) {
-        commandFds = fds;
-    }
-
-    /** The command ended: the descriptors it did not take are closed, as QEMU closes them. */
-    void endCommand() {
-        closeFds(commandFds);
-        commandFds = NO_FDS;
-    }
-
-    /** qemu_chr_fe_get_msgfd: the running command's first descriptor (now the caller's), or -1. */
-    public int takeFd() {
-        for (int i = 0; i < commandFds.length; i++) {
-            if (commandFds[i] >= 0) {
-                int fd = commandFds[i];
-                commandFds[i] = -1;
-                return fd;
-            }
+    /** qemu_chr_fe_get_msgfd: the first waiting descriptor (now the caller's), the others closed; or -1. */
+    public synchronized int takeFd() {
+        if (receivedFds.length == 0) {
+            return -1;
         }
-        return -1;
+        int fd = receivedFds[0];
+        closeFds(java.util.Arrays.copyOfRange(receivedFds, 1, receivedFds.length));
+        receivedFds = NO_FDS;
+        return fd;
     }
 
-    void closeReceivedFds() {
-        closeFds(claimReceivedFds());
+    /** The connection ended: descriptors no command took are closed. */
+    synchronized void closeReceivedFds() {
+        closeFds(receivedFds);
+        receivedFds = NO_FDS;
     }
 
     private static void closeFds(int[] fds) {

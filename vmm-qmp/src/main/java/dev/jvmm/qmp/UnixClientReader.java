@@ -7,6 +7,7 @@ import com.sun.jna.Pointer;
 import dev.jvmm.core.fd.UnixMessages;
 import dev.jvmm.core.os.EventFd;
 import io.netty.channel.Channel;
+import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.unix.UnixChannel;
 
@@ -17,10 +18,11 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * The read side of the QMP UNIX sockets: recvmsg(2) instead of read(2), so the descriptors a client sends with
  * SCM_RIGHTS arrive with the bytes they came with (Netty's epoll domain channel reads either bytes or
- * descriptors, never both). Netty keeps the rest of the connection: writes, back-pressure, peer shutdown and
- * close. One thread waits in poll(2) for the armed clients and hands each ready one to its event loop, where
- * the reading happens, so a connection's bytes reach its handler in order on one thread whoever read them
- * (Netty still drains what is left when the peer shuts down its side).
+ * descriptors, never both). Netty keeps the rest of the connection: writes, back-pressure and close. One thread
+ * waits in poll(2) for the armed clients and hands each ready one to its event loop, where the reading happens.
+ * Netty must never read these sockets itself (a recv without a control buffer drops queued descriptors): its
+ * channels do not auto-read, do not watch for the peer's shutdown, and get {@link NoBytes} buffers; the end of
+ * input is reported from here.
  */
 final class UnixClientReader implements AutoCloseable {
     /** Bytes one recvmsg takes at most. */
@@ -42,9 +44,29 @@ final class UnixClientReader implements AutoCloseable {
 
     private static native int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
 
-    /** What a client's handler is given: the bytes read and the descriptors that came with them. */
+    /** What a client's handler is given: the bytes read with their descriptors, then the end of the stream. */
     interface Sink {
         void received(byte[] bytes, int len, int[] fds);
+
+        /** The peer shut down its sending side (or the connection failed): nothing more will arrive. */
+        void ended();
+    }
+
+    /**
+     * Netty's receive buffers for these channels: zero bytes, so a read Netty still starts (on an error event)
+     * leaves the commands to this reader; Netty takes that empty read for the end of input, which the handler
+     * ignores in favour of {@link Sink#ended}.
+     */
+    static final class NoBytes extends DefaultMaxMessagesRecvByteBufAllocator {
+        @Override
+        public Handle newHandle() {
+            return new MaxMessageHandle() {
+                @Override
+                public int guess() {
+                    return 0;
+                }
+            };
+        }
     }
 
     /** One connection. armed and paused change on its event loop; the poll thread only reads armed. */
@@ -93,14 +115,14 @@ final class UnixClientReader implements AutoCloseable {
                 try {
                     r = messages.receive(fd, buffer);
                 } catch (LastErrorException e) {
-                    // A reset connection: Netty sees the same error and closes the channel.
                     ended = true;
+                    sink.ended();
                     return;
                 }
                 if (r.count() == 0) {
                     closeAll(r.fds());
-                    // End of stream: Netty reports the peer's shutdown and decides what follows.
                     ended = true;
+                    sink.ended();
                     return;
                 }
                 if (r.count() < 0) {

@@ -35,6 +35,8 @@ public final class ChardevFactory implements ChardevControl {
             + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
 
     private final Supplier<IoLoop> ioLoop;
+    /** Where file paths /dev/fdset/N are opened; without it they are ordinary (missing) paths. */
+    private volatile dev.jvmm.core.fd.FdSets fdSets;
     private final Map<String, Chardev> byId = new LinkedHashMap<>();
     private boolean stdioUsed;
 
@@ -43,6 +45,11 @@ public final class ChardevFactory implements ChardevControl {
     private final Set<String> claimed = new HashSet<>();
     /** Frontends that report their own open state (virtio-serial ports), by chardev id. */
     private final Map<String, BooleanSupplier> frontendOpen = new HashMap<>();
+
+    /** Opens file chardevs at /dev/fdset/N through the machine's fd sets, as QEMU's qemu_open does. */
+    public void useFdSets(dev.jvmm.core.fd.FdSets sets) {
+        this.fdSets = sets;
+    }
 
     public ChardevFactory(Supplier<IoLoop> ioLoop) {
         this.ioLoop = ioLoop;
@@ -222,6 +229,10 @@ public final class ChardevFactory implements ChardevControl {
                 if (path == null) {
                     throw new OptionException(option, "chardev: file: no filename given");
                 }
+                dev.jvmm.core.fd.FdSets sets = fdSets;
+                if (sets != null && dev.jvmm.core.fd.FdSets.isFdSetPath(path)) {
+                    return fdSetFile(option, id, path, sets);
+                }
                 return FileChardev.open(option, id, path, opts.getBool("append", false));
             }
             case "pty" -> {
@@ -289,6 +300,23 @@ public final class ChardevFactory implements ChardevControl {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new OptionException(option, "interrupted while waiting for a connection");
+        }
+    }
+
+    /** A file chardev on a write-only descriptor of an fd set; the duplicate stays in use as long as jvmm runs. */
+    private static Chardev fdSetFile(String option, String id, String path, dev.jvmm.core.fd.FdSets sets) {
+        int dup;
+        try {
+            dup = sets.open(path, dev.jvmm.core.fd.FdSets.O_WRONLY);
+        } catch (dev.jvmm.core.fd.FdSets.OpenException e) {
+            throw new OptionException(option, "Could not open '" + path + "': "
+                    + dev.jvmm.core.os.LibC.describe(e.errno()));
+        }
+        try {
+            return FileChardev.ofDescriptor(id, dup);
+        } catch (IOException e) {
+            sets.release(dup);
+            throw new OptionException(option, "Could not open '" + path + "': " + e.getMessage());
         }
     }
 }

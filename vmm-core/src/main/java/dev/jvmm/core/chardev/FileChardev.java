@@ -23,12 +23,29 @@ public final class FileChardev extends AbstractChardev {
     private final FileChannel channel;
 
     public FileChardev(String id, Path path, boolean append) throws IOException {
+        this(id, path, append ? EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND) : EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING));
+    }
+
+    private FileChardev(String id, Path path, Set<StandardOpenOption> opts) throws IOException {
         super(id);
         this.path = path;
-        Set<StandardOpenOption> opts = EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE);
-        opts.add(append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
         this.channel = FileChannel.open(path, opts);
     }
+
+    /**
+     * A file the manager opened, given as an fd set's duplicate: written where the descriptor writes (appending
+     * when it was opened O_APPEND), never created or truncated here, as QEMU writes through its duplicate.
+     */
+    public static FileChardev ofDescriptor(String id, int fd) throws IOException {
+        boolean append = (dev.jvmm.core.fd.UnixMessages.statusFlags(fd) & O_APPEND) != 0;
+        return new FileChardev(id, Path.of("/proc/self/fd/" + fd), append
+                ? EnumSet.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND)
+                : EnumSet.of(StandardOpenOption.WRITE));
+    }
+
+    private static final int O_APPEND = 0x400;
 
     /** Opens or fails with QEMU's text: "Could not open 'P': No such file or directory". */
     public static FileChardev open(String option, String id, String path, boolean append) {

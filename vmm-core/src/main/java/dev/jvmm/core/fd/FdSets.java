@@ -25,6 +25,26 @@ public final class FdSets {
     public static final String PREFIX = "/dev/fdset/";
     static final int ENOENT = 2;
     static final int EACCES = 13;
+    static final int EINVAL = 22;
+
+    /** open()'s access modes. */
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+
+    /** Why /dev/fdset/N could not be opened: QEMU's message, and the errno behind it. */
+    public static final class OpenException extends IOException {
+        private final int errno;
+
+        OpenException(String message, int errno) {
+            super(message);
+            this.errno = errno;
+        }
+
+        public int errno() {
+            return errno;
+        }
+    }
 
     /** One descriptor the manager added. */
     public record FdInfo(int fd, String opaque) {
@@ -138,7 +158,7 @@ public final class FdSets {
      * mode is flags' (O_RDONLY 0, O_WRONLY 1, O_RDWR 2, the rest of flags only shown in errors), tracked until
      * {@link #release}. Errors carry QEMU's text.
      */
-    public synchronized int open(String path, int flags) throws IOException {
+    public synchronized int open(String path, int flags) throws OpenException {
         long id = parseId(path);
         FdSet s = sets.get(id);
         int errno = ENOENT;
@@ -158,21 +178,21 @@ public final class FdSets {
                 }
             }
         }
-        throw new IOException(String.format("Could not dup FD for %s flags %x: %s", path, flags,
-                dev.jvmm.core.os.LibC.describe(errno)));
+        throw new OpenException(String.format("Could not dup FD for %s flags %x: %s", path, flags,
+                dev.jvmm.core.os.LibC.describe(errno)), errno);
     }
 
     /** The set number of a /dev/fdset/N path, or QEMU's error for one it cannot parse. */
-    public static long parseId(String path) throws IOException {
+    public static long parseId(String path) throws OpenException {
         String digits = path.substring(PREFIX.length());
-        if (digits.isEmpty() || !digits.chars().allMatch(Character::isDigit)) {
-            throw new IOException("Could not parse fdset " + path);
+        if (!digits.isEmpty() && digits.chars().allMatch(Character::isDigit)) {
+            try {
+                return Long.parseLong(digits);
+            } catch (NumberFormatException e) {
+                // too long: the same error as any other unparsable set
+            }
         }
-        try {
-            return Long.parseLong(digits);
-        } catch (NumberFormatException e) {
-            throw new IOException("Could not parse fdset " + path, e);
-        }
+        throw new OpenException("Could not parse fdset " + path, EINVAL);
     }
 
     /** Closes a duplicate {@link #open} handed out; the last one of a set applies the lifetime rule. */

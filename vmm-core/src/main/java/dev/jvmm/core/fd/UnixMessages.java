@@ -174,6 +174,11 @@ public final class UnixMessages {
         return fcntl(fd, F_GETFL, 0) & O_ACCMODE;
     }
 
+    /** fcntl(F_GETFL): the descriptor's access mode and file status flags (O_APPEND 0x400, ...). */
+    public static int statusFlags(int fd) {
+        return fcntl(fd, F_GETFL, 0);
+    }
+
     /** Whether fd is an open descriptor of this process. */
     public static boolean isOpen(int fd) {
         try {
