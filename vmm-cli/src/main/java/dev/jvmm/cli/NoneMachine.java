@@ -13,6 +13,7 @@ import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
+import dev.jvmm.core.os.LibC;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;
@@ -142,7 +143,7 @@ final class NoneMachine implements MachineControl, VcpuControl {
         err.flush();
         System.out.flush();
         kvm.close();
-        Runtime.getRuntime().halt(status);
+        LibC._exit(status);
     }
 
     // ---- MachineControl ----

@@ -27,6 +27,7 @@ import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.objects.IoThread;
 import dev.jvmm.core.objects.MemoryBackend;
 import dev.jvmm.core.objects.UserObjects;
+import dev.jvmm.core.os.LibC;
 import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.vmstate.MachineState;
@@ -377,8 +378,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
      */
     @Override
     public void exitProcess(int status) {
-        // A vCPU still inside KVM_RUN makes process exit wait until the kernel lets go of it (about 0.3 s
-        // for a spinning guest here); kicked out first, it exits at once.
+        // The vCPUs leave KVM_RUN first, so the guest touches no device while the devices close.
         vcpus.pauseAll();
         // QEMU flushes and closes every image on exit; qcow2 metadata and snapshot overlays depend on it.
         devices.closeAll();
@@ -386,7 +386,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         chardevs.closeAll();
         err.flush();
         System.out.flush();
-        Runtime.getRuntime().halt(status);
+        LibC._exit(status);
     }
 
     // ---- MachineControl: what QMP asks ----
