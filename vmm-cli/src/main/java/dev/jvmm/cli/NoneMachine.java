@@ -13,7 +13,6 @@ import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
-import dev.jvmm.core.os.LibC;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;
@@ -143,7 +142,7 @@ final class NoneMachine implements MachineControl, VcpuControl {
         err.flush();
         System.out.flush();
         kvm.close();
-        LibC._exit(status);
+        ProcessExit.now(status);
     }
 
     // ---- MachineControl ----

@@ -133,7 +133,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         memory.adviseHost(backend.merge() != null ? backend.merge() : pc.memMerge(),
                 backend.dump() != null ? backend.dump() : pc.dumpGuestCore());
         if (host.memLock()) {
-            memory.populate(dev.jvmm.core.os.LibC.MADV_POPULATE_WRITE);
+            memory.populate(LibC.MADV_POPULATE_WRITE);
         }
         host.objects().start();
         this.vm = kvm.createVm(pc.pit());
@@ -386,7 +386,7 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         chardevs.closeAll();
         err.flush();
         System.out.flush();
-        LibC._exit(status);
+        ProcessExit.now(status);
     }
 
     // ---- MachineControl: what QMP asks ----

@@ -51,11 +51,7 @@ public final class LibC {
 
     public static native int getpid();
 
-    /**
-     * Ends the process at once with this status, as QEMU's exit path does. Runtime.halt would first wait up
-     * to 300 ms for threads blocked in native code (the epoll loop, vCPUs, readers) to come back, which
-     * every quit and every SIGTERM would pay.
-     */
+    /** Ends the process at once with this status: no JVM shutdown, no waiting for other threads. */
     public static native void _exit(int status);
 
     public static native long syscall(long number);
