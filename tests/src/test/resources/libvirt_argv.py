@@ -1,9 +1,9 @@
-"""Runs libvirt 9.0's command line for /work/lv-facts/domain-qemu.xml (pc-i440fx-7.2, tiny guest) as libvirtd
-does: the monitor's and the channel's sockets bound and listening in this process and passed as fd=N, then
+"""Runs the command line libvirt 9.0 writes for a pc-i440fx-7.2 domain with the tiny guest as kernel, as libvirtd
+does it: the monitor's and the channel's sockets bound and listening in this process and passed as fd=N, then
 drives the domain over QMP and prints one JSON summary on stdout.
 
 usage: libvirt_argv.py EMULATOR WORKDIR KERNEL json|keyval [EXTRA ARGS...]
-The UHCI controller and -sandbox are left out (other parts of jvmm's work)."""
+The UHCI controller and -sandbox are not in it: VirshLifecycleTest has them, through libvirtd itself."""
 import glob, json, os, socket, subprocess, sys, time
 
 emulator, work, kernel, mode = sys.argv[1:5]

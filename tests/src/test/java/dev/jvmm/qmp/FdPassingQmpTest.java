@@ -56,7 +56,26 @@ class FdPassingQmpTest {
             addr[0] = 1;
             byte[] p = sock.toString().getBytes(StandardCharsets.UTF_8);
             System.arraycopy(p, 0, addr, 2, p.length);
-            Sys.connect(fd, addr, 2 + p.length + 1);
+            // The file exists from bind(); listen() follows at once, so a refusal is retried for a moment.
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (true) {
+                try {
+                    Sys.connect(fd, addr, 2 + p.length + 1);
+                    break;
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() != 111 || System.nanoTime() > end) {
+                        UnixMessages.closeFd(fd);
+                        throw e;
+                    }
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        UnixMessages.closeFd(fd);
+                        throw e;
+                    }
+                }
+            }
             // SO_RCVTIMEO 10 s: every read below is bounded.
             Sys.setsockopt(fd, 1, 20, new long[] {10, 0}, 16);
         }

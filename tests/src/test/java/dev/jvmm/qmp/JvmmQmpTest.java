@@ -3,6 +3,8 @@ package dev.jvmm.qmp;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,17 +79,35 @@ class JvmmQmpTest {
         }
     }
 
-    @Test
-    void sigtermEmitsHostSignalShutdownAndExitsZero() throws Exception {
+    /** SIGTERM (libvirt's destroy), SIGINT and SIGHUP end the machine as QEMU's termsig handler does. */
+    @ParameterizedTest
+    @ValueSource(ints = {15, 2, 1})
+    void terminatingSignalEmitsHostSignalShutdownAndExitsZero(int signal) throws Exception {
         Path sock = dir.resolve("s.sock");
-        Process p = start(sock);
-        try (QmpClient c = QmpClient.negotiated(sock)) {
-            p.destroy(); // SIGTERM
-            Map<String, Object> ev = c.read(10_000);
-            assertEquals("SHUTDOWN", ev.get("event"));
-            assertEquals(Map.of("guest", false, "reason", "host-signal"), ev.get("data"));
-            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue());
+        Path log = dir.resolve("stderr.log");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "/dev/kvm missing");
+        Path kernel = Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
+        Assumptions.assumeTrue(Files.isRegularFile(kernel), "guest not built");
+        Process p = new ProcessBuilder(System.getProperty("jvmm.launcher", "../bin/jvmm"), "-nodefaults",
+                "-kernel", kernel.toString(), "-append", "action=idle",
+                "-qmp", "unix:" + sock + ",server=on,wait=off")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long end = System.currentTimeMillis() + 10_000;
+            while (!Files.exists(sock) && System.currentTimeMillis() < end) {
+                Thread.sleep(20);
+            }
+            try (QmpClient c = QmpClient.negotiated(sock)) {
+                Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
+                assertTrue(kill.waitFor(10, TimeUnit.SECONDS));
+                Map<String, Object> ev = c.read(10_000);
+                assertEquals("SHUTDOWN", ev.get("event"));
+                assertEquals(Map.of("guest", false, "reason", "host-signal"), ev.get("data"));
+                assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+                assertEquals(0, p.exitValue());
+                List<String> lines = Files.readAllLines(log); // before it: the host's -cpu warnings, if any
+                assertEquals("jvmm: terminating on signal " + signal, lines.get(lines.size() - 1));
+            }
         } finally {
             p.destroyForcibly();
         }

@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * libvirt 9.0's whole command line for a pc-i440fx-7.2 domain (/work/lv-facts/qemu-argv.log less -sandbox
- * and the UHCI controller), run as libvirtd runs it: monitor and channel sockets bound by the parent and passed
+ * libvirt 9.0's whole command line for a pc-i440fx-7.2 domain (as libvirtd wrote it for QEMU here, less -sandbox
+ * and the UHCI controller, which VirshLifecycleTest covers), run as libvirtd runs it: monitor and channel sockets bound by the parent and passed
  * as fd=N. A Python driver (libvirt_argv.py) passes the descriptors, which ProcessBuilder cannot, drives QMP
  * and the serial pty, and prints one JSON summary. The same command line runs under QEMU 7.2 where it is
  * installed, and jvmm's answers are held against QEMU's.

@@ -48,40 +48,7 @@ final class Launcher {
                 config.monitors());
         installSandboxes(config);
         NoneMachine machine = new NoneMachine(config, openKvm(), actions(config), err);
-        machine.lifecycle().addExitHook(hooks.atExit());
-        try {
-            if (!endpoints.isEmpty()) {
-                QmpServer qmp = new QmpServer(machine, machine.ioLoop());
-                for (QmpEndpoint ep : endpoints) {
-                    qmp.listen(ep);
-                }
-            }
-        } catch (IOException e) {
-            throw new LaunchException("QMP: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (!machine.lifecycle().isExiting()) {
-                err.println(Main.PROGRAM + ": terminating on signal");
-                machine.lifecycle().requestHostSignalShutdown();
-                try {
-                    machine.awaitExit();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }, "jvmm-signal"));
-        machine.start();
-        hooks.ready().run();
-        try {
-            machine.awaitExit();
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        }
+        return serve(machine, endpoints, err, hooks);
     }
 
     /** /dev/kvm (or the device the environment names), opened as QEMU's accelerator is, before the machine. */
@@ -107,11 +74,15 @@ final class Launcher {
         } catch (KernelLoadException | KvmException e) {
             throw new LaunchException(e.getMessage());
         }
+        return serve(machine, endpoints, err, hooks);
+    }
+
+    /** QMP listening, the signal handler, then the machine started; returns the process's exit status. */
+    private static int serve(LaunchedMachine machine, List<QmpEndpoint> endpoints, PrintStream err, Hooks hooks) {
         machine.lifecycle().addExitHook(hooks.atExit());
-        QmpServer qmp = null;
         try {
             if (!endpoints.isEmpty()) {
-                qmp = new QmpServer(machine, machine.ioLoop());
+                QmpServer qmp = new QmpServer(machine, machine.ioLoop());
                 for (QmpEndpoint ep : endpoints) {
                     qmp.listen(ep);
                 }
@@ -122,16 +93,7 @@ final class Launcher {
             Thread.currentThread().interrupt();
             return 1;
         }
-        // SIGTERM/SIGINT: QEMU emits SHUTDOWN {guest: false, reason: "host-signal"} and exits 0.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (!machine.lifecycle().isExiting()) {
-                err.println(Main.PROGRAM + ": terminating on signal");
-                machine.lifecycle().requestHostSignalShutdown();
-                // The main loop emits SHUTDOWN and halts the JVM with status 0; returning from this hook
-                // first would let the JVM end with the signal's status instead.
-                machine.awaitHalt(5, TimeUnit.SECONDS);
-            }
-        }, "jvmm-signal"));
+        HostSignals.install(machine.lifecycle(), err, () -> machine.awaitHalt(5, TimeUnit.SECONDS));
         machine.start();
         hooks.ready().run();
         try {

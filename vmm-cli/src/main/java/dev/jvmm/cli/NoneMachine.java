@@ -7,7 +7,6 @@ import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
-import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.QomControl;
@@ -31,12 +30,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * QEMU's empty machine (-machine none): no RAM, no vCPU, no device; the run state, QMP and the QOM tree work
  * as for any machine. libvirt's capability probe starts it to ask the emulator what it can do.
  */
-final class NoneMachine implements MachineControl, VcpuControl {
+final class NoneMachine implements LaunchedMachine, VcpuControl {
     private final MachineConfig config;
     private final PrintStream err;
     private final Kvm kvm;
@@ -107,7 +107,8 @@ final class NoneMachine implements MachineControl, VcpuControl {
         return null;
     }
 
-    synchronized IoLoop ioLoop() {
+    @Override
+    public synchronized IoLoop ioLoop() {
         if (ioLoop == null) {
             ioLoop = new IoLoop();
         }
@@ -115,12 +116,23 @@ final class NoneMachine implements MachineControl, VcpuControl {
     }
 
     /** Without -S the (empty) machine runs at once, as QEMU's does. */
-    void start() {
+    @Override
+    public void start() {
         lifecycle.start(!config.startPaused());
     }
 
-    void awaitExit() throws InterruptedException {
+    @Override
+    public void awaitExit() throws InterruptedException {
         halted.await();
+    }
+
+    @Override
+    public void awaitHalt(long timeout, TimeUnit unit) {
+        try {
+            halted.await(timeout, unit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ---- VcpuControl: there are no vCPUs ----

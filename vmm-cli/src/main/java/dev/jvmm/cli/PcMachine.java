@@ -14,7 +14,6 @@ import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
-import dev.jvmm.core.machine.MachineControl;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.PciControl;
@@ -75,7 +74,7 @@ import java.util.stream.IntStream;
  * vCPU, the legacy ISA devices, and the kernel loaded the way -kernel asks. It is the machine control API
  * that QMP drives and the vCPU control the shared lifecycle policy drives.
  */
-final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
+final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private final MachineConfig config;
     private final KernelLoader.Request kernel;
     private final PrintStream err;
@@ -281,7 +280,8 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
         return parts;
     }
 
-    synchronized IoLoop ioLoop() {
+    @Override
+    public synchronized IoLoop ioLoop() {
         if (ioLoop == null) {
             ioLoop = new IoLoop();
         }
@@ -289,18 +289,21 @@ final class PcMachine implements MachineControl, VcpuControl, AutoCloseable {
     }
 
     /** Starts the vCPU threads; without -S the guest runs at once. */
-    void start() {
+    @Override
+    public void start() {
         vcpus.start(pio, mmio, new LifecycleExits(lifecycle, memory, err), true);
         lifecycle.start(!config.startPaused());
     }
 
     /** Blocks the launching thread for the machine's lifetime; the process ends in {@link #exitProcess}. */
-    void awaitExit() throws InterruptedException {
+    @Override
+    public void awaitExit() throws InterruptedException {
         halted.await();
     }
 
     /** Waits at most the given time for the machine to end the process. */
-    void awaitHalt(long timeout, TimeUnit unit) {
+    @Override
+    public void awaitHalt(long timeout, TimeUnit unit) {
         try {
             halted.await(timeout, unit);
         } catch (InterruptedException e) {

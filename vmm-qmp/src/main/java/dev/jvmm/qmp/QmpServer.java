@@ -202,7 +202,7 @@ public final class QmpServer implements AutoCloseable {
     private void broadcast(Map<String, Object> message) {
         byte[] bytes = Json.encodeMessage(message);
         for (QmpSession s : sessions) {
-            if (s.negotiated()) {
+            if (s.receivesEvents()) {
                 s.send(bytes);
             }
         }
@@ -345,6 +345,23 @@ public final class QmpServer implements AutoCloseable {
             ctx.close();
         }
 
+        /**
+         * The qmp_capabilities reply: events start for this client only once it is written, so no event
+         * overtakes it (in QEMU the reply leaves before the big lock lets any event through). An event
+         * raised meanwhile counts as raised before negotiation.
+         */
+        private void replyThenEvents(Map<String, Object> m) {
+            try {
+                machine.mainLoop().execute(() -> {
+                    session.send(m);
+                    eventLoop.execute(session::startEvents);
+                });
+            } catch (RejectedExecutionException e) {
+                session.send(m);
+                session.startEvents();
+            }
+        }
+
         @Override
         public void error(String desc) {
             reply(errorReply(null, QmpError.GENERIC, desc));
@@ -419,7 +436,13 @@ public final class QmpServer implements AutoCloseable {
                 return;
             }
             if (cmd.onLoop()) {
-                reply(run(cmd, argMap, id));
+                boolean wasNegotiated = session.negotiated();
+                Map<String, Object> reply = run(cmd, argMap, id);
+                if (!wasNegotiated && session.negotiated()) {
+                    replyThenEvents(reply);
+                } else {
+                    reply(reply);
+                }
                 return;
             }
             queued++;

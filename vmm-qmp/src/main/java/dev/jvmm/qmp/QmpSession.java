@@ -13,6 +13,8 @@ import java.util.Map;
 public final class QmpSession {
     private final Channel channel;
     private volatile boolean negotiated;
+    /** Set on the I/O loop once the qmp_capabilities reply is written; events go only to such clients. */
+    private volatile boolean events;
     private volatile boolean oob;
     private final dev.jvmm.core.fd.NamedFds namedFds;
     /** Descriptors received (SCM_RIGHTS) that no command took yet. */
@@ -67,6 +69,14 @@ public final class QmpSession {
 
     public boolean negotiated() {
         return negotiated;
+    }
+
+    boolean receivesEvents() {
+        return events;
+    }
+
+    void startEvents() {
+        events = true;
     }
 
     public boolean oobEnabled() {

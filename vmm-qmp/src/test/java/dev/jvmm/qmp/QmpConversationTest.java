@@ -99,6 +99,37 @@ class QmpConversationTest {
         }
     }
 
+    /**
+     * Events raised while a client negotiates never overtake its qmp_capabilities reply: the first message
+     * after the greeting is the reply, whatever the machine is publishing at that moment.
+     */
+    @Test
+    void noEventOvertakesTheCapabilitiesReply() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean run = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread noise = new Thread(() -> {
+            while (run.get()) {
+                machine.events().publish(new dev.jvmm.core.event.VmEvent.Powerdown());
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+            }
+        }, "event-noise");
+        noise.start();
+        try {
+            for (int i = 0; i < 50; i++) {
+                try (QmpClient c = new QmpClient(sock)) {
+                    assertTrue(c.readLine(5000).contains("\"QMP\""), "greeting");
+                    c.send("{\"execute\":\"qmp_capabilities\",\"id\":" + i + "}");
+                    Map<String, Object> first = c.read(5000);
+                    assertEquals(Map.of(), first.get("return"), "round " + i + ": " + first);
+                    assertEquals(i, ((Number) first.get("id")).intValue(), "round " + i);
+                    assertEquals("POWERDOWN", c.read(5000).get("event"), "events follow the reply");
+                }
+            }
+        } finally {
+            run.set(false);
+            noise.join(5000);
+        }
+    }
+
     @Test
     void negotiationArgumentsChecked() throws Exception {
         try (QmpClient c = new QmpClient(sock)) {
