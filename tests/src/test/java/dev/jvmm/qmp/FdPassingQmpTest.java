@@ -1,7 +1,5 @@
 package dev.jvmm.qmp;
 
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
 import dev.jvmm.core.fd.UnixMessages;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -26,92 +24,6 @@ class FdPassingQmpTest {
     @TempDir
     Path dir;
 
-    /** A raw AF_UNIX client: socket, connect, blocking reads with a receive timeout. */
-    static final class Sys {
-        static {
-            Native.register(Sys.class, "c");
-        }
-
-        static native int socket(int domain, int type, int protocol) throws LastErrorException;
-
-        static native int connect(int fd, byte[] addr, int len) throws LastErrorException;
-
-        static native int setsockopt(int fd, int level, int name, long[] value, int len) throws LastErrorException;
-
-        static native long read(int fd, byte[] buf, long n) throws LastErrorException;
-
-        static native int open(String path, int flags) throws LastErrorException;
-
-        static native int shutdown(int fd, int how) throws LastErrorException;
-    }
-
-    static final class Client implements AutoCloseable {
-        final int fd;
-        final UnixMessages out = new UnixMessages(4096);
-        final StringBuilder pending = new StringBuilder();
-
-        Client(Path sock) {
-            fd = Sys.socket(1, 1 | 0x80000, 0);
-            byte[] addr = new byte[110];
-            addr[0] = 1;
-            byte[] p = sock.toString().getBytes(StandardCharsets.UTF_8);
-            System.arraycopy(p, 0, addr, 2, p.length);
-            // The file exists from bind(); listen() follows at once, so a refusal is retried for a moment.
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (true) {
-                try {
-                    Sys.connect(fd, addr, 2 + p.length + 1);
-                    break;
-                } catch (LastErrorException e) {
-                    if (e.getErrorCode() != 111 || System.nanoTime() > end) {
-                        UnixMessages.closeFd(fd);
-                        throw e;
-                    }
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        UnixMessages.closeFd(fd);
-                        throw e;
-                    }
-                }
-            }
-            // SO_RCVTIMEO 10 s: every read below is bounded.
-            Sys.setsockopt(fd, 1, 20, new long[] {10, 0}, 16);
-        }
-
-        /** The next line that is not an event. */
-        String reply() {
-            byte[] buf = new byte[4096];
-            while (true) {
-                int nl = pending.indexOf("\n");
-                if (nl >= 0) {
-                    String line = pending.substring(0, nl).trim();
-                    pending.delete(0, nl + 1);
-                    if (!line.contains("\"event\"")) {
-                        return line;
-                    }
-                    continue;
-                }
-                long n = Sys.read(fd, buf, buf.length);
-                if (n <= 0) {
-                    throw new IllegalStateException("connection ended");
-                }
-                pending.append(new String(buf, 0, (int) n, StandardCharsets.UTF_8));
-            }
-        }
-
-        String exec(String json, int... fds) {
-            out.send(fd, json.getBytes(StandardCharsets.UTF_8), fds);
-            return reply();
-        }
-
-        @Override
-        public void close() {
-            UnixMessages.closeFd(fd);
-        }
-    }
-
     private Process start(List<String> extra, String redirect) throws Exception {
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "/dev/kvm missing");
         Path kernel = Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
@@ -124,6 +36,9 @@ class FdPassingQmpTest {
     }
 
     private static String n(String reply) {
+        if (reply == null) {
+            return "<the connection ended>";
+        }
         return reply.replaceAll("\"fd\": \\d+", "\"fd\": N");
     }
 
@@ -192,10 +107,10 @@ class FdPassingQmpTest {
         while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
             Thread.sleep(20);
         }
-        int ro = Sys.open(img.toString(), 0x80000);
-        int rw = Sys.open(img.toString(), 2 | 0x80000);
+        int ro = FdClient.Sys.open(img.toString(), FdClient.O_CLOEXEC);
+        int rw = FdClient.Sys.open(img.toString(), FdClient.O_RDWR | FdClient.O_CLOEXEC);
         List<String> replies = new ArrayList<>();
-        try (Client c = new Client(sock)) {
+        try (FdClient c = new FdClient(sock)) {
             assertTrue(c.reply().startsWith("{\"QMP\""));
             for (Step s : CONVERSATION) {
                 int[] fds = switch (s.fds()) {
@@ -270,16 +185,16 @@ class FdPassingQmpTest {
             while (!Files.exists(sock) && System.nanoTime() < end && p.isAlive()) {
                 Thread.sleep(20);
             }
-            ro = Sys.open(img.toString(), 0x80000);
-            try (Client c = new Client(sock)) {
+            ro = FdClient.Sys.open(img.toString(), FdClient.O_CLOEXEC);
+            try (FdClient c = new FdClient(sock)) {
                 assertTrue(c.reply().startsWith("{\"QMP\""));
-                c.out.send(c.fd, ("{\"execute\":\"qmp_capabilities\"}{\"execute\":\"add-fd\",\"arguments\":"
-                        + "{\"fdset-id\":1}}").getBytes(StandardCharsets.UTF_8), new int[] {ro});
-                Sys.shutdown(c.fd, 1);
+                c.send("{\"execute\":\"qmp_capabilities\"}{\"execute\":\"add-fd\",\"arguments\":"
+                        + "{\"fdset-id\":1}}", ro);
+                c.shutdownOutput();
                 assertEquals("{\"return\": {}}", c.reply());
                 assertEquals("{\"return\": {\"fd\": N, \"fdset-id\": 1}}", n(c.reply()));
             }
-            try (Client c = new Client(sock)) {
+            try (FdClient c = new FdClient(sock)) {
                 assertTrue(c.reply().startsWith("{\"QMP\""));
                 assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"qmp_capabilities\"}"));
                 assertEquals("{\"return\": [{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}",

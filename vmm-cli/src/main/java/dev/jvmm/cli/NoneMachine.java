@@ -30,7 +30,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * QEMU's empty machine (-machine none): no RAM, no vCPU, no device; the run state, QMP and the QOM tree work
@@ -42,7 +41,7 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     private final Kvm kvm;
     private final LifecycleController lifecycle;
     private final DeviceModel devices;
-    /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
+    /** Never released: the process ends in {@link #exitProcess}. */
     private final CountDownLatch halted = new CountDownLatch(1);
     private IoLoop ioLoop;
 
@@ -122,17 +121,8 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     }
 
     @Override
-    public void awaitExit() throws InterruptedException {
-        halted.await();
-    }
-
-    @Override
-    public void awaitHalt(long timeout, TimeUnit unit) {
-        try {
-            halted.await(timeout, unit);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public CountDownLatch ended() {
+        return halted;
     }
 
     // ---- VcpuControl: there are no vCPUs ----

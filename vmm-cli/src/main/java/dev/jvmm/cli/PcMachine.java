@@ -66,7 +66,6 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
@@ -100,7 +99,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
     private final DeviceModel devices;
     private final CpuTopology topology;
-    /** Never released: the process ends through {@link #exitProcess}, which halts the JVM. */
+    /** Never released: the process ends in {@link #exitProcess}. */
     private final CountDownLatch halted = new CountDownLatch(1);
     private IoLoop ioLoop;
 
@@ -295,20 +294,9 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         lifecycle.start(!config.startPaused());
     }
 
-    /** Blocks the launching thread for the machine's lifetime; the process ends in {@link #exitProcess}. */
     @Override
-    public void awaitExit() throws InterruptedException {
-        halted.await();
-    }
-
-    /** Waits at most the given time for the machine to end the process. */
-    @Override
-    public void awaitHalt(long timeout, TimeUnit unit) {
-        try {
-            halted.await(timeout, unit);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public CountDownLatch ended() {
+        return halted;
     }
 
     // ---- VcpuControl: what the lifecycle policy asks of the vCPUs ----

@@ -1,7 +1,5 @@
 package dev.jvmm.qmp;
 
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
 import dev.jvmm.core.fd.UnixMessages;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
@@ -10,7 +8,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -31,70 +28,6 @@ class QmpFdPassingTest {
     FakeMachine machine;
     QmpServer server;
     Path sock;
-
-    static final class Sys {
-        static {
-            Native.register(Sys.class, "c");
-        }
-
-        static native int socket(int domain, int type, int protocol) throws LastErrorException;
-
-        static native int connect(int fd, byte[] addr, int len) throws LastErrorException;
-
-        static native int setsockopt(int fd, int level, int name, long[] value, int len) throws LastErrorException;
-
-        static native long read(int fd, byte[] buf, long n) throws LastErrorException;
-
-        static native int open(String path, int flags) throws LastErrorException;
-
-        static native int shutdown(int fd, int how) throws LastErrorException;
-    }
-
-    /** A raw AF_UNIX client with bounded reads (SO_RCVTIMEO). */
-    static final class Client implements AutoCloseable {
-        final int fd = Sys.socket(1, 1 | 0x80000, 0);
-        final UnixMessages out = new UnixMessages(4096);
-        final StringBuilder pending = new StringBuilder();
-
-        Client(Path sock) {
-            byte[] addr = new byte[110];
-            addr[0] = 1;
-            byte[] p = sock.toString().getBytes(StandardCharsets.UTF_8);
-            System.arraycopy(p, 0, addr, 2, p.length);
-            Sys.connect(fd, addr, 2 + p.length + 1);
-            Sys.setsockopt(fd, 1, 20, new long[] {10, 0}, 16);
-        }
-
-        String reply() {
-            byte[] buf = new byte[4096];
-            while (true) {
-                int nl = pending.indexOf("\n");
-                if (nl >= 0) {
-                    String line = pending.substring(0, nl).trim();
-                    pending.delete(0, nl + 1);
-                    if (!line.contains("\"event\"")) {
-                        return line;
-                    }
-                    continue;
-                }
-                long n = Sys.read(fd, buf, buf.length);
-                if (n <= 0) {
-                    return null;
-                }
-                pending.append(new String(buf, 0, (int) n, StandardCharsets.UTF_8));
-            }
-        }
-
-        String exec(String json, int... fds) {
-            out.send(fd, json.getBytes(StandardCharsets.UTF_8), fds);
-            return reply();
-        }
-
-        @Override
-        public void close() {
-            UnixMessages.closeFd(fd);
-        }
-    }
 
     @BeforeEach
     void start() throws Exception {
@@ -121,9 +54,9 @@ class QmpFdPassingTest {
 
     @Test
     void getfdAndAddFdTakeTheDescriptorSentWithTheCommand() {
-        int ro = Sys.open("/dev/null", 0x80000);
-        int rw = Sys.open("/dev/null", 2 | 0x80000);
-        try (Client c = new Client(sock)) {
+        int ro = FdClient.Sys.open("/dev/null", FdClient.O_CLOEXEC);
+        int rw = FdClient.Sys.open("/dev/null", FdClient.O_RDWR | FdClient.O_CLOEXEC);
+        try (FdClient c = new FdClient(sock)) {
             assertTrue(c.reply().startsWith("{\"QMP\""));
             assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"qmp_capabilities\"}"));
             assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"No file descriptor supplied via "
@@ -144,9 +77,9 @@ class QmpFdPassingTest {
 
     @Test
     void newerDescriptorsReplaceOnesStillWaiting() {
-        int ro = Sys.open("/dev/null", 0x80000);
-        int rw = Sys.open("/dev/null", 2 | 0x80000);
-        try (Client c = new Client(sock)) {
+        int ro = FdClient.Sys.open("/dev/null", FdClient.O_CLOEXEC);
+        int rw = FdClient.Sys.open("/dev/null", FdClient.O_RDWR | FdClient.O_CLOEXEC);
+        try (FdClient c = new FdClient(sock)) {
             c.reply();
             // query-status takes no descriptor: ro waits, then rw replaces it before add-fd runs.
             assertEquals("{\"return\": {}}", c.exec("{\"execute\":\"qmp_capabilities\"}", ro));
@@ -163,12 +96,12 @@ class QmpFdPassingTest {
     /** Repeated: whether Netty or this reader sees the shutdown first varies from run to run. */
     @org.junit.jupiter.api.RepeatedTest(10)
     void aHalfClosedClientsDescriptorStillReachesItsCommand() {
-        int ro = Sys.open("/dev/null", 0x80000);
-        try (Client c = new Client(sock)) {
+        int ro = FdClient.Sys.open("/dev/null", FdClient.O_CLOEXEC);
+        try (FdClient c = new FdClient(sock)) {
             c.reply();
-            c.out.send(c.fd, ("{\"execute\":\"qmp_capabilities\"}{\"execute\":\"add-fd\",\"arguments\":"
-                    + "{\"fdset-id\":1}}").getBytes(StandardCharsets.UTF_8), new int[] {ro});
-            Sys.shutdown(c.fd, 1);
+            c.send("{\"execute\":\"qmp_capabilities\"}{\"execute\":\"add-fd\",\"arguments\":"
+                    + "{\"fdset-id\":1}}", ro);
+            c.shutdownOutput();
             assertEquals("{\"return\": {}}", c.reply());
             String added = c.reply();
             assertEquals("{\"return\": {\"fd\": " + fdOf(added) + ", \"fdset-id\": 1}}", added);
