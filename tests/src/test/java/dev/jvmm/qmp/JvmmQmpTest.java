@@ -21,7 +21,8 @@ class JvmmQmpTest {
     @TempDir
     Path dir;
 
-    private Process start(Path sock, String... extra) throws Exception {
+    /** jvmm idling on the tiny guest with a QMP socket; skips where KVM or the guest is missing. */
+    private static List<String> command(Path sock, String... extra) {
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "/dev/kvm missing");
         Path kernel = Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
         Assumptions.assumeTrue(Files.isRegularFile(kernel), "guest not built");
@@ -29,7 +30,11 @@ class JvmmQmpTest {
                 "-nodefaults", "-kernel", kernel.toString(), "-append", "action=idle",
                 "-qmp", "unix:" + sock + ",server=on,wait=off"));
         cmd.addAll(List.of(extra));
-        return QemuSideBySideTest.startProcess(cmd, sock);
+        return cmd;
+    }
+
+    private Process start(Path sock, String... extra) throws Exception {
+        return QemuSideBySideTest.startProcess(command(sock, extra), sock);
     }
 
     private static Map<String, Object> reply(QmpClient c, String command) throws Exception {
@@ -85,13 +90,7 @@ class JvmmQmpTest {
     void terminatingSignalEmitsHostSignalShutdownAndExitsZero(int signal) throws Exception {
         Path sock = dir.resolve("s.sock");
         Path log = dir.resolve("stderr.log");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "/dev/kvm missing");
-        Path kernel = Path.of(System.getProperty("jvmm.guest.dir", "target/guest"), "tiny.pvh");
-        Assumptions.assumeTrue(Files.isRegularFile(kernel), "guest not built");
-        Process p = new ProcessBuilder(System.getProperty("jvmm.launcher", "../bin/jvmm"), "-nodefaults",
-                "-kernel", kernel.toString(), "-append", "action=idle",
-                "-qmp", "unix:" + sock + ",server=on,wait=off")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(command(sock)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             long end = System.currentTimeMillis() + 10_000;
             while (!Files.exists(sock) && System.currentTimeMillis() < end) {

@@ -20,15 +20,14 @@ final class HostSignals {
     }
 
     /**
-     * Installs the handler; awaitEnd blocks until the machine's main loop has ended the process (it returns
-     * only if that does not happen, and the process then goes on as before the signal).
+     * Installs the handler. It only asks the lifecycle for the shutdown: the main loop emits SHUTDOWN and ends
+     * the process with status 0, and since the JVM does not end on a signal it handles, nothing waits here.
      */
-    static void install(LifecycleController lifecycle, PrintStream err, Runnable awaitEnd) {
+    static void install(LifecycleController lifecycle, PrintStream err) {
         SignalHandler handler = signal -> {
             if (!lifecycle.isExiting()) {
                 err.println(Main.PROGRAM + ": terminating on signal " + signal.getNumber());
                 lifecycle.requestHostSignalShutdown();
-                awaitEnd.run();
             }
         };
         for (String name : TERMINATING) {

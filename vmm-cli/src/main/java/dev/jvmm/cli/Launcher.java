@@ -18,7 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CountDownLatch;
 
 /** Builds the PC from a {@link MachineConfig}, starts QMP and the vCPUs, and waits for the machine to exit. */
 final class Launcher {
@@ -93,16 +93,16 @@ final class Launcher {
             Thread.currentThread().interrupt();
             return 1;
         }
-        HostSignals.install(machine.lifecycle(), err, () -> machine.awaitHalt(5, TimeUnit.SECONDS));
+        HostSignals.install(machine.lifecycle(), err);
         machine.start();
         hooks.ready().run();
+        // The launching thread parks for the machine's life: the process ends in the machine's exitProcess.
         try {
-            machine.awaitExit();
-            return 0;
+            new CountDownLatch(1).await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 1;
         }
+        return 1;
     }
 
     /**

@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * QEMU's empty machine (-machine none): no RAM, no vCPU, no device; the run state, QMP and the QOM tree work
@@ -41,8 +40,6 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     private final Kvm kvm;
     private final LifecycleController lifecycle;
     private final DeviceModel devices;
-    /** Never released: the process ends in {@link #exitProcess}. */
-    private final CountDownLatch halted = new CountDownLatch(1);
     private IoLoop ioLoop;
 
     NoneMachine(MachineConfig config, Kvm kvm, ActionSettings actions, PrintStream err) {
@@ -118,11 +115,6 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     @Override
     public void start() {
         lifecycle.start(!config.startPaused());
-    }
-
-    @Override
-    public CountDownLatch ended() {
-        return halted;
     }
 
     // ---- VcpuControl: there are no vCPUs ----

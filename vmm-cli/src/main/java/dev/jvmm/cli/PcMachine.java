@@ -63,7 +63,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.stream.IntStream;
@@ -99,8 +98,6 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
     private final DeviceModel devices;
     private final CpuTopology topology;
-    /** Never released: the process ends in {@link #exitProcess}. */
-    private final CountDownLatch halted = new CountDownLatch(1);
     private IoLoop ioLoop;
 
     PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
@@ -292,11 +289,6 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     public void start() {
         vcpus.start(pio, mmio, new LifecycleExits(lifecycle, memory, err), true);
         lifecycle.start(!config.startPaused());
-    }
-
-    @Override
-    public CountDownLatch ended() {
-        return halted;
     }
 
     // ---- VcpuControl: what the lifecycle policy asks of the vCPUs ----
