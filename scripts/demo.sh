@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 mvn -q -B -ntp package -DskipTests
-exec bin/jvmm -nographic "$@"
+exec bin/jvmm -kernel vmm-cli/target/guest/tiny.pvh -device isa-debug-exit,iobase=0xf4,iosize=4 -nographic "$@"

@@ -22,8 +22,6 @@ import java.util.concurrent.CountDownLatch;
 
 /** Builds the PC from a {@link MachineConfig}, starts QMP and the vCPUs, and waits for the machine to exit. */
 final class Launcher {
-    /** The built-in guest booted when no -kernel is given (tests/guest tiny.pvh, packed into the jar). */
-    static final String DEMO_GUEST = "demo-guest.elf";
     /** Overrides /dev/kvm, for machines where KVM lives elsewhere and for tests of the missing-KVM path. */
     static final String KVM_DEVICE_ENV = "JVMM_KVM_DEVICE";
 
@@ -61,16 +59,15 @@ final class Launcher {
     }
 
     static int launch(MachineConfig config, PrintStream err, Hooks hooks) {
-        MachineConfig effective = config.kernel().isPresent() ? config : withDemoExitDevice(config);
-        KernelLoader.Request kernel = readKernel(effective);
-        ActionSettings actions = actions(effective);
-        List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(effective.qmp(), effective.chardevs(),
-                effective.monitors());
-        installSandboxes(effective);
+        KernelLoader.Request kernel = config.kernel().isPresent() ? readKernel(config) : null;
+        ActionSettings actions = actions(config);
+        List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(config.qmp(), config.chardevs(),
+                config.monitors());
+        installSandboxes(config);
         Kvm kvm = openKvm();
         PcMachine machine;
         try {
-            machine = new PcMachine(effective, kernel, kvm, actions, err);
+            machine = new PcMachine(config, kernel, kvm, actions, err);
         } catch (KernelLoadException | KvmException e) {
             throw new LaunchException(e.getMessage());
         }
@@ -119,35 +116,12 @@ final class Launcher {
         }
     }
 
-    /** The demo guest reports through isa-debug-exit at 0xf4; add it unless the user did. */
-    private static MachineConfig withDemoExitDevice(MachineConfig c) {
-        boolean has = c.devices().stream().anyMatch(d -> d.get("driver").orElse("").equals("isa-debug-exit"));
-        if (has) {
-            return c;
-        }
-        List<QemuOpts> devices = new ArrayList<>(c.devices());
-        devices.add(QemuOpts.parse("-device", "isa-debug-exit,iobase=0xf4,iosize=4", "driver"));
-        return c.withDevices(List.copyOf(devices));
-    }
-
     static KernelLoader.Request readKernel(MachineConfig c) {
         Path initrd = c.initrd().orElse(null);
         try {
-            if (c.kernel().isPresent()) {
-                return KernelLoader.request(c.kernel().get(), c.append(), initrd);
-            }
-            byte[] initrdBytes = initrd == null ? null : KernelLoader.readFile(initrd, "initrd");
-            try (InputStream in = Launcher.class.getResourceAsStream(DEMO_GUEST)) {
-                if (in == null) {
-                    throw new LaunchException("the demo guest is missing from the jar; give -kernel");
-                }
-                return new KernelLoader.Request(DEMO_GUEST, in.readAllBytes(), c.append(),
-                        initrd == null ? null : initrd.toString(), initrdBytes);
-            }
+            return KernelLoader.request(c.kernel().orElseThrow(), c.append(), initrd);
         } catch (KernelLoadException e) {
             throw new LaunchException(e.getMessage());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.UUID;
  * @param addFds      the -add-fd values, in order
  * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
  * @param host        -name's process settings, -object, -overcommit, -audiodev, -boot
+ * @param firmware    -bios and -L: which firmware boots the machine when it is not given a kernel directly
  */
 record MachineConfig(
         long ramBytes,
@@ -53,15 +54,17 @@ record MachineConfig(
         List<String> actions,
         List<String> addFds,
         List<SandboxArg> sandboxes,
-        HostOptions host) {
+        HostOptions host,
+        FirmwareOptions firmware) {
     /** One enabled -sandbox: the option as written (for QEMU's error prefix) and the filter it asks for. */
     record SandboxArg(String option, Sandbox sandbox) {
     }
 
-    /** The same description with another -device list. */
-    MachineConfig withDevices(List<QemuOpts> newDevices) {
-        return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
-                startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
-                monitors, actions, addFds, sandboxes, host);
+    /**
+     * Whether firmware boots the machine: always without -kernel, and with -kernel when -bios names the
+     * firmware that is to load it (QEMU always runs firmware; jvmm enters a -kernel directly otherwise).
+     */
+    boolean firmwareBoot() {
+        return kernel.isEmpty() || firmware.bios().isPresent();
     }
 }

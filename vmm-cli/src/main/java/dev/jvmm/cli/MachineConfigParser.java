@@ -104,7 +104,8 @@ final class MachineConfigParser {
                 List.copyOf(cl.action),
                 List.copyOf(cl.addFd),
                 parseSandboxes(cl.sandbox),
-                host);
+                host,
+                new FirmwareOptions(Optional.ofNullable(cl.bios), List.copyOf(cl.dataDirs)));
     }
 
     /**

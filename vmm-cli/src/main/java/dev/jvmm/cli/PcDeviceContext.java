@@ -10,6 +10,7 @@ import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.memory.LowMemoryWindows;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.model.DeviceContext;
@@ -25,7 +26,8 @@ record PcDeviceContext(GuestMemory memory, PioBus pio, PciBus pci, IntFunction<I
                        IoEventRegistry ioevents, EventBus events, VirtualClock clock,
                        ScheduledExecutorService timers, ChardevFactory chardevs, BlockGraph block,
                        LifecycleController lifecycle, PrintStream err, int cpus, long ramSize,
-                       Consumer<AcpiIsaDevice> acpi, long ramBelow4g, long ramAbove4g, RtcOptions rtc)
+                       Consumer<AcpiIsaDevice> acpi, long ramBelow4g, long ramAbove4g, RtcOptions rtc,
+                       LowMemoryWindows lowMemory)
         implements DeviceContext {
     @Override
     public IrqLine isaIrq(int n) {

@@ -23,6 +23,8 @@ import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.memory.LowMemoryWindows;
+import dev.jvmm.core.memory.RamRange;
 import dev.jvmm.core.objects.IoThread;
 import dev.jvmm.core.objects.MemoryBackend;
 import dev.jvmm.core.objects.UserObjects;
@@ -46,6 +48,7 @@ import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.CpuTopology;
 import dev.jvmm.kvm.CpuTypes;
+import dev.jvmm.kvm.FirmwareMemory;
 import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmVm;
 import dev.jvmm.kvm.LifecycleExits;
@@ -93,6 +96,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private final PciBus pci;
     /** The board's devices, made through the device model, and SeaBIOS's part on reset. */
     private final PcBoard board;
+    /** The firmware image mapped at the top of 4 GiB; null when jvmm enters a -kernel directly. */
+    private final GuestMemory rom;
     /** The block graph; the disks over it are the device model's. */
     private final BlockBackends drives;
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
@@ -132,7 +137,16 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         }
         host.objects().start();
         this.vm = kvm.createVm(pc.pit());
-        vm.registerMemory(memory);
+        LowMemoryWindows lowMemory = LowMemoryWindows.FIXED_RAM;
+        if (config.firmwareBoot()) {
+            byte[] bios = config.firmware().readBios();
+            rom = GuestMemory.allocate(List.of(new RamRange(FirmwareMemory.FOUR_GIB - bios.length, bios.length)));
+            rom.write(FirmwareMemory.FOUR_GIB - bios.length, bios, 0, bios.length);
+            lowMemory = new FirmwareMemory(vm, memory, rom);
+        } else {
+            rom = null;
+            vm.registerMemory(memory);
+        }
         SmpTopology smp = config.smp();
         this.topology = new CpuTopology(smp.sockets(), smp.cores(), smp.threads());
         CpuModel model;
@@ -187,7 +201,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
                 lifecycle.fdSets());
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
-                layout.highRamSize(), rtc));
+                layout.highRamSize(), rtc, lowMemory));
         try {
             board.createBaseDevices();
             for (int i = 0; i < smp.cpus(); i++) {
@@ -213,7 +227,9 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             String backendPath = "/objects/" + backend.id();
             devices.machineNode().setGetter("memory-backend", () -> backendPath);
         }
-        board.firmwareSetup();
+        if (rom == null) {
+            board.firmwareSetup();
+        }
         loadKernel();
     }
 
@@ -233,6 +249,10 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
 
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
+        if (rom != null) {
+            vcpus.get(0).resetToPowerOn();
+            return;
+        }
         BootEntry entry = KernelLoader.load(memory, layout, kernel);
         board.installAcpi(memory).ifPresent(rsdp -> KernelLoader.setRsdp(memory, entry, rsdp));
         vcpus.get(0).resetToEntry(entry);
@@ -242,7 +262,9 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private void resetDevices() {
         board.reset();
         vm.resetInterruptState();
-        board.firmwareSetup();
+        if (rom == null) {
+            board.firmwareSetup();
+        }
     }
 
     /**
@@ -321,7 +343,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     public void resetForWakeup(WakeupReason reason) {
         resetDevices();
         board.wakeup(reason);
-        long vector = board.wakingVector(memory);
+        long vector = rom != null ? 0 : board.wakingVector(memory);
         if (vector == 0 || vector >= 0x100000) {
             loadKernel();
         } else {
@@ -482,6 +504,9 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         }
         vm.close();
         memory.close();
+        if (rom != null) {
+            rom.close();
+        }
         kvm.close();
     }
 }

@@ -23,6 +23,13 @@ final class QemuCommandLine {
     @Option(names = {"-kernel", "--kernel"}, paramLabel = "FILE", description = "Linux bzImage, PVH ELF or multiboot kernel")
     String kernel;
 
+    @Option(names = {"-bios", "--bios"}, paramLabel = "FILE",
+            description = "firmware image (default: SeaBIOS's bios-256k.bin when no -kernel is given)")
+    String bios;
+
+    @Option(names = {"-L"}, paramLabel = "DIR", description = "directory searched first for firmware files")
+    List<String> dataDirs = new ArrayList<>();
+
     @Option(names = {"-initrd", "--initrd"}, paramLabel = "FILE", description = "initial ramdisk")
     String initrd;
 

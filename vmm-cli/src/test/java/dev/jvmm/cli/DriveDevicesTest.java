@@ -99,7 +99,8 @@ class DriveDevicesTest {
             }
         };
         devices.bind(new PcDeviceContext(mem, pio, pci, n -> IrqLine.NONE, msi, IoEventRegistry.NONE, events, null,
-                null, null, drives.graph(), null, System.err, 1, 4 << 20, d -> { }, 4 << 20, 0, null));
+                null, null, drives.graph(), null, System.err, 1, 4 << 20, d -> { }, 4 << 20, 0, null,
+                dev.jvmm.core.memory.LowMemoryWindows.FIXED_RAM));
         try {
             while (devices.unattachedCount() < ideFunctionNumber(c, 1)) {
                 devices.skipUnattached();

@@ -33,6 +33,8 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
     private final AtomicReferenceArray<KvmIrqLine> lines = new AtomicReferenceArray<>(MAX_GSI);
     private final ThreadLocal<Memory> msiBuffer = ThreadLocal.withInitial(() -> new Memory(SIZEOF_KVM_MSI));
     private int nextSlot;
+    /** Slot numbers given back by {@link #removeSlot}, taken again before new ones; guarded by this. */
+    private final java.util.ArrayDeque<Integer> freeSlots = new java.util.ArrayDeque<>();
     /** PIC master, PIC slave and IOAPIC state as created, restored by {@link #resetInterruptState()}. */
     private final Memory[] initialIrqchips = new Memory[3];
     private final Memory initialPit = new Memory(SIZEOF_KVM_PIT_STATE2);
@@ -188,6 +190,36 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
             m.setLong(24, memory.hostAddress(i));
             KvmSys.ioctlOrThrow(fd, KVM_SET_USER_MEMORY_REGION, m, "KVM_SET_USER_MEMORY_REGION");
         }
+    }
+
+    /** kvm_userspace_memory_region.flags bit 1: guest writes to the slot exit as MMIO instead. */
+    public static final int KVM_MEM_READONLY = 1 << 1;
+
+    /**
+     * Maps [gpa, gpa + size) to host memory at hostAddress (page-aligned) as a new slot, read-only or not,
+     * and returns the slot's number for {@link #removeSlot}.
+     */
+    public synchronized int addSlot(long gpa, long size, long hostAddress, boolean readOnly) {
+        Integer reused = freeSlots.poll();
+        int slot = reused != null ? reused : nextSlot++;
+        setSlot(slot, gpa, size, hostAddress, readOnly ? KVM_MEM_READONLY : 0);
+        return slot;
+    }
+
+    /** Unmaps a slot {@link #addSlot} made (a region of size 0 deletes it). */
+    public synchronized void removeSlot(int slot) {
+        setSlot(slot, 0, 0, 0, 0);
+        freeSlots.push(slot);
+    }
+
+    private void setSlot(int slot, long gpa, long size, long hostAddress, int flags) {
+        Memory m = new Memory(SIZEOF_KVM_USERSPACE_MEMORY_REGION);
+        m.setInt(0, slot);
+        m.setInt(4, flags);
+        m.setLong(8, gpa);
+        m.setLong(16, size);
+        m.setLong(24, hostAddress);
+        KvmSys.ioctlOrThrow(fd, KVM_SET_USER_MEMORY_REGION, m, "KVM_SET_USER_MEMORY_REGION");
     }
 
     @Override

@@ -360,6 +360,35 @@ public final class Vcpu implements AutoCloseable {
     }
 
     /**
+     * The processor state after RESET (Intel SDM vol. 3A section 9.1.1, table 9-1): real mode with CS
+     * selector 0xf000 and base 0xffff0000, so that the first fetch is the reset vector 0xfffffff0 at the top
+     * of the firmware ROM; CR0 0x60000010 (CD, NW, ET); descriptor table limits 0xffff. Call while stopped or
+     * paused.
+     */
+    public void resetToPowerOn() {
+        completePendingIo();
+        Sregs s = getSregs();
+        Segment cs = new Segment(RESET_CS_BASE, 0xffff, RESET_CS_SELECTOR, 0xb, true, 0, false, true, false,
+                false, false, false);
+        s = s.withSegments(cs, Segment.real(0, false))
+                .withGdt(new Sregs.DescriptorTable(0, 0xffff))
+                .withIdt(new Sregs.DescriptorTable(0, 0xffff))
+                .withControl(RESET_CR0, 0, 0, 0);
+        setSregs(s);
+        setRegs(Regs.entry(RESET_IP, 0, 0, 0));
+        resetFpu();
+        setBootMsrs();
+        restoreInitialLapic();
+        setMpState(KVM_MP_STATE_RUNNABLE);
+    }
+
+    /** The reset vector's code segment: selector 0xf000 with the base at 4 GiB - 64 KiB. */
+    public static final int RESET_CS_SELECTOR = 0xf000;
+    public static final long RESET_CS_BASE = 0xffff0000L;
+    public static final long RESET_IP = 0xfff0;
+    public static final long RESET_CR0 = 0x60000010L;
+
+    /**
      * Resets an application processor for a machine reset: boot MSRs, the LAPIC as created, and
      * wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED), as after power-on.
      */

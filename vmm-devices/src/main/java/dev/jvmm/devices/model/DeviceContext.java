@@ -10,6 +10,7 @@ import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.memory.LowMemoryWindows;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.PciBus;
@@ -64,6 +65,11 @@ public interface DeviceContext {
     /** Guest RAM mapped from 4 GiB up. */
     default long ramAbove4g() {
         return 0;
+    }
+
+    /** What the host bridge's PAM and SMRAM registers switch; fixed RAM when a kernel boots directly. */
+    default LowMemoryWindows lowMemory() {
+        return LowMemoryWindows.FIXED_RAM;
     }
 
     /** -rtc: where the RTC's clock starts, which host clock drives it, and whether it slews lost ticks. */
