@@ -24,6 +24,7 @@ import java.util.UUID;
  * @param addFds      the -add-fd values, in order
  * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
  * @param host        -name's process settings, -object, -overcommit, -audiodev, -boot
+ * @param fwCfgFiles  the -fw_cfg files, in order, checked as QEMU checks them
  */
 record MachineConfig(
         long ramBytes,
@@ -53,7 +54,8 @@ record MachineConfig(
         List<String> actions,
         List<String> addFds,
         List<SandboxArg> sandboxes,
-        HostOptions host) {
+        HostOptions host,
+        List<FwCfgArg> fwCfgFiles) {
     /** One enabled -sandbox: the option as written (for QEMU's error prefix) and the filter it asks for. */
     record SandboxArg(String option, Sandbox sandbox) {
     }
@@ -62,6 +64,6 @@ record MachineConfig(
     MachineConfig withDevices(List<QemuOpts> newDevices) {
         return new MachineConfig(ramBytes, smp, kernel, initrd, append, cpu, name, uuid, noReboot, noShutdown,
                 startPaused, acpi, pc, nodefaults, rtc, chardevs, serials, newDevices, globals, drives, blockdevs, snapshot, qmp,
-                monitors, actions, addFds, sandboxes, host);
+                monitors, actions, addFds, sandboxes, host, fwCfgFiles);
     }
 }

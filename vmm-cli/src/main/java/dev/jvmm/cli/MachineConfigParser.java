@@ -104,7 +104,8 @@ final class MachineConfigParser {
                 List.copyOf(cl.action),
                 List.copyOf(cl.addFd),
                 parseSandboxes(cl.sandbox),
-                host);
+                host,
+                FwCfgArg.parse(cl.fwCfg, host.objects()));
     }
 
     /**
