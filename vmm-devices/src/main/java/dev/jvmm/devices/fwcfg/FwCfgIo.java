@@ -236,11 +236,11 @@ public final class FwCfgIo {
             } else {
                 len = Math.min(length, e.data().length - curOffset);
                 if (read) {
-                    error = !copyToGuest(address, e.data(), (int) curOffset, (int) len);
+                    error = !copy(address, e.data(), (int) curOffset, (int) len, true);
                 }
                 if (write) {
                     error = !e.writable() || len != length
-                            || !copyFromGuest(address, e.data(), (int) curOffset, (int) len);
+                            || !copy(address, e.data(), (int) curOffset, (int) len, false);
                 }
                 curOffset += len;
             }
@@ -274,29 +274,25 @@ public final class FwCfgIo {
         return ok;
     }
 
-    /** dma_memory_write: the RAM pages of the range are written, any other page makes it fail. */
-    private boolean copyToGuest(long address, byte[] src, int offset, int length) {
+    /**
+     * dma_memory_write (toGuest) or dma_memory_read between the item and guest memory: the RAM pages of the
+     * range are copied, any other page makes it fail.
+     */
+    private boolean copy(long address, byte[] data, int offset, int length, boolean toGuest) {
         boolean ok = true;
         int done = 0;
         while (done < length) {
             long at = address + done;
             int n = (int) Math.min(length - done, CHUNK - (at & (CHUNK - 1)));
-            if (memory.contains(at, n)) {
-                memory.write(at, src, offset + done, n);
-            } else {
+            if (!memory.contains(at, n)) {
                 ok = false;
+            } else if (toGuest) {
+                memory.write(at, data, offset + done, n);
+            } else {
+                memory.read(at, data, offset + done, n);
             }
             done += n;
         }
         return ok;
-    }
-
-    /** dma_memory_read into the item; the whole range must be RAM. */
-    private boolean copyFromGuest(long address, byte[] dst, int offset, int length) {
-        if (!memory.contains(address, length)) {
-            return false;
-        }
-        memory.read(address, dst, offset, length);
-        return true;
     }
 }
