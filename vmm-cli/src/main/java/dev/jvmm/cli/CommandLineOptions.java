@@ -23,6 +23,8 @@ final class CommandLineOptions {
                     p("elevateprivileges", "string"), p("obsolete", "string"), p("enable", "boolean")),
             option("action", p("watchdog", "string"), p("panic", "string"), p("reboot", "string"),
                     p("shutdown", "string")),
+            option("fw_cfg", p("gen_id", "string"), p("string", "string"), p("file", "string"),
+                    p("name", "string")),
             option("name", p("debug-threads", "boolean"), p("process", "string"), p("guest", "string")),
             option("msg", p("guest-name", "boolean"), p("timestamp", "boolean")),
             option("overcommit", p("cpu-pm", "boolean"), p("mem-lock", "boolean")),

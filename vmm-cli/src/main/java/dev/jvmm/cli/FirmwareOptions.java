@@ -14,8 +14,9 @@ import java.util.Optional;
  *
  * @param bios     -bios, the name to look for; QEMU's pc machine defaults to {@value #DEFAULT_BIOS}
  * @param dataDirs the -L directories, searched first
+ * @param fwCfgFiles the -fw_cfg files, in order, checked as QEMU checks them
  */
-record FirmwareOptions(Optional<String> bios, List<String> dataDirs) {
+record FirmwareOptions(Optional<String> bios, List<String> dataDirs, List<FwCfgArg> fwCfgFiles) {
     /** SeaBIOS built for QEMU, 256 KiB (Debian's seabios package), QEMU 7.2's default for pc machines. */
     static final String DEFAULT_BIOS = "bios-256k.bin";
     /** Where Debian's QEMU 7.2 finds firmware, in its order. */

@@ -24,7 +24,7 @@ import java.util.UUID;
  * @param addFds      the -add-fd values, in order
  * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
  * @param host        -name's process settings, -object, -overcommit, -audiodev, -boot
- * @param firmware    -bios and -L: which firmware boots the machine when it is not given a kernel directly
+ * @param firmware    -bios, -L and -fw_cfg: the firmware, where its files are found and what it is given
  */
 record MachineConfig(
         long ramBytes,
@@ -66,5 +66,10 @@ record MachineConfig(
      */
     boolean firmwareBoot() {
         return kernel.isEmpty() || firmware.bios().isPresent();
+    }
+
+    /** The -fw_cfg files, in order, checked as QEMU checks them. */
+    List<FwCfgArg> fwCfgFiles() {
+        return firmware.fwCfgFiles();
     }
 }

@@ -105,7 +105,8 @@ final class MachineConfigParser {
                 List.copyOf(cl.addFd),
                 parseSandboxes(cl.sandbox),
                 host,
-                new FirmwareOptions(Optional.ofNullable(cl.bios), List.copyOf(cl.dataDirs)));
+                new FirmwareOptions(Optional.ofNullable(cl.bios), List.copyOf(cl.dataDirs),
+                        FwCfgArg.parse(cl.fwCfg, host.objects())));
     }
 
     /**

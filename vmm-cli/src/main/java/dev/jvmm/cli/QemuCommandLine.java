@@ -198,6 +198,10 @@ final class QemuCommandLine {
             description = "firmware boot settings (no effect with -kernel, as in QEMU)")
     List<String> boot = new ArrayList<>();
 
+    @Option(names = {"-fw_cfg", "--fw_cfg"}, paramLabel = "[name=]NAME,file=FILE|string=STR",
+            description = "add a named fw_cfg file with contents from FILE or STR")
+    List<String> fwCfg = new ArrayList<>();
+
     @Option(names = {"-no-hpet", "--no-hpet"}, description = "no HPET (same as -machine hpet=off)")
     boolean noHpet;
 

@@ -305,6 +305,14 @@ public final class AcpiTables {
         return new AcpiLayout(rsdpAddr, rsdtAddr, fadtAddr, facs, dsdtAddr, madtAddr, end);
     }
 
+    /**
+     * The fw_cfg files QEMU 7.2 gives SeaBIOS for these tables ("etc/acpi/tables", "etc/acpi/rsdp",
+     * "etc/table-loader"): FACS, DSDT, FADT, MADT, WAET and RSDT back to back, as acpi_build lays them out.
+     */
+    public static AcpiFirmwareFiles firmwareFiles(AcpiConfig cfg) {
+        return AcpiFirmwareFiles.build(dsdt(cfg), fadt(cfg, 0, FACS_LENGTH), List.of(madt(cfg), waet()));
+    }
+
     /** {@link #install(GuestMemory, AcpiConfig, long, long)} into the BIOS area. */
     public static AcpiLayout install(GuestMemory mem, AcpiConfig cfg) {
         return install(mem, cfg, BIOS_AREA_START, BIOS_AREA_END);
