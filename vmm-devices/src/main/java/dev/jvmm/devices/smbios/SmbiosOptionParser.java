@@ -181,7 +181,11 @@ final class SmbiosOptionParser {
     }
 
     private void loadFile(String option, List<Opt> opts, String path) {
-        validate(option, opts, List.of("file"), List.of(), List.of());
+        for (Opt o : opts) {
+            if (!o.key().equals("file")) {
+                throw new OptionException(option, "Invalid parameter '" + o.key() + "'");
+            }
+        }
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(Path.of(path));

@@ -1,5 +1,6 @@
 package dev.jvmm.devices.smbios;
 
+import dev.jvmm.core.config.OptionException;
 import dev.jvmm.devices.Qtest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,6 +18,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -115,6 +117,32 @@ class SmbiosQemuComparisonTest {
         Files.write(t4, HexFormat.of().parseHex("041a0004" + "00".repeat(22) + "0000"));
         compare(List.of(), 128L << 20, ONE, Optional.empty(), List.of("file=" + oem, "file=" + odd,
                 "file=" + t4));
+    }
+
+    @Test
+    void errorMessages() throws Exception {
+        Path tiny = dir.resolve("tiny.bin");
+        Files.write(tiny, new byte[] {1, 2});
+        Path nul = dir.resolve("nul.txt");
+        Files.write(nul, new byte[] {'a', 0, 'b'});
+        for (String bad : List.of("type=abc", "type=300", "type=1,foo=bar", "type=0,uefi=maybe", "type=0,release=1",
+                "type=1,uuid=zz", "type=4,max-speed=70000", "type=4,current-speed=-1", "type=17,speed=0x",
+                "type=17,speed=99999999999999999999", "vendor=x", "", "file=/nonexistent/smbios.bin",
+                "file=" + tiny, "file=" + tiny + ",type=1", "type=11,path=/nonexistent/oem.txt",
+                "type=11,path=" + nul, "type=9,slot_designation=x", "type=1,,x")) {
+            OptionException ours = assertThrows(OptionException.class, () -> SmbiosOptions.parse(List.of(bad)));
+            assertEquals(qemuError("-smbios", bad), Qtest.QEMU + ": " + ours.formatted(), bad);
+        }
+    }
+
+    /** QEMU's one-line start-up error for the option. */
+    private static String qemuError(String option, String value) throws Exception {
+        Process p = new ProcessBuilder(Qtest.QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-display", "none",
+                "-nodefaults", "-qtest", "stdio", option, value).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        p.getOutputStream().close();
+        String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        return err.lines().filter(l -> l.startsWith(Qtest.QEMU + ": ")).findFirst().orElse(err);
     }
 
     /** Starts QEMU with the options, builds ours from the same inputs, and compares both files. */
