@@ -122,7 +122,7 @@ final class QemuCommandLine {
     }
 
     @Option(names = {"-smbios", "--smbios"}, paramLabel = "file=BINARY | type=N[,field=value...]",
-            description = "SMBIOS structure from a file, or fields of structure type 0, 1, 2, 3, 4, 8, 11 or 17")
+            description = "SMBIOS structure from a file, or fields of structure type 0, 1, 2, 3, 4, 8, 11, 17 or 41")
     List<String> smbios = new ArrayList<>();
 
     @Option(names = {"-no-reboot", "--no-reboot"}, description = "exit instead of rebooting")

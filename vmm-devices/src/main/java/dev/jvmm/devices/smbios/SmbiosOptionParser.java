@@ -33,6 +33,12 @@ final class SmbiosOptionParser {
     private static final int TYPE_PORT = 8;
     private static final int TYPE_OEM_STRINGS = 11;
     private static final int TYPE_MEMORY_DEVICE = 17;
+    private static final int TYPE_ONBOARD_DEVICE = 41;
+    /** Type 41 device types in the order of their codes (1 = other); QEMU accepts these names for kind=. */
+    private static final List<String> ONBOARD_KINDS = List.of("other", "unknown", "video", "scsi", "ethernet",
+            "tokenring", "sound", "pata", "sata", "sas");
+    /** Type 41 device type bit 7: the device is enabled. */
+    private static final int ONBOARD_ENABLED = 0x80;
     private static final BigInteger U64_LIMIT = BigInteger.ONE.shiftLeft(64);
     private static final long U16_MAX = 0xffff;
 
@@ -46,6 +52,7 @@ final class SmbiosOptionParser {
     private int currentSpeed = SmbiosOptions.DEFAULT_CPU_SPEED;
     private int memorySpeed;
     private final List<SmbiosOptions.Port> ports = new ArrayList<>();
+    private final List<SmbiosOptions.OnboardDevice> slots = new ArrayList<>();
     private final List<byte[]> oemStrings = new ArrayList<>();
     private final List<SmbiosOptions.RawStructure> files = new ArrayList<>();
     private UUID uuid;
@@ -122,6 +129,16 @@ final class SmbiosOptionParser {
                 saveStrings(t, last, "loc_pfx", "bank", "manufacturer", "serial", "asset", "part");
                 memorySpeed = (int) (number(option, last, "speed", 0) & U16_MAX);
             }
+            case TYPE_ONBOARD_DEVICE -> {
+                validate(option, opts, List.of("designation", "kind", "pcidev"), List.of("instance"), List.of());
+                String kind = last.get("kind");
+                int code = kind == null ? 0 : ONBOARD_KINDS.indexOf(kind);
+                if (code < 0) {
+                    throw new OptionException(option, "invalid parameter value: " + kind);
+                }
+                slots.add(new SmbiosOptions.OnboardDevice(last.get("designation"), (code + 1) | ONBOARD_ENABLED,
+                        (int) number(option, last, "instance", 1) & 0xff, last.get("pcidev")));
+            }
             default -> throw new OptionException(option,
                     "Don't know how to build fields for SMBIOS type " + t);
         }
@@ -129,7 +146,7 @@ final class SmbiosOptionParser {
 
     SmbiosOptions result() {
         return new SmbiosOptions(strings, fieldTypes, binaryTypes, Optional.ofNullable(release), uefi,
-                processorId, maxSpeed, currentSpeed, memorySpeed, ports, oemStrings, files,
+                processorId, maxSpeed, currentSpeed, memorySpeed, ports, slots, oemStrings, files,
                 Optional.ofNullable(uuid), uuidOption);
     }
 

@@ -25,6 +25,7 @@ import java.util.UUID;
  * @param currentSpeed type 4 {@code current-speed=} in MHz
  * @param memorySpeed  type 17 {@code speed=} in MT/s, already cut to 16 bits as QEMU stores it
  * @param ports        type 8 structures, one per {@code -smbios type=8}
+ * @param slots        type 41 structures, one per {@code -smbios type=41}
  * @param oemStrings   type 11 strings in order ({@code value=} text, {@code path=} file contents)
  * @param files        the {@code file=} blobs in order; QEMU puts them first in the table
  * @param uuid         the type 1 {@code uuid=}, when one was given
@@ -34,7 +35,7 @@ import java.util.UUID;
 public record SmbiosOptions(Map<Integer, Map<String, String>> strings, Set<Integer> fieldTypes,
                             Set<Integer> binaryTypes, Optional<Release> release, boolean uefi, long processorId,
                             int maxSpeed, int currentSpeed, int memorySpeed, List<Port> ports,
-                            List<byte[]> oemStrings, List<RawStructure> files, Optional<UUID> uuid,
+                            List<OnboardDevice> slots, List<byte[]> oemStrings, List<RawStructure> files, Optional<UUID> uuid,
                             int uuidOption) {
     /** Highest structure type the options may name (QEMU's SMBIOS_MAX_TYPE). */
     public static final int MAX_TYPE = 127;
@@ -43,13 +44,14 @@ public record SmbiosOptions(Map<Integer, Map<String, String>> strings, Set<Integ
 
     /** No -smbios option at all. */
     public static final SmbiosOptions NONE = new SmbiosOptions(Map.of(), Set.of(), Set.of(), Optional.empty(),
-            false, 0, DEFAULT_CPU_SPEED, DEFAULT_CPU_SPEED, 0, List.of(), List.of(), List.of(), Optional.empty(), -1);
+            false, 0, DEFAULT_CPU_SPEED, DEFAULT_CPU_SPEED, 0, List.of(), List.of(), List.of(), List.of(), Optional.empty(), -1);
 
     public SmbiosOptions {
         strings = Map.copyOf(strings);
         fieldTypes = Set.copyOf(fieldTypes);
         binaryTypes = Set.copyOf(binaryTypes);
         ports = List.copyOf(ports);
+        slots = List.copyOf(slots);
         oemStrings = List.copyOf(oemStrings);
         files = List.copyOf(files);
     }
@@ -60,6 +62,13 @@ public record SmbiosOptions(Map<Integer, Map<String, String>> strings, Set<Integ
 
     /** One type 8 port connector: reference designators and the connector and port type codes. */
     public record Port(String internalReference, String externalReference, int connectorType, int portType) {
+    }
+
+    /**
+     * One type 41 onboard device: its designation, the device type byte (kind number with the "enabled" bit),
+     * the type instance (one byte) and the -device id of its PCI device, if named.
+     */
+    public record OnboardDevice(String designation, int deviceType, int instance, String pcidev) {
     }
 
     /**

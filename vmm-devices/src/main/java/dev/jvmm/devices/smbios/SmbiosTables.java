@@ -10,16 +10,17 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The SMBIOS structure table and 32-bit entry point (DMTF SMBIOS 3.x, section 5.2.1 "SMBIOS 2.1 (32-bit)
- * Entry Point" and section 7 "Structure definitions") exactly as QEMU 7.2's pc machine builds them for
- * SeaBIOS, which reads them from fw_cfg, fills in the table address and checksums, and copies them below 1 MiB.
+ * The SMBIOS structure table and entry point (DMTF SMBIOS 3.x, sections 5.2.1 and 5.2.2, the 32-bit and
+ * 64-bit entry points, and section 7 "Structure definitions") exactly as QEMU 7.2's pc machine builds them
+ * for the firmware, which reads them from fw_cfg, fills in the table address and checksums, and copies them.
  *
  * <p>The machine offers them as fw_cfg files {@value #TABLES_FILE} and {@value #ANCHOR_FILE}. QEMU 7.2's pc
  * machines from 2.1 on leave the legacy FW_CFG_SMBIOS_ENTRIES key (0x8001) out (smbios_legacy_mode is false),
  * so there is no legacy blob here.
  *
  * @param tables the structures, each with its strings, in QEMU's order (file= blobs first)
- * @param anchor the 31-byte "_SM_" entry point, its checksums and table address zero for the BIOS to set
+ * @param anchor the entry point: 31-byte "_SM_" (smbios-entry-point-type=32, pc's default) or 24-byte
+ *               "_SM3_" (=64), its checksums and table address zero for the BIOS to set
  */
 public record SmbiosTables(byte[] tables, byte[] anchor) {
     /** fw_cfg file with the structure table. */
@@ -38,6 +39,7 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
     static final int TYPE_MEMORY_DEVICE = 17;
     static final int TYPE_MEMORY_ARRAY_MAPPED = 19;
     static final int TYPE_BOOT_INFO = 32;
+    static final int TYPE_ONBOARD_DEVICE = 41;
     static final int TYPE_END = 127;
 
     /** QEMU's handle bases: structure type N (and its instances) at 0x100 * N, type 8 at 0 as QEMU 7.2 has. */
@@ -52,6 +54,7 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
     private static final int HANDLE_MEMORY_DEVICE = 0x1100;
     private static final int HANDLE_MEMORY_ARRAY_MAPPED = 0x1300;
     private static final int HANDLE_BOOT_INFO = 0x2000;
+    private static final int HANDLE_ONBOARD_DEVICE = 0x2900;
     private static final int HANDLE_END = 0x7f00;
     /** Handle value meaning "no such structure" (cache handles of type 4). */
     private static final int HANDLE_NONE = 0xffff;
@@ -145,6 +148,11 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
             if (built(TYPE_BOOT_INFO, true)) {
                 add(new SmbiosStructure(TYPE_BOOT_INFO, SmbiosTypes.BOOT_INFO_LENGTH, HANDLE_BOOT_INFO).encode());
             }
+            if (built(TYPE_ONBOARD_DEVICE, true)) {
+                for (int i = 0; i < opts.slots().size(); i++) {
+                    add(onboardDevice(HANDLE_ONBOARD_DEVICE + i, opts.slots().get(i)));
+                }
+            }
             if (built(TYPE_END, true)) {
                 add(new SmbiosStructure(TYPE_END, SmbiosStructure.HEADER_SIZE, HANDLE_END).encode());
             }
@@ -152,11 +160,28 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
                 throw new OptionException(null, "Expected " + sockets + " SMBIOS Type 4 tables, got "
                         + processorBlobs + " instead");
             }
-            if (out.size() > MAX_TABLES_LENGTH_32) {
+            boolean bits32 = in.entryPoint() == SmbiosInputs.EntryPointType.BITS_32;
+            if (bits32 && out.size() > MAX_TABLES_LENGTH_32) {
                 throw new OptionException(null, "SMBIOS 2.1 table length " + out.size() + " exceeds "
                         + MAX_TABLES_LENGTH_32);
             }
-            return new SmbiosTables(out.toByteArray(), anchor());
+            return new SmbiosTables(out.toByteArray(), bits32 ? anchor() : anchor64());
+        }
+
+        /** Type 41 for one -smbios type=41, at its PCI device's bus and devfn when pcidev= names one. */
+        private byte[] onboardDevice(int handle, SmbiosOptions.OnboardDevice d) {
+            if (d.pcidev() == null) {
+                return SmbiosTypes.onboardDevice(handle, d, 0, 0);
+            }
+            SmbiosInputs.PciLocation at = in.pciDevices().find(d.pcidev()).orElseThrow(() -> new OptionException(
+                    null, "No PCI device " + d.pcidev() + " for SMBIOS type 41 entry "
+                    + (d.designation() == null ? "(null)" : d.designation())));
+            if (!at.rootBus()) {
+                // QEMU fills the table before firmware numbers the bridges, so only root-bus numbers are known
+                throw new OptionException(null, "Cannot create type 41 entry for PCI device " + d.pcidev()
+                        + ": not attached to the root bus");
+            }
+            return SmbiosTypes.onboardDevice(handle, d, at.bus(), at.devfn());
         }
 
         /** Types 16, 17 (one per 16 GiB of RAM) and 19 (one per E820 RAM range). */
@@ -220,6 +245,18 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
             return ep;
         }
 
+        /** The 3.0 entry point (SMBIOS 3.0, table 2) QEMU offers for smbios-entry-point-type=64. */
+        private byte[] anchor64() {
+            byte[] ep = new byte[EntryPoint64.LENGTH];
+            System.arraycopy("_SM3_".getBytes(StandardCharsets.US_ASCII), 0, ep, EntryPoint64.ANCHOR, 5);
+            ep[EntryPoint64.ENTRY_LENGTH] = EntryPoint64.LENGTH;
+            ep[EntryPoint64.MAJOR] = 3;
+            ep[EntryPoint64.REVISION] = 1;
+            putU16(ep, EntryPoint64.TABLE_MAX_SIZE, out.size());
+            putU16(ep, EntryPoint64.TABLE_MAX_SIZE + 2, out.size() >>> 16);
+            return ep;
+        }
+
         private static void putU16(byte[] b, int off, int v) {
             b[off] = (byte) v;
             b[off + 1] = (byte) (v >>> 8);
@@ -238,6 +275,16 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
         static final int STRUCTURE_COUNT = 0x1c;
         static final int BCD_REVISION = 0x1e;
         static final byte LENGTH = 0x1f;
+    }
+
+    /** Field offsets of the 64-bit entry point (SMBIOS 3.x, table 2). */
+    private static final class EntryPoint64 {
+        static final int ANCHOR = 0x00;
+        static final int ENTRY_LENGTH = 0x06;
+        static final int MAJOR = 0x07;
+        static final int REVISION = 0x0a;
+        static final int TABLE_MAX_SIZE = 0x0c;
+        static final byte LENGTH = 0x18;
     }
 
     /** The structures' types in table order, found by walking each formatted area and its string-set. */

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Encoders for each structure type QEMU 7.2 builds (DMTF SMBIOS 3.x, section 7: types 0, 1, 2, 3, 4, 8, 11,
- * 16, 17, 19 and 32), with the SMBIOS 2.8 formatted-area lengths and the constant field values QEMU writes.
+ * 16, 17, 19, 32 and 41), with the SMBIOS 2.8 formatted-area lengths (type 4 grows by its 3.0 fields under
+ * the 64-bit entry point) and the constant field values QEMU writes.
  * Offsets are the spec's; strings are added in QEMU's order, which fixes their numbers.
  */
 final class SmbiosTypes {
@@ -21,6 +22,9 @@ final class SmbiosTypes {
     static final int MEMORY_DEVICE_LENGTH = 0x28;
     static final int ARRAY_MAPPED_LENGTH = 0x1f;
     static final int BOOT_INFO_LENGTH = 0x0b;
+    /** Type 4 with the SMBIOS 3.0 fields core count 2, core enabled 2 and thread count 2. */
+    static final int PROCESSOR_LENGTH_V3 = 0x30;
+    static final int ONBOARD_DEVICE_LENGTH = 0x0b;
 
     /** SeaBIOS's segment, which QEMU copies: the BIOS starts at 0xE8000. */
     private static final int BIOS_START_SEGMENT = 0xe800;
@@ -137,6 +141,7 @@ final class SmbiosTypes {
 
     /** Type 4, Processor Information (section 7.5), one per socket; instance numbers the socket. */
     static byte[] processor(int handle, int instance, int noCache, SmbiosInputs in) {
+        boolean v3 = in.entryPoint() == SmbiosInputs.EntryPointType.BITS_64;
         int t = SmbiosTables.TYPE_PROCESSOR;
         SmbiosOptions o = in.options();
         String socket = String.format("%s%2x", or(o.string(t, "sock_pfx"), "CPU"), instance);
@@ -144,7 +149,13 @@ final class SmbiosTypes {
                 : (in.cpuidVersion() & 0xffff_ffffL) | ((long) in.cpuidFeatures() << 32);
         int cores = Math.min(in.topology().coresPerSocket(), MAX_BYTE_COUNT);
         int threads = Math.min(in.topology().threadsPerSocket(), MAX_BYTE_COUNT);
-        return new SmbiosStructure(t, PROCESSOR_LENGTH, handle)
+        SmbiosStructure s = new SmbiosStructure(t, v3 ? PROCESSOR_LENGTH_V3 : PROCESSOR_LENGTH, handle);
+        if (v3) {
+            s.u16(0x2a, in.topology().coresPerSocket())
+                    .u16(0x2c, in.topology().coresPerSocket())
+                    .u16(0x2e, in.topology().threadsPerSocket());
+        }
+        return s
                 .string(0x04, socket)
                 .u8(0x05, PROCESSOR_TYPE_CPU)
                 .u8(0x06, PROCESSOR_FAMILY_OTHER)
@@ -176,6 +187,17 @@ final class SmbiosTypes {
                 .string(0x06, p.externalReference())
                 .u8(0x07, p.connectorType())
                 .u8(0x08, p.portType())
+                .encode();
+    }
+
+    /** Type 41, Onboard Devices Extended Information (section 7.42), at segment 0 and the given bus/devfn. */
+    static byte[] onboardDevice(int handle, SmbiosOptions.OnboardDevice d, int bus, int devfn) {
+        return new SmbiosStructure(SmbiosTables.TYPE_ONBOARD_DEVICE, ONBOARD_DEVICE_LENGTH, handle)
+                .string(0x04, d.designation())
+                .u8(0x05, d.deviceType())
+                .u8(0x06, d.instance())
+                .u8(0x09, bus)
+                .u8(0x0a, devfn)
                 .encode();
     }
 

@@ -120,11 +120,25 @@ class SmbiosOptionsTest {
     }
 
     @Test
+    void onboardDevicesNeedARootBusDevice() {
+        SmbiosOptions o = SmbiosOptions.parse(List.of("type=41,pcidev=nic0"));
+        SmbiosInputs in = SmbiosInputs.pc(128L << 20, ONE, 0, 0, Optional.empty(), o);
+        assertEquals("No PCI device nic0 for SMBIOS type 41 entry (null)",
+                assertThrows(OptionException.class, () -> SmbiosTables.build(in)).formatted());
+        assertEquals("Cannot create type 41 entry for PCI device nic0: not attached to the root bus",
+                assertThrows(OptionException.class, () -> SmbiosTables.build(in.withPciDevices(
+                        id -> Optional.of(new SmbiosInputs.PciLocation(1, 0, false))))).formatted());
+        assertEquals("-smbios type=41,kind=Video: invalid parameter value: Video", error("type=41,kind=Video"));
+    }
+
+    @Test
     void pcRamLayout() {
         assertEquals(List.of(new SmbiosInputs.MemoryArea(0, 128L << 20)), SmbiosInputs.pcRamAreas(128L << 20));
         assertEquals(List.of(new SmbiosInputs.MemoryArea(0, 3L << 30)), SmbiosInputs.pcRamAreas(3L << 30));
         assertEquals(List.of(new SmbiosInputs.MemoryArea(0, 3L << 30),
                 new SmbiosInputs.MemoryArea(1L << 32, 512L << 20)), SmbiosInputs.pcRamAreas(3584L << 20));
+        assertEquals(List.of(new SmbiosInputs.MemoryArea(0, 1L << 30),
+                new SmbiosInputs.MemoryArea(1L << 32, 1L << 30)), SmbiosInputs.pcRamAreas(2L << 30, 1L << 30));
     }
 
     @Test

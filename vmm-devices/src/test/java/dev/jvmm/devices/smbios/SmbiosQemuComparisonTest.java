@@ -120,6 +120,23 @@ class SmbiosQemuComparisonTest {
     }
 
     @Test
+    void entryPoint64() throws Exception {
+        compare(List.of("-machine", "pc,smbios-entry-point-type=64", "-smp", "6,sockets=2,cores=3"), 128L << 20,
+                new SmbiosInputs.Topology(2, 1, 3, 1), Optional.empty(), List.of("type=4,part=p"),
+                in -> in.withEntryPoint(SmbiosInputs.EntryPointType.BITS_64));
+    }
+
+    @Test
+    void onboardDevices() throws Exception {
+        // with -nodefaults the first free slot after the PIIX functions is 2: devfn 0x10 on bus 0
+        compare(List.of("-device", "virtio-rng-pci,id=rng0"), 128L << 20, ONE, Optional.empty(),
+                List.of("type=41,designation=Onboard,kind=ethernet,instance=3,pcidev=rng0", "type=41,kind=sas",
+                        "type=41,designation=x,instance=300"),
+                in -> in.withPciDevices(id -> id.equals("rng0")
+                        ? Optional.of(new SmbiosInputs.PciLocation(0, 0x10, true)) : Optional.empty()));
+    }
+
+    @Test
     void errorMessages() throws Exception {
         Path tiny = dir.resolve("tiny.bin");
         Files.write(tiny, new byte[] {1, 2});
@@ -129,7 +146,8 @@ class SmbiosQemuComparisonTest {
                 "type=1,uuid=zz", "type=4,max-speed=70000", "type=4,current-speed=-1", "type=17,speed=0x",
                 "type=17,speed=99999999999999999999", "vendor=x", "", "file=/nonexistent/smbios.bin",
                 "file=" + tiny, "file=" + tiny + ",type=1", "type=11,path=/nonexistent/oem.txt",
-                "type=11,path=" + nul, "type=9,slot_designation=x", "type=1,,x")) {
+                "type=11,path=" + nul, "type=9,slot_designation=x", "type=1,,x", "type=41,kind=bogus",
+                "type=41,instance=x", "type=8,port_type=x")) {
             OptionException ours = assertThrows(OptionException.class, () -> SmbiosOptions.parse(List.of(bad)));
             assertEquals(qemuError("-smbios", bad), Qtest.QEMU + ": " + ours.formatted(), bad);
         }
@@ -148,6 +166,13 @@ class SmbiosQemuComparisonTest {
     /** Starts QEMU with the options, builds ours from the same inputs, and compares both files. */
     private static void compare(List<String> qemuArgs, long ram, SmbiosInputs.Topology topology,
                                 Optional<UUID> uuid, List<String> smbios) throws Exception {
+        compare(qemuArgs, ram, topology, uuid, smbios, in -> in);
+    }
+
+    /** The same, with the builder's inputs adjusted by machine (entry point type, PCI devices). */
+    private static void compare(List<String> qemuArgs, long ram, SmbiosInputs.Topology topology,
+                                Optional<UUID> uuid, List<String> smbios,
+                                java.util.function.UnaryOperator<SmbiosInputs> machine) throws Exception {
         // -S: under TCG, SeaBIOS would otherwise run and move the fw_cfg selector under our reads
         List<String> argv = new ArrayList<>(List.of("-S"));
         argv.addAll(qemuArgs);
@@ -163,8 +188,8 @@ class SmbiosQemuComparisonTest {
         SmbiosOptions options = SmbiosOptions.parse(smbios);
         long id = processorId(qemuTables);
         Optional<UUID> effective = uuid.isPresent() ? uuid : options.uuid();
-        SmbiosTables ours = SmbiosTables.build(SmbiosInputs.pc(ram, topology, (int) id, (int) (id >>> 32),
-                effective, options));
+        SmbiosTables ours = SmbiosTables.build(machine.apply(SmbiosInputs.pc(ram, topology, (int) id,
+                (int) (id >>> 32), effective, options)));
         assertEquals(HexFormat.of().formatHex(qemuTables), HexFormat.of().formatHex(ours.tables()),
                 "tables for " + argv);
         assertEquals(HexFormat.of().formatHex(qemu.get(SmbiosTables.ANCHOR_FILE)),
