@@ -52,7 +52,7 @@ final class SmbiosOptionParser {
     private int currentSpeed = SmbiosOptions.DEFAULT_CPU_SPEED;
     private int memorySpeed;
     private final List<SmbiosOptions.Port> ports = new ArrayList<>();
-    private final List<SmbiosOptions.OnboardDevice> slots = new ArrayList<>();
+    private final List<SmbiosOptions.OnboardDevice> onboardDevices = new ArrayList<>();
     private final List<byte[]> oemStrings = new ArrayList<>();
     private final List<SmbiosOptions.RawStructure> files = new ArrayList<>();
     private UUID uuid;
@@ -136,7 +136,7 @@ final class SmbiosOptionParser {
                 if (code < 0) {
                     throw new OptionException(option, "invalid parameter value: " + kind);
                 }
-                slots.add(new SmbiosOptions.OnboardDevice(last.get("designation"), (code + 1) | ONBOARD_ENABLED,
+                onboardDevices.add(new SmbiosOptions.OnboardDevice(last.get("designation"), (code + 1) | ONBOARD_ENABLED,
                         (int) number(option, last, "instance", 1) & 0xff, last.get("pcidev")));
             }
             default -> throw new OptionException(option,
@@ -146,7 +146,7 @@ final class SmbiosOptionParser {
 
     SmbiosOptions result() {
         return new SmbiosOptions(strings, fieldTypes, binaryTypes, Optional.ofNullable(release), uefi,
-                processorId, maxSpeed, currentSpeed, memorySpeed, ports, slots, oemStrings, files,
+                processorId, maxSpeed, currentSpeed, memorySpeed, ports, onboardDevices, oemStrings, files,
                 Optional.ofNullable(uuid), uuidOption);
     }
 

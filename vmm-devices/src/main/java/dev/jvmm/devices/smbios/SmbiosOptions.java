@@ -25,7 +25,7 @@ import java.util.UUID;
  * @param currentSpeed type 4 {@code current-speed=} in MHz
  * @param memorySpeed  type 17 {@code speed=} in MT/s, already cut to 16 bits as QEMU stores it
  * @param ports        type 8 structures, one per {@code -smbios type=8}
- * @param slots        type 41 structures, one per {@code -smbios type=41}
+ * @param onboardDevices type 41 structures, one per {@code -smbios type=41}
  * @param oemStrings   type 11 strings in order ({@code value=} text, {@code path=} file contents)
  * @param files        the {@code file=} blobs in order; QEMU puts them first in the table
  * @param uuid         the type 1 {@code uuid=}, when one was given
@@ -35,8 +35,8 @@ import java.util.UUID;
 public record SmbiosOptions(Map<Integer, Map<String, String>> strings, Set<Integer> fieldTypes,
                             Set<Integer> binaryTypes, Optional<Release> release, boolean uefi, long processorId,
                             int maxSpeed, int currentSpeed, int memorySpeed, List<Port> ports,
-                            List<OnboardDevice> slots, List<byte[]> oemStrings, List<RawStructure> files, Optional<UUID> uuid,
-                            int uuidOption) {
+                            List<OnboardDevice> onboardDevices, List<byte[]> oemStrings, List<RawStructure> files,
+                            Optional<UUID> uuid, int uuidOption) {
     /** Highest structure type the options may name (QEMU's SMBIOS_MAX_TYPE). */
     public static final int MAX_TYPE = 127;
     /** Type 4 speeds when not given: SVVP requires non-zero ("unknown") speeds, and QEMU has used 2000 MHz. */
@@ -44,14 +44,15 @@ public record SmbiosOptions(Map<Integer, Map<String, String>> strings, Set<Integ
 
     /** No -smbios option at all. */
     public static final SmbiosOptions NONE = new SmbiosOptions(Map.of(), Set.of(), Set.of(), Optional.empty(),
-            false, 0, DEFAULT_CPU_SPEED, DEFAULT_CPU_SPEED, 0, List.of(), List.of(), List.of(), List.of(), Optional.empty(), -1);
+            false, 0, DEFAULT_CPU_SPEED, DEFAULT_CPU_SPEED, 0, List.of(), List.of(), List.of(), List.of(),
+            Optional.empty(), -1);
 
     public SmbiosOptions {
         strings = Map.copyOf(strings);
         fieldTypes = Set.copyOf(fieldTypes);
         binaryTypes = Set.copyOf(binaryTypes);
         ports = List.copyOf(ports);
-        slots = List.copyOf(slots);
+        onboardDevices = List.copyOf(onboardDevices);
         oemStrings = List.copyOf(oemStrings);
         files = List.copyOf(files);
     }

@@ -76,6 +76,24 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
         return new SmbiosTablesBuilder(in).build();
     }
 
+    /** The fw_cfg key that holds the machine UUID (FW_CFG_UUID), which QEMU offers beside the SMBIOS files. */
+    public static final int FW_CFG_UUID_KEY = 0x02;
+
+    /**
+     * The FW_CFG_UUID contents: the 16 UUID bytes in RFC 4122 (big-endian) order, all zero without a UUID, as
+     * QEMU always offers the key.
+     */
+    public static byte[] fwCfgUuid(java.util.Optional<UUID> uuid) {
+        byte[] b = new byte[16];
+        uuid.ifPresent(u -> {
+            for (int i = 0; i < 8; i++) {
+                b[i] = (byte) (u.getMostSignificantBits() >>> (56 - 8 * i));
+                b[8 + i] = (byte) (u.getLeastSignificantBits() >>> (56 - 8 * i));
+            }
+        });
+        return b;
+    }
+
     /** Type 1 UUID bytes in SMBIOS 2.6+ wire order: the first three fields little-endian, the rest as is. */
     static byte[] uuidWireBytes(UUID uuid) {
         byte[] b = new byte[16];
@@ -149,8 +167,8 @@ public record SmbiosTables(byte[] tables, byte[] anchor) {
                 add(new SmbiosStructure(TYPE_BOOT_INFO, SmbiosTypes.BOOT_INFO_LENGTH, HANDLE_BOOT_INFO).encode());
             }
             if (built(TYPE_ONBOARD_DEVICE, true)) {
-                for (int i = 0; i < opts.slots().size(); i++) {
-                    add(onboardDevice(HANDLE_ONBOARD_DEVICE + i, opts.slots().get(i)));
+                for (int i = 0; i < opts.onboardDevices().size(); i++) {
+                    add(onboardDevice(HANDLE_ONBOARD_DEVICE + i, opts.onboardDevices().get(i)));
                 }
             }
             if (built(TYPE_END, true)) {

@@ -179,15 +179,19 @@ class SmbiosQemuComparisonTest {
         smbios.forEach(s -> argv.addAll(List.of("-smbios", s)));
         Map<String, byte[]> qemu;
         byte[] legacy;
+        byte[] fwCfgUuid;
         try (Qtest q = Qtest.start(argv.toArray(String[]::new))) {
             qemu = readFiles(q);
             legacy = read(q, LEGACY_SMBIOS, 2);
+            fwCfgUuid = read(q, SmbiosTables.FW_CFG_UUID_KEY, 16);
         }
         assertEquals("0000", HexFormat.of().formatHex(legacy), "no legacy SMBIOS entries for pc-i440fx-7.2");
         byte[] qemuTables = qemu.get(SmbiosTables.TABLES_FILE);
         SmbiosOptions options = SmbiosOptions.parse(smbios);
         long id = processorId(qemuTables);
         Optional<UUID> effective = uuid.isPresent() ? uuid : options.uuid();
+        assertEquals(HexFormat.of().formatHex(fwCfgUuid), HexFormat.of().formatHex(SmbiosTables.fwCfgUuid(effective)),
+                "FW_CFG_UUID for " + argv);
         SmbiosTables ours = SmbiosTables.build(machine.apply(SmbiosInputs.pc(ram, topology, (int) id,
                 (int) (id >>> 32), effective, options)));
         assertEquals(HexFormat.of().formatHex(qemuTables), HexFormat.of().formatHex(ours.tables()),
