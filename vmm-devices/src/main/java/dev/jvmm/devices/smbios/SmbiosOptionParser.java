@@ -5,8 +5,10 @@ import dev.jvmm.core.config.QemuOpts;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +64,7 @@ final class SmbiosOptionParser {
     private record Opt(String key, String value) {
     }
 
+    /** Applies the index-th -smbios option (0-based, for the UUID's precedence) on top of the earlier ones. */
     void add(int index, String text) {
         String option = "-smbios " + text;
         List<Opt> opts = split(option, text);
@@ -144,6 +147,7 @@ final class SmbiosOptionParser {
         }
     }
 
+    /** What all options so far asked for. */
     SmbiosOptions result() {
         return new SmbiosOptions(strings, fieldTypes, binaryTypes, Optional.ofNullable(release), uefi,
                 processorId, maxSpeed, currentSpeed, memorySpeed, ports, onboardDevices, oemStrings, files,
@@ -168,7 +172,7 @@ final class SmbiosOptionParser {
         validate(option, opts, List.of("value", "path"), List.of(), List.of());
         for (Opt o : opts) {
             if (o.key().equals("value")) {
-                oemStrings.add(o.value().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                oemStrings.add(o.value().getBytes(StandardCharsets.UTF_8));
             } else if (o.key().equals("path")) {
                 oemStrings.add(readOemFile(option, o.value()));
             }
@@ -186,7 +190,7 @@ final class SmbiosOptionParser {
             throw new OptionException(option, "Could not open '" + path + "': No such file or directory");
         } catch (AccessDeniedException e) {
             throw new OptionException(option, "Could not open '" + path + "': Permission denied");
-        } catch (IOException | java.nio.file.InvalidPathException e) {
+        } catch (IOException | InvalidPathException e) {
             throw new OptionException(option, "Could not open '" + path + "': " + e.getMessage());
         }
         for (byte b : data) {
@@ -206,7 +210,7 @@ final class SmbiosOptionParser {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(Path.of(path));
-        } catch (IOException | java.nio.file.InvalidPathException e) {
+        } catch (IOException | InvalidPathException e) {
             bytes = null;
         }
         if (bytes == null || bytes.length < SmbiosStructure.HEADER_SIZE) {
