@@ -21,6 +21,7 @@ final class CommandLineOptions {
                     p("type", "string")),
             option("sandbox", p("resourcecontrol", "string"), p("spawn", "string"),
                     p("elevateprivileges", "string"), p("obsolete", "string"), p("enable", "boolean")),
+            option("smbios"),
             option("action", p("watchdog", "string"), p("panic", "string"), p("reboot", "string"),
                     p("shutdown", "string")),
             option("fw_cfg", p("gen_id", "string"), p("string", "string"), p("file", "string"),

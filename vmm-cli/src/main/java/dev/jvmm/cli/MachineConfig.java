@@ -3,6 +3,7 @@ package dev.jvmm.cli;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.devices.pc.PcProperties;
+import dev.jvmm.devices.smbios.SmbiosOptions;
 import dev.jvmm.kvm.seccomp.Sandbox;
 
 import java.nio.file.Path;
@@ -14,6 +15,9 @@ import java.util.UUID;
  * A validated machine description built from the command line: what to build, before anything is built.
  *
  * @param serials     one backend spec per COM port in order (-serial values, or the default)
+ * @param uuid        the machine UUID: the last of -uuid and -smbios type=1,uuid=, as QEMU keeps one; it is
+ *                    the SMBIOS type 1 UUID and fw_cfg's FW_CFG_UUID (key 0x02)
+ * @param smbios      the -smbios options, parsed and checked (file= blobs read), for the SMBIOS builder
  * @param cpu the -cpu value (model and its settings), QEMU's default model when -cpu is absent
  * @param drives      -drive values and the -hda..-hdd/-cdrom shorthands as -drive texts, in command-line order
  *                    (parsed by the block layer, which owns their defaults)
@@ -35,6 +39,7 @@ record MachineConfig(
         String cpu,
         Optional<String> name,
         Optional<UUID> uuid,
+        SmbiosOptions smbios,
         boolean noReboot,
         boolean noShutdown,
         boolean startPaused,

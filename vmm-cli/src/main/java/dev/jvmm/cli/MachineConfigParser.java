@@ -5,6 +5,7 @@ import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.devices.pc.PcProperties;
+import dev.jvmm.devices.smbios.SmbiosOptions;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.boot.MemoryLayout;
 import dev.jvmm.kvm.seccomp.DenyGroup;
@@ -76,6 +77,8 @@ final class MachineConfigParser {
             }
         }
         checkLowRam(ram, pc.maxRamBelow4g());
+        Optional<UUID> uuid = parseUuid(cl.uuid);
+        SmbiosOptions smbios = SmbiosOptions.parse(cl.smbios);
         return new MachineConfig(
                 ram,
                 parseSmp(cl.smp != null ? cl.smp : pc.smp().orElse(null)),
@@ -84,7 +87,8 @@ final class MachineConfigParser {
                 Optional.ofNullable(cl.append).or(pc::append).orElse(""),
                 parseCpu(cl.cpu),
                 parseName(cl.name),
-                parseUuid(cl.uuid),
+                machineUuid(uuid, cl.smbiosBeforeUuid, smbios),
+                smbios,
                 cl.noReboot,
                 cl.noShutdown,
                 cl.freeze,
@@ -303,10 +307,19 @@ final class MachineConfigParser {
         if (text == null) {
             return Optional.empty();
         }
-        if (!text.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
-            throw new OptionException(null, "Fail to parse UUID string. Wrong format.");
+        return Optional.of(SmbiosOptions.parseUuid(text).orElseThrow(
+                () -> new OptionException("-uuid " + text, "failed to parse UUID string: wrong format")));
+    }
+
+    /**
+     * The machine UUID, which QEMU keeps in one place for -uuid and -smbios type=1,uuid=: whichever of the two
+     * came last on the command line wins.
+     */
+    static Optional<UUID> machineUuid(Optional<UUID> uuidOption, int smbiosBeforeUuid, SmbiosOptions smbios) {
+        if (smbios.uuid().isPresent() && (uuidOption.isEmpty() || smbios.uuidOption() >= smbiosBeforeUuid)) {
+            return smbios.uuid();
         }
-        return Optional.of(UUID.fromString(text));
+        return uuidOption;
     }
 
     /**

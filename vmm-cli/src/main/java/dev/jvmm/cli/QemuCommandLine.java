@@ -118,8 +118,19 @@ final class QemuCommandLine {
     @Option(names = {"-name", "--name"}, paramLabel = "[guest=]NAME[,debug-threads=on]", description = "guest name")
     String name;
 
-    @Option(names = {"-uuid", "--uuid"}, paramLabel = "UUID", description = "machine UUID")
     String uuid;
+    /** How many -smbios options came before the last -uuid: QEMU keeps whichever UUID comes last. */
+    int smbiosBeforeUuid;
+
+    @Option(names = {"-uuid", "--uuid"}, paramLabel = "UUID", description = "machine UUID")
+    void uuid(String value) {
+        uuid = value;
+        smbiosBeforeUuid = smbios.size();
+    }
+
+    @Option(names = {"-smbios", "--smbios"}, paramLabel = "file=BINARY | type=N[,field=value...]",
+            description = "SMBIOS structure from a file, or fields of structure type 0, 1, 2, 3, 4, 8, 11, 17 or 41")
+    List<String> smbios = new ArrayList<>();
 
     @Option(names = {"-no-reboot", "--no-reboot"}, description = "exit instead of rebooting")
     boolean noReboot;

@@ -164,6 +164,6 @@ class CommandLineTest {
 
     @Test
     void badUuid() {
-        assertEquals("jvmm: Fail to parse UUID string. Wrong format.\n", run("-uuid", "nope").err());
+        assertEquals("jvmm: -uuid nope: failed to parse UUID string: wrong format\n", run("-uuid", "nope").err());
     }
 }
