@@ -1,0 +1,156 @@
+package dev.jvmm.devices.timer;
+
+import dev.jvmm.devices.Qtest;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The HPET against QEMU 7.2's, through qtest on the pc machine (intcap 0x4 as QEMU's pc board sets, GSI
+ * changes seen by irq_intercept_in ioapic).
+ *
+ * <p>Register scripts run with -S: QEMU's guest clock stands still there, as ours does while paused, so even
+ * the main counter reads the same. Firing runs with the clock going: QEMU without -S on a firmware that is
+ * one page of HLT and without its PIT (whose ticks would mix in), waiting long enough for every expiry, and
+ * never reading a value that depends on how long it waited. With -S, QEMU's PIT sits behind the HPET's PIT
+ * input (its output high after reset), so the rig puts one there too.
+ */
+class HpetQtestComparisonTest {
+    private static final long B = Hpet.HPET_BASE;
+
+    @TempDir
+    static Path dir;
+    private static Path haltBios;
+
+    @BeforeAll
+    static void bios() throws Exception {
+        byte[] hlt = new byte[0x10000];
+        Arrays.fill(hlt, (byte) 0xf4);
+        haltBios = Files.write(dir.resolve("hlt.bin"), hlt);
+    }
+
+    private static String a(long off) {
+        return "0x" + Long.toHexString(B + off);
+    }
+
+    private static void sameAsQemu(boolean running, List<String> script) throws Exception {
+        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
+        List<String> qemu;
+        String[] args = running
+                ? new String[] {"-m", "128", "-machine", "pit=off", "-bios", haltBios.toString()}
+                : new String[] {"-S", "-m", "128"};
+        try (Qtest q = Qtest.start(args)) {
+            q.command("irq_intercept_in ioapic");
+            qemu = HpetRig.run(q, script);
+        }
+        try (HpetRig rig = new HpetRig(!running)) {
+            if (running) {
+                rig.clock.resume();
+            }
+            assertEquals(String.join("\n", qemu), String.join("\n", rig.run(script)));
+        }
+    }
+
+    private static List<String> dumpAll() {
+        List<String> s = new ArrayList<>();
+        for (int off = 0; off < Hpet.HPET_LEN; off += 4) {
+            s.add("readl " + a(off));
+        }
+        return s;
+    }
+
+    @Test
+    void registersAfterReset() throws Exception {
+        List<String> s = dumpAll();
+        s.addAll(List.of("readq " + a(0), "readq " + a(0x100), "readq " + a(0x108), "readw " + a(0),
+                "readb " + a(1), "readl " + a(2), "readq " + a(4), "readw " + a(0x100)));
+        sameAsQemu(false, s);
+    }
+
+    /** Every pattern written to every dword, then everything read back; narrow and unaligned writes too. */
+    @Test
+    void garbageEverywhere() throws Exception {
+        List<String> s = new ArrayList<>();
+        for (String p : List.of("0xffffffff", "0x0", "0x55555555", "0xaaaaaaaa", "0x7f4e", "0xc1b5", "0x0")) {
+            for (int off = 0; off < Hpet.HPET_LEN; off += 4) {
+                s.add("writel " + a(off) + " " + p);
+            }
+            s.addAll(dumpAll());
+        }
+        s.addAll(List.of("writew " + a(0x10) + " 0x3", "writeb " + a(0x100) + " 0xff", "writel " + a(0x102)
+                + " 0xffff", "writeq " + a(0x108) + " 0x123456789abcdef0", "writeq " + a(0xf0) + " 0xfedcba9876543210",
+                "writeq " + a(0x104) + " 0xffffffffffffffff"));
+        s.addAll(dumpAll());
+        sameAsQemu(false, s);
+    }
+
+    /** The main counter written while stopped, read while running on a clock that stands still. */
+    @Test
+    void mainCounter() throws Exception {
+        sameAsQemu(false, List.of("writel " + a(0xf0) + " 0x89abcdef", "writel " + a(0xf4) + " 0x1234567",
+                "readq " + a(0xf0), "writel " + a(0x10) + " 0x1", "readl " + a(0xf0), "readl " + a(0xf4),
+                "writel " + a(0xf0) + " 0x5", "readq " + a(0xf0), "writel " + a(0x10) + " 0x0", "readq " + a(0xf0),
+                "writeq " + a(0xf0) + " 0xffffffffffffffff", "writel " + a(0x10) + " 0x1", "readq " + a(0xf0),
+                "writel " + a(0x10) + " 0x0", "readq " + a(0xf0)));
+    }
+
+    /** Comparator writes in one-shot, periodic, Tn_VAL_SET_CNF and 32-bit mode, halves and switches. */
+    @Test
+    void comparatorAndPeriod() throws Exception {
+        List<String> s = new ArrayList<>();
+        int t = 0x120;
+        for (String cfg : List.of("0x0", "0x8", "0x48", "0x100", "0x108", "0x148", "0x4c")) {
+            s.addAll(List.of("writel " + a(t) + " " + cfg, "writel " + a(t + 8) + " 0xfedcba98",
+                    "readq " + a(t), "readq " + a(t + 8), "writel " + a(t + 12) + " 0x87654321",
+                    "readq " + a(t), "readq " + a(t + 8), "writel " + a(t) + " 0x148", "readq " + a(t + 8),
+                    "writeq " + a(t + 8) + " 0xffffffffffffffff", "readq " + a(t + 8), "readq " + a(t)));
+        }
+        s.addAll(List.of("writel " + a(0x10) + " 0x1", "writel " + a(t) + " 0x4e", "writel " + a(t + 8) + " 0x0",
+                "writel " + a(t + 8) + " 0x10", "readq " + a(t + 8), "readl " + a(0x20)));
+        sameAsQemu(false, s);
+    }
+
+    /** A one-shot edge pulses its route; a level one raises it and sets its status bit until cleared. */
+    @Test
+    void oneShotEdgeAndLevel() throws Exception {
+        sameAsQemu(true, List.of("writel " + a(0x100) + " 0x404", "writel " + a(0x108) + " 0x1000",
+                "writel " + a(0x120) + " 0x406", "writel " + a(0x128) + " 0x2000", "writel " + a(0x10) + " 0x1",
+                "sleep 200", "readl " + a(0x20), "writel " + a(0x20) + " 0x1", "readl " + a(0x20),
+                "writel " + a(0x20) + " 0x2", "readl " + a(0x20), "writel " + a(0x10) + " 0x0", "readl " + a(0x20)));
+    }
+
+    /** Legacy replacement: timer 0 to GSI 0, timer 1 to GSI 8; leaving it gives GSI 8 back to the RTC. */
+    @Test
+    void legacyReplacementRouting() throws Exception {
+        sameAsQemu(true, List.of("writel " + a(0x100) + " 0x404", "writel " + a(0x108) + " 0x1000",
+                "writel " + a(0x120) + " 0x406", "writel " + a(0x128) + " 0x2000", "writel " + a(0x10) + " 0x3",
+                "sleep 200", "readl " + a(0x20), "readl " + a(0x10), "writel " + a(0x10) + " 0x1",
+                "readl " + a(0x20), "writel " + a(0x20) + " 0x3", "readl " + a(0x20)));
+    }
+
+    /** A periodic level timer raises once and advances its comparator by whole periods. */
+    @Test
+    void periodicLevel() throws Exception {
+        sameAsQemu(true, List.of("writel " + a(0x100) + " 0x44e", "writel " + a(0x108) + " 0x1000",
+                "writel " + a(0x108) + " 0x1000", "writel " + a(0x10) + " 0x1", "sleep 200", "readl " + a(0x20),
+                "~readl " + a(0x108), "writel " + a(0x100) + " 0x44a", "readl " + a(0x20)));
+    }
+
+    /** A 32-bit one-shot fires at the counter's wrap and again at the match; a past comparator at once. */
+    @Test
+    void wrapAndPastComparator() throws Exception {
+        sameAsQemu(true, List.of("writel " + a(0xf0) + " 0xffffff00", "writel " + a(0x100) + " 0x504",
+                "writel " + a(0x108) + " 0x100", "writel " + a(0x120) + " 0x404", "writel " + a(0x128) + " 0x10",
+                "writel " + a(0x10) + " 0x1", "sleep 200", "readl " + a(0x20), "~readl " + a(0xf0),
+                "writel " + a(0x10) + " 0x0"));
+    }
+}
