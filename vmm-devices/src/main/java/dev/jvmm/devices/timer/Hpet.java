@@ -613,7 +613,8 @@ public final class Hpet implements IoHandler, Saveable {
         for (int i = 0; i < timers.length; i++) {
             r.begin("t");
             long c = r.u64("config");
-            long fixed = i < numTimers ? timers[i].config & ~(long) Tn_CONF_WRITABLE : c & ~(long) Tn_CONF_WRITABLE;
+            // Reset sets the capabilities; the extra slot never gets any.
+            long fixed = i < numTimers ? timers[i].config & ~(long) Tn_CONF_WRITABLE : 0;
             if ((c & ~(long) Tn_CONF_WRITABLE) != fixed) {
                 throw r.invalid("config", String.format("timer %d: 0x%x changes read-only bits", i, c));
             }
