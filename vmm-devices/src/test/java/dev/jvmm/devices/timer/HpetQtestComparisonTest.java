@@ -43,16 +43,23 @@ class HpetQtestComparisonTest {
     }
 
     private static void sameAsQemu(boolean running, List<String> script) throws Exception {
+        sameAsQemu(running, List.of(), () -> new HpetRig(!running), script);
+    }
+
+    /** The script on QEMU started with extra arguments (-global hpet.X=Y) and on the rig made to match. */
+    private static void sameAsQemu(boolean running, List<String> extra, java.util.function.Supplier<HpetRig> rigs,
+                                   List<String> script) throws Exception {
         assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
         List<String> qemu;
-        String[] args = running
-                ? new String[] {"-m", "128", "-machine", "pit=off", "-bios", haltBios.toString()}
-                : new String[] {"-S", "-m", "128"};
-        try (Qtest q = Qtest.start(args)) {
+        List<String> args = new ArrayList<>(running
+                ? List.of("-m", "128", "-machine", "pit=off", "-bios", haltBios.toString())
+                : List.of("-S", "-m", "128"));
+        args.addAll(extra);
+        try (Qtest q = Qtest.start(args.toArray(String[]::new))) {
             q.command("irq_intercept_in ioapic");
             qemu = HpetRig.run(q, script);
         }
-        try (HpetRig rig = new HpetRig(!running)) {
+        try (HpetRig rig = rigs.get()) {
             if (running) {
                 rig.clock.resume();
             }
@@ -152,5 +159,27 @@ class HpetQtestComparisonTest {
                 "writel " + a(0x108) + " 0x100", "writel " + a(0x120) + " 0x404", "writel " + a(0x128) + " 0x10",
                 "writel " + a(0x10) + " 0x1", "sleep 200", "readl " + a(0x20), "~readl " + a(0xf0),
                 "writel " + a(0x10) + " 0x0"));
+    }
+
+    /** The board's settings through -global: more timers, every IOAPIC input QEMU's q35 allows, FSB capable. */
+    @Test
+    void globalSettings() throws Exception {
+        List<String> s = dumpAll();
+        for (int off = 0; off < Hpet.HPET_LEN; off += 4) {
+            s.add("writel " + a(off) + " 0xffffffff");
+        }
+        s.addAll(dumpAll());
+        sameAsQemu(false, List.of("-global", "hpet.timers=5", "-global", "hpet.msi=on", "-global",
+                "hpet.hpet-intcap=0xff0104"), () -> new HpetRig(true, 5, 0xff0104, true), s);
+    }
+
+    /** Tn_FSB_EN_CNF: the expiry writes the route register's message to its address instead of an IRQ. */
+    @Test
+    void fsbDelivery() throws Exception {
+        sameAsQemu(true, List.of("-global", "hpet.msi=on"), () -> new HpetRig(false, 3, Hpet.PC_INT_ROUTE_CAP, true),
+                List.of("writel " + a(0x110) + " 0xdeadbeef", "writel " + a(0x114) + " 0x2000",
+                        "writel " + a(0x100) + " 0x4404", "writel " + a(0x108) + " 0x1000",
+                        "writel " + a(0x10) + " 0x1", "sleep 200", "readl 0x2000", "readl " + a(0x20),
+                        "writel " + a(0x10) + " 0x0"));
     }
 }

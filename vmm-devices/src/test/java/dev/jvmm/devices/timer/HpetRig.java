@@ -23,6 +23,7 @@ final class HpetRig implements AutoCloseable {
     final List<String> events = Collections.synchronizedList(new ArrayList<>());
     private final boolean[] levels = new boolean[32];
     final Hpet hpet;
+    final java.util.Map<Long, Integer> memory = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Without a PIT behind the HPET's PIT input (QEMU's -machine pit=off). */
     HpetRig() {
@@ -31,7 +32,13 @@ final class HpetRig implements AutoCloseable {
 
     /** With pit, QEMU's user-space PIT after reset: its output is high, and it drives it again when enabled. */
     HpetRig(boolean pit) {
-        hpet = new Hpet(clock, this::line);
+        this(pit, Hpet.MIN_TIMERS, Hpet.PC_INT_ROUTE_CAP, false);
+    }
+
+    /** A block with these settings; FSB messages land in {@link #memory}, which reads outside the block see. */
+    HpetRig(boolean pit, int timers, int intcap, boolean msi) {
+        hpet = new Hpet(clock, this::line, timers, intcap, msi);
+        hpet.setFsbDelivery((address, value) -> memory.put(address, value));
         if (pit) {
             attachPit();
         }
@@ -63,12 +70,20 @@ final class HpetRig implements AutoCloseable {
             String[] f = cmd.split(" ");
             if (f[0].equals("sleep")) {
                 Thread.sleep(Long.parseLong(f[1]));
+                settle();
                 continue;
             }
             boolean hidden = f[0].startsWith("~");
             String op = hidden ? f[0].substring(1) : f[0];
             long off = parse(f[1]) - Hpet.HPET_BASE;
             int size = size(op);
+            if (off < 0 || off >= Hpet.HPET_LEN) {
+                // Guest RAM, where FSB messages go: dwords only.
+                if (!hidden) {
+                    events.add(cmd + " = 0x" + Integer.toHexString(memory.getOrDefault(parse(f[1]), 0)));
+                }
+                continue;
+            }
             if (op.startsWith("read")) {
                 long v = hpet.read(off, size);
                 if (!hidden) {
@@ -80,6 +95,21 @@ final class HpetRig implements AutoCloseable {
         }
         synchronized (events) {
             return new ArrayList<>(events);
+        }
+    }
+
+    /**
+     * Lets expiries that are due run, however loaded the host: a task queued now runs after every one due
+     * before it, and the expiries those re-arm a few microseconds on are due before the next round.
+     */
+    private void settle() throws InterruptedException {
+        for (int round = 0; round < 3; round++) {
+            try {
+                executor.submit(() -> { }).get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException(e);
+            }
+            Thread.sleep(5);
         }
     }
 
