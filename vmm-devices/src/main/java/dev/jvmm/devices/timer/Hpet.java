@@ -585,10 +585,7 @@ public final class Hpet implements IoHandler, Saveable {
         w.begin("timer", timers.length);
         long now = clock.nanos();
         for (HpetTimer t : timers) {
-            long deadline = t.timer.deadline();
-            w.begin("t").u64("config", t.config).u64("cmp", t.cmp).u64("fsb", t.fsb).u64("period", t.period)
-                    .bool("wrap", t.wrapFlag).bool("armed", deadline >= 0)
-                    .u64("remaining-ns", deadline >= 0 ? Math.max(0, deadline - now) : 0).end();
+            t.save(w, now);
         }
         w.end();
     }
@@ -608,24 +605,10 @@ public final class Hpet implements IoHandler, Saveable {
         long cnt = r.u64("counter");
         boolean rtc = r.bool("rtc-irq-level");
         r.begin("timer", timers.length);
-        long[][] loaded = new long[timers.length][];
-        boolean[] wraps = new boolean[timers.length];
+        HpetTimer.Saved[] loaded = new HpetTimer.Saved[timers.length];
         for (int i = 0; i < timers.length; i++) {
-            r.begin("t");
-            long c = r.u64("config");
             // Reset sets the capabilities; the extra slot never gets any.
-            long fixed = i < numTimers ? timers[i].config & ~(long) Tn_CONF_WRITABLE : 0;
-            if ((c & ~(long) Tn_CONF_WRITABLE) != fixed) {
-                throw r.invalid("config", String.format("timer %d: 0x%x changes read-only bits", i, c));
-            }
-            long cmp = r.u64("cmp");
-            long fsb = r.u64("fsb");
-            long period = r.u64("period");
-            wraps[i] = r.bool("wrap");
-            boolean armed = r.bool("armed");
-            long remaining = r.u64("remaining-ns", 0, armed ? Long.MAX_VALUE : 0);
-            loaded[i] = new long[] {c, cmp, fsb, period, armed ? 1 : 0, remaining};
-            r.end();
+            loaded[i] = HpetTimer.Saved.read(r, i, i < numTimers ? timers[i].config & ~(long) Tn_CONF_WRITABLE : 0);
         }
         r.end();
         config = cfg;
@@ -634,18 +617,7 @@ public final class Hpet implements IoHandler, Saveable {
         offset = cnt * TICK_NANOS - clock.nanos();
         rtcIrqLevel = rtc;
         for (int i = 0; i < timers.length; i++) {
-            HpetTimer t = timers[i];
-            long[] v = loaded[i];
-            t.config = v[0];
-            t.cmp = v[1];
-            t.fsb = v[2];
-            t.period = v[3];
-            t.wrapFlag = wraps[i];
-            if (v[4] != 0) {
-                t.timer.modIn(v[5]);
-            } else {
-                t.timer.cancel();
-            }
+            loaded[i].applyTo(timers[i]);
         }
         // The PIT's gate follows the restored mode.
         legacy.pitEnabled(!legacyMode());

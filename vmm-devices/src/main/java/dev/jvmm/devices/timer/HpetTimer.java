@@ -1,6 +1,9 @@
 package dev.jvmm.devices.timer;
 
 import dev.jvmm.core.clock.VirtualClock;
+import dev.jvmm.core.vmstate.StateException;
+import dev.jvmm.core.vmstate.StateReader;
+import dev.jvmm.core.vmstate.StateWriter;
 
 /**
  * IA-PC HPET Specification 1.0a, sections 2.3.8 to 2.3.10: one timer's registers and the hidden state QEMU
@@ -85,5 +88,47 @@ final class HpetTimer {
             k = Long.divideUnsigned(x + Long.MIN_VALUE, -period) + 1;
         }
         return cmp + k * period;
+    }
+
+    /** The registers, the hidden state and the guest time left until the timer fires. */
+    void save(StateWriter w, long now) {
+        long deadline = timer.deadline();
+        w.begin("t").u64("config", config).u64("cmp", cmp).u64("fsb", fsb).u64("period", period)
+                .bool("wrap", wrapFlag).bool("armed", deadline >= 0)
+                .u64("remaining-ns", deadline >= 0 ? Math.max(0, deadline - now) : 0).end();
+    }
+
+    /** One timer as loaded, checked before any of it is applied. */
+    record Saved(long config, long cmp, long fsb, long period, boolean wrap, boolean armed, long remainingNanos) {
+        /** Reads timer n; the bits a guest cannot write must be fixedBits. */
+        static Saved read(StateReader r, int n, long fixedBits) throws StateException {
+            r.begin("t");
+            long c = r.u64("config");
+            if ((c & ~(long) Hpet.Tn_CONF_WRITABLE) != fixedBits) {
+                throw r.invalid("config", String.format("timer %d: 0x%x changes read-only bits", n, c));
+            }
+            long cmp = r.u64("cmp");
+            long fsb = r.u64("fsb");
+            long period = r.u64("period");
+            boolean wrap = r.bool("wrap");
+            boolean armed = r.bool("armed");
+            long remaining = r.u64("remaining-ns", 0, armed ? Long.MAX_VALUE : 0);
+            r.end();
+            return new Saved(c, cmp, fsb, period, wrap, armed, remaining);
+        }
+
+        /** Restores the timer and re-arms it against this machine's clock. */
+        void applyTo(HpetTimer t) {
+            t.config = config;
+            t.cmp = cmp;
+            t.fsb = fsb;
+            t.period = period;
+            t.wrapFlag = wrap;
+            if (armed) {
+                t.timer.modIn(remainingNanos);
+            } else {
+                t.timer.cancel();
+            }
+        }
     }
 }
