@@ -140,12 +140,13 @@ public final class Hpet implements IoHandler, Saveable {
     /**
      * Realizes the block on the board's ISA lines (GSIs 0-15; the pc board's intcap allows IRQ 2 only). The
      * board maps it with {@link #attach(MmioBus)} and wires {@link #rtcInput()} and {@link LegacyRouting}.
-     * An intcap of 0 is the board's default, as QEMU's pc board sets its own when no -global gave one.
+     * QEMU's pc board sets its own intcap when the property's low byte is 0 (it reads the value into a uint8),
+     * so that is what an intcap of 0, or of 0x100, gets here too.
      */
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {
         int intcap = p.int32("hpet-intcap");
         Hpet hpet = new Hpet(ctx.clock(), n -> n < 16 ? ctx.isaIrq(n) : IrqLine.NONE,
-                p.int32("timers"), intcap == 0 ? PC_INT_ROUTE_CAP : intcap, p.bool("msi"));
+                p.int32("timers"), (intcap & 0xff) == 0 ? PC_INT_ROUTE_CAP : intcap, p.bool("msi"));
         return new Realized<>(hpet, hpet::reset, hpet::close);
     });
 
