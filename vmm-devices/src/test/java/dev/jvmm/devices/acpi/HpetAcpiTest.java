@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class HpetAcpiTest {
@@ -57,7 +58,7 @@ class HpetAcpiTest {
         byte[] with = AcpiTables.dsdt(CFG.withHpet(true));
         byte[] without = AcpiTables.dsdt(CFG);
         assertEquals(without.length + HpetAcpi.dsdtScope().length, with.length);
-        assertTrue(new String(with, StandardCharsets.ISO_8859_1).contains("PNP0103") == false,
+        assertFalse(new String(with, StandardCharsets.ISO_8859_1).contains("PNP0103"),
                 "_HID is a compressed EISA id, not a string");
         assertTrue(new String(with, StandardCharsets.ISO_8859_1).contains("HPTM"));
         assertEquals(0, AcpiTables.sum(with, 0, with.length));
