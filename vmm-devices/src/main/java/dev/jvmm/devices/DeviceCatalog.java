@@ -23,6 +23,7 @@ import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.PciHostBridge;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
+import dev.jvmm.devices.timer.Hpet;
 import dev.jvmm.devices.usb.Piix3Uhci;
 import dev.jvmm.devices.virtio.VirtioBalloon;
 import dev.jvmm.devices.virtio.VirtioBalloonPci;
@@ -72,7 +73,7 @@ public final class DeviceCatalog {
         out.add(Piix3Uhci.CLASS);
         // the pc board's devices
         out.addAll(List.of(PciHostBridge.I440FX_PCIHOST_CLASS, I440fxHostBridge.CLASS, Piix3IsaBridge.CLASS,
-                Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS));
+                Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS, Hpet.CLASS));
         out.addAll(InKernelDevices.classes());
         return out;
     }

@@ -17,10 +17,11 @@ import java.util.List;
  * @param s3           whether \_S3 is advertised
  * @param pciHoleStart first address of the 32-bit PCI memory window; equal to pciHoleEnd for none
  * @param pciHoleEnd   last address + 1 of the window
+ * @param hpet         whether the machine has QEMU's HPET at 0xfed00000: the HPET table and \_SB.HPET
  */
 public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                          int pmBase, boolean smiCommand, int s4Val, boolean s3,
-                         long pciHoleStart, long pciHoleEnd) {
+                         long pciHoleStart, long pciHoleEnd, boolean hpet) {
     /** SeaBIOS's PIRQA..D routing on QEMU's pc machine. */
     public static final List<Integer> SEABIOS_PIRQ_IRQS = List.of(10, 10, 11, 11);
     /** Where QEMU's pc machine puts the IOAPIC, and the end of its 32-bit PCI window. */
@@ -54,9 +55,22 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
         }
     }
 
+    /** A machine without an HPET (QEMU's -machine hpet=off). */
+    public AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
+                      int pmBase, boolean smiCommand, int s4Val, boolean s3, long pciHoleStart, long pciHoleEnd) {
+        this(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart, pciHoleEnd, false);
+    }
+
+    /** The same description with the HPET present or not. */
+    public AcpiConfig withHpet(boolean present) {
+        return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
+                pciHoleEnd, present);
+    }
+
     /**
      * QEMU's pc defaults for n vCPUs: APIC ids 0..n-1, SeaBIOS PIRQ routing, PM at 0x600, SMI command port,
-     * S3 and S4 (SLP_TYP 2), PCI window from the end of low RAM to the IOAPIC.
+     * S3 and S4 (SLP_TYP 2), PCI window from the end of low RAM to the IOAPIC; no HPET until the board maps
+     * one ({@link #withHpet}).
      */
     public static AcpiConfig pc(int cpus, long lowRamEnd, List<AcpiIsaDevice> isaDevices) {
         List<Integer> ids = java.util.stream.IntStream.range(0, cpus).boxed().toList();

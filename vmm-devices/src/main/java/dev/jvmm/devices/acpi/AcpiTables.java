@@ -196,7 +196,10 @@ public final class AcpiTables {
         return finish(b);
     }
 
-    /** The DSDT's term list: \_SB.PCI0 with _CRS, _PRT and the ISA bridge's devices; \_S3, \_S4, \_S5. */
+    /**
+     * The DSDT's term list: \_SB.PCI0 with _CRS, _PRT and the ISA bridge's devices; _SB.HPET after it, where
+     * QEMU puts it; \_S3, \_S4, \_S5.
+     */
     static byte[] dsdtAml(AcpiConfig cfg) {
         List<byte[]> isa = new ArrayList<>();
         isa.add(Aml.nameDecl("_ADR", Aml.integer(0x00010000)));
@@ -212,6 +215,9 @@ public final class AcpiTables {
                 Aml.device("ISA", isa.toArray(new byte[0][])));
         List<byte[]> terms = new ArrayList<>();
         terms.add(Aml.scope("\\_SB", pci0));
+        if (cfg.hpet()) {
+            terms.add(HpetAcpi.dsdtScope());
+        }
         if (cfg.s3()) {
             terms.add(sleepState("\\_S3", 1));
         }
@@ -270,7 +276,8 @@ public final class AcpiTables {
 
     /**
      * Writes the tables into [base, limit) of guest RAM: FACS first (64-byte aligned), then DSDT, FADT, MADT,
-     * WAET, RSDT, and the RSDP last on a 16-byte boundary. The default range is the BIOS area
+     * HPET (with the HPET), WAET, RSDT, and the RSDP last on a 16-byte boundary. The default range is the BIOS
+     * area
      * ({@link #BIOS_AREA_START}..{@link #BIOS_AREA_END}), where guests scan for "RSD PTR ".
      *
      * @throws IllegalArgumentException if the tables do not fit or the range is not RAM
@@ -283,11 +290,14 @@ public final class AcpiTables {
         byte[] fadt = fadt(cfg, facs, dsdtAddr);
         long madtAddr = align(fadtAddr + fadt.length, 16);
         byte[] madt = madt(cfg);
-        long waetAddr = align(madtAddr + madt.length, 16);
+        byte[] hpet = cfg.hpet() ? HpetAcpi.table() : new byte[0];
+        long hpetAddr = align(madtAddr + madt.length, 16);
+        long waetAddr = align(hpetAddr + hpet.length, 16);
         byte[] waet = waet();
         long rsdtAddr = align(waetAddr + waet.length, 16);
-        // QEMU's order (FACP APIC [HPET] WAET); jvmm has no HPET.
-        byte[] rsdt = rsdt(List.of(fadtAddr, madtAddr, waetAddr));
+        // QEMU's order (FACP APIC [HPET] WAET); the HPET table only with the HPET.
+        byte[] rsdt = rsdt(cfg.hpet() ? List.of(fadtAddr, madtAddr, hpetAddr, waetAddr)
+                : List.of(fadtAddr, madtAddr, waetAddr));
         long rsdpAddr = align(rsdtAddr + rsdt.length, 16);
         long end = rsdpAddr + RSDP_LENGTH;
         if (end > limit || limit > 0x100000000L || !mem.contains(base, end - base)) {
@@ -299,6 +309,9 @@ public final class AcpiTables {
         mem.write(dsdtAddr, dsdt, 0, dsdt.length);
         mem.write(fadtAddr, fadt, 0, fadt.length);
         mem.write(madtAddr, madt, 0, madt.length);
+        if (cfg.hpet()) {
+            mem.write(hpetAddr, hpet, 0, hpet.length);
+        }
         mem.write(waetAddr, waet, 0, waet.length);
         mem.write(rsdtAddr, rsdt, 0, rsdt.length);
         mem.write(rsdpAddr, rsdp(rsdtAddr), 0, RSDP_LENGTH);
