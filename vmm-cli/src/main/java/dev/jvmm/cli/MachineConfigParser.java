@@ -40,10 +40,13 @@ final class MachineConfigParser {
             String img = cl.images.get(0);
             throw new OptionException(img, "disk images are not supported yet");
         }
-        List<String> machine = cl.machine;
+        List<String> machine = new java.util.ArrayList<>(cl.machine);
         if (cl.noHpet) {
-            machine = new java.util.ArrayList<>(machine);
             machine.add("hpet=off");
+        }
+        if (cl.nographic) {
+            // QEMU's -nographic sets the machine's graphics=off, which fw_cfg tells the firmware
+            machine.add("graphics=off");
         }
         PcProperties pc = parseMachine(machine);
         for (String a : cl.accel) {

@@ -44,6 +44,14 @@ import dev.jvmm.devices.pci.BarMapper;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.virtio.BalloonHandle;
+import dev.jvmm.devices.fwcfg.FwCfgIo;
+import dev.jvmm.devices.fwcfg.FwCfgItems;
+import dev.jvmm.devices.pc.BootOrder;
+import dev.jvmm.devices.pc.PcFirmwareConfig;
+import dev.jvmm.devices.smbios.SmbiosInputs;
+import dev.jvmm.devices.smbios.SmbiosTables;
+import dev.jvmm.devices.timer.Hpet;
+import dev.jvmm.kvm.CpuidEntry;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.CpuTopology;
@@ -96,6 +104,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private final PciBus pci;
     /** The board's devices, made through the device model, and SeaBIOS's part on reset. */
     private final PcBoard board;
+    private FwCfgIo fwCfg;
     /** The firmware image mapped at the top of 4 GiB; null when jvmm enters a -kernel directly. */
     private final GuestMemory rom;
     /** The block graph; the disks over it are the device model's. */
@@ -227,10 +236,80 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             String backendPath = "/objects/" + backend.id();
             devices.machineNode().setGetter("memory-backend", () -> backendPath);
         }
+        board.hpet().ifPresent(h -> {
+            h.attach(mmio);
+            h.setLegacyRouting(pitEnabled -> vm.setPitHpetLegacy(!pitEnabled));
+        });
+        fwCfg = new FwCfgIo(firmwareConfig(model), memory);
+        fwCfg.attach(pio);
         if (rom == null) {
             board.firmwareSetup();
         }
         loadKernel();
+    }
+
+    /** fw_cfg's content for this machine, as QEMU 7.2's pc machine fills it. */
+    private FwCfgItems firmwareConfig(CpuModel model) {
+        PcProperties pc = config.pc();
+        SmpTopology smp = config.smp();
+        List<PcFirmwareConfig.E820Entry> e820 = new ArrayList<>();
+        // QEMU's KVM set-up reserves the identity-map and TSS pages it hands KVM, on every host
+        e820.add(new PcFirmwareConfig.E820Entry(KvmVm.IDENTITY_MAP_ADDR, IDENTITY_AND_TSS_SIZE,
+                PcFirmwareConfig.E820_RESERVED));
+        if (model.identity().vendor().equals("AuthenticAMD") && model.identity().physBits() >= AMD_HT_MIN_PHYS_BITS) {
+            // pc_memory_init: AMD's HyperTransport range below 1 TiB
+            e820.add(new PcFirmwareConfig.E820Entry(AMD_HT_START, AMD_HT_SIZE, PcFirmwareConfig.E820_RESERVED));
+        }
+        e820.add(new PcFirmwareConfig.E820Entry(0, layout.lowRamEnd(), PcFirmwareConfig.E820_RAM));
+        if (layout.highRamSize() > 0) {
+            e820.add(new PcFirmwareConfig.E820Entry(MemoryLayout.HIGH_RAM_START, layout.highRamSize(),
+                    PcFirmwareConfig.E820_RAM));
+        }
+        List<SmbiosInputs.MemoryArea> ramAreas = e820.stream().filter(e -> e.type() == PcFirmwareConfig.E820_RAM)
+                .map(e -> new SmbiosInputs.MemoryArea(e.address(), e.length())).toList();
+        CpuidEntry leaf1 = model.entriesFor(1).get(0);
+        SmbiosTables smbios = SmbiosTables.build(new SmbiosInputs(SmbiosInputs.QEMU_MANUFACTURER,
+                SmbiosInputs.PC_I440FX_PRODUCT, SmbiosInputs.PC_I440FX_VERSION, config.ramBytes(), ramAreas,
+                new SmbiosInputs.Topology(smp.sockets(), 1, smp.cores(), smp.threads()), leaf1.eax(), leaf1.edx(),
+                config.uuid(), config.smbios(), SmbiosInputs.EntryPointType.ofProperty(
+                        pc.value("smbios-entry-point-type").map(Object::toString).orElse("32")),
+                SmbiosInputs.PciDevices.NONE));
+        Map<String, String> boot = config.host().boot();
+        PcFirmwareConfig.BootSettings bootSettings = new PcFirmwareConfig.BootSettings(
+                "on".equals(boot.get("menu")), intOr(boot.get("splash-time"), -1),
+                intOr(boot.get("reboot-timeout"), -1), "on".equals(boot.get("strict")));
+        List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>();
+        for (FwCfgArg f : config.fwCfgFiles()) {
+            f.warning().ifPresent(err::println);
+            try {
+                userFiles.add(new PcFirmwareConfig.UserFile(f.name(), f.content()));
+            } catch (java.io.IOException e) {
+                throw new LaunchException(f.option() + ": can't load " + f.file().orElse("") + ": "
+                        + e.getMessage());
+            }
+        }
+        Optional<PcFirmwareConfig.HpetInfo> hpet = board.hpet().map(h ->
+                new PcFirmwareConfig.HpetInfo((int) h.read(Hpet.GCAP_ID, 4), Hpet.HPET_BASE));
+        try {
+            return PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
+                    !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
+                    topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
+                    board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices), userFiles));
+        } catch (IllegalArgumentException e) {
+            throw new LaunchException(e.getMessage());
+        }
+    }
+
+    /** kvm_arch_init: the identity-map page and the three TSS pages after it. */
+    private static final long IDENTITY_AND_TSS_SIZE = 0x4000;
+    /** QEMU's AMD_HT_START..AMD_ABOVE_1TB_START: 1 TiB - 12 GiB, 12 GiB long. */
+    private static final long AMD_HT_START = 0xfd00000000L;
+    private static final long AMD_HT_SIZE = 0x300000000L;
+    /** QEMU advertises the HyperTransport range when the guest can address it. */
+    private static final int AMD_HT_MIN_PHYS_BITS = 40;
+
+    private static int intOr(String value, int fallback) {
+        return value == null ? fallback : Integer.parseInt(value);
     }
 
     /** Every type this machine knows: the devices' declarations and the CPU models'. */
@@ -262,6 +341,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private void resetDevices() {
         board.reset();
         vm.resetInterruptState();
+        fwCfg.reset();
         if (rom == null) {
             board.firmwareSetup();
         }

@@ -154,6 +154,26 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
         }
     }
 
+    /** kvm_pit_state2.flags bit 0: the HPET's legacy replacement mode has the PIT's IRQ 0 output cut. */
+    public static final int KVM_PIT_FLAGS_HPET_LEGACY = 0x1;
+    /** Offset of flags in struct kvm_pit_state2, after three 24-byte kvm_pit_channel_state. */
+    private static final int PIT_STATE2_FLAGS = 72;
+
+    /**
+     * Tells the in-kernel PIT whether the HPET's legacy replacement mode owns IRQ 0 (QEMU's kvm_pit_put with
+     * KVM_PIT_FLAGS_HPET_LEGACY); nothing without a PIT.
+     */
+    public synchronized void setPitHpetLegacy(boolean legacy) {
+        if (!pit) {
+            return;
+        }
+        Memory m = new Memory(SIZEOF_KVM_PIT_STATE2);
+        KvmSys.ioctlOrThrow(fd, KVM_GET_PIT2, m, "KVM_GET_PIT2");
+        int flags = m.getInt(PIT_STATE2_FLAGS);
+        m.setInt(PIT_STATE2_FLAGS, legacy ? flags | KVM_PIT_FLAGS_HPET_LEGACY : flags & ~KVM_PIT_FLAGS_HPET_LEGACY);
+        KvmSys.ioctlOrThrow(fd, KVM_SET_PIT2, m, "KVM_SET_PIT2");
+    }
+
     /** Routes gsi (at least {@link #FIRST_MSI_GSI}) to an MSI, so an irqfd on it raises that MSI. */
     public synchronized void setMsiRoute(int gsi, long address, int data) {
         if (gsi < FIRST_MSI_GSI || gsi >= MAX_GSI) {

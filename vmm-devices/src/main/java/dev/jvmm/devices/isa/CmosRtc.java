@@ -19,6 +19,7 @@ import dev.jvmm.core.vmstate.StateWriter;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.Realized;
+import dev.jvmm.devices.timer.Hpet;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -92,7 +93,11 @@ public final class CmosRtc implements IoHandler, Saveable {
             };
             rtc = new RtcOptions(rtc.base(), rtc.baseEpochSeconds(), rtc.clock(), drift);
         }
-        CmosRtc r = new CmosRtc(ctx.ramBelow4g(), ctx.ramAbove4g(), ctx.cpus(), ctx.isaIrq(IRQ), Clock.systemUTC(),
+        // On a board with an HPET the RTC's interrupt passes the HPET's legacy-replacement gate (QEMU's
+        // pc_basic_device_init wires it to the HPET's RTC input).
+        IrqLine irq = where.model().devices().stream().filter(d -> d.type().equals(Hpet.TYPE.name())).findFirst()
+                .map(d -> Realized.device(d.instance(), Hpet.class).rtcInput()).orElse(ctx.isaIrq(IRQ));
+        CmosRtc r = new CmosRtc(ctx.ramBelow4g(), ctx.ramAbove4g(), ctx.cpus(), irq, Clock.systemUTC(),
                 ZoneId.systemDefault(), rtc, ctx.timers());
         r.attach(ctx.pio());
         String path = where.node().path();

@@ -11,6 +11,7 @@ import dev.jvmm.core.qom.PropertyValues;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.acpi.AcpiConfig;
+import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
@@ -21,6 +22,7 @@ import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.I440fxHostBridge;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
+import dev.jvmm.devices.timer.Hpet;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -83,6 +85,7 @@ public final class PcBoard {
     private DeviceModel.Device piix3;
     private DeviceModel.Device rtc;
     private DeviceModel.Device pm;
+    private DeviceModel.Device hpet;
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
     private AcpiLayout acpiLayout;
@@ -135,7 +138,9 @@ public final class PcBoard {
                 "elcr_mask", "0xf8"));
         model.addUnattached("kvm-i8259", Map.of("iobase", "0xa0", "elcr_addr", "0x4d1", "elcr_mask", "0xde"));
         skip(defaults ? 1 : 0, PCI); // VGA
-        skip(m.hpet() ? 1 : 0, SYSBUS);
+        if (m.hpet()) {
+            hpet = model.addUnattached("hpet", Map.of(), SYSBUS);
+        }
         rtc = model.addUnattached("mc146818rtc", Map.of("base_year", "2000"));
         model.machineNode().addLink("rtc_state", "isa-device", rtc::path);
         CmosRtc clock = Realized.device(rtc.instance(), CmosRtc.class);
@@ -203,6 +208,32 @@ public final class PcBoard {
         model.context().pci().assignResources();
     }
 
+    /** The HPET; empty with hpet=off. */
+    public Optional<Hpet> hpet() {
+        return Optional.ofNullable(hpet).map(d -> Realized.device(d.instance(), Hpet.class));
+    }
+
+    /** The ACPI blobs the firmware installs (etc/acpi/tables, rsdp, table-loader); empty without ACPI. */
+    public Optional<AcpiFirmwareFiles> acpiFirmwareFiles() {
+        if (pm == null) {
+            return Optional.empty();
+        }
+        if (acpiConfig == null) {
+            acpiConfig = acpiConfig();
+        }
+        return Optional.of(AcpiTables.firmwareFiles(acpiConfig));
+    }
+
+    /** etc/system-states from PIIX4_PM's disable_s3, disable_s4 and s4_val; empty without ACPI. */
+    public Optional<byte[]> systemStates() {
+        if (pm == null) {
+            return Optional.empty();
+        }
+        PropertyValues p = pm.props();
+        return Optional.of(PcFirmwareConfig.systemStates(p.number("disable_s3") == 0, p.number("disable_s4") == 0,
+                p.int32("s4_val")));
+    }
+
     /** The PIIX4 PM function; empty without ACPI. */
     public Optional<Piix4Pm> pm() {
         return Optional.ofNullable(pm).map(d -> Realized.device(d.instance(), Piix4Pm.class));
@@ -248,7 +279,7 @@ public final class PcBoard {
         PropertyValues p = pm.props();
         int s4Val = p.number("disable_s4") != 0 ? 0 : p.int32("s4_val");
         return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
-                p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd());
+                p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null);
     }
 
     /** Closes every device (threads, timers). */

@@ -135,8 +135,7 @@ public final class PcMachineType {
                     Property.of("vmport", onOffAuto("Enable vmport (pc & q35)"), "auto")
                             .only(notSupported("vmport", "jvmm has no VMware I/O port"), "off", "auto"),
                     Property.of("i8042", PropType.BOOL, true),
-                    Property.of("hpet", bool("Enable/disable high precision event timer emulation"), true)
-                            .only(notSupported("hpet", "jvmm has no HPET"), false),
+                    Property.of("hpet", bool("Enable/disable high precision event timer emulation"), true),
                     // no SMBIOS tables without firmware
                     Property.of("smbios-entry-point-type", new PropType("SmbiosEntryPointType", "str",
                             "SMBIOS Entry Point type [32, 64]", PropType.Kind.ENUM, List.of("32", "64")), "32"),

@@ -18,7 +18,7 @@ import java.util.Optional;
  * @param acpi          acpi=on|auto (ACPI tables and the PIIX4 PM function)
  * @param pit           pit=on|auto: KVM's in-kernel 8254 PIT, and with it the speaker port 0x61
  * @param i8042         i8042=on: the keyboard controller (ports 0x60/0x64), its ACPI devices, and port 0x92
- * @param hpet          hpet=on (QEMU's default): QEMU would create an HPET, which jvmm counts but does not model
+ * @param hpet          hpet=on (QEMU's default): the board has an HPET
  * @param vmport        vmport=auto (on under KVM): QEMU would create vmport and vmmouse, counted likewise
  * @param maxRamBelow4g max-ram-below-4g in bytes, 0 for QEMU's default
  * @param memMerge      mem-merge: guest RAM offered to KSM
