@@ -4,7 +4,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
 
@@ -28,7 +28,7 @@ class FirmwareBootBenchmarkTest {
     }
 
     @ParameterizedTest
-    @EnumSource(FirmwareBootSideBySideTest.Medium.class)
+    @MethodSource("dev.jvmm.tests.FirmwareBootSideBySideTest#media")
     void firmwareBootTime(FirmwareBootSideBySideTest.Medium m, @TempDir Path dir) {
         Path qemu = Env.assumeQemu();
         FirmwareRun.Result q = FirmwareRun.run(qemu.toString(),

@@ -3,7 +3,7 @@ package dev.jvmm.tests;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -29,11 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Each medium runs each VMM once, QEMU and jvmm at the same time, with the same command line (each with
  * its own copy of the disk image, since both lock it for writing). Firmware under PVM is slow (a QEMU boot
  * takes about a minute on a busy host), so the deadline is generous ({@code -Djvmm.firmware.timeout.s},
- * default 200) and jvmm gets at most QEMU's time, and at least 60 s, after QEMU has ended.
- * {@code -Djvmm.qemuOnly=true} runs the QEMU half alone. Transcripts are kept in target/firmware-boot.
+ * default 240) and jvmm gets at most QEMU's time, and at least 60 s, after QEMU has ended.
+ * {@code -Djvmm.qemuOnly=true} runs the QEMU half alone; {@code -Djvmm.firmware.media=CDROM,IDE_DISK} boots only
+ * the media named. Transcripts are kept in target/firmware-boot (MEDIUM-qemu.serial.txt, MEDIUM-jvmm.txt...).
  */
 class FirmwareBootSideBySideTest {
-    static final Duration TIMEOUT = Duration.ofSeconds(Long.getLong("jvmm.firmware.timeout.s", 200));
+    static final Duration TIMEOUT = Duration.ofSeconds(Long.getLong("jvmm.firmware.timeout.s", 240));
     static final String SHUTDOWN = "SHUTDOWN {guest=true, reason=guest-shutdown}";
 
     /** The three media, as command-line arguments given the CD image and a disk image. */
@@ -51,16 +53,29 @@ class FirmwareBootSideBySideTest {
         boolean usesDisk() {
             return this != CDROM;
         }
+
+        /** The media to boot: all three, or those named in -Djvmm.firmware.media (comma-separated). */
+        static List<Medium> selected() {
+            String only = System.getProperty("jvmm.firmware.media", "").trim();
+            if (only.isEmpty()) {
+                return List.of(values());
+            }
+            return Arrays.stream(only.split(",")).map(String::trim).map(Medium::valueOf).toList();
+        }
+    }
+
+    static List<Medium> media() {
+        return Medium.selected();
     }
 
     @TempDir
-    static Path media;
+    static Path mediaDir;
     static Path iso;
     static Path disk;
 
     @BeforeAll
     static void build() {
-        buildMedia(media);
+        buildMedia(mediaDir);
     }
 
     /** Skips unless QEMU, KVM, the GRUB tools and the tiny guest are there; builds the CD and disk images in dir. */
@@ -116,7 +131,7 @@ class FirmwareBootSideBySideTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Medium.class)
+    @MethodSource("media")
     void bootsAsUnderQemu(Medium m, @TempDir Path dir) {
         Path qemu = Env.assumeQemu();
         boolean qemuOnly = Boolean.getBoolean("jvmm.qemuOnly");

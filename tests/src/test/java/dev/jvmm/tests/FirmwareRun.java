@@ -83,6 +83,7 @@ final class FirmwareRun {
         private final Thread outPump;
         private volatile long firstLine = -1;
         private volatile long lastLine = -1;
+        private volatile long endedAt = -1;
         private volatile Thread qmpThread;
         private volatile SocketChannel qmp;
         private volatile String qmpError;
@@ -99,6 +100,7 @@ final class FirmwareRun {
             stderr = dir.resolve(name + ".stderr");
             // stdin stays the default pipe: a child never inherits the test JVM's stdin.
             process = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+            process.onExit().thenRun(() -> endedAt = now());
             outPump = new Thread(() -> pump(process.getInputStream()), name + "-serial");
             outPump.setDaemon(true);
             outPump.start();
@@ -180,10 +182,6 @@ final class FirmwareRun {
             w.flush();
         }
 
-        boolean ended() {
-            return !process.isAlive();
-        }
-
         /** Waits until the process ends or the deadline (a System.nanoTime value, which may move) passes. */
         Result await(LongSupplier deadlineNanos) {
             boolean killed = false;
@@ -197,8 +195,8 @@ final class FirmwareRun {
                     }
                     process.waitFor(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)), TimeUnit.NANOSECONDS);
                 }
-                long end = now();
                 outPump.join(5000);
+                long end = endedAt >= 0 ? endedAt : now();
                 Thread q = qmpThread;
                 q.join(5000);
                 SocketChannel ch = qmp;
