@@ -137,11 +137,13 @@ class FirmwareBootSideBySideTest {
         boolean qemuOnly = Boolean.getBoolean("jvmm.qemuOnly");
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         FirmwareRun.Vm q = FirmwareRun.start(qemu.toString(), commonArgs(m, diskFor(m, dir, "qemu")), dir, "qemu");
-        FirmwareRun.Vm j = qemuOnly ? null
-                : FirmwareRun.start(Env.launcher().toString(), commonArgs(m, diskFor(m, dir, "jvmm")), dir, "jvmm");
+        FirmwareRun.Vm j = null;
         FirmwareRun.Result qr;
         FirmwareRun.Result jr;
         try {
+            if (!qemuOnly) {
+                j = FirmwareRun.start(Env.launcher().toString(), commonArgs(m, diskFor(m, dir, "jvmm")), dir, "jvmm");
+            }
             qr = q.await(() -> deadline);
             long qemuEnded = System.nanoTime();
             long grace = Math.max(TimeUnit.SECONDS.toNanos(60), TimeUnit.MILLISECONDS.toNanos(qr.endMillis()));
