@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing jvmm needs on a Debian 12 machine, skipping what is present:
 # JDK 17, Maven, gcc/make/binutils/python3 (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl,
-# libseccomp2 (-sandbox), libvirt's daemon and virsh (the libvirt tests run a private libvirtd).
+# libseccomp2 (-sandbox), libvirt's daemon and virsh (the libvirt tests run a private libvirtd), and what the
+# firmware-boot tests build their GRUB CD and disk images with (grub-pc-bin: GRUB's BIOS files in
+# /usr/lib/grub/i386-pc; grub-common: grub-mkimage, grub-mkrescue; xorriso: grub-mkrescue's ISO writer;
+# mtools: mformat/mmd/mcopy fill the FAT partition without mounting it; seabios: QEMU's BIOS).
 set -euo pipefail
 need=()
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
@@ -17,6 +20,13 @@ command -v iasl >/dev/null || need+=(acpica-tools)
 # libvirt's daemon and virsh, for the tests that run a private libvirtd against jvmm
 [ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon libvirt-daemon-driver-qemu)
 command -v virsh >/dev/null || need+=(libvirt-clients)
+# GRUB and the tools for the firmware-boot tests' boot media
+[ -f /usr/lib/grub/i386-pc/boot.img ] || need+=(grub-pc-bin)
+command -v grub-mkimage >/dev/null || need+=(grub-common)
+command -v grub-mkrescue >/dev/null || need+=(grub-common)
+command -v xorriso >/dev/null || need+=(xorriso)
+command -v mcopy >/dev/null || need+=(mtools)
+[ -f /usr/share/seabios/bios-256k.bin ] || need+=(seabios)
 { /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libseccomp\.so\.2 ' >/dev/null || need+=(libseccomp2)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
