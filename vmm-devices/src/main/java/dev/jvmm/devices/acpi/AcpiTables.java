@@ -323,7 +323,8 @@ public final class AcpiTables {
      * "etc/table-loader"): FACS, DSDT, FADT, MADT, WAET and RSDT back to back, as acpi_build lays them out.
      */
     public static AcpiFirmwareFiles firmwareFiles(AcpiConfig cfg) {
-        return AcpiFirmwareFiles.build(dsdt(cfg), fadt(cfg, 0, FACS_LENGTH), List.of(madt(cfg), waet()));
+        List<byte[]> others = cfg.hpet() ? List.of(madt(cfg), HpetAcpi.table(), waet()) : List.of(madt(cfg), waet());
+        return AcpiFirmwareFiles.build(dsdt(cfg), fadt(cfg, 0, FACS_LENGTH), others);
     }
 
     /** {@link #install(GuestMemory, AcpiConfig, long, long)} into the BIOS area. */
