@@ -22,6 +22,7 @@ import dev.jvmm.core.machine.RtcControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.machine.WakeupReason;
+import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.LowMemoryWindows;
 import dev.jvmm.core.memory.RamRange;
@@ -105,6 +106,10 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** The board's devices, made through the device model, and SeaBIOS's part on reset. */
     private final PcBoard board;
     private FwCfgIo fwCfg;
+    /** -boot order=, which a reset restores after once=. */
+    private String bootOrder;
+    /** QEMU's pc boot order without -boot: disk, floppy, CD-ROM. */
+    private static final String DEFAULT_BOOT_ORDER = "cad";
     /** The firmware image mapped at the top of 4 GiB; null when jvmm enters a -kernel directly. */
     private final GuestMemory rom;
     /** The block graph; the disks over it are the device model's. */
@@ -242,6 +247,11 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         });
         fwCfg = new FwCfgIo(firmwareConfig(model), memory);
         fwCfg.attach(pio);
+        // -boot order= and once= reach SeaBIOS through the CMOS boot bytes, as QEMU's pc_cmos_init writes
+        // them; once= holds for the first boot only (QEMU's restore_boot_order on the first reset).
+        Map<String, String> boot = config.host().boot();
+        bootOrder = boot.getOrDefault("order", DEFAULT_BOOT_ORDER);
+        board.rtc().setBootOrder(boot.getOrDefault("once", bootOrder), true);
         if (rom == null) {
             board.firmwareSetup();
         }
@@ -276,8 +286,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
                 SmbiosInputs.PciDevices.NONE));
         Map<String, String> boot = config.host().boot();
         PcFirmwareConfig.BootSettings bootSettings = new PcFirmwareConfig.BootSettings(
-                "on".equals(boot.get("menu")), intOr(boot.get("splash-time"), -1),
-                intOr(boot.get("reboot-timeout"), -1), "on".equals(boot.get("strict")));
+                isOn(boot.get("menu")), intOr(boot.get("splash-time"), -1),
+                intOr(boot.get("reboot-timeout"), -1), isOn(boot.get("strict")));
         List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>();
         for (FwCfgArg f : config.fwCfgFiles()) {
             f.warning().ifPresent(err::println);
@@ -294,11 +304,33 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             return PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
                     !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
                     topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
-                    board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices), userFiles));
+                    board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices),
+                    optionRoms(), userFiles));
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }
     }
+
+    /**
+     * The option ROMs QEMU's pc machine hands SeaBIOS without being asked: kvmvapic.bin, the ROM of the
+     * vCPU's kvmvapic (hw/i386/kvmvapic.c), which QEMU adds with KVM's in-kernel APIC. jvmm does not model the
+     * TPR patching behind its port 0x7e, so the ROM finds nothing there and returns; SeaBIOS still counts it as
+     * a legacy ROM and boots the hard disk before the floppy, as under QEMU. Where the file is not installed
+     * QEMU's build had none either, so nothing is added.
+     */
+    private List<PcFirmwareConfig.UserFile> optionRoms() {
+        List<PcFirmwareConfig.UserFile> roms = new ArrayList<>();
+        config.firmware().find(KVMVAPIC_ROM).ifPresent(path -> {
+            try {
+                roms.add(new PcFirmwareConfig.UserFile(KVMVAPIC_ROM, java.nio.file.Files.readAllBytes(path)));
+            } catch (java.io.IOException e) {
+                throw new LaunchException("could not load option rom '" + KVMVAPIC_ROM + "'");
+            }
+        });
+        return roms;
+    }
+
+    private static final String KVMVAPIC_ROM = "kvmvapic.bin";
 
     /** kvm_arch_init: the identity-map page and the three TSS pages after it. */
     private static final long IDENTITY_AND_TSS_SIZE = 0x4000;
@@ -309,7 +341,12 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private static final int AMD_HT_MIN_PHYS_BITS = 40;
 
     private static int intOr(String value, int fallback) {
-        return value == null ? fallback : Integer.parseInt(value);
+        return value == null ? fallback : (int) QemuOpts.parseNumber(value);
+    }
+
+    /** QEMU's boolean option values that mean on. */
+    private static boolean isOn(String value) {
+        return value != null && (value.equals("on") || value.equals("yes") || value.equals("true"));
     }
 
     /** Every type this machine knows: the devices' declarations and the CPU models'. */
@@ -342,6 +379,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         board.reset();
         vm.resetInterruptState();
         fwCfg.reset();
+        board.rtc().setBootOrder(bootOrder, true);
         if (rom == null) {
             board.firmwareSetup();
         }

@@ -72,13 +72,17 @@ public final class PcFirmwareConfig {
      * @param smbios      the SMBIOS blobs
      * @param systemStates etc/system-states (6 bytes), if the board has PIIX4 PM
      * @param bootOrder   the firmware device paths of the devices with a bootindex, lowest index first
+     * @param optionRoms  option ROMs the firmware runs, by their names under "genroms/"
      * @param userFiles   the -fw_cfg files
      */
     public record Settings(Optional<UUID> uuid, boolean graphics, BootSettings boot, int bootCpus, int apicIdLimit,
                            long ramSize, List<E820Entry> e820, Optional<HpetInfo> hpet,
                            Optional<AcpiFirmwareFiles> acpi, SmbiosTables smbios, Optional<byte[]> systemStates,
-                           List<String> bootOrder, List<UserFile> userFiles) {
+                           List<String> bootOrder, List<UserFile> optionRoms, List<UserFile> userFiles) {
     }
+
+    /** Where QEMU's rom_add_option puts the option ROMs it hands the firmware (hw/core/loader.c). */
+    public static final String GENROMS = "genroms/";
 
     /**
      * The fw_cfg content. A -fw_cfg file whose name the machine already uses fails as in QEMU
@@ -105,6 +109,9 @@ public final class PcFirmwareConfig {
         s.systemStates().ifPresent(b -> items.addFile("etc/system-states", b));
         items.addFile(SmbiosTables.TABLES_FILE, s.smbios().tables());
         items.addFile(SmbiosTables.ANCHOR_FILE, s.smbios().anchor());
+        for (UserFile rom : s.optionRoms()) {
+            items.addFile(GENROMS + rom.name(), rom.content());
+        }
         for (UserFile f : s.userFiles()) {
             items.addFile(f.name(), f.content());
         }
