@@ -17,6 +17,8 @@
  *   fwcfg: acpi-table SIG length N crc32 XXXXXXXX     etc/acpi/tables walked from offset 0 (no offsets printed)
  *   fwcfg: done
  *
+ * Without the device (signature not "QEMU") it prints `fwcfg: no device` and fails (status 35).
+ *
  * Legacy items carry no size, so each is read for a fixed length (32 bytes; NUMA (1 + max_cpus) * 8 as QEMU's
  * pc machine sizes it without -numa; E820_TABLE 324 = 4 + 16 * 20; HPET 121 = 1 + 8 * 15). CRC-32 is the
  * zlib one (reflected 0xedb88320, init and final xor 0xffffffff), table-driven to keep the emulated
@@ -282,6 +284,11 @@ void action_fwcfg(void)
     puts("fwcfg: signature ");
     put_hex_bytes(b, 4);
     putc('\n');
+    if (b[0] != 'Q' || b[1] != 'E' || b[2] != 'M' || b[3] != 'U') {
+        /* Nothing at 0x510/0x511 (unassigned ports read all ones): a directory would be 2^32 - 1 files. */
+        putln("fwcfg: no device");
+        fail();
+    }
     select_key(FW_CFG_ID);
     read_bytes(b, 4);
     puts("fwcfg: id ");
@@ -302,7 +309,11 @@ void action_fwcfg(void)
     puts("fwcfg: files ");
     put_dec(count);
     putc('\n');
-    u32 n = count < MAX_FILES ? count : MAX_FILES;
+    if (count > MAX_FILES) {
+        putln("fwcfg: too many files");
+        fail();
+    }
+    u32 n = count;
     for (u32 i = 0; i < n; i++) {
         u8 e[64];
         read_bytes(e, 64);
