@@ -44,11 +44,10 @@ class FwCfgSideBySideTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     /**
-     * Files QEMU's fw_cfg holds that jvmm may lack. The genroms/ files are option ROMs QEMU loads through fw_cfg
-     * for SeaBIOS; jvmm runs no firmware.
+     * Files QEMU's fw_cfg holds that jvmm may lack: the option ROMs through which SeaBIOS boots a -kernel, since
+     * jvmm enters a -kernel itself unless -bios is given.
      */
     static final Map<String, String> QEMU_ONLY_FILES = Map.of(
-            "genroms/kvmvapic.bin", "QEMU's vapic option ROM (kvmvapic, TPR patching for old Windows); jvmm does not model kvmvapic",
             "genroms/pvh.bin", "the option ROM with which SeaBIOS boots a PVH -kernel; jvmm enters the kernel itself",
             "genroms/linuxboot_dma.bin", "the option ROM with which SeaBIOS boots a Linux -kernel; jvmm enters the kernel itself",
             "genroms/multiboot_dma.bin", "the option ROM with which SeaBIOS boots a multiboot -kernel; jvmm enters the kernel itself");

@@ -52,7 +52,6 @@ import dev.jvmm.devices.pc.PcFirmwareConfig;
 import dev.jvmm.devices.smbios.SmbiosInputs;
 import dev.jvmm.devices.smbios.SmbiosTables;
 import dev.jvmm.devices.timer.Hpet;
-import dev.jvmm.kvm.CpuidEntry;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.CpuTopology;
@@ -277,10 +276,14 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         }
         List<SmbiosInputs.MemoryArea> ramAreas = e820.stream().filter(e -> e.type() == PcFirmwareConfig.E820_RAM)
                 .map(e -> new SmbiosInputs.MemoryArea(e.address(), e.length())).toList();
-        CpuidEntry leaf1 = model.entriesFor(1).get(0);
+        // QEMU's smbios_set_cpuid takes the CPU's version and its 1_EDX feature word, not the CPUID leaf that
+        // KVM completes (HTT and APIC bits set per vCPU)
+        int edxWord = IntStream.range(0, model.cpuTable().words().size())
+                .filter(i -> model.cpuTable().words().get(i).name().equals("1_EDX")).findFirst().orElseThrow();
         SmbiosTables smbios = SmbiosTables.build(new SmbiosInputs(SmbiosInputs.QEMU_MANUFACTURER,
                 SmbiosInputs.PC_I440FX_PRODUCT, SmbiosInputs.PC_I440FX_VERSION, config.ramBytes(), ramAreas,
-                new SmbiosInputs.Topology(smp.sockets(), 1, smp.cores(), smp.threads()), leaf1.eax(), leaf1.edx(),
+                new SmbiosInputs.Topology(smp.sockets(), 1, smp.cores(), smp.threads()), model.identity().version(),
+                (int) model.identity().features()[edxWord],
                 config.uuid(), config.smbios(), SmbiosInputs.EntryPointType.ofProperty(
                         pc.value("smbios-entry-point-type").map(Object::toString).orElse("32")),
                 SmbiosInputs.PciDevices.NONE));
