@@ -115,7 +115,8 @@ final class MachineConfigParser {
                 List.copyOf(cl.addFd),
                 parseSandboxes(cl.sandbox),
                 host,
-                new FirmwareOptions(Optional.ofNullable(cl.bios), List.copyOf(cl.dataDirs),
+                new FirmwareOptions(Optional.ofNullable(cl.bios).or(() -> pc.given("firmware").map(Object::toString)),
+                        List.copyOf(cl.dataDirs),
                         FwCfgArg.parse(cl.fwCfg, host.objects())));
     }
 
