@@ -52,7 +52,8 @@ public final class PcBoard {
      * @param nodefaults -nodefaults, which leaves out QEMU's default VGA, parallel port, floppy drive and NIC
      * @param cpuType    the vCPUs' QOM type ("qemu64-x86_64-cpu")
      * @param cpus       -smp cpus, and the topology qom-get /machine smp shows
-     * @param apicIds    the vCPUs' local APIC ids, for the MADT
+     * @param apicIds    the local APIC ids of the possible vCPUs (maxcpus; at least the cpus present, which
+     *                   come first), for the MADT and the DSDT's CPU hotplug description
      * @param ramSize    guest RAM in bytes
      * @param serials    per COM index, the id of the chardev -serial made for it, or null where -serial none
      *                   left the index without a port
@@ -62,6 +63,9 @@ public final class PcBoard {
                          List<String> serials) {
         public Config {
             apicIds = List.copyOf(apicIds);
+            if (apicIds.size() < cpus) {
+                throw new IllegalArgumentException("need an APIC id for each of the " + cpus + " vCPUs");
+            }
             serials = Collections.unmodifiableList(new ArrayList<>(serials));
         }
     }
@@ -157,6 +161,8 @@ public final class PcBoard {
         }
         skip(defaults ? 1 : 0, ISA); // isa-parallel
         skip(1, ISA); // isa-fdc
+        // not modelled, but QEMU's DSDT describes it, so the guest reads QEMU's bytes (DESIGN.md, ACPI)
+        describeIsa(AcpiIsaDevice.floppyController());
         skip(defaults ? 1 : 0, null); // the floppy drive of the default if=floppy drive
         if (m.i8042()) {
             model.addUnattached("i8042", Map.of());
@@ -274,12 +280,14 @@ public final class PcBoard {
      * under KVM here), and the sleep states PIIX4_PM's disable_s3, disable_s4 and s4_val allow.
      */
     AcpiConfig acpiConfig() {
-        List<Integer> apicIds = config.apicIds();
-        AcpiConfig pc = AcpiConfig.pc(apicIds.size(), model.context().ramBelow4g(), acpiDevices);
+        List<Integer> possible = config.apicIds();
+        List<Integer> present = possible.subList(0, config.cpus());
+        AcpiConfig pc = AcpiConfig.pc(present.size(), model.context().ramBelow4g(), acpiDevices);
         PropertyValues p = pm.props();
         int s4Val = p.number("disable_s4") != 0 ? 0 : p.int32("s4_val");
-        return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
-                p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null);
+        return new AcpiConfig(present, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
+                p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null)
+                .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g());
     }
 
     /** Closes every device (threads, timers). */
