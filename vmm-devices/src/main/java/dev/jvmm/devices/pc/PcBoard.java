@@ -13,6 +13,7 @@ import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.acpi.CpuHotplugRegisters;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
@@ -92,6 +93,7 @@ public final class PcBoard {
     private DeviceModel.Device hpet;
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
+    private CpuHotplugRegisters cpuHotplug;
     private AcpiLayout acpiLayout;
 
     /** Gives /machine the machine type's properties; nothing is created yet. */
@@ -181,6 +183,8 @@ public final class PcBoard {
         }
         pm = model.addUnattached("PIIX4_PM", Map.of("addr", "01.3", "smb_io_base", "0xb100"));
         model.machineNode().addLink("acpi-device", "hotplug-handler", pm::path);
+        // PIIX4 PM's CPU hotplug block, which the DSDT's \_SB.CPUS reads for each possible vCPU's presence
+        cpuHotplug = new CpuHotplugRegisters(config.apicIds(), config.cpus()).attach(model.context().pio());
         // ACPI PCI hotplug: the PM function handles pci.0's plug and unplug
         model.bus(PCI).orElseThrow().node().addLink("hotplug-handler", "hotplug-handler", pm::path);
         skip(SMBUS_EEPROMS, null);
@@ -238,6 +242,11 @@ public final class PcBoard {
         PropertyValues p = pm.props();
         return Optional.of(PcFirmwareConfig.systemStates(p.number("disable_s3") == 0, p.number("disable_s4") == 0,
                 p.int32("s4_val")));
+    }
+
+    /** PIIX4 PM's CPU hotplug block; empty without ACPI. */
+    public Optional<CpuHotplugRegisters> cpuHotplug() {
+        return Optional.ofNullable(cpuHotplug);
     }
 
     /** The PIIX4 PM function; empty without ACPI. */
