@@ -14,6 +14,7 @@ import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.acpi.CpuHotplugRegisters;
+import dev.jvmm.devices.acpi.PciHotplugRegisters;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
@@ -185,6 +186,8 @@ public final class PcBoard {
         model.machineNode().addLink("acpi-device", "hotplug-handler", pm::path);
         // PIIX4 PM's CPU hotplug block, which the DSDT's \_SB.CPUS reads for each possible vCPU's presence
         cpuHotplug = new CpuHotplugRegisters(config.apicIds(), config.cpus()).attach(model.context().pio());
+        // and its PCI hotplug block, which the DSDT's slot devices and PCNT read (no event is ever raised)
+        new PciHotplugRegisters().attach(model.context().pio());
         // ACPI PCI hotplug: the PM function handles pci.0's plug and unplug
         model.bus(PCI).orElseThrow().node().addLink("hotplug-handler", "hotplug-handler", pm::path);
         skip(SMBUS_EEPROMS, null);
