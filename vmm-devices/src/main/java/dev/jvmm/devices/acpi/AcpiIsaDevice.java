@@ -35,6 +35,22 @@ public record AcpiIsaDevice(String name, byte[] aml) {
         return aml.clone();
     }
 
+    /** Two descriptions are equal when they encode the same AML. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AcpiIsaDevice d && d.name.equals(name) && java.util.Arrays.equals(d.aml, aml);
+    }
+
+    @Override
+    public int hashCode() {
+        return name.hashCode() * 31 + java.util.Arrays.hashCode(aml);
+    }
+
+    @Override
+    public String toString() {
+        return "AcpiIsaDevice[" + name + ", " + java.util.HexFormat.of().formatHex(aml) + "]";
+    }
+
     /** A 16550 UART: COM1 is index 0 (0x3f8, IRQ 4), as QEMU's isa-serial describes itself. */
     public static AcpiIsaDevice serial(int index, int base, int irq) {
         String name = "COM" + (index + 1);
