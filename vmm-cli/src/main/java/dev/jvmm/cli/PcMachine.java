@@ -201,7 +201,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         openChardevs();
         board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
                 model.typeName(), smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
-                smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
+                smp.threads(), IntStream.range(0, smp.maxcpus()).map(topology::apicId).boxed().toList(),
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop,
                 lifecycle.fdSets());
