@@ -107,6 +107,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private FwCfgIo fwCfg;
     /** The firmware image mapped at the top of 4 GiB; null when jvmm enters a -kernel directly. */
     private final GuestMemory rom;
+    /** fw_cfg files the devices add (option ROMs with rombar=0), in the order they were realized. */
+    private final List<PcFirmwareConfig.UserFile> deviceFirmwareFiles = new ArrayList<>();
     /** The block graph; the disks over it are the device model's. */
     private final BlockBackends drives;
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
@@ -210,7 +212,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
                 lifecycle.fdSets());
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
-                layout.highRamSize(), rtc, lowMemory));
+                layout.highRamSize(), rtc, lowMemory, config.firmware()::find, deviceFirmwareFiles));
         try {
             board.createBaseDevices();
             for (int i = 0; i < smp.cpus(); i++) {
@@ -278,7 +280,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         PcFirmwareConfig.BootSettings bootSettings = new PcFirmwareConfig.BootSettings(
                 "on".equals(boot.get("menu")), intOr(boot.get("splash-time"), -1),
                 intOr(boot.get("reboot-timeout"), -1), "on".equals(boot.get("strict")));
-        List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>();
+        List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>(deviceFirmwareFiles);
         for (FwCfgArg f : config.fwCfgFiles()) {
             f.warning().ifPresent(err::println);
             try {
