@@ -90,9 +90,10 @@ public final class VirtioBlkPci {
         } catch (IllegalArgumentException e) {
             throw new PropertyException(e.getMessage());
         }
+        // a refused romfile must leave the drive as it was: read it before the device takes the drive
+        Optional<PciBar> rom = OptionRom.load(ctx, p, VirtioBlk.PCI_CLASS_STORAGE_SCSI >>> 8);
         BlockConf.applyErrorPolicy(drive, p);
         VirtioBlk blk = new VirtioBlk(drive, opts);
-        Optional<PciBar> rom = OptionRom.load(ctx, p, blk.pciClassCode() >>> 8);
         VirtioPciTransport f = new VirtioPciTransport(ctx.memory(), blk, ctx.msi(), ctx.ioevents(), opts.id());
         f.addOptionRom(rom);
         ctx.pci().add(at.slot(), at.function(), f);
