@@ -36,16 +36,19 @@ final class FwCfgContent {
     private final CpuTopology topology;
     private final PcBoard board;
     private final DeviceModel devices;
+    /** fw_cfg files the devices add (option ROMs with rombar=0), in the order they were realized. */
+    private final List<PcFirmwareConfig.UserFile> deviceFiles;
     private final PrintStream err;
 
     FwCfgContent(MachineConfig config, MemoryLayout layout, CpuModel model, CpuTopology topology, PcBoard board,
-                 DeviceModel devices, PrintStream err) {
+                 DeviceModel devices, List<PcFirmwareConfig.UserFile> deviceFiles, PrintStream err) {
         this.config = config;
         this.layout = layout;
         this.model = model;
         this.topology = topology;
         this.board = board;
         this.devices = devices;
+        this.deviceFiles = List.copyOf(deviceFiles);
         this.err = err;
     }
 
@@ -83,7 +86,7 @@ final class FwCfgContent {
         PcFirmwareConfig.BootSettings bootSettings = new PcFirmwareConfig.BootSettings(
                 isOn(boot.get("menu")), intOr(boot.get("splash-time"), -1),
                 intOr(boot.get("reboot-timeout"), -1), isOn(boot.get("strict")));
-        List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>();
+        List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>(deviceFiles);
         for (FwCfgArg f : config.fwCfgFiles()) {
             f.warning().ifPresent(err::println);
             try {

@@ -45,6 +45,7 @@ import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.virtio.BalloonHandle;
 import dev.jvmm.devices.fwcfg.FwCfgIo;
+import dev.jvmm.devices.pc.PcFirmwareConfig;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.CpuTopology;
@@ -104,6 +105,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private static final String DEFAULT_BOOT_ORDER = "cad";
     /** The firmware image mapped at the top of 4 GiB; null when jvmm enters a -kernel directly. */
     private final GuestMemory rom;
+    /** fw_cfg files the devices add (option ROMs with rombar=0), in the order they were realized. */
+    private final List<PcFirmwareConfig.UserFile> deviceFirmwareFiles = new ArrayList<>();
     /** The block graph; the disks over it are the device model's. */
     private final BlockBackends drives;
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
@@ -207,7 +210,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
                 lifecycle.fdSets());
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
-                layout.highRamSize(), rtc, lowMemory));
+                layout.highRamSize(), rtc, lowMemory, config.firmware()::find, deviceFirmwareFiles));
         try {
             board.createBaseDevices();
             for (int i = 0; i < smp.cpus(); i++) {
@@ -237,7 +240,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             h.attach(mmio);
             h.setLegacyRouting(pitEnabled -> vm.setPitHpetLegacy(!pitEnabled));
         });
-        fwCfg = new FwCfgIo(new FwCfgContent(config, layout, model, topology, board, devices, err).build(), memory);
+        fwCfg = new FwCfgIo(new FwCfgContent(config, layout, model, topology, board, devices, deviceFirmwareFiles,
+                err).build(), memory);
         fwCfg.attach(pio);
         // -boot order= and once= reach SeaBIOS through the CMOS boot bytes, as QEMU's pc_cmos_init writes
         // them; once= holds for the first boot only (QEMU's restore_boot_order on the first reset).

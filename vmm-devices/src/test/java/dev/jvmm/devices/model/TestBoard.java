@@ -70,6 +70,8 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     });
     public final BlockGraph graph = new BlockGraph(events, Runnable::run, () -> { }, BlockImageFactory.DEFAULT);
     public final List<AcpiIsaDevice> acpi = new CopyOnWriteArrayList<>();
+    /** fw_cfg files the devices added (option ROMs with rombar=0), by name. */
+    public final Map<String, byte[]> firmwareFiles = new java.util.concurrent.ConcurrentHashMap<>();
     public final Globals globals;
     public final LifecycleController lifecycle;
     public final DeviceModel model;
@@ -329,6 +331,11 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     @Override
     public PrintStream err() {
         return err;
+    }
+
+    @Override
+    public void addFirmwareFile(String name, byte[] content) {
+        firmwareFiles.put(name, content);
     }
 
     @Override
