@@ -49,4 +49,11 @@ class PcFirmwareConfigTest {
         assertEquals("00c0fffe000000000040000000000000020000000000000000000000000000080000000001000000",
                 java.util.HexFormat.of().formatHex(b));
     }
+
+    @Test
+    void featureControlAsksForVmxAndSgxLockedOrNothing() {
+        assertEquals(0, PcFirmwareConfig.featureControl(false, false, false));
+        assertEquals(0x5, PcFirmwareConfig.featureControl(true, false, false));
+        assertEquals(0x60001, PcFirmwareConfig.featureControl(false, true, true));
+    }
 }
