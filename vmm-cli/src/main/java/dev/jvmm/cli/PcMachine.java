@@ -64,6 +64,8 @@ import dev.jvmm.kvm.Vcpu;
 import dev.jvmm.kvm.VcpuQom;
 import dev.jvmm.kvm.VcpuSet;
 import dev.jvmm.kvm.boot.BootEntry;
+import dev.jvmm.kvm.boot.FirmwareKernel;
+import dev.jvmm.kvm.boot.KernelLoadException;
 import dev.jvmm.kvm.boot.KernelLoader;
 import dev.jvmm.kvm.boot.MemoryLayout;
 import dev.jvmm.qmp.QmpEndpoint;
@@ -86,6 +88,8 @@ import java.util.stream.IntStream;
 final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private final MachineConfig config;
     private final KernelLoader.Request kernel;
+    /** -kernel as QEMU hands it to the firmware through fw_cfg; null without -kernel. */
+    private final FirmwareKernel firmwareKernel;
     private final PrintStream err;
     private final MemoryLayout layout;
     private final GuestMemory memory;
@@ -123,6 +127,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         kvm.checkVcpuCounts(config.smp().cpus(), config.smp().maxcpus(),
                 w -> err.println(Main.PROGRAM + ": warning: " + w));
         this.layout = MemoryLayout.pc(config.ramBytes(), pc.maxRamBelow4g());
+        this.firmwareKernel = firmwareKernel(config, kernel, layout.lowRamEnd());
         if (MemoryLayout.splitNotGigabyteAligned(config.ramBytes(), pc.maxRamBelow4g())) {
             err.println(Main.PROGRAM + ": warning: Large machine and max_ram_below_4g (" + pc.maxRamBelow4g()
                     + ") not a multiple of 1G; possible bad performance.");
@@ -294,9 +299,50 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             return PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
                     !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
                     topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
-                    board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices), userFiles));
+                    board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices), userFiles,
+                    kernelItems()));
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
+        }
+    }
+
+    /**
+     * -kernel's fw_cfg items and option ROM, as QEMU 7.2 gives them to the firmware. With -bios they are how the
+     * kernel boots; without, jvmm enters the kernel itself and adds them anyway, so that a guest reading fw_cfg
+     * finds what it finds under QEMU (there a kernel the direct loader refuses is reported by the loader, and a
+     * missing ROM only leaves its file out).
+     */
+    private Optional<PcFirmwareConfig.KernelItems> kernelItems() {
+        if (firmwareKernel == null) {
+            return Optional.empty();
+        }
+        String name = firmwareKernel.optionRom();
+        Optional<byte[]> rom = config.firmware().find(name).flatMap(p -> {
+            try {
+                return Optional.of(java.nio.file.Files.readAllBytes(p));
+            } catch (java.io.IOException e) {
+                return Optional.empty();
+            }
+        });
+        if (rom.isEmpty() && config.firmwareBoot()) {
+            // QEMU prints this (no program prefix) and starts the machine without the ROM
+            err.println(FirmwareKernel.missingRomMessage(name));
+        }
+        return Optional.of(new PcFirmwareConfig.KernelItems(firmwareKernel.items(), name, rom));
+    }
+
+    /** -kernel for the firmware; null without -kernel, or in direct boot when QEMU's loader refuses it. */
+    private static FirmwareKernel firmwareKernel(MachineConfig config, KernelLoader.Request kernel, long belowFourGiB) {
+        if (kernel == null) {
+            return null;
+        }
+        try {
+            return FirmwareKernel.of(kernel, belowFourGiB);
+        } catch (KernelLoadException e) {
+            if (config.firmwareBoot()) {
+                throw new LaunchException(e.getMessage());
+            }
+            return null; // the direct loader reports the kernel's problem in its own words
         }
     }
 
@@ -329,6 +375,10 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
         if (rom != null) {
+            if (firmwareKernel != null) {
+                // a PVH kernel's segments, which QEMU writes into RAM as ROM blobs at every reset
+                firmwareKernel.loadIntoRam(memory);
+            }
             vcpus.get(0).resetToPowerOn();
             return;
         }
