@@ -65,7 +65,6 @@ import dev.jvmm.kvm.VcpuQom;
 import dev.jvmm.kvm.VcpuSet;
 import dev.jvmm.kvm.boot.BootEntry;
 import dev.jvmm.kvm.boot.FirmwareKernel;
-import dev.jvmm.kvm.boot.KernelLoadException;
 import dev.jvmm.kvm.boot.KernelLoader;
 import dev.jvmm.kvm.boot.MemoryLayout;
 import dev.jvmm.qmp.QmpEndpoint;
@@ -127,7 +126,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         kvm.checkVcpuCounts(config.smp().cpus(), config.smp().maxcpus(),
                 w -> err.println(Main.PROGRAM + ": warning: " + w));
         this.layout = MemoryLayout.pc(config.ramBytes(), pc.maxRamBelow4g());
-        this.firmwareKernel = firmwareKernel(config, kernel, layout.lowRamEnd());
+        this.firmwareKernel = FirmwareKernels.of(config, kernel, layout.lowRamEnd());
         if (MemoryLayout.splitNotGigabyteAligned(config.ramBytes(), pc.maxRamBelow4g())) {
             err.println(Main.PROGRAM + ": warning: Large machine and max_ram_below_4g (" + pc.maxRamBelow4g()
                     + ") not a multiple of 1G; possible bad performance.");
@@ -300,49 +299,9 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
                     !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
                     topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
                     board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices), userFiles,
-                    kernelItems()));
+                    FirmwareKernels.items(firmwareKernel, config, err)));
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
-        }
-    }
-
-    /**
-     * -kernel's fw_cfg items and option ROM, as QEMU 7.2 gives them to the firmware. With -bios they are how the
-     * kernel boots; without, jvmm enters the kernel itself and adds them anyway, so that a guest reading fw_cfg
-     * finds what it finds under QEMU (there a kernel the direct loader refuses is reported by the loader, and a
-     * missing ROM only leaves its file out).
-     */
-    private Optional<PcFirmwareConfig.KernelItems> kernelItems() {
-        if (firmwareKernel == null) {
-            return Optional.empty();
-        }
-        String name = firmwareKernel.optionRom();
-        Optional<byte[]> rom = config.firmware().find(name).flatMap(p -> {
-            try {
-                return Optional.of(java.nio.file.Files.readAllBytes(p));
-            } catch (java.io.IOException e) {
-                return Optional.empty();
-            }
-        });
-        if (rom.isEmpty() && config.firmwareBoot()) {
-            // QEMU prints this (no program prefix) and starts the machine without the ROM
-            err.println(FirmwareKernel.missingRomMessage(name));
-        }
-        return Optional.of(new PcFirmwareConfig.KernelItems(firmwareKernel.items(), name, rom));
-    }
-
-    /** -kernel for the firmware; null without -kernel, or in direct boot when QEMU's loader refuses it. */
-    private static FirmwareKernel firmwareKernel(MachineConfig config, KernelLoader.Request kernel, long belowFourGiB) {
-        if (kernel == null) {
-            return null;
-        }
-        try {
-            return FirmwareKernel.of(kernel, belowFourGiB);
-        } catch (KernelLoadException e) {
-            if (config.firmwareBoot()) {
-                throw new LaunchException(e.getMessage());
-            }
-            return null; // the direct loader reports the kernel's problem in its own words
         }
     }
 
