@@ -124,6 +124,9 @@ void action_uhci(void) __attribute__((noreturn));
 void action_pit(void) __attribute__((noreturn));
 void action_i8042(void) __attribute__((noreturn));
 
+/* fwcfg.c: action=fwcfg */
+void action_fwcfg(void) __attribute__((noreturn));
+
 /* boot.c: the per-format entry points call guest_main. */
 void guest_main(struct boot_info *bi);
 u32 usable_mib(const struct boot_info *bi);

@@ -545,6 +545,8 @@ void guest_main(struct boot_info *bi)
         action_pit();
     } else if (streq(action, "i8042")) {
         action_i8042();
+    } else if (streq(action, "fwcfg")) {
+        action_fwcfg();
     } else if (streq(action, "memmap")) {
         print_memmap(bi);
         if (bi->initrd_size) {

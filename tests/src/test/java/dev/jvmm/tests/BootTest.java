@@ -146,13 +146,27 @@ class BootTest {
                 r.stdout());
     }
 
+    /**
+     * Without -kernel the firmware boots, as in QEMU: SeaBIOS's banner on the serial console (-nographic makes
+     * graphics=off, which fw_cfg tells SeaBIOS), its attempts, and "No bootable device." without a disk.
+     */
     @Test
-    void demoGuestBootsWithoutAKernelOption() {
-        VmProcess.Result r = VmProcess.runJvmm(TIMEOUT, "-nographic");
-        assertTrue(r.stdout().startsWith("jvmm-tiny: boot=pvh\n"), r.stdout() + r.stderr());
-        assertTrue(r.stdout().contains("jvmm-tiny: all checks passed\n"), r.stdout());
-        assertEquals(TinyGuest.EXIT_PASSED, r.status());
-        assertFalse(r.stderr().contains("Exception"), r.stderr());
+    void firmwareBootsWithoutAKernelOption() {
+        try (VmProcess p = VmProcess.jvmm("-nodefaults", "-nographic", "-serial", "stdio", "-m", "64")) {
+            assertTrue(p.waitForOutput("No bootable device.", TIMEOUT), p.stdoutSoFar() + p.stderrSoFar());
+            String out = p.stdoutSoFar();
+            assertTrue(out.contains("SeaBIOS (version "), out);
+            assertTrue(out.indexOf("Booting from Hard Disk...") < out.indexOf("No bootable device."), out);
+            assertFalse(p.stderrSoFar().contains("Exception"), p.stderrSoFar());
+        }
+    }
+
+    @Test
+    void aMissingFirmwareIsRefusedAsQemuRefusesIt() {
+        VmProcess.Result r = VmProcess.runJvmm(TIMEOUT, "-nodefaults", "-display", "none", "-bios",
+                "no-such-bios.bin");
+        assertEquals(1, r.status());
+        assertTrue(r.stderr().contains("jvmm: could not load PC BIOS 'no-such-bios.bin'"), r.stderr());
     }
 
     @Test

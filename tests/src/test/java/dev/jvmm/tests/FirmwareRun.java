@@ -182,6 +182,13 @@ final class FirmwareRun {
             w.flush();
         }
 
+        /** The serial output so far, normalised as {@link Result#transcript()}. */
+        String transcriptSoFar() {
+            synchronized (out) {
+                return normalise(out.toString(StandardCharsets.UTF_8));
+            }
+        }
+
         /** Waits until the process ends or the deadline (a System.nanoTime value, which may move) passes. */
         Result await(LongSupplier deadlineNanos) {
             boolean killed = false;

@@ -173,7 +173,7 @@ record HostOptions(boolean debugThreads, Optional<String> processName, UserObjec
                     }
                 }
                 default -> {
-                    // splash: a file the firmware shows; jvmm starts the kernel without firmware
+                    // splash: a picture for the boot menu; jvmm has no display to show it on
                 }
             }
         }

@@ -36,10 +36,13 @@ final class MachineConfigParser {
                         "Parameter 'watchdog' does not accept value '" + w + "'");
             }
         }
-        if (!cl.images.isEmpty()) {
-            String img = cl.images.get(0);
-            throw new OptionException(img, "disk images are not supported yet");
+        // QEMU's non-option argument is the first IDE disk, as -hda (index 0)
+        List<DriveArg> drives = new java.util.ArrayList<>();
+        for (String img : cl.images) {
+            DriveArg hda = DriveArg.shorthand("-hda", img, 0, "disk");
+            drives.add(new DriveArg(img, hda.text()));
         }
+        drives.addAll(cl.drives);
         List<String> machine = new java.util.ArrayList<>(cl.machine);
         if (cl.noHpet) {
             machine.add("hpet=off");
@@ -103,7 +106,7 @@ final class MachineConfigParser {
                 serials(cl),
                 devices,
                 Globals.parse(cl.global),
-                List.copyOf(cl.drives),
+                List.copyOf(drives),
                 List.copyOf(cl.blockdev),
                 cl.snapshot,
                 List.copyOf(cl.qmp),
@@ -112,7 +115,8 @@ final class MachineConfigParser {
                 List.copyOf(cl.addFd),
                 parseSandboxes(cl.sandbox),
                 host,
-                new FirmwareOptions(Optional.ofNullable(cl.bios), List.copyOf(cl.dataDirs),
+                new FirmwareOptions(Optional.ofNullable(cl.bios).or(() -> pc.given("firmware").map(Object::toString)),
+                        List.copyOf(cl.dataDirs),
                         FwCfgArg.parse(cl.fwCfg, host.objects())));
     }
 

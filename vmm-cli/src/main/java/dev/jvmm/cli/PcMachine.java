@@ -45,13 +45,7 @@ import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciInterruptRouter;
 import dev.jvmm.devices.virtio.BalloonHandle;
 import dev.jvmm.devices.fwcfg.FwCfgIo;
-import dev.jvmm.devices.fwcfg.FwCfgItems;
-import dev.jvmm.devices.pc.BootOrder;
 import dev.jvmm.devices.pc.PcFirmwareConfig;
-import dev.jvmm.devices.smbios.SmbiosInputs;
-import dev.jvmm.devices.smbios.SmbiosTables;
-import dev.jvmm.devices.timer.Hpet;
-import dev.jvmm.kvm.CpuidEntry;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.kvm.CpuModelCatalog;
 import dev.jvmm.kvm.CpuTopology;
@@ -108,8 +102,14 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** The board's devices, made through the device model, and SeaBIOS's part on reset. */
     private final PcBoard board;
     private FwCfgIo fwCfg;
+    /** -boot order=, which a reset restores after once=. */
+    private String bootOrder;
+    /** QEMU's pc boot order without -boot: disk, floppy, CD-ROM. */
+    private static final String DEFAULT_BOOT_ORDER = "cad";
     /** The firmware image mapped at the top of 4 GiB; null when jvmm enters a -kernel directly. */
     private final GuestMemory rom;
+    /** fw_cfg files the devices add (option ROMs with rombar=0), in the order they were realized. */
+    private final List<PcFirmwareConfig.UserFile> deviceFirmwareFiles = new ArrayList<>();
     /** The block graph; the disks over it are the device model's. */
     private final BlockBackends drives;
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
@@ -208,13 +208,13 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         openChardevs();
         board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
                 model.typeName(), smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
-                smp.threads(), IntStream.range(0, smp.cpus()).map(topology::apicId).boxed().toList(),
+                smp.threads(), IntStream.range(0, smp.maxcpus()).map(topology::apicId).boxed().toList(),
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop,
                 lifecycle.fdSets());
         devices.bind(new PcDeviceContext(memory, pio, pci, vm::line, vm, vm, events, clock, timers, chardevs,
                 drives.graph(), lifecycle, err, smp.cpus(), config.ramBytes(), board::describeIsa, layout.lowRamEnd(),
-                layout.highRamSize(), rtc, lowMemory));
+                layout.highRamSize(), rtc, lowMemory, config.firmware()::find, deviceFirmwareFiles));
         try {
             board.createBaseDevices();
             for (int i = 0; i < smp.cpus(); i++) {
@@ -244,77 +244,18 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             h.attach(mmio);
             h.setLegacyRouting(pitEnabled -> vm.setPitHpetLegacy(!pitEnabled));
         });
-        fwCfg = new FwCfgIo(firmwareConfig(model), memory);
+        fwCfg = new FwCfgIo(new FwCfgContent(config, layout, model, topology, board, devices, deviceFirmwareFiles,
+                err).build(FirmwareKernels.items(firmwareKernel, config, err)), memory);
         fwCfg.attach(pio);
+        // -boot order= and once= reach SeaBIOS through the CMOS boot bytes, as QEMU's pc_cmos_init writes
+        // them; once= holds for the first boot only (QEMU's restore_boot_order on the first reset).
+        Map<String, String> boot = config.host().boot();
+        bootOrder = boot.getOrDefault("order", DEFAULT_BOOT_ORDER);
+        board.rtc().setBootOrder(boot.getOrDefault("once", bootOrder), true);
         if (rom == null) {
             board.firmwareSetup();
         }
         loadKernel();
-    }
-
-    /** fw_cfg's content for this machine, as QEMU 7.2's pc machine fills it. */
-    private FwCfgItems firmwareConfig(CpuModel model) {
-        PcProperties pc = config.pc();
-        SmpTopology smp = config.smp();
-        List<PcFirmwareConfig.E820Entry> e820 = new ArrayList<>();
-        // QEMU's KVM set-up reserves the identity-map and TSS pages it hands KVM, on every host
-        e820.add(new PcFirmwareConfig.E820Entry(KvmVm.IDENTITY_MAP_ADDR, IDENTITY_AND_TSS_SIZE,
-                PcFirmwareConfig.E820_RESERVED));
-        if (model.identity().vendor().equals("AuthenticAMD") && model.identity().physBits() >= AMD_HT_MIN_PHYS_BITS) {
-            // pc_memory_init: AMD's HyperTransport range below 1 TiB
-            e820.add(new PcFirmwareConfig.E820Entry(AMD_HT_START, AMD_HT_SIZE, PcFirmwareConfig.E820_RESERVED));
-        }
-        e820.add(new PcFirmwareConfig.E820Entry(0, layout.lowRamEnd(), PcFirmwareConfig.E820_RAM));
-        if (layout.highRamSize() > 0) {
-            e820.add(new PcFirmwareConfig.E820Entry(MemoryLayout.HIGH_RAM_START, layout.highRamSize(),
-                    PcFirmwareConfig.E820_RAM));
-        }
-        List<SmbiosInputs.MemoryArea> ramAreas = e820.stream().filter(e -> e.type() == PcFirmwareConfig.E820_RAM)
-                .map(e -> new SmbiosInputs.MemoryArea(e.address(), e.length())).toList();
-        CpuidEntry leaf1 = model.entriesFor(1).get(0);
-        SmbiosTables smbios = SmbiosTables.build(new SmbiosInputs(SmbiosInputs.QEMU_MANUFACTURER,
-                SmbiosInputs.PC_I440FX_PRODUCT, SmbiosInputs.PC_I440FX_VERSION, config.ramBytes(), ramAreas,
-                new SmbiosInputs.Topology(smp.sockets(), 1, smp.cores(), smp.threads()), leaf1.eax(), leaf1.edx(),
-                config.uuid(), config.smbios(), SmbiosInputs.EntryPointType.ofProperty(
-                        pc.value("smbios-entry-point-type").map(Object::toString).orElse("32")),
-                SmbiosInputs.PciDevices.NONE));
-        Map<String, String> boot = config.host().boot();
-        PcFirmwareConfig.BootSettings bootSettings = new PcFirmwareConfig.BootSettings(
-                "on".equals(boot.get("menu")), intOr(boot.get("splash-time"), -1),
-                intOr(boot.get("reboot-timeout"), -1), "on".equals(boot.get("strict")));
-        List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>();
-        for (FwCfgArg f : config.fwCfgFiles()) {
-            f.warning().ifPresent(err::println);
-            try {
-                userFiles.add(new PcFirmwareConfig.UserFile(f.name(), f.content()));
-            } catch (java.io.IOException e) {
-                throw new LaunchException(f.option() + ": can't load " + f.file().orElse("") + ": "
-                        + e.getMessage());
-            }
-        }
-        Optional<PcFirmwareConfig.HpetInfo> hpet = board.hpet().map(h ->
-                new PcFirmwareConfig.HpetInfo((int) h.read(Hpet.GCAP_ID, 4), Hpet.HPET_BASE));
-        try {
-            return PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
-                    !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
-                    topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
-                    board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices), userFiles,
-                    FirmwareKernels.items(firmwareKernel, config, err)));
-        } catch (IllegalArgumentException e) {
-            throw new LaunchException(e.getMessage());
-        }
-    }
-
-    /** kvm_arch_init: the identity-map page and the three TSS pages after it. */
-    private static final long IDENTITY_AND_TSS_SIZE = 0x4000;
-    /** QEMU's AMD_HT_START..AMD_ABOVE_1TB_START: 1 TiB - 12 GiB, 12 GiB long. */
-    private static final long AMD_HT_START = 0xfd00000000L;
-    private static final long AMD_HT_SIZE = 0x300000000L;
-    /** QEMU advertises the HyperTransport range when the guest can address it. */
-    private static final int AMD_HT_MIN_PHYS_BITS = 40;
-
-    private static int intOr(String value, int fallback) {
-        return value == null ? fallback : Integer.parseInt(value);
     }
 
     /** Every type this machine knows: the devices' declarations and the CPU models'. */
@@ -351,6 +292,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         board.reset();
         vm.resetInterruptState();
         fwCfg.reset();
+        board.rtc().setBootOrder(bootOrder, true);
         if (rom == null) {
             board.firmwareSetup();
         }
@@ -432,7 +374,12 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     public void resetForWakeup(WakeupReason reason) {
         resetDevices();
         board.wakeup(reason);
+        // With firmware, SeaBIOS finds CMOS 0x0f = 0xfe on the reset and resumes the guest itself; without it
+        // jvmm plays that part, clearing the byte as SeaBIOS does.
         long vector = rom != null ? 0 : board.wakingVector(memory);
+        if (rom == null) {
+            board.rtc().clearShutdownStatus();
+        }
         if (vector == 0 || vector >= 0x100000) {
             loadKernel();
         } else {

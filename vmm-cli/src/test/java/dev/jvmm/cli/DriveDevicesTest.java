@@ -100,7 +100,8 @@ class DriveDevicesTest {
         };
         devices.bind(new PcDeviceContext(mem, pio, pci, n -> IrqLine.NONE, msi, IoEventRegistry.NONE, events, null,
                 null, null, drives.graph(), null, System.err, 1, 4 << 20, d -> { }, 4 << 20, 0, null,
-                dev.jvmm.core.memory.LowMemoryWindows.FIXED_RAM));
+                dev.jvmm.core.memory.LowMemoryWindows.FIXED_RAM, name -> java.util.Optional.empty(),
+                new java.util.ArrayList<>()));
         try {
             while (devices.unattachedCount() < ideFunctionNumber(c, 1)) {
                 devices.skipUnattached();

@@ -11,6 +11,7 @@ import dev.jvmm.devices.ide.Piix3Ide;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.I8042;
 import dev.jvmm.devices.isa.IsaDebugExit;
+import dev.jvmm.devices.isa.IsaDebugcon;
 import dev.jvmm.devices.isa.Port92;
 import dev.jvmm.devices.isa.PvPanic;
 import dev.jvmm.devices.isa.Uart16550;
@@ -66,7 +67,7 @@ public final class DeviceCatalog {
 
     /** The creatable device types. */
     public static List<DeviceClass> classes() {
-        List<DeviceClass> out = new ArrayList<>(List.of(IsaDebugExit.CLASS, PvPanic.CLASS));
+        List<DeviceClass> out = new ArrayList<>(List.of(IsaDebugExit.CLASS, IsaDebugcon.CLASS, PvPanic.CLASS));
         out.addAll(List.of(VirtioBlk.CLASS, VirtioBlkPci.CLASS, Piix3Ide.CLASS, AtaDrive.CLASS, AtapiCdrom.CLASS));
         out.addAll(List.of(VirtioSerialPci.CLASS, VirtioSerialPort.SERIAL_PORT_CLASS, VirtioSerialPort.CONSOLE_CLASS,
                 VirtioBalloonPci.CLASS, I6300Esb.CLASS, Ib700.CLASS));

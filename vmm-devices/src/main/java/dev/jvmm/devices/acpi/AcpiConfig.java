@@ -8,8 +8,10 @@ import java.util.List;
  * setting, the S4 SLP_TYP value and the 32-bit PCI memory window.
  *
  * @param apicIds      one local APIC id per vCPU, boot CPU first (QEMU: 0..n-1)
- * @param pirqIrqs     four ISA IRQs for PIRQA..D (SeaBIOS: 10, 10, 11, 11)
- * @param isaDevices   described under \_SB.PCI0.ISA
+ * @param pirqIrqs     four ISA IRQs for PIRQA..D (SeaBIOS: 10, 10, 11, 11); not in the DSDT, whose link
+ *                     devices read PIIX3's routing registers at run time, as QEMU's do
+ * @param isaDevices   the ISA devices in the order the board created them (the DSDT describes them under
+ *                     \_SB.PCI0.S08, last created first, as QEMU's ISA bus lists its children)
  * @param pmBase       the PM1a/PM timer I/O base programmed into PMBA (QEMU 0x600)
  * @param smiCommand   true to advertise SMI_CMD 0xb2 with ACPI_ENABLE/DISABLE (QEMU pc with SMM); false
  *                     for a PM whose SCI_EN is set at reset
@@ -18,10 +20,20 @@ import java.util.List;
  * @param pciHoleStart first address of the 32-bit PCI memory window; equal to pciHoleEnd for none
  * @param pciHoleEnd   last address + 1 of the window
  * @param hpet         whether the machine has QEMU's HPET at 0xfed00000: the HPET table and \_SB.HPET
+ * @param possibleApicIds the APIC ids of every possible vCPU (-smp maxcpus), the present ones first: the
+ *                     DSDT's \_SB.CPUS has one Processor per entry and the MADT one local APIC (enabled
+ *                     only for the present ones)
+ * @param pciHole64Start first address of the 64-bit PCI memory window (QWordMemory in \_SB.PCI0._CRS)
+ * @param pciHole64End last address + 1 of that window; equal to pciHole64Start for none
  */
 public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                          int pmBase, boolean smiCommand, int s4Val, boolean s3,
-                         long pciHoleStart, long pciHoleEnd, boolean hpet) {
+                         long pciHoleStart, long pciHoleEnd, boolean hpet, List<Integer> possibleApicIds,
+                         long pciHole64Start, long pciHole64End) {
+    /** QEMU's pc: the 64-bit window starts on a 1 GiB boundary after RAM above 4 GiB and is 2 GiB long. */
+    public static final long PCI_HOLE64_ALIGN = 1L << 30;
+    public static final long PCI_HOLE64_SIZE = 1L << 31;
+    public static final long FOUR_GIB = 1L << 32;
     /** SeaBIOS's PIRQA..D routing on QEMU's pc machine. */
     public static final List<Integer> SEABIOS_PIRQ_IRQS = List.of(10, 10, 11, 11);
     /** Where QEMU's pc machine puts the IOAPIC, and the end of its 32-bit PCI window. */
@@ -31,6 +43,16 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
         apicIds = List.copyOf(apicIds);
         pirqIrqs = List.copyOf(pirqIrqs);
         isaDevices = List.copyOf(isaDevices);
+        possibleApicIds = List.copyOf(possibleApicIds);
+        if (!possibleApicIds.subList(0, Math.min(apicIds.size(), possibleApicIds.size())).equals(apicIds)) {
+            throw new IllegalArgumentException("the possible vCPUs must start with the present ones");
+        }
+        if (possibleApicIds.size() > 255) {
+            throw new IllegalArgumentException("at most 255 possible vCPUs");
+        }
+        if (pciHole64Start < FOUR_GIB && pciHole64End > pciHole64Start || pciHole64Start > pciHole64End) {
+            throw new IllegalArgumentException("bad 64-bit PCI window");
+        }
         if (apicIds.isEmpty() || apicIds.size() > 255) {
             throw new IllegalArgumentException("need 1 to 255 vCPUs, got " + apicIds.size());
         }
@@ -61,10 +83,34 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
         this(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart, pciHoleEnd, false);
     }
 
+    /** Only the present vCPUs are possible, and no 64-bit PCI window. */
+    public AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
+                      int pmBase, boolean smiCommand, int s4Val, boolean s3, long pciHoleStart, long pciHoleEnd,
+                      boolean hpet) {
+        this(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart, pciHoleEnd, hpet, apicIds,
+                0, 0);
+    }
+
     /** The same description with the HPET present or not. */
     public AcpiConfig withHpet(boolean present) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, present);
+                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End);
+    }
+
+    /** The same description with these possible vCPUs (the present ones first). */
+    public AcpiConfig withPossibleApicIds(List<Integer> possible) {
+        return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
+                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End);
+    }
+
+    /**
+     * The same description with QEMU 7.2 pc's 64-bit PCI window for this much RAM above 4 GiB (no memory
+     * hotplug area, no 64-bit BARs placed by the firmware): [4 GiB + ramAbove4g rounded up to 1 GiB, +2 GiB).
+     */
+    public AcpiConfig withPciHole64For(long ramAbove4g) {
+        long start = (FOUR_GIB + ramAbove4g + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN;
+        return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
+                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE);
     }
 
     /**

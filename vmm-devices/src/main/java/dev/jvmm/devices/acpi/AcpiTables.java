@@ -5,7 +5,6 @@ import dev.jvmm.core.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -159,15 +158,17 @@ public final class AcpiTables {
         return b.array();
     }
 
-    /** Section 5.2.12: local APICs, the IOAPIC, QEMU's interrupt source overrides and LINT1 NMI. */
+    /** Section 5.2.12: local APICs (one per possible vCPU), the IOAPIC, QEMU's interrupt source overrides and LINT1 NMI. */
     public static byte[] madt(AcpiConfig cfg) {
         int isoCount = 1 + Integer.bitCount(PCI_ISA_IRQ_MASK);
-        int length = HEADER_LENGTH + 8 + 8 * cfg.apicIds().size() + 12 + 10 * isoCount + 6;
+        List<Integer> possible = cfg.possibleApicIds();
+        int length = HEADER_LENGTH + 8 + 8 * possible.size() + 12 + 10 * isoCount + 6;
         ByteBuffer b = header("APIC", MADT_REVISION, length);
         b.putInt((int) LOCAL_APIC_ADDRESS).putInt(PCAT_COMPAT);
-        for (int i = 0; i < cfg.apicIds().size(); i++) {
-            b.put((byte) MADT_TYPE_LOCAL_APIC).put((byte) 8).put((byte) i)
-                    .put((byte) (int) cfg.apicIds().get(i)).putInt(LOCAL_APIC_ENABLED);
+        // every possible vCPU has its entry, enabled only if present (QEMU's pc_madt_cpu_entry)
+        for (int i = 0; i < possible.size(); i++) {
+            b.put((byte) MADT_TYPE_LOCAL_APIC).put((byte) 8).put((byte) i).put((byte) (int) possible.get(i))
+                    .putInt(i < cfg.apicIds().size() ? LOCAL_APIC_ENABLED : 0);
         }
         b.put((byte) MADT_TYPE_IO_APIC).put((byte) 12).put((byte) IOAPIC_ID).put((byte) 0)
                 .putInt((int) AcpiConfig.IOAPIC_ADDRESS).putInt(0);
@@ -196,82 +197,9 @@ public final class AcpiTables {
         return finish(b);
     }
 
-    /**
-     * The DSDT's term list: \_SB.PCI0 with _CRS, _PRT and the ISA bridge's devices; _SB.HPET after it, where
-     * QEMU puts it; \_S3, \_S4, \_S5.
-     */
+    /** The DSDT's term list: QEMU 7.2's for the pc machine ({@link Dsdt}). */
     static byte[] dsdtAml(AcpiConfig cfg) {
-        List<byte[]> isa = new ArrayList<>();
-        isa.add(Aml.nameDecl("_ADR", Aml.integer(0x00010000)));
-        for (AcpiIsaDevice d : cfg.isaDevices()) {
-            isa.add(isaDevice(d));
-        }
-        byte[] pci0 = Aml.device("PCI0",
-                Aml.nameDecl("_HID", Aml.hid("PNP0A03")),
-                Aml.nameDecl("_ADR", Aml.integer(0)),
-                Aml.nameDecl("_UID", Aml.integer(0)),
-                Aml.nameDecl("_CRS", pciCrs(cfg)),
-                Aml.nameDecl("_PRT", prt(cfg)),
-                Aml.device("ISA", isa.toArray(new byte[0][])));
-        List<byte[]> terms = new ArrayList<>();
-        terms.add(Aml.scope("\\_SB", pci0));
-        if (cfg.hpet()) {
-            terms.add(HpetAcpi.dsdtScope());
-        }
-        if (cfg.s3()) {
-            terms.add(sleepState("\\_S3", 1));
-        }
-        if (cfg.s4Val() != 0) {
-            terms.add(sleepState("\\_S4", cfg.s4Val()));
-        }
-        terms.add(sleepState("\\_S5", 0));
-        return Aml.concat(terms.toArray(new byte[0][]));
-    }
-
-    /** Section 7.4.2: {PM1a SLP_TYP, PM1b SLP_TYP, reserved, reserved}, as QEMU. */
-    private static byte[] sleepState(String name, int slpTyp) {
-        return Aml.nameDecl(name, Aml.pkg(Aml.integer(slpTyp), Aml.integer(slpTyp), Aml.integer(0),
-                Aml.integer(0)));
-    }
-
-    private static byte[] isaDevice(AcpiIsaDevice d) {
-        List<byte[]> res = new ArrayList<>();
-        for (AcpiIsaDevice.IoRange r : d.io()) {
-            res.add(Aml.io(r.base(), r.base(), r.align(), r.length()));
-        }
-        for (int irq : d.irqs()) {
-            res.add(Aml.irqNoFlags(irq));
-        }
-        return Aml.device(d.name(),
-                Aml.nameDecl("_HID", Aml.hid(d.hid())),
-                Aml.nameDecl("_UID", Aml.integer(d.uid())),
-                Aml.nameDecl("_CRS", Aml.resourceTemplate(res.toArray(new byte[0][]))));
-    }
-
-    /** Section 6.2.2 host bridge windows: bus 0-255, config ports, I/O around them, VGA and the PCI hole. */
-    private static byte[] pciCrs(AcpiConfig cfg) {
-        List<byte[]> res = new ArrayList<>();
-        res.add(Aml.wordBusNumber(0, 0xff));
-        res.add(Aml.io(0xcf8, 0xcf8, 1, 8));
-        res.add(Aml.wordIo(0x0000, 0x0cf7));
-        res.add(Aml.wordIo(0x0d00, 0xffff));
-        res.add(Aml.dwordMemory(0xa0000, 0xbffff, true));
-        if (cfg.pciHoleEnd() > cfg.pciHoleStart()) {
-            res.add(Aml.dwordMemory(cfg.pciHoleStart(), cfg.pciHoleEnd() - 1, false));
-        }
-        return Aml.resourceTemplate(res.toArray(new byte[0][]));
-    }
-
-    /** Section 6.2.13 _PRT: slots 1-31, INTA-D, straight to the GSI (source 0) the PIRQ is routed to. */
-    private static byte[] prt(AcpiConfig cfg) {
-        List<byte[]> entries = new ArrayList<>();
-        for (int slot = 1; slot < 32; slot++) {
-            for (int pin = 0; pin < 4; pin++) {
-                entries.add(Aml.pkg(Aml.integer(((long) slot << 16) | 0xffff), Aml.integer(pin),
-                        Aml.integer(0), Aml.integer(cfg.slotPinIrq(slot, pin))));
-            }
-        }
-        return Aml.pkg(entries.toArray(new byte[0][]));
+        return Dsdt.aml(cfg);
     }
 
     /**

@@ -21,9 +21,9 @@ public final class Aml {
     static final int QWORD_PREFIX = 0x0e;
     static final int SCOPE_OP = 0x10;
     static final int BUFFER_OP = 0x11;
-    static final int PACKAGE_OP = 0x12;
+    static final byte PACKAGE_OP = 0x12;
     static final int METHOD_OP = 0x14;
-    static final int EXT_OP_PREFIX = 0x5b;
+    static final byte EXT_OP_PREFIX = 0x5b;
     static final int DEVICE_OP = 0x82;
     static final int RETURN_OP = 0xa4;
     // Section 20.2.2 name objects.
@@ -31,7 +31,7 @@ public final class Aml {
     static final int PARENT_PREFIX_CHAR = '^';
     static final int DUAL_NAME_PREFIX = 0x2e;
     static final int MULTI_NAME_PREFIX = 0x2f;
-    static final int NULL_NAME = 0x00;
+    static final byte NULL_NAME = 0x00;
     /** Section 20.2.4: the longest package length a PkgLength can encode (28 bits). */
     static final int MAX_PKG_LENGTH = (1 << 28) - 1;
 
@@ -39,6 +39,11 @@ public final class Aml {
     static final int IRQ_NO_FLAGS_DESCRIPTOR = 0x22;
     static final int IO_DESCRIPTOR = 0x47;
     static final int END_TAG = 0x79;
+    static final int DMA_DESCRIPTOR = 0x2a;
+    static final int EXTENDED_INTERRUPT_DESCRIPTOR = 0x89;
+    static final int QWORD_ADDRESS_DESCRIPTOR = 0x8a;
+    static final int INTERRUPT_CONSUMER = 0x01;
+    static final int INTERRUPT_SHARED = 0x08;
     static final int DWORD_ADDRESS_DESCRIPTOR = 0x87;
     static final int WORD_ADDRESS_DESCRIPTOR = 0x88;
     static final int IO_DECODE16 = 0x01;
@@ -279,6 +284,43 @@ public final class Aml {
         return concat(new byte[] {(byte) DWORD_ADDRESS_DESCRIPTOR}, le(23, 2),
                 new byte[] {(byte) RESOURCE_TYPE_MEMORY, 0x0c, (byte) typeFlags},
                 le(0, 4), le(min, 4), le(max, 4), le(0, 4), le(max - min + 1, 4));
+    }
+
+    /** Section 6.4.3.6 Extended Interrupt descriptor: consumer, level, active high, shared, as PCI links. */
+    public static byte[] interruptLevelShared(int... irqs) {
+        byte[] r = concat(new byte[] {(byte) EXTENDED_INTERRUPT_DESCRIPTOR}, le(2 + 4L * irqs.length, 2),
+                new byte[] {(byte) (INTERRUPT_CONSUMER | INTERRUPT_SHARED), (byte) irqs.length});
+        for (int irq : irqs) {
+            r = concat(r, le(irq, 4));
+        }
+        return r;
+    }
+
+    /** Section 6.4.2.2 DMA descriptor: compatibility timing, not a bus master, 8-bit transfers. */
+    public static byte[] dma8(int channel) {
+        return new byte[] {(byte) DMA_DESCRIPTOR, (byte) (1 << channel), 0};
+    }
+
+    /** Section 6.4.3.5.1 QWord memory window, producer, fixed, read-write, cacheable. */
+    public static byte[] qwordMemory(long min, long max) {
+        return concat(new byte[] {(byte) QWORD_ADDRESS_DESCRIPTOR}, le(43, 2),
+                new byte[] {(byte) RESOURCE_TYPE_MEMORY, 0x0c, 0x03},
+                le(0, 8), le(min, 8), le(max, 8), le(0, 8), le(max - min + 1, 8));
+    }
+
+    /** Section 19.6.146 ToUUID("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp"): a 16-byte buffer in the mixed-endian order. */
+    public static byte[] uuid(String uuid) {
+        String hex = uuid.replace("-", "");
+        if (hex.length() != 32 || uuid.length() != 36) {
+            throw new IllegalArgumentException("bad UUID " + uuid);
+        }
+        byte[] b = java.util.HexFormat.of().parseHex(hex);
+        byte[] r = new byte[16];
+        int[] order = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+        for (int i = 0; i < 16; i++) {
+            r[i] = b[order[i]];
+        }
+        return buffer(r);
     }
 
     static byte[] le(long v, int n) {

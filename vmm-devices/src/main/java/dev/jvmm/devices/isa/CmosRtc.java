@@ -110,6 +110,7 @@ public final class CmosRtc implements IoHandler, Saveable {
                 r.releaseTimers();
                 r.resume();
             } else if (to == RunState.SUSPENDED) {
+                r.markSuspended();
                 r.holdTimers();
             } else if (from == RunState.RUNNING || from == RunState.SUSPENDED) {
                 r.releaseTimers();
@@ -423,6 +424,19 @@ public final class CmosRtc implements IoHandler, Saveable {
             reschedule();
             setIrq(false);
         }
+    }
+
+    /**
+     * The guest entered S3: the shutdown-status byte says "resume" (QEMU's rtc_notify_suspend), which firmware
+     * reads on the reset that wakes the machine to jump to the waking vector instead of booting.
+     */
+    public synchronized void markSuspended() {
+        cmos[SHUTDOWN_STATUS] = (byte) SHUTDOWN_S3_RESUME;
+    }
+
+    /** What firmware does once it has taken the resume path: the shutdown-status byte back to 0. */
+    public synchronized void clearShutdownStatus() {
+        cmos[SHUTDOWN_STATUS] = 0;
     }
 
     /** The VM stopped: with clock=vm the guest time stands still until {@link #resume()}. */

@@ -53,8 +53,7 @@ public final class I8042 implements IoHandler, Saveable {
         }
         I8042 kbd = new I8042(ctx.lifecycle()::requestGuestReset);
         kbd.attach(ctx.pio());
-        ctx.describeIsa(AcpiIsaDevice.keyboard());
-        ctx.describeIsa(AcpiIsaDevice.mouse());
+        ctx.describeIsa(AcpiIsaDevice.i8042());
         return new Realized<>(kbd, kbd::reset, () -> { });
     });
 

@@ -32,14 +32,15 @@ public final class BaseTypes {
             .bus("System").build();
 
     /**
-     * A conventional PCI function. jvmm's bus has no option ROMs, no PCIe capabilities and no failover
-     * pairing: those properties take their defaults (the PCIe ones have no effect on a conventional bus in
+     * A conventional PCI function. Option ROMs (romfile) are honoured by the types that redeclare romfile
+     * (virtio-pci's); jvmm's bus has no PCIe capabilities and no failover pairing: those properties take
+     * their defaults (the PCIe ones have no effect on a conventional bus in
      * QEMU either).
      */
     public static final TypeInfo PCI_DEVICE = TypeInfo.abstractType("pci-device", "device").bus("PCI")
             .props(Property.of("failover_pair_id", PropType.STR).only("failover_pair_id is not supported by jvmm"),
-                    Property.of("romfile", PropType.STR).only("jvmm's PCI functions have no option ROM:"
-                            + " romfile=VALUE is not supported", ""),
+                    Property.of("romfile", PropType.STR).only("jvmm gives option ROMs to virtio-pci functions"
+                            + " only: romfile=VALUE is not supported", ""),
                     Property.of("addr", PropType.PCI_DEVFN, -1L),
                     Property.of("romsize", PropType.UINT32, 0xffff_ffffL),
                     Property.of("x-pcie-lnksta-dllla", PropType.BIT, true),

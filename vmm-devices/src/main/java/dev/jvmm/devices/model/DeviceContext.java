@@ -15,7 +15,11 @@ import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.PciBus;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 
 /** What the board offers a device being realized: its buses, lines, clocks and backends. */
@@ -75,5 +79,25 @@ public interface DeviceContext {
     /** -rtc: where the RTC's clock starts, which host clock drives it, and whether it slews lost ticks. */
     default RtcOptions rtc() {
         return RtcOptions.DEFAULT;
+    }
+
+    /**
+     * A firmware file (an option ROM's romfile) by the machine's firmware search rules; here the name as a
+     * path only, boards with firmware directories (-L, the system's QEMU directories) look there too.
+     */
+    default Optional<byte[]> firmwareFile(String name) {
+        try {
+            Path p = Path.of(name);
+            return Files.isRegularFile(p) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Adds a file for the firmware to fw_cfg (an option ROM with rombar=0, "genroms/NAME"). A board without
+     * fw_cfg has nowhere to put it, as QEMU's rom_add_file then only keeps the ROM in its own list.
+     */
+    default void addFirmwareFile(String name, byte[] content) {
     }
 }

@@ -13,6 +13,8 @@ import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
+import dev.jvmm.devices.acpi.CpuHotplugRegisters;
+import dev.jvmm.devices.acpi.PciHotplugRegisters;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
@@ -52,7 +54,8 @@ public final class PcBoard {
      * @param nodefaults -nodefaults, which leaves out QEMU's default VGA, parallel port, floppy drive and NIC
      * @param cpuType    the vCPUs' QOM type ("qemu64-x86_64-cpu")
      * @param cpus       -smp cpus, and the topology qom-get /machine smp shows
-     * @param apicIds    the vCPUs' local APIC ids, for the MADT
+     * @param apicIds    the local APIC ids of the possible vCPUs (maxcpus; at least the cpus present, which
+     *                   come first), for the MADT and the DSDT's CPU hotplug description
      * @param ramSize    guest RAM in bytes
      * @param serials    per COM index, the id of the chardev -serial made for it, or null where -serial none
      *                   left the index without a port
@@ -62,6 +65,9 @@ public final class PcBoard {
                          List<String> serials) {
         public Config {
             apicIds = List.copyOf(apicIds);
+            if (apicIds.size() < cpus) {
+                throw new IllegalArgumentException("need an APIC id for each of the " + cpus + " vCPUs");
+            }
             serials = Collections.unmodifiableList(new ArrayList<>(serials));
         }
     }
@@ -88,6 +94,7 @@ public final class PcBoard {
     private DeviceModel.Device hpet;
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
+    private CpuHotplugRegisters cpuHotplug;
     private AcpiLayout acpiLayout;
 
     /** Gives /machine the machine type's properties; nothing is created yet. */
@@ -157,6 +164,8 @@ public final class PcBoard {
         }
         skip(defaults ? 1 : 0, ISA); // isa-parallel
         skip(1, ISA); // isa-fdc
+        // not modelled, but QEMU's DSDT describes it, so the guest reads QEMU's bytes (DESIGN.md, ACPI)
+        describeIsa(AcpiIsaDevice.floppyController());
         skip(defaults ? 1 : 0, null); // the floppy drive of the default if=floppy drive
         if (m.i8042()) {
             model.addUnattached("i8042", Map.of());
@@ -175,6 +184,10 @@ public final class PcBoard {
         }
         pm = model.addUnattached("PIIX4_PM", Map.of("addr", "01.3", "smb_io_base", "0xb100"));
         model.machineNode().addLink("acpi-device", "hotplug-handler", pm::path);
+        // PIIX4 PM's CPU hotplug block, which the DSDT's \_SB.CPUS reads for each possible vCPU's presence
+        cpuHotplug = new CpuHotplugRegisters(config.apicIds(), config.cpus()).attach(model.context().pio());
+        // and its PCI hotplug block, which the DSDT's slot devices and PCNT read (no event is ever raised)
+        new PciHotplugRegisters().attach(model.context().pio());
         // ACPI PCI hotplug: the PM function handles pci.0's plug and unplug
         model.bus(PCI).orElseThrow().node().addLink("hotplug-handler", "hotplug-handler", pm::path);
         skip(SMBUS_EEPROMS, null);
@@ -234,6 +247,11 @@ public final class PcBoard {
                 p.int32("s4_val")));
     }
 
+    /** PIIX4 PM's CPU hotplug block; empty without ACPI. */
+    public Optional<CpuHotplugRegisters> cpuHotplug() {
+        return Optional.ofNullable(cpuHotplug);
+    }
+
     /** The PIIX4 PM function; empty without ACPI. */
     public Optional<Piix4Pm> pm() {
         return Optional.ofNullable(pm).map(d -> Realized.device(d.instance(), Piix4Pm.class));
@@ -274,12 +292,14 @@ public final class PcBoard {
      * under KVM here), and the sleep states PIIX4_PM's disable_s3, disable_s4 and s4_val allow.
      */
     AcpiConfig acpiConfig() {
-        List<Integer> apicIds = config.apicIds();
-        AcpiConfig pc = AcpiConfig.pc(apicIds.size(), model.context().ramBelow4g(), acpiDevices);
+        List<Integer> possible = config.apicIds();
+        List<Integer> present = possible.subList(0, config.cpus());
+        AcpiConfig pc = AcpiConfig.pc(present.size(), model.context().ramBelow4g(), acpiDevices);
         PropertyValues p = pm.props();
         int s4Val = p.number("disable_s4") != 0 ? 0 : p.int32("s4_val");
-        return new AcpiConfig(apicIds, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
-                p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null);
+        return new AcpiConfig(present, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
+                p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null)
+                .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g());
     }
 
     /** Closes every device (threads, timers). */

@@ -74,7 +74,7 @@ public final class PcFirmwareConfig {
         }
     }
 
-    /** The fw_cfg directory of option ROMs (hw/core/loader.c rom_add_option). */
+    /** Where QEMU's rom_add_option puts the option ROMs it hands the firmware (hw/core/loader.c). */
     public static final String GENROMS = "genroms/";
 
     /** The HPET as the firmware learns of it: its GCAP_ID low dword and MMIO address. */
@@ -96,13 +96,16 @@ public final class PcFirmwareConfig {
      * @param smbios      the SMBIOS blobs
      * @param systemStates etc/system-states (6 bytes), if the board has PIIX4 PM
      * @param bootOrder   the firmware device paths of the devices with a bootindex, lowest index first
+     * @param featureControl IA32_FEATURE_CONTROL for etc/msr_feature_control, 0 for none
+     * @param optionRoms  option ROMs the firmware runs, by their names under "genroms/"
      * @param userFiles   the -fw_cfg files
      * @param kernel      the -kernel items, when there is a -kernel
      */
     public record Settings(Optional<UUID> uuid, boolean graphics, BootSettings boot, int bootCpus, int apicIdLimit,
                            long ramSize, List<E820Entry> e820, Optional<HpetInfo> hpet,
                            Optional<AcpiFirmwareFiles> acpi, SmbiosTables smbios, Optional<byte[]> systemStates,
-                           List<String> bootOrder, List<UserFile> userFiles, Optional<KernelItems> kernel) {
+                           List<String> bootOrder, long featureControl, List<UserFile> optionRoms,
+                           List<UserFile> userFiles, Optional<KernelItems> kernel) {
     }
 
     /**
@@ -140,10 +143,36 @@ public final class PcFirmwareConfig {
         s.systemStates().ifPresent(b -> items.addFile("etc/system-states", b));
         items.addFile(SmbiosTables.TABLES_FILE, s.smbios().tables());
         items.addFile(SmbiosTables.ANCHOR_FILE, s.smbios().anchor());
+        if (s.featureControl() != 0) {
+            items.addFile("etc/msr_feature_control", le(8).putLong(s.featureControl()).array());
+        }
+        for (UserFile rom : s.optionRoms()) {
+            items.addFile(GENROMS + rom.name(), rom.content());
+        }
         for (UserFile f : s.userFiles()) {
             items.addFile(f.name(), f.content());
         }
         return items;
+    }
+
+    /** IA32_FEATURE_CONTROL bit 0: locked, as firmware must leave it. */
+    public static final long FEATURE_CONTROL_LOCKED = 1;
+    /** Bit 2: VMXON outside SMX operation. */
+    public static final long FEATURE_CONTROL_VMXON_ENABLED_OUTSIDE_SMX = 1 << 2;
+    /** Bit 17: SGX launch control. */
+    public static final long FEATURE_CONTROL_SGX_LC = 1 << 17;
+    /** Bit 18: SGX enable. */
+    public static final long FEATURE_CONTROL_SGX = 1 << 18;
+
+    /**
+     * What QEMU's fw_cfg_build_feature_control asks the firmware to write into IA32_FEATURE_CONTROL for a vCPU
+     * with these features (LMCE is never set: jvmm's vCPUs have no MCG_CAP.LMCE_P); 0 when nothing is asked,
+     * and then QEMU adds no etc/msr_feature_control.
+     */
+    public static long featureControl(boolean vmx, boolean sgx, boolean sgxLc) {
+        long bits = (vmx ? FEATURE_CONTROL_VMXON_ENABLED_OUTSIDE_SMX : 0) | (sgx ? FEATURE_CONTROL_SGX : 0)
+                | (sgxLc ? FEATURE_CONTROL_SGX_LC : 0);
+        return bits == 0 ? 0 : bits | FEATURE_CONTROL_LOCKED;
     }
 
     /** The packed entries of etc/e820. */

@@ -25,7 +25,7 @@ public final class PcMachineType {
         return "Machine option '" + name + "=VALUE' is not supported: " + why;
     }
 
-    private static final String NO_FIRMWARE = "jvmm boots -kernel without firmware";
+    private static final String NO_FIRMWARE = "jvmm has no flash memory for UEFI firmware";
 
     // QOM types of the machine's own properties, each with QEMU's description of that property.
     private static PropType string(String description) {
@@ -71,20 +71,19 @@ public final class PcMachineType {
                     // no device tree on a PC: dt-compatible, dtb, dumpdtb, phandle-start change nothing
                     Property.of("dt-compatible", string("Overrides the \"compatible\" property of the dt root node"),
                             ""),
-                    // no firmware chooses a boot device; -kernel boots
+                    // -boot's settings, as -boot gives them
                     Property.of("boot", struct("BootConfiguration", "Boot configuration")),
                     Property.of("memory", struct("MemorySizeConfiguration", "Memory size configuration")),
                     Property.of("initrd", string("Linux initial ramdisk file"), ""),
                     Property.of("confidential-guest-support",
                             link("confidential-guest-support", "Set confidential guest scheme to support"))
                             .only("Device 'VALUE' not found"),
-                    // no display; graphics=off also sends QEMU's SeaBIOS banner to the serial port, and jvmm
-                    // runs no firmware
+                    // no display; graphics=off (-nographic) makes SeaBIOS use the serial port as its console
                     Property.of("graphics", bool("Set on/off to enable/disable graphics emulation"), true),
                     Property.of("usb", bool("Set on/off to enable/disable usb"), false)
                             .only(notSupported("usb", "jvmm has no USB controller"), false),
-                    Property.of("firmware", string("Firmware image"), "bios-256k.bin")
-                            .only(notSupported("firmware", NO_FIRMWARE), "bios.bin", "bios-256k.bin"),
+                    // the same as -bios
+                    Property.of("firmware", string("Firmware image"), "bios-256k.bin"),
                     Property.of("memory-encryption", string("Set memory encryption object to use"), "")
                             .only("No such memory encryption object 'VALUE'"),
                     Property.of("smp", struct("SMPConfiguration", "CPU topology")),

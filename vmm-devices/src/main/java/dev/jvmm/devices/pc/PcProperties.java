@@ -74,6 +74,11 @@ public record PcProperties(boolean acpi, boolean pit, boolean i8042, boolean hpe
         return Optional.ofNullable(BY_NAME.get(name));
     }
 
+    /** A property's value as -machine gave it; empty where it was not given. */
+    public Optional<Object> given(String name) {
+        return Optional.ofNullable(values.get(name));
+    }
+
     /** A given property's value, or its declared default. */
     public Optional<Object> value(String name) {
         return Optional.ofNullable(values.get(name)).or(() -> find(name).map(Property::defaultValue));

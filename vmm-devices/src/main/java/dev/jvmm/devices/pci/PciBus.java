@@ -37,6 +37,8 @@ public final class PciBus implements Saveable {
 
     private static final long PHYS_ADDR_LIMIT = 1L << 52;
     private static final int HEADER_END_OF_BARS = PciConfigSpace.BAR0 + 24;
+    /** BAR registers per function: the six BARs and the expansion ROM. */
+    private static final int REGIONS = PciBar.ROM_SLOT + 1;
 
     private final PciInterruptRouter router;
     private final BarMapper mapper;
@@ -66,7 +68,7 @@ public final class PciBus implements Saveable {
             throw new IllegalStateException(String.format("PCI slot %02x.%x is already in use", slot, function));
         }
         functions[devfn] = f;
-        long[] m = new long[6];
+        long[] m = new long[REGIONS];
         Arrays.fill(m, UNMAPPED);
         mappedAt[devfn] = m;
         decodedAt[devfn] = m.clone();
@@ -125,7 +127,8 @@ public final class PciBus implements Saveable {
             }
         }
         int end = register + size;
-        if (register < HEADER_END_OF_BARS && end > PciConfigSpace.COMMAND) {
+        boolean rom = register < PciConfigSpace.ROM_ADDRESS + 4 && end > PciConfigSpace.ROM_ADDRESS;
+        if (register < HEADER_END_OF_BARS && end > PciConfigSpace.COMMAND || rom) {
             updateFunction(devfn & 0xff);
         }
     }
@@ -169,7 +172,7 @@ public final class PciBus implements Saveable {
 
     /** QEMU's pci_bar_address: the address bar decodes at, or UNMAPPED. */
     private static long decode(PciFunction f, PciBar bar, int command) {
-        int off = PciConfigSpace.BAR0 + 4 * bar.index();
+        int off = bar.configOffset();
         long low = f.readConfig(off, 4) & 0xffff_ffffL;
         long size = bar.size();
         if (bar.isIo()) {
@@ -184,11 +187,16 @@ public final class PciBus implements Saveable {
         if ((command & PciConfigSpace.COMMAND_MEMORY) == 0) {
             return UNMAPPED;
         }
+        // the ROM decodes only while its own enable bit is also set
+        if (bar.isRom() && (low & PciConfigSpace.ROM_ADDRESS_ENABLE) == 0) {
+            return UNMAPPED;
+        }
         long a = low;
         if (bar.kind() == PciBar.Kind.MEMORY64) {
             a |= (f.readConfig(off + 4, 4) & 0xffff_ffffL) << 32;
         }
-        a &= ~(size - 1) & ~0xfL;
+        // QEMU masks a ROM's address with its size only (its enable bit is below any ROM's 2-byte size)
+        a &= ~(size - 1) & (bar.isRom() ? -1L : ~0xfL);
         long last = a + size - 1;
         if (a == 0 || Long.compareUnsigned(last, a) <= 0 || last == -1L) {
             return UNMAPPED;
@@ -372,9 +380,10 @@ public final class PciBus implements Saveable {
     }
 
     private void writeBar(int devfn, PciBar bar, long address) {
-        int off = PciConfigSpace.BAR0 + 4 * bar.index();
+        int off = bar.configOffset();
         PciFunction f = functions[devfn];
-        int typeBits = f.readConfig(off, 4) & (bar.isIo() ? 0x3 : 0xf);
+        // SeaBIOS places the ROM but leaves it disabled (its option ROM code enables it while copying)
+        int typeBits = bar.isRom() ? 0 : f.readConfig(off, 4) & (bar.isIo() ? 0x3 : 0xf);
         f.writeConfig(off, 4, (int) address | typeBits);
         if (bar.kind() == PciBar.Kind.MEMORY64) {
             f.writeConfig(off + 4, 4, (int) (address >>> 32));

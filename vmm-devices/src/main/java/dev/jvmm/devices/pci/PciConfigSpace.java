@@ -23,6 +23,9 @@ public final class PciConfigSpace {
     public static final int BAR0 = 0x10;
     public static final int SUBSYSTEM_VENDOR_ID = 0x2c;
     public static final int SUBSYSTEM_ID = 0x2e;
+    /** Section 6.2.5.2: the expansion ROM base address; bit 0 enables decoding, bits 31:11 the address. */
+    public static final int ROM_ADDRESS = 0x30;
+    public static final int ROM_ADDRESS_ENABLE = 0x1;
     public static final int CAPABILITY_LIST = 0x34;
     /** Section 6.2.4: interrupt line and pin. */
     public static final int INTERRUPT_LINE = 0x3c;
@@ -77,9 +80,15 @@ public final class PciConfigSpace {
      * the size readable through the all-ones sizing write (a 64-bit BAR also takes the next register).
      */
     public void addBar(PciBar bar) {
-        int off = BAR0 + 4 * bar.index();
+        int off = bar.configOffset();
         long mask = ~(bar.size() - 1);
         switch (bar.kind()) {
+            case ROM -> {
+                // QEMU's pci_register_bar: the address bits above the size and the enable bit are writable
+                // (for ROMs under 2 KiB that includes bits the specification reserves, as in QEMU)
+                set32(off, 0);
+                setWritable(off, 4, (mask | ROM_ADDRESS_ENABLE) & 0xffff_ffffL);
+            }
             case IO -> {
                 set32(off, BAR_SPACE_IO);
                 setWritable(off, 4, mask & 0xffff_fffcL);
@@ -98,9 +107,10 @@ public final class PciConfigSpace {
 
     /** The base address bar currently holds (type bits stripped), without looking at COMMAND. */
     public long barAddress(PciBar bar) {
-        int off = BAR0 + 4 * bar.index();
+        int off = bar.configOffset();
         long low = get32(off) & 0xffff_ffffL;
         return switch (bar.kind()) {
+            case ROM -> low & ~(bar.size() - 1) & ~(long) ROM_ADDRESS_ENABLE;
             case IO -> low & ~0x3L;
             case MEMORY32 -> low & ~0xfL;
             case MEMORY64 -> (low & ~0xfL) | (get32(off + 4) & 0xffff_ffffL) << 32;

@@ -9,6 +9,8 @@ import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.Placement;
+import dev.jvmm.devices.pci.OptionRom;
+import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciPlacement;
 
@@ -16,6 +18,7 @@ import java.math.BigInteger;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * {@code -device virtio-balloon-pci} (alias virtio-balloon): a {@link VirtioBalloon} behind the modern
@@ -62,7 +65,9 @@ public final class VirtioBalloonPci {
                 p.bool("page-poison"), p.bool("free-page-reporting"));
         VirtioBalloon b = new VirtioBalloon(opts, ctx.ramSize(),
                 actual -> ctx.events().publish(new VmEvent.BalloonChange(actual)), ctx.clock());
+        Optional<PciBar> rom = OptionRom.load(ctx, p, b.pciClassCode() >>> 8);
         VirtioPciTransport f = VirtioBalloon.pci(ctx.memory(), b, ctx.msi(), ctx.ioevents());
+        f.addOptionRom(rom);
         pci.add(at.slot(), at.function(), f);
         // polling asks the device thread for statistics, so it starts once the transport exists
         b.setStatsPollInterval(interval);

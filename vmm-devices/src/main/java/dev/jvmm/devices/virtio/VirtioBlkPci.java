@@ -13,9 +13,12 @@ import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.Placement;
 import dev.jvmm.devices.model.Realized;
+import dev.jvmm.devices.pci.OptionRom;
+import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciPlacement;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * QEMU 7.2's virtio-blk-pci (alias virtio-blk): the PCI function of a {@link VirtioBlk}, made by -device and,
@@ -87,9 +90,12 @@ public final class VirtioBlkPci {
         } catch (IllegalArgumentException e) {
             throw new PropertyException(e.getMessage());
         }
+        // a refused romfile must leave the drive as it was: read it before the device takes the drive
+        Optional<PciBar> rom = OptionRom.load(ctx, p, VirtioBlk.PCI_CLASS_STORAGE_SCSI >>> 8);
         BlockConf.applyErrorPolicy(drive, p);
         VirtioBlk blk = new VirtioBlk(drive, opts);
         VirtioPciTransport f = new VirtioPciTransport(ctx.memory(), blk, ctx.msi(), ctx.ioevents(), opts.id());
+        f.addOptionRom(rom);
         ctx.pci().add(at.slot(), at.function(), f);
         describe(where, p, at, opts, blk);
         // the PCI bus resets the function; its section is the transport's, the device's own state inside

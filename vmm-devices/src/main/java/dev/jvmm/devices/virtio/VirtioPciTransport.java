@@ -14,8 +14,10 @@ import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciConfigSpace;
 import dev.jvmm.devices.pci.PciFunction;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -138,6 +140,8 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
     private final boolean[] held;
     private final PciBar msixBar;
     private final PciBar modernBar;
+    /** The expansion ROM from romfile (rombar=1), or null; set before the function is plugged. */
+    private PciBar romBar;
     private final long offeredFeatures;
     private final EventFd control = new EventFd();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
@@ -340,8 +344,27 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
     }
 
     @Override
-    public List<PciBar> bars() {
-        return msix.vectors() > 0 ? List.of(msixBar, modernBar) : List.of(modernBar);
+    public synchronized List<PciBar> bars() {
+        List<PciBar> bars = new ArrayList<>(msix.vectors() > 0 ? List.of(msixBar, modernBar) : List.of(modernBar));
+        if (romBar != null) {
+            bars.add(romBar);
+        }
+        return bars;
+    }
+
+    /**
+     * Declares the option ROM's BAR (QEMU's pci_add_option_rom, after the device's own BARs); call before
+     * the function is plugged into the bus. The register is part of the saved configuration space.
+     */
+    public synchronized void addOptionRom(Optional<PciBar> rom) {
+        rom.ifPresent(bar -> {
+            if (!bar.isRom() || romBar != null) {
+                throw new IllegalArgumentException("not one expansion ROM BAR: " + bar);
+            }
+            romBar = bar;
+            config.addBar(bar);
+            config.sealInitialState();
+        });
     }
 
     @Override

@@ -12,10 +12,13 @@ import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceInstance;
 import dev.jvmm.devices.model.Placement;
 import dev.jvmm.devices.model.Realized;
+import dev.jvmm.devices.pci.OptionRom;
+import dev.jvmm.devices.pci.PciBar;
 import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.PciPlacement;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code -device virtio-serial-pci} (alias virtio-serial): a {@link VirtioSerial} behind the modern virtio-pci
@@ -69,7 +72,9 @@ public final class VirtioSerialPci {
         String busName = where.id() == null ? VirtioSerial.BUS.name() + ".0" : where.id() + ".0";
         VirtioSerial dev = new VirtioSerial(where.idOrEmpty(), busName, (int) maxPorts, p.bool("emergency-write"),
                 (int) vectors, ctx.events(), ctx.err());
+        Optional<PciBar> rom = OptionRom.load(ctx, p, dev.pciClassCode() >>> 8);
         VirtioPciTransport f = VirtioSerial.pci(ctx.memory(), dev, ctx.msi(), ctx.ioevents());
+        f.addOptionRom(rom);
         pci.add(at.slot(), at.function(), f);
 
         QomNode node = where.node();

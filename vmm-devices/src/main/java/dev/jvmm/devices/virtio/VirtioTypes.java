@@ -46,8 +46,13 @@ public final class VirtioTypes {
                             .only("property 'indirect_desc=VALUE' is not supported by jvmm", true))
             .build();
 
+    /**
+     * virtio-pci functions honour pci-device's romfile (jvmm's other PCI functions refuse it): the
+     * declaration replaces the parent's restricted one and keeps its place in the property list.
+     */
     public static final TypeInfo VIRTIO_PCI = TypeInfo.abstractType("virtio-pci", "pci-device")
-            .props(Property.of("migrate-extra", PropType.BIT, true),
+            .props(Property.of("romfile", PropType.STR),
+                    Property.of("migrate-extra", PropType.BIT, true),
                     fixed("ats", PropType.BIT, false),
                     Property.of("x-ignore-backend-features", PropType.BOOL, false),
                     Property.of("x-pcie-pm-init", PropType.BIT, true),

@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AcpiTablesTest {
-    private static final List<AcpiIsaDevice> ISA = List.of(AcpiIsaDevice.rtc(), AcpiIsaDevice.keyboard(),
-            AcpiIsaDevice.mouse(), AcpiIsaDevice.serial(0, 0x3f8, 4), AcpiIsaDevice.serial(1, 0x2f8, 3),
+    private static final List<AcpiIsaDevice> ISA = List.of(AcpiIsaDevice.rtc(), AcpiIsaDevice.serial(0, 0x3f8, 4),
+            AcpiIsaDevice.serial(1, 0x2f8, 3), AcpiIsaDevice.floppyController(), AcpiIsaDevice.i8042(),
             AcpiIsaDevice.pvpanic(0x505));
     private static final AcpiConfig CFG = AcpiConfig.pc(2, 128L << 20, ISA);
 
@@ -175,8 +175,10 @@ class AcpiTablesTest {
                 List.of(), 0x601, true, 2, true, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> new AcpiConfig(List.of(255),
                 AcpiConfig.SEABIOS_PIRQ_IRQS, List.of(), 0x600, true, 2, true, 0, 0));
-        assertThrows(IllegalArgumentException.class, () -> new AcpiIsaDevice("COM1", "PNP0501", 1, List.of(),
-                List.of(16)));
+        assertThrows(IllegalArgumentException.class, () -> new AcpiIsaDevice("com1", new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> CFG.withPossibleApicIds(List.of(1, 0)));
+        assertThrows(IllegalArgumentException.class, () -> new AcpiConfig(List.of(0), AcpiConfig.SEABIOS_PIRQ_IRQS,
+                List.of(), 0x600, true, 2, true, 0, 0, false, List.of(0), 0x80000000L, 0x100000000L));
     }
 
     @Test
@@ -286,7 +288,9 @@ class AcpiTablesTest {
         assertTrue(dsl.contains("\"QEMU0001\""), dsl);
         assertTrue(dsl.contains("IO (Decode16,"), dsl);
         assertTrue(dsl.contains("IRQNoFlags ()"), dsl);
-        assertTrue(dsl.contains("Name (\\_S5, Package"), dsl);
+        assertTrue(dsl.contains("Name (_S5, Package"), dsl);
+        assertTrue(dsl.contains("Device (FDC0)"), dsl);
+        assertTrue(dsl.contains("Processor (C001, 0x01"), dsl);
         assertTrue(dsl.contains("WordBusNumber"), dsl);
         // Recompile the disassembly: the AML must round-trip through the compiler without errors.
         String out = run(dir, "iasl", "-p", "recompiled", "dsdt.dsl");

@@ -31,11 +31,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * of files), and QEMU's ACPI files read through the DMA interface from qtest (an FWCfgDmaAccess written
  * into guest RAM, the transfer started at 0x514/0x518).
  *
- * <p>For ACPI, QEMU runs with hpet=off, since jvmm has no HPET table yet, and its DSDT is taken from its
- * own blob: jvmm's DSDT describes jvmm's devices with a smaller AML (no floppy controller, no PCI hotplug
- * methods, no HPET device...). With that DSDT, the blob, the RSDP and the loader commands are compared
+ * <p>For ACPI, QEMU runs with hpet=off and its DSDT is taken from its own blob, so that this test checks the
+ * layout and the loader commands around any DSDT; the blob, the RSDP and the loader commands are compared
  * byte for byte; the FADT's PM addresses are 0 and the blob's checksums are 0 on both sides, since the
- * BIOS programs the one and computes the others.
+ * BIOS programs the one and computes the others. The board's own DSDT (with its ISA devices) is compared
+ * with QEMU's in QemuPcAcpiComparisonTest.
  */
 class FwCfgQemuComparisonTest {
     private static final long ACCESS = 0x1000;

@@ -70,11 +70,16 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     });
     public final BlockGraph graph = new BlockGraph(events, Runnable::run, () -> { }, BlockImageFactory.DEFAULT);
     public final List<AcpiIsaDevice> acpi = new CopyOnWriteArrayList<>();
+    /** fw_cfg files the devices added (option ROMs with rombar=0), by name. */
+    public final Map<String, byte[]> firmwareFiles = new java.util.concurrent.ConcurrentHashMap<>();
     public final Globals globals;
     public final LifecycleController lifecycle;
     public final DeviceModel model;
     private final int cpus;
     private final long ram;
+    /** The board's RAM split below/above 4 GiB, or -1 for all of {@link #ram} below. */
+    private final long below4g;
+    private final long above4g;
     private final Consumer<AcpiIsaDevice> describeIsa;
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
@@ -86,6 +91,8 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     private TestBoard(Builder b) {
         cpus = b.cpus;
         ram = b.ram;
+        below4g = b.below4g;
+        above4g = b.above4g;
         describeIsa = b.describeIsa;
         globals = b.globals;
         memory = GuestMemory.allocate(List.of(new RamRange(0, ram)));
@@ -108,6 +115,8 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     public static final class Builder {
         private int cpus = 1;
         private long ram = RAM;
+        private long below4g = -1;
+        private long above4g;
         private ActionSettings actions = ActionSettings.defaults();
         private final Globals globals = new Globals();
         private boolean buses = true;
@@ -118,6 +127,13 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
 
         public Builder cpus(int n) {
             cpus = n;
+            return this;
+        }
+
+        /** What the context reports as RAM below and above 4 GiB (the memory itself stays {@link #ram}). */
+        public Builder ramSplit(long below, long above) {
+            below4g = below;
+            above4g = above;
             return this;
         }
 
@@ -318,6 +334,11 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     }
 
     @Override
+    public void addFirmwareFile(String name, byte[] content) {
+        firmwareFiles.put(name, content);
+    }
+
+    @Override
     public int cpus() {
         return cpus;
     }
@@ -325,6 +346,16 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     @Override
     public long ramSize() {
         return ram;
+    }
+
+    @Override
+    public long ramBelow4g() {
+        return below4g < 0 ? ram : below4g;
+    }
+
+    @Override
+    public long ramAbove4g() {
+        return below4g < 0 ? 0 : above4g;
     }
 
     @Override

@@ -64,7 +64,7 @@ class PcBoardTest {
     }
 
     /** The types jvmm gives a node; QEMU's other devices only take their numbers. */
-    private static final Set<String> MODELLED = Set.of("qemu64-x86_64-cpu", "i440FX", "PIIX3", "kvm-i8259",
+    private static final Set<String> MODELLED = Set.of("qemu64-x86_64-cpu", "i440FX", "PIIX3", "kvm-i8259", "hpet",
             "mc146818rtc", "kvm-pit", "isa-serial", "i8042", "port92", "PIIX4_PM");
 
     /** jvmm's /machine/unattached device[N] nodes, N -&gt; type. */

@@ -101,16 +101,13 @@ class PcPropertiesTest {
             "x-oem-id=ABC|Machine option 'x-oem-id=ABC' is not supported: jvmm's ACPI tables carry QEMU's default"
                     + " OEM IDs",
             "bus-lock-ratelimit=10|kvm: bus lock detection unsupported",
-            "hpet=on|Machine option 'hpet=on' is not supported: jvmm has no HPET",
             "usb=yes|Machine option 'usb=on' is not supported: jvmm has no USB controller",
             "vmport=on|Machine option 'vmport=on' is not supported: jvmm has no VMware I/O port",
             "kernel-irqchip=split|Machine option 'kernel-irqchip=split' is not supported: jvmm needs KVM's"
                     + " in-kernel irqchip",
             "kvm-shadow-mem=1M|Machine option 'kvm-shadow-mem=1048576' is not supported: jvmm leaves KVM's MMU page"
                     + " count to KVM",
-            "firmware=OVMF.fd|Machine option 'firmware=OVMF.fd' is not supported: jvmm boots -kernel without"
-                    + " firmware",
-            "pflash0=fw|Machine option 'pflash0=fw' is not supported: jvmm boots -kernel without firmware",
+            "pflash0=fw|Machine option 'pflash0=fw' is not supported: jvmm has no flash memory for UEFI firmware",
             "sgx-epc.0.memdev=m|Machine option 'sgx-epc' is not supported: jvmm has no SGX EPC",
             "nvdimm=on|Machine option 'nvdimm=on' is not supported: jvmm has no NVDIMM",
             "max-ram-below-4g=1M|Machine option 'max-ram-below-4g=1048576' is not supported: jvmm needs at least"

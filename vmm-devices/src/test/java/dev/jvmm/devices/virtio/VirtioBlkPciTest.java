@@ -192,7 +192,8 @@ class VirtioBlkPciTest {
                 "jvmm's disks have 512-byte sectors: logical_block_size=4096 is not supported"},
             {"scsi=on", "Property 'virtio-blk-device.scsi' = 'on' is not supported by jvmm (only 'off')"},
             {"discard=off", "Property 'virtio-blk-device.discard' = 'off' is not supported by jvmm (only 'on')"},
-            {"romfile=x.rom", "jvmm's PCI functions have no option ROM: romfile=x.rom is not supported"},
+            {"romfile=no-such.rom", "failed to find romfile \"no-such.rom\""},
+            {"romsize=3", "ROM size 3 is not a power of two"},
             {"vectors=2", "jvmm's virtio-blk-pci has one MSI-X vector per queue and one for configuration changes:"
                 + " vectors=2 is not supported (num-queues=3 takes 4)"},
             {"class=0x180", "jvmm's virtio-blk-pci is a SCSI storage controller: class=0x180 is not supported"},
