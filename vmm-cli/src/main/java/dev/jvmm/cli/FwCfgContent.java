@@ -103,7 +103,7 @@ final class FwCfgContent {
                     !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
                     topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
                     board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices),
-                    PcFirmwareConfig.featureControl(model.has("vmx"), model.has("sgx"), model.has("sgx-lc")),
+                    PcFirmwareConfig.featureControl(model.has("vmx"), model.has("sgx"), model.has("sgxlc")),
                     optionRoms(), userFiles, kernel));
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
