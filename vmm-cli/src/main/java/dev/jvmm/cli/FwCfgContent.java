@@ -52,8 +52,8 @@ final class FwCfgContent {
         this.err = err;
     }
 
-    /** fw_cfg's content for this machine, as QEMU 7.2's pc machine fills it. */
-    FwCfgItems build() {
+    /** fw_cfg's content for this machine, as QEMU 7.2's pc machine fills it, with -kernel's items if any. */
+    FwCfgItems build(Optional<PcFirmwareConfig.KernelItems> kernel) {
         PcProperties pc = config.pc();
         SmpTopology smp = config.smp();
         List<PcFirmwareConfig.E820Entry> e820 = new ArrayList<>();
@@ -104,7 +104,7 @@ final class FwCfgContent {
                     topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
                     board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices),
                     PcFirmwareConfig.featureControl(model.has("vmx"), model.has("sgx"), model.has("sgxlc")),
-                    optionRoms(), userFiles));
+                    optionRoms(), userFiles, kernel));
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }

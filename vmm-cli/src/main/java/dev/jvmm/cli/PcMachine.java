@@ -58,6 +58,7 @@ import dev.jvmm.kvm.Vcpu;
 import dev.jvmm.kvm.VcpuQom;
 import dev.jvmm.kvm.VcpuSet;
 import dev.jvmm.kvm.boot.BootEntry;
+import dev.jvmm.kvm.boot.FirmwareKernel;
 import dev.jvmm.kvm.boot.KernelLoader;
 import dev.jvmm.kvm.boot.MemoryLayout;
 import dev.jvmm.qmp.QmpEndpoint;
@@ -80,6 +81,8 @@ import java.util.stream.IntStream;
 final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private final MachineConfig config;
     private final KernelLoader.Request kernel;
+    /** -kernel as QEMU hands it to the firmware through fw_cfg; null without -kernel. */
+    private final FirmwareKernel firmwareKernel;
     private final PrintStream err;
     private final MemoryLayout layout;
     private final GuestMemory memory;
@@ -123,6 +126,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         kvm.checkVcpuCounts(config.smp().cpus(), config.smp().maxcpus(),
                 w -> err.println(Main.PROGRAM + ": warning: " + w));
         this.layout = MemoryLayout.pc(config.ramBytes(), pc.maxRamBelow4g());
+        this.firmwareKernel = FirmwareKernels.of(config, kernel, layout.lowRamEnd());
         if (MemoryLayout.splitNotGigabyteAligned(config.ramBytes(), pc.maxRamBelow4g())) {
             err.println(Main.PROGRAM + ": warning: Large machine and max_ram_below_4g (" + pc.maxRamBelow4g()
                     + ") not a multiple of 1G; possible bad performance.");
@@ -241,7 +245,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             h.setLegacyRouting(pitEnabled -> vm.setPitHpetLegacy(!pitEnabled));
         });
         fwCfg = new FwCfgIo(new FwCfgContent(config, layout, model, topology, board, devices, deviceFirmwareFiles,
-                err).build(), memory);
+                err).build(FirmwareKernels.items(firmwareKernel, config, err)), memory);
         fwCfg.attach(pio);
         // -boot order= and once= reach SeaBIOS through the CMOS boot bytes, as QEMU's pc_cmos_init writes
         // them; once= holds for the first boot only (QEMU's restore_boot_order on the first reset).
@@ -271,6 +275,10 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** Writes the kernel (and initrd, command line, boot structures) into RAM; also on every reset. */
     private void loadKernel() {
         if (rom != null) {
+            if (firmwareKernel != null) {
+                // a PVH kernel's segments, which QEMU writes into RAM as ROM blobs at every reset
+                firmwareKernel.loadIntoRam(memory);
+            }
             vcpus.get(0).resetToPowerOn();
             return;
         }

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * The guest's memory map when firmware boots it, as QEMU 7.2's pc machine lays it out (hw/i386/x86.c
  * x86_bios_rom_init, hw/pci-host/pam.c): RAM with the legacy windows 0xa0000-0xfffff cut out, the firmware
- * ROM read-only at the top of 4 GiB, and the windows mapped as the host bridge's PAM and SMRAM registers say.
+ * ROM read-only at the top of 4 GiB, and the windows mapped as the host bridge's PAM and SMRAM registers say
+ * (a read-only window as RAM that writes reach, as under QEMU with KVM).
  * A window set to PCI shows the ROM's last 128 KiB (QEMU's "isa-bios" alias, ending at 1 MiB) where it
  * overlaps that alias and nothing elsewhere, so reads there return all ones from the MMIO bus. KVM slots
  * change only on register writes, never on the exit path.
@@ -70,7 +71,12 @@ public final class FirmwareMemory implements LowMemoryWindows {
         }
         switch (access) {
             case RAM -> windowSlots.put(base, vm.addSlot(base, size, ramHost + base, false));
-            case RAM_READ_ONLY -> windowSlots.put(base, vm.addSlot(base, size, ramHost + base, true));
+            // Writable, as QEMU 7.2 maps it under KVM: the PAM's read-only alias of RAM is read-only only in its
+            // memory section, and kvm_mem_flags looks at the RAM region itself, so KVM gets a writable slot.
+            // Firmware relies on it: the -kernel option ROMs (pvh.bin, multiboot_dma.bin) switch to protected
+            // mode with a GDT inside their write-protected shadow, and loading CS sets the descriptor's accessed
+            // bit; under PVM that write to a KVM_MEM_READONLY slot never returns from KVM_RUN.
+            case RAM_READ_ONLY -> windowSlots.put(base, vm.addSlot(base, size, ramHost + base, false));
             case PCI -> {
                 long aliasStart = LEGACY_END - isaBiosSize;
                 long start = Math.max(base, aliasStart);

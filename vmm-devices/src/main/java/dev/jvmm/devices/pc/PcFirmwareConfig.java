@@ -8,7 +8,11 @@ import dev.jvmm.devices.smbios.SmbiosTables;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -53,6 +57,26 @@ public final class PcFirmwareConfig {
     public record UserFile(String name, byte[] content) {
     }
 
+    /**
+     * -kernel for the firmware (QEMU's x86_load_linux and load_multiboot): the legacy kernel items by fw_cfg key,
+     * and the option ROM that loads and enters the kernel, added as "genroms/NAME" with bootindex 0 as QEMU's
+     * rom_add_option does, so SeaBIOS runs it first. Without the ROM's bytes (QEMU could not open it either) the
+     * items are there and nothing boots them.
+     */
+    public record KernelItems(Map<Integer, byte[]> items, String romName, Optional<byte[]> rom) {
+        public KernelItems {
+            items = Collections.unmodifiableMap(new LinkedHashMap<>(items));
+        }
+
+        /** The ROM's firmware device path in bootorder (hw/core/loader.c: "/rom@" and its fw_cfg name). */
+        public String bootPath() {
+            return "/rom@" + GENROMS + romName;
+        }
+    }
+
+    /** Where QEMU's rom_add_option puts the option ROMs it hands the firmware (hw/core/loader.c). */
+    public static final String GENROMS = "genroms/";
+
     /** The HPET as the firmware learns of it: its GCAP_ID low dword and MMIO address. */
     public record HpetInfo(int eventTimerBlockId, long address) {
     }
@@ -75,16 +99,14 @@ public final class PcFirmwareConfig {
      * @param featureControl IA32_FEATURE_CONTROL for etc/msr_feature_control, 0 for none
      * @param optionRoms  option ROMs the firmware runs, by their names under "genroms/"
      * @param userFiles   the -fw_cfg files
+     * @param kernel      the -kernel items, when there is a -kernel
      */
     public record Settings(Optional<UUID> uuid, boolean graphics, BootSettings boot, int bootCpus, int apicIdLimit,
                            long ramSize, List<E820Entry> e820, Optional<HpetInfo> hpet,
                            Optional<AcpiFirmwareFiles> acpi, SmbiosTables smbios, Optional<byte[]> systemStates,
                            List<String> bootOrder, long featureControl, List<UserFile> optionRoms,
-                           List<UserFile> userFiles) {
+                           List<UserFile> userFiles, Optional<KernelItems> kernel) {
     }
-
-    /** Where QEMU's rom_add_option puts the option ROMs it hands the firmware (hw/core/loader.c). */
-    public static final String GENROMS = "genroms/";
 
     /**
      * The fw_cfg content. A -fw_cfg file whose name the machine already uses fails as in QEMU
@@ -98,7 +120,17 @@ public final class PcFirmwareConfig {
         if (s.boot().menu() && s.boot().splashTime() >= 0) {
             items.addFile("etc/boot-menu-wait", le(2).putShort((short) s.boot().splashTime()).array());
         }
-        items.addFile("bootorder", bootOrder(s.bootOrder(), s.boot().strict()));
+        List<String> bootOrder = new ArrayList<>();
+        s.kernel().ifPresent(k -> {
+            k.items().forEach(items::add);
+            k.rom().ifPresent(rom -> {
+                items.addFile(GENROMS + k.romName(), rom);
+                // bootindex 0: QEMU adds the ROM's path while building the machine, before any device's
+                bootOrder.add(k.bootPath());
+            });
+        });
+        bootOrder.addAll(s.bootOrder());
+        items.addFile("bootorder", bootOrder(bootOrder, s.boot().strict()));
         // no -device with logical CHS geometry (lcyls/lheads/lsecs): the list is empty, but the file is there
         items.addFile("bios-geometry", new byte[0]);
         s.acpi().ifPresent(a -> {

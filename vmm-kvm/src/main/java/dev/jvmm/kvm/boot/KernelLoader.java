@@ -120,7 +120,7 @@ public final class KernelLoader {
     }
 
     /** The image's format in QEMU's order: Linux "HdrS", then ELF with a PVH note, then a multiboot header. */
-    private static BootEntry.Format detect(Image img) {
+    static BootEntry.Format detect(Image img) {
         if (BzImageLoader.matches(img)) {
             return BootEntry.Format.BZIMAGE;
         }
