@@ -63,7 +63,8 @@ class MachineOptionTest {
     @Test
     void refusalsNameNoOption() {
         assertEquals("Property 'pc-i440fx-7.2-machine.foo' not found", error("-machine", "pc,foo=1"));
-        assertEquals("Machine option 'hpet=on' is not supported: jvmm has no HPET", error("-machine", "pc,hpet=on"));
+        assertEquals("Machine option 'vmport=on' is not supported: jvmm has no VMware I/O port",
+                error("-machine", "pc,vmport=on"));
         assertEquals("-accel tcg: invalid accelerator tcg (jvmm supports only kvm)", error("-accel", "tcg"));
     }
 

@@ -62,7 +62,8 @@ class MachineStateTest {
         Main.newParser(cl).parseArgs(args.toArray(String[]::new));
         MachineConfig c = MachineConfigParser.parse(cl);
         PrintStream err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        return new PcMachine(c, Launcher.readKernel(c), Kvm.open(Kvm.DEVICE), Launcher.actions(c), err);
+        return new PcMachine(c, c.kernel().isPresent() ? Launcher.readKernel(c) : null, Kvm.open(Kvm.DEVICE),
+                Launcher.actions(c), err);
     }
 
     @Test
