@@ -3,7 +3,7 @@
 # JDK 17, Maven, gcc/make/binutils/python3 (guest kernels), QEMU 7.2 and qemu-img (the reference), socat, iasl,
 # libseccomp2 (-sandbox), libvirt's daemon and virsh (the libvirt tests run a private libvirtd), and what the
 # firmware-boot tests build their GRUB CD and disk images with (grub-pc-bin: GRUB's BIOS files in
-# /usr/lib/grub/i386-pc; grub-common: grub-mkimage, grub-mkrescue; xorriso: grub-mkrescue's ISO writer;
+# /usr/lib/grub/i386-pc; grub-common: grub-mkimage; xorriso: writes the El Torito ISO;
 # mtools: mformat/mmd/mcopy fill the FAT partition without mounting it; seabios: QEMU's BIOS).
 set -euo pipefail
 need=()
@@ -23,7 +23,6 @@ command -v virsh >/dev/null || need+=(libvirt-clients)
 # GRUB and the tools for the firmware-boot tests' boot media
 [ -f /usr/lib/grub/i386-pc/boot.img ] || need+=(grub-pc-bin)
 command -v grub-mkimage >/dev/null || need+=(grub-common)
-command -v grub-mkrescue >/dev/null || need+=(grub-common)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v mcopy >/dev/null || need+=(mtools)
 [ -f /usr/share/seabios/bios-256k.bin ] || need+=(seabios)

@@ -15,9 +15,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Boot media with a real bootloader (GNU GRUB 2, Debian's grub-pc-bin), built at test time into a temporary
- * directory from the installed packages, never committed: an El Torito CD image (grub-mkrescue, which runs
- * xorriso) and a raw disk image with an MBR partition table, GRUB in the MBR and the gap after it, and a FAT
- * file system in partition 1 holding grub.cfg and the kernel. Nothing is mounted and no loop device is used.
+ * directory from the installed packages, never committed: an El Torito CD image (grub-mkimage -O
+ * i386-pc-eltorito, then xorriso) and a raw disk image with an MBR partition table, GRUB in the MBR and the gap
+ * after it, and a FAT file system in partition 1 holding GRUB's modules and the kernel. Nothing is mounted and
+ * no loop device is used.
  *
  * <p>The disk is laid out as grub-bios-setup lays out an embedded install:
  * <ul>
@@ -30,15 +31,16 @@ import java.util.concurrent.TimeUnit;
  * here;</li>
  * <li>partition 1 from sector 2048 (1 MiB), FAT formatted by mtools (mformat) and filled by mcopy.</li>
  * </ul>
- * core.img holds only what it takes to reach the partition (biosdisk, part_msdos, fat); GRUB loads normal.mod,
- * the modules of the commands grub.cfg uses (through command.lst) and grub.cfg itself from /boot/grub on the
- * partition, through the BIOS's INT 13h, as an installed GRUB does. That is also much faster under PVM: the
- * modules in core.img are lzma-compressed and decompressed by emulated code, and a core.img holding the
- * multiboot loader's dependencies costs ~20 s more to boot than loading the same modules from the disk. The CD
- * is grub-mkrescue's default (its core has what it takes to read the ISO; all modules are on it) with the same
- * grub.cfg and kernel.
+ * Both cores hold only what it takes to reach /boot/grub (biosdisk and part_msdos plus fat, or iso9660) and the
+ * script ({@link #GRUB_SCRIPT}) as core.img's embedded config, which GRUB's kernel runs with its rescue parser:
+ * GRUB never enters normal mode. The script loads its commands' modules with insmod from /boot/grub/i386-pc,
+ * through the BIOS's INT 13h, as an installed GRUB loads them; only those modules are there. Under PVM (all
+ * guest code emulated) this is what keeps a boot short: the modules in core.img are lzma-compressed and
+ * decompressed by emulated code (a core.img holding the multiboot loader's dependencies costs ~20 s more than
+ * loading them from the disk), and normal mode, a directory of all ~300 modules and grub-mkrescue's large core
+ * made a boot ~2x longer (DESIGN.md, "Firmware boot").
  *
- * <p>grub.cfg switches GRUB to the serial console, prints what GRUB sees of the machine (lspci, lsmmap,
+ * <p>The script switches GRUB to the serial console, prints what GRUB sees of the machine (lspci, lsmmap,
  * lsacpi, ls) between "grub:" markers and loads the tiny guest (a multiboot kernel) with action=poweroff: it
  * checks the ACPI tables and powers off through the PM1a control block (S5), so the run ends in SHUTDOWN.
  */
@@ -52,15 +54,31 @@ final class BootImages {
     static final String LAST_LINE = "acpi: poweroff";
     /** GRUB modules put into the disk's core.img: what it takes to read /boot/grub from partition 1. */
     static final List<String> CORE_MODULES = List.of("biosdisk", "part_msdos", "fat");
+    /** GRUB modules put into the CD's El Torito core.img: what it takes to read /boot/grub from the CD. */
+    static final List<String> CD_CORE_MODULES = List.of("biosdisk", "iso9660");
+    /** The modules of the commands the script runs, loaded by insmod (with their dependencies) from /boot/grub. */
+    static final List<String> SCRIPT_MODULES = List.of("serial", "terminal", "echo", "lspci", "lsmmap", "lsacpi",
+            "ls", "multiboot");
     /**
-     * GRUB 2 passes a multiboot kernel only the words after its path as the command line; the tiny guest skips
-     * the first word (the kernel's name under QEMU's -kernel), so the path is given twice.
+     * The script GRUB runs, embedded in core.img (grub-mkimage -c): GRUB's kernel runs an embedded config with
+     * its rescue parser before it would load normal.mod, so GRUB never enters normal mode (no grub.cfg, no
+     * command.lst or fs.lst, no normal-mode parser) and each command's module is loaded with insmod, which
+     * also loads the modules it depends on (ls.mod depends on normal.mod: that module is loaded, normal mode is
+     * not started). GRUB 2 passes a multiboot kernel only the words after its path as the command line; the
+     * tiny guest skips the first word (the kernel's name under QEMU's -kernel), so the path is given twice.
      */
-    static final String GRUB_CFG = String.join("\n",
+    static final String GRUB_SCRIPT = String.join("\n",
+            "insmod serial",
+            "insmod terminal",
             "serial --unit=0 --speed=115200",
             "terminal_input serial",
             "terminal_output serial",
-            "set timeout=0",
+            "insmod echo",
+            "insmod lspci",
+            "insmod lsmmap",
+            "insmod lsacpi",
+            "insmod ls",
+            "insmod multiboot",
             "echo \"" + FIRST_LINE + "\"",
             "echo \"grub: lspci\"",
             "lspci",
@@ -75,6 +93,7 @@ final class BootImages {
             "multiboot /" + KERNEL + " /" + KERNEL + " action=poweroff",
             "boot",
             "echo \"grub: boot failed\"",
+            "insmod halt",
             "halt",
             "");
 
@@ -90,12 +109,12 @@ final class BootImages {
     /** Skips the test, naming what is missing, unless GRUB's BIOS files and the tools these images need exist. */
     static void assumeTools() {
         List<String> missing = new ArrayList<>();
-        for (String tool : List.of("grub-mkrescue", "grub-mkimage", "xorriso", "mformat", "mmd", "mcopy")) {
+        for (String tool : List.of("grub-mkimage", "xorriso", "mformat", "mmd", "mcopy")) {
             if (!onPath(tool)) {
                 missing.add(tool);
             }
         }
-        for (String f : List.of("boot.img", "diskboot.img", "kernel.img", "moddep.lst")) {
+        for (String f : List.of("boot.img", "diskboot.img", "cdboot.img", "kernel.img", "moddep.lst")) {
             if (!Files.isRegularFile(Path.of(GRUB_DIR, f))) {
                 missing.add(GRUB_DIR + "/" + f);
             }
@@ -113,15 +132,70 @@ final class BootImages {
         return false;
     }
 
-    /** Builds the El Torito CD image dir/grub.iso with grub.cfg and the kernel. */
+    /**
+     * The modules to copy to /boot/grub/i386-pc: the script's modules and, from GRUB's moddep.lst, all they
+     * depend on, and halt. Only these: GRUB finds a module by scanning its directory, so a directory holding all
+     * of GRUB's ~300 modules makes each insmod slower (under PVM, a disk boot's first line came ~18 s later).
+     */
+    static List<String> moduleClosure() throws IOException {
+        java.util.Map<String, List<String>> deps = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(Path.of(GRUB_DIR, "moddep.lst"))) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                String rest = line.substring(colon + 1).trim();
+                deps.put(line.substring(0, colon).trim(), rest.isEmpty() ? List.of() : List.of(rest.split("\\s+")));
+            }
+        }
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(SCRIPT_MODULES);
+        todo.add("halt");
+        while (!todo.isEmpty()) {
+            String m = todo.pop();
+            if (out.add(m)) {
+                todo.addAll(deps.getOrDefault(m, List.of()));
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    /** The module files of {@link #moduleClosure()}, as paths under GRUB_DIR. */
+    static List<String> moduleFiles() throws IOException {
+        List<String> files = new ArrayList<>();
+        for (String m : moduleClosure()) {
+            Path f = Path.of(GRUB_DIR, m + ".mod");
+            if (!Files.isRegularFile(f)) {
+                throw new IllegalStateException("GRUB module missing: " + f);
+            }
+            files.add(f.toString());
+        }
+        return files;
+    }
+
+    /**
+     * Builds the El Torito CD image dir/grub.iso: a no-emulation boot image made by grub-mkimage -O
+     * i386-pc-eltorito (cdboot.img and a core holding biosdisk and iso9660, with the script embedded; GRUB's
+     * prefix /boot/grub on the boot device, the CD), GRUB's boot information table filled by xorriso
+     * (-boot-info-table, which cdboot.img reads), the script's modules in /boot/grub/i386-pc and the kernel.
+     */
     static Path iso(Path dir, Path kernel) {
         try {
             Path tree = Files.createDirectories(dir.resolve("iso-tree"));
-            Files.createDirectories(tree.resolve("boot/grub"));
-            Files.writeString(tree.resolve("boot/grub/grub.cfg"), GRUB_CFG);
+            Path mods = Files.createDirectories(tree.resolve("boot/grub/i386-pc"));
+            for (String f : moduleFiles()) {
+                Files.copy(Path.of(f), mods.resolve(Path.of(f).getFileName()));
+            }
             Files.copy(kernel, tree.resolve(KERNEL));
+            Path cfg = dir.resolve("cd-embedded.cfg");
+            Files.writeString(cfg, GRUB_SCRIPT);
+            List<String> mk = new ArrayList<>(List.of("grub-mkimage", "-d", GRUB_DIR, "-O", "i386-pc-eltorito",
+                    "-o", tree.resolve("boot/grub/eltorito.img").toString(), "-p", "/boot/grub", "-c",
+                    cfg.toString()));
+            mk.addAll(CD_CORE_MODULES);
+            exec(dir, mk.toArray(new String[0]));
             Path iso = dir.resolve("grub.iso");
-            exec(dir, "grub-mkrescue", "-d", GRUB_DIR, "-o", iso.toString(), tree.toString());
+            exec(dir, "xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "JVMMGRUB", "-o", iso.toString(),
+                    "-b", "boot/grub/eltorito.img", "-c", "boot/grub/boot.cat", "-no-emul-boot",
+                    "-boot-load-size", "4", "-boot-info-table", tree.toString());
             return iso;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -132,8 +206,10 @@ final class BootImages {
     static Path disk(Path dir, Path kernel) {
         try {
             Path core = dir.resolve("core.img");
+            Path embedded = dir.resolve("disk-embedded.cfg");
+            Files.writeString(embedded, GRUB_SCRIPT);
             List<String> mk = new ArrayList<>(List.of("grub-mkimage", "-d", GRUB_DIR, "-O", "i386-pc", "-o",
-                    core.toString(), "-p", "(hd0,msdos1)/boot/grub"));
+                    core.toString(), "-p", "(hd0,msdos1)/boot/grub", "-c", embedded.toString()));
             mk.addAll(CORE_MODULES);
             exec(dir, mk.toArray(new String[0]));
             byte[] coreImg = Files.readAllBytes(core);
@@ -152,25 +228,21 @@ final class BootImages {
                         + " segment 0x" + Integer.toHexString(seg) + " for " + coreSectors + " sectors");
             }
 
-            Path cfg = dir.resolve("grub.cfg");
-            Files.writeString(cfg, GRUB_CFG);
             Path part = dir.resolve("part.img");
             try (var ch = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.CREATE_NEW,
                     java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(new byte[1]), (long) PART_SECTORS * SECTOR - 1);
             }
             String img = part.toString();
-            // Fixed volume serial and label: what GRUB could print of the file system is the same every build.
+            // Fixed volume serial and label: what GRUB could print of the file system is the same every build;
+            // 4 KiB clusters: fewer FAT lookups and BIOS reads per module than 512-byte ones (a faster boot).
             exec(dir, "mformat", "-i", img, "-N", Integer.toHexString(DISK_SIGNATURE), "-v", "JVMMGRUB",
                     "-H", Integer.toString(PART_START), "-T", Integer.toString(PART_SECTORS), "-h", "64", "-s", "32",
+                    "-c", "8",
                     "::");
             exec(dir, "mmd", "-i", img, "::/boot", "::/boot/grub", "::/boot/grub/i386-pc");
-            exec(dir, "mcopy", "-i", img, cfg.toString(), "::/boot/grub/grub.cfg");
             List<String> mods = new ArrayList<>(List.of("mcopy", "-i", img));
-            try (var files = Files.list(Path.of(GRUB_DIR))) {
-                files.map(Path::toString).filter(f -> f.endsWith(".mod") || f.endsWith(".lst")).sorted()
-                        .forEach(mods::add);
-            }
+            mods.addAll(moduleFiles());
             mods.add("::/boot/grub/i386-pc/");
             exec(dir, mods.toArray(new String[0]));
             exec(dir, "mcopy", "-i", img, kernel.toString(), "::/" + KERNEL);

@@ -46,7 +46,10 @@ class FirmwareBootSideBySideTest {
             return switch (this) {
                 case CDROM -> List.of("-cdrom", iso.toString(), "-boot", "d");
                 case IDE_DISK -> List.of("-drive", "file=" + disk + ",format=raw,if=ide");
-                case VIRTIO_DISK -> List.of("-drive", "file=" + disk + ",format=raw,if=virtio");
+                // jvmm's virtio functions are modern-only (1af4:1042); QEMU's pc default is transitional
+                // (1af4:1001), so both VMMs get the modern-only device, and lspci reads the same
+                case VIRTIO_DISK -> List.of("-drive", "file=" + disk + ",format=raw,if=none,id=disk0", "-device",
+                        "virtio-blk-pci,drive=disk0,disable-legacy=on");
             };
         }
 
