@@ -1,6 +1,5 @@
 package dev.jvmm.cli;
 
-import dev.jvmm.core.config.OptionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,19 +11,16 @@ import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** -fw_cfg as QEMU 7.2 parses and checks it (texts from qemu-system-x86_64 runs). */
 class FwCfgOptionTest {
     private static MachineConfig config(String... args) {
-        QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
-        return MachineConfigParser.parse(cl);
+        return CliArgs.config(args);
     }
 
     private static String error(String... args) {
-        return assertThrows(OptionException.class, () -> config(args)).formatted();
+        return CliArgs.error(args);
     }
 
     @Test

@@ -1,6 +1,5 @@
 package dev.jvmm.cli;
 
-import dev.jvmm.core.config.OptionException;
 import dev.jvmm.devices.pc.PcProperties;
 import org.junit.jupiter.api.Test;
 
@@ -9,7 +8,6 @@ import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -19,13 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class MachineOptionTest {
     private static MachineConfig config(String... args) {
-        QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
-        return MachineConfigParser.parse(cl);
+        return CliArgs.config(args);
     }
 
     private static String error(String... args) {
-        return assertThrows(OptionException.class, () -> config(args)).formatted();
+        return CliArgs.error(args);
     }
 
     @Test

@@ -1,6 +1,5 @@
 package dev.jvmm.cli;
 
-import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.devices.smbios.SmbiosOptions;
 import org.junit.jupiter.api.Test;
@@ -10,7 +9,6 @@ import java.util.Optional;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** -smbios and -uuid on the command line (SMBIOS 3.x section 7.2: the type 1 UUID they share). */
@@ -19,13 +17,11 @@ class SmbiosOptionTest {
     private static final String B = "66666666-7777-8888-9999-aaaaaaaaaaaa";
 
     private static MachineConfig config(String... args) {
-        QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
-        return MachineConfigParser.parse(cl);
+        return CliArgs.config(args);
     }
 
     private static String error(String... args) {
-        return assertThrows(OptionException.class, () -> config(args)).formatted();
+        return CliArgs.error(args);
     }
 
     @Test
