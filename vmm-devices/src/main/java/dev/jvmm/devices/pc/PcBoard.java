@@ -38,9 +38,10 @@ import java.util.OptionalLong;
  * QEMU 7.2's pc board (hw/i386/pc_piix.c pc_init1, with pc_basic_device_init and pc_superio_init) built
  * through the device model, in QEMU's creation order, so that every device keeps QEMU's
  * /machine/unattached/device[N]: the devices QEMU makes and jvmm does not model (kvmvapic, kvmclock, the
- * i8257s, the HPET, the speaker, the floppy controller, vmport and vmmouse, the SMBus EEPROMs, and without
- * -nodefaults VGA, the parallel port, the floppy drive and the NIC) take their numbers and have no node.
- * It also plays SeaBIOS's part on every reset ({@link #firmwareSetup}) and describes the board to ACPI.
+ * i8257s, the speaker, the floppy controller, vmport and vmmouse, the SMBus EEPROMs, and without -nodefaults
+ * VGA, the parallel port, the floppy drive and the NIC) take their numbers and have no node. When a kernel
+ * boots without firmware it also plays SeaBIOS's part on every reset ({@link #firmwareSetup}); it describes
+ * the board to ACPI and to the firmware's fw_cfg.
  *
  * <p>The board is made in two steps because QEMU makes the IDE function and its drives in between:
  * {@link #createBaseDevices()}, then the IDE devices, then {@link #createPowerManagement()}.
