@@ -11,6 +11,7 @@ import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.LowMemoryWindows;
+import dev.jvmm.core.net.NetClients;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.pci.PciBus;
@@ -72,6 +73,11 @@ public interface DeviceContext {
     }
 
     /** What the host bridge's PAM and SMRAM registers switch; fixed RAM when a kernel boots directly. */
+    /** The machine's net clients: NICs find their netdev here and add their queues (-device ...,netdev=). */
+    default NetClients net() {
+        throw new UnsupportedOperationException("this machine has no network");
+    }
+
     default LowMemoryWindows lowMemory() {
         return LowMemoryWindows.FIXED_RAM;
     }
