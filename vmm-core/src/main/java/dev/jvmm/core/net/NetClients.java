@@ -49,7 +49,7 @@ public final class NetClients {
 
     /**
      * QEMU's NIC name (qemu_new_nic's assign_name): the device's id, else "MODEL.N" with N the number of
-     * clients of that model already in the list.
+     * clients of that model already in the list (each queue counts, as each queue of an id-less NIC is named anew).
      */
     public String nicName(String model, String id) {
         if (id != null && !id.isEmpty()) {
@@ -57,7 +57,7 @@ public final class NetClients {
         }
         int n = 0;
         for (NetClient c : clients) {
-            if (c.model().equals(model) && c.queueIndex() == 0) {
+            if (c.model().equals(model)) {
                 n++;
             }
         }
