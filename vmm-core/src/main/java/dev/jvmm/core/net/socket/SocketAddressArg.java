@@ -68,9 +68,10 @@ record SocketAddressArg(String type, String host, String port, String path, Stri
         }
     }
 
-    /** QAPI's SocketAddress as a JSON object, for events. */
+    /** QAPI's SocketAddress as QEMU 7.2 reports a peer in NETDEV_STREAM_CONNECTED (with ipv4 or ipv6: true). */
     static Map<String, Object> inetJson(InetSocketAddress a) {
+        String family = a.getAddress() instanceof java.net.Inet6Address ? "ipv6" : "ipv4";
         return Map.of("type", "inet", "host", a.getAddress().getHostAddress(), "port",
-                Integer.toString(a.getPort()));
+                Integer.toString(a.getPort()), family, true);
     }
 }

@@ -5,7 +5,6 @@ import dev.jvmm.core.net.NetdevContext;
 import dev.jvmm.core.net.NetdevException;
 import dev.jvmm.core.net.NetdevFactory;
 import dev.jvmm.core.net.NetdevOptions;
-import dev.jvmm.core.os.LibC;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -44,8 +43,9 @@ public final class SocketNetdev extends FramedStreamClient {
         String id = o.id();
         if (fd.isPresent()) {
             int n = ctx.fd(fd.get());
-            LibC.close(n);
-            throw new NetdevException(id + ": socket fd= (a descriptor passed in) is not supported");
+            boolean stream = NativeSocketClient.isStreamSocket(id, n);
+            NativeSocketClient c = new NativeSocketClient(id, "socket", n, stream, null, "socket: fd=" + n);
+            return new Netdev(id, "socket", List.of(c));
         }
         if (listen.isPresent()) {
             InetSocketAddress addr = HostPort.parse(listen.get());

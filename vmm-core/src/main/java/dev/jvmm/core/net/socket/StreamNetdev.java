@@ -47,7 +47,14 @@ public final class StreamNetdev extends FramedStreamClient {
         SocketAddressArg addr = SocketAddressArg.parse("addr", a);
         String id = o.id();
         if (addr.type().equals("fd")) {
-            throw new NetdevException(id + ": stream addr.type=fd (a descriptor passed in) is not supported");
+            if (server) {
+                throw new NetdevException(id + ": a listening descriptor (server=on, addr.type=fd) is not supported");
+            }
+            int n = ctx.fd(addr.fdName());
+            if (!NativeSocketClient.isStreamSocket(id, n)) {
+                throw new NetdevException(id + ": file descriptor " + n + " is not a stream socket");
+            }
+            return new Netdev(id, "stream", List.of(new NativeSocketClient(id, "stream", n, true, null, "fd=" + n)));
         }
         try {
             StreamNetdev s;

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.net.MacAddress;
@@ -48,6 +50,8 @@ class SocketBackendsTest {
                 f.cleanup();
             } else if (c instanceof DatagramClient d) {
                 d.cleanup();
+            } else if (c instanceof NativeSocketClient n) {
+                n.cleanup();
             }
         }
     }
@@ -244,6 +248,51 @@ class SocketBackendsTest {
                 Map.of("udp", "127.0.0.1:" + p1, "localaddr", "127.0.0.1:" + p2));
         assertEquals("socket: udp=127.0.0.1:" + p1, opened.get(1).infoString());
         passBothWays(a, b);
+    }
+
+    private static native int socketpair(int domain, int type, int protocol, int[] sv) throws LastErrorException;
+
+    static {
+        Native.register(SocketBackendsTest.class, "c");
+    }
+
+    @Test
+    void unixDgramPairPassesFrames() throws Exception {
+        Path dir = Files.createTempDirectory("jvmm-dgram");
+        String p1 = dir.resolve("a").toString();
+        String p2 = dir.resolve("b").toString();
+        RecordingNic a = open(DgramNetdev.FACTORY, "dgram", "x0", Map.of("local", Map.of("type", "unix", "path", p1),
+                "remote", Map.of("type", "unix", "path", p2)));
+        RecordingNic b = open(DgramNetdev.FACTORY, "dgram", "x1", Map.of("local", Map.of("type", "unix", "path", p2),
+                "remote", Map.of("type", "unix", "path", p1)));
+        assertEquals("udp=" + p1 + ":" + p2, opened.get(0).infoString());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of(p1))));
+        passBothWays(a, b);
+        closeAll();
+        opened.clear();
+        Files.deleteIfExists(Path.of(p1));
+        Files.deleteIfExists(Path.of(p2));
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
+    void passedDescriptorsCarryFrames() throws Exception {
+        int[] sv = new int[2];
+        socketpair(1, 1, 0, sv);
+        RecordingNic a = open(SocketNetdev.FACTORY, "socket", "f0", Map.of("fd", Integer.toString(sv[0])));
+        assertEquals("socket: fd=" + sv[0], opened.get(0).infoString());
+        RecordingNic b = open(StreamNetdev.FACTORY, "stream", "f1",
+                Map.of("addr", Map.of("type", "fd", "str", Integer.toString(sv[1]))));
+        passBothWays(a, b);
+
+        int[] dv = new int[2];
+        socketpair(1, 2, 0, dv);
+        RecordingNic c = open(DgramNetdev.FACTORY, "dgram", "f2",
+                Map.of("local", Map.of("type", "fd", "str", Integer.toString(dv[0]))));
+        RecordingNic d = open(SocketNetdev.FACTORY, "socket", "f3", Map.of("fd", Integer.toString(dv[1])));
+        passBothWays(c, d);
+        assertEquals("f3: Can't use file descriptor 9999: Bad file descriptor",
+                error(SocketNetdev.FACTORY, "socket", Map.of("fd", "9999")).replace("e:", "f3:"));
     }
 
     private static String error(NetdevFactory f, String type, Map<String, Object> args) {
