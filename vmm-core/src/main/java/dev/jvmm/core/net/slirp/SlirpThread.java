@@ -125,6 +125,9 @@ final class SlirpThread implements Runnable {
     /** Runs task on the slirp thread (or here, before the thread runs) and returns its result. */
     <T> T call(Callable<T> task) throws Exception {
         Thread t = thread;
+        if (stopping || slirp == null) {
+            throw new IllegalStateException("the user-mode network stack is closed");
+        }
         if (t == null || Thread.currentThread() == t) {
             return task.call();
         }

@@ -53,6 +53,11 @@ abstract class FramedStreamClient extends NetClient implements Runnable {
     void connectionChanged(SocketChannel c, boolean up) {
     }
 
+    /** The info string after a connection failed (stream's "connection error"). */
+    String failedInfo() {
+        return "connection error";
+    }
+
     @Override
     public String infoString() {
         return info;
@@ -122,7 +127,7 @@ abstract class FramedStreamClient extends NetClient implements Runnable {
             listenKey.interestOps(SelectionKey.OP_ACCEPT);
             info = "";
         } else if (failed) {
-            info = "connection error";
+            info = failedInfo();
         }
         flushQueued(); // frames held for a write that cannot happen now are dropped by receive
     }

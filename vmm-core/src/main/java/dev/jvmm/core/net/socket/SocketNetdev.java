@@ -124,6 +124,12 @@ public final class SocketNetdev extends FramedStreamClient {
         }
     }
 
+    /** net/socket.c keeps "socket: connect to ..." when the connection fails. */
+    @Override
+    String failedInfo() {
+        return infoString();
+    }
+
     @Override
     String connectedInfo(SocketChannel c, boolean accepted) throws IOException {
         if (!accepted) {

@@ -96,6 +96,20 @@ class UserNetdevTest {
     }
 
     @Test
+    void aBurstBeyondTheHandOffRingIsQueuedNotLost() throws Exception {
+        UserNetdev u = open(Map.of());
+        int n = SlirpThread.HANDOFF_SLOTS * 4;
+        byte[] req = Frames.arpRequest(GUEST_MAC, GUEST_IP, ROUTER_IP);
+        for (int i = 0; i < n; i++) {
+            nic.transmit(req);
+        }
+        for (int i = 0; i < n; i++) {
+            assertNotNull(nic.await(f -> ethType(f) == ETH_ARP && u16(f, 20) == 2, 5000), "reply " + i);
+        }
+        assertEquals(0, u.queuedFrames());
+    }
+
+    @Test
     void hostForwardConnectReachesTheGuestAsSyn() throws Exception {
         int port;
         try (ServerSocket probe = new ServerSocket(0)) {

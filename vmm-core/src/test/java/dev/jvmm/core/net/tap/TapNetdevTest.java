@@ -256,6 +256,30 @@ class TapNetdevTest {
     }
 
     @Test
+    void scriptsRunWithTheInterfaceName() throws Exception {
+        Path dir = Files.createTempDirectory("jvmm-tap");
+        Path log = dir.resolve("log");
+        Path up = dir.resolve("up");
+        Path down = dir.resolve("down");
+        Files.writeString(up, "#!/bin/sh\necho up $1 >> " + log + "\n");
+        Files.writeString(down, "#!/bin/sh\necho down $1 >> " + log + "\n");
+        up.toFile().setExecutable(true);
+        down.toFile().setExecutable(true);
+        try {
+            Netdev nd = open(Map.of("ifname", "jvu0", "script", up.toString(), "downscript", down.toString()));
+            assertEquals("ifname=jvu0,script=" + up + ",downscript=" + down, nd.queues().get(0).infoString());
+            assertEquals("up jvu0\n", Files.readString(log));
+            closeNetdevs();
+            netdevs.clear();
+            assertEquals("up jvu0\ndown jvu0\n", Files.readString(log));
+        } finally {
+            for (Path p : List.of(log, up, down, dir)) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    @Test
     void optionErrorsAreQemus() throws Exception {
         NetdevException e = assertThrows(NetdevException.class, () -> open(Map.of("ifname", "jvv0", "script",
                 "no", "downscript", "no", "vhost", "on")));
