@@ -250,6 +250,21 @@ class SocketBackendsTest {
         passBothWays(a, b);
     }
 
+    @Test
+    void multicastMembersSeeEachOther() throws Exception {
+        int port = freeUdpPort();
+        RecordingNic a = open(SocketNetdev.FACTORY, "socket", "m0",
+                Map.of("mcast", "230.0.0.1:" + port, "localaddr", "127.0.0.1"));
+        assertEquals("socket: mcast=230.0.0.1:" + port, opened.get(0).infoString());
+        RecordingNic b = open(SocketNetdev.FACTORY, "socket", "m1",
+                Map.of("mcast", "230.0.0.1:" + port, "localaddr", "127.0.0.1"));
+        byte[] f = frame(5, 99);
+        a.transmit(f);
+        byte[] got = b.await(x -> x.length == 99, 3000);
+        org.junit.jupiter.api.Assumptions.assumeTrue(got != null, "no multicast delivery on loopback here");
+        assertArrayEquals(f, got);
+    }
+
     private static native int socketpair(int domain, int type, int protocol, int[] sv) throws LastErrorException;
 
     static {
