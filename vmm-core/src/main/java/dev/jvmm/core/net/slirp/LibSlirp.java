@@ -153,8 +153,4 @@ final class LibSlirp {
     static native int slirp_remove_hostfwd(Pointer slirp, int isUdp, int hostAddr, int hostPort);
 
     static native int slirp_add_exec(Pointer slirp, String cmdline, Pointer guestAddr, int guestPort);
-
-    static native Pointer slirp_connection_info(Pointer slirp);
-
-    static native Pointer slirp_version_string();
 }

@@ -5,6 +5,7 @@ import dev.jvmm.core.net.HostForwards;
 import dev.jvmm.core.net.NetClient;
 import dev.jvmm.core.net.NetClientKind;
 import dev.jvmm.core.net.Netdev;
+import dev.jvmm.core.net.NetdevContext;
 import dev.jvmm.core.net.NetdevException;
 import dev.jvmm.core.net.NetdevFactory;
 import dev.jvmm.core.net.NetdevOptions;
@@ -38,7 +39,7 @@ public final class UserNetdev extends NetClient implements HostForwards {
         });
     }
 
-    private static Netdev create(NetdevOptions opts, dev.jvmm.core.net.NetdevContext ctx) throws NetdevException {
+    private static Netdev create(NetdevOptions opts, NetdevContext ctx) throws NetdevException {
         SlirpSettings settings = SlirpSettings.parse(opts);
         if (LibSlirp.loadError() != null) {
             throw new NetdevException("user-mode networking needs libslirp (" + LibSlirp.LIBRARY + "): "

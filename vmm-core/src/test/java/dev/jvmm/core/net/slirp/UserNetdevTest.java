@@ -49,7 +49,6 @@ class UserNetdevTest {
         if (netdev != null) {
             for (NetClient c : netdev.queues()) {
                 NetClient.connect(c, null);
-                c.peer();
             }
             ((UserNetdev) netdev.queues().get(0)).cleanup();
         }
