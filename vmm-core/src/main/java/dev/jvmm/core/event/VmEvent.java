@@ -148,4 +148,24 @@ public sealed interface VmEvent {
             return "BALLOON_CHANGE";
         }
     }
+
+    /**
+     * NETDEV_STREAM_CONNECTED: a -netdev stream backend's connection came up.
+     *
+     * @param netdevId the backend's id
+     * @param addr     the peer's address as QAPI SocketAddress ({"type":"inet","host":..,"port":..} or
+     *                 {"type":"unix","path":..})
+     */
+    record NetdevStreamConnected(String netdevId, java.util.Map<String, Object> addr) implements VmEvent {
+        public String name() {
+            return "NETDEV_STREAM_CONNECTED";
+        }
+    }
+
+    /** NETDEV_STREAM_DISCONNECTED: a -netdev stream backend's connection went down. */
+    record NetdevStreamDisconnected(String netdevId) implements VmEvent {
+        public String name() {
+            return "NETDEV_STREAM_DISCONNECTED";
+        }
+    }
 }
