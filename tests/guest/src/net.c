@@ -879,7 +879,7 @@ void action_net(const struct boot_info *bi)
     else if (streq(mode, "sink"))
         mode_sink(bi);
     else if (streq(mode, "abuse")) {
-        nic.abuse();
+        nic.abuse(arg_u32(bi, "unsafe", 0) != 0);
         putln("net: abuse done");
         exit_qemu(EXIT_PASS);
     }

@@ -36,8 +36,8 @@ struct nic {
     void (*tx_flush)(void);
     /* Sends `count` copies of one frame as fast as the device takes them; returns how many it took. */
     u32 (*blast)(const u8 *frame, u32 len, u32 count);
-    /* mode=abuse: the malformed cases, one line each. */
-    void (*abuse)(void);
+    /* mode=abuse: the malformed cases, one line each; `unsafe` adds the ones QEMU 7.2 aborts on. */
+    void (*abuse)(int unsafe);
 };
 
 /* Drivers: find, reset and start the device with `rx_posted` RX buffers (at most NET_RING_SIZE). */

@@ -250,7 +250,7 @@ static void rx_case(const char *name, u32 addr, u32 len)
     report(name, RXQ, 500);
 }
 
-static void abuse(void)
+static void abuse(int unsafe)
 {
     /* Descriptors the device cannot map: nothing behind the address, a length running past RAM. */
     setup(NET_RING_SIZE);
@@ -259,11 +259,13 @@ static void abuse(void)
     setup(NET_RING_SIZE);
     tx_one(NET_BIG, 0x7ffff000u);
     report("tx-bad-len", TXQ, 500);
-    /* A chain shorter than the header. */
-    setup(NET_RING_SIZE);
-    net_zero((void *)NET_BIG, 16);
-    tx_one(NET_BIG, 4);
-    report("tx-short-header", TXQ, 500);
+    /* A chain shorter than the header: QEMU 7.2 aborts on it (iov_copy assertion), so only with short=1. */
+    if (unsafe) {
+        setup(NET_RING_SIZE);
+        net_zero((void *)NET_BIG, 16);
+        tx_one(NET_BIG, 4);
+        report("tx-short-header", TXQ, 500);
+    }
     /* A header alone (an empty frame), then a 65550-byte frame of zeros. */
     setup(NET_RING_SIZE);
     tx_one(NET_BIG, VNET_HDR_LEN);
@@ -272,8 +274,9 @@ static void abuse(void)
     net_zero((void *)NET_BIG, VNET_HDR_LEN + 65550);
     tx_one(NET_BIG, VNET_HDR_LEN + 65550);
     report("tx-65550", TXQ, 500);
-    /* Receive buffers the frame cannot go into. */
-    rx_case("rx-small-buffer", NET_RX_BUF, 8);
+    /* Receive buffers the frame cannot go into (QEMU 7.2 aborts on one smaller than the header). */
+    if (unsafe)
+        rx_case("rx-small-buffer", NET_RX_BUF, 8);
     rx_case("rx-bad-addr", NET_NOWHERE, NET_BUF_SIZE);
     /* A device-readable receive buffer. */
     setup(0);
