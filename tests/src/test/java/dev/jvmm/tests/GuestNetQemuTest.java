@@ -1,8 +1,9 @@
 package dev.jvmm.tests;
 
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.BufferedReader;
 import java.io.DataOutputStream;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,13 +47,23 @@ class GuestNetQemuTest {
     private static final String VIRTIO_DEVICE = "virtio-net-pci,netdev=n0,disable-legacy=on";
     private static final String E1000_DEVICE = "e1000,netdev=n0";
 
-    /** The VMM a scenario runs under; every one takes QEMU's command line. */
+    /**
+     * The VMM a scenario runs under; every one takes QEMU's command line and must print the same lines. A VMM with
+     * networking joins as another constant (e.g. {@code VmProcess.jvmm(...)}), and every scenario runs under it.
+     */
     enum Vmm {
-        QEMU;
+        QEMU {
+            @Override
+            VmProcess start(List<String> args) {
+                return VmProcess.qemu(Env.assumeQemu(), args.toArray(new String[0]));
+            }
+        };
 
-        VmProcess start(List<String> args) {
-            return VmProcess.qemu(Env.assumeQemu(), args.toArray(new String[0]));
-        }
+        abstract VmProcess start(List<String> args);
+    }
+
+    static Stream<Arguments> vmmsAndNics() {
+        return Stream.of(Vmm.values()).flatMap(v -> Stream.of(Nic.values()).map(n -> Arguments.of(v, n)));
     }
 
     /** The two NIC models, with the -device value and the guest's nic= name. */
@@ -67,16 +79,14 @@ class GuestNetQemuTest {
         }
     }
 
-    private static final Vmm VMM = Vmm.QEMU;
-
     private static List<String> args(String append, String netdev, String device, String... extra) {
         List<String> a = new ArrayList<>(TinyGuest.args(Env.guest("tiny.pvh"), append, "-netdev", netdev, "-device", device));
         a.addAll(List.of(extra));
         return a;
     }
 
-    private static VmProcess.Result run(String append, String netdev, String device) {
-        try (VmProcess p = VMM.start(args(append, netdev, device))) {
+    private static VmProcess.Result run(Vmm vmm, String append, String netdev, String device) {
+        try (VmProcess p = vmm.start(args(append, netdev, device))) {
             return p.await(TIMEOUT);
         }
     }
@@ -116,23 +126,23 @@ class GuestNetQemuTest {
         assertTrue(p.waitForOutput(text, TIMEOUT), "no '" + text + "' in: " + p.stdoutSoFar() + p.stderrSoFar());
     }
 
-    @ParameterizedTest
-    @EnumSource(Nic.class)
-    void dhcpArpPing(Nic nic) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("vmmsAndNics")
+    void dhcpArpPing(Vmm vmm, Nic nic) {
         String append = "action=net nic=" + nic.guestName;
-        VmProcess.Result r = run(append, "user,id=n0", nic.device);
+        VmProcess.Result r = run(vmm, append, "user,id=n0", nic.device);
         assertEquals(header(append) + nicLine(nic, "52:54:00:12:34:56") + DHCP_LINES, r.stdout(), r.stderr());
         assertEquals(TinyGuest.EXIT_PASSED, r.status(), r.stderr());
     }
 
-    @ParameterizedTest
-    @EnumSource(Nic.class)
-    void tcpAndUdpEchoThroughHostfwd(Nic nic) throws IOException {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("vmmsAndNics")
+    void tcpAndUdpEchoThroughHostfwd(Vmm vmm, Nic nic) throws IOException {
         int tcpPort = freeTcpPort();
         int udpPort = freeUdpPort();
         String append = "action=net nic=" + nic.guestName + " serve=30";
         String netdev = "user,id=n0,hostfwd=tcp:127.0.0.1:" + tcpPort + "-:7,hostfwd=udp:127.0.0.1:" + udpPort + "-:7";
-        try (VmProcess p = VMM.start(args(append, netdev, nic.device))) {
+        try (VmProcess p = vmm.start(args(append, netdev, nic.device))) {
             await(p, "net: serving");
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), tcpPort), 5000);
@@ -167,13 +177,13 @@ class GuestNetQemuTest {
         return new String(reply.getData(), 0, reply.getLength(), StandardCharsets.US_ASCII);
     }
 
-    @ParameterizedTest
-    @EnumSource(Nic.class)
-    void setLinkOverQmp(Nic nic) throws IOException {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("vmmsAndNics")
+    void setLinkOverQmp(Vmm vmm, Nic nic) throws IOException {
         Path dir = Env.tempDir("guest-net-link");
         Path sock = dir.resolve("qmp.sock");
         String append = "action=net nic=" + nic.guestName + " mode=link";
-        try (VmProcess p = VMM.start(args(append, "user,id=n0", nic.device, "-qmp", "unix:" + sock + ",server=on,wait=off"))) {
+        try (VmProcess p = vmm.start(args(append, "user,id=n0", nic.device, "-qmp", "unix:" + sock + ",server=on,wait=off"))) {
             await(p, "net: link waiting");
             try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 ch.connect(UnixDomainSocketAddress.of(sock));
@@ -209,15 +219,16 @@ class GuestNetQemuTest {
     }
 
     /** Two guests over -netdev stream: the server answers, the client ARPs and pings it. */
-    @Test
-    void pingBetweenTwoGuestsOverStream() {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Vmm.class)
+    void pingBetweenTwoGuestsOverStream(Vmm vmm) {
         int port = freeTcpPort();
         String answer = "action=net nic=virtio mode=static ip=192.168.77.1 peer=192.168.77.2 role=answer count=3";
         String ping = "action=net nic=e1000 mode=static ip=192.168.77.2 peer=192.168.77.1 role=ping count=3";
         String addr = ",addr.type=inet,addr.host=127.0.0.1,addr.port=" + port;
-        try (VmProcess server = VMM.start(args(answer, "stream,id=n0,server=on" + addr, VIRTIO_DEVICE + ",mac=52:54:00:00:00:01"))) {
+        try (VmProcess server = vmm.start(args(answer, "stream,id=n0,server=on" + addr, VIRTIO_DEVICE + ",mac=52:54:00:00:00:01"))) {
             await(server, "role answer");
-            try (VmProcess client = VMM.start(args(ping, "stream,id=n0,server=off" + addr, E1000_DEVICE + ",mac=52:54:00:00:00:02"))) {
+            try (VmProcess client = vmm.start(args(ping, "stream,id=n0,server=off" + addr, E1000_DEVICE + ",mac=52:54:00:00:00:02"))) {
                 VmProcess.Result s = server.await(TIMEOUT);
                 VmProcess.Result c = client.await(TIMEOUT);
                 assertEquals(header(answer) + "net: nic virtio mac 52:54:00:00:00:01 link up\n"
@@ -240,14 +251,15 @@ class GuestNetQemuTest {
      * Blast into sink over -netdev socket (QEMU 7.2's stream server crashes when its client goes away first, which
      * the blasting side does here). The socket backend applies back-pressure, so every frame arrives.
      */
-    @Test
-    void blastIntoSinkOverSocket() {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Vmm.class)
+    void blastIntoSinkOverSocket(Vmm vmm) {
         int port = freeTcpPort();
         String sink = "action=net nic=virtio mode=sink ip=192.168.77.1 port=9 time=20";
         String blast = "action=net nic=e1000 mode=blast ip=192.168.77.2 dst=192.168.77.1 port=9 count=2000 size=1000";
-        try (VmProcess server = VMM.start(args(sink, "socket,id=n0,listen=127.0.0.1:" + port, VIRTIO_DEVICE + ",mac=52:54:00:00:00:01"))) {
+        try (VmProcess server = vmm.start(args(sink, "socket,id=n0,listen=127.0.0.1:" + port, VIRTIO_DEVICE + ",mac=52:54:00:00:00:01"))) {
             await(server, "net: sink on port 9 ready");
-            try (VmProcess client = VMM.start(args(blast, "socket,id=n0,connect=127.0.0.1:" + port, E1000_DEVICE + ",mac=52:54:00:00:00:02"))) {
+            try (VmProcess client = vmm.start(args(blast, "socket,id=n0,connect=127.0.0.1:" + port, E1000_DEVICE + ",mac=52:54:00:00:00:02"))) {
                 VmProcess.Result c = client.await(TIMEOUT);
                 VmProcess.Result s = server.await(TIMEOUT);
                 assertTrue(c.stdout().startsWith(header(blast) + "net: nic e1000 mac 52:54:00:00:00:02 link up\n"
@@ -267,14 +279,14 @@ class GuestNetQemuTest {
      * A host-side sender floods broadcast frames into -netdev socket (QEMU connects to this test) while the guest
      * holds only 4 receive buffers for 2 s; then it refills and counts. The device must stay usable throughout.
      */
-    @ParameterizedTest
-    @EnumSource(Nic.class)
-    void floodWhileReceiveRingIsStarved(Nic nic) throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("vmmsAndNics")
+    void floodWhileReceiveRingIsStarved(Vmm vmm, Nic nic) throws Exception {
         String append = "action=net nic=" + nic.guestName + " mode=flood hold=2000";
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             listener.setSoTimeout(20000);
             String netdev = "socket,id=n0,connect=127.0.0.1:" + listener.getLocalPort();
-            try (VmProcess p = VMM.start(args(append, netdev, nic.device))) {
+            try (VmProcess p = vmm.start(args(append, netdev, nic.device))) {
                 AtomicBoolean stop = new AtomicBoolean();
                 int[] sent = new int[1];
                 try (Socket peer = listener.accept()) {
@@ -349,13 +361,13 @@ class GuestNetQemuTest {
             + "net: abuse done\n";
 
     /** The abuse cases twice: the same lines both times, and the ones QEMU 7.2 gives. */
-    @ParameterizedTest
-    @EnumSource(Nic.class)
-    void abuseIsDeterministic(Nic nic) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("vmmsAndNics")
+    void abuseIsDeterministic(Vmm vmm, Nic nic) {
         String append = "action=net nic=" + nic.guestName + " mode=abuse";
         String expected = header(append) + nicLine(nic, "52:54:00:12:34:56") + (nic == Nic.VIRTIO ? VIRTIO_ABUSE : E1000_ABUSE);
         for (int i = 0; i < 2; i++) {
-            VmProcess.Result r = run(append, "user,id=n0", nic.device);
+            VmProcess.Result r = run(vmm, append, "user,id=n0", nic.device);
             assertEquals(expected, r.stdout(), "run " + (i + 1) + ": " + r.stderr());
             assertEquals(TinyGuest.EXIT_PASSED, r.status(), r.stderr());
         }
