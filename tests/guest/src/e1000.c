@@ -445,7 +445,7 @@ static void abuse(int unsafe)
     putln(ok ? "net: abuse device works after reset" : "net: abuse device silent after reset");
 }
 
-int e1000_open(struct nic *n, u32 rx_posted)
+int e1000_open(struct nic *n, u32 rx_posted, int eecd)
 {
     static const u16 ids[] = {E1000_DEVICE_82540EM};
     u32 bdf;
@@ -461,7 +461,7 @@ int e1000_open(struct nic *n, u32 rx_posted)
         ;
     for (u32 w = 0; w < 3; w++) {
         u16 v;
-        if (!eerd_read(w, &v))
+        if (eecd || !eerd_read(w, &v))
             v = eecd_read(w);
         mac[2 * w] = (u8)v;
         mac[2 * w + 1] = (u8)(v >> 8);

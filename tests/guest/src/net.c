@@ -587,7 +587,6 @@ static void dhcp_send(u32 type)
 /* DISCOVER until an OFFER, then REQUEST until an ACK; 4 tries of 1 s each. */
 static int dhcp_run(void)
 {
-    volatile int *got = &dhcp.type;
     for (u32 t = 0; t < 4; t++) {
         dhcp.type = 0;
         dhcp_send(DHCPDISCOVER);
@@ -598,7 +597,6 @@ static int dhcp_run(void)
         if (dhcp.type == DHCPOFFER)
             break;
     }
-    (void)got;
     if (dhcp.type != DHCPOFFER) {
         putln("net: dhcp no offer");
         return 0;
@@ -853,7 +851,9 @@ void action_net(const struct boot_info *bi)
     if (!cmdline_get(bi->cmdline, "mode", mode, sizeof(mode)))
         net_copy(mode, "dhcp", 5);
     u32 rx = streq(mode, "flood") ? 4 : NET_RING_SIZE;
-    int found = streq(model, "e1000") ? e1000_open(&nic, rx) : streq(model, "virtio") ? vnet_open(&nic, rx) : 0;
+    char eeprom[8];
+    int eecd = cmdline_get(bi->cmdline, "eeprom", eeprom, sizeof(eeprom)) && streq(eeprom, "eecd");
+    int found = streq(model, "e1000") ? e1000_open(&nic, rx, eecd) : streq(model, "virtio") ? vnet_open(&nic, rx) : 0;
     if (!found) {
         puts("net: no ");
         puts(model);

@@ -40,9 +40,10 @@ struct nic {
     void (*abuse)(int unsafe);
 };
 
-/* Drivers: find, reset and start the device with `rx_posted` RX buffers (at most NET_RING_SIZE). */
+/* Drivers: find, reset and start the device with `rx_posted` RX buffers (at most NET_RING_SIZE). `eecd`: the
+ * e1000 reads its MAC by bit-banging EECD even where EERD works (eeprom=eecd). */
 int vnet_open(struct nic *n, u32 rx_posted);
-int e1000_open(struct nic *n, u32 rx_posted);
+int e1000_open(struct nic *n, u32 rx_posted, int eecd);
 
 /* net.c helpers the drivers' abuse cases use. */
 void net_copy(void *d, const void *s, u32 n);

@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * same scenarios can run under another VMM that spells the options as QEMU does.
  */
 class GuestNetQemuTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration TIMEOUT = Duration.ofSeconds(90);
     private static final String VIRTIO_DEVICE = "virtio-net-pci,netdev=n0,disable-legacy=on";
     private static final String E1000_DEVICE = "e1000,netdev=n0";
 
@@ -135,6 +135,20 @@ class GuestNetQemuTest {
         assertEquals(TinyGuest.EXIT_PASSED, r.status(), r.stderr());
     }
 
+    /** The e1000's MAC read by bit-banging the Microwire EEPROM through EECD instead of EERD. */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Vmm.class)
+    void e1000MacFromEecd(Vmm vmm) {
+        String append = "action=net nic=e1000 eeprom=eecd count=1";
+        VmProcess.Result r = run(vmm, append, "user,id=n0", E1000_DEVICE + ",mac=52:54:00:ab:cd:ef");
+        assertEquals(header(append) + nicLine(Nic.E1000, "52:54:00:ab:cd:ef")
+                + "net: dhcp ip 10.0.2.15 mask 255.255.255.0 router 10.0.2.2 dns 10.0.2.3 lease 86400\n"
+                + "net: arp 10.0.2.2 is 52:55:0a:00:02:02\n"
+                + "net: ping 10.0.2.2 seq 1 ok\n"
+                + "net: all passed\n", r.stdout(), r.stderr());
+        assertEquals(TinyGuest.EXIT_PASSED, r.status(), r.stderr());
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("vmmsAndNics")
     void tcpAndUdpEchoThroughHostfwd(Vmm vmm, Nic nic) throws IOException {
@@ -223,7 +237,7 @@ class GuestNetQemuTest {
     @EnumSource(Vmm.class)
     void pingBetweenTwoGuestsOverStream(Vmm vmm) {
         int port = freeTcpPort();
-        String answer = "action=net nic=virtio mode=static ip=192.168.77.1 peer=192.168.77.2 role=answer count=3";
+        String answer = "action=net nic=virtio mode=static ip=192.168.77.1 peer=192.168.77.2 role=answer count=3 timeout=60";
         String ping = "action=net nic=e1000 mode=static ip=192.168.77.2 peer=192.168.77.1 role=ping count=3";
         String addr = ",addr.type=inet,addr.host=127.0.0.1,addr.port=" + port;
         try (VmProcess server = vmm.start(args(answer, "stream,id=n0,server=on" + addr, VIRTIO_DEVICE + ",mac=52:54:00:00:00:01"))) {
@@ -255,7 +269,7 @@ class GuestNetQemuTest {
     @EnumSource(Vmm.class)
     void blastIntoSinkOverSocket(Vmm vmm) {
         int port = freeTcpPort();
-        String sink = "action=net nic=virtio mode=sink ip=192.168.77.1 port=9 time=20";
+        String sink = "action=net nic=virtio mode=sink ip=192.168.77.1 port=9 time=60";
         String blast = "action=net nic=e1000 mode=blast ip=192.168.77.2 dst=192.168.77.1 port=9 count=2000 size=1000";
         try (VmProcess server = vmm.start(args(sink, "socket,id=n0,listen=127.0.0.1:" + port, VIRTIO_DEVICE + ",mac=52:54:00:00:00:01"))) {
             await(server, "net: sink on port 9 ready");
