@@ -1,5 +1,6 @@
 /* jvmm-tiny: the shared guest program run by tiny.pvh, tiny.mb and tiny.bzImage. */
 #include "guest.h"
+#include "net.h"
 
 /* Local APIC registers (Intel SDM Vol. 3A, Table 11-1), xAPIC MMIO; the common ones are in guest.h. */
 #define LAPIC_ICR_LOW 0x300
@@ -545,6 +546,8 @@ void guest_main(struct boot_info *bi)
         action_pit();
     } else if (streq(action, "i8042")) {
         action_i8042();
+    } else if (streq(action, "net")) {
+        action_net(bi);
     } else if (streq(action, "fwcfg")) {
         action_fwcfg();
     } else if (streq(action, "memmap")) {
