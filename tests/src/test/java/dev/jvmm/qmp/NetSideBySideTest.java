@@ -55,7 +55,7 @@ class NetSideBySideTest {
         }
         out.add(vm.execute("netdev_add", args("type", "hubport", "id", "h0", "hubid", 5)));
         out.add(vm.execute("netdev_add", args("type", "tap", "id", "t", "foo", 1)));
-        out.add(vm.execute("netdev_add", args("type", "hubport", "id", "n", "hubid", 0, "netdev", "x")));
+        // (a hub port on a netdev= that already has a peer: QEMU asserts, jvmm refuses; not compared)
         out.add(vm.execute("netdev_add", args("type", "hubport", "id", "n2", "hubid", 4)));
         out.add(vm.execute("netdev_del", args("id", "n2")));
         out.add(vm.execute("netdev_del", args("id", "n2")));
