@@ -47,8 +47,9 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
      * @param netdev  the name of the client it links to (a netdev id, a hub port)
      * @param addr    the PCI address (addr=), or null
      * @param vectors vectors=, or null
+     * @param name    the -net nic's id (given or generated), null for -nic: what QEMU's warnings call it
      */
-    record Nic(String model, MacAddress mac, String netdev, String addr, String vectors) {
+    record Nic(String model, MacAddress mac, String netdev, String addr, String vectors, String name) {
         /** The model to create: the default when none was given, "virtio" as virtio-net-pci (pci_nic_init_nofail). */
         String device() {
             String m = model != null ? model : DEFAULT_NIC;
@@ -71,8 +72,10 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
             return p;
         }
 
-        boolean wantsHelp() {
-            return "help".equals(model) || "?".equals(model);
+        /** net_check_clients's warning for a NIC a machine without NICs (none) did not make. */
+        String notCreatedWarning() {
+            return "requested NIC (" + (name != null ? name : "anonymous") + ", model "
+                    + (model != null ? model : "unspecified") + ") was not created (not supported by this machine?)";
         }
     }
 
@@ -161,7 +164,7 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
             mac = net.nextDefaultMac();
         }
         create(option, net, ctx, new NetdevOptions(p.type() != null ? p.type() : "user", id, args), true);
-        out.add(new Nic(model, mac, id, null, null));
+        out.add(new Nic(model, mac, id, null, null, null));
     }
 
     /** net_client_init for -net: "nic" takes a slot, other types a backend; both on hub 0 unless netdev=. */
@@ -210,7 +213,7 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
                 require(option, v <= 0x7ffffff, "invalid # of vectors: " + v);
             }
             out.add(new Nic((String) p.args().get("model"), mac, peer, (String) p.args().get("addr"),
-                    vectors == null ? null : vectors.toString()));
+                    vectors == null ? null : vectors.toString(), p.id() != null ? p.id() : generatedId(ids)));
             return;
         }
         String id = p.id() != null ? p.id() : generatedId(ids);

@@ -119,7 +119,7 @@ class NetOptionsTest {
                 "hubport,hubid=3,id=n3");
         assertEquals(3, nics.size());
         // -nic first (its slot and MAC), then the -net NICs
-        assertEquals(new NetOptions.Nic(null, nics.get(0).mac(), "n3", null, null), nics.get(0));
+        assertEquals(new NetOptions.Nic(null, nics.get(0).mac(), "n3", null, null, null), nics.get(0));
         assertEquals("52:54:00:12:34:56", nics.get(0).mac().toString());
         assertEquals("hub0port0", nics.get(1).netdev());
         assertEquals("52:54:00:12:34:57", nics.get(1).mac().toString());
@@ -132,12 +132,14 @@ class NetOptionsTest {
 
     @Test
     void netdevHubportsAndNicOnAGivenNetdev() {
-        List<NetOptions.Nic> nics = build("-net", "nic,netdev=hh,macaddr=52:54:00:00:00:09,addr=05,vectors=3",
+        List<NetOptions.Nic> nics = build("-net", "nic,netdev=hh,macaddr=52:54:00:00:00:09,addr=05,vectors=3,id=n",
                 "-netdev", "hubport,id=hh,hubid=1");
-        assertEquals(List.of(new NetOptions.Nic(null, nics.get(0).mac(), "hh", "05", "3")), nics);
+        assertEquals(List.of(new NetOptions.Nic(null, nics.get(0).mac(), "hh", "05", "3", "n")), nics);
+        assertEquals("requested NIC (n, model unspecified) was not created (not supported by this machine?)",
+                nics.get(0).notCreatedWarning());
         assertEquals(Map.of("addr", "05", "mac", "52:54:00:00:00:09", "netdev", "hh", "vectors", "3"),
                 nics.get(0).properties());
-        assertEquals("virtio-net-pci", new NetOptions.Nic("virtio", null, null, null, null).device());
+        assertEquals("virtio-net-pci", new NetOptions.Nic("virtio", null, null, null, null, null).device());
     }
 
     @Test
