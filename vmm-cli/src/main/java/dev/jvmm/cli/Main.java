@@ -214,7 +214,12 @@ public final class Main {
 
     /** -nic ...,model=help and -net nic,model=help: QEMU's list of the NIC models (qemu_show_nic_models). */
     private static boolean nicModelHelp(String text, PrintStream out) {
-        Object model = NetdevArgs.parse(text).args().get("model");
+        Object model;
+        try {
+            model = NetdevArgs.parse(text).args().get("model");
+        } catch (OptionException e) {
+            return false; // the option's parser reports it
+        }
         if (!"help".equals(model) && !"?".equals(model)) {
             return false;
         }

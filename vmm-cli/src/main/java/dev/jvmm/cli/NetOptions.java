@@ -11,6 +11,7 @@ import dev.jvmm.core.net.NetdevArgs;
 import dev.jvmm.core.net.NetdevContext;
 import dev.jvmm.core.net.NetdevException;
 import dev.jvmm.core.net.NetdevOptions;
+import dev.jvmm.qmp.QmpNet;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -92,7 +93,12 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
     private static void checkIds(String option, String group, List<String> values) {
         Set<String> seen = new HashSet<>();
         for (String v : values) {
-            String id = NetdevArgs.parse(v).id();
+            String id;
+            try {
+                id = NetdevArgs.parse(v).id();
+            } catch (OptionException e) {
+                throw new OptionException(option + " " + v, e.getMessage());
+            }
             if (id != null && !seen.add(id)) {
                 throw new OptionException(option + " " + v, "Duplicate ID '" + id + "' for " + group);
             }
@@ -128,9 +134,20 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
         for (String n : netdevs) {
             NetdevArgs.Parsed p = NetdevArgs.parse(n);
             String option = "-netdev " + n;
+            if (p.json()) {
+                Map<String, Object> whole = new LinkedHashMap<>(p.args());
+                if (p.type() != null) {
+                    whole.put("type", p.type());
+                }
+                if (p.id() != null) {
+                    whole.put("id", p.id());
+                }
+                String bad = QmpNet.checkNetdevJson(whole);
+                require(option, bad == null, bad);
+            }
             require(option, p.id() != null, "Parameter 'id' is missing");
             require(option, p.type() != null, "Parameter 'type' is missing");
-            create(option, net, ctx, p.options(), true);
+            create(option, net, ctx, p.options(), true, p);
         }
         List<Nic> out = new ArrayList<>();
         int[] ids = {0};
@@ -163,7 +180,7 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
         } else {
             mac = net.nextDefaultMac();
         }
-        create(option, net, ctx, new NetdevOptions(p.type() != null ? p.type() : "user", id, args), true);
+        create(option, net, ctx, new NetdevOptions(p.type() != null ? p.type() : "user", id, args), true, p);
         out.add(new Nic(model, mac, id, null, null, null));
     }
 
@@ -223,12 +240,12 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
             throw new OptionException(option, e.getMessage());
         }
         HubPort port = net.addHubPort(0, null);
-        Netdev nd = create(option, net, ctx, new NetdevOptions(type, id, p.args()), false);
+        Netdev nd = create(option, net, ctx, new NetdevOptions(type, id, p.args()), false, p);
         NetClient.connect(port, nd.queues().get(0));
     }
 
     private static Netdev create(String option, NetClients net, NetdevContext ctx, NetdevOptions opts,
-            boolean isNetdev) {
+            boolean isNetdev, NetdevArgs.Parsed text) {
         try {
             if (isNetdev) {
                 return net.create(opts, ctx, true);
@@ -237,7 +254,7 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
             net.addBackend(nd, false);
             return nd;
         } catch (NetdevException e) {
-            throw new OptionException(option, NetdevArgs.commandLineMessage(opts.type(), e.getMessage()));
+            throw new OptionException(option, text.message(e.getMessage()));
         }
     }
 

@@ -64,6 +64,23 @@ class NetOptionsTest {
     }
 
     @Test
+    void jsonNetdevAsLibvirtWritesIt() {
+        NetdevArgs.Parsed p = NetdevArgs.parse("{\"type\":\"hubport\",\"id\":\"h\",\"hubid\":2}");
+        assertEquals("hubport", p.type());
+        assertEquals("h", p.id());
+        assertEquals(Map.of("hubid", 2L), p.args());
+        assertTrue(p.json());
+        build("-netdev", "{\"type\":\"hubport\",\"id\":\"h\",\"hubid\":2}");
+        assertEquals("hub 2\n \\ h\n", NetworkReport.infoNetwork(net));
+        assertEquals("-netdev {\"type\":\"hubport\",\"id\":\"x\",\"hubid\":2,\"foo\":1}: Parameter 'foo' is unexpected",
+                buildError("-netdev", "{\"type\":\"hubport\",\"id\":\"x\",\"hubid\":2,\"foo\":1}"));
+        assertEquals("-netdev {\"type\":\"hubport\",\"id\":\"x\",\"hubid\":\"2\"}: Invalid parameter type for 'hubid', "
+                + "expected: integer", buildError("-netdev", "{\"type\":\"hubport\",\"id\":\"x\",\"hubid\":\"2\"}"));
+        assertEquals("-netdev {\"type\":\"hubport\",\"id\":\"x\": JSON parse error, premature EOI",
+                CliArgs.error("-netdev", "{\"type\":\"hubport\",\"id\":\"x\""));
+    }
+
+    @Test
     void duplicateIdsWithinAnOptionAreRefusedWhileReading() {
         assertEquals("-netdev hubport,id=a,hubid=1: Duplicate ID 'a' for netdev", CliArgs.error("-netdev",
                 "hubport,id=a,hubid=0", "-netdev", "hubport,id=a,hubid=1"));

@@ -171,7 +171,12 @@ final class Hmp {
 
     /** HMP netdev_add TYPE,id=ID,...: the command line's syntax and messages, QMP's checks. */
     private String netdevAdd(String text, String usage) throws MachineCommandException {
-        NetdevArgs.Parsed p = NetdevArgs.parse(text);
+        NetdevArgs.Parsed p;
+        try {
+            p = NetdevArgs.parse(text);
+        } catch (dev.jvmm.core.config.OptionException e) {
+            return "Error: " + e.getMessage() + "\n";
+        }
         if (p.id() == null) {
             return "Error: Parameter 'id' is missing\n";
         }
@@ -186,7 +191,7 @@ final class Hmp {
                 // QEMU's monitor refuses the duplicate while parsing the argument and prints only its usage line
                 return usage;
             }
-            return "Error: " + NetdevArgs.commandLineMessage(p.type(), e.getMessage()) + "\n";
+            return "Error: " + p.message(e.getMessage()) + "\n";
         }
     }
 

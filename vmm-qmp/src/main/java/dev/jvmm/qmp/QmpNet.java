@@ -17,8 +17,21 @@ import static dev.jvmm.qmp.QType.Member.req;
  * netdev_add, netdev_del, set_link, query-rx-filter and announce-self with QEMU 7.2's arguments (netdev_add's
  * boxed Netdev union with every backend type's members), errors and events.
  */
-final class QmpNet {
+public final class QmpNet {
     private QmpNet() {
+    }
+
+    /**
+     * Checks a netdev given as JSON on the command line (-netdev '{"type":...}') against QEMU's Netdev type,
+     * as QEMU's QObject visitor does before any backend sees it; returns QEMU's message, or null when it fits.
+     */
+    public static String checkNetdevJson(Map<String, Object> netdev) {
+        try {
+            Schema.check(netdev(), netdev);
+            return null;
+        } catch (QmpError e) {
+            return e.getMessage();
+        }
     }
 
     static void declare(Schema s, NetControl net) {

@@ -1,5 +1,6 @@
 package dev.jvmm.core.net;
 
+import dev.jvmm.core.block.BlockdevOptions;
 import dev.jvmm.core.config.QemuOpts;
 
 import java.util.ArrayList;
@@ -23,17 +24,35 @@ public final class NetdevArgs {
     private static final Set<String> MODERN = Set.of("stream", "dgram");
     private static final Pattern UNEXPECTED = Pattern.compile("Parameter '(.*)' is unexpected");
 
-    /** The parsed text: type (null when not given), id (null when not given), the other keys in order. */
-    public record Parsed(String type, String id, Map<String, Object> args) {
+    /**
+     * The parsed text: type (null when not given), id (null when not given), the other keys in order; json
+     * when it was QEMU's JSON form (typed values, the QObject visitor's messages).
+     */
+    public record Parsed(String type, String id, Map<String, Object> args, boolean json) {
         public NetdevOptions options() {
             return new NetdevOptions(type, id, args);
+        }
+
+        /** A backend's error as the command line shows it for this text (see {@link #commandLineMessage}). */
+        public String message(String backendMessage) {
+            return json ? backendMessage : commandLineMessage(type, backendMessage);
         }
     }
 
     private NetdevArgs() {
     }
 
+    /**
+     * Parses QemuOpts text or, when it starts with '{', QEMU's JSON form (-netdev '{"type":"tap","id":"n"}',
+     * as libvirt writes it); a JSON error throws {@link dev.jvmm.core.config.OptionException}.
+     */
     public static Parsed parse(String text) {
+        if (text.stripLeading().startsWith("{")) {
+            Map<String, Object> tree = new LinkedHashMap<>(BlockdevOptions.parse(text).tree());
+            Object type = tree.remove("type");
+            Object id = tree.remove("id");
+            return new Parsed(type instanceof String t ? t : null, id instanceof String i ? i : null, tree, true);
+        }
         String type = null;
         String id = null;
         Map<String, Object> args = new LinkedHashMap<>();
@@ -58,7 +77,7 @@ public final class NetdevArgs {
                 put(args, key, value);
             }
         }
-        return new Parsed(type, id, args);
+        return new Parsed(type, id, args, false);
     }
 
     @SuppressWarnings("unchecked")
