@@ -123,7 +123,12 @@ class NetSideBySideTest {
                 List.of("-nic", "hubport,hubid=0,mac=01:00:00:00:00:00"),
                 List.of("-net", "nic,netdev=nope"),
                 List.of("-net", "nic,vectors=x"),
-                List.of("-net", "user,id=x", "-net", "user,id=x"));
+                List.of("-net", "user,id=x", "-net", "user,id=x"),
+                List.of("-netdev", "{\"type\":\"hubport\",\"id\":\"x\",\"hubid\":2,\"foo\":1}"),
+                List.of("-netdev", "{\"type\":\"hubport\",\"id\":\"x\",\"hubid\":\"2\"}"),
+                List.of("-netdev", "{\"type\":\"hubport\",\"id\":\"x\""),
+                List.of("-netdev", "{\"type\":\"nope\",\"id\":\"x\"}"),
+                List.of("-netdev", "{\"id\":\"x\"}"));
         for (List<String> c : cases) {
             Outcome q = run(command(GuestVm.QEMU, c));
             Outcome j = run(command(GuestVm.jvmm(), c));

@@ -169,7 +169,7 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
         }
         require(option, out.size() < MAX_NICS, "no more on-board/default NIC slots available");
         Map<String, Object> args = new LinkedHashMap<>(p.args());
-        String model = (String) args.remove("model");
+        String model = text(args.remove("model"));
         String id = p.id() != null ? p.id() : generatedId(ids);
         Object macText = args.remove("mac");
         MacAddress mac = null;
@@ -229,7 +229,7 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
                 }
                 require(option, v <= 0x7ffffff, "invalid # of vectors: " + v);
             }
-            out.add(new Nic((String) p.args().get("model"), mac, peer, (String) p.args().get("addr"),
+            out.add(new Nic(text(p.args().get("model")), mac, peer, text(p.args().get("addr")),
                     vectors == null ? null : vectors.toString(), p.id() != null ? p.id() : generatedId(ids)));
             return;
         }
@@ -264,6 +264,11 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
      */
     private static String generatedId(int[] counter) {
         return "#net" + counter[0]++ + String.format("%02d", ThreadLocalRandom.current().nextInt(100));
+    }
+
+    /** A value as text (a JSON number or boolean included), or null. */
+    private static String text(Object v) {
+        return v == null ? null : v.toString();
     }
 
     private static void require(String option, boolean ok, String message) {
