@@ -80,7 +80,8 @@ public final class QmpNet {
     }
 
     private static Map<String, Object> rxFilter(RxFilterInfo f) {
-        return QmpCommands.obj("name", f.name(), "promiscuous", f.promiscuous(), "multicast", f.multicast(),
+        // QEMU writes the reply's members in its QDict's order
+        return QDictOrder.of("name", f.name(), "promiscuous", f.promiscuous(), "multicast", f.multicast(),
                 "unicast", f.unicast(), "vlan", f.vlan(), "broadcast-allowed", f.broadcastAllowed(),
                 "multicast-overflow", f.multicastOverflow(), "unicast-overflow", f.unicastOverflow(),
                 "main-mac", f.mainMac(), "vlan-table", f.vlanTable().stream().map(Integer::longValue).toList(),

@@ -148,4 +148,41 @@ public sealed interface VmEvent {
             return "BALLOON_CHANGE";
         }
     }
+
+    /**
+     * NIC_RX_FILTER_CHANGED: a NIC's guest changed its receive filter (announced once until query-rx-filter).
+     *
+     * @param nicName the NIC's net client name (the event's "name"), or null where QEMU has none to give
+     * @param path    the NIC's QOM path
+     */
+    record NicRxFilterChanged(String nicName, String path) implements VmEvent {
+        public String name() {
+            return "NIC_RX_FILTER_CHANGED";
+        }
+    }
+
+    /**
+     * NETDEV_STREAM_CONNECTED: a stream netdev connected.
+     *
+     * @param addr the peer's SocketAddress as QMP writes it ({"type": "inet", "host": ..., "port": ...})
+     */
+    record NetdevStreamConnected(String netdevId, java.util.Map<String, Object> addr) implements VmEvent {
+        public String name() {
+            return "NETDEV_STREAM_CONNECTED";
+        }
+    }
+
+    /** NETDEV_STREAM_DISCONNECTED: a stream netdev lost its peer. */
+    record NetdevStreamDisconnected(String netdevId) implements VmEvent {
+        public String name() {
+            return "NETDEV_STREAM_DISCONNECTED";
+        }
+    }
+
+    /** FAILOVER_NEGOTIATED: a virtio-net failover primary's guest accepted the standby feature. */
+    record FailoverNegotiated(String deviceId) implements VmEvent {
+        public String name() {
+            return "FAILOVER_NEGOTIATED";
+        }
+    }
 }
