@@ -184,7 +184,7 @@ final class Hmp {
             return "Error: Parameter 'type' is missing\n";
         }
         try {
-            net.netdevAdd(p.type(), p.id(), p.args());
+            net.netdevAdd(p.type(), p.id(), p.args(), null);
             return "";
         } catch (MachineCommandException e) {
             if (e.getMessage().startsWith("Duplicate ID ")) {

@@ -37,11 +37,13 @@ public final class QmpNet {
     static void declare(Schema s, NetControl net) {
         s.action("set_link", QType.struct("q_obj_set_link-arg", req("name", QType.STR), req("up", QType.BOOL)),
                 a -> net.setLink((String) a.get("name"), (Boolean) a.get("up")));
-        s.action("netdev_add", netdev(), a -> {
+        s.command("netdev_add", netdev(), Schema.EMPTY, (a, session) -> {
             Map<String, Object> args = new LinkedHashMap<>(a);
             String type = (String) args.remove("type");
             String id = (String) args.remove("id");
-            net.netdevAdd(type, id, args);
+            // a tap's fd= may name a descriptor this session passed with getfd
+            net.netdevAdd(type, id, args, session == null ? null : session.namedFds());
+            return new LinkedHashMap<String, Object>();
         });
         s.action("netdev_del", QType.struct("q_obj_netdev_del-arg", req("id", QType.STR)),
                 a -> net.netdevDel((String) a.get("id")));

@@ -1,5 +1,6 @@
 package dev.jvmm.core.machine;
 
+import dev.jvmm.core.fd.NamedFds;
 import dev.jvmm.core.net.Announcer;
 import dev.jvmm.core.net.RxFilterInfo;
 
@@ -11,8 +12,13 @@ import java.util.Map;
  * "info network" and the user backend's host forwarding. Errors carry QEMU 7.2's classes and texts.
  */
 public interface NetControl {
-    /** netdev_add: a backend of type with id and the type's members (already checked against the schema). */
-    void netdevAdd(String type, String id, Map<String, Object> args) throws MachineCommandException;
+    /**
+     * netdev_add: a backend of type with id and the type's members (already checked against the schema);
+     * monitorFds is the asking monitor's getfd descriptors, where an fd= that is a name is taken from (QEMU's
+     * monitor_fd_param), or null for a monitor without any (HMP).
+     */
+    void netdevAdd(String type, String id, Map<String, Object> args, NamedFds monitorFds)
+            throws MachineCommandException;
 
     void netdevDel(String id) throws MachineCommandException;
 
@@ -35,7 +41,8 @@ public interface NetControl {
     /** A machine without a network: nothing to find, and no backend can be made. */
     NetControl NONE = new NetControl() {
         @Override
-        public void netdevAdd(String type, String id, Map<String, Object> args) throws MachineCommandException {
+        public void netdevAdd(String type, String id, Map<String, Object> args, NamedFds monitorFds)
+                throws MachineCommandException {
             throw MachineCommandException.generic("network backend '" + type + "' is not compiled into this binary");
         }
 

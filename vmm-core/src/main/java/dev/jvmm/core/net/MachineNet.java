@@ -1,5 +1,7 @@
 package dev.jvmm.core.net;
 
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.fd.NamedFds;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.NetControl;
 
@@ -33,15 +35,46 @@ public final class MachineNet implements NetControl {
     }
 
     @Override
-    public void netdevAdd(String type, String id, Map<String, Object> args) throws MachineCommandException {
+    public void netdevAdd(String type, String id, Map<String, Object> args, NamedFds monitorFds)
+            throws MachineCommandException {
         if (!wellFormedId(id)) {
             throw MachineCommandException.generic("Parameter 'id' expects an identifier");
         }
         try {
-            net.create(new NetdevOptions(type, id, args), ctx, true);
+            net.create(new NetdevOptions(type, id, args), monitorFds == null ? ctx : withMonitor(monitorFds), true);
         } catch (NetdevException e) {
             throw MachineCommandException.generic(e.getMessage());
         }
+    }
+
+    /**
+     * The machine's context with QEMU's monitor_fd_param for a monitor with descriptors: an fd= that does not
+     * start with a digit is a getfd name, taken from the monitor; a number is the machine's rule.
+     */
+    private NetdevContext withMonitor(NamedFds monitorFds) {
+        return new NetdevContext() {
+            @Override
+            public EventBus events() {
+                return ctx.events();
+            }
+
+            @Override
+            public int fd(String nameOrNumber) throws NetdevException {
+                if (!nameOrNumber.isEmpty() && !Character.isDigit(nameOrNumber.charAt(0))) {
+                    try {
+                        return monitorFds.take(nameOrNumber);
+                    } catch (MachineCommandException e) {
+                        throw new NetdevException(e.getMessage());
+                    }
+                }
+                return ctx.fd(nameOrNumber);
+            }
+
+            @Override
+            public NetClients net() {
+                return ctx.net();
+            }
+        };
     }
 
     @Override

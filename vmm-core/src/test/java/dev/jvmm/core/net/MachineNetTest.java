@@ -18,8 +18,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MachineNetTest {
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+    private final List<Integer> fdsTaken = new java.util.ArrayList<>();
     private final NetClients net = new NetClients(new NetdevTypes(Map.of("hubport", HubPort.FACTORY,
-            "user", TestClients.USER)));
+            "user", TestClients.USER, "tap", (opts, ctx) -> {
+                fdsTaken.add(ctx.fd(opts.string("fd").orElseThrow()));
+                return new Netdev(opts.id(), "tap", List.of(new TestClients.Backend(opts.id(), "tap")));
+            })));
     private final MachineNet control = new MachineNet(net, TestClients.context(net), timers);
 
     @AfterEach
@@ -39,7 +43,7 @@ class MachineNetTest {
     @Test
     void netdevDelOfANicsPeerTakesTheLinkDown() throws Exception {
         net.setRunning(true);
-        control.netdevAdd("user", "u1", Map.of());
+        control.netdevAdd("user", "u1", Map.of(), null);
         TestClients.Nic nic = nicOn("u1", "e1000");
         TestClients.Backend u = (TestClients.Backend) net.named("u1", false).get(0);
         assertEquals("e1000.0: index=0,type=nic,model=e1000,macaddr=52:54:00:12:34:56\n"
@@ -57,28 +61,41 @@ class MachineNetTest {
         MachineCommandException e = assertThrows(MachineCommandException.class, () -> control.netdevDel("u1"));
         assertEquals("DeviceNotFound", e.errorClass());
         assertEquals("Device 'u1' not found", e.getMessage());
-        control.netdevAdd("user", "u1", Map.of());
+        control.netdevAdd("user", "u1", Map.of(), null);
         assertEquals(1, net.named("u1", false).size());
     }
 
     @Test
     void netdevDelOfAFreeBackendUnlinksIt() throws Exception {
-        control.netdevAdd("user", "u1", Map.of());
-        control.netdevAdd("hubport", "h", Map.of("hubid", 0L, "netdev", "u1"));
+        control.netdevAdd("user", "u1", Map.of(), null);
+        control.netdevAdd("hubport", "h", Map.of("hubid", 0L, "netdev", "u1"), null);
         control.netdevDel("u1");
         assertEquals("hub 0\n \\ h\n", control.infoNetwork());
     }
 
     @Test
+    void fdNamesComeFromTheAskingMonitor() throws Exception {
+        dev.jvmm.core.fd.NamedFds fds = new dev.jvmm.core.fd.NamedFds();
+        fds.put("tapfd", 4242);
+        control.netdevAdd("tap", "t0", Map.of("fd", "tapfd"), fds);
+        assertEquals(List.of(4242), fdsTaken);
+        assertFalse(fds.contains("tapfd"), "the backend owns it now");
+        assertEquals("File descriptor named 'tapfd' has not been found", assertThrows(MachineCommandException.class,
+                () -> control.netdevAdd("tap", "t1", Map.of("fd", "tapfd"), fds)).getMessage());
+        assertEquals("no fds here", assertThrows(MachineCommandException.class,
+                () -> control.netdevAdd("tap", "t2", Map.of("fd", "tapfd"), null)).getMessage());
+    }
+
+    @Test
     void netdevAddChecksTheId() {
         MachineCommandException e = assertThrows(MachineCommandException.class,
-                () -> control.netdevAdd("hubport", "1bad", Map.of("hubid", 1L)));
+                () -> control.netdevAdd("hubport", "1bad", Map.of("hubid", 1L), null));
         assertEquals("Parameter 'id' expects an identifier", e.getMessage());
     }
 
     @Test
     void setLinkFindsClientsByName() throws Exception {
-        control.netdevAdd("user", "u1", Map.of());
+        control.netdevAdd("user", "u1", Map.of(), null);
         TestClients.Nic nic = nicOn("u1", "e1000");
         control.setLink("u1", false);
         assertTrue(nic.isLinkDown(), "a backend's link takes its NIC peer's with it");
@@ -91,7 +108,7 @@ class MachineNetTest {
 
     @Test
     void rxFilterErrorsAreQemus() throws Exception {
-        control.netdevAdd("user", "u1", Map.of());
+        control.netdevAdd("user", "u1", Map.of(), null);
         TestClients.Nic nic = nicOn("u1", "e1000");
         assertEquals(List.of(), control.queryRxFilter(null), "a NIC without a filter is left out");
         assertEquals("net client(e1000.0) doesn't support rx-filter querying", assertThrows(
@@ -110,7 +127,7 @@ class MachineNetTest {
     @Test
     void announceSendsRarpEachRound() throws Exception {
         net.setRunning(true);
-        control.netdevAdd("user", "u1", Map.of());
+        control.netdevAdd("user", "u1", Map.of(), null);
         nicOn("u1", "e1000");
         TestClients.Backend u = (TestClients.Backend) net.named("u1", false).get(0);
         control.announceSelf(new Announcer.Parameters(10, 50, 3, 10, null, null));
@@ -144,16 +161,16 @@ class MachineNetTest {
     void hostfwdWithoutUserStack() throws Exception {
         assertEquals("user mode network stack not in use\n", control.hostfwdAdd(null, "tcp::1-:2"));
         assertEquals("unrecognized netdev id 'nope'\n", control.hostfwdRemove("nope", "tcp::1"));
-        control.netdevAdd("hubport", "h0", Map.of("hubid", 0L));
+        control.netdevAdd("hubport", "h0", Map.of("hubid", 0L), null);
         assertEquals("invalid device specified\n", control.hostfwdAdd("h0", "tcp::1-:2"));
     }
 
     @Test
     void hubFramesAreLeftIntactForEachPort() throws Exception {
         net.setRunning(true);
-        control.netdevAdd("hubport", "p1", Map.of("hubid", 0L));
-        control.netdevAdd("hubport", "p2", Map.of("hubid", 0L));
-        control.netdevAdd("hubport", "p3", Map.of("hubid", 0L));
+        control.netdevAdd("hubport", "p1", Map.of("hubid", 0L), null);
+        control.netdevAdd("hubport", "p2", Map.of("hubid", 0L), null);
+        control.netdevAdd("hubport", "p3", Map.of("hubid", 0L), null);
         TestClients.Nic a = nicOn("p1", "e1000");
         TestClients.Nic b = nicOn("p2", "e1000");
         TestClients.Nic c = nicOn("p3", "e1000");
