@@ -29,6 +29,7 @@ import java.util.UUID;
  * @param sandboxes   one seccomp filter per -sandbox that is on, in order (each is installed, as QEMU stacks them)
  * @param host        -name's process settings, -object, -overcommit, -audiodev, -boot
  * @param firmware    -bios, -L and -fw_cfg: the firmware, where its files are found and what it is given
+ * @param net         -netdev, -nic and -net, and whether QEMU's default network applies
  */
 record MachineConfig(
         long ramBytes,
@@ -60,7 +61,8 @@ record MachineConfig(
         List<String> addFds,
         List<SandboxArg> sandboxes,
         HostOptions host,
-        FirmwareOptions firmware) {
+        FirmwareOptions firmware,
+        NetOptions net) {
     /** One enabled -sandbox: the option as written (for QEMU's error prefix) and the filter it asks for. */
     record SandboxArg(String option, Sandbox sandbox) {
     }

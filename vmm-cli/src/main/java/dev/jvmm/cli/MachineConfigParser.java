@@ -85,6 +85,7 @@ final class MachineConfigParser {
         checkLowRam(ram, pc.maxRamBelow4g());
         Optional<UUID> uuid = parseUuid(cl.uuid);
         SmbiosOptions smbios = SmbiosOptions.parse(cl.smbios);
+        NetOptions net = NetOptions.parse(cl);
         return new MachineConfig(
                 ram,
                 parseSmp(cl.smp != null ? cl.smp : pc.smp().orElse(null)),
@@ -117,7 +118,8 @@ final class MachineConfigParser {
                 host,
                 new FirmwareOptions(Optional.ofNullable(cl.bios).or(() -> pc.given("firmware").map(Object::toString)),
                         List.copyOf(cl.dataDirs),
-                        FwCfgArg.parse(cl.fwCfg, host.objects())));
+                        FwCfgArg.parse(cl.fwCfg, host.objects())),
+                net);
     }
 
     /**

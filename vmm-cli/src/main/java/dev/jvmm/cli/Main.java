@@ -3,6 +3,8 @@ package dev.jvmm.cli;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.machine.MachineCommandException;
+import dev.jvmm.core.net.NetClients;
+import dev.jvmm.core.net.NetdevArgs;
 import dev.jvmm.core.qom.QomService;
 import dev.jvmm.core.qom.QomTree;
 import dev.jvmm.core.qom.TypeRegistry;
@@ -76,6 +78,22 @@ public final class Main {
         }
         for (String d : cl.device) {
             if (deviceHelp(d, out, err)) {
+                return 0;
+            }
+        }
+        for (String n : cl.netdev) {
+            if (NetOptions.netdevHelp(n)) {
+                out.print(new NetClients().types().help());
+                return 0;
+            }
+        }
+        for (String n : cl.nic) {
+            if (nicModelHelp(n, out)) {
+                return 0;
+            }
+        }
+        for (String n : cl.net) {
+            if (n.startsWith("nic") && nicModelHelp(n, out)) {
                 return 0;
             }
         }
@@ -191,6 +209,22 @@ public final class Main {
         } catch (MachineCommandException e) {
             err.println(PROGRAM + ": -device " + device + ": " + e.getMessage());
         }
+        return true;
+    }
+
+    /** -nic ...,model=help and -net nic,model=help: QEMU's list of the NIC models (qemu_show_nic_models). */
+    private static boolean nicModelHelp(String text, PrintStream out) {
+        Object model;
+        try {
+            model = NetdevArgs.parse(text).args().get("model");
+        } catch (OptionException e) {
+            return false; // the option's parser reports it
+        }
+        if (!"help".equals(model) && !"?".equals(model)) {
+            return false;
+        }
+        out.println("Supported NIC models:");
+        PcMachine.nicModels().forEach(out::println);
         return true;
     }
 

@@ -9,10 +9,17 @@ import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
+import dev.jvmm.core.machine.NetControl;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
+import dev.jvmm.core.net.MachineNet;
+import dev.jvmm.core.net.NetClients;
+import dev.jvmm.core.net.NetdevContext;
+import dev.jvmm.core.net.NetdevException;
+import dev.jvmm.core.net.NetworkReport;
 import dev.jvmm.core.qom.Property;
+import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.DeviceCatalog;
@@ -29,6 +36,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * QEMU's empty machine (-machine none): no RAM, no vCPU, no device; the run state, QMP and the QOM tree work
@@ -41,6 +50,11 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     private final LifecycleController lifecycle;
     private final DeviceModel devices;
     private IoLoop ioLoop;
+    /** The netdevs and hubs of -netdev, -nic and -net; QEMU's none machine has them, though no NIC. */
+    private final NetClients net = new NetClients();
+    /** announce-self's rounds. */
+    private final ScheduledExecutorService timers;
+    private final MachineNet netControl;
 
     NoneMachine(MachineConfig config, Kvm kvm, ActionSettings actions, PrintStream err) {
         this.config = config;
@@ -50,6 +64,44 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
         this.devices = new DeviceModel(PcMachine.registry(), DeviceCatalog.classes(), config.globals(),
                 NoneMachineType.NAME);
         describeMachine(devices.machineNode(), config.pc());
+        this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "jvmm-timers");
+            t.setDaemon(true);
+            return t;
+        });
+        NetdevContext ctx = new NetdevContext() {
+            @Override
+            public EventBus events() {
+                return lifecycle.events();
+            }
+
+            @Override
+            public int fd(String nameOrNumber) throws NetdevException {
+                return NetFds.parse(nameOrNumber);
+            }
+
+            @Override
+            public NetClients net() {
+                return net;
+            }
+        };
+        this.netControl = new MachineNet(net, ctx, timers);
+        lifecycle.runState().addListener((from, to) -> net.setRunning(to == RunState.RUNNING));
+        try {
+            // QEMU's default "-net nic -net user" applies here too; the NIC is never made
+            List<NetOptions.Nic> nics = config.net().build(net, ctx, net.types().has("user"));
+            NetworkReport.checkClients(net).forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
+            nics.forEach(n -> err.println(Main.PROGRAM + ": warning: " + n.notCreatedWarning()));
+        } catch (RuntimeException e) {
+            netControl.close();
+            timers.shutdownNow();
+            throw e;
+        }
+    }
+
+    @Override
+    public NetControl net() {
+        return netControl;
     }
 
     /**
@@ -133,6 +185,7 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
 
     @Override
     public void exitProcess(int status) {
+        netControl.close();
         err.flush();
         System.out.flush();
         kvm.close();

@@ -11,6 +11,7 @@ import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.LowMemoryWindows;
+import dev.jvmm.core.net.NetClients;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.model.DeviceContext;
@@ -31,7 +32,8 @@ import java.util.function.IntFunction;
 /**
  * What the pc machine offers the devices it realizes. firmwareSearch finds firmware files as -L and QEMU's
  * system directories say; firmwareFiles collects the fw_cfg files devices add (option ROMs with rombar=0),
- * which the machine puts into fw_cfg after the devices.
+ * which the machine puts into fw_cfg after the devices; net is the machine's net clients, where a NIC's
+ * netdev= is found and its queues go.
  */
 record PcDeviceContext(GuestMemory memory, PioBus pio, PciBus pci, IntFunction<IrqLine> isaLines, MsiRouter msi,
                        IoEventRegistry ioevents, EventBus events, VirtualClock clock,
@@ -39,7 +41,7 @@ record PcDeviceContext(GuestMemory memory, PioBus pio, PciBus pci, IntFunction<I
                        LifecycleController lifecycle, PrintStream err, int cpus, long ramSize,
                        Consumer<AcpiIsaDevice> acpi, long ramBelow4g, long ramAbove4g, RtcOptions rtc,
                        LowMemoryWindows lowMemory, Function<String, Optional<Path>> firmwareSearch,
-                       List<PcFirmwareConfig.UserFile> firmwareFiles)
+                       List<PcFirmwareConfig.UserFile> firmwareFiles, NetClients net)
         implements DeviceContext {
     @Override
     public Optional<byte[]> firmwareFile(String name) {

@@ -51,6 +51,18 @@ final class QemuCommandLine {
     @Option(names = {"-device", "--device"}, paramLabel = "DRIVER[,prop=value...]", description = "add a device")
     List<String> device = new ArrayList<>();
 
+    @Option(names = {"-netdev", "--netdev"}, paramLabel = "TYPE,id=ID[,...]",
+            description = "a network backend (-netdev help lists the types)")
+    List<String> netdev = new ArrayList<>();
+
+    @Option(names = {"-nic", "--nic"}, paramLabel = "[TYPE][,model=M][,mac=MAC][,...]",
+            description = "a NIC and its backend together (none: no network)")
+    List<String> nic = new ArrayList<>();
+
+    @Option(names = {"-net", "--net"}, paramLabel = "nic[,model=M][,macaddr=MAC][,netdev=ID] | TYPE[,...] | none",
+            description = "legacy network option: NICs and backends on hub 0")
+    List<String> net = new ArrayList<>();
+
     @Option(names = {"-global", "--global"}, paramLabel = "DRIVER.PROP=VALUE | driver=,property=,value=",
             description = "set a default property value for every device of a type")
     List<String> global = new ArrayList<>();

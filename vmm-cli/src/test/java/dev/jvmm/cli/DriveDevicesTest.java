@@ -101,7 +101,7 @@ class DriveDevicesTest {
         devices.bind(new PcDeviceContext(mem, pio, pci, n -> IrqLine.NONE, msi, IoEventRegistry.NONE, events, null,
                 null, null, drives.graph(), null, System.err, 1, 4 << 20, d -> { }, 4 << 20, 0, null,
                 dev.jvmm.core.memory.LowMemoryWindows.FIXED_RAM, name -> java.util.Optional.empty(),
-                new java.util.ArrayList<>()));
+                new java.util.ArrayList<>(), new dev.jvmm.core.net.NetClients()));
         try {
             while (devices.unattachedCount() < ideFunctionNumber(c, 1)) {
                 devices.skipUnattached();

@@ -5,6 +5,8 @@ import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineInfo;
+import dev.jvmm.core.machine.NetControl;
+import dev.jvmm.core.net.NetdevArgs;
 import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.state.RunState;
@@ -14,11 +16,13 @@ final class Hmp {
     private final LifecycleController lifecycle;
     private final MachineInfo info;
     private final BalloonControl balloon;
+    private final NetControl net;
 
-    Hmp(LifecycleController lifecycle, MachineInfo info, BalloonControl balloon) {
+    Hmp(LifecycleController lifecycle, MachineInfo info, BalloonControl balloon, NetControl net) {
         this.lifecycle = lifecycle;
         this.info = info;
         this.balloon = balloon;
+        this.net = net;
     }
 
     String execute(String line, Object cpuIndex) throws QmpError {
@@ -29,6 +33,14 @@ final class Hmp {
         if (cmd.equals("balloon") || cmd.startsWith("balloon ")) {
             return balloon(cmd.substring("balloon".length()).trim());
         }
+        String[] words = cmd.split(" ");
+        switch (words[0]) {
+            case "hostfwd_add", "hostfwd_remove", "netdev_add", "netdev_del", "set_link" -> {
+                return crlf(network(words));
+            }
+            default -> {
+            }
+        }
         return switch (cmd) {
             case "info balloon" -> {
                 try {
@@ -37,6 +49,7 @@ final class Hmp {
                     yield crlf("Error: " + e.getMessage() + "\n");
                 }
             }
+            case "info network" -> crlf(net.infoNetwork());
             case "info status" -> crlf("VM status: " + status(lifecycle.runState().current()) + "\n");
             case "info version" -> {
                 QemuVersion v = info.version();
@@ -118,6 +131,67 @@ final class Hmp {
             return "";
         } catch (MachineCommandException e) {
             return crlf("Error: " + e.getMessage() + "\n");
+        }
+    }
+
+    /** hostfwd_add, hostfwd_remove, netdev_add, netdev_del and set_link, with QEMU's argument errors. */
+    private String network(String[] w) {
+        String cmd = w[0];
+        String usage = "Try \"help " + cmd + "\" for more information\n";
+        if (w.length < 2) {
+            return cmd.equals("netdev_add") ? "Error: Parameter 'id' is missing\n"
+                    : cmd + ": string expected\n" + usage;
+        }
+        int max = cmd.startsWith("hostfwd") || cmd.equals("set_link") ? 3 : 2;
+        if (w.length > max) {
+            return cmd + ": extraneous characters at the end of line\n" + usage;
+        }
+        try {
+            switch (cmd) {
+                case "hostfwd_add":
+                    return w.length == 3 ? net.hostfwdAdd(w[1], w[2]) : net.hostfwdAdd(null, w[1]);
+                case "hostfwd_remove":
+                    return w.length == 3 ? net.hostfwdRemove(w[1], w[2]) : net.hostfwdRemove(null, w[1]);
+                case "netdev_del":
+                    net.netdevDel(w[1]);
+                    return "";
+                case "set_link":
+                    if (w.length < 3 || !(w[2].equals("on") || w[2].equals("off"))) {
+                        return "Expected 'on' or 'off'\n" + usage;
+                    }
+                    net.setLink(w[1], w[2].equals("on"));
+                    return "";
+                default:
+                    return netdevAdd(w[1], usage);
+            }
+        } catch (MachineCommandException e) {
+            return "Error: " + e.getMessage() + "\n";
+        }
+    }
+
+    /** HMP netdev_add TYPE,id=ID,...: the command line's syntax and messages, QMP's checks. */
+    private String netdevAdd(String text, String usage) throws MachineCommandException {
+        NetdevArgs.Parsed p;
+        try {
+            p = NetdevArgs.parse(text);
+        } catch (dev.jvmm.core.config.OptionException e) {
+            return "Error: " + e.getMessage() + "\n";
+        }
+        if (p.id() == null) {
+            return "Error: Parameter 'id' is missing\n";
+        }
+        if (p.type() == null) {
+            return "Error: Parameter 'type' is missing\n";
+        }
+        try {
+            net.netdevAdd(p.type(), p.id(), p.args(), null);
+            return "";
+        } catch (MachineCommandException e) {
+            if (e.getMessage().startsWith("Duplicate ID ")) {
+                // QEMU's monitor refuses the duplicate while parsing the argument and prints only its usage line
+                return usage;
+            }
+            return "Error: " + p.message(e.getMessage()) + "\n";
         }
     }
 

@@ -14,17 +14,46 @@ public sealed interface QType {
     record Array(QType element) implements QType {
     }
 
-    /** A struct; members are checked in order, unknown members are refused. */
-    record Struct(String name, List<Member> members) implements QType {
+    /**
+     * A struct; members are checked in order, unknown members are refused. A flat union (QEMU's Netdev,
+     * SocketAddress) is a struct whose enum member tag picks the variant whose members follow the base's.
+     */
+    record Struct(String name, List<Member> members, String tag, List<Variant> variants) implements QType {
+        public Struct(String name, List<Member> members) {
+            this(name, members, null, List.of());
+        }
+
+        /** The variant for a tag value; null when there is none. */
+        public Struct variant(String value) {
+            for (Variant v : variants) {
+                if (v.name().equals(value)) {
+                    return v.type();
+                }
+            }
+            return null;
+        }
     }
 
-    record Member(String name, QType type, boolean optional) {
+    /** One case of a flat union: the tag's value and the members it adds. */
+    record Variant(String name, Struct type) {
+    }
+
+    /** A member; features as QAPI's (e.g. "unstable"), shown by query-qmp-schema. */
+    record Member(String name, QType type, boolean optional, List<String> features) {
+        public Member(String name, QType type, boolean optional) {
+            this(name, type, optional, List.of());
+        }
+
         public static Member req(String name, QType type) {
             return new Member(name, type, false);
         }
 
         public static Member opt(String name, QType type) {
             return new Member(name, type, true);
+        }
+
+        public Member withFeatures(String... f) {
+            return new Member(name, type, optional, List.of(f));
         }
     }
 
@@ -37,6 +66,11 @@ public sealed interface QType {
 
     static Struct struct(String name, Member... members) {
         return new Struct(name, List.of(members));
+    }
+
+    /** A flat union: base members (the tag among them), then per tag value the variant's members. */
+    static Struct union(String name, List<Member> base, String tag, List<Variant> variants) {
+        return new Struct(name, base, tag, variants);
     }
 
     static Array array(QType element) {

@@ -59,6 +59,7 @@ final class QmpCommands {
         QmpDevices.declare(s, m.chardevs(), server::monitorChardevs, m.pci(), m.rtc());
         QmpBlock.declare(s, m.block());
         QmpBalloon.declare(s, m.balloon());
+        QmpNet.declare(s, m.net());
         QmpQom.declare(s, m.qom());
         QmpCpu.declare(s, m.cpuModels());
         QmpMigration.declare(s);
@@ -66,7 +67,7 @@ final class QmpCommands {
         QmpFds.declare(s, m.fdSets());
         QmpCommandLine.declare(s, m.commandLineOptions());
 
-        Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon());
+        Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon(), m.net());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",
                 req("command-line", QType.STR), opt("cpu-index", QType.INT)), QType.STR,
                 a -> hmp.execute((String) a.get("command-line"), a.get("cpu-index")));

@@ -38,6 +38,14 @@ public final class QmpEvents {
             d.put("id", v.id());
         } else if (e instanceof VmEvent.BalloonChange b) {
             d.put("actual", b.actual());
+        } else if (e instanceof VmEvent.NicRxFilterChanged n) {
+            return QDictOrder.of("name", n.nicName(), "path", n.path());
+        } else if (e instanceof VmEvent.NetdevStreamConnected c) {
+            return QDictOrder.of("netdev-id", c.netdevId(), "addr", c.addr());
+        } else if (e instanceof VmEvent.NetdevStreamDisconnected c) {
+            return QDictOrder.of("netdev-id", c.netdevId());
+        } else if (e instanceof VmEvent.FailoverNegotiated f) {
+            return QDictOrder.of("device-id", f.deviceId());
         } else {
             return null;
         }

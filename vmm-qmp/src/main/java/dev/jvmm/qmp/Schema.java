@@ -125,8 +125,22 @@ public final class Schema {
             }
             checkValue(m.type(), v, prefix + m.name());
         }
+        QType.Struct variant = type.tag() != null ? type.variant((String) obj.get(type.tag())) : null;
+        if (variant != null) {
+            for (QType.Member m : variant.members()) {
+                Object v = obj.get(m.name());
+                if (v == null) {
+                    if (!m.optional()) {
+                        throw QmpError.generic("Parameter '" + prefix + m.name() + "' is missing");
+                    }
+                    continue;
+                }
+                checkValue(m.type(), v, prefix + m.name());
+            }
+        }
         for (String key : obj.keySet()) {
-            if (type.members().stream().noneMatch(m -> m.name().equals(key))) {
+            if (type.members().stream().noneMatch(m -> m.name().equals(key))
+                    && (variant == null || variant.members().stream().noneMatch(m -> m.name().equals(key)))) {
                 throw QmpError.generic("Parameter '" + prefix + key + "' is unexpected");
             }
         }
@@ -156,7 +170,9 @@ public final class Schema {
                 throw typeError(path, "string");
             }
             if (!e.values().contains(s)) {
-                throw QmpError.generic("Parameter '" + path + "' does not accept value '" + s + "'");
+                // QEMU's visit_type_enum names the member alone, not its full path
+                String leaf = path.substring(path.lastIndexOf('.') + 1);
+                throw QmpError.generic("Parameter '" + leaf + "' does not accept value '" + s + "'");
             }
         } else if (t instanceof QType.Array a) {
             if (!(v instanceof List<?> l)) {
@@ -360,9 +376,23 @@ public final class Schema {
                     if (m.optional()) {
                         mm.put("default", Json.NULL);
                     }
+                    if (!m.features().isEmpty()) {
+                        mm.put("features", new ArrayList<Object>(m.features()));
+                    }
                     members.add(mm);
                 }
                 info.put("members", members);
+                if (s.tag() != null) {
+                    info.put("tag", s.tag());
+                    List<Object> variants = new ArrayList<>();
+                    for (QType.Variant v : s.variants()) {
+                        Map<String, Object> vm = new LinkedHashMap<>();
+                        vm.put("case", v.name());
+                        vm.put("type", name(v.type()));
+                        variants.add(vm);
+                    }
+                    info.put("variants", variants);
+                }
             }
             types.add(info);
             return name;

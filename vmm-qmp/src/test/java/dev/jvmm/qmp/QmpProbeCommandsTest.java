@@ -107,7 +107,7 @@ class QmpProbeCommandsTest {
                     c.command("{\"execute\":\"query-migrate-capabilities\"}").get("return"));
             assertError(c.command("{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
                     + "{\"capabilities\":[{\"capability\":\"xbzrle\",\"state\":true}]}}"), "GenericError",
-                    "Parameter 'capabilities[0].capability' does not accept value 'xbzrle'");
+                    "Parameter 'capability' does not accept value 'xbzrle'");
         }
     }
 

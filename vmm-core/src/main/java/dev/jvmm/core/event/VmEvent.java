@@ -150,11 +150,21 @@ public sealed interface VmEvent {
     }
 
     /**
-     * NETDEV_STREAM_CONNECTED: a -netdev stream backend's connection came up.
+     * NIC_RX_FILTER_CHANGED: a NIC's guest changed its receive filter (announced once until query-rx-filter).
      *
-     * @param netdevId the backend's id
-     * @param addr     the peer's address as QAPI SocketAddress ({"type":"inet","host":..,"port":..} or
-     *                 {"type":"unix","path":..})
+     * @param nicName the NIC's net client name (the event's "name"), or null where QEMU has none to give
+     * @param path    the NIC's QOM path
+     */
+    record NicRxFilterChanged(String nicName, String path) implements VmEvent {
+        public String name() {
+            return "NIC_RX_FILTER_CHANGED";
+        }
+    }
+
+    /**
+     * NETDEV_STREAM_CONNECTED: a stream netdev connected.
+     *
+     * @param addr the peer's SocketAddress as QMP writes it ({"type": "inet", "host": ..., "port": ...})
      */
     record NetdevStreamConnected(String netdevId, java.util.Map<String, Object> addr) implements VmEvent {
         public String name() {
@@ -162,10 +172,17 @@ public sealed interface VmEvent {
         }
     }
 
-    /** NETDEV_STREAM_DISCONNECTED: a -netdev stream backend's connection went down. */
+    /** NETDEV_STREAM_DISCONNECTED: a stream netdev lost its peer. */
     record NetdevStreamDisconnected(String netdevId) implements VmEvent {
         public String name() {
             return "NETDEV_STREAM_DISCONNECTED";
+        }
+    }
+
+    /** FAILOVER_NEGOTIATED: a virtio-net failover primary's guest accepted the standby feature. */
+    record FailoverNegotiated(String deviceId) implements VmEvent {
+        public String name() {
+            return "FAILOVER_NEGOTIATED";
         }
     }
 }

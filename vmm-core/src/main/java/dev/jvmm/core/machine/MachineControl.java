@@ -33,6 +33,11 @@ public interface MachineControl {
         return BalloonControl.NONE;
     }
 
+    /** The network: netdevs, NICs' links and filters, hubs; a machine without one answers as QEMU's empty list. */
+    default NetControl net() {
+        return NetControl.NONE;
+    }
+
     default PciControl pci() {
         return PciControl.NONE;
     }

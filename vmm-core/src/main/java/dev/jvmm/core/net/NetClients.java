@@ -1,7 +1,9 @@
 package dev.jvmm.core.net;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -12,13 +14,99 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class NetClients {
     private final List<NetClient> clients = new CopyOnWriteArrayList<>();
+    /** The hubs, newest first (QEMU's hubs list). */
+    private final List<Hub> hubs = new CopyOnWriteArrayList<>();
+    /** The backends made by -netdev, -nic and netdev_add (QEMU's is_netdev), by id. */
+    private final Map<String, Netdev> netdevs = new LinkedHashMap<>();
+    /** Every backend, legacy -net ones included, in creation order: what {@link #closeAll} closes. */
+    private final List<Netdev> backends = new CopyOnWriteArrayList<>();
+    private final NetdevTypes types;
+    /** qemu_macaddr_default_if_unset's counter: the next default MAC is 52:54:00:12:34:56 plus this. */
+    private int defaultMacs;
     private volatile boolean running;
 
-    /** Adds a backend's queues (the caller checked the id is free). */
+    public NetClients() {
+        this(NetdevTypes.standard());
+    }
+
+    public NetClients(NetdevTypes types) {
+        this.types = types;
+    }
+
+    public NetdevTypes types() {
+        return types;
+    }
+
+    /** Adds a backend's queues as a netdev (-netdev, netdev_add); the caller checked the id is free. */
     public void add(Netdev netdev) {
+        addBackend(netdev, true);
+    }
+
+    /**
+     * Adds a backend's queues; isNetdev false for legacy -net backends, which netdev_del refuses ("is not a
+     * netdev") and a NIC's netdev= still finds, as QEMU's qemu_find_netdev does.
+     */
+    public void addBackend(Netdev netdev, boolean isNetdev) {
         for (NetClient c : netdev.queues()) {
             add(c);
         }
+        backends.add(netdev);
+        if (isNetdev) {
+            synchronized (netdevs) {
+                netdevs.put(netdev.id(), netdev);
+            }
+        }
+    }
+
+    /**
+     * QEMU's net_client_init1 for a netdev: the id must be free among the backends, the type's factory builds
+     * it and its queues join the list. isNetdev as in {@link #addBackend}.
+     */
+    public Netdev create(NetdevOptions opts, NetdevContext ctx, boolean isNetdev) throws NetdevException {
+        NetdevFactory f = types.factory(opts.type());
+        if (!named(opts.id(), false).isEmpty()) {
+            throw new NetdevException("Duplicate ID '" + opts.id() + "'");
+        }
+        Netdev nd = f.create(opts, ctx);
+        addBackend(nd, isNetdev);
+        return nd;
+    }
+
+    /** Whether a backend named id was made as a netdev (QEMU's is_netdev). */
+    public boolean isNetdev(String id) {
+        synchronized (netdevs) {
+            return netdevs.containsKey(id);
+        }
+    }
+
+    /** The hub numbered id, made when it does not exist yet (QEMU's net_hub_add_port finds or makes it). */
+    public synchronized Hub hub(int id) {
+        for (Hub h : hubs) {
+            if (h.id() == id) {
+                return h;
+            }
+        }
+        Hub h = new Hub(id);
+        hubs.add(0, h);
+        return h;
+    }
+
+    /** The hubs, newest first. */
+    public List<Hub> hubs() {
+        return List.copyOf(hubs);
+    }
+
+    /** QEMU's net_hub_add_port for legacy -net: a port "hubNportM" of hub id, in the list, linked to peer. */
+    public HubPort addHubPort(int hubId, NetClient peer) {
+        HubPort port = hub(hubId).newPort(null, peer);
+        add(port);
+        return port;
+    }
+
+    /** QEMU's qemu_macaddr_default_if_unset: 52:54:00:12:34:56, then :57 and on, one per NIC without mac=. */
+    public synchronized MacAddress nextDefaultMac() {
+        int last = (0x56 + defaultMacs++) & 0xff;
+        return new MacAddress(0x5254_0012_3400L | last);
     }
 
     /** Adds one client (a NIC queue, a hub port). */
@@ -90,6 +178,103 @@ public final class NetClients {
                 p.purgeQueued(c);
             }
             c.purgeQueued(null);
+        }
+    }
+
+    /**
+     * qmp_netdev_del and qemu_del_net_client: DeviceNotFound (false) when no backend has that name; a backend
+     * that is not a netdev is refused. Linked to a NIC, the backend leaves the list and is closed, the NIC's
+     * link goes down and the NIC hears of it; the NIC keeps its (now dead) peer, as QEMU's does, so "info
+     * network" still shows it and nothing reaches it. Otherwise the backend is unlinked and closed.
+     */
+    public boolean deleteNetdev(String id) throws NetdevException {
+        List<NetClient> queues = named(id, false);
+        if (queues.isEmpty()) {
+            return false;
+        }
+        Netdev nd;
+        synchronized (netdevs) {
+            nd = netdevs.get(id);
+            if (nd == null) {
+                throw new NetdevException("Device '" + id + "' is not a netdev");
+            }
+            netdevs.remove(id);
+        }
+        backends.remove(nd);
+        NetClient peer = queues.get(0).peer();
+        if (peer != null && peer.kind() == NetClientKind.NIC) {
+            for (NetClient q : queues) {
+                if (q.peer() != null) {
+                    q.peer().setLinkDown(true);
+                }
+            }
+            peer.linkStatusChanged();
+            remove(queues);
+            for (NetClient q : queues) {
+                q.setLinkDown(true);
+                q.cleanup();
+            }
+            return true;
+        }
+        remove(queues);
+        for (NetClient q : queues) {
+            NetClient p = q.peer();
+            if (p != null && p.peer() == q) {
+                NetClient.connect(p, null);
+            }
+            NetClient.connect(q, null);
+            q.cleanup();
+        }
+        return true;
+    }
+
+    /**
+     * qmp_query_rx_filter: every NIC's filter (queue 0 only; NICs without one are left out), or the one
+     * named, with QEMU's errors for a client that is no NIC, a NIC without one and an unknown name.
+     */
+    public List<RxFilterInfo> rxFilters(String name) throws NetdevException {
+        List<RxFilterInfo> out = new ArrayList<>();
+        for (NetClient c : clients) {
+            if (name != null && !c.name().equals(name)) {
+                continue;
+            }
+            if (!(c instanceof NicClient nic)) {
+                if (name != null) {
+                    throw new NetdevException("net client(" + name + ") isn't a NIC");
+                }
+                continue;
+            }
+            if (c.queueIndex() != 0) {
+                continue;
+            }
+            RxFilterInfo info = nic.rxFilter();
+            if (info != null) {
+                // querying re-arms NIC_RX_FILTER_CHANGED, as virtio-net's query_rx_filter does
+                nic.enableRxFilterNotify();
+                out.add(info);
+            } else if (name != null) {
+                throw new NetdevException("net client(" + name + ") doesn't support rx-filter querying");
+            }
+            if (name != null) {
+                break;
+            }
+        }
+        if (out.isEmpty() && name != null) {
+            throw new NetdevException("invalid net client name: " + name);
+        }
+        return out;
+    }
+
+    /** Every backend's queues closed (the machine exits); the list is left as it is. */
+    public void closeAll() {
+        for (NetClient c : clients) {
+            if (c.kind() != NetClientKind.NIC) {
+                try {
+                    c.cleanup();
+                } catch (RuntimeException e) {
+                    // one backend failing to close must not keep the others open
+                }
+            }
         }
     }
 

@@ -11,4 +11,9 @@ public interface NetdevContext {
      * monitor) or as a number the process inherited. Throws with QEMU's message otherwise.
      */
     int fd(String nameOrNumber) throws NetdevException;
+
+    /** The machine's net clients: a hub port finds its hub and its netdev= peer here. */
+    default NetClients net() {
+        throw new UnsupportedOperationException("no net clients in this context");
+    }
 }

@@ -125,8 +125,17 @@ public final class PcBoard {
         acpiDevices.add(d);
     }
 
-    /** pc_init1 up to the IDE function: the vCPUs' nodes, the host bridge, PIIX3 and the ISA devices. */
+    /** pc_init1 up to the IDE function, keeping the default NIC's place without making it. */
     public void createBaseDevices() {
+        createBaseDevices(null);
+    }
+
+    /**
+     * pc_init1 up to the IDE function: the vCPUs' nodes, the host bridge, PIIX3, the ISA devices and then the
+     * NICs of -nic and -net (pc_nic_init), which nics makes; with nics null, the default NIC (QEMU's e1000
+     * without -nodefaults) only takes its place in the numbering.
+     */
+    public void createBaseDevices(Runnable nics) {
         PcProperties m = config.machine();
         boolean defaults = !config.nodefaults();
         for (int i = 0; i < config.cpus(); i++) {
@@ -173,7 +182,11 @@ public final class PcBoard {
             skip(m.vmport() ? 2 : 0, ISA); // vmport, vmmouse
             model.addUnattached("port92", Map.of());
         }
-        skip(defaults ? 1 : 0, PCI); // e1000
+        if (nics != null) {
+            nics.run();
+        } else {
+            skip(defaults ? 1 : 0, PCI); // the default e1000
+        }
         // QEMU's ioport80 is a memory region of the machine, not a device
         new PostCodePort().attach(model.context().pio());
     }
