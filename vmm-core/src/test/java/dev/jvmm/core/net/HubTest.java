@@ -61,8 +61,8 @@ class HubTest {
                 new NetdevOptions("hubport", "x", Map.of("hubid", "1", "foo", "1")), ctx, true)).getMessage());
         assertEquals("Parameter 'type' does not accept value 'foo'", assertThrows(NetdevException.class,
                 () -> net.create(new NetdevOptions("foo", "x", Map.of()), ctx, true)).getMessage());
-        assertEquals("network backend 'tap' is not compiled into this binary", assertThrows(NetdevException.class,
-                () -> net.create(new NetdevOptions("tap", "x", Map.of()), ctx, true)).getMessage());
+        assertEquals("network backend 'l2tpv3' is not compiled into this binary", assertThrows(NetdevException.class,
+                () -> net.create(new NetdevOptions("l2tpv3", "x", Map.of()), ctx, true)).getMessage());
         assertEquals("network backend 'nic' is not compiled into this binary", assertThrows(NetdevException.class,
                 () -> net.create(new NetdevOptions("nic", "x", Map.of()), ctx, true)).getMessage());
     }
