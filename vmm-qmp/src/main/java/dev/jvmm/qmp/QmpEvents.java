@@ -38,6 +38,12 @@ public final class QmpEvents {
             d.put("id", v.id());
         } else if (e instanceof VmEvent.BalloonChange b) {
             d.put("actual", b.actual());
+        } else if (e instanceof VmEvent.NicRxFilterChanged n) {
+            // QEMU 7.2 writes "name" before "path" (its QDict's order); a NIC without id has no "name"
+            if (n.nicName() != null) {
+                d.put("name", n.nicName());
+            }
+            d.put("path", n.path());
         } else {
             return null;
         }

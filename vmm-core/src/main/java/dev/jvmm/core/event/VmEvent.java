@@ -148,4 +148,17 @@ public sealed interface VmEvent {
             return "BALLOON_CHANGE";
         }
     }
+
+    /**
+     * NIC_RX_FILTER_CHANGED: the guest changed a NIC's receive filter (virtio-net's control queue). Sent once,
+     * then not again until query-rx-filter has read the NIC's filter.
+     *
+     * @param nicName the NIC's id ("name" on the wire), or null when it has none (QEMU then omits "name")
+     * @param path    the QOM path of the NIC's device (virtio-net-pci's virtio-backend child)
+     */
+    record NicRxFilterChanged(String nicName, String path) implements VmEvent {
+        public String name() {
+            return "NIC_RX_FILTER_CHANGED";
+        }
+    }
 }
