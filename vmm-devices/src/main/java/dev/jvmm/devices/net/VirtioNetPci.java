@@ -220,7 +220,13 @@ public final class VirtioNetPci {
         } catch (IllegalArgumentException e) {
             throw new PropertyException(e.getMessage());
         }
-        VirtioPciTransport f = new VirtioPciTransport(ctx.memory(), dev, ctx.msi(), ctx.ioevents(), opts.id());
+        VirtioPciTransport f;
+        try {
+            f = new VirtioPciTransport(ctx.memory(), dev, ctx.msi(), ctx.ioevents(), opts.id());
+        } catch (RuntimeException e) {
+            dev.detach(net);
+            throw e;
+        }
         f.addOptionRom(rom);
         ctx.pci().add(at.slot(), at.function(), f);
         describe(where, p, at, opts, (int) vectors);

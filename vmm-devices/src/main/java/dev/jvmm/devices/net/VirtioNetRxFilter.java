@@ -22,7 +22,6 @@ final class VirtioNetRxFilter {
     /** QEMU's MAX_VLAN: 802.1Q VLAN ids. */
     static final int MAX_VLAN = 1 << 12;
     static final int ETH_ALEN = 6;
-    private static final int ETH_P_VLAN = 0x8100;
 
     boolean promisc = true;
     boolean allmulti;
