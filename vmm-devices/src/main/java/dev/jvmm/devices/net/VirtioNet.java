@@ -206,7 +206,8 @@ public final class VirtioNet implements VirtioDevice {
             }
             hostHdrLen = VIRTIO_NET_HDR_LEN;
         }
-        setHeaderLength(false, VIRTIO_NET_HDR_LEN);
+        // before features the header is the legacy 10 bytes, as QEMU's realize sets it
+        tellBackend(VIRTIO_NET_HDR_LEN, null);
         for (int i = 0; i < pairs; i++) {
             VirtioNetNic nic = new VirtioNetNic(this, net.nicName(MODEL, opts.id()), i);
             NetClient.connect(nic, i < peers.size() ? peers.get(i) : null);
@@ -381,43 +382,60 @@ public final class VirtioNet implements VirtioDevice {
         this.mem = host.memory();
     }
 
-    /** QEMU's virtio_net_set_features (FEATURES_OK). */
+    /**
+     * QEMU's virtio_net_set_features (FEATURES_OK). The backend hears of header length and offloads after
+     * this device's lock is released, so a backend thread delivering a frame never waits on it.
+     */
     @Override
     public boolean acceptFeatures(long features) {
+        boolean mrg = (features & 1L << VIRTIO_NET_F_MRG_RXBUF) != 0;
+        NetOffloads offloads;
         synchronized (lock) {
             negotiated = features;
             multiqueue = (features & 1L << VIRTIO_NET_F_MQ) != 0;
             // a modern driver always uses the 12-byte header, num_buffers filled in only with MRG_RXBUF
-            setHeaderLength((features & 1L << VIRTIO_NET_F_MRG_RXBUF) != 0, VIRTIO_NET_HDR_MRG_RXBUF_LEN);
+            mergeable = mrg;
+            guestHdrLen = VIRTIO_NET_HDR_MRG_RXBUF_LEN;
             if (hasVnetHdr) {
                 curGuestOffloads = features & GUEST_OFFLOADS;
-                applyGuestOffloads();
             }
+            offloads = guestOffloads();
             filter.setAllVlans((features & 1L << VIRTIO_NET_F_CTRL_VLAN) == 0);
         }
+        tellBackend(VIRTIO_NET_HDR_MRG_RXBUF_LEN, offloads);
         return true;
     }
 
-    /** QEMU's virtio_net_set_mrg_rx_bufs: the header the guest sees, and the backend's when it can. */
-    private void setHeaderLength(boolean mrg, int len) {
-        mergeable = mrg;
-        guestHdrLen = len;
-        if (hasVnetHdr) {
-            for (NetClient p : peers) {
-                if (p.hasVnetHdrLen(len)) {
-                    p.setVnetHdrLen(len);
-                    hostHdrLen = len;
-                }
+    /**
+     * QEMU's virtio_net_set_mrg_rx_bufs (the backend's header length, when it takes the guest's) and
+     * virtio_net_apply_guest_offloads (what queue 0's backend may hand the guest).
+     */
+    private void tellBackend(int hdrLen, NetOffloads offloads) {
+        if (!hasVnetHdr) {
+            return;
+        }
+        for (NetClient p : peers) {
+            if (p.hasVnetHdrLen(hdrLen)) {
+                p.setVnetHdrLen(hdrLen);
+                hostHdrLen = hdrLen;
             }
+        }
+        if (offloads != null) {
+            peers.get(0).setOffload(offloads);
         }
     }
 
-    /** QEMU's virtio_net_apply_guest_offloads: what the backend may hand the guest (queue 0's peer). */
-    void applyGuestOffloads() {
+    /** The offloads the guest takes now, as the backend is told them (caller holds lock). */
+    NetOffloads guestOffloads() {
         long o = curGuestOffloads;
-        peers.get(0).setOffload(new NetOffloads((o & 1L << VIRTIO_NET_F_GUEST_CSUM) != 0,
-                (o & 1L << VIRTIO_NET_F_GUEST_TSO4) != 0, (o & 1L << VIRTIO_NET_F_GUEST_TSO6) != 0,
-                (o & 1L << VIRTIO_NET_F_GUEST_ECN) != 0, (o & 1L << VIRTIO_NET_F_GUEST_UFO) != 0));
+        return new NetOffloads((o & 1L << VIRTIO_NET_F_GUEST_CSUM) != 0, (o & 1L << VIRTIO_NET_F_GUEST_TSO4) != 0,
+                (o & 1L << VIRTIO_NET_F_GUEST_TSO6) != 0, (o & 1L << VIRTIO_NET_F_GUEST_ECN) != 0,
+                (o & 1L << VIRTIO_NET_F_GUEST_UFO) != 0);
+    }
+
+    /** VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET took effect: the backend hears of it (no lock held). */
+    void applyGuestOffloads(NetOffloads offloads) {
+        peers.get(0).setOffload(offloads);
     }
 
     VirtioHost host() {
@@ -774,6 +792,9 @@ public final class VirtioNet implements VirtioDevice {
     public void loadState(StateReader r) throws StateException {
         r.expectU32("queue-pairs", pairs);
         r.expectBool("vnet-hdr", hasVnetHdr);
+        NetOffloads restored;
+        int backendHdrLen;
+        boolean down;
         synchronized (lock) {
             filter.load(r);
             int st = r.u16("status", VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
@@ -797,17 +818,17 @@ public final class VirtioNet implements VirtioDevice {
             multiqueue = mq;
             negotiated = features;
             curGuestOffloads = offloads & GUEST_OFFLOADS;
-            setHeaderLength(mrg, ghl);
-            hostHdrLen = hhl;
-            if (hasVnetHdr) {
-                applyGuestOffloads();
-            }
+            mergeable = mrg;
+            guestHdrLen = ghl;
+            restored = hasVnetHdr ? guestOffloads() : null;
+            backendHdrLen = hhl;
+            down = (st & VIRTIO_NET_S_LINK_UP) == 0;
             Arrays.fill(starved, true);
         }
+        tellBackend(backendHdrLen, restored);
         driverOk = host instanceof VirtioPciTransport t
                 && (t.deviceStatus() & VirtioPciTransport.DRIVER_OK) != 0;
         // the link state is not saved with the net layer: it follows LINK_UP, as QEMU infers it
-        boolean down = (status & VIRTIO_NET_S_LINK_UP) == 0;
         for (VirtioNetNic n : nics) {
             n.setLinkDown(down);
         }

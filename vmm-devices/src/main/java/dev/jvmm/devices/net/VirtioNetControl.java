@@ -214,14 +214,16 @@ final class VirtioNetControl {
         }
         long offloads = le32(buf) | le32(new byte[] {buf[4], buf[5], buf[6], buf[7]}) << 32;
         offloads &= ~(1L << VIRTIO_NET_F_RSC_EXT);
+        dev.jvmm.core.net.NetOffloads apply;
         synchronized (n.lock) {
             long supported = n.negotiated & GUEST_OFFLOADS;
             if ((offloads & ~supported) != 0) {
                 return VIRTIO_NET_ERR;
             }
             n.curGuestOffloads = offloads;
-            n.applyGuestOffloads();
+            apply = n.guestOffloads();
         }
+        n.applyGuestOffloads(apply);
         return VIRTIO_NET_OK;
     }
 }

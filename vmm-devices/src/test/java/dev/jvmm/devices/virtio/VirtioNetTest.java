@@ -578,4 +578,66 @@ class VirtioNetTest {
             g2.close();
         }
     }
+
+    @Test
+    void receiveFromAVnetBackend() {
+        build(1, true, 0);
+        start(1L << VIRTIO_NET_F_MRG_RXBUF | 1L << VIRTIO_NET_F_GUEST_CSUM);
+        long b0 = rxBuffer(0, 2048);
+        long b1 = rxBuffer(0, 2048);
+        g.kick(0);
+        // the backend's header reaches the guest as it is (num_buffers aside)
+        byte[] f = new byte[12 + 60];
+        System.arraycopy(frame(MAC.bytes(), 60), 0, f, 12, 60);
+        f[1] = 0; // gso none
+        f[6] = 34; // csum_start
+        f[8] = 6; // csum_offset
+        deliver(0, f);
+        g.awaitUsed(0, 1);
+        assertEquals(72, g.usedLen(0, 0));
+        byte[] got = read(b0, 72);
+        assertEquals(34, got[6]);
+        assertEquals(6, got[8]);
+        assertEquals(1, got[10], "num_buffers");
+        assertArrayEquals(Arrays.copyOfRange(f, 12, 72), Arrays.copyOfRange(got, 12, 72));
+        // a DHCP reply flagged NEEDS_CSUM gets its UDP checksum (QEMU's work_around_broken_dhclient)
+        byte[] dhcp = new byte[12 + 14 + 20 + 8 + 8];
+        dhcp[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        int e = 12;
+        System.arraycopy(MAC.bytes(), 0, dhcp, e, 6);
+        dhcp[e + 12] = 0x08;
+        int ip = e + 14;
+        dhcp[ip] = 0x45;
+        dhcp[ip + 3] = 36; // total length: 20 + 8 + 8
+        dhcp[ip + 8] = 64;
+        dhcp[ip + 9] = 17;
+        dhcp[ip + 12] = 10;
+        dhcp[ip + 15] = 2; // 10.0.0.2
+        dhcp[ip + 16] = 10;
+        dhcp[ip + 19] = 15; // 10.0.0.15
+        int udp = ip + 20;
+        dhcp[udp + 1] = 67;
+        dhcp[udp + 3] = 68;
+        dhcp[udp + 5] = 16;
+        for (int i = 0; i < 8; i++) {
+            dhcp[udp + 8 + i] = (byte) (i + 1);
+        }
+        byte[] sent = dhcp.clone();
+        deliver(0, dhcp);
+        g.awaitUsed(0, 2);
+        byte[] h = read(b1, dhcp.length);
+        assertEquals(0, h[0], "NEEDS_CSUM cleared");
+        // one's complement sum over pseudo header and segment, checksum included, is 0xffff
+        long sum = 0;
+        for (int i = 0; i < 16; i += 2) {
+            sum += (h[udp + i] & 0xff) << 8 | (h[udp + i + 1] & 0xff);
+        }
+        sum += (10 << 8) + 2 + (10 << 8) + 15 + 17 + 16;
+        while (sum >> 16 != 0) {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        assertEquals(0xffff, sum);
+        assertArrayEquals(sent, dhcp, "the backend's buffer is left as it was");
+    }
+
 }
