@@ -20,7 +20,6 @@ import dev.jvmm.devices.virtio.VirtioPciTransport;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -155,23 +154,18 @@ public final class VirtioNet implements VirtioDevice {
     private final ByteBuffer txView = ByteBuffer.wrap(txBuf);
     private VirtioHost host;
     private GuestMemory mem;
-    private volatile boolean driverOk;
+    volatile boolean driverOk;
 
     // Guarded by lock: the receive side, the filter and everything the guest set.
     final Object lock = new Object();
     final VirtioNetRxFilter filter = new VirtioNetRxFilter();
-    private final RxBuffers[] rx;
-    private final boolean[] starved;
-    private final byte[] header = new byte[VIRTIO_NET_HDR_MRG_RXBUF_LEN];
-    private final byte[] numBuffers = new byte[2];
-    private final int[] lens = new int[VIRTIO_QUEUE_MAX];
-    private byte[] rxScratch = new byte[0];
+    private final VirtioNetReceiver receiver;
     int status = VIRTIO_NET_S_LINK_UP;
     int currPairs = 1;
     boolean multiqueue;
-    private boolean mergeable;
-    private volatile int guestHdrLen = VIRTIO_NET_HDR_LEN;
-    private volatile int hostHdrLen;
+    boolean mergeable;
+    volatile int guestHdrLen = VIRTIO_NET_HDR_LEN;
+    volatile int hostHdrLen;
     long curGuestOffloads;
     long negotiated;
 
@@ -194,11 +188,7 @@ public final class VirtioNet implements VirtioDevice {
         this.events = events;
         this.hasVnetHdr = !peers.isEmpty() && peers.get(0).hasVnetHdr();
         this.hasUfo = hasVnetHdr && peers.get(0).hasUfo();
-        this.rx = new RxBuffers[pairs];
-        this.starved = new boolean[pairs];
-        for (int i = 0; i < pairs; i++) {
-            rx[i] = new RxBuffers(opts.rxQueueSize());
-        }
+        this.receiver = new VirtioNetReceiver(this, pairs, opts.rxQueueSize());
         filter.reset(opts.mac());
         if (hasVnetHdr) {
             for (NetClient p : peers) {
@@ -479,10 +469,7 @@ public final class VirtioNet implements VirtioDevice {
             filter.reset(opts.mac());
             currPairs = 1;
             status &= ~VIRTIO_NET_S_ANNOUNCE;
-            for (int i = 0; i < pairs; i++) {
-                rx[i].clear();
-                starved[i] = true;
-            }
+            receiver.reset();
         }
         driverOk = false;
     }
@@ -517,17 +504,7 @@ public final class VirtioNet implements VirtioDevice {
 
     /** A receive buffer: kept until a frame fills it; frames that waited for it are delivered now. */
     private void post(int pair, DescriptorChain chain) {
-        boolean flush;
-        synchronized (lock) {
-            if (rx[pair].isFull()) {
-                host.fail("Virtqueue size exceeded");
-                return;
-            }
-            rx[pair].add(chain);
-            flush = starved[pair];
-            starved[pair] = false;
-        }
-        if (flush) {
+        if (receiver.post(pair, chain)) {
             nics.get(pair).flushQueued();
         }
     }
@@ -567,136 +544,11 @@ public final class VirtioNet implements VirtioDevice {
 
     /** QEMU's virtio_net_can_receive for pair (the net layer holds frames while the machine is stopped). */
     boolean canReceive(int pair) {
-        boolean ok;
-        synchronized (lock) {
-            ok = canReceiveLocked(pair);
-            if (!ok) {
-                starved[pair] = true;
-            }
-        }
-        return ok;
+        return receiver.canReceive(pair);
     }
 
-    private boolean canReceiveLocked(int pair) {
-        if (host == null || !driverOk || pair >= currPairs) {
-            return false;
-        }
-        VirtQueue q = host.queue(2 * pair);
-        return q.enabled() && !q.failed() && !(host instanceof VirtioPciTransport t && t.broken());
-    }
-
-    /**
-     * QEMU's virtio_net_receive_rcu: 0 while the posted buffers cannot take the frame (it waits in the NIC's
-     * queue until the driver posts more), else the frame's length, taken or dropped by the filter.
-     */
     int receive(int pair, ByteBuffer frame) {
-        int size = frame.remaining();
-        VirtQueue rxq;
-        synchronized (lock) {
-            if (!canReceiveLocked(pair) || size < hostHdrLen) {
-                return size;
-            }
-            RxBuffers b = rx[pair];
-            long need = (long) size + guestHdrLen - hostHdrLen;
-            if (b.count() == 0 || (mergeable && b.totalBytes() < need)) {
-                starved[pair] = true;
-                return 0;
-            }
-            if (!filter.accept(frame, hostHdrLen)) {
-                return size;
-            }
-            rxq = host.queue(2 * pair);
-            int used = fill(b, frame, size);
-            if (used <= 0) {
-                return size;
-            }
-            for (int j = 0; j < used; j++) {
-                rxq.fill(j, b.head(j), lens[j]);
-            }
-            rxq.flush(used);
-            b.removeFirst(used);
-        }
-        host.notifyUsed(rxq);
-        return size;
-    }
-
-    /** Copies the frame into posted buffers; the number used, or 0 when it was dropped. */
-    private int fill(RxBuffers b, ByteBuffer frame, int size) {
-        byte[] src;
-        int base;
-        if (frame.hasArray()) {
-            src = frame.array();
-            base = frame.arrayOffset() + frame.position();
-        } else {
-            src = scratch(size);
-            frame.get(frame.position(), src, 0, size);
-            base = 0;
-        }
-        int hhl = hostHdrLen;
-        Arrays.fill(header, (byte) 0);
-        if (hhl > 0) {
-            System.arraycopy(src, base, header, 0, VIRTIO_NET_HDR_LEN);
-            if (NetChecksum.isDhcpReplyNeedingChecksum(header[0], src, base + hhl, size - hhl)) {
-                // QEMU's work_around_broken_dhclient: the checksum is filled in, on a copy of the frame
-                if (src != rxScratch) {
-                    byte[] copy = scratch(size);
-                    System.arraycopy(src, base, copy, 0, size);
-                    src = copy;
-                    base = 0;
-                }
-                NetChecksum.calculate(src, base + hhl, size - hhl, NetChecksum.CSUM_UDP);
-                header[0] &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
-            }
-        }
-        int ghl = guestHdrLen;
-        int offset = hhl;
-        int i = 0;
-        while (offset < size) {
-            if (i == VIRTIO_QUEUE_MAX) {
-                host.fail("virtio-net unexpected long buffer chain");
-                return 0;
-            }
-            if (i >= b.count()) {
-                if (i > 0) {
-                    host.fail(String.format("virtio-net unexpected empty queue: i %d mergeable %d offset %d, size %d,"
-                            + " guest hdr len %d, host hdr len %d guest features 0x%x", i, mergeable ? 1 : 0,
-                            offset, size, ghl, hhl, negotiated));
-                }
-                return 0;
-            }
-            if (b.segments(i) < 1) {
-                host.fail("virtio-net receive queue contains no in buffers");
-                return 0;
-            }
-            long total = 0;
-            long guestOffset = 0;
-            if (i == 0) {
-                b.write(mem, 0, 0, header, 0, VIRTIO_NET_HDR_LEN);
-                total = ghl;
-                guestOffset = ghl;
-            }
-            int len = b.write(mem, i, guestOffset, src, base + offset, size - offset);
-            total += len;
-            offset += len;
-            if (!mergeable && offset < size) {
-                return 0; // the buffer is too small: the frame is dropped, the buffer stays for the next
-            }
-            lens[i] = (int) total;
-            i++;
-        }
-        if (mergeable && i > 0) {
-            numBuffers[0] = (byte) i;
-            numBuffers[1] = (byte) (i >>> 8);
-            b.write(mem, 0, NUM_BUFFERS_OFFSET, numBuffers, 0, 2);
-        }
-        return i;
-    }
-
-    private byte[] scratch(int size) {
-        if (rxScratch.length < size) {
-            rxScratch = new byte[Math.max(size, NET_BUFSIZE)];
-        }
-        return rxScratch;
+        return receiver.receive(pair, frame);
     }
 
     // ---- the NIC's side
@@ -779,11 +631,7 @@ public final class VirtioNet implements VirtioDevice {
                     .bool("mergeable", mergeable).u8("guest-hdr-len", guestHdrLen)
                     .u8("host-hdr-len", hostHdrLen).u64("guest-offloads", curGuestOffloads)
                     .u64("features", negotiated);
-            w.begin("rx", pairs);
-            for (RxBuffers b : rx) {
-                b.save(w);
-            }
-            w.end();
+            receiver.save(w);
         }
     }
 
@@ -808,11 +656,7 @@ public final class VirtioNet implements VirtioDevice {
             if (ghl < VIRTIO_NET_HDR_LEN || (hhl != 0) != hasVnetHdr || hhl > ghl) {
                 throw r.invalid("host-hdr-len", "headers of " + ghl + " and " + hhl + " bytes");
             }
-            r.begin("rx", pairs);
-            for (int i = 0; i < pairs; i++) {
-                rx[i].load(r, mem, host.queue(2 * i).size());
-            }
-            r.end();
+            receiver.load(r, mem);
             status = st;
             currPairs = cur;
             multiqueue = mq;
@@ -823,7 +667,7 @@ public final class VirtioNet implements VirtioDevice {
             restored = hasVnetHdr ? guestOffloads() : null;
             backendHdrLen = hhl;
             down = (st & VIRTIO_NET_S_LINK_UP) == 0;
-            Arrays.fill(starved, true);
+            receiver.starveAll();
         }
         tellBackend(backendHdrLen, restored);
         driverOk = host instanceof VirtioPciTransport t
