@@ -43,8 +43,9 @@ final class RxBuffers {
         return count;
     }
 
-    boolean isFull() {
-        return count == capacity;
+    /** Whether the driver has as many buffers out as its queue of size entries can hold. */
+    boolean isFull(int size) {
+        return count >= Math.min(size, capacity);
     }
 
     /** Bytes the posted buffers can take, all together (QEMU's virtqueue_avail_bytes, in bytes). */
@@ -60,7 +61,7 @@ final class RxBuffers {
         segUsed = 0;
     }
 
-    /** Keeps the writable part of chain (the caller checked {@link #isFull()}). */
+    /** Keeps the writable part of chain (the caller checked {@link #isFull}). */
     void add(DescriptorChain chain) {
         int n = chain.writableSegments();
         ensureSegments(n);

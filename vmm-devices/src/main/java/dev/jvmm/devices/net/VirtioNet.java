@@ -493,7 +493,7 @@ public final class VirtioNet implements VirtioDevice {
             control.handle(queue, chain, mem);
         } else if (qi < ctrl) {
             if (qi % 2 == 0) {
-                post(qi / 2, chain);
+                post(qi / 2, queue, chain);
             } else {
                 transmit(qi / 2, queue, chain);
             }
@@ -503,8 +503,8 @@ public final class VirtioNet implements VirtioDevice {
     }
 
     /** A receive buffer: kept until a frame fills it; frames that waited for it are delivered now. */
-    private void post(int pair, DescriptorChain chain) {
-        if (receiver.post(pair, chain)) {
+    private void post(int pair, VirtQueue queue, DescriptorChain chain) {
+        if (receiver.post(pair, queue, chain)) {
             nics.get(pair).flushQueued();
         }
     }

@@ -42,9 +42,9 @@ final class VirtioNetReceiver {
      * Keeps a buffer the driver posted on pair's receiveq (device thread); true when frames wait for it. A
      * driver posting more buffers than the queue holds breaks the device (QEMU's "Virtqueue size exceeded").
      */
-    boolean post(int pair, DescriptorChain chain) {
+    boolean post(int pair, VirtQueue queue, DescriptorChain chain) {
         synchronized (n.lock) {
-            if (rx[pair].isFull()) {
+            if (rx[pair].isFull(queue.size())) {
                 n.host().fail("Virtqueue size exceeded");
                 return false;
             }

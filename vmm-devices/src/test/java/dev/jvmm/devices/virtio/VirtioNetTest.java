@@ -640,4 +640,38 @@ class VirtioNetTest {
         assertArrayEquals(sent, dhcp, "the backend's buffer is left as it was");
     }
 
+
+    @Test
+    void oversizedTransmitIsDroppedAndCompleted() {
+        build(1, false, 0);
+        start(1L << VIRTIO_NET_F_MRG_RXBUF);
+        byte[] big = new byte[12 + NET_BUFSIZE + 1];
+        System.arraycopy(frame(OTHER, 60), 0, big, 12, 60);
+        transmit(1, big);
+        assertEquals(0, peers.get(0).frames.size(), "larger than any backend takes: dropped");
+        assertEquals(0, g.usedLen(1, 0));
+        byte[] max = new byte[12 + NET_BUFSIZE];
+        System.arraycopy(frame(OTHER, 60), 0, max, 12, 60);
+        transmit(1, max);
+        assertEquals(NET_BUFSIZE, peers.get(0).frames.get(0).length, "the largest frame passes");
+        assertFalse(g.t.broken());
+    }
+
+    @Test
+    void moreReceiveBuffersThanTheQueueHoldsBreakTheDevice() {
+        build(1, false, 0);
+        start(1L << VIRTIO_NET_F_MRG_RXBUF);
+        long a = g.alloc(64);
+        for (int i = 0; i < 64; i++) {
+            g.writeDesc(0, i, a, 64, VirtQueue.VIRTQ_DESC_F_WRITE, 0);
+            g.makeAvailable(0, i);
+        }
+        g.kick(0);
+        await(() -> g.t.queue(0).lastAvailIndex() == 64, "64 buffers posted");
+        g.makeAvailable(0, 0); // head 0 again, while the device still holds it
+        g.kick(0);
+        g.awaitBroken();
+        assertEquals("Virtqueue size exceeded", g.t.lastError());
+    }
+
 }
