@@ -151,7 +151,12 @@ public final class VirtioNetPci {
                         + macText.get() + "'");
             }
         }
-        NetClients net = ctx.net();
+        NetClients net;
+        try {
+            net = ctx.net();
+        } catch (UnsupportedOperationException e) {
+            throw new PropertyException(e.getMessage());
+        }
         List<NetClient> peers = List.of();
         if (p.str("netdev").isPresent()) {
             try {
