@@ -68,6 +68,8 @@ final class QmpDevices {
                 req("qom-path", QType.STR)));
         s.event("VSERPORT_CHANGE", QType.struct("q_obj_VSERPORT_CHANGE-arg", req("id", QType.STR),
                 req("open", QType.BOOL)));
+        s.event("NIC_RX_FILTER_CHANGED", QType.struct("q_obj_NIC_RX_FILTER_CHANGED-arg",
+                opt("name", QType.STR), req("path", QType.STR)));
     }
 
     /** One query-pci device, members in the order QEMU 7.2 writes them. */

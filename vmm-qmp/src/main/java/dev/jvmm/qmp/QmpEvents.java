@@ -44,8 +44,6 @@ public final class QmpEvents {
             return QDictOrder.of("netdev-id", c.netdevId(), "addr", c.addr());
         } else if (e instanceof VmEvent.NetdevStreamDisconnected c) {
             return QDictOrder.of("netdev-id", c.netdevId());
-        } else if (e instanceof VmEvent.FailoverNegotiated f) {
-            return QDictOrder.of("device-id", f.deviceId());
         } else {
             return null;
         }

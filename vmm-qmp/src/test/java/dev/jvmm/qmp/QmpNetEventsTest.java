@@ -19,12 +19,11 @@ class QmpNetEventsTest {
     }
 
     @Test
-    void streamAndFailoverEvents() {
+    void streamEvents() {
         Map<String, Object> addr = Map.of("type", "unix", "path", "/tmp/s");
         assertEquals(Map.of("netdev-id", "s", "addr", addr),
                 QmpEvents.data(new VmEvent.NetdevStreamConnected("s", addr)));
         assertEquals(Map.of("netdev-id", "s"), QmpEvents.data(new VmEvent.NetdevStreamDisconnected("s")));
-        assertEquals(Map.of("device-id", "n"), QmpEvents.data(new VmEvent.FailoverNegotiated("n")));
     }
 
     @Test

@@ -150,10 +150,11 @@ public sealed interface VmEvent {
     }
 
     /**
-     * NIC_RX_FILTER_CHANGED: a NIC's guest changed its receive filter (announced once until query-rx-filter).
+     * NIC_RX_FILTER_CHANGED: the guest changed a NIC's receive filter (virtio-net's control queue). Sent once,
+     * then not again until query-rx-filter has read the NIC's filter.
      *
-     * @param nicName the NIC's net client name (the event's "name"), or null where QEMU has none to give
-     * @param path    the NIC's QOM path
+     * @param nicName the NIC's id ("name" on the wire), or null when it has none (QEMU then omits "name")
+     * @param path    the QOM path of the NIC's device (virtio-net-pci's virtio-backend child)
      */
     record NicRxFilterChanged(String nicName, String path) implements VmEvent {
         public String name() {
@@ -179,10 +180,4 @@ public sealed interface VmEvent {
         }
     }
 
-    /** FAILOVER_NEGOTIATED: a virtio-net failover primary's guest accepted the standby feature. */
-    record FailoverNegotiated(String deviceId) implements VmEvent {
-        public String name() {
-            return "FAILOVER_NEGOTIATED";
-        }
-    }
 }

@@ -294,14 +294,31 @@ public final class VirtQueue {
      * after the element's (release fence).
      */
     public void push(int head, int len) {
+        fill(0, head, len);
+        flush(1);
+    }
+
+    /**
+     * QEMU's virtqueue_fill: writes the used element offset places past the next one without publishing it,
+     * so that a buffer spread over several chains (virtio-net's mergeable receive buffers) reaches the
+     * driver all at once with {@link #flush}.
+     */
+    public void fill(int offset, int head, int len) {
         if (!live()) {
             return;
         }
-        int slot = usedIdx & (ringSize - 1);
+        int slot = (usedIdx + offset) & (ringSize - 1);
         used.putInt(4 + 8 * slot, head);
         used.putInt(8 + 8 * slot, len);
+    }
+
+    /** QEMU's virtqueue_flush: publishes count filled elements; the index store is ordered after theirs. */
+    public void flush(int count) {
+        if (!live()) {
+            return;
+        }
         VarHandle.releaseFence();
-        usedIdx = (usedIdx + 1) & 0xffff;
+        usedIdx = (usedIdx + count) & 0xffff;
         used.putShort(2, (short) usedIdx);
     }
 

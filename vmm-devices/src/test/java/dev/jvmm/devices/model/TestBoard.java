@@ -20,6 +20,7 @@ import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.RamRange;
+import dev.jvmm.core.net.NetClients;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.DeviceCatalog;
@@ -71,6 +72,8 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     public final BlockGraph graph = new BlockGraph(events, Runnable::run, () -> { }, BlockImageFactory.DEFAULT);
     public final List<AcpiIsaDevice> acpi = new CopyOnWriteArrayList<>();
     /** fw_cfg files the devices added (option ROMs with rombar=0), by name. */
+    /** The machine's net clients: tests add netdev queues here for NICs to claim. */
+    public final NetClients net = new NetClients();
     public final Map<String, byte[]> firmwareFiles = new java.util.concurrent.ConcurrentHashMap<>();
     public final Globals globals;
     public final LifecycleController lifecycle;
@@ -105,6 +108,11 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
             model.addBus(model.machineNode(), "isa.0", "ISA", pio);
         }
         model.bind(this);
+    }
+
+    @Override
+    public NetClients net() {
+        return net;
     }
 
     public static Builder builder() {
