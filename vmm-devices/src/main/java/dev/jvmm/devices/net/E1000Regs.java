@@ -206,7 +206,7 @@ final class E1000Regs {
     // 13.8.27 MANC
     static final int MANC_RMCP_EN = 0x100;
     static final int MANC_ARP_EN = 0x2000;
-    static final int MANC_0298_EN = 0x8000;
+    static final int MANC_0298_EN = 0x200;
     static final int MANC_RCV_TCO_EN = 0x20000;
     static final int MANC_EN_MNG2HOST = 0x200000;
 

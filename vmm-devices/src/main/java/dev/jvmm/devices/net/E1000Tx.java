@@ -305,7 +305,7 @@ final class E1000Tx {
         } else if ((d0 & 1) != 0) {
             dev.incReg(MPTC);
         }
-        dev.sizeStats(PTC64, len);
+        dev.sizeStats(PTC64, len + 4); // FCS included, as QEMU 7.2 counts
     }
 
     /** QEMU's putsum: the Internet checksum of bytes css..n (or ..cse) stored big-endian at sloc. */
