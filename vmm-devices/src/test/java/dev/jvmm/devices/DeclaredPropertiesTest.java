@@ -12,7 +12,7 @@ class DeclaredPropertiesTest {
     @ValueSource(strings = {"virtio-serial-pci", "virtio-serial-device", "virtserialport", "virtconsole",
         "virtio-balloon-pci", "virtio-balloon-device", "i6300esb", "ib700", "pvpanic", "virtio-serial-port",
         "piix3-usb-uhci", "pci-uhci-usb", "hpet",
-        "virtio-serial-pci-base", "virtio-balloon-pci-base"})
+        "virtio-serial-pci-base", "virtio-balloon-pci-base", "e1000", "e1000-base"})
     void sameAsQemu(String type) {
         QemuFacts.assertMatches(DeviceCatalog.registry(), type);
     }

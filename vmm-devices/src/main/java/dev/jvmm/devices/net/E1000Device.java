@@ -53,13 +53,13 @@ public final class E1000Device {
 
     public static final TypeInfo TYPE = TypeInfo.type(MODEL, BASE.name()).category("Network")
             .description("Intel Gigabit Ethernet")
-            .props(Property.of("mac", MACADDR),
+            .props(Property.of("init-vet", PropType.BIT, true),
+                    Property.of("mitigation", PropType.BIT, true),
                     Property.of("netdev", NETDEV),
                     Property.of("autonegotiation", PropType.BIT, true),
-                    Property.of("mitigation", PropType.BIT, true),
                     Property.of("extra_mac_registers", PropType.BIT, true),
                     Property.of("migrate_tso_props", PropType.BIT, true),
-                    Property.of("init-vet", PropType.BIT, true),
+                    Property.of("mac", MACADDR),
                     Property.of("bootindex", PropType.INT32))
             .build();
 

@@ -33,7 +33,11 @@ final class E1000Rig implements AutoCloseable {
         final List<byte[]> frames = new CopyOnWriteArrayList<>();
 
         Peer() {
-            super("peer0", "test", NetClientKind.NETDEV, 0);
+            this("peer0");
+        }
+
+        Peer(String name) {
+            super(name, "test", NetClientKind.NETDEV, 0);
         }
 
         @Override
