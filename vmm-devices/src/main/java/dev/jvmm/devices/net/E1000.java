@@ -1,7 +1,6 @@
 package dev.jvmm.devices.net;
 
 import dev.jvmm.core.clock.VirtualClock;
-import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.net.MacAddress;
 import dev.jvmm.core.net.NetClient;
@@ -70,7 +69,7 @@ public final class E1000 implements PciFunction, Saveable {
     private final VirtualClock clock;
     private final VirtualClock.Timer autonegTimer;
     private final VirtualClock.Timer mitTimer;
-    private final VirtualClock.Timer flushTimer;
+    final VirtualClock.Timer flushTimer;
     private final PciConfigSpace config;
     private final PciBar mmioBar;
     private final PciBar ioBar;
@@ -82,6 +81,7 @@ public final class E1000 implements PciFunction, Saveable {
     private IntxLine intx;
 
     final int[] mac = new int[E1000MacRegs.WORDS];
+    private final E1000Mmio registers = new E1000Mmio(this, mac);
     final E1000Phy phy = new E1000Phy();
     final E1000Eeprom eeprom;
     final E1000Tx tx;
@@ -107,8 +107,8 @@ public final class E1000 implements PciFunction, Saveable {
         this.confMac = macAddress.bytes();
         this.currentMac = macAddress;
         this.config = new PciConfigSpace(VENDOR_INTEL, DEVICE_82540EM, REVISION, CLASS_ETHERNET, 0);
-        this.mmioBar = new PciBar(0, PciBar.Kind.MEMORY32, MMIO_SIZE, false, new Mmio());
-        this.ioBar = new PciBar(1, PciBar.Kind.IO, IO_SIZE, false, new IoWindow());
+        this.mmioBar = new PciBar(0, PciBar.Kind.MEMORY32, MMIO_SIZE, false, registers.new Mmio());
+        this.ioBar = new PciBar(1, PciBar.Kind.IO, IO_SIZE, false, new E1000Mmio.IoWindow());
         config.addBar(mmioBar);
         config.addBar(ioBar);
         List<PciBar> all = new ArrayList<>(List.of(mmioBar, ioBar));
@@ -227,7 +227,7 @@ public final class E1000 implements PciFunction, Saveable {
     }
 
     /** Unlocks; the outermost holder flushes frames the net layer queued meanwhile. */
-    private void unlock() {
+    void unlock() {
         lock.unlock();
         if (needFlush && !lock.isHeldByCurrentThread()) {
             needFlush = false;
@@ -330,7 +330,7 @@ public final class E1000 implements PciFunction, Saveable {
     // ---- interrupts
 
     /** set_interrupt_cause: ICR and ICS take val; a new pending cause may wait for the mitigation timer. */
-    private void setInterruptCause(int val) {
+    void setInterruptCause(int val) {
         mac[w(ICR)] = val;
         mac[w(ICS)] = val;
         int pending = mac[w(IMS)] & mac[w(ICR)];
@@ -403,11 +403,11 @@ public final class E1000 implements PciFunction, Saveable {
         phy.linkDown();
     }
 
-    private boolean haveAutoneg() {
+    boolean haveAutoneg() {
         return flags.autonegotiation() && phy.autonegEnabled();
     }
 
-    private void restartAutoneg() {
+    void restartAutoneg() {
         linkDownRegs();
         autonegTimer.modIn(AUTONEG_NANOS);
     }
@@ -461,196 +461,23 @@ public final class E1000 implements PciFunction, Saveable {
         }
     }
 
-    // ---- register file
-
-    /** mac_*_read for word index (already checked against the properties). */
-    private int readReg(int index) {
-        switch (E1000MacRegs.readOp(index)) {
-            case E1000MacRegs.R_PLAIN:
-                return mac[index];
-            case E1000MacRegs.R_CLR4: {
-                int v = mac[index];
-                mac[index] = 0;
-                return v;
-            }
-            case E1000MacRegs.R_CLR8: {
-                int v = mac[index];
-                mac[index] = 0;
-                mac[index - 1] = 0;
-                return v;
-            }
-            case E1000MacRegs.R_ICR: {
-                int v = mac[index];
-                setInterruptCause(0);
-                return v;
-            }
-            case E1000MacRegs.R_EECD:
-                return eeprom.readEecd();
-            case E1000MacRegs.R_EERD:
-                return eeprom.readEerd(mac[index]);
-            default:
-                return 0;
+    /** A write to RA[0]'s high word: the NIC reports the guest's address (QEMU's qemu_format_nic_info_str). */
+    void guestMacChanged() {
+        byte[] b = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            b[i] = (byte) (mac[w(RA) + i / 4] >>> (8 * (i % 4)));
         }
+        currentMac = MacAddress.of(b, 0);
     }
 
-    private void writeReg(int index, int val) {
-        switch (E1000MacRegs.writeOp(index)) {
-            case E1000MacRegs.W_PLAIN -> {
-                mac[index] = val;
-                if (index == w(RA) + 1) {
-                    byte[] b = new byte[6];
-                    for (int i = 0; i < 6; i++) {
-                        b[i] = (byte) (mac[w(RA) + i / 4] >>> (8 * (i % 4)));
-                    }
-                    currentMac = MacAddress.of(b, 0);
-                }
-            }
-            case E1000MacRegs.W_DLEN -> mac[index] = val & 0xfff80;
-            case E1000MacRegs.W_TCTL -> {
-                mac[index] = val;
-                mac[w(TDT)] &= 0xffff;
-                tx.startXmit();
-            }
-            case E1000MacRegs.W_MDIC -> setMdic(val);
-            case E1000MacRegs.W_ICS -> setIcs(val);
-            case E1000MacRegs.W_16BIT -> mac[index] = val & 0xffff;
-            case E1000MacRegs.W_11BIT -> mac[index] = val & 0x7ff;
-            case E1000MacRegs.W_13BIT -> mac[index] = val & 0x1fff;
-            case E1000MacRegs.W_4BIT -> mac[index] = val & 0xf;
-            case E1000MacRegs.W_RDT -> {
-                mac[index] = val & 0xffff;
-                if (rx.hasRxbufs(1)) {
-                    needFlush = true;
-                }
-            }
-            case E1000MacRegs.W_IMC -> {
-                mac[w(IMS)] &= ~val;
-                setIcs(0);
-            }
-            case E1000MacRegs.W_IMS -> {
-                mac[w(IMS)] |= val;
-                setIcs(0);
-            }
-            case E1000MacRegs.W_ICR -> setInterruptCause(mac[w(ICR)] & ~val);
-            case E1000MacRegs.W_EECD -> eeprom.writeEecd(val);
-            case E1000MacRegs.W_RCTL -> {
-                mac[index] = val;
-                rx.setRctl(val);
-                // QEMU holds frames back for a second after RCTL changes (e1000_flush_queue_timer)
-                flushTimer.modIn(RCTL_FLUSH_DELAY_NANOS);
-            }
-            case E1000MacRegs.W_CTRL -> mac[index] = val & ~CTRL_RST;
-            default -> {
-                // read-only or unknown: ignored
-            }
-        }
+    /** The queue gets a flush once the lock is released. */
+    void requestFlush() {
+        needFlush = true;
     }
 
-    /** set_mdic: PHY 1's registers; other PHY addresses and unsupported registers set ERROR. */
-    private void setMdic(int val) {
-        int data = val & MDIC_DATA_MASK;
-        int addr = (val & MDIC_REG_MASK) >>> MDIC_REG_SHIFT;
-        if ((val & MDIC_PHY_MASK) >>> MDIC_PHY_SHIFT != E1000Phy.PHY_ADDRESS) {
-            val = mac[w(MDIC)] | MDIC_ERROR;
-        } else if ((val & MDIC_OP_READ) != 0) {
-            if (!E1000Phy.readable(addr)) {
-                val |= MDIC_ERROR;
-            } else {
-                val = (val ^ data) | phy.regs[addr];
-            }
-        } else if ((val & MDIC_OP_WRITE) != 0) {
-            if (!E1000Phy.writable(addr)) {
-                val |= MDIC_ERROR;
-            } else if (addr == E1000Phy.MII_BMCR) {
-                // bits 0-5 reserved; RESET and ANRESTART self-clear
-                phy.regs[addr] = data & ~(0x3f | E1000Phy.BMCR_RESET | E1000Phy.BMCR_ANRESTART);
-                if (haveAutoneg() && (data & E1000Phy.BMCR_ANRESTART) != 0) {
-                    restartAutoneg();
-                }
-            } else {
-                phy.regs[addr] = data;
-            }
-        }
-        mac[w(MDIC)] = val | MDIC_READY;
-        if ((val & MDIC_INT_EN) != 0) {
-            setIcs(ICR_MDAC);
-        }
-    }
-
-    private boolean enabled(int index) {
-        return E1000MacRegs.enabled(index, flags.mitigation(), flags.extraMacRegisters());
-    }
-
-    /**
-     * BAR0: QEMU's memory core splits an access into naturally aligned pieces of at most 4 bytes; each piece
-     * reaches the 32-bit register its address falls in (an offset inside a register names the register
-     * itself) with the piece's width of data.
-     */
-    private final class Mmio implements IoHandler {
-        @Override
-        public long read(long offset, int size) {
-            lock.lock();
-            try {
-                long v = 0;
-                for (int done = 0; done < size; ) {
-                    long a = offset + done;
-                    int piece = piece(a, size - done);
-                    int index = (int) ((a & (MMIO_SIZE - 1)) >>> 2);
-                    long r = 0;
-                    if (E1000MacRegs.readOp(index) != 0 && enabled(index)) {
-                        r = readReg(index) & 0xffff_ffffL;
-                    }
-                    v |= (r & mask(piece)) << (8 * done);
-                    done += piece;
-                }
-                return v;
-            } finally {
-                unlock();
-            }
-        }
-
-        @Override
-        public void write(long offset, int size, long value) {
-            lock.lock();
-            try {
-                for (int done = 0; done < size; ) {
-                    long a = offset + done;
-                    int piece = piece(a, size - done);
-                    int index = (int) ((a & (MMIO_SIZE - 1)) >>> 2);
-                    if (E1000MacRegs.writeOp(index) != 0 && enabled(index)) {
-                        writeReg(index, (int) ((value >>> (8 * done)) & mask(piece)));
-                    }
-                    done += piece;
-                }
-            } finally {
-                unlock();
-            }
-        }
-    }
-
-    /** The largest naturally aligned piece at a, at most 4 bytes and at most left. */
-    static int piece(long a, int left) {
-        int p = 4;
-        while (p > left || (a & (p - 1)) != 0) {
-            p >>= 1;
-        }
-        return p;
-    }
-
-    static long mask(int bytes) {
-        return bytes >= 8 ? -1L : (1L << (8 * bytes)) - 1;
-    }
-
-    /** BAR1: QEMU 7.2's e1000_io_read/e1000_io_write do nothing. */
-    private static final class IoWindow implements IoHandler {
-        @Override
-        public long read(long offset, int size) {
-            return 0;
-        }
-
-        @Override
-        public void write(long offset, int size, long value) {
-        }
+    /** QEMU holds frames back for a second of guest time after an RCTL write (e1000_flush_queue_timer). */
+    void holdReception() {
+        flushTimer.modIn(RCTL_FLUSH_DELAY_NANOS);
     }
 
     // ---- the NIC client
@@ -729,8 +556,8 @@ public final class E1000 implements PciFunction, Saveable {
         lock.lock();
         try {
             config.saveState(w);
-            w.bytes("mac-regs", words(mac, 4)).bytes("phy-regs", words(phy.regs, 2))
-                    .bytes("eeprom", words(eeprom.data, 2));
+            w.bytes("mac-regs", E1000State.words(mac, 4)).bytes("phy-regs", E1000State.words(phy.regs, 2))
+                    .bytes("eeprom", E1000State.words(eeprom.data, 2));
             w.u32("eecd-val-in", eeprom.valIn).u16("eecd-bitnum-in", eeprom.bitnumIn)
                     .u16("eecd-bitnum-out", eeprom.bitnumOut).bool("eecd-reading", eeprom.reading)
                     .u32("eecd-old", eeprom.oldEecd);
@@ -740,24 +567,12 @@ public final class E1000 implements PciFunction, Saveable {
             w.end();
             w.bool("mit-timer-on", mitTimerOn).bool("mit-irq-level", mitIrqLevel).u32("mit-ide", mitIde)
                     .bool("use-tso-for-migration", useTsoForMigration);
-            saveTimer(w, "autoneg", autonegTimer);
-            saveTimer(w, "mit", mitTimer);
-            saveTimer(w, "flush", flushTimer);
+            E1000State.saveTimer(w, "autoneg", clock, autonegTimer);
+            E1000State.saveTimer(w, "mit", clock, mitTimer);
+            E1000State.saveTimer(w, "flush", clock, flushTimer);
         } finally {
             unlock();
         }
-    }
-
-    private void saveTimer(StateWriter w, String name, VirtualClock.Timer t) {
-        long deadline = t.deadline();
-        w.bool(name + "-running", deadline >= 0);
-        w.u64(name + "-remaining-ns", deadline >= 0 ? Math.max(0, deadline - clock.nanos()) : 0);
-    }
-
-    private static long loadTimer(StateReader r, String name, long max) throws StateException {
-        boolean running = r.bool(name + "-running");
-        long left = r.u64(name + "-remaining-ns", 0, running ? max : 0);
-        return running ? left : -1;
     }
 
     @Override
@@ -765,9 +580,9 @@ public final class E1000 implements PciFunction, Saveable {
         lock.lock();
         try {
             byte[] cfg = config.readState(r);
-            int[] regs = unwords(r, "mac-regs", E1000MacRegs.WORDS, 4);
-            int[] phyRegs = unwords(r, "phy-regs", phy.regs.length, 2);
-            r.expectBytes("eeprom", words(eeprom.data, 2));
+            int[] regs = E1000State.unwords(r, "mac-regs", E1000MacRegs.WORDS, 4);
+            int[] phyRegs = E1000State.unwords(r, "phy-regs", phy.regs.length, 2);
+            r.expectBytes("eeprom", E1000State.words(eeprom.data, 2));
             int valIn = r.u32("eecd-val-in");
             int bitIn = r.u16("eecd-bitnum-in");
             int bitOut = r.u16("eecd-bitnum-out");
@@ -794,9 +609,9 @@ public final class E1000 implements PciFunction, Saveable {
                 throw r.invalid("mit-ide", "bits other than IDE");
             }
             boolean tso = r.bool("use-tso-for-migration");
-            long autoneg = loadTimer(r, "autoneg", AUTONEG_NANOS);
-            long mit = loadTimer(r, "mit", 0xffff_ffffL * 4 * MIT_UNIT_NANOS);
-            long flush = loadTimer(r, "flush", RCTL_FLUSH_DELAY_NANOS);
+            long autoneg = E1000State.loadTimer(r, "autoneg", AUTONEG_NANOS);
+            long mit = E1000State.loadTimer(r, "mit", 0xffff_ffffL * 4 * MIT_UNIT_NANOS);
+            long flush = E1000State.loadTimer(r, "flush", RCTL_FLUSH_DELAY_NANOS);
             config.applyState(cfg);
             System.arraycopy(regs, 0, mac, 0, mac.length);
             System.arraycopy(phyRegs, 0, phy.regs, 0, phyRegs.length);
@@ -811,51 +626,14 @@ public final class E1000 implements PciFunction, Saveable {
             mitIrqLevel = irq;
             mitIde = ide;
             useTsoForMigration = tso;
-            restoreTimer(autonegTimer, autoneg);
-            restoreTimer(mitTimer, mit);
-            restoreTimer(flushTimer, flush);
-            byte[] b = new byte[6];
-            for (int i = 0; i < 6; i++) {
-                b[i] = (byte) (mac[w(RA) + i / 4] >>> (8 * (i % 4)));
-            }
-            currentMac = MacAddress.of(b, 0);
+            E1000State.restoreTimer(autonegTimer, autoneg);
+            E1000State.restoreTimer(mitTimer, mit);
+            E1000State.restoreTimer(flushTimer, flush);
+            guestMacChanged();
             setIrq(mitIrqLevel);
             needFlush = true;
         } finally {
             unlock();
         }
-    }
-
-    private static void restoreTimer(VirtualClock.Timer t, long left) {
-        if (left >= 0) {
-            t.modIn(left);
-        } else {
-            t.cancel();
-        }
-    }
-
-    /** Little-endian bytes of the low width bytes of each value. */
-    private static byte[] words(int[] v, int width) {
-        byte[] out = new byte[v.length * width];
-        for (int i = 0; i < v.length; i++) {
-            for (int b = 0; b < width; b++) {
-                out[i * width + b] = (byte) (v[i] >>> (8 * b));
-            }
-        }
-        return out;
-    }
-
-    private static int[] unwords(StateReader r, String name, int count, int width) throws StateException {
-        byte[] in = r.bytes(name);
-        if (in.length != count * width) {
-            throw r.invalid(name, in.length + " bytes, expected " + count * width);
-        }
-        int[] out = new int[count];
-        for (int i = 0; i < count; i++) {
-            for (int b = 0; b < width; b++) {
-                out[i] |= (in[i * width + b] & 0xff) << (8 * b);
-            }
-        }
-        return out;
     }
 }

@@ -372,7 +372,7 @@ class E1000QtestComparisonTest {
 
         @Override
         public long cfgRead(int reg, int size) {
-            return board.pci.readConfig(0, DEVFN, reg, size) & E1000.mask(size);
+            return board.pci.readConfig(0, DEVFN, reg, size) & E1000Mmio.mask(size);
         }
 
         @Override
@@ -383,7 +383,7 @@ class E1000QtestComparisonTest {
         @Override
         public long read(long addr, int size) {
             if (addr >= BAR0 && addr < BAR0 + E1000.MMIO_SIZE) {
-                return mmio.read(addr - BAR0, size) & E1000.mask(size);
+                return mmio.read(addr - BAR0, size) & E1000Mmio.mask(size);
             }
             return switch (size) {
                 case 1 -> board.memory.readByte(addr) & 0xffL;
@@ -409,7 +409,7 @@ class E1000QtestComparisonTest {
 
         @Override
         public long in(int port, int size) {
-            return io.read(port - BAR1, size) & E1000.mask(size);
+            return io.read(port - BAR1, size) & E1000Mmio.mask(size);
         }
 
         @Override
