@@ -309,7 +309,7 @@ class E1000QtestComparisonTest {
 
         @Override
         public long read(long addr, int size) throws IOException {
-            return Long.decode(q.command(String.format("read%s 0x%x", suffix(size), addr)));
+            return Long.parseUnsignedLong(q.command(String.format("read%s 0x%x", suffix(size), addr)).substring(2), 16);
         }
 
         @Override
