@@ -629,6 +629,8 @@ public final class E1000 implements PciFunction, Saveable {
             E1000State.restoreTimer(autonegTimer, autoneg);
             E1000State.restoreTimer(mitTimer, mit);
             E1000State.restoreTimer(flushTimer, flush);
+            // QEMU's post_load: the link state is STATUS.LU's, unless negotiation is still under way
+            nic.setLinkDown((mac[w(STATUS)] & STATUS_LU) == 0 && autoneg < 0);
             guestMacChanged();
             setIrq(mitIrqLevel);
             needFlush = true;
