@@ -492,7 +492,7 @@ public final class E1000 implements PciFunction, Saveable {
             return currentMac;
         }
 
-        /** QEMU 7.2's e1000 has no query_rx_filter: query-rx-filter answers "invalid net client". */
+        /** QEMU 7.2's e1000 has no query_rx_filter: "net client(NAME) doesn't support rx-filter querying". */
         @Override
         public RxFilterInfo rxFilter() {
             return null;
