@@ -17,6 +17,7 @@ import dev.jvmm.devices.isa.PvPanic;
 import dev.jvmm.devices.isa.Uart16550;
 import dev.jvmm.devices.model.BaseTypes;
 import dev.jvmm.devices.model.DeviceClass;
+import dev.jvmm.devices.net.E1000Device;
 import dev.jvmm.devices.net.VirtioNetPci;
 import dev.jvmm.devices.pc.InKernelDevices;
 import dev.jvmm.devices.memory.MemoryBackendTypes;
@@ -60,6 +61,7 @@ public final class DeviceCatalog {
         out.addAll(InKernelDevices.abstractTypes());
         out.addAll(PcMachineType.types());
         out.add(NoneMachineType.TYPE);
+        out.add(E1000Device.BASE);
         out.addAll(MemoryBackendTypes.all());
         out.addAll(List.of(VirtioSerial.TYPE, VirtioSerial.BUS, VirtioSerialPci.BASE, VirtioSerialPort.PORT,
                 VirtioBalloon.TYPE, VirtioBalloonPci.BASE));
@@ -75,6 +77,7 @@ public final class DeviceCatalog {
                 VirtioBalloonPci.CLASS, I6300Esb.CLASS, Ib700.CLASS));
         out.add(Piix3Uhci.CLASS);
         out.addAll(List.of(VirtioNetPci.DEVICE_CLASS, VirtioNetPci.CLASS));
+        out.add(E1000Device.CLASS);
         // the pc board's devices
         out.addAll(List.of(PciHostBridge.I440FX_PCIHOST_CLASS, I440fxHostBridge.CLASS, Piix3IsaBridge.CLASS,
                 Piix4Pm.CLASS, CmosRtc.CLASS, Uart16550.ISA_CLASS, I8042.CLASS, Port92.CLASS, Hpet.CLASS));

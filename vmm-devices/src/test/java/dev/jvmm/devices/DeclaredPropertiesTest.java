@@ -13,7 +13,7 @@ class DeclaredPropertiesTest {
         "virtio-balloon-pci", "virtio-balloon-device", "i6300esb", "ib700", "pvpanic", "virtio-serial-port",
         "piix3-usb-uhci", "pci-uhci-usb", "hpet",
         "virtio-serial-pci-base", "virtio-balloon-pci-base", "virtio-net-pci", "virtio-net-device",
-        "virtio-net-pci-base"})
+        "virtio-net-pci-base", "e1000", "e1000-base"})
     void sameAsQemu(String type) {
         QemuFacts.assertMatches(DeviceCatalog.registry(), type);
     }

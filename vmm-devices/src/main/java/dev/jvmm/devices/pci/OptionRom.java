@@ -37,8 +37,15 @@ public final class OptionRom {
      */
     public static Optional<PciBar> load(DeviceContext ctx, PropertyValues p, int classDevice)
             throws PropertyException {
-        String romfile = p.str("romfile").orElse("");
-        long romsize = p.number("romsize");
+        return load(ctx, p.str("romfile").orElse(""), p.number("romsize"), p.number("rombar"), classDevice);
+    }
+
+    /**
+     * The same from the three values, for a device whose class names a default ROM (QEMU's pc->romfile, used
+     * when romfile is not set at all).
+     */
+    public static Optional<PciBar> load(DeviceContext ctx, String romfile, long romsize, long rombar,
+            int classDevice) throws PropertyException {
         if (romsize != ROMSIZE_FROM_FILE && Long.bitCount(romsize) != 1) {
             // QEMU's pci_qdev_realize checks this before looking at the file
             throw new PropertyException("ROM size " + romsize + " is not a power of two");
@@ -46,7 +53,7 @@ public final class OptionRom {
         if (romfile.isEmpty()) {
             return Optional.empty();
         }
-        if (p.number("rombar") == 0) {
+        if (rombar == 0) {
             addAsFirmwareFile(ctx, romfile, classDevice);
             return Optional.empty();
         }

@@ -19,6 +19,7 @@ import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.net.NetClients;
 import dev.jvmm.core.memory.RamRange;
 import dev.jvmm.core.net.NetClients;
 import dev.jvmm.core.qom.Globals;
@@ -71,6 +72,8 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     });
     public final BlockGraph graph = new BlockGraph(events, Runnable::run, () -> { }, BlockImageFactory.DEFAULT);
     public final List<AcpiIsaDevice> acpi = new CopyOnWriteArrayList<>();
+    /** The machine's net clients (NICs and netdevs the test adds). */
+    public final NetClients net = new NetClients();
     /** fw_cfg files the devices added (option ROMs with rombar=0), by name. */
     /** The machine's net clients: tests add netdev queues here for NICs to claim. */
     public final NetClients net = new NetClients();
@@ -263,6 +266,11 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     }
 
     // ---- DeviceContext
+
+    @Override
+    public NetClients net() {
+        return net;
+    }
 
     @Override
     public GuestMemory memory() {
