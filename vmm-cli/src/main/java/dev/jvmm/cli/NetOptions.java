@@ -177,9 +177,8 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
             mac = MacAddress.parse(macText.toString());
             require(option, mac != null, "invalid syntax for ethernet address");
             require(option, !mac.isMulticast(), "NIC cannot have multicast MAC address");
-        } else {
-            mac = net.nextDefaultMac();
         }
+        mac = net.defaultMacIfUnset(mac);
         create(option, net, ctx, new NetdevOptions(p.type() != null ? p.type() : "user", id, args), true, p);
         out.add(new Nic(model, mac, id, null, null, null));
     }
@@ -217,8 +216,9 @@ record NetOptions(List<String> netdevs, List<String> nics, List<String> nets, bo
                 require(option, mac != null, "invalid syntax for ethernet address");
                 require(option, !mac.isMulticast(), "NIC cannot have multicast MAC address (odd 1st byte)");
             } else {
-                mac = net.nextDefaultMac();
+                mac = null;
             }
+            mac = net.defaultMacIfUnset(mac);
             Object vectors = p.args().get("vectors");
             if (vectors != null) {
                 long v;

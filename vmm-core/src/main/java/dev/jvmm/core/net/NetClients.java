@@ -22,7 +22,7 @@ public final class NetClients {
     private final List<Netdev> backends = new CopyOnWriteArrayList<>();
     private final NetdevTypes types;
     /** qemu_macaddr_default_if_unset's counter: the next default MAC is 52:54:00:12:34:56 plus this. */
-    private int defaultMacs;
+    private final int[] macTable = new int[256];
     private volatile boolean running;
 
     public NetClients() {
@@ -103,10 +103,50 @@ public final class NetClients {
         return port;
     }
 
-    /** QEMU's qemu_macaddr_default_if_unset: 52:54:00:12:34:56, then :57 and on, one per NIC without mac=. */
-    public synchronized MacAddress nextDefaultMac() {
-        int last = (0x56 + defaultMacs++) & 0xff;
-        return new MacAddress(0x5254_0012_3400L | last);
+    /** QEMU's default NIC address base, 52:54:00:12:34:00. */
+    public static final long DEFAULT_MAC_BASE = 0x5254_0012_3400L;
+    private static final int FIRST_DEFAULT_MAC = 0x56;
+    private static final int LAST_DEFAULT_MAC = 0xfe;
+
+    /**
+     * QEMU's qemu_macaddr_default_if_unset: a NIC's address as given, or 52:54:00:12:34:NN with NN the first
+     * of 0x56..0xfe not in use (0xff when all are); either way an address of that base is counted used. The
+     * counts are QEMU's mac_table: -nic/-net count an address once when parsed and again when their NIC is
+     * made, as in QEMU, and {@link #freeMac} gives back one count when a NIC goes.
+     */
+    public synchronized MacAddress defaultMacIfUnset(MacAddress given) {
+        MacAddress mac = given;
+        if (mac == null) {
+            int free = 0xff;
+            for (int i = FIRST_DEFAULT_MAC; i <= LAST_DEFAULT_MAC; i++) {
+                if (macTable[i] == 0) {
+                    free = i;
+                    break;
+                }
+            }
+            mac = new MacAddress(DEFAULT_MAC_BASE | free);
+        }
+        int last = defaultMacIndex(mac);
+        if (last >= 0) {
+            macTable[last]++;
+        }
+        return mac;
+    }
+
+    /** QEMU's qemu_macaddr_set_free, for a NIC that goes away with its configured address. */
+    public synchronized void freeMac(MacAddress mac) {
+        int last = defaultMacIndex(mac);
+        if (last >= 0 && macTable[last] > 0) {
+            macTable[last]--;
+        }
+    }
+
+    private static int defaultMacIndex(MacAddress mac) {
+        if ((mac.bits() & ~0xffL) != DEFAULT_MAC_BASE) {
+            return -1;
+        }
+        int last = (int) (mac.bits() & 0xff);
+        return last >= FIRST_DEFAULT_MAC && last <= LAST_DEFAULT_MAC ? last : -1;
     }
 
     /** Adds one client (a NIC queue, a hub port). */

@@ -33,7 +33,7 @@ class MachineNetTest {
     }
 
     private TestClients.Nic nicOn(String netdev, String model) throws Exception {
-        TestClients.Nic nic = new TestClients.Nic(net.nicName(model, null), model, net.nextDefaultMac());
+        TestClients.Nic nic = new TestClients.Nic(net.nicName(model, null), model, net.defaultMacIfUnset(null));
         List<NetClient> q = net.claimNetdev(netdev, model + ".netdev");
         NetClient.connect(nic, q.get(0));
         net.add(nic);
@@ -153,8 +153,8 @@ class MachineNetTest {
 
     @Test
     void defaultMacsCountUp() {
-        assertEquals("52:54:00:12:34:56", net.nextDefaultMac().toString());
-        assertEquals("52:54:00:12:34:57", net.nextDefaultMac().toString());
+        assertEquals("52:54:00:12:34:56", net.defaultMacIfUnset(null).toString());
+        assertEquals("52:54:00:12:34:57", net.defaultMacIfUnset(null).toString());
     }
 
     @Test

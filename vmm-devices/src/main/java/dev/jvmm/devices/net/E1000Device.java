@@ -96,8 +96,10 @@ public final class E1000Device {
         String romfile = p.isSet("romfile") ? p.str("romfile").orElse("") : DEFAULT_ROMFILE;
         Optional<PciBar> rom = OptionRom.load(ctx, romfile, p.number("romsize"), p.number("rombar"),
                 E1000.CLASS_ETHERNET >>> 8);
-        if (mac == null) {
-            mac = defaultMac(net);
+        if (net != null) {
+            mac = net.defaultMacIfUnset(mac);
+        } else if (mac == null) {
+            mac = new MacAddress(NetClients.DEFAULT_MAC_BASE | 0x56);
         }
         String name = net != null ? net.nicName(MODEL, where.id()) : (where.id() != null ? where.id() : MODEL + ".0");
         E1000.Flags flags = new E1000.Flags(p.bool("autonegotiation"), p.bool("mitigation"),
@@ -113,10 +115,12 @@ public final class E1000Device {
         at.describe(where.node());
         where.node().addConstant("bootindex", "int32", p.get("bootindex").orElse(-1L));
         NetClients owner = net;
+        MacAddress configured = mac;
         return new Realized<>(dev, () -> { }, () -> {
             dev.close();
             if (owner != null) {
                 owner.remove(List.of(dev.nic()));
+                owner.freeMac(configured);
             }
         });
     }
@@ -127,29 +131,5 @@ public final class E1000Device {
         } catch (UnsupportedOperationException e) {
             return null;
         }
-    }
-
-    /**
-     * QEMU's qemu_macaddr_default_if_unset: 52:54:00:12:34:NN with NN the first value from 0x56 up that no NIC
-     * of the machine uses (QEMU marks each NIC's 52:54:00:12:34:xx address used and frees it with the NIC).
-     */
-    public static MacAddress defaultMac(NetClients net) {
-        boolean[] used = new boolean[256];
-        if (net != null) {
-            for (NetClient c : net.all()) {
-                if (c.kind() == NetClientKind.NIC && c instanceof NicClient n && n.macAddress() != null) {
-                    long bits = n.macAddress().bits();
-                    if ((bits >>> 8) == 0x5254_0012_34L) {
-                        used[(int) (bits & 0xff)] = true;
-                    }
-                }
-            }
-        }
-        int index = 0x56;
-        while (index < 0xff && used[index]) {
-            index++;
-        }
-        // QEMU's free-index search gives -1 when all are taken, which lands in the byte as 0xff
-        return new MacAddress(0x5254_0012_3400L | (index < 0xff ? index : 0xff));
     }
 }

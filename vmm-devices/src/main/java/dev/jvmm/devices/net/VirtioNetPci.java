@@ -215,7 +215,7 @@ public final class VirtioNetPci {
         }
         Optional<PciBar> rom = OptionRom.load(ctx, p, PCI_CLASS_NETWORK_ETHERNET >>> 8);
         String backendPath = where.node().path() + "/virtio-backend";
-        MacAddress configured = mac != null ? mac : NicMacAddresses.next(net);
+        MacAddress configured = net.defaultMacIfUnset(mac);
         // QEMU caps the transmit queue at 256 for every backend but vhost-user and vDPA
         VirtioNetOptions opts = new VirtioNetOptions(where.idOrEmpty(), backendPath, configured, features, rxSize,
                 Math.min(txSize, VirtioNetOptions.DEFAULT_QUEUE_SIZE), p.int32("host_mtu"), speed, duplex);
@@ -223,6 +223,7 @@ public final class VirtioNetPci {
         try {
             dev = new VirtioNet(opts, (int) vectors, peers, net, ctx.events());
         } catch (IllegalArgumentException e) {
+            net.freeMac(configured);
             throw new PropertyException(e.getMessage());
         }
         VirtioPciTransport f;
@@ -230,6 +231,7 @@ public final class VirtioNetPci {
             f = new VirtioPciTransport(ctx.memory(), dev, ctx.msi(), ctx.ioevents(), opts.id());
         } catch (RuntimeException e) {
             dev.detach(net);
+            net.freeMac(configured);
             throw e;
         }
         f.addOptionRom(rom);
@@ -238,6 +240,7 @@ public final class VirtioNetPci {
         return new Realized<>(f, () -> { }, () -> {
             f.close();
             dev.detach(net);
+            net.freeMac(configured);
         });
     }
 

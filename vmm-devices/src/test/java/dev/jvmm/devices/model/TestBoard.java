@@ -21,7 +21,6 @@ import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.net.NetClients;
 import dev.jvmm.core.memory.RamRange;
-import dev.jvmm.core.net.NetClients;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.DeviceCatalog;
@@ -75,8 +74,6 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     /** The machine's net clients (NICs and netdevs the test adds). */
     public final NetClients net = new NetClients();
     /** fw_cfg files the devices added (option ROMs with rombar=0), by name. */
-    /** The machine's net clients: tests add netdev queues here for NICs to claim. */
-    public final NetClients net = new NetClients();
     public final Map<String, byte[]> firmwareFiles = new java.util.concurrent.ConcurrentHashMap<>();
     public final Globals globals;
     public final LifecycleController lifecycle;
@@ -266,11 +263,6 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     }
 
     // ---- DeviceContext
-
-    @Override
-    public NetClients net() {
-        return net;
-    }
 
     @Override
     public GuestMemory memory() {
