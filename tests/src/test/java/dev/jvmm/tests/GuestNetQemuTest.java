@@ -57,6 +57,12 @@ class GuestNetQemuTest {
             VmProcess start(List<String> args) {
                 return VmProcess.qemu(Env.assumeQemu(), args.toArray(new String[0]));
             }
+        },
+        JVMM {
+            @Override
+            VmProcess start(List<String> args) {
+                return VmProcess.jvmm(args.toArray(new String[0]));
+            }
         };
 
         abstract VmProcess start(List<String> args);

@@ -106,6 +106,30 @@ public abstract class NetClient {
     }
 
     /**
+     * QEMU's qemu_can_send_packet: whether a backend should read a frame for this client to send now. False
+     * while the machine is not running (QEMU reads no backend then), or while the peer refuses frames or still
+     * holds some; true without a peer (the frame is then dropped, as QEMU drops it). A backend that stops
+     * reading on false is woken by {@link #peerCanReceive()}.
+     */
+    public final boolean canSendNow() {
+        if (!machineRunning()) {
+            return false;
+        }
+        NetClient p = peer;
+        if (p == null) {
+            return true;
+        }
+        return !p.receiveDisabled && p.queuedFrames() == 0 && p.canReceive();
+    }
+
+    /**
+     * The peer may take frames again: it flushed what it held, or the machine started. A backend whose reader
+     * stopped because {@link #canSendNow()} was false wakes it here. Any thread; must not block.
+     */
+    protected void peerCanReceive() {
+    }
+
+    /**
      * Sends frame to the peer (qemu_send_packet): dropped silently when this client's link is down or it has
      * no peer; delivered now, or queued at the peer. Returns frame's length when delivered or dropped, 0 when
      * queued, -1 when the peer's queue was full and the frame was dropped.
@@ -155,6 +179,7 @@ public abstract class NetClient {
      * one is refused. Any thread.
      */
     public final void flushQueued() {
+        boolean drained = false;
         synchronized (deliveryLock) {
             receiveDisabled = false;
             if (delivering) {
@@ -163,14 +188,19 @@ public abstract class NetClient {
             while (machineRunning() && canReceive()) {
                 NetQueue.Queued q = incoming.peek();
                 if (q == null) {
-                    return;
+                    drained = true;
+                    break;
                 }
                 int r = deliverLocked(ByteBuffer.wrap(q.frame()));
                 if (r == 0) {
-                    return;
+                    break;
                 }
                 incoming.remove();
             }
+        }
+        NetClient p = peer;
+        if (drained && p != null) {
+            p.peerCanReceive();
         }
     }
 

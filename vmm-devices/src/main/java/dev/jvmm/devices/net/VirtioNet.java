@@ -525,10 +525,21 @@ public final class VirtioNet implements VirtioDevice {
             host.fail("virtio-net header incorrect");
             return;
         }
+        if (hhl != ghl) {
+            // the header is cut to the backend's length: a chain shorter than the guest's header, or one with
+            // nothing after it for a backend without a header, leaves QEMU nothing to send
+            if (readable < ghl) {
+                host.fail("virtio-net header is invalid");
+                return;
+            }
+            if (hhl == 0 && readable == ghl) {
+                host.fail("virtio-net nothing to send");
+                return;
+            }
+        }
         long payload = readable - ghl;
-        // an empty frame (a chain no longer than the header) goes nowhere; a larger one than any backend takes
-        // is dropped, as jvmm's bound on what one frame may cost
-        if (payload > 0 && hhl + payload <= NET_BUFSIZE) {
+        // a frame larger than any backend takes is dropped, as jvmm's bound on what one frame may cost
+        if (hhl + payload <= NET_BUFSIZE) {
             int n = (int) readable;
             chain.readFromReadable(mem, 0, txBuf, n);
             if (hhl < ghl) {

@@ -24,7 +24,7 @@ import java.util.Enumeration;
  * buffer holds the NIC's frames in this client's bounded queue.
  */
 final class DatagramClient extends NetClient implements Runnable {
-    private static final int PAUSE_POLL_MS = 5;
+    private static final int PAUSE_POLL_MS = 50;
 
     private final DatagramChannel channel;
     private final InetSocketAddress remote;
@@ -150,12 +150,13 @@ final class DatagramClient extends NetClient implements Runnable {
     public void run() {
         try {
             while (!closing) {
-                if (paused) {
-                    NetClient p = peer();
-                    if (p == null || p.queuedFrames() == 0) {
-                        paused = false;
-                        key.interestOps(key.interestOps() | SelectionKey.OP_READ);
-                    }
+                boolean ready = canSendNow();
+                if (paused && ready) {
+                    paused = false;
+                    key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+                } else if (!paused && !ready) {
+                    paused = true;
+                    key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
                 }
                 selector.select(paused ? PAUSE_POLL_MS : 1000);
                 selector.selectedKeys().clear();
@@ -183,6 +184,12 @@ final class DatagramClient extends NetClient implements Runnable {
         } catch (IOException | ClosedSelectorException | java.nio.channels.CancelledKeyException e) {
             // closed by cleanup
         }
+    }
+
+    /** The NIC took what it held: the reader looks again at once rather than at its next pause poll. */
+    @Override
+    protected void peerCanReceive() {
+        selector.wakeup();
     }
 
     @Override

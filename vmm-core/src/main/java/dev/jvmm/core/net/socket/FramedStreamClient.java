@@ -23,7 +23,7 @@ import java.util.Iterator;
 abstract class FramedStreamClient extends NetClient implements Runnable {
     /** QEMU's NET_BUFSIZE: the largest frame a length prefix may announce. */
     static final int NET_BUFSIZE = 4096 + 65536;
-    private static final int PAUSE_POLL_MS = 5;
+    private static final int PAUSE_POLL_MS = 50;
 
     private final Selector selector;
     private final ServerSocketChannel listener;
@@ -166,14 +166,17 @@ abstract class FramedStreamClient extends NetClient implements Runnable {
     public void run() {
         try {
             while (!closing) {
-                if (paused) {
-                    NetClient p = peer();
-                    if (p == null || p.queuedFrames() == 0) {
-                        paused = false;
-                        if (connKey != null && connKey.isValid()) {
-                            connKey.interestOps(connKey.interestOps() | SelectionKey.OP_READ);
-                            deliverBuffered();
-                        }
+                boolean ready = canSendNow();
+                if (paused && ready) {
+                    paused = false;
+                    if (connKey != null && connKey.isValid()) {
+                        connKey.interestOps(connKey.interestOps() | SelectionKey.OP_READ);
+                        deliverBuffered();
+                    }
+                } else if (!paused && !ready) {
+                    paused = true;
+                    if (connKey != null && connKey.isValid()) {
+                        connKey.interestOps(connKey.interestOps() & ~SelectionKey.OP_READ);
                     }
                 }
                 selector.select(paused ? PAUSE_POLL_MS : 1000);
@@ -271,6 +274,12 @@ abstract class FramedStreamClient extends NetClient implements Runnable {
             }
         }
         in.compact();
+    }
+
+    /** The NIC took what it held: the reader looks again at once rather than at its next pause poll. */
+    @Override
+    protected void peerCanReceive() {
+        selector.wakeup();
     }
 
     @Override

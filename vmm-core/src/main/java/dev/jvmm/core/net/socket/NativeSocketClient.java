@@ -32,7 +32,7 @@ final class NativeSocketClient extends NetClient implements Runnable {
     /** sizeof(struct sockaddr_un). */
     static final int SOCKADDR_UN_SIZE = 110;
     private static final int EAGAIN = 11;
-    private static final int PAUSE_POLL_MS = 5;
+    private static final int PAUSE_POLL_MS = 50;
 
     static {
         Native.register(NativeSocketClient.class, "c");
@@ -164,10 +164,10 @@ final class NativeSocketClient extends NetClient implements Runnable {
         int filled = 0;
         boolean paused = false;
         while (!closing && connected) {
-            if (paused) {
-                NetClient p = peer();
-                paused = p != null && p.queuedFrames() > 0;
-                if (!paused && stream) {
+            boolean wasPaused = paused;
+            paused = !canSendNow();
+            if (wasPaused && !paused) {
+                if (stream) {
                     filled = deliver(filled);
                     paused = refused;
                 }
@@ -259,6 +259,12 @@ final class NativeSocketClient extends NetClient implements Runnable {
         int kept = filled - pos;
         rview.clear();
         return kept;
+    }
+
+    /** The NIC took what it held: the reader looks again at once rather than at its next pause poll. */
+    @Override
+    protected void peerCanReceive() {
+        stop.signal();
     }
 
     @Override

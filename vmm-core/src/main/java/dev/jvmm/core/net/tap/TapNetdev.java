@@ -27,7 +27,7 @@ public final class TapNetdev extends NetClient implements Runnable {
     static final int VIRTIO_NET_HDR_MRG_LEN = 12;
     /** QEMU's tap read buffer: 68 KiB, a 64 KiB TSO frame with its header. */
     static final int BUF_SIZE = 69632;
-    private static final int PAUSE_POLL_MS = 5;
+    private static final int PAUSE_POLL_MS = 50;
 
     private final int fd;
     private final boolean vnetHdr;
@@ -168,10 +168,7 @@ public final class TapNetdev extends NetClient implements Runnable {
     public void run() {
         boolean paused = false;
         while (!closing) {
-            if (paused) {
-                NetClient p = peer();
-                paused = p != null && p.queuedFrames() > 0;
-            }
+            paused = !canSendNow();
             poll.clear();
             poll.add(stop.fd(), Poll.POLLIN);
             int events = (paused ? 0 : Poll.POLLIN) | (wantWrite ? Poll.POLLOUT : 0);
@@ -216,6 +213,12 @@ public final class TapNetdev extends NetClient implements Runnable {
             }
         }
         return false;
+    }
+
+    /** The NIC took what it held: the reader looks again at once rather than at its next pause poll. */
+    @Override
+    protected void peerCanReceive() {
+        stop.signal();
     }
 
     @Override
