@@ -62,6 +62,11 @@ final class VmProcess implements AutoCloseable {
         return new VmProcess(cmd);
     }
 
+    /** Any command (e.g. a VMM started through "ip netns exec"). */
+    static VmProcess command(List<String> command) {
+        return new VmProcess(new ArrayList<>(command));
+    }
+
     static VmProcess qemu(Path qemu, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(qemu.toString());

@@ -63,7 +63,8 @@ public final class E1000Device {
                     Property.of("bootindex", PropType.INT32))
             .build();
 
-    public static final DeviceClass CLASS = new DeviceClass(TYPE, E1000Device::realize);
+    public static final DeviceClass CLASS = new DeviceClass(TYPE, E1000Device::realize,
+            List.of("e1000-82540em"));
 
     /**
      * QEMU's order: the properties (mac, netdev: a missing or taken netdev is the property's error), the PCI
