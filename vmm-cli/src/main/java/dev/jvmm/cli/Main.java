@@ -224,7 +224,7 @@ public final class Main {
             return false;
         }
         out.println("Supported NIC models:");
-        PcMachine.nicModels().forEach(out::println);
+        MachineNetwork.nicModels().forEach(out::println);
         return true;
     }
 

@@ -13,13 +13,7 @@ import dev.jvmm.core.machine.NetControl;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
 import dev.jvmm.core.machine.VcpuInfo;
-import dev.jvmm.core.net.MachineNet;
-import dev.jvmm.core.net.NetClients;
-import dev.jvmm.core.net.NetdevContext;
-import dev.jvmm.core.net.NetdevException;
-import dev.jvmm.core.net.NetworkReport;
 import dev.jvmm.core.qom.Property;
-import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.DeviceCatalog;
@@ -50,11 +44,10 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     private final LifecycleController lifecycle;
     private final DeviceModel devices;
     private IoLoop ioLoop;
-    /** The netdevs and hubs of -netdev, -nic and -net; QEMU's none machine has them, though no NIC. */
-    private final NetClients net = new NetClients();
     /** announce-self's rounds. */
     private final ScheduledExecutorService timers;
-    private final MachineNet netControl;
+    /** The netdevs and hubs of -netdev, -nic and -net; QEMU's none machine has them, though no NIC. */
+    private final MachineNetwork network;
 
     NoneMachine(MachineConfig config, Kvm kvm, ActionSettings actions, PrintStream err) {
         this.config = config;
@@ -69,31 +62,14 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
             t.setDaemon(true);
             return t;
         });
-        NetdevContext ctx = new NetdevContext() {
-            @Override
-            public EventBus events() {
-                return lifecycle.events();
-            }
-
-            @Override
-            public int fd(String nameOrNumber) throws NetdevException {
-                return NetFds.parse(nameOrNumber);
-            }
-
-            @Override
-            public NetClients net() {
-                return net;
-            }
-        };
-        this.netControl = new MachineNet(net, ctx, timers);
-        lifecycle.runState().addListener((from, to) -> net.setRunning(to == RunState.RUNNING));
+        this.network = new MachineNetwork(lifecycle, timers);
         try {
             // QEMU's default "-net nic -net user" applies here too; the NIC is never made
-            List<NetOptions.Nic> nics = config.net().build(net, ctx, net.types().has("user"));
-            NetworkReport.checkClients(net).forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
+            List<NetOptions.Nic> nics = network.build(config.net(), network.clients().types().has("user"));
+            network.warn(err);
             nics.forEach(n -> err.println(Main.PROGRAM + ": warning: " + n.notCreatedWarning()));
         } catch (RuntimeException e) {
-            netControl.close();
+            network.close();
             timers.shutdownNow();
             throw e;
         }
@@ -101,7 +77,7 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
 
     @Override
     public NetControl net() {
-        return netControl;
+        return network.control();
     }
 
     /**
@@ -185,7 +161,7 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
 
     @Override
     public void exitProcess(int status) {
-        netControl.close();
+        network.close();
         err.flush();
         System.out.flush();
         kvm.close();

@@ -5,11 +5,7 @@ import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.clock.VirtualClock;
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.machine.NetControl;
-import dev.jvmm.core.net.MachineNet;
 import dev.jvmm.core.net.NetClients;
-import dev.jvmm.core.net.NetdevContext;
-import dev.jvmm.core.net.NetdevException;
-import dev.jvmm.core.net.NetworkReport;
 import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
 import dev.jvmm.core.loop.IoLoop;
@@ -35,13 +31,11 @@ import dev.jvmm.core.objects.IoThread;
 import dev.jvmm.core.objects.MemoryBackend;
 import dev.jvmm.core.objects.UserObjects;
 import dev.jvmm.core.os.LibC;
-import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.core.state.RunState;
 import dev.jvmm.core.vmstate.MachineState;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.devices.DeviceCatalog;
-import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.isa.RtcOptions;
 import dev.jvmm.devices.model.DeviceModel;
@@ -125,8 +119,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private final CpuTopology topology;
     private IoLoop ioLoop;
     /** The machine's network: backends, NIC queues and hubs; delivery follows the run state. */
-    private final NetClients net = new NetClients();
-    private final MachineNet netControl;
+    private final MachineNetwork network;
 
     PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
         this.config = config;
@@ -207,26 +200,9 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             } else if (from == RunState.RUNNING) {
                 clock.pause();
             }
-            // frames to and from a stopped guest wait, and go when it runs again
-            net.setRunning(to == RunState.RUNNING);
         });
-        NetdevContext netdevContext = new NetdevContext() {
-            @Override
-            public EventBus events() {
-                return events;
-            }
-
-            @Override
-            public int fd(String nameOrNumber) throws NetdevException {
-                return NetFds.parse(nameOrNumber);
-            }
-
-            @Override
-            public NetClients net() {
-                return net;
-            }
-        };
-        this.netControl = new MachineNet(net, netdevContext, timers);
+        this.network = new MachineNetwork(lifecycle, timers);
+        NetClients net = network.clients();
 
         devices = new DeviceModel(registry(), DeviceCatalog.classes(), config.globals(),
                 PcMachineType.NAME);
@@ -247,10 +223,10 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
                 layout.highRamSize(), rtc, lowMemory, config.firmware()::find, deviceFirmwareFiles, net));
         try {
             // QEMU's net_init_clients runs before any device is made
-            boolean hasDefault = nicModels().contains(NetOptions.DEFAULT_NIC) && net.types().has("user");
-            List<NetOptions.Nic> nics = config.net().build(net, netdevContext, hasDefault);
+            boolean hasDefault = network.hasDefault();
+            List<NetOptions.Nic> nics = network.build(config.net(), hasDefault);
             boolean keepDefaultSlot = config.net().defaultNet() && !hasDefault;
-            board.createBaseDevices(keepDefaultSlot ? null : () -> createNics(nics));
+            board.createBaseDevices(keepDefaultSlot ? null : () -> MachineNetwork.createNics(devices, nics));
             for (int i = 0; i < smp.cpus(); i++) {
                 VcpuQom.describe(board.cpuNode(i), vcpus.get(i).model(), i, topology);
             }
@@ -263,12 +239,12 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             drives.checkOrphans();
             devices.globals().warnings(devices.types())
                     .forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
-            NetworkReport.checkClients(net).forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
+            network.warn(err);
         } catch (RuntimeException e) {
             // A refused option must not leave images open and locked (a process that goes on, like a test).
             board.close();
             drives.close();
-            netControl.close();
+            network.close();
             throw e;
         }
         if (devices.machineNode().has("memory-backend")) {
@@ -292,35 +268,6 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             board.firmwareSetup();
         }
         loadKernel();
-    }
-
-    /**
-     * QEMU's pc_nic_init: each -nic/-net NIC as an unattached PCI device of its model, with its MAC and netdev
-     * (qdev_set_nic_properties); a model this build lacks is QEMU's "Unsupported NIC model".
-     */
-    private void createNics(List<NetOptions.Nic> nics) {
-        List<String> models = nicModels();
-        for (NetOptions.Nic nic : nics) {
-            if (!models.contains(nic.device())) {
-                throw new LaunchException("Unsupported NIC model: " + nic.device());
-            }
-            devices.addUnattached(nic.device(), nic.properties());
-        }
-    }
-
-    /** The NIC models -nic and -net take: the PCI network devices of the catalog, sorted (qemu_get_nic_models). */
-    static List<String> nicModels() {
-        TypeRegistry types = registry();
-        List<String> out = new ArrayList<>();
-        for (DeviceClass c : DeviceCatalog.classes()) {
-            TypeInfo t = c.type();
-            if ("Network".equals(t.category()) && !t.isAbstract() && t.userCreatable()
-                    && types.isA(t.name(), "pci-device")) {
-                out.add(t.name());
-            }
-        }
-        out.sort(null);
-        return out;
     }
 
     /** Every type this machine knows: the devices' declarations and the CPU models'. */
@@ -489,7 +436,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         // QEMU flushes and closes every image on exit; qcow2 metadata and snapshot overlays depend on it.
         devices.closeAll();
         drives.close();
-        netControl.close();
+        network.close();
         chardevs.closeAll();
         err.flush();
         System.out.flush();
@@ -525,7 +472,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
 
     @Override
     public NetControl net() {
-        return netControl;
+        return network.control();
     }
 
     @Override
@@ -603,7 +550,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         config.host().objects().close();
         devices.closeAll();
         drives.close();
-        netControl.close();
+        network.close();
         timers.shutdownNow();
         board.close();
         chardevs.closeAll();
