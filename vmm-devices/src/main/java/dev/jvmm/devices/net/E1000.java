@@ -37,8 +37,8 @@ import static dev.jvmm.devices.net.E1000Regs.*;
  * queue when it lets go. That keeps a backend answering synchronously (slirp's ARP) from deadlocking against a
  * vCPU sending under the device lock.
  *
- * <p>Interrupts follow QEMU's mitigation (mitigation=on): a rising edge of ICR &amp; IMS waits max(ITR, RADV
- * with RDTR set, TADV after a descriptor with IDE), at least 500 units of 256 ns, on guest time.
+ * <p>Interrupt causes, INTA# and QEMU's mitigation live in {@link E1000Interrupts}; the saved state's layout
+ * and checks in {@link E1000State}.
  */
 public final class E1000 implements PciFunction, Saveable {
     public static final int VENDOR_INTEL = 0x8086;
@@ -66,19 +66,17 @@ public final class E1000 implements PciFunction, Saveable {
 
     final ReentrantLock lock = new ReentrantLock();
     private final GuestMemory memory;
-    private final VirtualClock clock;
-    private final VirtualClock.Timer autonegTimer;
-    private final VirtualClock.Timer mitTimer;
+    final VirtualClock clock;
+    final VirtualClock.Timer autonegTimer;
     final VirtualClock.Timer flushTimer;
-    private final PciConfigSpace config;
+    final PciConfigSpace config;
     private final PciBar mmioBar;
     private final PciBar ioBar;
     private final List<PciBar> bars;
     private final Flags flags;
     private final byte[] confMac;
     private final String qdevId;
-    private final Nic nic;
-    private IntxLine intx;
+    final Nic nic;
 
     final int[] mac = new int[E1000MacRegs.WORDS];
     private final E1000Mmio registers = new E1000Mmio(this, mac);
@@ -86,10 +84,9 @@ public final class E1000 implements PciFunction, Saveable {
     final E1000Eeprom eeprom;
     final E1000Tx tx;
     final E1000Rx rx;
-    private boolean mitTimerOn;
-    private boolean mitIrqLevel;
-    private int mitIde;
-    private boolean useTsoForMigration;
+    final E1000Interrupts irq;
+    /** QEMU's migration flag: whether the last context descriptor was a TSO one. */
+    boolean useTsoForMigration;
     private volatile MacAddress currentMac;
     /** Set when the net layer's queue needs a flush once the lock is released. */
     private volatile boolean needFlush;
@@ -126,7 +123,7 @@ public final class E1000 implements PciFunction, Saveable {
         this.rx = new E1000Rx(this, mac);
         this.nic = new Nic(nicName);
         this.autonegTimer = clock.newTimer(this::autonegExpired);
-        this.mitTimer = clock.newTimer(this::mitExpired);
+        this.irq = new E1000Interrupts(this, mac, clock, flags.mitigation());
         this.flushTimer = clock.newTimer(this::flushExpired);
         lock.lock();
         try {
@@ -188,7 +185,7 @@ public final class E1000 implements PciFunction, Saveable {
 
     @Override
     public void connectIntx(IntxLine line) {
-        intx = line;
+        irq.connect(line);
     }
 
     /** Machine reset: configuration space and QEMU's e1000_reset. */
@@ -198,7 +195,7 @@ public final class E1000 implements PciFunction, Saveable {
         try {
             config.reset();
             resetDevice();
-            setIrq(false);
+            irq.setIrq(false);
         } finally {
             unlock();
         }
@@ -209,7 +206,7 @@ public final class E1000 implements PciFunction, Saveable {
         lock.lock();
         try {
             autonegTimer.cancel();
-            mitTimer.cancel();
+            irq.mitTimer.cancel();
             flushTimer.cancel();
         } finally {
             lock.unlock();
@@ -237,11 +234,8 @@ public final class E1000 implements PciFunction, Saveable {
 
     private void resetDevice() {
         autonegTimer.cancel();
-        mitTimer.cancel();
+        irq.reset();
         flushTimer.cancel();
-        mitTimerOn = false;
-        mitIrqLevel = false;
-        mitIde = 0;
         phy.reset();
         java.util.Arrays.fill(mac, 0);
         mac[w(PBA)] = 0x00100030;
@@ -310,10 +304,6 @@ public final class E1000 implements PciFunction, Saveable {
         }
     }
 
-    void noteTxIde(int ide) {
-        mitIde |= ide;
-    }
-
     void useTsoForMigration(boolean tso) {
         useTsoForMigration = tso;
     }
@@ -327,70 +317,13 @@ public final class E1000 implements PciFunction, Saveable {
         }
     }
 
-    // ---- interrupts
-
-    /** set_interrupt_cause: ICR and ICS take val; a new pending cause may wait for the mitigation timer. */
-    void setInterruptCause(int val) {
-        mac[w(ICR)] = val;
-        mac[w(ICS)] = val;
-        int pending = mac[w(IMS)] & mac[w(ICR)];
-        if (!mitIrqLevel && pending != 0) {
-            if (mitTimerOn) {
-                return;
-            }
-            if (flags.mitigation()) {
-                long delay = 0;
-                if (mitIde != 0 && (pending & (ICR_TXQE | ICR_TXDW)) != 0) {
-                    delay = mitUpdate(delay, (mac[w(TADV)] & 0xffff_ffffL) * 4);
-                }
-                if (mac[w(RDTR)] != 0 && (pending & ICR_RXT0) != 0) {
-                    delay = mitUpdate(delay, (mac[w(RADV)] & 0xffff_ffffL) * 4);
-                }
-                delay = mitUpdate(delay, mac[w(ITR)] & 0xffff_ffffL);
-                delay = (delay & 0xffff_ffffL) < MIT_MIN_DELAY ? MIT_MIN_DELAY : delay & 0xffff_ffffL;
-                mitTimerOn = true;
-                mitTimer.modIn(delay * MIT_UNIT_NANOS);
-                mitIde = 0;
-            }
-        }
-        mitIrqLevel = pending != 0;
-        setIrq(mitIrqLevel);
-    }
-
-    private static long mitUpdate(long curr, long value) {
-        value &= 0xffff_ffffL;
-        return value != 0 && (curr == 0 || value < curr) ? value : curr;
-    }
-
-    void setIcs(int val) {
-        setInterruptCause(val | mac[w(ICR)]);
-    }
-
-    private void setIrq(boolean level) {
-        IntxLine l = intx;
-        if (l != null) {
-            l.setLevel(level);
-        }
-    }
+    // ---- interrupts (E1000Interrupts)
 
     /** Whether INTA# is asserted (for tests and query tools). */
     public boolean irqLevel() {
         lock.lock();
         try {
-            return mitIrqLevel;
-        } finally {
-            unlock();
-        }
-    }
-
-    private void mitExpired() {
-        lock.lock();
-        try {
-            if (!mitTimer.claimExpiry()) {
-                return;
-            }
-            mitTimerOn = false;
-            setInterruptCause(mac[w(ICR)]);
+            return irq.mitIrqLevel;
         } finally {
             unlock();
         }
@@ -421,7 +354,7 @@ public final class E1000 implements PciFunction, Saveable {
             mac[w(STATUS)] |= STATUS_LU;
             phy.autonegDone();
             needFlush = true;
-            setIcs(ICR_LSC);
+            irq.setIcs(ICR_LSC);
         } finally {
             unlock();
         }
@@ -442,7 +375,7 @@ public final class E1000 implements PciFunction, Saveable {
                 needFlush = true;
             }
             if (mac[w(STATUS)] != old) {
-                setIcs(ICR_LSC);
+                irq.setIcs(ICR_LSC);
             }
         } finally {
             unlock();
@@ -482,7 +415,7 @@ public final class E1000 implements PciFunction, Saveable {
 
     // ---- the NIC client
 
-    private final class Nic extends NicClient {
+    final class Nic extends NicClient {
         Nic(String name) {
             super(name, "e1000", 0);
         }
@@ -539,37 +472,19 @@ public final class E1000 implements PciFunction, Saveable {
         }
     }
 
-    // ---- state
+    // ---- state (E1000State)
 
     @Override
     public int stateVersion() {
         return 1;
     }
 
-    /**
-     * Config space, the register file, PHY, EEPROM and its shift state, the transmit path's half-built frame
-     * and contexts, the receive buffer settings, the interrupt mitigation state and the three timers as guest
-     * time left.
-     */
+    /** The layout and its checks live in {@link E1000State}; the device lock is held throughout. */
     @Override
     public void saveState(StateWriter w) {
         lock.lock();
         try {
-            config.saveState(w);
-            w.bytes("mac-regs", E1000State.words(mac, 4)).bytes("phy-regs", E1000State.words(phy.regs, 2))
-                    .bytes("eeprom", E1000State.words(eeprom.data, 2));
-            w.u32("eecd-val-in", eeprom.valIn).u16("eecd-bitnum-in", eeprom.bitnumIn)
-                    .u16("eecd-bitnum-out", eeprom.bitnumOut).bool("eecd-reading", eeprom.reading)
-                    .u32("eecd-old", eeprom.oldEecd);
-            w.u32("rxbuf-size", rx.rxbufSize).u8("rxbuf-min-shift", rx.rxbufMinShift);
-            w.begin("tx");
-            tx.save(w);
-            w.end();
-            w.bool("mit-timer-on", mitTimerOn).bool("mit-irq-level", mitIrqLevel).u32("mit-ide", mitIde)
-                    .bool("use-tso-for-migration", useTsoForMigration);
-            E1000State.saveTimer(w, "autoneg", clock, autonegTimer);
-            E1000State.saveTimer(w, "mit", clock, mitTimer);
-            E1000State.saveTimer(w, "flush", clock, flushTimer);
+            E1000State.save(this, w);
         } finally {
             unlock();
         }
@@ -579,61 +494,7 @@ public final class E1000 implements PciFunction, Saveable {
     public void loadState(StateReader r) throws StateException {
         lock.lock();
         try {
-            byte[] cfg = config.readState(r);
-            int[] regs = E1000State.unwords(r, "mac-regs", E1000MacRegs.WORDS, 4);
-            int[] phyRegs = E1000State.unwords(r, "phy-regs", phy.regs.length, 2);
-            r.expectBytes("eeprom", E1000State.words(eeprom.data, 2));
-            int valIn = r.u32("eecd-val-in");
-            int bitIn = r.u16("eecd-bitnum-in");
-            int bitOut = r.u16("eecd-bitnum-out");
-            boolean reading = r.bool("eecd-reading");
-            int oldEecd = r.u32("eecd-old");
-            if ((oldEecd & ~(EECD_SK | EECD_CS | EECD_DI | EECD_FWE_MASK | EECD_REQ)) != 0) {
-                throw r.invalid("eecd-old", "bits outside the latched EECD controls");
-            }
-            int bufSize = r.u32("rxbuf-size", 0, 16384);
-            if (bufSize != 0 && bufSize != E1000Rx.bufferSize(regs[w(RCTL)])) {
-                throw r.invalid("rxbuf-size", bufSize + " is not RCTL's buffer size");
-            }
-            int minShift = r.u8("rxbuf-min-shift", 4);
-            if (minShift < 1) {
-                throw r.invalid("rxbuf-min-shift", "0 is below 1");
-            }
-            r.begin("tx");
-            tx.load(r);
-            r.end();
-            boolean mitOn = r.bool("mit-timer-on");
-            boolean irq = r.bool("mit-irq-level");
-            int ide = r.u32("mit-ide");
-            if ((ide & ~TXD_CMD_IDE) != 0) {
-                throw r.invalid("mit-ide", "bits other than IDE");
-            }
-            boolean tso = r.bool("use-tso-for-migration");
-            long autoneg = E1000State.loadTimer(r, "autoneg", AUTONEG_NANOS);
-            long mit = E1000State.loadTimer(r, "mit", 0xffff_ffffL * 4 * MIT_UNIT_NANOS);
-            long flush = E1000State.loadTimer(r, "flush", RCTL_FLUSH_DELAY_NANOS);
-            config.applyState(cfg);
-            System.arraycopy(regs, 0, mac, 0, mac.length);
-            System.arraycopy(phyRegs, 0, phy.regs, 0, phyRegs.length);
-            eeprom.valIn = valIn;
-            eeprom.bitnumIn = bitIn;
-            eeprom.bitnumOut = bitOut;
-            eeprom.reading = reading;
-            eeprom.oldEecd = oldEecd;
-            rx.rxbufSize = bufSize;
-            rx.rxbufMinShift = minShift;
-            mitTimerOn = mitOn;
-            mitIrqLevel = irq;
-            mitIde = ide;
-            useTsoForMigration = tso;
-            E1000State.restoreTimer(autonegTimer, autoneg);
-            E1000State.restoreTimer(mitTimer, mit);
-            E1000State.restoreTimer(flushTimer, flush);
-            // QEMU's post_load: the link state is STATUS.LU's, unless negotiation is still under way
-            nic.setLinkDown((mac[w(STATUS)] & STATUS_LU) == 0 && autoneg < 0);
-            guestMacChanged();
-            setIrq(mitIrqLevel);
-            needFlush = true;
+            E1000State.load(this, r);
         } finally {
             unlock();
         }

@@ -37,7 +37,7 @@ final class E1000Mmio {
             }
             case E1000MacRegs.R_ICR: {
                 int v = mac[index];
-                dev.setInterruptCause(0);
+                dev.irq.setInterruptCause(0);
                 return v;
             }
             case E1000MacRegs.R_EECD:
@@ -64,7 +64,7 @@ final class E1000Mmio {
                 dev.tx.startXmit();
             }
             case E1000MacRegs.W_MDIC -> setMdic(val);
-            case E1000MacRegs.W_ICS -> dev.setIcs(val);
+            case E1000MacRegs.W_ICS -> dev.irq.setIcs(val);
             case E1000MacRegs.W_16BIT -> mac[index] = val & 0xffff;
             case E1000MacRegs.W_11BIT -> mac[index] = val & 0x7ff;
             case E1000MacRegs.W_13BIT -> mac[index] = val & 0x1fff;
@@ -77,13 +77,13 @@ final class E1000Mmio {
             }
             case E1000MacRegs.W_IMC -> {
                 mac[w(IMS)] &= ~val;
-                dev.setIcs(0);
+                dev.irq.setIcs(0);
             }
             case E1000MacRegs.W_IMS -> {
                 mac[w(IMS)] |= val;
-                dev.setIcs(0);
+                dev.irq.setIcs(0);
             }
-            case E1000MacRegs.W_ICR -> dev.setInterruptCause(mac[w(ICR)] & ~val);
+            case E1000MacRegs.W_ICR -> dev.irq.setInterruptCause(mac[w(ICR)] & ~val);
             case E1000MacRegs.W_EECD -> dev.eeprom.writeEecd(val);
             case E1000MacRegs.W_RCTL -> {
                 mac[index] = val;
@@ -125,7 +125,7 @@ final class E1000Mmio {
         }
         mac[w(MDIC)] = val | MDIC_READY;
         if ((val & MDIC_INT_EN) != 0) {
-            dev.setIcs(ICR_MDAC);
+            dev.irq.setIcs(ICR_MDAC);
         }
     }
 

@@ -175,14 +175,14 @@ final class E1000Rx {
         if ((((rdt - rdh) & 0xffff_ffffL) * DESC_SIZE) <= ((mac[w(RDLEN)] & 0xffff_ffffL) >>> rxbufMinShift)) {
             cause |= ICR_RXDMT0;
         }
-        dev.setIcs(cause);
+        dev.irq.setIcs(cause);
         return true;
     }
 
     private void overrun() {
         dev.incReg(RNBC);
         dev.incReg(MPC);
-        dev.setIcs(ICR_RXO);
+        dev.irq.setIcs(ICR_RXO);
     }
 
     /** e1000x_is_oversized: counted in ROC. */

@@ -146,7 +146,7 @@ final class E1000Tx {
             }
         }
         busy = false;
-        dev.setIcs(cause);
+        dev.irq.setIcs(cause);
     }
 
     private int writeback(long base) {
@@ -165,7 +165,7 @@ final class E1000Tx {
         int lower = desc.getInt(8);
         int dtype = lower & (TXD_CMD_DEXT | TXD_DTYP_D);
         int splitSize = lower & 0xffff;
-        dev.noteTxIde(lower & TXD_CMD_IDE);
+        dev.irq.noteTxIde(lower & TXD_CMD_IDE);
         if (dtype == TXD_CMD_DEXT) {
             if ((lower & TXD_CMD_TSE) != 0) {
                 tsoProps.read(desc);

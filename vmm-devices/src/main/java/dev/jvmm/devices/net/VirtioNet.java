@@ -33,6 +33,10 @@ import java.util.List;
  * NIC's receive, which fills posted buffers and pushes them to the used ring under this device's lock;
  * the device thread takes the same lock to post buffers. The lock is never held while calling into the
  * transport (interrupts) or the net layer (send, flush), so neither can wait on it.
+ *
+ * <p>The configuration layout lives in {@link VirtioNetConfig}, the transmit path in
+ * {@link VirtioNetTransmitter}, the receive side in {@link VirtioNetReceiver}, the control queue in
+ * {@link VirtioNetControl} and the saved state in {@link VirtioNetState}.
  */
 public final class VirtioNet implements VirtioDevice {
     /** Section 5.1.1: virtio device ID. */
@@ -150,8 +154,7 @@ public final class VirtioNet implements VirtioDevice {
     private final boolean hasUfo;
     private final List<VirtioNetNic> nics = new ArrayList<>();
     private final VirtioNetControl control = new VirtioNetControl(this);
-    private final byte[] txBuf = new byte[NET_BUFSIZE + VIRTIO_NET_HDR_MRG_RXBUF_LEN];
-    private final ByteBuffer txView = ByteBuffer.wrap(txBuf);
+    private final VirtioNetTransmitter transmitter = new VirtioNetTransmitter(this);
     private VirtioHost host;
     private GuestMemory mem;
     volatile boolean driverOk;
@@ -159,7 +162,7 @@ public final class VirtioNet implements VirtioDevice {
     // Guarded by lock: the receive side, the filter and everything the guest set.
     final Object lock = new Object();
     final VirtioNetRxFilter filter = new VirtioNetRxFilter();
-    private final VirtioNetReceiver receiver;
+    final VirtioNetReceiver receiver;
     int status = VIRTIO_NET_S_LINK_UP;
     int currPairs = 1;
     boolean multiqueue;
@@ -292,79 +295,24 @@ public final class VirtioNet implements VirtioDevice {
         return vectors;
     }
 
-    /** QEMU's virtio_get_config_size: up to the last field a requested feature needs. */
+    // ---- configuration space (VirtioNetConfig)
+
     @Override
     public int configLength() {
-        long f = opts.features();
-        if ((f & 1L << VIRTIO_NET_F_SPEED_DUPLEX) != 0) {
-            return CFG_DUPLEX + 1;
-        }
-        if ((f & 1L << VIRTIO_NET_F_MTU) != 0) {
-            return CFG_SPEED;
-        }
-        if ((f & 1L << VIRTIO_NET_F_MQ) != 0) {
-            return CFG_MTU;
-        }
-        if ((f & 1L << VIRTIO_NET_F_STATUS) != 0) {
-            return CFG_MAX_VIRTQUEUE_PAIRS;
-        }
-        return CFG_STATUS;
+        return VirtioNetConfig.length(opts);
     }
 
     @Override
     public int readConfig(int offset, int size) {
-        int v = 0;
-        synchronized (lock) {
-            for (int i = 0; i < size; i++) {
-                v |= configByte(offset + i) << (8 * i);
-            }
-        }
-        return v;
+        return VirtioNetConfig.read(this, offset, size);
     }
 
-    /** Section 5.1.4 with QEMU's values (virtio_net_get_config). */
-    private int configByte(int off) {
-        if (off < CFG_STATUS) {
-            return filter.mac[off] & 0xff;
-        }
-        if (off < CFG_MAX_VIRTQUEUE_PAIRS) {
-            return byteOf(status, off - CFG_STATUS);
-        }
-        if (off < CFG_MTU) {
-            return byteOf(pairs, off - CFG_MAX_VIRTQUEUE_PAIRS);
-        }
-        if (off < CFG_SPEED) {
-            return byteOf(opts.hostMtu(), off - CFG_MTU);
-        }
-        if (off < CFG_DUPLEX) {
-            return byteOf(opts.speed(), off - CFG_SPEED);
-        }
-        return off == CFG_DUPLEX ? opts.duplex() & 0xff : 0;
-    }
-
-    private static int byteOf(long v, int i) {
-        return (int) (v >>> (8 * i)) & 0xff;
-    }
-
-    /**
-     * QEMU's virtio_net_set_config: the address is writable only for a driver that has neither
-     * CTRL_MAC_ADDR nor VERSION_1 (before FEATURES_OK the device has no features yet).
-     */
     @Override
     public void writeConfig(int offset, int size, int value) {
-        long f = host.negotiatedFeatures();
-        if ((f & (1L << VIRTIO_NET_F_CTRL_MAC_ADDR | 1L << VirtioPciTransport.VIRTIO_F_VERSION_1)) != 0) {
-            return;
-        }
-        synchronized (lock) {
-            for (int i = 0; i < size; i++) {
-                int off = offset + i;
-                if (off >= CFG_MAC && off < CFG_STATUS) {
-                    filter.mac[off] = (byte) (value >>> (8 * i));
-                }
-            }
-        }
+        VirtioNetConfig.write(this, offset, size, value);
     }
+
+    // ---- the driver's setup
 
     @Override
     public void attach(VirtioHost host) {
@@ -432,6 +380,10 @@ public final class VirtioNet implements VirtioDevice {
         return host;
     }
 
+    GuestMemory memory() {
+        return mem;
+    }
+
     boolean hasVnetHdr() {
         return hasVnetHdr;
     }
@@ -495,7 +447,7 @@ public final class VirtioNet implements VirtioDevice {
             if (qi % 2 == 0) {
                 post(qi / 2, queue, chain);
             } else {
-                transmit(qi / 2, queue, chain);
+                transmitter.transmit(nics.get(qi / 2), queue, chain, mem);
             }
         }
         // queues past the control queue do not exist for a driver without MQ: their buffers stay unused
@@ -507,48 +459,6 @@ public final class VirtioNet implements VirtioDevice {
         if (receiver.post(pair, queue, chain)) {
             nics.get(pair).flushQueued();
         }
-    }
-
-    /**
-     * QEMU's virtio_net_flush_tx for one chain: the guest's header reaches a vnet-header backend (cut to the
-     * backend's length), any other backend gets the bare frame. Always completed with length 0.
-     */
-    private void transmit(int pair, VirtQueue queue, DescriptorChain chain) {
-        if (chain.readableSegments() < 1) {
-            host.fail("virtio-net header not in first element");
-            return;
-        }
-        int ghl = guestHdrLen;
-        int hhl = hostHdrLen;
-        long readable = chain.readableBytes();
-        if (hhl > 0 && readable < ghl) {
-            host.fail("virtio-net header incorrect");
-            return;
-        }
-        if (hhl != ghl) {
-            // the header is cut to the backend's length: a chain shorter than the guest's header, or one with
-            // nothing after it for a backend without a header, leaves QEMU nothing to send
-            if (readable < ghl) {
-                host.fail("virtio-net header is invalid");
-                return;
-            }
-            if (hhl == 0 && readable == ghl) {
-                host.fail("virtio-net nothing to send");
-                return;
-            }
-        }
-        long payload = readable - ghl;
-        // a frame larger than any backend takes is dropped, as jvmm's bound on what one frame may cost
-        if (hhl + payload <= NET_BUFSIZE) {
-            int n = (int) readable;
-            chain.readFromReadable(mem, 0, txBuf, n);
-            if (hhl < ghl) {
-                System.arraycopy(txBuf, ghl, txBuf, hhl, (int) payload);
-            }
-            txView.clear().limit(hhl + (int) payload);
-            nics.get(pair).send(txView);
-        }
-        queue.push(chain.head(), 0);
     }
 
     // ---- receive (backend threads)
@@ -631,59 +541,26 @@ public final class VirtioNet implements VirtioDevice {
         host.execute(this::flushAll);
     }
 
-    // ---- saved state
+    // ---- saved state (VirtioNetState)
 
     @Override
     public void saveState(StateWriter w) {
-        synchronized (lock) {
-            w.u32("queue-pairs", pairs).bool("vnet-hdr", hasVnetHdr);
-            filter.save(w);
-            w.u16("status", status).u32("curr-queue-pairs", currPairs).bool("multiqueue", multiqueue)
-                    .bool("mergeable", mergeable).u8("guest-hdr-len", guestHdrLen)
-                    .u8("host-hdr-len", hostHdrLen).u64("guest-offloads", curGuestOffloads)
-                    .u64("features", negotiated);
-            receiver.save(w);
-        }
+        VirtioNetState.save(this, w);
     }
 
-    /** QEMU's virtio_net_post_load_device too: header lengths and offloads go back to the backend. */
     @Override
     public void loadState(StateReader r) throws StateException {
-        r.expectU32("queue-pairs", pairs);
-        r.expectBool("vnet-hdr", hasVnetHdr);
-        NetOffloads restored;
-        int backendHdrLen;
-        boolean down;
-        synchronized (lock) {
-            filter.load(r);
-            int st = r.u16("status", VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
-            int cur = r.u32("curr-queue-pairs", 1, pairs);
-            boolean mq = r.bool("multiqueue");
-            boolean mrg = r.bool("mergeable");
-            int ghl = r.u8("guest-hdr-len", VIRTIO_NET_HDR_MRG_RXBUF_LEN);
-            int hhl = r.u8("host-hdr-len", VIRTIO_NET_HDR_MRG_RXBUF_LEN);
-            long offloads = r.u64("guest-offloads");
-            long features = r.u64("features");
-            if (ghl < VIRTIO_NET_HDR_LEN || (hhl != 0) != hasVnetHdr || hhl > ghl) {
-                throw r.invalid("host-hdr-len", "headers of " + ghl + " and " + hhl + " bytes");
-            }
-            receiver.load(r, mem);
-            status = st;
-            currPairs = cur;
-            multiqueue = mq;
-            negotiated = features;
-            curGuestOffloads = offloads & GUEST_OFFLOADS;
-            mergeable = mrg;
-            guestHdrLen = ghl;
-            restored = hasVnetHdr ? guestOffloads() : null;
-            backendHdrLen = hhl;
-            down = (st & VIRTIO_NET_S_LINK_UP) == 0;
-            receiver.starveAll();
-        }
-        tellBackend(backendHdrLen, restored);
+        VirtioNetState.load(this, r);
+    }
+
+    /**
+     * A loaded state took effect: the backend hears of header length and offloads, and the NICs' link follows
+     * LINK_UP (the net layer saves no link state; QEMU infers it the same way). Called without the lock.
+     */
+    void restored(int backendHdrLen, NetOffloads offloads, boolean down) {
+        tellBackend(backendHdrLen, offloads);
         driverOk = host instanceof VirtioPciTransport t
                 && (t.deviceStatus() & VirtioPciTransport.DRIVER_OK) != 0;
-        // the link state is not saved with the net layer: it follows LINK_UP, as QEMU infers it
         for (VirtioNetNic n : nics) {
             n.setLinkDown(down);
         }
