@@ -20,6 +20,8 @@
 #define PIT_HZ 1193182u
 #define TIMER_HZ 1000u
 #define TIMER_VECTOR 0x30
+#define FIRST_TICK_SPINS 2000000u
+#define FIRST_TICK_TSC 3000000000ull
 
 /* MC146818 RTC (CMOS). */
 #define CMOS_INDEX 0x70
@@ -264,8 +266,14 @@ static int check_timer(void)
     outb(PIT_CH0, (u8)divisor);
     outb(PIT_CH0, (u8)(divisor >> 8));
     __asm__ volatile("sti");
-    /* Spin (bounded) for the first tick: hlt would block forever if no interrupt comes. */
-    for (u32 i = 0; i < 2000000 && ticks == 0; i++)
+    /*
+     * Spin (bounded) for the first tick: hlt would block forever if no interrupt comes. With no PIT (pit=off)
+     * there is no calibrated clock, so the spin ends after FIRST_TICK_SPINS or FIRST_TICK_TSC cycles, whichever
+     * comes first: a second or more on any TSC up to 3 GHz, hundreds of tick periods. Where the kernel's code is
+     * emulated (PVM) a spin takes tens of microseconds, and the count alone would take a minute.
+     */
+    u64 t0 = rdtsc();
+    for (u32 i = 0; i < FIRST_TICK_SPINS && ticks == 0 && rdtsc() - t0 < FIRST_TICK_TSC; i++)
         __asm__ volatile("pause");
     int ok = ticks != 0;
     /* The timer is proven alive, so hlt is safe now. */

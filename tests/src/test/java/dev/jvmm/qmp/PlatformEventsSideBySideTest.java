@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.BothHalves;
 import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,9 +56,13 @@ class PlatformEventsSideBySideTest {
     @MethodSource("cases")
     void sameEventsAsQemu(String append, List<String> extra, List<Trigger> triggers) throws Exception {
         Assumptions.assumeTrue(QemuSideBySideTest.qemuAvailable(), "qemu-system-x86_64 or /dev/kvm missing");
-        Run q = run("qemu-system-x86_64", append, extra, triggers, dir.resolve("q.sock"));
-        Run j = run(System.getProperty("jvmm.launcher", "../bin/jvmm"), append, extra, triggers,
-                dir.resolve("j.sock"));
+        // At the same time: each run mostly waits on the guest and the triggers' delays.
+        BothHalves.Results<Run, Run> r = BothHalves.run(
+                () -> run("qemu-system-x86_64", append, extra, triggers, dir.resolve("q.sock")),
+                () -> run(System.getProperty("jvmm.launcher", "../bin/jvmm"), append, extra, triggers,
+                        dir.resolve("j.sock")));
+        Run q = r.qemu();
+        Run j = r.jvmm();
         assertEquals(q.serial(), j.serial(), "serial output");
         assertEquals(normalise(q.events()), normalise(j.events()), "events");
         assertEquals(q.status(), j.status(), "exit status");

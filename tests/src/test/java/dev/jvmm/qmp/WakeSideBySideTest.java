@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.BothHalves;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -68,8 +69,12 @@ class WakeSideBySideTest {
     @MethodSource("cases")
     void wakesAsQemu(String append, List<String> extra, List<Step> script) throws Exception {
         Path kernel = GuestVm.assumeReady();
-        Run q = run(GuestVm.QEMU, kernel, append, extra, script, dir.resolve("q.sock"));
-        Run j = run(GuestVm.jvmm(), kernel, append, extra, script, dir.resolve("j.sock"));
+        // At the same time: most of each run is a guest asleep until a wake-up that may not come.
+        BothHalves.Results<Run, Run> r = BothHalves.run(
+                () -> run(GuestVm.QEMU, kernel, append, extra, script, dir.resolve("q.sock")),
+                () -> run(GuestVm.jvmm(), kernel, append, extra, script, dir.resolve("j.sock")));
+        Run q = r.qemu();
+        Run j = r.jvmm();
         assertEquals(q.serial(), j.serial(), "serial output");
         assertEquals(q.events(), j.events(), "events");
         assertEquals(q.steps(), j.steps(), "script");

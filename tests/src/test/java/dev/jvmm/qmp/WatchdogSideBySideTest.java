@@ -1,5 +1,6 @@
 package dev.jvmm.qmp;
 
+import dev.jvmm.tests.BothHalves;
 import dev.jvmm.tests.QemuCpu;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -94,9 +95,13 @@ class WatchdogSideBySideTest {
     @MethodSource("cases")
     void sameAsQemu(String append, List<String> extra, List<Trigger> triggers, String until) throws Exception {
         Assumptions.assumeTrue(QemuSideBySideTest.qemuAvailable(), "qemu-system-x86_64 or /dev/kvm missing");
-        Run q = run("qemu-system-x86_64", append, extra, triggers, until, dir.resolve("q.sock"));
-        Run j = run(System.getProperty("jvmm.launcher", "../bin/jvmm"), append, extra, triggers, until,
-                dir.resolve("j.sock"));
+        // At the same time: after its boot, each run mostly waits for the watchdog to expire.
+        BothHalves.Results<Run, Run> r = BothHalves.run(
+                () -> run("qemu-system-x86_64", append, extra, triggers, until, dir.resolve("q.sock")),
+                () -> run(System.getProperty("jvmm.launcher", "../bin/jvmm"), append, extra, triggers, until,
+                        dir.resolve("j.sock")));
+        Run q = r.qemu();
+        Run j = r.jvmm();
         assertEquals(q.serial(), j.serial(), "serial output");
         assertEquals(normalise(q.events()), normalise(j.events()), "events and replies");
         assertEquals(q.status(), j.status(), "exit status");
