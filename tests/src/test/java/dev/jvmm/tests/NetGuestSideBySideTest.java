@@ -146,37 +146,20 @@ class NetGuestSideBySideTest {
         assertTrue(p.waitForOutput(text, TIMEOUT), "no '" + text + "' in: " + p.stdoutSoFar() + p.stderrSoFar());
     }
 
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("vmmsAndNics")
-    void dhcpArpPing(Vmm vmm, Nic nic) {
-        String append = "action=net nic=" + nic.guestName;
-        VmProcess.Result r = run(vmm, append, "user,id=n0", nic.device);
-        assertEquals(header(append) + nicLine(nic, "52:54:00:12:34:56") + DHCP_LINES, r.stdout(), r.stderr());
-        assertEquals(TinyGuest.EXIT_PASSED, r.status(), r.stderr());
-    }
-
-    /** The e1000's MAC read by bit-banging the Microwire EEPROM through EECD instead of EERD. */
-    @ParameterizedTest(name = "{0}")
-    @EnumSource(Vmm.class)
-    void e1000MacFromEecd(Vmm vmm) {
-        String append = "action=net nic=e1000 eeprom=eecd count=1";
-        VmProcess.Result r = run(vmm, append, "user,id=n0", E1000_DEVICE + ",mac=52:54:00:ab:cd:ef");
-        assertEquals(header(append) + nicLine(Nic.E1000, "52:54:00:ab:cd:ef")
-                + "net: dhcp ip 10.0.2.15 mask 255.255.255.0 router 10.0.2.2 dns 10.0.2.3 lease 86400\n"
-                + "net: arp 10.0.2.2 is 52:55:0a:00:02:02\n"
-                + "net: ping 10.0.2.2 seq 1 ok\n"
-                + "net: all passed\n", r.stdout(), r.stderr());
-        assertEquals(TinyGuest.EXIT_PASSED, r.status(), r.stderr());
-    }
-
+    /**
+     * DHCP, ARP and three pings through user networking, then a TCP and a UDP echo through hostfwd. The e1000
+     * reads its (non-default) MAC by bit-banging the Microwire EEPROM through EECD rather than EERD.
+     */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("vmmsAndNics")
     void tcpAndUdpEchoThroughHostfwd(Vmm vmm, Nic nic) throws IOException {
         int tcpPort = freeTcpPort();
         int udpPort = freeUdpPort();
-        String append = "action=net nic=" + nic.guestName + " serve=30";
+        boolean e1000 = nic == Nic.E1000;
+        String append = "action=net nic=" + nic.guestName + " serve=30" + (e1000 ? " eeprom=eecd" : "");
+        String mac = e1000 ? "52:54:00:ab:cd:ef" : "52:54:00:12:34:56";
         String netdev = "user,id=n0,hostfwd=tcp:127.0.0.1:" + tcpPort + "-:7,hostfwd=udp:127.0.0.1:" + udpPort + "-:7";
-        try (VmProcess p = vmm.start(args(append, netdev, nic.device))) {
+        try (VmProcess p = vmm.start(args(append, netdev, nic.device + (e1000 ? ",mac=" + mac : "")))) {
             await(p, "net: serving");
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), tcpPort), 5000);
@@ -192,7 +175,7 @@ class NetGuestSideBySideTest {
                 assertEquals("quit", udpEcho(u, udpPort, "quit"));
             }
             VmProcess.Result r = p.await(TIMEOUT);
-            assertEquals(header(append) + nicLine(nic, "52:54:00:12:34:56") + DHCP_LINES
+            assertEquals(header(append) + nicLine(nic, mac) + DHCP_LINES
                     + "net: serving udp and tcp echo on port 7 for 30 s\n"
                     + "net: tcp echo 15 bytes\n"
                     + "net: tcp connection closed\n"
@@ -482,10 +465,14 @@ class NetGuestSideBySideTest {
 
     private static final String TAP = "tap,id=n0,ifname=tap0,script=no,downscript=no";
 
-    /** The host (the namespace) pings the guest through the tap, then the guest pings the host. */
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("vmmsAndNics")
-    void tapPingBothWays(Vmm vmm, Nic nic) throws Exception {
+    /**
+     * The host (the namespace) pings the guest through the tap, then the guest pings the host (virtio-net: the
+     * e1000 runs the same frames through slirp and socket above).
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Vmm.class)
+    void tapPingBothWays(Vmm vmm) throws Exception {
+        Nic nic = Nic.VIRTIO;
         try (TapNamespace ns = new TapNamespace()) {
             String answer = "action=net nic=" + nic.guestName + " mode=static ip=10.9.0.2 peer=10.9.0.1 role=answer count=3 timeout=30";
             try (VmProcess p = vmm.inNamespace(ns.name, args(answer, TAP, nic.device))) {

@@ -130,6 +130,12 @@ class QemuSideBySideTest {
     }
 
     static List<List<Map<String, Object>>> converse(Path sock, List<String> conversation) throws Exception {
+        return converse(sock, conversation, 300);
+    }
+
+    /** The conversation, waiting eventsMs after each reply for events that follow it. */
+    static List<List<Map<String, Object>>> converse(Path sock, List<String> conversation, int eventsMs)
+            throws Exception {
         List<List<Map<String, Object>>> out = new ArrayList<>();
         try (QmpClient c = new QmpClient(sock)) {
             out.add(List.of(c.read(5000)));
@@ -137,7 +143,7 @@ class QemuSideBySideTest {
                 List<Map<String, Object>> msgs = c.exchange(line);
                 // Wait briefly for events that follow a reply (e.g. STOP after SHUTDOWN).
                 Map<String, Object> more;
-                while ((more = c.read(300)) != null) {
+                while ((more = c.read(eventsMs)) != null) {
                     msgs = new ArrayList<>(msgs);
                     msgs.add(more);
                 }

@@ -41,6 +41,9 @@ class QmpNetSideBySideTest {
             "query-rx-filter", "announce-self", "NIC_RX_FILTER_CHANGED", "FAILOVER_NEGOTIATED",
             "NETDEV_STREAM_CONNECTED", "NETDEV_STREAM_DISCONNECTED");
 
+    /** No command here is followed by an event, so a short look for one after each reply is enough. */
+    private static final int EVENT_WAIT_MS = 50;
+
     static final List<String> CONVERSATION = List.of(
             "{\"execute\":\"qmp_capabilities\"}",
             hmp("info network"),
@@ -144,7 +147,7 @@ class QmpNetSideBySideTest {
         cmd.addAll(List.of("-qmp", "unix:" + sock + ",server=on,wait=off"));
         Process p = QemuSideBySideTest.startProcess(cmd, sock);
         try {
-            return QemuSideBySideTest.converse(sock, conv);
+            return QemuSideBySideTest.converse(sock, conv, EVENT_WAIT_MS);
         } finally {
             p.destroy();
             p.waitFor(5, TimeUnit.SECONDS);
@@ -195,7 +198,7 @@ class QmpNetSideBySideTest {
             QmpServer server = new QmpServer(m, loop);
             Path sock = dir.resolve("j.sock");
             server.listenUnix(sock, false);
-            List<List<Map<String, Object>>> out = QemuSideBySideTest.converse(sock, conv);
+            List<List<Map<String, Object>>> out = QemuSideBySideTest.converse(sock, conv, EVENT_WAIT_MS);
             server.close();
             fake.lifecycle().close();
             return out;
