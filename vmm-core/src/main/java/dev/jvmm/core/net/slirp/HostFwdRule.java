@@ -45,14 +45,7 @@ record HostFwdRule(boolean udp, int hostAddr, int hostPort, int guestAddr, int g
         if (hostAddrText == null) {
             throw syntax(rule, "Missing : separator");
         }
-        int hostAddr = 0;
-        if (!hostAddrText.isEmpty()) {
-            Integer a = Inet.aton(hostAddrText);
-            if (a == null) {
-                throw syntax(rule, "Bad host address");
-            }
-            hostAddr = a;
-        }
+        int hostAddr = address(hostAddrText, rule, "Bad host address");
         String hostPortText = c.until('-', 256);
         if (hostPortText == null) {
             throw syntax(rule, "Bad host port separator");
@@ -65,19 +58,24 @@ record HostFwdRule(boolean udp, int hostAddr, int hostPort, int guestAddr, int g
         if (guestAddrText == null) {
             throw syntax(rule, "Missing guest address");
         }
-        int guestAddr = 0;
-        if (!guestAddrText.isEmpty()) {
-            Integer a = Inet.aton(guestAddrText);
-            if (a == null) {
-                throw syntax(rule, "Bad guest address");
-            }
-            guestAddr = a;
-        }
+        int guestAddr = address(guestAddrText, rule, "Bad guest address");
         Long guestPort = strtoiPrefix(c.rest);
         if (guestPort == null || guestPort < 1 || guestPort > 65535) {
             throw syntax(rule, "Bad guest port");
         }
         return new HostFwdRule(udp, hostAddr, hostPort.intValue(), guestAddr, guestPort.intValue());
+    }
+
+    /** An IPv4 address in dotted form, or 0 (any) for empty text; bad is QEMU's message for a malformed one. */
+    private static int address(String text, String rule, String bad) throws NetdevException {
+        if (text.isEmpty()) {
+            return 0;
+        }
+        Integer a = Inet.aton(text);
+        if (a == null) {
+            throw syntax(rule, bad);
+        }
+        return a;
     }
 
     private static NetdevException syntax(String rule, String reason) {
