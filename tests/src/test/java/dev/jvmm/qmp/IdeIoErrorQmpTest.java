@@ -31,6 +31,14 @@ class IdeIoErrorQmpTest {
     @TempDir
     Path dir;
 
+    private static List<String> qemuTranscript(Transcript q) {
+        List<String> got = new ArrayList<>(q.lines());
+        got.add("serial:");
+        got.addAll(q.serial());
+        got.add("exit: " + q.status());
+        return got;
+    }
+
     record Transcript(List<String> lines, List<String> serial, int status) {
     }
 
@@ -40,15 +48,20 @@ class IdeIoErrorQmpTest {
         Assumptions.assumeTrue(QemuSideBySideTest.qemuAvailable(), "qemu-system-x86_64 or /dev/kvm missing");
         Path refFile = Path.of(System.getProperty("jvmm.root", "..")).resolve("tests/reference/ide")
                 .resolve("ioerror-" + mode + ".txt");
+        List<String> reference = Files.exists(refFile) ? Files.readAllLines(refFile) : List.of();
         Transcript q = run("qemu-system-x86_64", mode, "q");
-        List<String> got = new ArrayList<>(q.lines());
-        got.add("serial:");
-        got.addAll(q.serial());
-        got.add("exit: " + q.status());
+        List<String> got = qemuTranscript(q);
+        if (!got.equals(reference) && !Boolean.getBoolean("jvmm.recordReference")) {
+            // QEMU stops the VM for the error from its I/O thread while the vCPU runs on: on a busy host the
+            // guest can poll the PIO status in between and give up (status 0x50, no DRQ). That race is QEMU's;
+            // its transcript is taken again once before it is held against the reference.
+            q = run("qemu-system-x86_64", mode, "q2");
+            got = qemuTranscript(q);
+        }
         if (Boolean.getBoolean("jvmm.recordReference")) {
             Files.writeString(refFile, String.join("\n", got) + "\n");
         }
-        assertEquals(Files.readAllLines(refFile), got, "QEMU's transcript differs from " + refFile);
+        assertEquals(reference, got, "QEMU's transcript differs from " + refFile);
         Assumptions.assumeFalse(Boolean.getBoolean("jvmm.qemuOnly"), "jvmm half skipped: -Djvmm.qemuOnly=true");
         Transcript j = run(System.getProperty("jvmm.launcher", "../bin/jvmm"), mode, "j");
         String hint = String.join("\n", j.serial()).contains("no PIIX3 IDE function")
