@@ -16,11 +16,13 @@ public sealed interface QType {
 
     /**
      * A struct; members are checked in order, unknown members are refused. A flat union (QEMU's Netdev,
-     * SocketAddress) is a struct whose enum member tag picks the variant whose members follow the base's.
+     * SocketAddress) is a struct whose enum member tag picks the variant whose members follow the base's. An
+     * open struct (QAPI's 'gen': false commands, such as device_add) takes members beyond the declared ones.
      */
-    record Struct(String name, List<Member> members, String tag, List<Variant> variants) implements QType {
+    record Struct(String name, List<Member> members, String tag, List<Variant> variants, boolean open)
+            implements QType {
         public Struct(String name, List<Member> members) {
-            this(name, members, null, List.of());
+            this(name, members, null, List.of(), false);
         }
 
         /** The variant for a tag value; null when there is none. */
@@ -70,7 +72,12 @@ public sealed interface QType {
 
     /** A flat union: base members (the tag among them), then per tag value the variant's members. */
     static Struct union(String name, List<Member> base, String tag, List<Variant> variants) {
-        return new Struct(name, base, tag, variants);
+        return new Struct(name, base, tag, variants, false);
+    }
+
+    /** A struct whose declared members are checked and whose other members pass through unchecked. */
+    static Struct openStruct(String name, Member... members) {
+        return new Struct(name, List.of(members), null, List.of(), true);
     }
 
     static Array array(QType element) {

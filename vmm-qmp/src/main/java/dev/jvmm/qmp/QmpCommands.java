@@ -60,6 +60,7 @@ final class QmpCommands {
         QmpBlock.declare(s, m.block());
         QmpBalloon.declare(s, m.balloon());
         QmpNet.declare(s, m.net());
+        QmpHotplug.declare(s, m.hotplug());
         QmpQom.declare(s, m.qom());
         QmpCpu.declare(s, m.cpuModels());
         QmpMigration.declare(s);

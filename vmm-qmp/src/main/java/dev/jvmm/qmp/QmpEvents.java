@@ -44,6 +44,14 @@ public final class QmpEvents {
             return QDictOrder.of("netdev-id", c.netdevId(), "addr", c.addr());
         } else if (e instanceof VmEvent.NetdevStreamDisconnected c) {
             return QDictOrder.of("netdev-id", c.netdevId());
+        } else if (e instanceof VmEvent.DeviceDeleted x) {
+            return QDictOrder.of("device", x.device(), "path", x.path());
+        } else if (e instanceof VmEvent.DeviceUnplugGuestError x) {
+            return QDictOrder.of("device", x.device(), "path", x.path());
+        } else if (e instanceof VmEvent.MemUnplugError x) {
+            return QDictOrder.of("device", x.device(), "msg", x.msg());
+        } else if (e instanceof VmEvent.AcpiDeviceOst x) {
+            return QDictOrder.of("info", QmpHotplug.ostInfo(x.info()));
         } else {
             return null;
         }

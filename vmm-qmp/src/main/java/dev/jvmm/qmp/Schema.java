@@ -139,7 +139,7 @@ public final class Schema {
             }
         }
         for (String key : obj.keySet()) {
-            if (type.members().stream().noneMatch(m -> m.name().equals(key))
+            if (!type.open() && type.members().stream().noneMatch(m -> m.name().equals(key))
                     && (variant == null || variant.members().stream().noneMatch(m -> m.name().equals(key)))) {
                 throw QmpError.generic("Parameter '" + prefix + key + "' is unexpected");
             }

@@ -180,4 +180,37 @@ public sealed interface VmEvent {
         }
     }
 
+    /**
+     * DEVICE_DELETED: a device left the machine (the guest ejected it, or it was never visible to one). QEMU
+     * sends it once per realized device object, a virtio proxy's backend included.
+     *
+     * @param device the device's id, or null when it has none (QEMU then omits "device")
+     * @param path   the device's QOM path
+     */
+    record DeviceDeleted(String device, String path) implements VmEvent {
+        public String name() {
+            return "DEVICE_DELETED";
+        }
+    }
+
+    /** DEVICE_UNPLUG_GUEST_ERROR: the guest refused to release a device that device_del asked for. */
+    record DeviceUnplugGuestError(String device, String path) implements VmEvent {
+        public String name() {
+            return "DEVICE_UNPLUG_GUEST_ERROR";
+        }
+    }
+
+    /** ACPI_DEVICE_OST: the guest's _OST report for a hotplug slot. */
+    record AcpiDeviceOst(AcpiOstInfo info) implements VmEvent {
+        public String name() {
+            return "ACPI_DEVICE_OST";
+        }
+    }
+
+    /** MEM_UNPLUG_ERROR: the guest refused to release a DIMM (QEMU 7.2 still sends it next to the above). */
+    record MemUnplugError(String device, String msg) implements VmEvent {
+        public String name() {
+            return "MEM_UNPLUG_ERROR";
+        }
+    }
 }

@@ -38,6 +38,11 @@ public interface MachineControl {
         return NetControl.NONE;
     }
 
+    /** device_add, device_del and the guest's ACPI hotplug reports. */
+    default HotplugControl hotplug() {
+        return HotplugControl.NONE;
+    }
+
     default PciControl pci() {
         return PciControl.NONE;
     }

@@ -125,6 +125,12 @@ public final class PropertyValues {
             return set(r, r.property().type().parseKeyval(objectType(r), name, text));
         }
 
+        /** A JSON -device or device_add member, typed as QEMU's QObject input visitor takes it. */
+        public Builder json(String name, Object value) throws PropertyException {
+            TypeRegistry.Resolved r = find(name);
+            return set(r, r.property().type().fromJson(objectType(r), name, value));
+        }
+
         private TypeRegistry.Resolved find(String name) throws PropertyException {
             TypeRegistry.Resolved r = props.get(name);
             if (r == null) {

@@ -81,6 +81,20 @@ public final class QomNode {
         }
     }
 
+    /** Removes the links that point at an object (a bus's child[N] link to an unplugged device). */
+    public void removeLinksTo(String targetPath) {
+        entries.entrySet().removeIf(e -> e.getValue().child() == null && e.getValue().type().startsWith("link<")
+                && e.getValue().getter() != null && targetPath.equals(safeGet(e.getValue().getter())));
+    }
+
+    private static Object safeGet(Getter g) {
+        try {
+            return g.get();
+        } catch (PropertyException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** A link to another object, read as its path ("" when unset). */
     public void addLink(String linkName, String targetType, Supplier<String> targetPath) {
         entries.put(linkName, new Entry("link<" + targetType + ">", () -> {

@@ -2,6 +2,7 @@ package dev.jvmm.devices.model;
 
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.qom.Globals;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.PropertyException;
@@ -29,8 +30,13 @@ import java.util.Set;
  * /machine/peripheral-anon/device[N] or /machine/unattached/device[N], numbered in QEMU's creation order.
  */
 public final class DeviceModel {
-    /** A realized device. */
-    public record Device(String path, String type, String id, PropertyValues props, DeviceInstance instance) {
+    /**
+     * A realized device.
+     *
+     * @param hotplugged created by device_add while the machine ran (QEMU's DeviceState.hotplugged)
+     */
+    public record Device(String path, String type, String id, PropertyValues props, DeviceInstance instance,
+            Bus bus, QomNode node, boolean hotplugged) {
     }
 
     private final TypeRegistry types;
@@ -46,6 +52,13 @@ public final class DeviceModel {
     /** How many devices each bus has had plugged, for its child[N] links (QEMU numbers them in plug order). */
     private final Map<String, Integer> busChildren = new java.util.HashMap<>();
     private final QomService qom;
+    /** Hotplug handlers by bus name (QEMU's BusState.hotplug_handler). */
+    private final Map<String, HotplugHandler> busHandlers = new java.util.HashMap<>();
+    /** Handlers the machine itself routes by device type (QEMU's pc_get_hotplug_handler: DIMMs, CPUs). */
+    private final Map<String, HotplugHandler> typeHandlers = new LinkedHashMap<>();
+    /** Devices device_del asked the guest for, until when a repeated request is refused (guest ms). */
+    private final Map<String, Long> pendingUnplug = new java.util.HashMap<>();
+    private boolean machineReady;
     private DeviceContext ctx;
     private int anonymous;
     private int unattachedCount;
@@ -149,6 +162,15 @@ public final class DeviceModel {
     }
 
     private Device create(String driver, Map<String, String> args) throws PropertyException {
+        return create(driver, new LinkedHashMap<>(args), false);
+    }
+
+    /**
+     * Creates a device from keyval text (String values) or JSON members (any other value, as QEMU's
+     * device_add and JSON -device take them).
+     */
+    private Device create(String driver, Map<String, ?> args0, boolean json) throws PropertyException {
+        Map<String, Object> args = new LinkedHashMap<>(args0);
         DeviceClass cls = classes.get(driver);
         TypeInfo t = cls != null ? cls.type() : types.lookup(driver).orElse(null);
         if (t == null || !types.isA(t.name(), "device")) {
@@ -160,12 +182,20 @@ public final class DeviceModel {
         if (!t.userCreatable()) {
             throw new PropertyException("Parameter 'driver' expects a pluggable device type");
         }
-        Bus bus = chooseBus(t, args.remove("bus"));
+        Object busArg = args.remove("bus");
+        if (busArg != null && !(busArg instanceof String)) {
+            throw new PropertyException("Invalid parameter type for 'bus', expected: string");
+        }
+        Bus bus = chooseBus(t, (String) busArg);
         if (cls == null || cls.factory() == null) {
             // QEMU's virtio backends plug into their proxy's virtio-bus, which no -device can name here
             throw new PropertyException("jvmm cannot create a '" + driver + "' with -device");
         }
-        String id = args.remove("id");
+        Object idArg = args.remove("id");
+        if (idArg != null && !(idArg instanceof String)) {
+            throw new PropertyException("Invalid parameter type for 'id', expected: string");
+        }
+        String id = (String) idArg;
         if (id != null && !isIdentifier(id)) {
             throw new PropertyException("Parameter 'id' expects an identifier\n"
                     + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
@@ -174,13 +204,182 @@ public final class DeviceModel {
             throw new PropertyException("Duplicate ID '" + id + "' for device");
         }
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
-        for (Map.Entry<String, String> e : args.entrySet()) {
-            b.keyval(e.getKey(), e.getValue());
+        for (Map.Entry<String, Object> e : args.entrySet()) {
+            if (json) {
+                b.json(e.getKey(), e.getValue());
+            } else {
+                b.keyval(e.getKey(), (String) e.getValue());
+            }
         }
         PropertyValues props = b.build();
+        boolean hot = machineReady;
+        HotplugHandler handler = handlerFor(t, bus);
+        if (hot) {
+            checkHotpluggable(t, bus, handler);
+        }
+        if (handler != null) {
+            handler.prePlug(t, props, hot);
+        }
         QomNode node = id != null ? peripheral.addChild(id, t.name())
                 : peripheralAnon.addChild("device[" + anonymous++ + "]", t.name());
-        return realize(cls, props, id, node, bus);
+        Device d = realize(cls, props, id, node, bus, hot);
+        if (handler != null) {
+            try {
+                handler.plug(d, hot);
+            } catch (PropertyException | RuntimeException e) {
+                remove(d, false);
+                throw e;
+            }
+        }
+        return d;
+    }
+
+    // ---- hotplug (QEMU's qdev_device_add after machine init, qdev_unplug, device_finalize's event)
+
+    /**
+     * From now on a created device is hot-plugged (QEMU's phase PHASE_MACHINE_READY): device_add after the
+     * machine was built.
+     */
+    public void machineReady() {
+        machineReady = true;
+    }
+
+    /** Names the hotplug handler of a bus (the PIIX4 PM for pci.0 under ACPI PCI hotplug). */
+    public void setBusHotplugHandler(String busName, HotplugHandler h, String handlerPath) {
+        busHandlers.put(busName, h);
+        bus(busName).ifPresent(b -> b.node().setGetter("hotplug-handler", () -> handlerPath));
+    }
+
+    /** Routes devices of a type (and its subtypes) to a handler of the machine's, ahead of their bus's. */
+    public void setTypeHotplugHandler(String type, HotplugHandler h) {
+        typeHandlers.put(type, h);
+    }
+
+    /** QEMU's qdev_get_hotplug_handler: the machine's for the types it claims, else the bus's. */
+    private HotplugHandler handlerFor(TypeInfo t, Bus bus) {
+        for (Map.Entry<String, HotplugHandler> e : typeHandlers.entrySet()) {
+            if (types.isA(t.name(), e.getKey())) {
+                return e.getValue();
+            }
+        }
+        return bus == null ? null : busHandlers.get(bus.name());
+    }
+
+    /** QEMU's qdev_device_add checks for a device created while the machine runs. */
+    private void checkHotpluggable(TypeInfo t, Bus bus, HotplugHandler handler) throws PropertyException {
+        if (bus != null && !busHandlers.containsKey(bus.name())) {
+            throw new PropertyException("Bus '" + bus.name() + "' does not support hotplugging");
+        }
+        if (handler == null || !t.userCreatable() || !hotpluggableType(t)) {
+            throw new PropertyException("Device '" + t.name() + "' does not support hotplugging");
+        }
+    }
+
+    /** Whether no ancestor declares the type cold-plug only (QEMU's DeviceClass.hotpluggable = false). */
+    private boolean hotpluggableType(TypeInfo t) {
+        return types.ancestry(t.name()).stream().noneMatch(a -> NOT_HOTPLUGGABLE.contains(a.name()));
+    }
+
+    /** Types QEMU marks cold-plug only among those jvmm models (dc->hotpluggable = false). */
+    private static final Set<String> NOT_HOTPLUGGABLE = Set.of("ide-device", "isa-device", "PIIX4_PM",
+            "piix3-ide", "i440FX", "PIIX3", "i440FX-pcihost", "piix3-usb-uhci");
+
+    /** device_add: the QMP members as JSON values. */
+    public Device hotplug(Map<String, Object> args) throws PropertyException {
+        Object driver = args.get("driver");
+        Map<String, Object> rest = new LinkedHashMap<>(args);
+        rest.remove("driver");
+        return create(driver instanceof String s ? s : "", rest, true);
+    }
+
+    /** The device with this id at /machine/peripheral, for device_del. */
+    public Optional<Device> byId(String id) {
+        return devices.stream().filter(d -> id.equals(d.id()) && d.path().startsWith("/machine/peripheral/"))
+                .findFirst();
+    }
+
+    /**
+     * device_del (QEMU's qmp_device_del and qdev_unplug): hands the request to the device's hotplug handler,
+     * which asks the guest; a device without one cannot be unplugged. The caller finds the device
+     * ({@link #byId}; QMP's DeviceNotFound when there is none).
+     *
+     * @param nowMs the guest clock now, against which a pending request's expiry is compared
+     */
+    public void requestUnplug(Device d, long nowMs) throws PropertyException {
+        String id = d.id();
+        Long until = pendingUnplug.get(d.path());
+        if (until != null && (until == 0 || until > nowMs)) {
+            throw new PropertyException("Device " + id + " is already in the process of unplug");
+        }
+        TypeInfo t = types.lookup(d.type()).orElseThrow();
+        if (d.bus() != null && !busHandlers.containsKey(d.bus().name())) {
+            throw new PropertyException("Bus '" + d.bus().name() + "' does not support hotplugging");
+        }
+        HotplugHandler h = handlerFor(t, d.bus());
+        if (h == null || !hotpluggableType(t)) {
+            throw new PropertyException("Device '" + d.type() + "' does not support hotplugging");
+        }
+        h.unplugRequest(d);
+    }
+
+    /**
+     * Marks a device as asked for until the given guest time (0: for good), as QEMU's
+     * pending_deleted_event and pending_deleted_expires_ms: a second device_del before then is refused.
+     */
+    public void markUnplugPending(Device d, long untilMs) {
+        pendingUnplug.put(d.path(), untilMs);
+    }
+
+    /**
+     * Removes a device the guest released (QEMU's object_unparent of it): the devices on its buses first,
+     * then it; each one is closed, loses its node, and sends DEVICE_DELETED once it is gone, its children
+     * (a virtio proxy's backend) before it.
+     */
+    public void unplug(Device d) {
+        remove(d, true);
+    }
+
+    private void remove(Device d, boolean announce) {
+        if (!devices.contains(d)) {
+            return;
+        }
+        // devices plugged into buses this device provides go first, the last plugged first
+        for (int i = devices.size() - 1; i >= 0; i--) {
+            Device c = devices.get(i);
+            if (c != d && c.bus() != null && c.bus().node().path().startsWith(d.path() + "/")) {
+                remove(c, announce);
+            }
+        }
+        devices.remove(d);
+        pendingUnplug.remove(d.path());
+        try {
+            d.instance().close();
+        } catch (RuntimeException e) {
+            // the device is gone from the guest either way; what it held is released as far as it could be
+        }
+        List<String> childDevices = new ArrayList<>();
+        collectDeviceChildren(d.node(), childDevices);
+        buses.removeIf(b -> b.node().path().startsWith(d.path() + "/"));
+        if (d.bus() != null) {
+            d.bus().node().removeLinksTo(d.path());
+        }
+        d.node().parent().ifPresent(p -> p.removeChild(d.node().name()));
+        if (announce && ctx != null) {
+            for (String path : childDevices) {
+                ctx.events().publish(new VmEvent.DeviceDeleted(null, path));
+            }
+            ctx.events().publish(new VmEvent.DeviceDeleted(d.id(), d.path()));
+        }
+    }
+
+    /** The realized device objects below a node (a proxy's virtio-backend), deepest first. */
+    private void collectDeviceChildren(QomNode node, List<String> out) {
+        for (QomNode c : node.children()) {
+            collectDeviceChildren(c, out);
+            if (types.lookup(c.type()).isPresent() && types.isA(c.type(), "device")) {
+                out.add(c.path());
+            }
+        }
     }
 
     /** QEMU's id_wellformed: a letter, then letters, digits, '-', '.' or '_'. */
@@ -233,7 +432,12 @@ public final class DeviceModel {
             Bus bus = busName != null ? chooseBus(cls.type(), busName)
                     : Optional.ofNullable(busType(cls.type())).flatMap(this::firstBus).orElse(null);
             QomNode node = parent.addChild(name != null ? name : "device[" + unattachedCount++ + "]", type);
-            return realize(cls, props, null, node, bus);
+            Device d = realize(cls, props, null, node, bus, false);
+            HotplugHandler handler = handlerFor(cls.type(), bus);
+            if (handler != null) {
+                handler.plug(d, false);
+            }
+            return d;
         } catch (PropertyException e) {
             throw new OptionException(null, e.getMessage());
         }
@@ -272,9 +476,9 @@ public final class DeviceModel {
         return ctx;
     }
 
-    private Device realize(DeviceClass cls, PropertyValues props, String id, QomNode node, Bus bus)
-            throws PropertyException {
-        describe(node, props, bus, id);
+    private Device realize(DeviceClass cls, PropertyValues props, String id, QomNode node, Bus bus,
+            boolean hotplugged) throws PropertyException {
+        describe(node, props, bus, id, hotplugged);
         DeviceInstance inst;
         try {
             inst = cls.factory().realize(ctx, props, new Placement(id, node, bus, this));
@@ -286,7 +490,7 @@ public final class DeviceModel {
             int n = busChildren.merge(bus.name(), 1, Integer::sum) - 1;
             bus.node().addLink("child[" + n + "]", node.type(), node::path);
         }
-        Device d = new Device(node.path(), cls.type().name(), id, props, inst);
+        Device d = new Device(node.path(), cls.type().name(), id, props, inst, bus, node, hotplugged);
         devices.add(d);
         return d;
     }
@@ -303,6 +507,10 @@ public final class DeviceModel {
      * @param id the device's id, or null (QEMU then says "anonymous device")
      */
     public void describe(QomNode node, PropertyValues props, Bus bus, String id) {
+        describe(node, props, bus, id, false);
+    }
+
+    private void describe(QomNode node, PropertyValues props, Bus bus, String id, boolean hotplugged) {
         String type = node.type();
         String backend = types.ancestry(type).stream().map(TypeInfo::backend).filter(Objects::nonNull)
                 .map(TypeInfo.Backend::type).findFirst().orElse(type);
@@ -321,7 +529,7 @@ public final class DeviceModel {
                         throw new PropertyException("jvmm cannot unrealize " + type);
                     }
                 });
-                case "hotplugged" -> node.addConstant(name, "bool", false);
+                case "hotplugged" -> node.addConstant(name, "bool", hotplugged);
                 // QEMU's device_get_hotpluggable: a user-creatable device on a bus with a hotplug handler
                 case "hotpluggable" -> node.addConstant(name, "bool", bus != null
                         && HOTPLUG_BUSES.stream().anyMatch(h -> types.isA(bus.type(), h))
