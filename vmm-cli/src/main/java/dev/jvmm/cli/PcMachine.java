@@ -15,6 +15,7 @@ import dev.jvmm.core.machine.ChardevControl;
 import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
+import dev.jvmm.core.machine.HotplugControl;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
@@ -237,6 +238,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);
             drives.checkOrphans();
+            devices.machineReady();
             devices.globals().warnings(devices.types())
                     .forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
             network.warn(err);
@@ -463,6 +465,11 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     @Override
     public ChardevControl chardevs() {
         return chardevs;
+    }
+
+    @Override
+    public HotplugControl hotplug() {
+        return new MachineHotplug(devices, clock);
     }
 
     @Override
