@@ -56,6 +56,11 @@ final class Domains {
      * from its first line. Returns with the guest waiting for the power button.
      */
     PtyConsole startWithConsole(String name) throws Exception {
+        return startWithConsole(name, WAITING);
+    }
+
+    /** As {@link #startWithConsole(String)}, returning once the guest printed {@code ready}. */
+    PtyConsole startWithConsole(String name, String ready) throws Exception {
         virsh.run("start", "--paused", name).ok();
         assertEquals("paused (user)", state(name), name + " after start --paused");
         String pty = virsh.run("ttyconsole", name).ok().strip();
@@ -64,9 +69,9 @@ final class Domains {
         // QEMU notices a newly opened pty slave on a one-second timer and drops output until then.
         Thread.sleep(1200);
         virsh.run("resume", name).ok();
-        if (!c.await(WAITING, 1, BOOT_SECONDS)) {
+        if (!c.await(ready, 1, BOOT_SECONDS)) {
             c.close();
-            fail(name + ": no '" + WAITING + "' on the console within " + BOOT_SECONDS + " s; console: "
+            fail(name + ": no '" + ready + "' on the console within " + BOOT_SECONDS + " s; console: "
                     + c.text() + "; log: " + tail(daemon.domainLog(name)));
         }
         return c;

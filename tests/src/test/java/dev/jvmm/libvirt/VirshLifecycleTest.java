@@ -170,6 +170,45 @@ class VirshLifecycleTest {
         }));
     }
 
+    /**
+     * virsh attach-device and detach-device of a virtio disk on a running domain whose guest acts as Linux's
+     * acpiphp (the tiny guest's action=pcihp): libvirt adds the image with blockdev-add and the disk with
+     * device_add, the guest finds it; detach asks the guest, which ejects, and libvirt sees DEVICE_DELETED
+     * and drops the disk. The same disk attaches again afterwards.
+     */
+    @Test
+    void attachAndDetachADiskThroughAcpiHotplug() throws Exception {
+        sameAsQemu(each((name, vmm) -> {
+            List<String> seen = new ArrayList<>();
+            d.stopQuietly(name);
+            d.define(vmm.domain(name, dir).withCmdline("action=pcihp events=9"), dir);
+            Path image = dir.resolve(name + "-hot.raw");
+            Files.write(image, new byte[1 << 20]);
+            Path xml = dir.resolve(name + "-hot.xml");
+            Files.writeString(xml, "<disk type='file' device='disk'>\n  <driver name='qemu' type='raw'/>\n"
+                    + "  <source file='" + image + "'/>\n  <target dev='vdc' bus='virtio'/>\n</disk>\n");
+            try (PtyConsole c = d.startWithConsole(name, "pcihp: ready")) {
+                for (int round = 1; round <= 2; round++) {
+                    seen.add(d.virsh.run("attach-device", name, xml.toString(), "--live").ok().strip());
+                    assertTrue(c.await(" up 1af4:", round, 30), vmm.label() + ": the guest saw no new function: "
+                            + c.text());
+                    String list = d.virsh.run("domblklist", name).ok();
+                    assertTrue(list.contains("vdc"), vmm.label() + ": " + list);
+                    seen.add(list.replace(dir.toString(), "DIR").replace(name, "NAME").strip());
+                    seen.add(d.virsh.run("detach-device", name, xml.toString(), "--live").ok().strip());
+                    assertTrue(c.await(", ejected", round, 30), vmm.label() + ": " + c.text());
+                    list = d.virsh.run("domblklist", name).ok();
+                    assertFalse(list.contains("vdc"), vmm.label() + ": libvirt still lists the disk: " + list);
+                }
+                seen.add(d.qmp(name, "{\"execute\":\"query-block\"}").contains(image.toString())
+                        ? "image still open" : "image closed");
+                assertFalse(c.text().contains("FAILED"), vmm.label() + ": " + c.text());
+                d.destroy(name);
+            }
+            return seen;
+        }));
+    }
+
     /** The host thread ids in a query-cpus-fast reply (each element's "thread-id", not the one in "props"). */
     static List<Long> hostThreadIds(String reply) throws IOException {
         List<Long> ids = new ArrayList<>();

@@ -13,8 +13,10 @@ import java.util.function.IntPredicate;
  * of a slot (0x14). Only bus 0 (pci.0, bsel 0) has slots; the other bus numbers QEMU tracks read every slot
  * capable and have no events. With bridge support (QEMU's default) a read of "up" clears it; the legacy
  * PIIX interface (acpi-pci-hotplug-with-bridge-support=off) keeps it until the slot is ejected. No device has
- * an acpi-index (0, "no label" for _DSM). An access of any width from 1 to 4 bytes reaches a register only at
- * its first byte, as QEMU's handler sees it; elsewhere reads give 0 and writes do nothing.
+ * an acpi-index (0, "no label" for _DSM). With acpi-root-pci-hotplug=off pci.0 has no bus number, so bus 0
+ * reads as a bus QEMU does not know: every slot capable, no events, ejects do nothing. QEMU's block takes only
+ * aligned 4-byte accesses (other widths read 0 and write nothing), and a bus selector past its last bus makes
+ * every register, the selector included, read 0.
  */
 public final class PciHotplugRegisters implements IoHandler {
     static final int UP_OFFSET = 0x0;
@@ -28,7 +30,11 @@ public final class PciHotplugRegisters implements IoHandler {
     static final int MAX_HOTPLUG_BUS = 256;
     static final int SLOTS = 32;
 
+    /** QEMU's valid access size for the block (min = max = 4). */
+    static final int ACCESS_SIZE = 4;
+
     private final boolean clearUpOnRead;
+    private final boolean rootHotplug;
     private final IntPredicate hotpluggableSlot;
     private final IntConsumer eject;
     private long busSelect;
@@ -41,12 +47,15 @@ public final class PciHotplugRegisters implements IoHandler {
 
     /**
      * @param bridgeSupport     acpi-pci-hotplug-with-bridge-support: reading "up" clears it
+     * @param rootHotplug       acpi-root-pci-hotplug: pci.0 is bus 0 of the block
      * @param hotpluggableSlot  whether no device in the slot is cold-plug only (QEMU's
      *                          acpi_pcihp_pc_no_hotplug), asked at reset
      * @param eject             the guest ejected a slot of bus 0: unplugs its hotpluggable devices
      */
-    public PciHotplugRegisters(boolean bridgeSupport, IntPredicate hotpluggableSlot, IntConsumer eject) {
+    public PciHotplugRegisters(boolean bridgeSupport, boolean rootHotplug, IntPredicate hotpluggableSlot,
+            IntConsumer eject) {
         this.clearUpOnRead = bridgeSupport;
+        this.rootHotplug = rootHotplug;
         this.hotpluggableSlot = hotpluggableSlot;
         this.eject = eject;
         settleRemovable();
@@ -54,7 +63,7 @@ public final class PciHotplugRegisters implements IoHandler {
 
     /** A registers block with no events and slots 0-1 (host bridge, PIIX3) fixed, as with -nodefaults. */
     public PciHotplugRegisters() {
-        this(true, slot -> slot >= 2, slot -> { });
+        this(true, true, slot -> slot >= 2, slot -> { });
     }
 
     public PciHotplugRegisters attach(PioBus bus) {
@@ -103,7 +112,10 @@ public final class PciHotplugRegisters implements IoHandler {
     }
 
     private long register(int offset) {
-        boolean bus0 = busSelect == 0;
+        if (busSelect >= MAX_HOTPLUG_BUS) {
+            return 0;
+        }
+        boolean bus0 = busSelect == 0 && rootHotplug;
         return switch (offset) {
             case UP_OFFSET -> {
                 long v = bus0 ? up & ALL_SLOTS : 0;
@@ -121,14 +133,16 @@ public final class PciHotplugRegisters implements IoHandler {
 
     @Override
     public synchronized long read(long offset, int size) {
-        long mask = size >= 4 ? 0xffffffffL : (1L << (size * 8)) - 1;
-        return register((int) offset) & mask;
+        return size == ACCESS_SIZE ? register((int) offset) : 0;
     }
 
     @Override
     public void write(long offset, int size, long value) {
         int slot;
         synchronized (this) {
+            if (size != ACCESS_SIZE) {
+                return;
+            }
             if (offset == SELECT_OFFSET) {
                 busSelect = value & 0xffffffffL;
                 return;
@@ -138,7 +152,7 @@ public final class PciHotplugRegisters implements IoHandler {
             }
             // QEMU takes the lowest slot bit written; no bit, or another bus, ejects nothing
             slot = Integer.numberOfTrailingZeros((int) value);
-            if (slot >= SLOTS || busSelect != 0) {
+            if (slot >= SLOTS || busSelect != 0 || !rootHotplug) {
                 return;
             }
         }

@@ -31,15 +31,17 @@ public final class Piix4PciHotplug implements HotplugHandler {
 
     /**
      * @param bridgeSupport acpi-pci-hotplug-with-bridge-support (the PIIX-legacy "up" semantics when off)
+     * @param rootHotplug   acpi-root-pci-hotplug (pci.0 is the block's bus 0)
      */
     public Piix4PciHotplug(DeviceModel model, PciBus pci, Piix4Pm pm, VirtualClock clock, Executor mainLoop,
-            boolean bridgeSupport) {
+            boolean bridgeSupport, boolean rootHotplug) {
         this.model = model;
         this.pci = pci;
         this.pm = pm;
         this.clock = clock;
         this.mainLoop = mainLoop;
-        this.registers = new PciHotplugRegisters(bridgeSupport, this::slotHotpluggable, this::eject);
+        this.registers = new PciHotplugRegisters(bridgeSupport, rootHotplug, this::slotHotpluggable,
+                this::eject);
     }
 
     public PciHotplugRegisters registers() {

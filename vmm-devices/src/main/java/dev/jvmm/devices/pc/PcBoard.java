@@ -213,7 +213,7 @@ public final class PcBoard {
         if (bridges || root) {
             DeviceContext ctx = model.context();
             pciHotplug = new Piix4PciHotplug(model, ctx.pci(), Realized.device(pm.instance(), Piix4Pm.class),
-                    ctx.clock(), ctx.lifecycle().mainLoop(), bridges);
+                    ctx.clock(), ctx.lifecycle().mainLoop(), bridges, root);
             pciHotplug.registers().attach(ctx.pio());
             if (root) {
                 model.setBusHotplugHandler(PCI, pciHotplug, pm.path());

@@ -15,7 +15,7 @@ class PciHotplugRegistersTest {
     private final Set<Integer> fixed = new HashSet<>(List.of(0, 1));
 
     private PciHotplugRegisters regs(boolean bridges) {
-        return new PciHotplugRegisters(bridges, slot -> !fixed.contains(slot), ejected::add);
+        return new PciHotplugRegisters(bridges, true, slot -> !fixed.contains(slot), ejected::add);
     }
 
     @Test
@@ -74,5 +74,17 @@ class PciHotplugRegistersTest {
         assertEquals(List.of(2, 6), ejected);
         assertEquals(0L, r.read(PciHotplugRegisters.DOWN_OFFSET, 4));
         assertEquals(0xfffffdfcL, r.read(PciHotplugRegisters.REMOVABLE_OFFSET, 4));
+    }
+
+    @Test
+    void withoutRootHotplugBusZeroIsNoHotplugBusAndOnlyDwordsCount() {
+        PciHotplugRegisters r = new PciHotplugRegisters(true, false, slot -> slot >= 2, ejected::add);
+        assertEquals(0xffffffffL, r.read(PciHotplugRegisters.REMOVABLE_OFFSET, 4));
+        r.write(PciHotplugRegisters.EJECT_OFFSET, 4, 1L << 4);
+        assertEquals(List.of(), ejected);
+        PciHotplugRegisters on = regs(true);
+        assertEquals(0L, on.read(PciHotplugRegisters.REMOVABLE_OFFSET, 1), "QEMU takes 4-byte accesses only");
+        on.write(PciHotplugRegisters.EJECT_OFFSET, 1, 1L << 4);
+        assertEquals(List.of(), ejected);
     }
 }
