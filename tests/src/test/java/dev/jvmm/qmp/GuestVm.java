@@ -289,17 +289,20 @@ final class GuestVm implements AutoCloseable {
 
     /** Waits for a serial line containing text; false on timeout or exit. */
     boolean awaitSerial(String text, long ms) throws IOException {
+        return awaitSerial(text, 1, ms);
+    }
+
+    /** Waits for the n-th serial line containing text; false on timeout or exit. */
+    boolean awaitSerial(String text, int n, long ms) throws IOException {
         long end = System.currentTimeMillis() + ms;
         while (System.currentTimeMillis() < end) {
-            for (String l : serial) {
-                if (l.contains(text)) {
-                    return true;
-                }
+            if (serial.stream().filter(l -> l.contains(text)).count() >= n) {
+                return true;
             }
             if (!process.isAlive()) {
                 reader.interrupt();
                 sleep(50);
-                return serial.stream().anyMatch(l -> l.contains(text));
+                return serial.stream().filter(l -> l.contains(text)).count() >= n;
             }
             pump(20);
         }
