@@ -693,6 +693,36 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         d.detached();
     }
 
+    /**
+     * A device that had the drive was unplugged (QEMU's release_drive): a -drive goes with it, as
+     * blockdev_auto_del deletes a legacy drive, its images closed unless the monitor owns them; a drive over
+     * a blockdev-add node lets the node go back to the monitor, free for another device_add.
+     */
+    public void unplugged(Drive d) {
+        DriveEntry e = entries.get(d);
+        if (e == null || e.qdev == null) {
+            return;
+        }
+        if (e.option == null) {
+            detach(d);
+            return;
+        }
+        try {
+            d.flush();
+        } catch (IOException ex) {
+            // the guest's data went with its last acknowledged flush; closing goes on
+        }
+        entries.remove(d);
+        drives.remove(d);
+        named.values().remove(e);
+        d.detached();
+        d.close();
+        BlockNode root = d.root();
+        if (root != null && !hasBackend(root)) {
+            release(root);
+        }
+    }
+
     /** QEMU's set_drive_helper wording: a drive with an if= other than none was meant for its own device. */
     private static OptionException inUse(DriveEntry e, String option) {
         if (!e.iface.equals("none")) {

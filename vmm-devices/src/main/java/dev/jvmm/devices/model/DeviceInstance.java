@@ -14,6 +14,14 @@ public interface DeviceInstance {
     default void close() {
     }
 
+    /**
+     * The device leaves a running machine (the guest ejected it): what close releases, and what it held of
+     * the machine's shared resources (a drive goes back to the block graph).
+     */
+    default void unplug() {
+        close();
+    }
+
     /** The device's state, when it has any. */
     default Optional<Saveable> state() {
         return Optional.empty();

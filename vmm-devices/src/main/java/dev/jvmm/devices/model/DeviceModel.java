@@ -48,7 +48,8 @@ public final class DeviceModel {
     private final QomNode peripheralAnon;
     private final QomNode unattached;
     private final List<Bus> buses = new ArrayList<>();
-    private final List<Device> devices = new ArrayList<>();
+    /** Read by vCPU threads (an ejected slot's devices) while the main loop changes it. */
+    private final List<Device> devices = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** How many devices each bus has had plugged, for its child[N] links (QEMU numbers them in plug order). */
     private final Map<String, Integer> busChildren = new java.util.HashMap<>();
     private final QomService qom;
@@ -179,7 +180,9 @@ public final class DeviceModel {
         if (t.isAbstract()) {
             throw new PropertyException("Parameter 'driver' expects a non-abstract device type");
         }
-        if (!t.userCreatable()) {
+        boolean hot = machineReady;
+        // QEMU's qdev_get_device_class: once the machine runs, cold-plug-only types are not pluggable either
+        if (!t.userCreatable() || (hot && !hotpluggableType(t))) {
             throw new PropertyException("Parameter 'driver' expects a pluggable device type");
         }
         Object busArg = args.remove("bus");
@@ -187,6 +190,13 @@ public final class DeviceModel {
             throw new PropertyException("Invalid parameter type for 'bus', expected: string");
         }
         Bus bus = chooseBus(t, (String) busArg);
+        HotplugHandler handler = handlerFor(t, bus);
+        if (hot && bus != null && !busHandlers.containsKey(bus.name())) {
+            throw new PropertyException("Bus '" + bus.name() + "' does not support hotplugging");
+        }
+        if (hot && bus == null && handler == null) {
+            throw new PropertyException("Device '" + t.name() + "' does not support hotplugging");
+        }
         if (cls == null || cls.factory() == null) {
             // QEMU's virtio backends plug into their proxy's virtio-bus, which no -device can name here
             throw new PropertyException("jvmm cannot create a '" + driver + "' with -device");
@@ -201,22 +211,18 @@ public final class DeviceModel {
                     + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
         }
         if (id != null && peripheral.child(id).isPresent()) {
-            throw new PropertyException("Duplicate ID '" + id + "' for device");
+            // -device's QemuOpts refuse the id first; device_add and JSON -device meet qdev_set_id's check
+            throw new PropertyException(json ? "Duplicate device ID '" + id + "'"
+                    : "Duplicate ID '" + id + "' for device");
         }
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
         for (Map.Entry<String, Object> e : args.entrySet()) {
-            if (json) {
-                b.json(e.getKey(), e.getValue());
-            } else {
-                b.keyval(e.getKey(), (String) e.getValue());
+            String text = optionText(e.getValue());
+            if (text != null) {
+                b.keyval(e.getKey(), text);
             }
         }
         PropertyValues props = b.build();
-        boolean hot = machineReady;
-        HotplugHandler handler = handlerFor(t, bus);
-        if (hot) {
-            checkHotpluggable(t, bus, handler);
-        }
         if (handler != null) {
             handler.prePlug(t, props, hot);
         }
@@ -265,14 +271,9 @@ public final class DeviceModel {
         return bus == null ? null : busHandlers.get(bus.name());
     }
 
-    /** QEMU's qdev_device_add checks for a device created while the machine runs. */
-    private void checkHotpluggable(TypeInfo t, Bus bus, HotplugHandler handler) throws PropertyException {
-        if (bus != null && !busHandlers.containsKey(bus.name())) {
-            throw new PropertyException("Bus '" + bus.name() + "' does not support hotplugging");
-        }
-        if (handler == null || !t.userCreatable() || !hotpluggableType(t)) {
-            throw new PropertyException("Device '" + t.name() + "' does not support hotplugging");
-        }
+    /** Whether the device's type may be hot-unplugged (QEMU's DeviceClass.hotpluggable). */
+    public boolean hotpluggable(Device d) {
+        return types.lookup(d.type()).map(this::hotpluggableType).orElse(false);
     }
 
     /** Whether no ancestor declares the type cold-plug only (QEMU's DeviceClass.hotpluggable = false). */
@@ -281,8 +282,8 @@ public final class DeviceModel {
     }
 
     /** Types QEMU marks cold-plug only among those jvmm models (dc->hotpluggable = false). */
-    private static final Set<String> NOT_HOTPLUGGABLE = Set.of("ide-device", "isa-device", "PIIX4_PM",
-            "piix3-ide", "i440FX", "PIIX3", "i440FX-pcihost", "piix3-usb-uhci");
+    private static final Set<String> NOT_HOTPLUGGABLE = Set.of("PIIX4_PM",
+            "piix3-ide", "i440FX", "PIIX3", "i440FX-pcihost");
 
     /** device_add: the QMP members as JSON values. */
     public Device hotplug(Map<String, Object> args) throws PropertyException {
@@ -353,7 +354,11 @@ public final class DeviceModel {
         devices.remove(d);
         pendingUnplug.remove(d.path());
         try {
-            d.instance().close();
+            if (announce) {
+                d.instance().unplug();
+            } else {
+                d.instance().close();
+            }
         } catch (RuntimeException e) {
             // the device is gone from the guest either way; what it held is released as far as it could be
         }
@@ -380,6 +385,23 @@ public final class DeviceModel {
                 out.add(c.path());
             }
         }
+    }
+
+    /**
+     * A device_add member as QEMU 7.2's qemu_opts_from_qdict turns it into option text: strings as they are,
+     * numbers in decimal, booleans on/off; objects and arrays are dropped.
+     */
+    private static String optionText(Object v) {
+        if (v instanceof String s) {
+            return s;
+        }
+        if (v instanceof Boolean b) {
+            return b ? "on" : "off";
+        }
+        if (v instanceof Number n) {
+            return n.toString();
+        }
+        return null;
     }
 
     /** QEMU's id_wellformed: a letter, then letters, digits, '-', '.' or '_'. */
@@ -485,6 +507,10 @@ public final class DeviceModel {
         } catch (PropertyException | RuntimeException e) {
             node.parent().ifPresent(p -> p.removeChild(node.name()));
             throw e;
+        }
+        if (bus != null && bus.owner() instanceof dev.jvmm.devices.pci.PciBus pci
+                && node.get("addr") instanceof Long devfn && devfn >= 0) {
+            pci.setOwner(devfn.intValue(), cls.type().name(), id);
         }
         if (bus != null) {
             int n = busChildren.merge(bus.name(), 1, Integer::sum) - 1;

@@ -37,4 +37,34 @@ public record Realized<T>(T device, Runnable onReset, Runnable onClose) implemen
     public Optional<Saveable> state() {
         return device instanceof Saveable s ? Optional.of(s) : Optional.empty();
     }
+
+    /**
+     * This instance, with what leaving a running machine adds to close: the machine's shared resources the
+     * device held (a drive goes back to the block graph).
+     */
+    public DeviceInstance withUnplug(Runnable afterClose) {
+        Realized<T> self = this;
+        return new DeviceInstance() {
+            @Override
+            public void reset() {
+                self.reset();
+            }
+
+            @Override
+            public void close() {
+                self.close();
+            }
+
+            @Override
+            public void unplug() {
+                self.close();
+                afterClose.run();
+            }
+
+            @Override
+            public Optional<Saveable> state() {
+                return self.state();
+            }
+        };
+    }
 }

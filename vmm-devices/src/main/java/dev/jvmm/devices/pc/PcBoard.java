@@ -14,12 +14,13 @@ import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.acpi.CpuHotplugRegisters;
-import dev.jvmm.devices.acpi.PciHotplugRegisters;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
+import dev.jvmm.devices.acpi.Piix4PciHotplug;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.PostCodePort;
+import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.I440fxHostBridge;
@@ -96,6 +97,8 @@ public final class PcBoard {
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
     private CpuHotplugRegisters cpuHotplug;
+    /** PIIX4 PM's ACPI PCI hotplug; null without ACPI or with both of its switches off. */
+    private Piix4PciHotplug pciHotplug;
     private AcpiLayout acpiLayout;
 
     /** Gives /machine the machine type's properties; nothing is created yet. */
@@ -200,10 +203,20 @@ public final class PcBoard {
         model.machineNode().addLink("acpi-device", "hotplug-handler", pm::path);
         // PIIX4 PM's CPU hotplug block, which the DSDT's \_SB.CPUS reads for each possible vCPU's presence
         cpuHotplug = new CpuHotplugRegisters(config.apicIds(), config.cpus()).attach(model.context().pio());
-        // and its PCI hotplug block, which the DSDT's slot devices and PCNT read (no event is ever raised)
-        new PciHotplugRegisters().attach(model.context().pio());
-        // ACPI PCI hotplug: the PM function handles pci.0's plug and unplug
-        model.bus(PCI).orElseThrow().node().addLink("hotplug-handler", "hotplug-handler", pm::path);
+        // and its PCI hotplug block, which the DSDT's slot devices and PCNT read, as QEMU 7.2's piix4 sets it
+        // up: with bridge support or root-bus hotplug; without root-bus hotplug pci.0 has no handler
+        PropertyValues p = pm.props();
+        boolean bridges = p.bool("acpi-pci-hotplug-with-bridge-support");
+        boolean root = p.bool("acpi-root-pci-hotplug");
+        if (bridges || root) {
+            DeviceContext ctx = model.context();
+            pciHotplug = new Piix4PciHotplug(model, ctx.pci(), Realized.device(pm.instance(), Piix4Pm.class),
+                    ctx.clock(), ctx.lifecycle().mainLoop(), bridges);
+            pciHotplug.registers().attach(ctx.pio());
+            if (root) {
+                model.setBusHotplugHandler(PCI, pciHotplug, pm.path());
+            }
+        }
         skip(SMBUS_EEPROMS, null);
     }
 
@@ -226,6 +239,9 @@ public final class PcBoard {
     public void reset() {
         model.resetAll();
         model.context().pci().reset();
+        if (pciHotplug != null) {
+            pciHotplug.reset();
+        }
     }
 
     /** What SeaBIOS leaves before it starts a kernel: PAM/SMRAM, PIRQ routes, BARs, the PM I/O block. */

@@ -44,6 +44,8 @@ public final class PciBus implements Saveable {
     private final BarMapper mapper;
     private final PciFunction[] functions = new PciFunction[SLOTS * FUNCTIONS];
     private final IntxLine[] intx = new IntxLine[SLOTS * FUNCTIONS];
+    /** Per devfn: "TYPE,id=ID" of the device there, as QEMU names an occupied place's owner. */
+    private final String[] owners = new String[SLOTS * FUNCTIONS];
     /** Per devfn, per BAR index: where the handler is registered now, or UNMAPPED. */
     private final long[][] mappedAt = new long[SLOTS * FUNCTIONS][];
     /** Per devfn, per BAR index: the decoded address (QEMU's io_regions[i].addr), even if mapping failed. */
@@ -78,6 +80,49 @@ public final class PciBus implements Saveable {
             f.connectIntx(intx[devfn]);
         }
         updateFunction(devfn);
+    }
+
+    /**
+     * Unplugs the function at slot.function (an ejected hot-plug slot): its BARs stop decoding and its INTx
+     * line drops, so the guest's next config read there finds nothing. The function itself is the caller's
+     * to close.
+     *
+     * @return the function that was there, or null
+     */
+    public synchronized PciFunction remove(int slot, int function) {
+        int devfn = (slot & 31) * FUNCTIONS + (function & 7);
+        PciFunction f = functions[devfn];
+        if (f == null) {
+            return null;
+        }
+        for (PciBar bar : f.bars()) {
+            long have = mappedAt[devfn][bar.index()];
+            if (have != UNMAPPED) {
+                mapper.unmap(bar, have);
+            }
+        }
+        if (intx[devfn] != null) {
+            intx[devfn].setLevel(false);
+            intx[devfn] = null;
+        }
+        functions[devfn] = null;
+        owners[devfn] = null;
+        mappedAt[devfn] = null;
+        decodedAt[devfn] = null;
+        return f;
+    }
+
+    /** Names the device at devfn for the refusal of another device there (QEMU's "TYPE,id=ID"). */
+    public synchronized void setOwner(int devfn, String type, String id) {
+        if (functions[devfn & 0xff] != null) {
+            owners[devfn & 0xff] = type + ",id=" + (id == null ? "(null)" : id);
+        }
+    }
+
+    /** "TYPE,id=ID" of the device at slot.function, or "another device" for a function without a name. */
+    public synchronized String owner(int slot, int function) {
+        String o = owners[(slot & 31) * FUNCTIONS + (function & 7)];
+        return o == null ? "another device" : o;
     }
 
     /** The function at slot.function, or null. */

@@ -28,7 +28,7 @@ public record PciPlacement(int slot, int function) {
         int function = (int) (devfn & 7);
         if (pci.function(slot, function) != null) {
             throw new PropertyException(String.format("PCI: slot %d function %d not available for %s,"
-                    + " in use by another device", slot, function, type));
+                    + " in use by %s", slot, function, type, pci.owner(slot, function)));
         }
         return new PciPlacement(slot, function);
     }

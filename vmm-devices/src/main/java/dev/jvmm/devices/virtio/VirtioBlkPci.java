@@ -99,7 +99,7 @@ public final class VirtioBlkPci {
         ctx.pci().add(at.slot(), at.function(), f);
         describe(where, p, at, opts, blk);
         // the PCI bus resets the function; its section is the transport's, the device's own state inside
-        return new Realized<>(f, () -> { }, f::close);
+        return new Realized<>(f, () -> { }, f::close).withUnplug(() -> ctx.block().unplugged(drive));
     }
 
     /** The values QEMU shows once the device is realized, where they differ from the settled properties. */

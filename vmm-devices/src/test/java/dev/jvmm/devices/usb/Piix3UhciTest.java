@@ -360,7 +360,7 @@ class Piix3UhciTest {
             b.add("piix3-usb-uhci,maxframes=4,bandwidth=0");
             assertTrue(b.model.bus("usb-bus.0").isPresent(), "anonymous controllers count their buses");
             assertTrue(b.model.bus("usb-bus.1").isPresent());
-            assertEquals("PCI: slot 1 function 2 not available for piix3-usb-uhci, in use by another device",
+            assertEquals("PCI: slot 1 function 2 not available for piix3-usb-uhci, in use by piix3-usb-uhci,id=usb",
                     b.refusal("piix3-usb-uhci,addr=01.2"));
         }
     }

@@ -75,7 +75,7 @@ class VirtioBalloonPciTest {
         assertNotNull(board.pci.function(2, 0), "the first free slot");
         assertTrue(BalloonHandle.of(board.model).orElseThrow().device().options().deflateOnOom());
         assertEquals("Only one balloon device is supported", board.refusal("virtio-balloon-pci,free-page-hint=on"));
-        assertEquals("PCI: slot 2 function 0 not available for virtio-balloon-pci, in use by another device",
+        assertEquals("PCI: slot 2 function 0 not available for virtio-balloon-pci, in use by virtio-balloon-pci,id=bal0",
                 board.refusal("virtio-balloon-pci,id=b2,addr=2"), "QEMU places the function first");
         assertEquals("timer value must be greater than zero",
                 board.refusal("virtio-balloon-pci,addr=2,guest-stats-polling-interval=-1"), "set as a property");

@@ -169,7 +169,7 @@ class VirtioBlkPciTest {
                 error(() -> board.add("virtio-blk-pci,drive=d2")));
         disk("d3", "");
         assertEquals("-device virtio-blk-pci,drive=d3,addr=3: PCI: slot 3 function 0 not available for"
-                + " virtio-blk-pci, in use by another device", error(() -> board.add("virtio-blk-pci,drive=d3,addr=3")));
+                + " virtio-blk-pci, in use by virtio-blk-pci,id=(null)", error(() -> board.add("virtio-blk-pci,drive=d3,addr=3")));
         assertEquals("-device virtio-blk-device: No 'virtio-bus' bus found for device 'virtio-blk-device'",
                 error(() -> board.add("virtio-blk-device")));
         assertEquals("-device virtio-blk-pci,bus=ide.0: Bus 'ide.0' not found",
