@@ -109,9 +109,23 @@ static int bar_range(u32 bdf, u32 i, int io, u32 *start, u32 *end, u32 *skip)
     return 1;
 }
 
-/* Whether [addr, addr+size) overlaps a BAR of any function on bus 0 but slot `self`; *next is where to retry. */
+/* The BARs placed so far for the function being set up (its registers are not trusted until it is done). */
+struct range {
+    u32 start, end;
+    int io;
+};
+static struct range placed[PCI_NUM_BARS];
+static u32 nplaced;
+
+/* Whether [addr, addr+size) overlaps a BAR of any function on bus 0 but slot `self`, or one already placed
+ * for it; *next is where to retry. */
 static int overlaps(u32 self, int io, u32 addr, u32 size, u32 *next)
 {
+    for (u32 i = 0; i < nplaced; i++)
+        if (placed[i].io == io && placed[i].start < addr + size && addr < placed[i].end) {
+            *next = placed[i].end;
+            return 1;
+        }
     for (u32 dev = 0; dev < PCI_SLOTS; dev++) {
         if (dev == self)
             continue;
@@ -155,6 +169,7 @@ static int assign_bars(u32 slot, u32 bdf)
     puts("pcihp: slot ");
     put_dec(slot);
     puts(" bars");
+    nplaced = 0;
     for (u32 i = 0; i < PCI_NUM_BARS; i++) {
         struct bar b;
         size_bar(bdf, i, &b);
@@ -169,6 +184,9 @@ static int assign_bars(u32 slot, u32 bdf)
             putln(" no room");
             return 0;
         }
+        placed[nplaced].start = addr;
+        placed[nplaced].end = addr + b.size;
+        placed[nplaced++].io = b.io;
         pci_write32(bdf, PCI_BAR0 + 4 * i, addr);
         if (b.is64)
             pci_write32(bdf, PCI_BAR0 + 4 * ++i, 0);

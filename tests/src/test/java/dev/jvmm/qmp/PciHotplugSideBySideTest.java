@@ -55,6 +55,13 @@ class PciHotplugSideBySideTest {
         return "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"" + id + "\"}}";
     }
 
+    /**
+     * jvmm's virtio-*-pci devices are modern-only (no legacy I/O BAR, device IDs 0x1040 + type), as
+     * disable-legacy=on gives under QEMU; QEMU's default on a conventional PCI bus is transitional.
+     */
+    private static final String VIRTIO = "\"disable-legacy\":\"on\",";
+    /** jvmm's virtio-net-pci has no default option ROM (QEMU's efi-virtio.rom; see VirtioNetPci). */
+    private static final String NO_ROM = "\"romfile\":\"\"";
     private static final String QUERY_PCI = "{\"execute\":\"query-pci\"}";
     private static final String QUIT = "{\"execute\":\"quit\"}";
 
@@ -64,36 +71,36 @@ class PciHotplugSideBySideTest {
                 "serial:pcihp: ready", QUERY_PCI,
                 "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"raw\",\"node-name\":\"d0\","
                         + "\"file\":{\"driver\":\"file\",\"filename\":\"" + IMAGE + "\"}}}",
-                add("\"driver\":\"virtio-blk-pci\",\"drive\":\"d0\",\"id\":\"blk0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
+                add(VIRTIO + "\"driver\":\"virtio-blk-pci\",\"drive\":\"d0\",\"id\":\"blk0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
                 "serial:pcihp: slot 5 virtio",
                 "{\"execute\":\"netdev_add\",\"arguments\":{\"type\":\"user\",\"id\":\"n0\"}}",
-                add("\"driver\":\"virtio-net-pci\",\"netdev\":\"n0\",\"id\":\"net0\",\"bus\":\"pci.0\",\"addr\":\"6\","
-                        + "\"mac\":\"52:54:00:12:34:56\""),
+                add(VIRTIO + "\"driver\":\"virtio-net-pci\",\"netdev\":\"n0\",\"id\":\"net0\",\"bus\":\"pci.0\",\"addr\":\"6\","
+                        + "\"mac\":\"52:54:00:12:34:56\"," + NO_ROM),
                 "serial:pcihp: slot 6 virtio",
                 add("\"driver\":\"i6300esb\",\"id\":\"wd\",\"bus\":\"pci.0\",\"addr\":\"7\""),
                 "serial:pcihp: slot 7 i6300esb",
-                add("\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"8\""),
+                add(VIRTIO + "\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"8\""),
                 "serial:pcihp: slot 8 virtio",
-                add("\"driver\":\"virtio-balloon-pci\",\"id\":\"bal0\",\"bus\":\"pci.0\",\"addr\":\"9\""),
+                add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"bal0\",\"bus\":\"pci.0\",\"addr\":\"9\""),
                 "serial:pcihp: slot 9 virtio",
                 // Errors: nothing reaches the guest.
-                add("\"driver\":\"virtio-balloon-pci\",\"id\":\"bal1\",\"bus\":\"pci.0\",\"addr\":\"5\""),
+                add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"bal1\",\"bus\":\"pci.0\",\"addr\":\"5\""),
                 add("\"driver\":\"piix3-ide\",\"id\":\"ide9\",\"bus\":\"pci.0\",\"addr\":\"0xc\""),
                 add("\"driver\":\"isa-serial\",\"id\":\"com9\""),
-                add("\"driver\":\"virtio-balloon-pci\",\"id\":\"bal1\",\"bus\":\"pci.0\",\"addr\":\"0x20\""),
-                add("\"driver\":\"virtio-balloon-pci\",\"id\":\"bal1\",\"bus\":\"pci.0\",\"addr\":\"zz\""),
-                add("\"driver\":\"virtio-balloon-pci\",\"id\":\"blk0\",\"bus\":\"pci.0\",\"addr\":\"0xc\""),
+                add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"bal1\",\"bus\":\"pci.0\",\"addr\":\"0x20\""),
+                add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"bal1\",\"bus\":\"pci.0\",\"addr\":\"zz\""),
+                add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"blk0\",\"bus\":\"pci.0\",\"addr\":\"0xc\""),
                 del("nope"),
                 QUERY_PCI,
                 del("blk0"), "event:DEVICE_DELETED:2", "serial:pcihp: slot 5 down",
                 del("net0"), "event:DEVICE_DELETED:4", "serial:pcihp: slot 6 down",
                 del("wd"), "event:DEVICE_DELETED:5", "serial:pcihp: slot 7 down",
                 del("blk0"), QUERY_PCI,
-                add("\"driver\":\"virtio-blk-pci\",\"drive\":\"d0\",\"id\":\"blk1\",\"bus\":\"pci.0\",\"addr\":\"0xa\""),
+                add(VIRTIO + "\"driver\":\"virtio-blk-pci\",\"drive\":\"d0\",\"id\":\"blk1\",\"bus\":\"pci.0\",\"addr\":\"0xa\""),
                 "serial:pcihp: done");
         Transcript[] t = both("action=pcihp events=9", List.of(), steps);
-        assertTrue(t[0].serial().contains("pcihp: slot 10 virtio features 0x00000101:0x30006e54 queues 1 capacity 2048"
-                + " status 0"), "QEMU: the reused drive works in its new device: " + t[0].serial());
+        assertTrue(t[0].serial().stream().anyMatch(l -> l.startsWith("pcihp: slot 10 virtio features")
+                && l.contains(" capacity 2048 ")), "QEMU: the reused drive works in its new device: " + t[0].serial());
         assertSame(t[0], t[1]);
     }
 
@@ -101,12 +108,12 @@ class PciHotplugSideBySideTest {
     void refusingGuestKeepsTheDeviceAsQemu() throws Exception {
         List<String> steps = script(
                 "serial:pcihp: ready",
-                add("\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
+                add(VIRTIO + "\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
                 "serial:pcihp: slot 5 virtio",
                 del("ser0"), "serial:pcihp: slot 5 down, refusing",
                 QUERY_PCI,
                 del("ser0"), "serial:2:pcihp: slot 5 down, refusing",
-                add("\"driver\":\"virtio-balloon-pci\",\"id\":\"bal0\",\"bus\":\"pci.0\",\"addr\":\"6\""),
+                add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"bal0\",\"bus\":\"pci.0\",\"addr\":\"6\""),
                 "serial:pcihp: done");
         Transcript[] t = both("action=pcihp events=5 mode=refuse",
                 List.of("-global", "PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off"), steps);
@@ -118,7 +125,7 @@ class PciHotplugSideBySideTest {
     void rootHotplugOffAsQemu() throws Exception {
         List<String> steps = script(
                 "serial:pcihp: ready",
-                add("\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
+                add(VIRTIO + "\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
                 add("\"driver\":\"i6300esb\",\"id\":\"wd\""),
                 del("ser0"), QUERY_PCI, QUIT);
         Transcript[] t = both("action=pcihp events=1", List.of("-global", "PIIX4_PM.acpi-root-pci-hotplug=off"), steps);
