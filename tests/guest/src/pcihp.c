@@ -247,12 +247,14 @@ static void show_esb(u32 slot, u32 bdf)
     u32 base = pci_read32(bdf, PCI_BAR0) & ~0xfu;
     puts("pcihp: slot ");
     put_dec(slot);
-    puts(" i6300esb config ");
-    put_hex_short(pci_read16(bdf, ESB_CONFIG_REG));
-    puts(" lock ");
-    put_hex_short(pci_read8(bdf, ESB_LOCK_REG));
-    puts(" reload ");
-    put_hex_short(*(volatile u16 *)(base + ESB_RELOAD_REG));
+    puts(" i6300esb");
+    static const char *const names[] = { " config ", " lock ", " reload " };
+    u32 values[] = { pci_read16(bdf, ESB_CONFIG_REG), pci_read8(bdf, ESB_LOCK_REG),
+                     *(volatile u16 *)(base + ESB_RELOAD_REG) };
+    for (u32 i = 0; i < 3; i++) {
+        puts(names[i]);
+        put_hex_short(values[i]);
+    }
     putc('\n');
 }
 

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -98,10 +99,9 @@ class PciHotplugSideBySideTest {
                 del("blk0"), QUERY_PCI,
                 add(VIRTIO + "\"driver\":\"virtio-blk-pci\",\"drive\":\"d0\",\"id\":\"blk1\",\"bus\":\"pci.0\",\"addr\":\"0xa\""),
                 "serial:pcihp: done");
-        Transcript[] t = both("action=pcihp events=9", List.of(), steps);
-        assertTrue(t[0].serial().stream().anyMatch(l -> l.startsWith("pcihp: slot 10 virtio features")
-                && l.contains(" capacity 2048 ")), "QEMU: the reused drive works in its new device: " + t[0].serial());
-        assertSame(t[0], t[1]);
+        sameAsQemu("action=pcihp events=9", List.of(), steps, q -> assertTrue(q.serial().stream().anyMatch(
+                l -> l.startsWith("pcihp: slot 10 virtio features") && l.contains(" capacity 2048 ")),
+                "QEMU: the reused drive works in its new device: " + q.serial()));
     }
 
     @Test
@@ -115,10 +115,9 @@ class PciHotplugSideBySideTest {
                 del("ser0"), "serial:2:pcihp: slot 5 down, refusing",
                 add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"bal0\",\"bus\":\"pci.0\",\"addr\":\"6\""),
                 "serial:pcihp: done");
-        Transcript[] t = both("action=pcihp events=5 mode=refuse",
-                List.of("-global", "PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off"), steps);
-        assertFalse(t[0].events().toString().contains("DEVICE_"), "QEMU sent a device event: " + t[0].events());
-        assertSame(t[0], t[1]);
+        sameAsQemu("action=pcihp events=5 mode=refuse",
+                List.of("-global", "PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off"), steps,
+                q -> assertFalse(q.events().toString().contains("DEVICE_"), "QEMU sent a device event: " + q.events()));
     }
 
     @Test
@@ -128,16 +127,17 @@ class PciHotplugSideBySideTest {
                 add(VIRTIO + "\"driver\":\"virtio-serial-pci\",\"id\":\"ser0\",\"bus\":\"pci.0\",\"addr\":\"5\""),
                 add("\"driver\":\"i6300esb\",\"id\":\"wd\""),
                 del("ser0"), QUERY_PCI, QUIT);
-        Transcript[] t = both("action=pcihp events=1", List.of("-global", "PIIX4_PM.acpi-root-pci-hotplug=off"), steps);
-        assertTrue(t[0].serial().contains("pcihp: dsdt _EJ0 0 PCNT 2"), "QEMU's DSDT: " + t[0].serial());
-        assertSame(t[0], t[1]);
+        sameAsQemu("action=pcihp events=1", List.of("-global", "PIIX4_PM.acpi-root-pci-hotplug=off"), steps,
+                q -> assertTrue(q.serial().contains("pcihp: dsdt _EJ0 0 PCNT 2"), "QEMU's DSDT: " + q.serial()));
     }
 
     /** What one VMM did: serial lines, events (without timestamps) and replies in order, exit status. */
     record Transcript(List<String> serial, List<Object> events, List<Object> replies, int status, String stderr) {
     }
 
-    private Transcript[] both(String append, List<String> extra, List<String> steps) throws Exception {
+    /** Runs the script under both VMMs at once, checks QEMU's transcript, then jvmm's against it. */
+    private void sameAsQemu(String append, List<String> extra, List<String> steps, Consumer<Transcript> qemuCheck)
+            throws Exception {
         Path kernel = GuestVm.assumeReady();
         String jvmm = GuestVm.jvmm();
         List<String> args = new ArrayList<>(List.of("-machine", "pc"));
@@ -146,7 +146,8 @@ class PciHotplugSideBySideTest {
                 () -> run(GuestVm.command(GuestVm.QEMU, kernel, append, args), dir.resolve("q.sock"),
                         withImage(steps, "q")),
                 () -> run(GuestVm.command(jvmm, kernel, append, args), dir.resolve("j.sock"), withImage(steps, "j")));
-        return new Transcript[] {r.qemu(), r.jvmm()};
+        qemuCheck.accept(r.qemu());
+        assertSame(r.qemu(), r.jvmm());
     }
 
     private List<String> withImage(List<String> steps, String half) throws Exception {
