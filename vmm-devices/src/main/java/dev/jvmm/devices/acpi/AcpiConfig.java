@@ -25,11 +25,12 @@ import java.util.List;
  *                     only for the present ones)
  * @param pciHole64Start first address of the 64-bit PCI memory window (QWordMemory in \_SB.PCI0._CRS)
  * @param pciHole64End last address + 1 of that window; equal to pciHole64Start for none
+ * @param pciHotplug   how pci.0's slots and hotplug registers are described (PIIX4_PM's switches)
  */
 public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                          int pmBase, boolean smiCommand, int s4Val, boolean s3,
                          long pciHoleStart, long pciHoleEnd, boolean hpet, List<Integer> possibleApicIds,
-                         long pciHole64Start, long pciHole64End) {
+                         long pciHole64Start, long pciHole64End, PciHotplugLayout pciHotplug) {
     /** QEMU's pc: the 64-bit window starts on a 1 GiB boundary after RAM above 4 GiB and is 2 GiB long. */
     public static final long PCI_HOLE64_ALIGN = 1L << 30;
     public static final long PCI_HOLE64_SIZE = 1L << 31;
@@ -77,6 +78,14 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
         }
     }
 
+    /** QEMU's default PCI hotplug layout (both PIIX4_PM switches on). */
+    public AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
+                      int pmBase, boolean smiCommand, int s4Val, boolean s3, long pciHoleStart, long pciHoleEnd,
+                      boolean hpet, List<Integer> possibleApicIds, long pciHole64Start, long pciHole64End) {
+        this(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart, pciHoleEnd, hpet,
+                possibleApicIds, pciHole64Start, pciHole64End, PciHotplugLayout.DEFAULT);
+    }
+
     /** A machine without an HPET (QEMU's -machine hpet=off). */
     public AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                       int pmBase, boolean smiCommand, int s4Val, boolean s3, long pciHoleStart, long pciHoleEnd) {
@@ -94,13 +103,13 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
     /** The same description with the HPET present or not. */
     public AcpiConfig withHpet(boolean present) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End);
+                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End, pciHotplug);
     }
 
     /** The same description with these possible vCPUs (the present ones first). */
     public AcpiConfig withPossibleApicIds(List<Integer> possible) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End);
+                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End, pciHotplug);
     }
 
     /**
@@ -110,7 +119,13 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
     public AcpiConfig withPciHole64For(long ramAbove4g) {
         long start = (FOUR_GIB + ramAbove4g + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN;
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE);
+                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, pciHotplug);
+    }
+
+    /** The same description with this PCI hotplug layout. */
+    public AcpiConfig withPciHotplug(PciHotplugLayout layout) {
+        return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
+                pciHoleEnd, hpet, possibleApicIds, pciHole64Start, pciHole64End, layout);
     }
 
     /**

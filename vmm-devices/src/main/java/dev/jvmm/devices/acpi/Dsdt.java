@@ -58,17 +58,23 @@ final class Dsdt {
                 nameDecl("_HID", Aml.hid("PNP0A03")),
                 nameDecl("_ADR", integer(0)),
                 nameDecl("_UID", integer(0)))));
-        t.add(PciHotplugAml.registers());
+        PciHotplugLayout hp = cfg.pciHotplug();
+        if (hp.registers()) {
+            t.add(PciHotplugAml.registers());
+        }
         t.add(interruptLinks());
         if (cfg.hpet()) {
             t.add(HpetAcpi.dsdtScope());
         }
         t.add(Aml.scope("_GPE", nameDecl("_HID", Aml.string("ACPI0006"))));
         t.add(CpuHotplugAml.build(cfg.possibleApicIds()));
-        t.add(Aml.scope("\\_SB.PCI0",
-                nameDecl("_CRS", hostBridgeResources(cfg)),
-                resourceDevice("GPE0", "GPE0 resources", GPE0_BASE, GPE0_LENGTH),
-                resourceDevice("PHPR", "PCI Hotplug resources", PciHotplugAml.IO_BASE, PciHotplugAml.IO_LENGTH)));
+        List<byte[]> pci0 = new ArrayList<>(List.of(nameDecl("_CRS", hostBridgeResources(cfg)),
+                resourceDevice("GPE0", "GPE0 resources", GPE0_BASE, GPE0_LENGTH)));
+        if (hp.registers()) {
+            pci0.add(resourceDevice("PHPR", "PCI Hotplug resources", PciHotplugAml.IO_BASE,
+                    PciHotplugAml.IO_LENGTH));
+        }
+        t.add(Aml.scope("\\_SB.PCI0", pci0.toArray(new byte[0][])));
         t.add(sleepStates(cfg));
         t.add(Aml.scope("\\_SB.PCI0", Aml.device("FWCF",
                 nameDecl("_HID", Aml.string("QEMU0002")),
@@ -81,8 +87,12 @@ final class Dsdt {
         for (int i = cfg.isaDevices().size() - 1; i >= 0; i--) {
             isa.add(cfg.isaDevices().get(i).aml());
         }
-        t.add(PciHotplugAml.slots(Aml.concat(isa.toArray(new byte[0][]))));
-        t.add(PciHotplugAml.gpeHandler());
+        byte[] isaTerms = Aml.concat(isa.toArray(new byte[0][]));
+        t.add(hp.rootHotplug() ? PciHotplugAml.slots(isaTerms)
+                : PciHotplugAml.presentSlots(isaTerms, hp.presentSlots(), hp.registers()));
+        if (hp.registers()) {
+            t.add(PciHotplugAml.gpeHandler());
+        }
         return Aml.concat(t.toArray(new byte[0][]));
     }
 

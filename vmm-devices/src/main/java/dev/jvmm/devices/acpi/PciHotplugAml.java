@@ -140,6 +140,26 @@ final class PciHotplugAml {
         return Aml.scope("\\_SB", Aml.scope("PCI0", terms.toArray(new byte[0][])));
     }
 
+    /**
+     * pci.0 without hotplug (acpi-root-pci-hotplug=off): a device with _ADR for each slot whose function 0
+     * is present, the ISA bridge's with its ISA devices, and an empty PCNT while \_GPE._E01 calls it.
+     */
+    static byte[] presentSlots(byte[] isaBridgeTerms, List<Integer> present, boolean withPcnt) {
+        List<byte[]> terms = new ArrayList<>();
+        for (int slot : present.stream().sorted().toList()) {
+            List<byte[]> d = new ArrayList<>();
+            d.add(nameDecl("_ADR", integer((long) slot << 16)));
+            if (slot == ISA_BRIDGE_SLOT) {
+                d.add(isaBridgeTerms);
+            }
+            terms.add(Aml.device(String.format("S%02X", slot << 3), d.toArray(new byte[0][])));
+        }
+        if (withPcnt) {
+            terms.add(Aml.method("PCNT", 0, false));
+        }
+        return Aml.scope("\\_SB", Aml.scope("PCI0", terms.toArray(new byte[0][])));
+    }
+
     /** The ISA bridge's PIRQ routing registers, as fields PRQ0-3 in \_SB for the link devices. */
     static byte[] pirqRouteFields() {
         return Aml.concat(AmlOps.operationRegion("P40C", AmlOps.PCI_CONFIG, PIRQ_ROUTE_CONFIG, 4),

@@ -16,6 +16,7 @@ import dev.jvmm.devices.acpi.AcpiIsaDevice;
 import dev.jvmm.devices.acpi.CpuHotplugRegisters;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
+import dev.jvmm.devices.acpi.PciHotplugLayout;
 import dev.jvmm.devices.acpi.Piix4PciHotplug;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.isa.CmosRtc;
@@ -24,6 +25,7 @@ import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.model.Realized;
 import dev.jvmm.devices.pci.I440fxHostBridge;
+import dev.jvmm.devices.pci.PciBus;
 import dev.jvmm.devices.pci.Piix3IsaBridge;
 import dev.jvmm.devices.timer.Hpet;
 
@@ -329,7 +331,20 @@ public final class PcBoard {
         int s4Val = p.number("disable_s4") != 0 ? 0 : p.int32("s4_val");
         return new AcpiConfig(present, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
                 p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null)
-                .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g());
+                .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g())
+                .withPciHotplug(PciHotplugLayout.of(p.bool("acpi-pci-hotplug-with-bridge-support"),
+                        p.bool("acpi-root-pci-hotplug"), presentSlots()));
+    }
+
+    /** The slots of pci.0 with a function 0. */
+    private List<Integer> presentSlots() {
+        List<Integer> out = new ArrayList<>();
+        for (int slot = 0; slot < PciBus.SLOTS; slot++) {
+            if (model.context().pci().function(slot, 0) != null) {
+                out.add(slot);
+            }
+        }
+        return out;
     }
 
     /** Closes every device (threads, timers). */

@@ -49,7 +49,7 @@ public final class I6300Esb implements PciFunction, Saveable {
                 line -> WatchdogAction.notice(ctx, line), where.idOrEmpty());
         pci.add(at.slot(), at.function(), esb);
         at.describe(where.node());
-        return Realized.of(esb);
+        return new Realized<>(esb, () -> { }, esb::close);
     });
 
     public static final int VENDOR_INTEL = 0x8086;
@@ -209,6 +209,11 @@ public final class I6300Esb implements PciFunction, Saveable {
     public synchronized void reset() {
         config.reset();
         resetWatchdog();
+    }
+
+    /** The device leaves the machine (ejected): a running watchdog stops with it. */
+    public synchronized void close() {
+        timer.cancel();
     }
 
     /** The guest time the current stage ends at, or -1 when the timer is not running. */

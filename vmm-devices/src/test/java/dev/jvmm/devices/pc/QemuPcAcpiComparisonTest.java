@@ -57,7 +57,7 @@ class QemuPcAcpiComparisonTest {
             AcpiConfig c = board[0].acpiConfig();
             AcpiConfig beforeFirmware = new AcpiConfig(c.apicIds(), c.pirqIrqs(), c.isaDevices(), 0, true,
                     c.s4Val(), c.s3(), c.pciHoleStart(), c.pciHoleEnd(), c.hpet(), c.possibleApicIds(),
-                    c.pciHole64Start(), c.pciHole64End());
+                    c.pciHole64Start(), c.pciHole64End(), c.pciHotplug());
             return AcpiTables.firmwareFiles(beforeFirmware);
         }
     }
@@ -110,6 +110,20 @@ class QemuPcAcpiComparisonTest {
                 "-m", "128", "-global", "PIIX4_PM.disable_s3=1", "-global", "PIIX4_PM.disable_s4=1");
         compare(jvmm("", 1, 1, 128 * MIB, List.of(), List.of(), "PIIX4_PM.s4_val=3"),
                 "-m", "128", "-global", "PIIX4_PM.s4_val=3");
+    }
+
+    @Test
+    void pciHotplugSwitches() throws Exception {
+        for (String g : List.of("PIIX4_PM.acpi-root-pci-hotplug=off",
+                "PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off")) {
+            compare(jvmm("", 1, 1, 128 * MIB, List.of(), List.of(), g), "-m", "128", "-global", g);
+        }
+        compare(jvmm("", 1, 1, 128 * MIB, List.of(), List.of("virtio-balloon-pci,addr=3", "i6300esb,addr=4.2"),
+                "PIIX4_PM.acpi-root-pci-hotplug=off"), "-m", "128", "-global", "PIIX4_PM.acpi-root-pci-hotplug=off",
+                "-device", "virtio-balloon-pci,addr=3", "-device", "i6300esb,addr=4.2");
+        compare(jvmm("", 1, 1, 128 * MIB, List.of(), List.of(), "PIIX4_PM.acpi-root-pci-hotplug=off",
+                "PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off"), "-m", "128", "-global",
+                "PIIX4_PM.acpi-root-pci-hotplug=off", "-global", "PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off");
     }
 
     @Test
