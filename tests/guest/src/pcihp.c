@@ -7,7 +7,8 @@
  * read that shows the device works. A slot going down is ejected through PCI_EJ, or left alone with
  * mode=refuse. Addresses are never printed, so QEMU (SeaBIOS placed the boot devices) and jvmm (its
  * own placement) print the same lines.
- *   action=pcihp events=N [mode=eject|refuse]
+ *   action=pcihp events=N [mode=eject|refuse] [abuse=1]
+ * abuse=1 first pokes the registers as a confused guest might (abuse() below).
  * N counts slot events (a slot newly up, a slot going down); after the N-th the guest exits through
  * isa-debug-exit. Before the first it prints how the DSDT describes hotplug and the removable bitmap.
  */
@@ -328,6 +329,72 @@ static void show_dsdt(void)
     putc('\n');
 }
 
+static void show_registers(const char *what)
+{
+    puts("pcihp: abuse: ");
+    puts(what);
+    puts(" up ");
+    put_hex(inl(PCIHP_BASE + PCI_UP));
+    puts(" down ");
+    put_hex(inl(PCIHP_BASE + PCI_DOWN));
+    puts(" ej ");
+    put_hex(inl(PCIHP_BASE + PCI_EJ));
+    puts(" rmv ");
+    put_hex(inl(PCIHP_BASE + PCI_RMV));
+    puts(" sel ");
+    put_hex(inl(PCIHP_BASE + PCI_SEL));
+    putc('\n');
+}
+
+static void show_ids(u32 from, u32 to)
+{
+    puts("pcihp: abuse: ids");
+    for (u32 slot = from; slot <= to; slot++) {
+        puts(" ");
+        put_hex_short(pci_read32(slot << 3, 0));
+    }
+    putc('\n');
+}
+
+/*
+ * What a confused guest might write: buses that do not exist, read-only registers, narrow accesses, ejects
+ * of slots holding the host bridge, the PIIX3 functions or nothing, and of slot 4, where the test may have
+ * put a device at start-up (QEMU ejects a cold-plugged device that is hotpluggable, as if unplugged).
+ */
+static void abuse(void)
+{
+    show_ids(0, 5);
+    outl(PCIHP_BASE + PCI_SEL, 7);
+    show_registers("bus 7");
+    outl(PCIHP_BASE + PCI_EJ, 1u << 5);
+    outl(PCIHP_BASE + PCI_SEL, 0x1000);
+    show_registers("bus 0x1000");
+    outl(PCIHP_BASE + PCI_EJ, 1u << 4);
+    show_ids(4, 4);
+    outl(PCIHP_BASE + PCI_SEL, 0);
+    outl(PCIHP_BASE + PCI_UP, 0xffffffffu);
+    outl(PCIHP_BASE + PCI_DOWN, 0xffffffffu);
+    outl(PCIHP_BASE + PCI_RMV, 0);
+    show_registers("bus 0 after writes");
+    puts("pcihp: abuse: narrow rmv ");
+    put_hex_short(inb(PCIHP_BASE + PCI_RMV));
+    putc(' ');
+    put_hex_short(inw(PCIHP_BASE + PCI_RMV + 2));
+    puts(" past the block ");
+    put_hex(inl(PCIHP_BASE + 0x14));
+    putc(' ');
+    put_hex(inl(PCIHP_BASE + 0x18));
+    putc('\n');
+    outb(PCIHP_BASE + PCI_EJ, 1u << 4);
+    show_ids(4, 4);
+    outl(PCIHP_BASE + PCI_EJ, 0xffffffffu);
+    outl(PCIHP_BASE + PCI_EJ, 1u << 1);
+    outl(PCIHP_BASE + PCI_EJ, 1u << 20);
+    show_ids(0, 5);
+    outl(PCIHP_BASE + PCI_EJ, 1u << 4);
+    show_ids(0, 5);
+}
+
 void action_pcihp(const struct boot_info *bi)
 {
     char buf[16];
@@ -340,6 +407,8 @@ void action_pcihp(const struct boot_info *bi)
     outb((u16)gpe0, ACPI_PCI_HOTPLUG_STATUS);              /* drop a stale event */
     outb(en, inb(en) | ACPI_PCI_HOTPLUG_STATUS);
     show_dsdt();
+    if (cmdline_get(bi->cmdline, "abuse", buf, sizeof(buf)))
+        abuse();
     outl(PCIHP_BASE + PCI_SEL, 0);
     puts("pcihp: ready, removable ");
     put_hex(inl(PCIHP_BASE + PCI_RMV));

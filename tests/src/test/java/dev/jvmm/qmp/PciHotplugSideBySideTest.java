@@ -26,7 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <li>plug and eject: virtio-blk-pci on a blockdev-add node, virtio-net-pci on a user netdev, i6300esb,
  * virtio-serial-pci and virtio-balloon-pci come up and work; QEMU's errors for a taken slot, types that are
  * not hotpluggable, bad addresses, a duplicate id and an unknown device_del id; two device_dels the guest
- * ejects (DEVICE_DELETED for the virtio backend, then the device) and the drive plugged again;
+ * ejects (DEVICE_DELETED for the virtio backend, then the device) and the drive plugged again; before all
+ * that the guest pokes the registers (abuse=1: buses that do not exist, read-only registers, narrow accesses,
+ * ejects of the host bridge's, PIIX3's and empty slots) and ejects a device given with -device (QEMU removes
+ * a cold-plugged hotpluggable device on the guest's word alone, with DEVICE_DELETED);
  * <li>a guest that refuses, with acpi-pci-hotplug-with-bridge-support=off (the legacy PIIX4 interface, whose
  * up bitmap is not cleared by reading it): no event, the device stays, a repeated device_del is accepted
  * and notifies the guest again (QEMU 7.2 lets an ACPI unplug request be repeated at once, and sends no
@@ -93,13 +96,14 @@ class PciHotplugSideBySideTest {
                 add(VIRTIO + "\"driver\":\"virtio-balloon-pci\",\"id\":\"blk0\",\"bus\":\"pci.0\",\"addr\":\"0xc\""),
                 del("nope"),
                 QUERY_PCI,
-                del("blk0"), "event:DEVICE_DELETED:2", "serial:pcihp: slot 5 down",
-                del("net0"), "event:DEVICE_DELETED:4", "serial:pcihp: slot 6 down",
-                del("wd"), "event:DEVICE_DELETED:5", "serial:pcihp: slot 7 down",
+                del("blk0"), "event:DEVICE_DELETED:4", "serial:pcihp: slot 5 down",
+                del("net0"), "event:DEVICE_DELETED:6", "serial:pcihp: slot 6 down",
+                del("wd"), "event:DEVICE_DELETED:7", "serial:pcihp: slot 7 down",
                 del("blk0"), QUERY_PCI,
                 add(VIRTIO + "\"driver\":\"virtio-blk-pci\",\"drive\":\"d0\",\"id\":\"blk1\",\"bus\":\"pci.0\",\"addr\":\"0xa\""),
                 "serial:pcihp: done");
-        sameAsQemu("action=pcihp events=9", List.of(), steps, q -> assertTrue(q.serial().stream().anyMatch(
+        sameAsQemu("action=pcihp events=9 abuse=1",
+                List.of("-device", "virtio-balloon-pci,disable-legacy=on,id=cold,addr=4"), steps, q -> assertTrue(q.serial().stream().anyMatch(
                 l -> l.startsWith("pcihp: slot 10 virtio features") && l.contains(" capacity 2048 ")),
                 "QEMU: the reused drive works in its new device: " + q.serial()));
     }
