@@ -25,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <ul>
  * <li>plug and eject: virtio-blk-pci on a blockdev-add node, virtio-net-pci on a user netdev, i6300esb,
  * virtio-serial-pci and virtio-balloon-pci come up and work; QEMU's errors for a taken slot, types that are
- * not hotpluggable, bad addresses, a duplicate id and an unknown device_del id; two device_dels the guest
- * ejects (DEVICE_DELETED for the virtio backend, then the device) and the drive plugged again; before all
+ * not hotpluggable, bad addresses, a duplicate id and an unknown device_del id; device_dels the guest
+ * ejects (DEVICE_DELETED for the virtio backend, then the device), one of them sent twice while the VM is
+ * stopped (both accepted), an unknown id after an eject, and the drive plugged again; before all
  * that the guest pokes the registers (abuse=1: buses that do not exist, read-only registers, narrow accesses,
  * ejects of the host bridge's, PIIX3's and empty slots) and ejects a device given with -device (QEMU removes
  * a cold-plugged hotpluggable device on the guest's word alone, with DEVICE_DELETED);
@@ -34,8 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * up bitmap is not cleared by reading it): no event, the device stays, a repeated device_del is accepted
  * and notifies the guest again (QEMU 7.2 lets an ACPI unplug request be repeated at once, and sends no
  * DEVICE_UNPLUG_GUEST_ERROR for PCI);
- * <li>acpi-root-pci-hotplug=off: device_add to pci.0 refused with QEMU's text, and no slot of the DSDT has
- * an eject method.
+ * <li>acpi-root-pci-hotplug=off: device_add to pci.0 refused with QEMU's text, no slot of the DSDT has
+ * an eject method, and the removable bitmap reads all ones.
  * </ul>
  */
 class PciHotplugSideBySideTest {
