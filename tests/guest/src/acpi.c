@@ -30,6 +30,7 @@
 #define FADT_PM_TMR_BLK 76
 #define FADT_GPE0_BLK 80
 #define FADT_PM1_EVT_LEN 88
+#define FADT_GPE0_BLK_LEN 92
 #define FADT_FLAGS 112
 #define FADT_X_FIRMWARE_CTRL 132
 #define FADT_X_DSDT 140
@@ -104,7 +105,7 @@ struct acpi {
     u32 rsdp, facp, dsdt, facs, madt;
     u32 nr_tables;
     u32 sig[MAX_TABLES];
-    u32 pm1a_evt, pm1a_cnt, pm_tmr, gpe0, smi_cmd, pm1_evt_len, tmr_ext;
+    u32 pm1a_evt, pm1a_cnt, pm_tmr, gpe0, gpe0_len, smi_cmd, pm1_evt_len, tmr_ext;
     u8 acpi_enable;
     u32 sci;
     u32 cpus, ioapic, ioapic_gsi_base;
@@ -219,6 +220,7 @@ static void parse_fadt(void)
     A.pm_tmr = rd32(f + FADT_PM_TMR_BLK);
     A.gpe0 = rd32(f + FADT_GPE0_BLK);
     A.pm1_evt_len = rd8(f + FADT_PM1_EVT_LEN);
+    A.gpe0_len = rd8(f + FADT_GPE0_BLK_LEN);
     A.tmr_ext = len >= FADT_FLAGS + 4 && (rd32(f + FADT_FLAGS) & FADT_FLAG_TMR_VAL_EXT);
     if (!A.dsdt)
         acpi_fail("no DSDT");
@@ -427,22 +429,44 @@ void sci_interrupt(void)
     mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
 }
 
-static void powerbutton(void) __attribute__((noreturn));
-static void powerbutton(void)
+/* ACPI mode on, the 8259s masked, the SCI delivered to `handler` at SCI_VECTOR through the I/O APIC. */
+static u32 route_sci(u32 handler)
 {
     if (A.ioapic != IOAPIC_BASE)
         acpi_fail("unexpected ioapic address");
     acpi_enable();
     outb(PIC1_DATA, 0xff);
     outb(PIC2_DATA, 0xff);
-    set_gate(SCI_VECTOR, (u32)sci_isr);
+    set_gate(SCI_VECTOR, handler);
     mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
-    outw((u16)A.pm1a_evt, PM1_STS_PWRBTN);          /* drop a stale press */
-    outw(pm1_en_port(), inw(pm1_en_port()) | PM1_EN_PWRBTN);
     u32 pin = A.sci_gsi - A.ioapic_gsi_base;
     ioapic_write(IOAPIC_REDTBL(pin) + 1, 0u << 24); /* destination APIC ID 0 */
     ioapic_write(IOAPIC_REDTBL(pin), SCI_VECTOR | (A.sci_level ? IOAPIC_LEVEL : 0)
                  | (A.sci_low ? IOAPIC_ACTIVE_LOW : 0));
+    return pin;
+}
+
+u32 acpi_gpe_sci(const struct boot_info *bi, u32 handler, u32 *gpe0_len)
+{
+    acpi_find(bi);
+    if (!A.gpe0 || A.gpe0_len < 2)
+        acpi_fail("no GPE0 block");
+    *gpe0_len = A.gpe0_len;
+    route_sci(handler);
+    return A.gpe0;
+}
+
+u32 acpi_dsdt(void)
+{
+    return A.dsdt;
+}
+
+static void powerbutton(void) __attribute__((noreturn));
+static void powerbutton(void)
+{
+    outw((u16)A.pm1a_evt, PM1_STS_PWRBTN);          /* drop a stale press */
+    outw(pm1_en_port(), inw(pm1_en_port()) | PM1_EN_PWRBTN);
+    u32 pin = route_sci((u32)sci_isr);
     putln("acpi: waiting for power button");
     for (;;) {
         __asm__ volatile("cli");

@@ -65,6 +65,13 @@ void io_delay(u32 n);
 void action_acpi(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 int acpi_wake_action(const char *action); /* action=wake-*: S3 with one wake source armed */
 void sci_interrupt(void);
+/* For pcihp.c: ACPI mode on, the SCI routed to handler; returns the GPE0 block's port and its length. */
+u32 acpi_gpe_sci(const struct boot_info *bi, u32 handler, u32 *gpe0_len);
+u32 acpi_dsdt(void);               /* after acpi_gpe_sci */
+
+/* pcihp.c: action=pcihp */
+void action_pcihp(const struct boot_info *bi) __attribute__((noreturn));
+void pcihp_interrupt(void);
 
 /* pci.c: configuration mechanism #1 on bus 0. bdf = device << 3 | function. */
 u32 pci_read32(u32 bdf, u32 off);
@@ -137,7 +144,7 @@ extern char timer_isr[];
 extern char spurious_isr[];
 extern char tramp_start[], tramp_end[];
 extern volatile u32 ap_count;
-extern char sci_isr[];
+extern char sci_isr[], sci_gpe_isr[];
 extern char blk_queue_isr[], blk_config_isr[];
 extern char ide_isr14[], ide_isr15[];
 extern char wake_start[], wake_end[];

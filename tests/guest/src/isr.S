@@ -55,6 +55,15 @@ sci_isr:
     popal
     IRET_EMULATED
 
+    /* ACPI SCI for a general-purpose event (action=pcihp): pcihp_interrupt acks GPE0 and sends the EOI. */
+    .globl sci_gpe_isr
+sci_gpe_isr:
+    pushal
+    cld
+    call pcihp_interrupt
+    popal
+    IRET_EMULATED
+
     /* virtio-blk MSI-X (action=blk-msix, blk-resize msix=1): blk_interrupt counts and sends the EOI. */
     .globl blk_queue_isr
 blk_queue_isr:

@@ -556,6 +556,8 @@ void guest_main(struct boot_info *bi)
         action_i8042();
     } else if (streq(action, "net")) {
         action_net(bi);
+    } else if (streq(action, "pcihp")) {
+        action_pcihp(bi);
     } else if (streq(action, "fwcfg")) {
         action_fwcfg();
     } else if (streq(action, "memmap")) {

@@ -56,6 +56,13 @@ int vpci_find(struct vpci_dev *d, u32 type)
         ids[n++] = transitional_id(type);
     if (!pci_find(PCI_VENDOR_VIRTIO, ids, n, &d->bdf))
         return 0;
+    return vpci_open(d, d->bdf);
+}
+
+int vpci_open(struct vpci_dev *d, u32 bdf)
+{
+    memset(d, 0, sizeof(*d));
+    d->bdf = bdf;
     d->device_id = pci_read16(d->bdf, 2);
     pci_write16(d->bdf, PCI_COMMAND, pci_read16(d->bdf, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     if (!(pci_read16(d->bdf, PCI_STATUS) & PCI_STATUS_CAP_LIST))

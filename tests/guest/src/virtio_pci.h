@@ -52,6 +52,9 @@ struct vpci_dev {
  * capabilities. Returns 1, or 0 (nothing printed) when there is none or it lacks a capability. */
 int vpci_find(struct vpci_dev *d, u32 type);
 
+/* The same for the virtio function at bdf (its BARs already assigned). */
+int vpci_open(struct vpci_dev *d, u32 bdf);
+
 /* Reset (waiting for status 0), ACKNOWLEDGE, DRIVER, reads the offered features, accepts offered & want
  * (VERSION_1 always), FEATURES_OK. Returns 1, or 0 when the device refuses (status FEATURES_OK clear). */
 int vpci_init(struct vpci_dev *d, u32 want_lo, u32 want_hi);

@@ -47,6 +47,8 @@ final class GuestVm implements AutoCloseable {
     private final List<Map<String, Object>> events = new ArrayList<>();
     private final List<Object> replies = new ArrayList<>();
     private QmpClient qmp;
+    /** How often awaitSerial looks at the serial lines while it reads QMP. */
+    private long serialPollMs = 20;
 
     private GuestVm(Process process, String program, Path stderr) {
         this.process = process;
@@ -287,21 +289,29 @@ final class GuestVm implements AutoCloseable {
         }
     }
 
+    /** Makes awaitSerial look at the serial lines every ms (latency measurements want 1). */
+    void pollSerialEvery(long ms) {
+        serialPollMs = ms;
+    }
+
     /** Waits for a serial line containing text; false on timeout or exit. */
     boolean awaitSerial(String text, long ms) throws IOException {
+        return awaitSerial(text, 1, ms);
+    }
+
+    /** Waits for the n-th serial line containing text; false on timeout or exit. */
+    boolean awaitSerial(String text, int n, long ms) throws IOException {
         long end = System.currentTimeMillis() + ms;
         while (System.currentTimeMillis() < end) {
-            for (String l : serial) {
-                if (l.contains(text)) {
-                    return true;
-                }
+            if (serial.stream().filter(l -> l.contains(text)).count() >= n) {
+                return true;
             }
             if (!process.isAlive()) {
                 reader.interrupt();
                 sleep(50);
-                return serial.stream().anyMatch(l -> l.contains(text));
+                return serial.stream().filter(l -> l.contains(text)).count() >= n;
             }
-            pump(20);
+            pump(serialPollMs);
         }
         return false;
     }
