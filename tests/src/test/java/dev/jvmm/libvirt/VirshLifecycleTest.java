@@ -190,7 +190,7 @@ class VirshLifecycleTest {
             try (PtyConsole c = d.startWithConsole(name, "pcihp: ready")) {
                 for (int round = 1; round <= 2; round++) {
                     seen.add(d.virsh.run("attach-device", name, xml.toString(), "--live").ok().strip());
-                    assertTrue(c.await(" up 1af4:", round, 30), vmm.label() + ": the guest saw no new function: "
+                    assertTrue(c.await(" up 0x1af4:", round, 30), vmm.label() + ": the guest saw no new function: "
                             + c.text());
                     String list = d.virsh.run("domblklist", name).ok();
                     assertTrue(list.contains("vdc"), vmm.label() + ": " + list);
