@@ -57,6 +57,8 @@ final class QmpCommands {
         QmpRunState.declare(s, m.lifecycle());
         QmpMachine.declare(s, m.info());
         QmpDevices.declare(s, m.chardevs(), server::monitorChardevs, m.pci(), m.rtc());
+        QmpChardev.declare(s, m.chardevs(), server::monitorChardevs);
+        QmpObjects.declare(s, m.objects());
         QmpBlock.declare(s, m.block());
         QmpBalloon.declare(s, m.balloon());
         QmpNet.declare(s, m.net());

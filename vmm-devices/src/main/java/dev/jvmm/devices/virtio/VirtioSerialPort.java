@@ -53,8 +53,21 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
     public static final DeviceClass SERIAL_PORT_CLASS = new DeviceClass(SERIAL_PORT, VirtioSerialPort::realize);
     public static final DeviceClass CONSOLE_CLASS = new DeviceClass(CONSOLE, VirtioSerialPort::realize);
 
-    /** A port as the machine holds it; its controller resets and closes it. */
-    record Realized(VirtioSerialPort port) implements DeviceInstance {
+    /**
+     * A port as the machine holds it; its controller resets it. Closing it (the port unplugged) gives its
+     * chardev back, which then takes no more input from the port and may be removed or used again.
+     */
+    record Realized(VirtioSerialPort port, Runnable releaseChardev) implements DeviceInstance {
+        @Override
+        public void close() {
+            Chardev c = port.chardev();
+            if (c != null) {
+                c.setReceiver(null);
+                c.setWritableHook(null);
+                c.setConnectionListener(null);
+                releaseChardev.run();
+            }
+        }
     }
 
     /**
@@ -95,7 +108,7 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
             ctx.chardevs().claim(chardevId, () -> port.console() || port.guestConnected());
         }
         where.node().setGetter("nr", () -> (long) port.nr());
-        return new Realized(port);
+        return new Realized(port, () -> ctx.chardevs().release(chardevId));
     }
 
     /** Host-to-guest bytes staged at most (the guest's buffers usually hold far less). */
