@@ -91,6 +91,14 @@ final class FakeMachine implements MachineControl, MachineInfo, VcpuControl {
         return this;
     }
 
+    /** query-iothreads' source; none unless a test gives one. */
+    volatile java.util.function.Supplier<List<dev.jvmm.core.objects.IoThread>> iothreads = List::of;
+
+    @Override
+    public List<dev.jvmm.core.objects.IoThread> iothreads() {
+        return iothreads.get();
+    }
+
     @Override
     public BlockControl block() {
         BlockGraph g = blockGraph;

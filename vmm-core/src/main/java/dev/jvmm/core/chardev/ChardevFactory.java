@@ -233,8 +233,7 @@ public final class ChardevFactory implements ChardevControl {
 
     /**
      * chardev-change: the new backend replaces the old under the same id. A chardev a frontend holds is
-     * refused as QEMU refuses a frontend without a backend-change handler; a new backend that cannot open
-     * leaves the old one in place.
+     * refused as QEMU refuses a frontend without a backend-change handler.
      */
     @Override
     public synchronized Optional<String> change(String id, Map<String, String> backend)
@@ -248,17 +247,11 @@ public final class ChardevFactory implements ChardevControl {
             closeGivenFd(backend);
             throw MachineCommandException.generic("Chardev user does not support chardev hotswap");
         }
-        // the old backend lets go first: a server on the same path binds again
+        // Without a frontend QEMU removes the old chardev and adds the new one as chardev-add does: a
+        // backend that cannot open leaves no chardev under the id, and the error reads as chardev-add's.
+        byId.remove(id);
         old.close();
-        Chardev c;
-        try {
-            c = openRuntime(id, backend, "");
-        } catch (MachineCommandException e) {
-            byId.remove(id);
-            throw e;
-        }
-        byId.put(id, c);
-        return ptyPath(c);
+        return add(id, backend);
     }
 
     private Chardev openRuntime(String id, Map<String, String> backend, String prefix)
