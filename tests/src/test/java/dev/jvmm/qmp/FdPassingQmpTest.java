@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -99,6 +100,26 @@ class FdPassingQmpTest {
                     + "{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}"),
             new Step("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"d3\"}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"query-fdsets\"}", "", "{\"return\": [{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}"),
+            // a listening socket passed with getfd serves a chardev added at run time; removed, its file goes
+            new Step("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"lfd\"}}", "listen", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"c7\",\"backend\":{\"type\":\"socket\","
+                    + "\"data\":{\"addr\":{\"type\":\"fd\",\"data\":{\"str\":\"lfd\"}}}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"c7\"}}", "", "{\"return\": {}}"),
+            // objects added while the machine runs: the machine's RAM backend is in use, an added one is not
+            new Step("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"memory-backend-ram\",\"id\":\"m0\","
+                    + "\"size\":1073741824}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/m0\",\"property\":\"size\"}}", "",
+                    "{\"return\": 1073741824}"),
+            new Step("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"pc.ram\"}}", "", "{\"error\": {\"class\": "
+                    + "\"GenericError\", \"desc\": \"object 'pc.ram' is in use, can not be deleted\"}}"),
+            new Step("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"m0\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/m0\",\"property\":\"size\"}}", "",
+                    "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device '/objects/m0' not found\"}}"),
+            new Step("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"iothread\",\"id\":\"io1\"}}", "",
+                    "{\"return\": {}}"),
+            new Step("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/io1\",\"property\":\"poll-max-ns\"}}",
+                    "", "{\"return\": 32768}"),
+            new Step("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"io1\"}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"quit\"}", "", "{\"return\": {}}"));
 
     /** Runs the conversation on a monitor socket; the replies with fd numbers as N. */
@@ -109,6 +130,8 @@ class FdPassingQmpTest {
         }
         int ro = FdClient.Sys.open(img.toString(), FdClient.O_CLOEXEC);
         int rw = FdClient.Sys.open(img.toString(), FdClient.O_RDWR | FdClient.O_CLOEXEC);
+        Path lsock = img.resolveSibling("l.sock");
+        int listen = QmpRuntimeResourcesSideBySideTest.listener(lsock);
         List<String> replies = new ArrayList<>();
         try (FdClient c = new FdClient(sock)) {
             assertTrue(c.reply().startsWith("{\"QMP\""));
@@ -116,6 +139,7 @@ class FdPassingQmpTest {
                 int[] fds = switch (s.fds()) {
                     case "ro" -> new int[] {ro};
                     case "rw" -> new int[] {rw};
+                    case "listen" -> new int[] {listen};
                     default -> new int[0];
                 };
                 replies.add(n(c.exec(s.command(), fds)));
@@ -123,8 +147,10 @@ class FdPassingQmpTest {
         } finally {
             UnixMessages.closeFd(ro);
             UnixMessages.closeFd(rw);
+            UnixMessages.closeFd(listen);
         }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS), "quit did not end the process");
+        assertFalse(Files.exists(lsock), "a removed chardev's listening socket file is gone");
         return replies;
     }
 

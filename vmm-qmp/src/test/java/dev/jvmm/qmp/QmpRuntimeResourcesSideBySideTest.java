@@ -226,7 +226,8 @@ class QmpRuntimeResourcesSideBySideTest {
         return true;
     }
 
-    private static int listener(Path path) throws Exception {
+    /** A UNIX socket bound at path and listening, as a descriptor number. */
+    static int listener(Path path) throws Exception {
         Files.deleteIfExists(path);
         int fd = FdClient.Sys.socket(FdClient.AF_UNIX, FdClient.SOCK_STREAM | FdClient.SOCK_CLOEXEC, 0);
         byte[] p = path.toString().getBytes(StandardCharsets.UTF_8);
