@@ -79,6 +79,10 @@ class QmpRuntimeResourcesSideBySideTest {
                 + extra + "}}";
     }
 
+    private static Step hmp(String line) {
+        return s(QmpNetSideBySideTest.hmp(line));
+    }
+
     private static String object(String args) {
         return "{\"execute\":\"object-add\",\"arguments\":{" + args + "}}";
     }
@@ -162,7 +166,32 @@ class QmpRuntimeResourcesSideBySideTest {
                 s("{\"execute\":\"object-del\"}"),
                 s("{\"execute\":\"query-iothreads\"}"),
                 s(object("\"qom-type\":\"iothread\",\"id\":\"io1\"")),
-                s("{\"execute\":\"query-iothreads\"}"));
+                s("{\"execute\":\"query-iothreads\"}"),
+                hmp("chardev-add null,id=h1"),
+                hmp("chardev-add null,id=h1"),
+                hmp("chardev-add null,id=compat_monitor0"),
+                hmp("chardev-add bogus,id=h2"),
+                hmp("chardev-add null"),
+                hmp("chardev-add null,id=1h"),
+                hmp("chardev-add"),
+                hmp("chardev-add pty,id=hp"),
+                hmp("chardev-change hp null"),
+                hmp("chardev-change nosuch null"),
+                hmp("chardev-change compat_monitor0 null"),
+                hmp("chardev-remove h1"),
+                hmp("chardev-remove h1"),
+                hmp("chardev-remove compat_monitor0"),
+                hmp("chardev-remove"),
+                hmp("object_add secret,id=h0,data=x"),
+                hmp("object_add secret,id=h0,data=x"),
+                hmp("object_add bogus,id=h1"),
+                hmp("object_add iothread,id=1x"),
+                hmp("object_add iothread,id=x,foo=1"),
+                hmp("object_add"),
+                hmp("object_del h0"),
+                hmp("object_del h0"),
+                hmp("object_del"),
+                s("{\"execute\":\"query-chardev\"}"));
     }
 
     /** Replies with what differs between runs made equal; the two lists sorted by name. */

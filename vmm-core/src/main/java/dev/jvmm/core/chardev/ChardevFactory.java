@@ -3,6 +3,7 @@ package dev.jvmm.core.chardev;
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.loop.IoLoop;
+import dev.jvmm.core.machine.ChardevAdded;
 import dev.jvmm.core.machine.ChardevControl;
 import dev.jvmm.core.machine.ChardevInfo;
 import dev.jvmm.core.machine.MachineCommandException;
@@ -44,6 +45,8 @@ public final class ChardevFactory implements ChardevControl {
     private final Map<String, Chardev> byId = new LinkedHashMap<>();
     private boolean stdioUsed;
 
+    /** Ids given by -chardev options, which QEMU keeps for the life of the process. */
+    private final Set<String> optionIds = new HashSet<>();
     /** Ids of chardevs that a frontend has taken. */
     private final Set<String> claimed = new HashSet<>();
     /** Frontends that report their own open state (virtio-serial ports), by chardev id. */
@@ -62,6 +65,24 @@ public final class ChardevFactory implements ChardevControl {
     /** Parses and opens one {@code -chardev} argument; errors carry "-chardev TEXT" as their option. */
     public synchronized Chardev fromChardevOption(String text) {
         String option = "-chardev " + text;
+        QemuOpts opts = parseOption(option, text);
+        String id = opts.get("id").orElseThrow();
+        if (byId.containsKey(id)) {
+            throw new OptionException(option, "Duplicate ID '" + id + "' for chardev");
+        }
+        Chardev c = open(option, opts.get("backend").orElseThrow(), id, opts);
+        byId.put(id, c);
+        optionIds.add(id);
+        return c;
+    }
+
+    @Override
+    public synchronized boolean optionHolds(String id) {
+        return optionIds.contains(id);
+    }
+
+    /** -chardev's text with id and backend checked, in QEMU's order. */
+    private static QemuOpts parseOption(String option, String text) {
         QemuOpts opts = QemuOpts.parse(option, text, "backend");
         String id = opts.get("id").orElse(null);
         if (id == null) {
@@ -77,12 +98,31 @@ public final class ChardevFactory implements ChardevControl {
         if (!isDriver(backend)) {
             throw new OptionException(option, "'" + backend + "' is not a valid char driver name");
         }
-        if (byId.containsKey(id)) {
-            throw new OptionException(option, "Duplicate ID '" + id + "' for chardev");
+        return opts;
+    }
+
+    /**
+     * HMP chardev-add: -chardev's text, its errors as QEMU's qemu_chr_new_from_opts gives them (a taken id is
+     * a duplicate child of /chardevs).
+     *
+     * @param taken ids in use besides this factory's (the monitors' chardevs)
+     */
+    @Override
+    public synchronized ChardevAdded addFromOption(String text, java.util.Collection<String> taken)
+            throws MachineCommandException {
+        try {
+            QemuOpts opts = parseOption("chardev-add", text);
+            String id = opts.get("id").orElseThrow();
+            if (byId.containsKey(id) || taken.contains(id)) {
+                throw MachineCommandException.generic("attempt to add duplicate property '" + id
+                        + "' to object (type 'container')");
+            }
+            Chardev c = open("chardev-add", opts.get("backend").orElseThrow(), id, opts);
+            byId.put(id, c);
+            return new ChardevAdded(id, ptyPath(c));
+        } catch (OptionException e) {
+            throw MachineCommandException.generic(e.getMessage());
         }
-        Chardev c = open(option, backend, id, opts);
-        byId.put(id, c);
-        return c;
     }
 
     /**

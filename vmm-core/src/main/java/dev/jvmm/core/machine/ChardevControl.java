@@ -25,6 +25,24 @@ public interface ChardevControl {
                 + "this machine");
     }
 
+    /**
+     * Whether a -chardev option holds the id: QEMU keeps those options, and HMP's chardev-add refuses the id
+     * while it parses its argument, before any chardev is looked at.
+     */
+    default boolean optionHolds(String id) {
+        return false;
+    }
+
+    /**
+     * HMP chardev-add: the backend as -chardev's text, with id= among its options.
+     *
+     * @param taken ids that chardevs outside this control (the monitors') hold
+     */
+    default ChardevAdded addFromOption(String text, java.util.Collection<String> taken)
+            throws MachineCommandException {
+        throw MachineCommandException.generic("chardevs cannot be added to this machine");
+    }
+
     /** chardev-remove: refused while a frontend (a device) uses the chardev. */
     default void remove(String id) throws MachineCommandException {
         throw MachineCommandException.generic("Chardev '" + id + "' not found");
