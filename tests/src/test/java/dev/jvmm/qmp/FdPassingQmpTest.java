@@ -105,6 +105,27 @@ class FdPassingQmpTest {
             new Step("{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"c7\",\"backend\":{\"type\":\"socket\","
                     + "\"data\":{\"addr\":{\"type\":\"fd\",\"data\":{\"str\":\"lfd\"}}}}}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"c7\"}}", "", "{\"return\": {}}"),
+            // a chardev added at run time backs a virtio-serial port added later; the port holds it until unplugged
+            new Step("{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"null\","
+                    + "\"data\":{}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtserialport\",\"chardev\":\"vsc\","
+                    + "\"id\":\"vp1\",\"name\":\"p1\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtserialport\",\"chardev\":\"vsc\","
+                    + "\"id\":\"vp2\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Property "
+                    + "'virtserialport.chardev' can't take value 'vsc': Device 'vsc' is in use\"}}"),
+            new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"isa-serial\",\"chardev\":\"vsc\","
+                    + "\"id\":\"s1\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Bus 'isa.0' does not "
+                    + "support hotplugging\"}}"),
+            new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"vsc\"}}", "", "{\"error\": {\"class\": "
+                    + "\"GenericError\", \"desc\": \"Chardev 'vsc' is busy\"}}"),
+            new Step("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vp1\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"query-status\"}", "", "{\"return\": {\"status\": \"running\", \"singlestep\": "
+                    + "false, \"running\": true}}"),
+            new Step("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vp1\"}}", "", "{\"error\": {\"class\": "
+                    + "\"DeviceNotFound\", \"desc\": \"Device 'vp1' not found\"}}"),
+            // QEMU lets the chardev go when the unplugged port is finalized, a moment after DEVICE_DELETED
+            new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"vsc\"}}", "until",
+                    "{\"return\": {}}"),
             // objects added while the machine runs: the machine's RAM backend is in use, an added one is not
             new Step("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"memory-backend-ram\",\"id\":\"m0\","
                     + "\"size\":1073741824}}", "", "{\"return\": {}}"),
@@ -142,7 +163,13 @@ class FdPassingQmpTest {
                     case "listen" -> new int[] {listen};
                     default -> new int[0];
                 };
-                replies.add(n(c.exec(s.command(), fds)));
+                String reply = n(c.exec(s.command(), fds));
+                // "until": the step is asked again, for a bounded while, until it gets its answer
+                for (int tries = 0; s.fds().equals("until") && !s.expected().equals(reply) && tries < 100; tries++) {
+                    Thread.sleep(20);
+                    reply = n(c.exec(s.command(), fds));
+                }
+                replies.add(reply);
             }
         } finally {
             UnixMessages.closeFd(ro);
@@ -160,8 +187,8 @@ class FdPassingQmpTest {
         Files.write(img, new byte[1 << 20]);
         List<String> expected = CONVERSATION.stream().map(Step::expected).toList();
         Path sock = dir.resolve("j.sock");
-        Process p = start(List.of("-S", "-append", "action=idle", "-qmp", "unix:" + sock + ",server=on,wait=off"),
-                "");
+        Process p = start(List.of("-S", "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-qmp",
+                "unix:" + sock + ",server=on,wait=off"), "");
         try {
             assertEquals(expected, converse(p, sock, img));
         } finally {
@@ -171,7 +198,8 @@ class FdPassingQmpTest {
         if (qemu != null) {
             Path qsock = dir.resolve("q.sock");
             Process q = new ProcessBuilder(qemu, "-enable-kvm", "-S", "-nodefaults", "-display", "none", "-kernel",
-                    kernel().toString(), "-append", "action=idle", "-qmp", "unix:" + qsock + ",server=on,wait=off")
+                    kernel().toString(), "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-qmp",
+                    "unix:" + qsock + ",server=on,wait=off")
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {
                 assertEquals(expected, converse(q, qsock, img), "QEMU 7.2 answers differently now");

@@ -6,11 +6,6 @@ import dev.jvmm.core.chardev.ChardevFactory;
 import dev.jvmm.core.fd.UnixMessages;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
-import dev.jvmm.core.machine.ChardevControl;
-import dev.jvmm.core.machine.LifecycleController;
-import dev.jvmm.core.machine.MachineControl;
-import dev.jvmm.core.machine.MachineInfo;
-import dev.jvmm.core.machine.ObjectControl;
 import dev.jvmm.core.objects.UserObjects;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -327,28 +322,9 @@ class QmpRuntimeResourcesSideBySideTest {
         try (IoLoop loop = new IoLoop()) {
             ChardevFactory chardevs = new ChardevFactory(() -> loop);
             chardevs.useFdSets(fake.lifecycle().fdSets());
-            MachineControl m = new MachineControl() {
-                @Override
-                public LifecycleController lifecycle() {
-                    return fake.lifecycle();
-                }
-
-                @Override
-                public MachineInfo info() {
-                    return fake.info();
-                }
-
-                @Override
-                public ChardevControl chardevs() {
-                    return chardevs;
-                }
-
-                @Override
-                public ObjectControl objects() {
-                    return objects;
-                }
-            };
-            QmpServer server = new QmpServer(m, loop);
+            fake.chardevControl = chardevs;
+            fake.objects = objects;
+            QmpServer server = new QmpServer(fake, loop);
             Path sock = dir.resolve("m.sock");
             server.listenUnix(sock, false);
             try {

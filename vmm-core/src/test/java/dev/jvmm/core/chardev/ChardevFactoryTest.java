@@ -140,6 +140,8 @@ class ChardevFactoryTest {
         f.release("n0");
         f.remove("n0");
         f.remove("p0");
+        assertTrue(Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.getName().equals("chardev-pty-p0") && t.isAlive()), "a removed pty's thread ends");
         assertEquals("Failed to add chardev 'r0': chardev: ringbuf is not supported by jvmm", assertThrows(
                 MachineCommandException.class, () -> f.add("r0", java.util.Map.of("backend", "ringbuf")))
                 .getMessage());

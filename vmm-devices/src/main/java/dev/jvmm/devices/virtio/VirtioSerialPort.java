@@ -54,12 +54,17 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
     public static final DeviceClass CONSOLE_CLASS = new DeviceClass(CONSOLE, VirtioSerialPort::realize);
 
     /**
-     * A port as the machine holds it; its controller resets it. Closing it (the port unplugged) gives its
-     * chardev back, which then takes no more input from the port and may be removed or used again.
+     * A port as the machine holds it; its controller resets it. Closing it (the port unplugged) takes it off
+     * the bus and gives its chardev back, which then hears nothing more from the port and may be removed or
+     * used again.
      */
     record Realized(VirtioSerialPort port, Runnable releaseChardev) implements DeviceInstance {
         @Override
         public void close() {
+            VirtioSerial bus = port.owner;
+            if (bus != null) {
+                bus.removePort(port);
+            }
             Chardev c = port.chardev();
             if (c != null) {
                 c.setReceiver(null);
