@@ -118,6 +118,15 @@ class FdPassingQmpTest {
                     + "support hotplugging\"}}"),
             new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"vsc\"}}", "", "{\"error\": {\"class\": "
                     + "\"GenericError\", \"desc\": \"Chardev 'vsc' is busy\"}}"),
+            // the port follows a new backend; one that cannot open leaves it as it was
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"file\","
+                    + "\"data\":{\"out\":\"/dev/null\"}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"file\","
+                    + "\"data\":{\"out\":\"/nonexistent/x\"}}}}", "", "{\"error\": {\"class\": \"GenericError\", "
+                    + "\"desc\": \"Could not open '/nonexistent/x': No such file or directory\"}}"),
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"dc\",\"backend\":{\"type\":\"null\","
+                    + "\"data\":{}}}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Chardev user does not "
+                    + "support chardev hotswap\"}}"),
             new Step("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vp1\"}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"query-status\"}", "", "{\"return\": {\"status\": \"running\", \"singlestep\": "
                     + "false, \"running\": true}}"),
@@ -187,7 +196,8 @@ class FdPassingQmpTest {
         Files.write(img, new byte[1 << 20]);
         List<String> expected = CONVERSATION.stream().map(Step::expected).toList();
         Path sock = dir.resolve("j.sock");
-        Process p = start(List.of("-S", "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-qmp",
+        Process p = start(List.of("-S", "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-chardev",
+                "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-qmp",
                 "unix:" + sock + ",server=on,wait=off"), "");
         try {
             assertEquals(expected, converse(p, sock, img));
@@ -198,7 +208,8 @@ class FdPassingQmpTest {
         if (qemu != null) {
             Path qsock = dir.resolve("q.sock");
             Process q = new ProcessBuilder(qemu, "-enable-kvm", "-S", "-nodefaults", "-display", "none", "-kernel",
-                    kernel().toString(), "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-qmp",
+                    kernel().toString(), "-append", "action=idle", "-device", "virtio-serial-pci,id=vs",
+                    "-chardev", "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-qmp",
                     "unix:" + qsock + ",server=on,wait=off")
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -49,6 +50,8 @@ public final class ChardevFactory implements ChardevControl {
     private final Set<String> optionIds = new HashSet<>();
     /** Ids of chardevs that a frontend has taken. */
     private final Set<String> claimed = new HashSet<>();
+    /** Frontends that take a new backend on chardev-change (virtio-serial ports), by chardev id. */
+    private final Map<String, Consumer<Chardev>> changeHandlers = new HashMap<>();
     /** Frontends that report their own open state (virtio-serial ports), by chardev id. */
     private final Map<String, BooleanSupplier> frontendOpen = new HashMap<>();
 
@@ -204,10 +207,23 @@ public final class ChardevFactory implements ChardevControl {
         return true;
     }
 
+    /**
+     * claim, for a frontend that follows chardev-change (QEMU's chr_be_change handler): change hands it the
+     * new backend, which it takes in place of the old one.
+     */
+    public synchronized boolean claim(String id, BooleanSupplier open, Consumer<Chardev> change) {
+        if (!claim(id, open)) {
+            return false;
+        }
+        changeHandlers.put(id, change);
+        return true;
+    }
+
     /** The frontend let the chardev go (its device was unplugged): chardev-remove may take it now. */
     public synchronized void release(String id) {
         claimed.remove(id);
         frontendOpen.remove(id);
+        changeHandlers.remove(id);
     }
 
     /** Whether a frontend has taken the chardev (query-chardev's frontend-open for most frontends). */
@@ -272,8 +288,9 @@ public final class ChardevFactory implements ChardevControl {
     }
 
     /**
-     * chardev-change: the new backend replaces the old under the same id. A chardev a frontend holds is
-     * refused as QEMU refuses a frontend without a backend-change handler.
+     * chardev-change: the new backend replaces the old under the same id. A frontend that claimed the chardev
+     * with a change handler takes the new backend; one without is refused, as QEMU refuses a frontend without
+     * chr_be_change.
      */
     @Override
     public synchronized Optional<String> change(String id, Map<String, String> backend)
@@ -284,8 +301,17 @@ public final class ChardevFactory implements ChardevControl {
             throw MachineCommandException.generic("Chardev '" + id + "' does not exist");
         }
         if (claimed.contains(id)) {
-            closeGivenFd(backend);
-            throw MachineCommandException.generic("Chardev user does not support chardev hotswap");
+            Consumer<Chardev> handler = changeHandlers.get(id);
+            if (handler == null) {
+                closeGivenFd(backend);
+                throw MachineCommandException.generic("Chardev user does not support chardev hotswap");
+            }
+            // the new backend opens before the old one goes: one that cannot open leaves the frontend as it was
+            Chardev c = openRuntime(id, backend, "");
+            handler.accept(c);
+            byId.put(id, c);
+            old.close();
+            return ptyPath(c);
         }
         // Without a frontend QEMU removes the old chardev and adds the new one as chardev-add does: a
         // backend that cannot open leaves no chardev under the id, and the error reads as chardev-add's.
