@@ -124,6 +124,8 @@ class FdPassingQmpTest {
             new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"file\","
                     + "\"data\":{\"out\":\"/nonexistent/x\"}}}}", "", "{\"error\": {\"class\": \"GenericError\", "
                     + "\"desc\": \"Could not open '/nonexistent/x': No such file or directory\"}}"),
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"sc\",\"backend\":{\"type\":\"file\","
+                    + "\"data\":{\"out\":\"/dev/null\"}}}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"dc\",\"backend\":{\"type\":\"null\","
                     + "\"data\":{}}}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Chardev user does not "
                     + "support chardev hotswap\"}}"),
@@ -197,7 +199,8 @@ class FdPassingQmpTest {
         List<String> expected = CONVERSATION.stream().map(Step::expected).toList();
         Path sock = dir.resolve("j.sock");
         Process p = start(List.of("-S", "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-chardev",
-                "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-qmp",
+                "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-chardev", "null,id=sc", "-device",
+                "isa-serial,chardev=sc", "-qmp",
                 "unix:" + sock + ",server=on,wait=off"), "");
         try {
             assertEquals(expected, converse(p, sock, img));
@@ -209,7 +212,8 @@ class FdPassingQmpTest {
             Path qsock = dir.resolve("q.sock");
             Process q = new ProcessBuilder(qemu, "-enable-kvm", "-S", "-nodefaults", "-display", "none", "-kernel",
                     kernel().toString(), "-append", "action=idle", "-device", "virtio-serial-pci,id=vs",
-                    "-chardev", "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-qmp",
+                    "-chardev", "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-chardev", "null,id=sc", "-device",
+                "isa-serial,chardev=sc", "-qmp",
                     "unix:" + qsock + ",server=on,wait=off")
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {

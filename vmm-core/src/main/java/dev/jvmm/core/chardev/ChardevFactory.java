@@ -208,15 +208,13 @@ public final class ChardevFactory implements ChardevControl {
     }
 
     /**
-     * claim, for a frontend that follows chardev-change (QEMU's chr_be_change handler): change hands it the
-     * new backend, which it takes in place of the old one.
+     * The frontend that claimed the chardev follows chardev-change (QEMU's chr_be_change handler): change
+     * hands it the new backend, which it takes in place of the old one.
      */
-    public synchronized boolean claim(String id, BooleanSupplier open, Consumer<Chardev> change) {
-        if (!claim(id, open)) {
-            return false;
+    public synchronized void onChange(String id, Consumer<Chardev> change) {
+        if (claimed.contains(id)) {
+            changeHandlers.put(id, change);
         }
-        changeHandlers.put(id, change);
-        return true;
     }
 
     /** The frontend let the chardev go (its device was unplugged): chardev-remove may take it now. */

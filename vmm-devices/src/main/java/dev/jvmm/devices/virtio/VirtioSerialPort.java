@@ -108,7 +108,8 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
         }
         if (chardev != null) {
             // query-chardev: a console's frontend is open, a serial port's follows the guest's PORT_OPEN
-            ctx.chardevs().claim(chardevId, () -> port.console() || port.guestConnected(), port::changeChardev);
+            ctx.chardevs().claim(chardevId, () -> port.console() || port.guestConnected());
+            ctx.chardevs().onChange(chardevId, port::changeChardev);
         }
         where.node().setGetter("nr", () -> (long) port.nr());
         return new Realized(port, () -> ctx.chardevs().release(chardevId));
