@@ -328,6 +328,11 @@ public final class ChardevFactory implements ChardevControl {
             closeGivenFd(backend);
             throw MachineCommandException.generic(prefix + "File descriptor '" + fdName + "' is not a socket");
         }
+        if (fdName != null && "off".equals(keys.get("server"))) {
+            closeGivenFd(backend);
+            throw MachineCommandException.generic(prefix + "chardev: socket: a passed connected socket (server "
+                    + "off) is not supported by jvmm; pass a listening socket");
+        }
         try {
             if (!isDriver(type)) {
                 throw new OptionException(null, "chardev: " + type + " is not supported by jvmm");

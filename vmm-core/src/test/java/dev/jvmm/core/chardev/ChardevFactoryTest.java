@@ -158,4 +158,17 @@ class ChardevFactoryTest {
         f.remove("s0");
         assertTrue(Files.notExists(sock));
     }
+
+    /** A passed descriptor jvmm cannot serve (a connected socket) is refused and closed. */
+    @Test
+    void passedDescriptorsJvmmCannotServe() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "Netty epoll transport unavailable");
+        io.netty.channel.unix.Socket sock = io.netty.channel.unix.Socket.newSocketDomain();
+        int fd = sock.intValue();
+        MachineCommandException e = assertThrows(MachineCommandException.class, () -> f.add("c0", java.util.Map.of(
+                "backend", "socket", "fd", Integer.toString(fd), ChardevFactory.FD_NAME, "cfd", "server", "off")));
+        assertEquals("Failed to add chardev 'c0': chardev: socket: a passed connected socket (server off) is not "
+                + "supported by jvmm; pass a listening socket", e.getMessage());
+        assertTrue(Files.notExists(Path.of("/proc/self/fd/" + fd)), "the descriptor is closed");
+    }
 }
