@@ -51,9 +51,15 @@ class VirtioSerialHotplugSideBySideTest {
                 d.resolve("q.sock"));
              SocketChannel host = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             host.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
+            // the guest greets the ports the host has open when it starts: the VMM must have taken the peer
+            for (int i = 0; i < 500 && vm.command("{\"execute\":\"query-chardev\"}").toString()
+                    .contains("disconnected:unix:" + d.resolve("s1.sock")); i++) {
+                Thread.sleep(10);
+            }
             vm.cont();
             // the guest greets on port 1 once its ports are up, then echoes there and watches the control queue
-            assertEquals("hello from port 1\n", read(host, "hello from port 1\n".length()));
+            assertEquals("hello from port 1\n", read(host, "hello from port 1\n".length()),
+                    () -> program + " greeted nothing; serial " + vm.serial() + "; stderr " + vm.stderrTail());
             qmp.add(vm.command("{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"c2\",\"backend\":{\"type\":"
                     + "\"socket\",\"data\":{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":\"" + d.resolve("c2.sock")
                     + "\"}}}}}}"));
