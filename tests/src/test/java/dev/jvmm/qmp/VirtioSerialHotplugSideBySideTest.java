@@ -47,8 +47,8 @@ class VirtioSerialHotplugSideBySideTest {
         List<String> extra = List.of("-chardev", "socket,id=s1,path=" + d.resolve("s1.sock") + ",server=on,wait=off",
                 "-device", "virtio-serial-pci,id=vs", "-device", "virtserialport,id=p1,chardev=s1,name=echo");
         List<Object> qmp = new ArrayList<>();
-        try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, "action=vserial echo=1 linger=500", extra),
-                d.resolve("q.sock"));
+        String append = "action=vserial echo=1 ctrlwait=100 linger=200";
+        try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, append, extra), d.resolve("q.sock"));
              SocketChannel host = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             host.connect(UnixDomainSocketAddress.of(d.resolve("s1.sock")));
             // the guest greets the ports the host has open when it starts: the VMM must have taken the peer
