@@ -114,8 +114,8 @@ class FdPassingQmpTest {
                     + "\"id\":\"vp2\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Property "
                     + "'virtserialport.chardev' can't take value 'vsc': Device 'vsc' is in use\"}}"),
             new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"isa-serial\",\"chardev\":\"vsc\","
-                    + "\"id\":\"s1\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Bus 'isa.0' does not "
-                    + "support hotplugging\"}}"),
+                    + "\"id\":\"s1\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Bus 'isa.0' "
+                    + "does not support hotplugging\"}}"),
             new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"vsc\"}}", "", "{\"error\": {\"class\": "
                     + "\"GenericError\", \"desc\": \"Chardev 'vsc' is busy\"}}"),
             // the port follows a new backend; one that cannot open leaves it as it was
@@ -127,8 +127,8 @@ class FdPassingQmpTest {
             new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"sc\",\"backend\":{\"type\":\"file\","
                     + "\"data\":{\"out\":\"/dev/null\"}}}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"dc\",\"backend\":{\"type\":\"null\","
-                    + "\"data\":{}}}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Chardev user does not "
-                    + "support chardev hotswap\"}}"),
+                    + "\"data\":{}}}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Chardev user "
+                    + "does not support chardev hotswap\"}}"),
             new Step("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vp1\"}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"query-status\"}", "", "{\"return\": {\"status\": \"running\", \"singlestep\": "
                     + "false, \"running\": true}}"),
