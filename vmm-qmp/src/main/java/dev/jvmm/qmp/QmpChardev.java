@@ -31,7 +31,8 @@ final class QmpChardev {
                 req("backend", backend)), ret, (a, session) -> {
                     String id = (String) a.get("id");
                     String prefix = "Failed to add chardev '" + id + "': ";
-                    if (isMonitor(monitors, id)) {
+                    // a taken id is refused before a passed descriptor is looked at, which then stays the client's
+                    if (isMonitor(monitors, id) || chardevs.list().stream().anyMatch(c -> c.label().equals(id))) {
                         throw MachineCommandException.generic("Chardev with id '" + id + "' already exists");
                     }
                     return reply(chardevs.add(id, options(backend(a), session, prefix)));

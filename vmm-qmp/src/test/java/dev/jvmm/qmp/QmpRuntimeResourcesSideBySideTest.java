@@ -105,6 +105,7 @@ class QmpRuntimeResourcesSideBySideTest {
                 s(add("c6", unixServer(d + "/no/dir.sock", ""))),
                 s(add("c6", unixServer(d + "/c6.sock", ""))),
                 new Step("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"lfd\"}}", "listen"),
+                s(add("c1", "{\"type\":\"socket\",\"data\":{\"addr\":{\"type\":\"fd\",\"data\":{\"str\":\"lfd\"}}}}")),
                 s(add("c7", "{\"type\":\"socket\",\"data\":{\"addr\":{\"type\":\"fd\",\"data\":{\"str\":\"lfd\"}},"
                         + "\"server\":true,\"wait\":false}}")),
                 s("{\"execute\":\"closefd\",\"arguments\":{\"fdname\":\"lfd\"}}"),
