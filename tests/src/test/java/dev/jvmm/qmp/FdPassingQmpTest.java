@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -99,6 +100,58 @@ class FdPassingQmpTest {
                     + "{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}"),
             new Step("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"d3\"}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"query-fdsets\"}", "", "{\"return\": [{\"fds\": [{\"fd\": N}], \"fdset-id\": 1}]}"),
+            // a listening socket passed with getfd serves a chardev added at run time; removed, its file goes
+            new Step("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"lfd\"}}", "listen", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"c7\",\"backend\":{\"type\":\"socket\","
+                    + "\"data\":{\"addr\":{\"type\":\"fd\",\"data\":{\"str\":\"lfd\"}}}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"c7\"}}", "", "{\"return\": {}}"),
+            // a chardev added at run time backs a virtio-serial port added later; the port holds it until unplugged
+            new Step("{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"null\","
+                    + "\"data\":{}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtserialport\",\"chardev\":\"vsc\","
+                    + "\"id\":\"vp1\",\"name\":\"p1\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtserialport\",\"chardev\":\"vsc\","
+                    + "\"id\":\"vp2\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Property "
+                    + "'virtserialport.chardev' can't take value 'vsc': Device 'vsc' is in use\"}}"),
+            new Step("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"isa-serial\",\"chardev\":\"vsc\","
+                    + "\"id\":\"s1\"}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Bus 'isa.0' "
+                    + "does not support hotplugging\"}}"),
+            new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"vsc\"}}", "", "{\"error\": {\"class\": "
+                    + "\"GenericError\", \"desc\": \"Chardev 'vsc' is busy\"}}"),
+            // the port follows a new backend; one that cannot open leaves it as it was
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"file\","
+                    + "\"data\":{\"out\":\"/dev/null\"}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"vsc\",\"backend\":{\"type\":\"file\","
+                    + "\"data\":{\"out\":\"/nonexistent/x\"}}}}", "", "{\"error\": {\"class\": \"GenericError\", "
+                    + "\"desc\": \"Could not open '/nonexistent/x': No such file or directory\"}}"),
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"sc\",\"backend\":{\"type\":\"file\","
+                    + "\"data\":{\"out\":\"/dev/null\"}}}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"chardev-change\",\"arguments\":{\"id\":\"dc\",\"backend\":{\"type\":\"null\","
+                    + "\"data\":{}}}}", "", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Chardev user "
+                    + "does not support chardev hotswap\"}}"),
+            new Step("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vp1\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"query-status\"}", "", "{\"return\": {\"status\": \"running\", \"singlestep\": "
+                    + "false, \"running\": true}}"),
+            new Step("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"vp1\"}}", "", "{\"error\": {\"class\": "
+                    + "\"DeviceNotFound\", \"desc\": \"Device 'vp1' not found\"}}"),
+            // QEMU lets the chardev go when the unplugged port is finalized, a moment after DEVICE_DELETED
+            new Step("{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"vsc\"}}", "until",
+                    "{\"return\": {}}"),
+            // objects added while the machine runs: the machine's RAM backend is in use, an added one is not
+            new Step("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"memory-backend-ram\",\"id\":\"m0\","
+                    + "\"size\":1073741824}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/m0\",\"property\":\"size\"}}", "",
+                    "{\"return\": 1073741824}"),
+            new Step("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"pc.ram\"}}", "", "{\"error\": {\"class\": "
+                    + "\"GenericError\", \"desc\": \"object 'pc.ram' is in use, can not be deleted\"}}"),
+            new Step("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"m0\"}}", "", "{\"return\": {}}"),
+            new Step("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/m0\",\"property\":\"size\"}}", "",
+                    "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device '/objects/m0' not found\"}}"),
+            new Step("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"iothread\",\"id\":\"io1\"}}", "",
+                    "{\"return\": {}}"),
+            new Step("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/io1\",\"property\":\"poll-max-ns\"}}",
+                    "", "{\"return\": 32768}"),
+            new Step("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"io1\"}}", "", "{\"return\": {}}"),
             new Step("{\"execute\":\"quit\"}", "", "{\"return\": {}}"));
 
     /** Runs the conversation on a monitor socket; the replies with fd numbers as N. */
@@ -109,6 +162,8 @@ class FdPassingQmpTest {
         }
         int ro = FdClient.Sys.open(img.toString(), FdClient.O_CLOEXEC);
         int rw = FdClient.Sys.open(img.toString(), FdClient.O_RDWR | FdClient.O_CLOEXEC);
+        Path lsock = img.resolveSibling("l.sock");
+        int listen = QmpRuntimeResourcesSideBySideTest.listener(lsock);
         List<String> replies = new ArrayList<>();
         try (FdClient c = new FdClient(sock)) {
             assertTrue(c.reply().startsWith("{\"QMP\""));
@@ -116,15 +171,24 @@ class FdPassingQmpTest {
                 int[] fds = switch (s.fds()) {
                     case "ro" -> new int[] {ro};
                     case "rw" -> new int[] {rw};
+                    case "listen" -> new int[] {listen};
                     default -> new int[0];
                 };
-                replies.add(n(c.exec(s.command(), fds)));
+                String reply = n(c.exec(s.command(), fds));
+                // "until": the step is asked again, for a bounded while, until it gets its answer
+                for (int tries = 0; s.fds().equals("until") && !s.expected().equals(reply) && tries < 100; tries++) {
+                    Thread.sleep(20);
+                    reply = n(c.exec(s.command(), fds));
+                }
+                replies.add(reply);
             }
         } finally {
             UnixMessages.closeFd(ro);
             UnixMessages.closeFd(rw);
+            UnixMessages.closeFd(listen);
         }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS), "quit did not end the process");
+        assertFalse(Files.exists(lsock), "a removed chardev's listening socket file is gone");
         return replies;
     }
 
@@ -134,8 +198,10 @@ class FdPassingQmpTest {
         Files.write(img, new byte[1 << 20]);
         List<String> expected = CONVERSATION.stream().map(Step::expected).toList();
         Path sock = dir.resolve("j.sock");
-        Process p = start(List.of("-S", "-append", "action=idle", "-qmp", "unix:" + sock + ",server=on,wait=off"),
-                "");
+        Process p = start(List.of("-S", "-append", "action=idle", "-device", "virtio-serial-pci,id=vs", "-chardev",
+                "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-chardev", "null,id=sc", "-device",
+                "isa-serial,chardev=sc", "-qmp",
+                "unix:" + sock + ",server=on,wait=off"), "");
         try {
             assertEquals(expected, converse(p, sock, img));
         } finally {
@@ -145,7 +211,10 @@ class FdPassingQmpTest {
         if (qemu != null) {
             Path qsock = dir.resolve("q.sock");
             Process q = new ProcessBuilder(qemu, "-enable-kvm", "-S", "-nodefaults", "-display", "none", "-kernel",
-                    kernel().toString(), "-append", "action=idle", "-qmp", "unix:" + qsock + ",server=on,wait=off")
+                    kernel().toString(), "-append", "action=idle", "-device", "virtio-serial-pci,id=vs",
+                    "-chardev", "null,id=dc", "-device", "isa-debugcon,chardev=dc", "-chardev", "null,id=sc", "-device",
+                "isa-serial,chardev=sc", "-qmp",
+                    "unix:" + qsock + ",server=on,wait=off")
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {
                 assertEquals(expected, converse(q, qsock, img), "QEMU 7.2 answers differently now");

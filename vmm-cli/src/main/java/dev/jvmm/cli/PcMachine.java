@@ -12,6 +12,7 @@ import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.ChardevControl;
+import dev.jvmm.core.machine.ObjectControl;
 import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
@@ -141,6 +142,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         MemoryBackend backend = userBackend
                 ? host.objects().memoryBackend(host.memoryBackend().get()).orElseThrow()
                 : host.objects().addDefaultRam(config.ramBytes(), pc.memMerge(), pc.dumpGuestCore());
+        host.objects().markInUse(backend.id());
         try {
             this.memory = backend.map(layout.ramRanges());
         } catch (IllegalStateException e) {
@@ -490,6 +492,11 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     @Override
     public QomControl qom() {
         return devices.qom();
+    }
+
+    @Override
+    public ObjectControl objects() {
+        return config.host().objects();
     }
 
     @Override

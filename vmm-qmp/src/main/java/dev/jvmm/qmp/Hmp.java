@@ -17,12 +17,15 @@ final class Hmp {
     private final MachineInfo info;
     private final BalloonControl balloon;
     private final NetControl net;
+    private final HmpRuntime runtime;
 
-    Hmp(LifecycleController lifecycle, MachineInfo info, BalloonControl balloon, NetControl net) {
+    Hmp(LifecycleController lifecycle, MachineInfo info, BalloonControl balloon, NetControl net,
+            HmpRuntime runtime) {
         this.lifecycle = lifecycle;
         this.info = info;
         this.balloon = balloon;
         this.net = net;
+        this.runtime = runtime;
     }
 
     String execute(String line, Object cpuIndex) throws QmpError {
@@ -34,6 +37,9 @@ final class Hmp {
             return balloon(cmd.substring("balloon".length()).trim());
         }
         String[] words = cmd.split(" ");
+        if (HmpRuntime.handles(words[0])) {
+            return crlf(runtime.execute(words[0], cmd.substring(words[0].length()).trim()));
+        }
         switch (words[0]) {
             case "hostfwd_add", "hostfwd_remove", "netdev_add", "netdev_del", "set_link" -> {
                 return crlf(network(words));

@@ -57,6 +57,8 @@ final class QmpCommands {
         QmpRunState.declare(s, m.lifecycle());
         QmpMachine.declare(s, m.info());
         QmpDevices.declare(s, m.chardevs(), server::monitorChardevs, m.pci(), m.rtc());
+        QmpChardev.declare(s, m.chardevs(), server::monitorChardevs);
+        QmpObjects.declare(s, m.objects());
         QmpBlock.declare(s, m.block());
         QmpBalloon.declare(s, m.balloon());
         QmpNet.declare(s, m.net());
@@ -68,7 +70,8 @@ final class QmpCommands {
         QmpFds.declare(s, m.fdSets());
         QmpCommandLine.declare(s, m.commandLineOptions());
 
-        Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon(), m.net());
+        Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon(), m.net(),
+                new HmpRuntime(m.chardevs(), m.objects(), server::monitorChardevs));
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",
                 req("command-line", QType.STR), opt("cpu-index", QType.INT)), QType.STR,
                 a -> hmp.execute((String) a.get("command-line"), a.get("cpu-index")));

@@ -91,6 +91,14 @@ final class FakeMachine implements MachineControl, MachineInfo, VcpuControl {
         return this;
     }
 
+    /** query-iothreads' source; none unless a test gives one. */
+    volatile java.util.function.Supplier<List<dev.jvmm.core.objects.IoThread>> iothreads = List::of;
+
+    @Override
+    public List<dev.jvmm.core.objects.IoThread> iothreads() {
+        return iothreads.get();
+    }
+
     @Override
     public BlockControl block() {
         BlockGraph g = blockGraph;
@@ -99,7 +107,17 @@ final class FakeMachine implements MachineControl, MachineInfo, VcpuControl {
 
     @Override
     public ChardevControl chardevs() {
-        return () -> chardevs;
+        ChardevControl real = chardevControl;
+        return real != null ? real : () -> chardevs;
+    }
+
+    /** A real chardev factory, when a test gives one; else query-chardev lists {@link #chardevs}. */
+    volatile ChardevControl chardevControl;
+    volatile dev.jvmm.core.machine.ObjectControl objects = dev.jvmm.core.machine.ObjectControl.NONE;
+
+    @Override
+    public dev.jvmm.core.machine.ObjectControl objects() {
+        return objects;
     }
 
     @Override

@@ -49,8 +49,8 @@ public final class SocketChardev extends AbstractChardev {
             new io.netty.channel.WriteBufferWaterMark(256 * 1024, 1024 * 1024);
     /** The socket's path; for an inherited socket, the address it was bound to (null if unnamed). */
     private Path path;
-    /** An inherited listening socket (fd=): its file belongs to whoever bound it and stays on close. */
-    private boolean inherited;
+    /** An inherited listening socket (fd=) bound to no path this process can find: no file to remove. */
+    private boolean unnamed;
     private final boolean serverMode;
     private final int reconnectSeconds;
     private final EventLoop loop;
@@ -106,8 +106,9 @@ public final class SocketChardev extends AbstractChardev {
     public static SocketChardev serverFd(String id, int fd, boolean wait, IoLoop ioLoop)
             throws IOException, InterruptedException {
         SocketChardev c = new SocketChardev(id, null, true, 0, ioLoop);
-        c.inherited = true;
-        c.path = dev.jvmm.core.os.UnixSockets.boundPath(fd).orElse(Path.of("fd=" + fd));
+        java.util.Optional<Path> bound = dev.jvmm.core.os.UnixSockets.boundPath(fd);
+        c.unnamed = bound.isEmpty();
+        c.path = bound.orElse(Path.of("fd=" + fd));
         try {
             // The parent's socket is blocking: a blocking accept() would stall the whole I/O loop.
             dev.jvmm.core.os.LibC.setNonBlocking(fd);
@@ -433,8 +434,9 @@ public final class SocketChardev extends AbstractChardev {
         if (listener != null) {
             listener.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
             try {
-                if (!inherited) {
-                    Files.deleteIfExists(path); // QEMU removes its socket file on close
+                // QEMU removes a listener's socket file on close, an inherited one's too (socket_listen_cleanup)
+                if (!unnamed) {
+                    Files.deleteIfExists(path);
                 }
             } catch (IOException e) {
                 // left behind; the next server start replaces it

@@ -24,9 +24,9 @@ public interface MachineControl {
         return BlockControl.NONE;
     }
 
-    /** The machine's chardevs for query-chardev. */
+    /** The machine's chardevs: query-chardev, chardev-add, chardev-remove, chardev-change. */
     default ChardevControl chardevs() {
-        return java.util.List::of;
+        return ChardevControl.NONE;
     }
 
     default BalloonControl balloon() {
@@ -36,6 +36,11 @@ public interface MachineControl {
     /** The network: netdevs, NICs' links and filters, hubs; a machine without one answers as QEMU's empty list. */
     default NetControl net() {
         return NetControl.NONE;
+    }
+
+    /** object-add and object-del. */
+    default ObjectControl objects() {
+        return ObjectControl.NONE;
     }
 
     /** device_add, device_del and the guest's ACPI hotplug reports. */

@@ -85,7 +85,8 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
             o.size("hugetlbsize");
         }
         if (size == 0) {
-            throw new OptionException(null, "can't create backend with size 0");
+            // the size property's setter refuses it before the backend is completed
+            throw new OptionException(null, "property 'size' of " + o.type() + " doesn't take value '0'");
         }
         if (nodes != null && policy.equals("default")) {
             throw new OptionException(null, "host-nodes must be empty for policy default, or you should explicitly"

@@ -71,6 +71,26 @@ public record ObjectOptions(String option, String type, String id, Map<String, S
         return new ObjectOptions(option, type, id, all);
     }
 
+    /**
+     * object-add's arguments, already checked against the QMP schema (members and their JSON types): only the
+     * checks the schema cannot make are left, with the texts QEMU's QMP visitor gives.
+     */
+    public static ObjectOptions of(String type, String id, Map<String, String> values) {
+        String option = "object-add";
+        if (!UserObjects.TYPES.containsKey(type)) {
+            throw new OptionException(option, "Parameter 'qom-type' does not accept value '" + type + "'");
+        }
+        if (!id.matches("[A-Za-z][A-Za-z0-9_.-]*")) {
+            throw new OptionException(option, "Parameter 'id' expects an identifier");
+        }
+        for (String k : values.keySet()) {
+            if (!UserObjects.TYPES.get(type).contains(k)) {
+                throw new OptionException(option, "Parameter '" + k + "' is unexpected");
+            }
+        }
+        return new ObjectOptions(option, type, id, values);
+    }
+
     public String get(String key, String fallback) {
         return values.getOrDefault(key, fallback);
     }

@@ -11,6 +11,15 @@ public final class UnixSockets {
     private UnixSockets() {
     }
 
+    /** Whether a descriptor of this process is a socket (QEMU's check before it takes one as a chardev's). */
+    public static boolean isSocket(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString().startsWith("socket:[");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /**
      * The path a socket descriptor of this process is bound to, from its inode in /proc/net/unix (the kernel's
      * table of UNIX sockets, whose last column is the bound path); empty for an unnamed socket.

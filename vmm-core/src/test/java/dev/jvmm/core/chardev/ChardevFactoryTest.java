@@ -2,6 +2,7 @@ package dev.jvmm.core.chardev;
 
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.loop.IoLoop;
+import dev.jvmm.core.machine.MachineCommandException;
 import io.netty.channel.epoll.Epoll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -124,5 +125,50 @@ class ChardevFactoryTest {
         assertTrue(Files.exists(sock));
         Chardev d = f.fromChardevOption("socket,id=s1,path=" + dir.resolve("b.sock") + ",server=on,wait=off");
         assertEquals("s1", d.id());
+    }
+
+    /** chardev-add and chardev-remove: a frontend's chardev is busy until the frontend lets it go. */
+    @Test
+    void runtimeAddRemoveAndFrontends() throws Exception {
+        assertEquals(Optional.empty(), f.add("n0", java.util.Map.of("backend", "null")));
+        assertTrue(f.add("p0", java.util.Map.of("backend", "pty")).orElseThrow().startsWith("/dev/pts/"));
+        assertTrue(f.claim("n0"));
+        assertEquals("Chardev 'n0' is busy", assertThrows(MachineCommandException.class, () -> f.remove("n0"))
+                .getMessage());
+        assertEquals("Chardev user does not support chardev hotswap", assertThrows(MachineCommandException.class,
+                () -> f.change("n0", java.util.Map.of("backend", "null"))).getMessage());
+        f.release("n0");
+        f.remove("n0");
+        f.remove("p0");
+        assertTrue(Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.getName().equals("chardev-pty-p0") && t.isAlive()), "a removed pty's thread ends");
+        assertEquals("Failed to add chardev 'r0': chardev: ringbuf is not supported by jvmm", assertThrows(
+                MachineCommandException.class, () -> f.add("r0", java.util.Map.of("backend", "ringbuf")))
+                .getMessage());
+        assertTrue(f.all().isEmpty());
+    }
+
+    /** A removed server's socket file goes with it. */
+    @Test
+    void runtimeSocketServerRemoved() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "Netty epoll transport unavailable");
+        Path sock = dir.resolve("rt.sock");
+        f.add("s0", java.util.Map.of("backend", "socket", "path", sock.toString(), "server", "on", "wait", "off"));
+        assertTrue(Files.exists(sock));
+        f.remove("s0");
+        assertTrue(Files.notExists(sock));
+    }
+
+    /** A passed descriptor jvmm cannot serve (a connected socket) is refused and closed. */
+    @Test
+    void passedDescriptorsJvmmCannotServe() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "Netty epoll transport unavailable");
+        io.netty.channel.unix.Socket sock = io.netty.channel.unix.Socket.newSocketDomain();
+        int fd = sock.intValue();
+        MachineCommandException e = assertThrows(MachineCommandException.class, () -> f.add("c0", java.util.Map.of(
+                "backend", "socket", "fd", Integer.toString(fd), ChardevFactory.FD_NAME, "cfd", "server", "off")));
+        assertEquals("Failed to add chardev 'c0': chardev: socket: a passed connected socket (server off) is not "
+                + "supported by jvmm; pass a listening socket", e.getMessage());
+        assertTrue(Files.notExists(Path.of("/proc/self/fd/" + fd)), "the descriptor is closed");
     }
 }

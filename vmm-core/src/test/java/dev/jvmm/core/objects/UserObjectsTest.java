@@ -137,4 +137,40 @@ class UserObjectsTest {
             o.close();
         }
     }
+
+    /** object-add and object-del at run time: /objects follows, a backend in use stays, iothreads start. */
+    @Test
+    void runtimeAddAndDelete() throws Exception {
+        UserObjects o = create("iothread,id=io0");
+        try {
+            QomTree tree = new QomTree();
+            var objects = tree.root().addChild("objects", "container");
+            o.addDefaultRam(1 << 20, true, true);
+            o.describe(objects);
+            o.start();
+            o.add("memory-backend-ram", "m0", java.util.Map.of("size", "1073741824"));
+            assertTrue(objects.child("m0").isPresent(), "a runtime object gets its node");
+            o.add("iothread", "io1", java.util.Map.of());
+            assertTrue(o.iothreads().get(1).threadId() > 0, "an iothread added while running starts");
+            assertEquals("attempt to add duplicate property 'io0' to object (type 'container')", assertThrows(
+                    dev.jvmm.core.machine.MachineCommandException.class,
+                    () -> o.add("iothread", "io0", java.util.Map.of())).getMessage());
+            assertEquals("Parameter 'size' is missing", assertThrows(
+                    dev.jvmm.core.machine.MachineCommandException.class,
+                    () -> o.add("memory-backend-ram", "m1", java.util.Map.of())).getMessage());
+            assertEquals("object 'pc.ram' is in use, can not be deleted", assertThrows(
+                    dev.jvmm.core.machine.MachineCommandException.class, () -> o.delete("pc.ram")).getMessage());
+            o.markInUse("m0");
+            assertThrows(dev.jvmm.core.machine.MachineCommandException.class, () -> o.delete("m0"));
+            o.release("m0");
+            o.delete("m0");
+            o.delete("io1");
+            assertTrue(objects.child("m0").isEmpty() && objects.child("io1").isEmpty(), "deleted objects' nodes go");
+            assertEquals(List.of("io0"), o.iothreads().stream().map(IoThread::id).toList());
+            assertEquals("object 'm0' not found", assertThrows(dev.jvmm.core.machine.MachineCommandException.class,
+                    () -> o.delete("m0")).getMessage());
+        } finally {
+            o.close();
+        }
+    }
 }

@@ -96,6 +96,9 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
             uart.close();
             throw new PropertyException("isa-serial: " + e.getMessage());
         }
+        if (id != null) {
+            ctx.chardevs().onChange(id, uart::changeChardev);
+        }
         ctx.describeIsa(AcpiIsaDevice.serial((int) index, (int) iobase, (int) irq));
         // qom-get reads the values realize settled, as QEMU's properties do after serial_isa_realizefn
         where.node().addConstant("index", "uint32", index);
@@ -183,7 +186,8 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
 
     private final int base;
     private final IrqLine irq;
-    private final Chardev chardev;
+    /** The backend; chardev-change replaces it while the machine runs. */
+    private volatile Chardev chardev;
     private final ScheduledExecutorService timers;
     private final boolean ownsTimers;
     private final byte[] txByte = new byte[1];
@@ -259,6 +263,19 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
 
     public Chardev chardev() {
         return chardev;
+    }
+
+    /**
+     * chardev-change (QEMU's serial_be_change): the port takes the new backend; its registers and line
+     * settings stay. Called without the monitor held, as the receiver's input-ready hook needs.
+     */
+    public void changeChardev(Chardev next) {
+        Chardev old = chardev;
+        if (old != null) {
+            old.setReceiver(null);
+        }
+        chardev = next;
+        next.setReceiver(this);
     }
 
     /** Machine reset: registers to power-on values, FIFO emptied. */
@@ -488,9 +505,12 @@ public final class Uart16550 implements IoHandler, FlowControlledReceiver, Savea
         updateIrq();
         if ((mcr & MCR_LOOP) != 0) {
             receiveByte(val);
-        } else if (chardev != null) {
-            txByte[0] = (byte) val;
-            chardev.write(txByte, 0, 1);
+        } else {
+            Chardev c = chardev;
+            if (c != null) {
+                txByte[0] = (byte) val;
+                c.write(txByte, 0, 1);
+            }
         }
         // The host side takes the byte at once, so the transmitter is empty again.
         lsr |= LSR_THRE | LSR_TEMT;

@@ -208,7 +208,37 @@ public final class VirtioSerial implements VirtioDevice {
         byNr[nr] = p;
         ports.add(p);
         p.attach(this);
+        VirtioHost h = host;
+        if (h != null) {
+            // a port plugged while the driver runs is announced to it (sent only once DRIVER_OK is set)
+            int added = nr;
+            h.execute(() -> sendControl(added, VIRTIO_CONSOLE_DEVICE_ADD, 1, null));
+        }
         return p;
+    }
+
+    /**
+     * Takes an unplugged port off the bus (QEMU's remove_port): its number is free again; on the device
+     * thread the guest output it holds is given back unread and the driver hears DEVICE_REMOVE.
+     */
+    synchronized void removePort(VirtioSerialPort p) {
+        if (!ports.remove(p)) {
+            return;
+        }
+        byNr[p.nr()] = null;
+        VirtioHost h = host;
+        if (h != null) {
+            h.execute(() -> {
+                VirtQueue q = p.heldTxQueue;
+                if (q != null && !p.heldTx.isEmpty()) {
+                    while (!p.heldTx.isEmpty()) {
+                        q.push(p.heldTx.poll().head(), 0);
+                    }
+                    h.notifyUsed(q);
+                }
+                sendControl(p.nr(), VIRTIO_CONSOLE_DEVICE_REMOVE, 1, null);
+            });
+        }
     }
 
     /** QEMU's find_free_port_id: port 0 stays reserved; the bitmap spans whole 32-port words. */

@@ -83,6 +83,7 @@ public final class VirtioSerialPci {
         QomNode backend = VirtioTypes.addBackend(where, p);
         Bus bus = where.model().addBus(backend, busName, VirtioSerial.BUS.name(), dev);
         bus.node().addLink("hotplug-handler", "hotplug-handler", backend::path);
+        where.model().setBusHotplugHandler(busName, new VirtioSerialHotplug(where.model()), backend.path());
         // the PCI bus resets the function; its section is the transport's, the device's own state inside
         return new Realized<>(f, () -> { }, f::close);
     }

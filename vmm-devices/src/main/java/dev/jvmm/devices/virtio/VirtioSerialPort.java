@@ -53,8 +53,24 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
     public static final DeviceClass SERIAL_PORT_CLASS = new DeviceClass(SERIAL_PORT, VirtioSerialPort::realize);
     public static final DeviceClass CONSOLE_CLASS = new DeviceClass(CONSOLE, VirtioSerialPort::realize);
 
-    /** A port as the machine holds it; its controller resets and closes it. */
-    record Realized(VirtioSerialPort port) implements DeviceInstance {
+    /**
+     * A port as the machine holds it; its controller resets it. Closing it (the port unplugged) takes it off
+     * the bus and gives its chardev back, which then hears nothing more from the port and may be removed or
+     * used again.
+     */
+    record Realized(VirtioSerialPort port, Runnable releaseChardev) implements DeviceInstance {
+        @Override
+        public void close() {
+            VirtioSerial bus = port.owner;
+            if (bus != null) {
+                bus.removePort(port);
+            }
+            Chardev c = port.chardev();
+            if (c != null) {
+                unwire(c);
+                releaseChardev.run();
+            }
+        }
     }
 
     /**
@@ -93,9 +109,10 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
         if (chardev != null) {
             // query-chardev: a console's frontend is open, a serial port's follows the guest's PORT_OPEN
             ctx.chardevs().claim(chardevId, () -> port.console() || port.guestConnected());
+            ctx.chardevs().onChange(chardevId, port::changeChardev);
         }
         where.node().setGetter("nr", () -> (long) port.nr());
-        return new Realized(port);
+        return new Realized(port, () -> ctx.chardevs().release(chardevId));
     }
 
     /** Host-to-guest bytes staged at most (the guest's buffers usually hold far less). */
@@ -105,7 +122,8 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
     private final int nr;
     private final String name;
     private final boolean console;
-    private final Chardev chardev;
+    /** The backend; chardev-change replaces it while the port runs. */
+    private volatile Chardev chardev;
     private VirtioSerial owner;
 
     volatile boolean guestConnected;
@@ -184,13 +202,38 @@ public final class VirtioSerialPort implements FlowControlledReceiver {
         if (chardev == null) {
             return;
         }
+        hostConnected = console || chardev.isConnected();
+        wire(chardev);
+    }
+
+    private void wire(Chardev c) {
+        VirtioSerial bus = owner;
         if (!console) {
             // serial ports follow the chardev's peer; consoles are open whenever they have a backend
-            chardev.setConnectionListener(c -> owner.hostConnectionChanged(this, c));
+            c.setConnectionListener(open -> bus.hostConnectionChanged(this, open));
         }
-        chardev.setWritableHook(() -> owner.txWritable(this));
-        hostConnected = console || chardev.isConnected();
-        chardev.setReceiver(this);
+        c.setWritableHook(() -> bus.txWritable(this));
+        c.setReceiver(this);
+    }
+
+    /** Detaches the chardev from this port: it hears nothing more from it. */
+    private static void unwire(Chardev c) {
+        c.setReceiver(null);
+        c.setWritableHook(null);
+        c.setConnectionListener(null);
+    }
+
+    /**
+     * chardev-change (QEMU's virtconsole chr_be_change): the port takes the new backend under the same id; a
+     * serial port's host side then follows the new backend's peer, which the guest hears as PORT_OPEN.
+     */
+    void changeChardev(Chardev next) {
+        unwire(chardev);
+        chardev = next;
+        wire(next);
+        if (!console) {
+            owner.hostConnectionChanged(this, next.isConnected());
+        }
     }
 
     // ---- FlowControlledReceiver (backend thread)

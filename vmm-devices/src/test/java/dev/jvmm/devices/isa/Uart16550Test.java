@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class Uart16550Test {
@@ -87,6 +88,21 @@ class Uart16550Test {
         }
         assertEquals("hello, world\n", chr.out.toString());
         assertEquals(0x60, rd(Uart16550.LSR) & 0x60);
+    }
+
+    /** chardev-change: output goes to the new backend, the old one hears nothing more, registers stay. */
+    @Test
+    void changedChardevTakesOverOutputAndInput() {
+        wr(Uart16550.SCR, 0x5a);
+        wr(Uart16550.THR, 'a');
+        CaptureChardev next = new CaptureChardev();
+        uart.changeChardev(next);
+        wr(Uart16550.THR, 'b');
+        assertEquals("a", chr.out.toString());
+        assertEquals("b", next.out.toString());
+        assertEquals(null, chr.receiver);
+        assertSame(uart, next.receiver);
+        assertEquals(0x5a, rd(Uart16550.SCR));
     }
 
     @Test
