@@ -201,8 +201,13 @@ public final class DeviceModel {
                     + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
         }
         if (id != null && peripheral.child(id).isPresent()) {
-            throw new PropertyException("Duplicate ID '" + id + "' for device");
+            // -device's QemuOpts refuse the id first; device_add reaches QEMU's qdev_set_id
+            throw new PropertyException(machineReady ? "Duplicate device ID '" + id + "'"
+                    : "Duplicate ID '" + id + "' for device");
         }
+        // QEMU names an anonymous device when it registers the id, before its properties and realize: a
+        // device_add that fails from there on still uses up its number
+        String anonName = id == null ? "device[" + anonymous++ + "]" : null;
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
         for (Map.Entry<String, Object> e : args.entrySet()) {
             if (json) {
@@ -221,7 +226,7 @@ public final class DeviceModel {
             handler.prePlug(t, props, hot);
         }
         QomNode node = id != null ? peripheral.addChild(id, t.name())
-                : peripheralAnon.addChild("device[" + anonymous++ + "]", t.name());
+                : peripheralAnon.addChild(anonName, t.name());
         Device d = realize(cls, props, id, node, bus, hot);
         if (handler != null) {
             try {
