@@ -5,7 +5,8 @@
  * insert event it reads the CPU's APIC id, starts it with INIT-SIPI-SIPI (the AP counts itself in ap_count
  * and halts), reports _OST (insert, success) and clears the event; for a remove event it refuses the first
  * K requests (_OST eject, failure) and ejects the others (_OST eject in progress, the eject bit, then _OST
- * eject success on the now empty slot). The halted AP is already stopped when it is ejected.
+ * eject success on the now empty slot). The halted AP is already stopped when it is ejected. Then it says
+ * "cpuhp: done" and halts for good.
  */
 #include "guest.h"
 
@@ -146,6 +147,8 @@ void action_cpuhp(const char *cmdline)
             handled++;
         }
     }
+    /* idle, so the monitor can still look at the machine, until it is told to quit */
     putln("cpuhp: done");
-    run_checks();
+    for (;;)
+        __asm__ volatile("cli; hlt");
 }

@@ -1,0 +1,131 @@
+package dev.jvmm.qmp;
+
+import dev.jvmm.tests.BothHalves;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * CPU hotplug under QEMU 7.2 and jvmm, one boot each with the same guest and QMP script: the tiny guest
+ * (action=cpuhp refuse=1) plays the OS's ACPI code over the modern CPU hotplug block (GPE bit 2, insert and
+ * remove events, the APIC id, INIT-SIPI-SIPI, _OST, eject). The script plugs CPU c1 with device_add, lets the
+ * guest refuse the first device_del and eject on the second, then plugs an anonymous CPU in another slot;
+ * the queries (query-cpus-fast without host thread ids, query-hotpluggable-cpus, query-acpi-ospm-status),
+ * the events with their data (ACPI_DEVICE_OST, DEVICE_DELETED for the local APIC then the CPU), the guest's
+ * output and the exit status (after quit) must be the same. QEMU 7.2 cannot plug a CPU again into a slot it ejected one
+ * from on a kernel that refuses KVM_SET_CPUID2 after KVM_RUN (it exits), so the script does not do that.
+ */
+class CpuHotplugSideBySideTest {
+    private static final long STEP_TIMEOUT_MS = 60_000;
+    private static final String APPEND = "action=cpuhp refuse=1";
+
+    @TempDir
+    Path dir;
+
+    /** What a run left: the replies and waits in order, the events, the guest's output and the exit status. */
+    record Run(List<Object> steps, List<String> events, List<String> serial, int status) {
+    }
+
+    @Test
+    void hotplugMatchesQemu() throws Exception {
+        Path kernel = GuestVm.assumeReady();
+        BothHalves.Results<Run, Run> r = BothHalves.run(
+                () -> run(GuestVm.QEMU, kernel, dir.resolve("q.sock")),
+                () -> run(GuestVm.jvmm(), kernel, dir.resolve("j.sock")));
+        Run q = r.qemu();
+        Run j = r.jvmm();
+        assertEquals(q.serial(), j.serial(), "guest output");
+        assertEquals(q.steps(), j.steps(), "replies");
+        assertEquals(q.events(), j.events(), "events");
+        assertEquals(q.status(), j.status(), "exit status");
+    }
+
+    private static Run run(String program, Path kernel, Path sock) throws Exception {
+        List<Object> steps = new ArrayList<>();
+        List<String> extra = List.of("-smp", "1,maxcpus=3");
+        try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, APPEND, extra), sock)) {
+            vm.cont();
+            check(vm, program, vm.awaitSerial("cpuhp: ready", STEP_TIMEOUT_MS), "the guest did not get ready");
+            Object slots = reply(vm, program, "{\"execute\":\"query-hotpluggable-cpus\"}");
+            steps.add(slots);
+            String type = cpuType(slots);
+            steps.add(reply(vm, program, deviceAdd(type, 1, "\"id\":\"c1\",")));
+            steps.add("inserted " + vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS));
+            queries(vm, program, steps);
+            steps.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
+            steps.add("refused " + vm.awaitEvent("ACPI_DEVICE_OST", 2, STEP_TIMEOUT_MS));
+            steps.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
+            steps.add("deleted " + vm.awaitEvent("DEVICE_DELETED", 2, STEP_TIMEOUT_MS));
+            steps.add("ejected " + vm.awaitEvent("ACPI_DEVICE_OST", 4, STEP_TIMEOUT_MS));
+            queries(vm, program, steps);
+            steps.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
+            steps.add(reply(vm, program, deviceAdd(type, 2, "")));
+            steps.add("inserted " + vm.awaitEvent("ACPI_DEVICE_OST", 5, STEP_TIMEOUT_MS));
+            queries(vm, program, steps);
+            check(vm, program, vm.awaitSerial("cpuhp: done", STEP_TIMEOUT_MS), "the guest did not finish");
+            steps.add(reply(vm, program, "{\"execute\":\"quit\"}"));
+            GuestVm.Result res = vm.finish(STEP_TIMEOUT_MS);
+            List<String> events = new ArrayList<>();
+            for (Map<String, Object> e : res.events()) {
+                events.add(e.get("event") + " " + e.getOrDefault("data", ""));
+            }
+            return new Run(steps, events, res.serial(), res.status());
+        }
+    }
+
+    private static String deviceAdd(String type, int core, String id) {
+        return "{\"execute\":\"device_add\",\"arguments\":{" + id + "\"driver\":\"" + type
+                + "\",\"socket-id\":0,\"core-id\":" + core + ",\"thread-id\":0}}";
+    }
+
+    private static void queries(GuestVm vm, String program, List<Object> steps) throws Exception {
+        steps.add(withoutHostThreadIds(reply(vm, program, "{\"execute\":\"query-cpus-fast\"}")));
+        steps.add(reply(vm, program, "{\"execute\":\"query-hotpluggable-cpus\"}"));
+        steps.add(reply(vm, program, "{\"execute\":\"query-acpi-ospm-status\"}"));
+    }
+
+    /** The -cpu type, which query-hotpluggable-cpus names (QemuCpu picks the model per host). */
+    private static String cpuType(Object reply) {
+        if (reply instanceof Map<?, ?> m && m.get("return") instanceof List<?> l && !l.isEmpty()
+                && l.get(0) instanceof Map<?, ?> slot && slot.get("type") instanceof String t) {
+            return t;
+        }
+        throw new AssertionError("no CPU type in " + reply);
+    }
+
+    /** query-cpus-fast's reply without each CPU's host thread id (props' thread-id stays). */
+    private static Object withoutHostThreadIds(Object reply) {
+        if (reply instanceof Map<?, ?> m && m.get("return") instanceof List<?> l) {
+            List<Object> cpus = new ArrayList<>();
+            for (Object o : l) {
+                Map<Object, Object> c = new LinkedHashMap<>((Map<?, ?>) o);
+                c.remove("thread-id");
+                cpus.add(c);
+            }
+            return Map.of("return", cpus);
+        }
+        return reply;
+    }
+
+    private static Object reply(GuestVm vm, String program, String command) throws Exception {
+        Object r = vm.command(command);
+        check(vm, program, r != null, "no reply to " + command);
+        return r;
+    }
+
+    private static void check(GuestVm vm, String program, boolean ok, String what) {
+        if (!ok) {
+            String err = vm.stderr();
+            throw new AssertionError(program + ": " + what + (vm.alive() ? "" : " (process exited)")
+                    + "; serial: " + vm.serial() + "; stderr tail: "
+                    + err.substring(Math.max(0, err.length() - 2000)));
+        }
+    }
+}
