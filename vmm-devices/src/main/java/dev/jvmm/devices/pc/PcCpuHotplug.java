@@ -16,6 +16,7 @@ import dev.jvmm.devices.model.HotplugHandler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 
 /**
  * CPU hotplug on the pc machine (QEMU's hw/i386/x86.c x86_cpu_pre_plug, pc.c pc_cpu_plug, pc_cpu_unplug_request_cb
@@ -29,6 +30,8 @@ public final class PcCpuHotplug implements HotplugHandler {
     private static final long UNASSIGNED_APIC_ID = 0xffffffffL;
     /** CPU hotplug's GPE0 status bit (QEMU's ACPI_CPU_HOTPLUG_STATUS). */
     public static final int GPE_CPU_HOTPLUG = 2;
+    /** The CMOS byte with the CPU count less one, which SeaBIOS waits for (QEMU's x86_rtc_set_cpus_count). */
+    public static final int CMOS_SMP_COUNT = 0x5f;
 
     /** One possible CPU's place: its slot (QEMU's cpu-index), APIC id and topology ids. */
     record Slot(int index, long apicId, int socket, int core, int thread) {
@@ -45,6 +48,9 @@ public final class PcCpuHotplug implements HotplugHandler {
     /** The CPU device in each slot; null where the slot is free or holds one of the -smp CPUs. */
     private final DeviceModel.Device[] devices;
     private CpuHotplugRegisters registers;
+    /** QEMU's boot_cpus: the CPUs present, which the CMOS tells the firmware. */
+    private int cpuCount;
+    private IntConsumer cpuCountChanged = n -> { };
 
     /**
      * @param cpuType the machine's -cpu type, the only one device_add takes
@@ -55,6 +61,7 @@ public final class PcCpuHotplug implements HotplugHandler {
             VcpuHotplug vcpus) {
         this.cpuType = cpuType;
         this.present = present;
+        this.cpuCount = present;
         this.maxCpus = apicIds.size();
         this.cores = cores;
         this.threads = threads;
@@ -105,6 +112,20 @@ public final class PcCpuHotplug implements HotplugHandler {
         this.registers = regs;
         regs.connect(() -> pm.raiseGpe(GPE_CPU_HOTPLUG), this::eject,
                 info -> model.context().events().publish(new VmEvent.AcpiDeviceOst(info)));
+    }
+
+    /** Where the present CPU count goes after each plug and eject (the RTC's CMOS). */
+    public void onCpuCount(IntConsumer changed) {
+        this.cpuCountChanged = changed;
+    }
+
+    private void countCpus(int delta) {
+        int n;
+        synchronized (devices) {
+            cpuCount += delta;
+            n = cpuCount;
+        }
+        cpuCountChanged.accept(n);
     }
 
     /** query-acpi-ospm-status's CPU slots. */
@@ -215,6 +236,7 @@ public final class PcCpuHotplug implements HotplugHandler {
         synchronized (devices) {
             devices[s.index()] = device;
         }
+        countCpus(1);
         if (registers != null) {
             registers.plug(s.index(), device.id(), hotplugged);
         }
@@ -250,6 +272,7 @@ public final class PcCpuHotplug implements HotplugHandler {
         }
         registers.unplugged(slot);
         vcpus.unplug(slot);
+        countCpus(-1);
         model.context().events().publish(new VmEvent.DeviceDeleted(null, d.path() + "/lapic"));
         model.unplug(d);
     }
