@@ -36,11 +36,10 @@ class CpuHotplugSideBySideTest {
     @Test
     void hotplugMatchesQemu() throws Exception {
         Path kernel = GuestVm.assumeReady();
-        BothHalves.Results<Run, Run> r = BothHalves.run(
-                () -> run(GuestVm.QEMU, kernel, dir.resolve("q.sock")),
+        BothHalves.Results<Run, Run> both = BothHalves.run(() -> run(GuestVm.QEMU, kernel, dir.resolve("q.sock")),
                 () -> run(GuestVm.jvmm(), kernel, dir.resolve("j.sock")));
-        Run q = r.qemu();
-        Run j = r.jvmm();
+        Run q = both.qemu();
+        Run j = both.jvmm();
         assertEquals(q.serial(), j.serial(), "guest output");
         assertEquals(q.steps(), j.steps(), "replies");
         assertEquals(q.events(), j.events(), "events");
@@ -52,25 +51,25 @@ class CpuHotplugSideBySideTest {
         List<String> extra = List.of("-smp", "1,maxcpus=3");
         try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, APPEND, extra), sock)) {
             vm.cont();
-            check(vm, program, vm.awaitSerial("cpuhp: ready", STEP_TIMEOUT_MS), "the guest did not get ready");
-            Object slots = reply(vm, program, "{\"execute\":\"query-hotpluggable-cpus\"}");
+            vm.require(vm.awaitSerial("cpuhp: ready", STEP_TIMEOUT_MS), "the guest did not get ready");
+            Object slots = vm.reply("{\"execute\":\"query-hotpluggable-cpus\"}");
             steps.add(slots);
             String type = cpuType(slots);
-            steps.add(reply(vm, program, deviceAdd(type, 1, "\"id\":\"c1\",")));
+            steps.add(vm.reply(deviceAdd(type, 1, "\"id\":\"c1\",")));
             steps.add("inserted " + vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS));
-            queries(vm, program, steps);
-            steps.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
+            queries(vm, steps);
+            steps.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
             steps.add("refused " + vm.awaitEvent("ACPI_DEVICE_OST", 2, STEP_TIMEOUT_MS));
-            steps.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
+            steps.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
             steps.add("deleted " + vm.awaitEvent("DEVICE_DELETED", 2, STEP_TIMEOUT_MS));
             steps.add("ejected " + vm.awaitEvent("ACPI_DEVICE_OST", 4, STEP_TIMEOUT_MS));
-            queries(vm, program, steps);
-            steps.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
-            steps.add(reply(vm, program, deviceAdd(type, 2, "")));
+            queries(vm, steps);
+            steps.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
+            steps.add(vm.reply(deviceAdd(type, 2, "")));
             steps.add("inserted " + vm.awaitEvent("ACPI_DEVICE_OST", 5, STEP_TIMEOUT_MS));
-            queries(vm, program, steps);
-            check(vm, program, vm.awaitSerial("cpuhp: done", STEP_TIMEOUT_MS), "the guest did not finish");
-            steps.add(reply(vm, program, "{\"execute\":\"quit\"}"));
+            queries(vm, steps);
+            vm.require(vm.awaitSerial("cpuhp: done", STEP_TIMEOUT_MS), "the guest did not finish");
+            steps.add(vm.reply("{\"execute\":\"quit\"}"));
             GuestVm.Result res = vm.finish(STEP_TIMEOUT_MS);
             List<String> events = new ArrayList<>();
             for (Map<String, Object> e : res.events()) {
@@ -85,10 +84,10 @@ class CpuHotplugSideBySideTest {
                 + "\",\"socket-id\":0,\"core-id\":" + core + ",\"thread-id\":0}}";
     }
 
-    private static void queries(GuestVm vm, String program, List<Object> steps) throws Exception {
-        steps.add(withoutHostThreadIds(reply(vm, program, "{\"execute\":\"query-cpus-fast\"}")));
-        steps.add(reply(vm, program, "{\"execute\":\"query-hotpluggable-cpus\"}"));
-        steps.add(reply(vm, program, "{\"execute\":\"query-acpi-ospm-status\"}"));
+    private static void queries(GuestVm vm, List<Object> steps) throws Exception {
+        steps.add(withoutHostThreadIds(vm.reply("{\"execute\":\"query-cpus-fast\"}")));
+        steps.add(vm.reply("{\"execute\":\"query-hotpluggable-cpus\"}"));
+        steps.add(vm.reply("{\"execute\":\"query-acpi-ospm-status\"}"));
     }
 
     /** The -cpu type, which query-hotpluggable-cpus names (QemuCpu picks the model per host). */
@@ -112,20 +111,5 @@ class CpuHotplugSideBySideTest {
             return Map.of("return", cpus);
         }
         return reply;
-    }
-
-    private static Object reply(GuestVm vm, String program, String command) throws Exception {
-        Object r = vm.command(command);
-        check(vm, program, r != null, "no reply to " + command);
-        return r;
-    }
-
-    private static void check(GuestVm vm, String program, boolean ok, String what) {
-        if (!ok) {
-            String err = vm.stderr();
-            throw new AssertionError(program + ": " + what + (vm.alive() ? "" : " (process exited)")
-                    + "; serial: " + vm.serial() + "; stderr tail: "
-                    + err.substring(Math.max(0, err.length() - 2000)));
-        }
     }
 }
