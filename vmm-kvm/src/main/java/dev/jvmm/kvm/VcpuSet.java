@@ -94,6 +94,8 @@ public final class VcpuSet implements AutoCloseable {
      * runs, starts its thread, which parks at once while the set is paused.
      */
     public void add(Vcpu v) {
+        // a vCPU that ejected itself may still be leaving its loop: its old thread ends first
+        join(v.thread);
         boolean run;
         lock.lock();
         try {
@@ -127,10 +129,13 @@ public final class VcpuSet implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        join(v.thread);
+        Thread t = v.thread;
+        join(t);
         lock.lock();
         try {
-            v.thread = null;
+            if (t != Thread.currentThread()) {
+                v.thread = null;
+            }
             v.tid = -1;
             unplugged.put(v.index(), v);
             changed.signalAll();
