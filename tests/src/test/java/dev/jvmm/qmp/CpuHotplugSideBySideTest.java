@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * CPU hotplug under QEMU 7.2 and jvmm, one boot each with the same guest and QMP script: the tiny guest
@@ -20,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the queries (query-cpus-fast without host thread ids, query-hotpluggable-cpus, query-acpi-ospm-status),
  * the events with their data (ACPI_DEVICE_OST, DEVICE_DELETED for the local APIC then the CPU), the guest's
  * output and the exit status (after quit) must be the same. QEMU 7.2 cannot plug a CPU again into a slot it ejected one
- * from on a kernel that refuses KVM_SET_CPUID2 after KVM_RUN (it exits), so the script does not do that.
+ * from on a kernel that refuses KVM_SET_CPUID2 after KVM_RUN (it exits), so the script does not do that;
+ * jvmm reuses the parked vCPU there, which a second, jvmm-only boot checks.
  */
 class CpuHotplugSideBySideTest {
     private static final long STEP_TIMEOUT_MS = 60_000;
@@ -76,6 +78,31 @@ class CpuHotplugSideBySideTest {
                 events.add(e.get("event") + " " + e.getOrDefault("data", ""));
             }
             return new Run(steps, events, res.serial(), res.status());
+        }
+    }
+
+    @Test
+    void replugReusesTheParkedVcpu() throws Exception {
+        Path kernel = GuestVm.assumeReady();
+        List<String> cmd = GuestVm.command(GuestVm.jvmm(), kernel, "action=cpuhp events=3",
+                List.of("-smp", "1,maxcpus=2"));
+        try (GuestVm vm = GuestVm.start(cmd, dir.resolve("j.sock"))) {
+            vm.cont();
+            vm.require(vm.awaitSerial("cpuhp: ready", STEP_TIMEOUT_MS), "the guest did not get ready");
+            String type = cpuType(vm.reply("{\"execute\":\"query-hotpluggable-cpus\"}"));
+            vm.reply(deviceAdd(type, 1, "\"id\":\"c1\","));
+            vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS), "no insert _OST");
+            vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}");
+            vm.require(vm.awaitEvent("DEVICE_DELETED", 2, STEP_TIMEOUT_MS), "no DEVICE_DELETED");
+            assertEquals(Map.of("return", Map.of()), vm.reply(deviceAdd(type, 1, "\"id\":\"c1\",")));
+            vm.require(vm.awaitSerial("cpuhp: done", STEP_TIMEOUT_MS), "the guest did not finish");
+            Object cpus = withoutHostThreadIds(vm.reply("{\"execute\":\"query-cpus-fast\"}"));
+            vm.reply("{\"execute\":\"quit\"}");
+            GuestVm.Result r = vm.finish(STEP_TIMEOUT_MS);
+            assertEquals(List.of("cpuhp: cpu 1 apic 1 online, aps started 1", "cpuhp: cpu 1 ejected, flags 0x00000000",
+                    "cpuhp: cpu 1 apic 1 online, aps started 2"),
+                    r.serial().stream().filter(l -> l.startsWith("cpuhp: cpu ")).toList());
+            assertTrue(cpus.toString().contains("qom-path=/machine/peripheral/c1, cpu-index=1"), cpus.toString());
         }
     }
 
