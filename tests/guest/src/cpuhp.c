@@ -1,7 +1,7 @@
 /*
- * action=cpuhp [events=N] [refuse=K]: the OS's ACPI CPU hotplug code at register level, over QEMU's modern
- * interface (docs/specs/acpi_cpu_hotplug.rst; PIIX4 PM's block at 0xaf00, GPE0 bit 2). It switches the
- * block to the modern layout, says "cpuhp: ready", then handles N hotplug events (default 4): for an
+ * action=cpuhp [events=N] [refuse=K] [eject=S]: the OS's ACPI CPU hotplug code at register level, over QEMU's
+ * modern interface (docs/specs/acpi_cpu_hotplug.rst; PIIX4 PM's block at 0xaf00, GPE0 bit 2). It switches the
+ * block to the modern layout, ejects CPU S unasked if told (an -smp CPU goes too), says "cpuhp: ready", then handles N hotplug events (default 4): for an
  * insert event it reads the CPU's APIC id, starts it with INIT-SIPI-SIPI (the AP counts itself in ap_count
  * and halts), reports _OST (insert, success) and clears the event; for a remove event it refuses the first
  * K requests (_OST eject, failure) and ejects the others (_OST eject in progress, the eject bit, then _OST
@@ -104,6 +104,17 @@ void action_cpuhp(const char *cmdline)
     prepare_aps();
     /* the DSDT's PRES._INI: a 0 in the selector switches the block to the modern layout */
     outl(CPUHP_SELECTOR, 0);
+    char buf[16];
+    if (cmdline_get(cmdline, "eject", buf, sizeof(buf))) {
+        u32 sel = cmdline_u32(cmdline, "eject", 0);
+        outl(CPUHP_SELECTOR, sel);
+        outb(CPUHP_FLAGS, CPUHP_FLAG_EJECT);
+        puts("cpuhp: cpu ");
+        put_dec(sel);
+        puts(" ejected unasked, flags ");
+        put_hex(inb(CPUHP_FLAGS));
+        putc('\n');
+    }
     u32 present = 0, possible = 0;
     for (u32 sel = 0; sel < 256; sel++) {
         outl(CPUHP_SELECTOR, sel);

@@ -15,9 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * CPU hotplug under QEMU 7.2 and jvmm, one boot each with the same guest and QMP script: the tiny guest
- * (action=cpuhp refuse=1) plays the OS's ACPI code over the modern CPU hotplug block (GPE bit 2, insert and
- * remove events, the APIC id, INIT-SIPI-SIPI, _OST, eject). The script plugs CPU c1 with device_add, lets the
- * guest refuse the first device_del and eject on the second, then plugs an anonymous CPU in another slot;
+ * (action=cpuhp refuse=1 eject=1, -smp 2,maxcpus=4) plays the OS's ACPI code over the modern CPU hotplug block
+ * (GPE bit 2, insert and remove events, the APIC id, INIT-SIPI-SIPI, _OST, eject). The guest first ejects the
+ * second -smp CPU unasked; the script then plugs CPU c1 into slot 2 with device_add, lets the guest refuse the
+ * first device_del and eject on the second, then plugs an anonymous CPU in slot 3;
  * the queries (query-cpus-fast without host thread ids, query-hotpluggable-cpus, query-acpi-ospm-status),
  * the events with their data (ACPI_DEVICE_OST, DEVICE_DELETED for the local APIC then the CPU), the guest's
  * output and the exit status (after quit) must be the same. QEMU 7.2 cannot plug a CPU again into a slot it ejected one
@@ -26,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CpuHotplugSideBySideTest {
     private static final long STEP_TIMEOUT_MS = 60_000;
-    private static final String APPEND = "action=cpuhp refuse=1";
+    private static final String APPEND = "action=cpuhp refuse=1 eject=1";
 
     @TempDir
     Path dir;
@@ -50,24 +51,26 @@ class CpuHotplugSideBySideTest {
 
     private static Run run(String program, Path kernel, Path sock) throws Exception {
         List<Object> steps = new ArrayList<>();
-        List<String> extra = List.of("-smp", "1,maxcpus=3");
+        List<String> extra = List.of("-smp", "2,maxcpus=4");
         try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, APPEND, extra), sock)) {
             vm.cont();
             vm.require(vm.awaitSerial("cpuhp: ready", STEP_TIMEOUT_MS), "the guest did not get ready");
+            steps.add("unasked eject " + vm.awaitEvent("DEVICE_DELETED", 2, STEP_TIMEOUT_MS));
             Object slots = vm.reply("{\"execute\":\"query-hotpluggable-cpus\"}");
             steps.add(slots);
+            steps.add(withoutHostThreadIds(vm.reply("{\"execute\":\"query-cpus-fast\"}")));
             String type = cpuType(slots);
-            steps.add(vm.reply(deviceAdd(type, 1, "\"id\":\"c1\",")));
+            steps.add(vm.reply(deviceAdd(type, 2, "\"id\":\"c1\",")));
             steps.add("inserted " + vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS));
             queries(vm, steps);
             steps.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
             steps.add("refused " + vm.awaitEvent("ACPI_DEVICE_OST", 2, STEP_TIMEOUT_MS));
             steps.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
-            steps.add("deleted " + vm.awaitEvent("DEVICE_DELETED", 2, STEP_TIMEOUT_MS));
+            steps.add("deleted " + vm.awaitEvent("DEVICE_DELETED", 4, STEP_TIMEOUT_MS));
             steps.add("ejected " + vm.awaitEvent("ACPI_DEVICE_OST", 4, STEP_TIMEOUT_MS));
             queries(vm, steps);
             steps.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"c1\"}}"));
-            steps.add(vm.reply(deviceAdd(type, 2, "")));
+            steps.add(vm.reply(deviceAdd(type, 3, "")));
             steps.add("inserted " + vm.awaitEvent("ACPI_DEVICE_OST", 5, STEP_TIMEOUT_MS));
             queries(vm, steps);
             vm.require(vm.awaitSerial("cpuhp: done", STEP_TIMEOUT_MS), "the guest did not finish");

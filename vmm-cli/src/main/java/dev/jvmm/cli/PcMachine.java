@@ -248,6 +248,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             drives.addIdeDriveDevices(devices);
             board.createPowerManagement();
             board.cpuHotplug().ifPresent(r -> cpuHotplug.connect(r, board.pm().orElseThrow()));
+            cpuHotplug.bootCpuNodes(board::cpuNode);
             cpuHotplug.onCpuCount(n -> board.rtc().setCmosByte(PcCpuHotplug.CMOS_SMP_COUNT, n - 1));
             config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);

@@ -5,6 +5,7 @@ import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.machine.VcpuHotplug;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.PropertyValues;
+import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.acpi.CpuHotplugRegisters;
 import dev.jvmm.devices.acpi.Piix4Pm;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
 
 /**
  * CPU hotplug on the pc machine (QEMU's hw/i386/x86.c x86_cpu_pre_plug, pc.c pc_cpu_plug, pc_cpu_unplug_request_cb
@@ -51,6 +53,10 @@ public final class PcCpuHotplug implements HotplugHandler {
     /** QEMU's boot_cpus: the CPUs present, which the CMOS tells the firmware. */
     private int cpuCount;
     private IntConsumer cpuCountChanged = n -> { };
+    /** The QOM nodes of the -smp CPUs, which the board made. */
+    private IntFunction<QomNode> bootCpuNodes = slot -> {
+        throw new IllegalStateException("no node for CPU " + slot);
+    };
 
     /**
      * @param cpuType the machine's -cpu type, the only one device_add takes
@@ -112,6 +118,11 @@ public final class PcCpuHotplug implements HotplugHandler {
         this.registers = regs;
         regs.connect(() -> pm.raiseGpe(GPE_CPU_HOTPLUG), this::eject,
                 info -> model.context().events().publish(new VmEvent.AcpiDeviceOst(info)));
+    }
+
+    /** The board's nodes of the -smp CPUs, which a guest's eject removes. */
+    public void bootCpuNodes(IntFunction<QomNode> nodes) {
+        this.bootCpuNodes = nodes;
     }
 
     /** Where the present CPU count goes after each plug and eject (the RTC's CMOS). */
@@ -258,8 +269,9 @@ public final class PcCpuHotplug implements HotplugHandler {
     }
 
     /**
-     * The guest's eject (QEMU's pc_cpu_unplug_cb, then the object's unparent): the vCPU stops and is parked,
-     * the slot is free, and DEVICE_DELETED goes out for the CPU's local APIC and then the CPU.
+     * The guest's eject (QEMU's pc_cpu_unplug_cb, then the object's unparent), of a -device CPU or of an -smp
+     * one but the boot CPU: the vCPU stops and is parked, the slot is free, and DEVICE_DELETED goes out for
+     * the CPU's local APIC and then the CPU.
      */
     private void eject(int slot) {
         DeviceModel.Device d;
@@ -267,13 +279,16 @@ public final class PcCpuHotplug implements HotplugHandler {
             d = devices[slot];
             devices[slot] = null;
         }
-        if (d == null) {
-            return;
-        }
+        QomNode node = d != null ? d.node() : bootCpuNodes.apply(slot);
         registers.unplugged(slot);
         vcpus.unplug(slot);
         countCpus(-1);
-        model.context().events().publish(new VmEvent.DeviceDeleted(null, d.path() + "/lapic"));
-        model.unplug(d);
+        model.context().events().publish(new VmEvent.DeviceDeleted(null, node.path() + "/lapic"));
+        if (d != null) {
+            model.unplug(d);
+        } else {
+            node.parent().ifPresent(p -> p.removeChild(node.name()));
+            model.context().events().publish(new VmEvent.DeviceDeleted(null, node.path()));
+        }
     }
 }
