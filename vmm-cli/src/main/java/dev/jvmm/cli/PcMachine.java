@@ -39,6 +39,7 @@ import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.isa.RtcOptions;
+import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.PcBoard;
 import dev.jvmm.devices.pc.PcCpuHotplug;
@@ -214,7 +215,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         this.slots = new MachineVcpus(vm, vcpus, model, topology, smp.maxcpus(), err);
         this.cpuHotplug = new PcCpuHotplug(model.typeName(), smp.cores(), smp.threads(), apicIds,
                 smp.cpus(), slots);
-        List<dev.jvmm.devices.model.DeviceClass> classes = new ArrayList<>(DeviceCatalog.classes());
+        List<DeviceClass> classes = new ArrayList<>(DeviceCatalog.classes());
         classes.addAll(cpuHotplug.deviceClasses(CpuTypes.all()));
         devices = new DeviceModel(registry(), classes, config.globals(), PcMachineType.NAME);
         cpuHotplug.register(devices);
