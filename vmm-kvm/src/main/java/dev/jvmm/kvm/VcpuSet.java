@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -110,8 +111,16 @@ public final class VcpuSet implements AutoCloseable {
         }
         if (run) {
             startThread(v);
+            // as QEMU's qemu_init_vcpu: the vCPU is plugged once its thread exists (query-cpus-fast's thread-id)
+            long end = System.nanoTime() + THREAD_START_WAIT_NS;
+            while (v.tid <= 0 && v.thread.isAlive() && System.nanoTime() < end) {
+                LockSupport.parkNanos(100_000);
+            }
         }
     }
+
+    /** How long a hot-plugged vCPU's thread may take to start before add returns anyway. */
+    private static final long THREAD_START_WAIT_NS = 5_000_000_000L;
 
     /**
      * Takes a vCPU away for hot-unplug: its thread leaves KVM_RUN and ends, and the vCPU is kept (with its fd)

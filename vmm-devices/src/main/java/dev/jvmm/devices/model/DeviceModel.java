@@ -205,9 +205,6 @@ public final class DeviceModel {
             throw new PropertyException(machineReady ? "Duplicate device ID '" + id + "'"
                     : "Duplicate ID '" + id + "' for device");
         }
-        // QEMU names an anonymous device when it registers the id, before its properties and realize: a
-        // device_add that fails from there on still uses up its number
-        String anonName = id == null ? "device[" + anonymous++ + "]" : null;
         PropertyValues.Builder b = types.values(t.name()).globals(globals);
         for (Map.Entry<String, Object> e : args.entrySet()) {
             if (json) {
@@ -222,6 +219,9 @@ public final class DeviceModel {
         if (hot) {
             checkHotpluggable(t, bus, handler);
         }
+        // QEMU names an anonymous device before it realizes it: a refusal from the hotplug handler's pre-plug
+        // or from the realize still uses up the number
+        String anonName = id == null ? "device[" + anonymous++ + "]" : null;
         if (handler != null) {
             handler.prePlug(t, props, hot);
         }
