@@ -131,6 +131,13 @@ void action_uhci(void) __attribute__((noreturn));
 void action_pit(void) __attribute__((noreturn));
 void action_i8042(void) __attribute__((noreturn));
 
+/* main.c: application processors through the trampoline at TRAMP_BASE (ap_count counts them) */
+void prepare_aps(void);
+int start_ap(u32 apic_id);
+
+/* cpuhp.c: action=cpuhp */
+void action_cpuhp(const char *cmdline) __attribute__((noreturn));
+
 /* fwcfg.c: action=fwcfg */
 void action_fwcfg(void) __attribute__((noreturn));
 

@@ -401,6 +401,24 @@ static int send_ipi(u32 apic_id, u32 icr)
     return 0;
 }
 
+/* INIT, then two start-up IPIs to the trampoline; 0 when the local APIC did not take one of them. */
+int start_ap(u32 apic_id)
+{
+    int ok = send_ipi(apic_id, ICR_INIT_ASSERT);
+    io_delay(100);
+    ok = ok && send_ipi(apic_id, ICR_STARTUP | (TRAMP_BASE >> 12));
+    io_delay(20);
+    return ok && send_ipi(apic_id, ICR_STARTUP | (TRAMP_BASE >> 12));
+}
+
+/* Copies the AP trampoline to TRAMP_BASE, zeroes ap_count and software-enables the local APIC. */
+void prepare_aps(void)
+{
+    memcpy((void *)TRAMP_BASE, tramp_start, (u32)(tramp_end - tramp_start));
+    ap_count = 0;
+    mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
+}
+
 static void action_smp(const char *cmdline)
 {
     char buf[16];
@@ -410,16 +428,9 @@ static void action_smp(const char *cmdline)
         putln(buf);
         fail();
     }
-    memcpy((void *)TRAMP_BASE, tramp_start, (u32)(tramp_end - tramp_start));
-    ap_count = 0;
-    mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
+    prepare_aps();
     for (u32 id = 1; id < n; id++) {
-        int ok = send_ipi(id, ICR_INIT_ASSERT);
-        io_delay(100);
-        ok = ok && send_ipi(id, ICR_STARTUP | (TRAMP_BASE >> 12));
-        io_delay(20);
-        ok = ok && send_ipi(id, ICR_STARTUP | (TRAMP_BASE >> 12));
-        if (!ok) {
+        if (!start_ap(id)) {
             puts("smp: IPI not delivered to APIC ");
             put_dec(id);
             putc('\n');
@@ -517,6 +528,8 @@ void guest_main(struct boot_info *bi)
     } else if (streq(action, "smp")) {
         action_smp(bi->cmdline);
         run_checks();
+    } else if (streq(action, "cpuhp")) {
+        action_cpuhp(bi->cmdline);
     } else if (streq(action, "panic-exit")) {
         putln("jvmm-tiny: exit 7");
         exit_qemu(7);

@@ -294,6 +294,22 @@ final class GuestVm implements AutoCloseable {
         serialPollMs = ms;
     }
 
+    /** Fails unless ok, naming the VMM, what went wrong, whether it exited, its serial output and stderr tail. */
+    void require(boolean ok, String what) {
+        if (!ok) {
+            String err = stderr();
+            throw new AssertionError(program + ": " + what + (alive() ? "" : " (process exited)") + "; serial: "
+                    + serial() + "; stderr tail: " + err.substring(Math.max(0, err.length() - 2000)));
+        }
+    }
+
+    /** Sends a command and returns its reply, failing with {@link #require} when none comes. */
+    Object reply(String command) throws IOException {
+        Object r = command(command);
+        require(r != null, "no reply to " + command);
+        return r;
+    }
+
     /** Waits for a serial line containing text; false on timeout or exit. */
     boolean awaitSerial(String text, long ms) throws IOException {
         return awaitSerial(text, 1, ms);

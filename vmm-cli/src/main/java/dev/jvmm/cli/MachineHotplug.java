@@ -1,12 +1,15 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.clock.VirtualClock;
+import dev.jvmm.core.event.AcpiOstInfo;
 import dev.jvmm.core.machine.HotplugControl;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.devices.model.DeviceModel;
 
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * device_add and device_del on the pc machine (QEMU's qmp_device_add and qmp_device_del): the device model
@@ -16,10 +19,18 @@ import java.util.Map;
 final class MachineHotplug implements HotplugControl {
     private final DeviceModel devices;
     private final VirtualClock clock;
+    /** The CPU hotplug slots' _OST reports. */
+    private final Supplier<List<AcpiOstInfo>> cpuOspm;
 
-    MachineHotplug(DeviceModel devices, VirtualClock clock) {
+    MachineHotplug(DeviceModel devices, VirtualClock clock, Supplier<List<AcpiOstInfo>> cpuOspm) {
         this.devices = devices;
         this.clock = clock;
+        this.cpuOspm = cpuOspm;
+    }
+
+    @Override
+    public List<AcpiOstInfo> ospmStatus() {
+        return cpuOspm.get();
     }
 
     @Override

@@ -40,8 +40,10 @@ import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.isa.RtcOptions;
+import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.PcBoard;
+import dev.jvmm.devices.pc.PcCpuHotplug;
 import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pc.PcProperties;
 import dev.jvmm.devices.pci.BarMapper;
@@ -119,6 +121,10 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** Every device's type, properties and QOM node; -device and the legacy options create through it. */
     private final DeviceModel devices;
     private final CpuTopology topology;
+    /** The vCPUs by slot, which CPU hotplug changes. */
+    private final MachineVcpus slots;
+    /** device_add and device_del of CPUs, through the PM's CPU hotplug block. */
+    private final PcCpuHotplug cpuHotplug;
     private IoLoop ioLoop;
     /** The machine's network: backends, NIC queues and hubs; delivery follows the run state. */
     private final MachineNetwork network;
@@ -207,8 +213,14 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         this.network = new MachineNetwork(lifecycle, timers);
         NetClients net = network.clients();
 
-        devices = new DeviceModel(registry(), DeviceCatalog.classes(), config.globals(),
-                PcMachineType.NAME);
+        List<Integer> apicIds = IntStream.range(0, smp.maxcpus()).map(topology::apicId).boxed().toList();
+        this.slots = new MachineVcpus(vm, vcpus, model, topology, smp.maxcpus(), err);
+        this.cpuHotplug = new PcCpuHotplug(model.typeName(), smp.cores(), smp.threads(), apicIds,
+                smp.cpus(), slots);
+        List<DeviceClass> classes = new ArrayList<>(DeviceCatalog.classes());
+        classes.addAll(cpuHotplug.deviceClasses(CpuTypes.all()));
+        devices = new DeviceModel(registry(), classes, config.globals(), PcMachineType.NAME);
+        cpuHotplug.register(devices);
         host.objects().describe(devices.tree().root().child("objects").orElseThrow());
         pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
         RtcOptions rtc = config.rtc() == null ? RtcOptions.DEFAULT : RtcOptions.parse(config.rtc());
@@ -217,7 +229,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         openChardevs();
         board = new PcBoard(devices, new PcBoard.Config(pc, config.acpi(), config.nodefaults(),
                 model.typeName(), smp.cpus(), smp.maxcpus(), smp.sockets(), smp.cores(),
-                smp.threads(), IntStream.range(0, smp.maxcpus()).map(topology::apicId).boxed().toList(),
+                smp.threads(), apicIds,
                 config.ramBytes(), PcBoard.serialChardevs(chardevs, config.serials())));
         drives = new BlockBackends(config, events, lifecycle.mainLoop(), lifecycle::requestIoErrorStop,
                 lifecycle.fdSets());
@@ -232,11 +244,15 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             board.createBaseDevices(keepDefaultSlot ? null : () -> MachineNetwork.createNics(devices, nics));
             for (int i = 0; i < smp.cpus(); i++) {
                 VcpuQom.describe(board.cpuNode(i), vcpus.get(i).model(), i, topology);
+                slots.bootCpu(i, board.cpuNode(i));
             }
             // QEMU's pc_init1 makes the IDE function and the devices of the if=ide drives before any -device.
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
             drives.addIdeDriveDevices(devices);
             board.createPowerManagement();
+            board.cpuHotplug().ifPresent(r -> cpuHotplug.connect(r, board.pm().orElseThrow()));
+            cpuHotplug.bootCpuNodes(board::cpuNode);
+            cpuHotplug.onCpuCount(n -> board.rtc().setCmosByte(PcCpuHotplug.CMOS_SMP_COUNT, n - 1));
             config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);
             drives.checkOrphans();
@@ -471,7 +487,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
 
     @Override
     public HotplugControl hotplug() {
-        return new MachineHotplug(devices, clock);
+        return new MachineHotplug(devices, clock, cpuHotplug::ospmStatus);
     }
 
     @Override
@@ -528,18 +544,18 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
 
         @Override
         public List<VcpuInfo> vcpus() {
-            List<VcpuInfo> out = new ArrayList<>();
-            for (Vcpu v : vcpus.vcpus()) {
-                int i = v.index();
-                out.add(new VcpuInfo(i, v.threadId(), topology.socketOf(i), topology.coreOf(i),
-                        topology.threadOf(i), board.cpuNode(i).path(), board.cpuNode(i).type()));
-            }
-            return out;
+            return slots.present();
+        }
+
+        @Override
+        public List<VcpuInfo> possibleVcpus() {
+            return slots.possible();
         }
 
         @Override
         public String registersText(int cpuIndex) {
-            return vcpus.whilePaused(() -> vcpus.get(cpuIndex).dumpRegisters(memory));
+            return vcpus.whilePaused(() -> vcpus.vcpus().stream().filter(v -> v.index() == cpuIndex).findFirst()
+                    .orElseThrow().dumpRegisters(memory));
         }
 
         @Override

@@ -71,6 +71,8 @@ public final class Vcpu implements AutoCloseable {
     volatile boolean selfPause;
     boolean parked;
     boolean exited;
+    /** Set when CPU hot-unplug takes this vCPU away: its thread ends; the fd stays for a later plug. */
+    volatile boolean removed;
 
     Vcpu(KvmVm vm, int index, CpuModel cpuModel) {
         CpuModel model = cpuModel;
@@ -446,7 +448,7 @@ public final class Vcpu implements AutoCloseable {
         final ByteBuffer r = run;
         try {
             while (true) {
-                if (set.pauseRequested || selfPause || set.stopRequested) {
+                if (set.pauseRequested || selfPause || set.stopRequested || removed) {
                     completePendingIo();
                     if (!set.park(this)) {
                         return;

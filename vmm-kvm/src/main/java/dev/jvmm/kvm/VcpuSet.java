@@ -3,8 +3,12 @@ package dev.jvmm.kvm;
 import dev.jvmm.core.io.MmioBus;
 import dev.jvmm.core.io.PioBus;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -13,7 +17,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * is parked outside KVM_RUN. The lock guards only parking; it is never held across KVM_RUN.
  */
 public final class VcpuSet implements AutoCloseable {
+    /** The running vCPUs: the boot processor first, hot-plugged ones where they were added. */
     private final List<Vcpu> vcpus;
+    /** vCPUs taken away by hot-unplug, by index: KVM cannot destroy a vCPU, so a later plug takes it back. */
+    private final Map<Integer, Vcpu> unplugged = new HashMap<>();
+    private PioBus pio;
+    private MmioBus mmio;
+    private VcpuExitHandler handler;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private java.util.function.IntFunction<String> threadNames = i -> "vcpu-" + i;
@@ -27,11 +37,12 @@ public final class VcpuSet implements AutoCloseable {
     }
 
     public VcpuSet(List<Vcpu> vcpus) {
-        this.vcpus = List.copyOf(vcpus);
+        this.vcpus = new CopyOnWriteArrayList<>(vcpus);
     }
 
+    /** The present vCPUs, a snapshot. */
     public List<Vcpu> vcpus() {
-        return vcpus;
+        return List.copyOf(vcpus);
     }
 
     public Vcpu get(int index) {
@@ -50,15 +61,95 @@ public final class VcpuSet implements AutoCloseable {
             }
             started = true;
             pauseRequested = pauseRequested || startPaused;
+            this.pio = pio;
+            this.mmio = mmio;
+            this.handler = handler;
         } finally {
             lock.unlock();
         }
         for (Vcpu v : vcpus) {
-            // The JVM gives the OS thread this name (/proc/PID/task/TID/comm), where libvirt and tools read it.
-            Thread t = new Thread(() -> v.runLoop(this, pio, mmio, handler), threadNames.apply(v.index()));
-            t.setDaemon(true);
-            v.thread = t;
-            t.start();
+            startThread(v);
+        }
+    }
+
+    private void startThread(Vcpu v) {
+        // The JVM gives the OS thread this name (/proc/PID/task/TID/comm), where libvirt and tools read it.
+        Thread t = new Thread(() -> v.runLoop(this, pio, mmio, handler), threadNames.apply(v.index()));
+        t.setDaemon(true);
+        v.thread = t;
+        t.start();
+    }
+
+    /** The vCPU a hot-unplug parked at this index, if any; it is taken out of the parked ones. */
+    public Vcpu takeUnplugged(int index) {
+        lock.lock();
+        try {
+            return unplugged.remove(index);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Adds a hot-plugged vCPU (reset as an application processor waiting for INIT/SIPI) and, once the set
+     * runs, starts its thread, which parks at once while the set is paused.
+     */
+    public void add(Vcpu v) {
+        // a vCPU that ejected itself may still be leaving its loop: its old thread ends first
+        join(v.thread);
+        boolean run;
+        lock.lock();
+        try {
+            v.removed = false;
+            v.exited = false;
+            v.parked = false;
+            v.selfPause = false;
+            vcpus.add(v);
+            run = started && !stopRequested;
+        } finally {
+            lock.unlock();
+        }
+        if (run) {
+            startThread(v);
+            // as QEMU's qemu_init_vcpu: the vCPU is plugged once its thread exists (query-cpus-fast's thread-id)
+            long end = System.nanoTime() + THREAD_START_WAIT_NS;
+            while (v.tid <= 0 && v.thread.isAlive() && System.nanoTime() < end) {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+    }
+
+    /** How long a hot-plugged vCPU's thread may take to start before add returns anyway. */
+    private static final long THREAD_START_WAIT_NS = 5_000_000_000L;
+
+    /**
+     * Takes a vCPU away for hot-unplug: its thread leaves KVM_RUN and ends, and the vCPU is kept (with its fd)
+     * for {@link #takeUnplugged}. Called from another vCPU's thread (the guest's eject) or the monitor.
+     */
+    public void remove(Vcpu v) {
+        lock.lock();
+        try {
+            if (!vcpus.remove(v)) {
+                return;
+            }
+            v.removed = true;
+            v.kick();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        Thread t = v.thread;
+        join(t);
+        lock.lock();
+        try {
+            if (t != Thread.currentThread()) {
+                v.thread = null;
+            }
+            v.tid = -1;
+            unplugged.put(v.index(), v);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -154,7 +245,7 @@ public final class VcpuSet implements AutoCloseable {
         try {
             v.parked = true;
             changed.signalAll();
-            while ((pauseRequested || v.selfPause) && !stopRequested) {
+            while ((pauseRequested || v.selfPause) && !stopRequested && !v.removed) {
                 changed.awaitUninterruptibly();
             }
             v.parked = false;
@@ -163,7 +254,7 @@ public final class VcpuSet implements AutoCloseable {
         }
         v.run.put(KvmIoctls.RUN_IMMEDIATE_EXIT, (byte) 0);
         java.lang.invoke.VarHandle.fullFence();
-        return !stopRequested;
+        return !stopRequested && !v.removed;
     }
 
     void exited(Vcpu v) {
@@ -193,21 +284,27 @@ public final class VcpuSet implements AutoCloseable {
             lock.unlock();
         }
         for (Vcpu v : vcpus) {
-            Thread t = v.thread;
-            if (t != null && v != self) {
-                boolean interrupted = false;
-                while (true) {
-                    try {
-                        t.join();
-                        break;
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
+            if (v != self) {
+                join(v.thread);
             }
+        }
+    }
+
+    private static void join(Thread t) {
+        if (t == null || t == Thread.currentThread()) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -216,6 +313,13 @@ public final class VcpuSet implements AutoCloseable {
         stop();
         for (Vcpu v : vcpus) {
             v.close();
+        }
+        lock.lock();
+        try {
+            unplugged.values().forEach(Vcpu::close);
+            unplugged.clear();
+        } finally {
+            lock.unlock();
         }
     }
 }

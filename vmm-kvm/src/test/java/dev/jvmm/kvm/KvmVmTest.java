@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Runs tiny 32-bit guests on real KVM; skipped where /dev/kvm is not usable. */
 class KvmVmTest {
     private static final long CODE = 0x1000;
+    private static final long HOTPLUG_WAIT_MS = 10_000;
 
     private Kvm kvm;
     private KvmVm vm;
@@ -673,5 +674,49 @@ class KvmVmTest {
         KvmException e = assertThrows(KvmException.class, () -> vm.createVcpu(0, null));
         assertTrue(e.getMessage().startsWith("KVM_CREATE_VCPU failed: "), e.getMessage());
         assertTrue(e.getMessage().contains("(errno 17)"), e.getMessage());
+    }
+
+    /**
+     * CPU hotplug: a vCPU added while the set runs gets its thread and waits for INIT/SIPI; a removed one
+     * loses its thread but keeps its fd, parked until the next plug of its index takes it back (KVM cannot
+     * destroy a vCPU). Pausing never waits for a removed vCPU.
+     */
+    @Test
+    void addedVcpuRunsAndRemovedOneIsParkedForReuse() throws Exception {
+        Vcpu bsp = boot(new byte[] {(byte) 0xEB, (byte) 0xFE});
+        CpuModel model = CpuModel.parse("host", kvm.supportedCpuid(), new CpuTopology(1, 2, 1));
+        set.start(pio, mmio, new Recorder(), false);
+
+        Vcpu ap = vm.createVcpu(1, model);
+        set.add(ap);
+        awaitThread(ap);
+        Thread first = ap.thread;
+        assertEquals(List.of(bsp, ap), set.vcpus());
+        assertEquals(KvmIoctls.KVM_MP_STATE_UNINITIALIZED, set.whilePaused(ap::mpState));
+
+        set.remove(ap);
+        assertEquals(List.of(bsp), set.vcpus());
+        assertFalse(first.isAlive());
+        assertEquals(-1, ap.threadId());
+        set.pauseAll();
+        set.resumeAll();
+        assertNull(set.takeUnplugged(0), "the boot vCPU was never unplugged");
+
+        Vcpu again = set.takeUnplugged(1);
+        assertSame(ap, again);
+        assertNull(set.takeUnplugged(1));
+        again.resetAsAp();
+        set.add(again);
+        awaitThread(again);
+        assertTrue(again.thread != first);
+        assertEquals(KvmIoctls.KVM_MP_STATE_UNINITIALIZED, set.whilePaused(again::mpState));
+    }
+
+    private static void awaitThread(Vcpu v) throws InterruptedException {
+        long end = System.currentTimeMillis() + HOTPLUG_WAIT_MS;
+        while (v.threadId() <= 0 && System.currentTimeMillis() < end) {
+            Thread.sleep(5);
+        }
+        assertTrue(v.threadId() > 0, "the added vCPU's thread did not start");
     }
 }

@@ -71,11 +71,15 @@ final class QmpMachine {
                     }
                     List<Object> out = new ArrayList<>();
                     // QEMU lists the highest slot first.
-                    List<VcpuInfo> vs = new ArrayList<>(info.vcpus());
+                    List<VcpuInfo> vs = new ArrayList<>(info.possibleVcpus());
                     Collections.reverse(vs);
                     for (VcpuInfo v : vs) {
-                        out.add(QmpCommands.obj("props", props(v), "vcpus-count", 1L, "qom-path", v.qomPath(),
-                                "type", v.type()));
+                        Map<String, Object> o = QmpCommands.obj("props", props(v), "vcpus-count", 1L);
+                        if (v.qomPath() != null) {
+                            o.put("qom-path", v.qomPath());
+                        }
+                        o.put("type", v.type());
+                        out.add(o);
                     }
                     return out;
                 });

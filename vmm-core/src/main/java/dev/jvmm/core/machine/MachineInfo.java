@@ -15,6 +15,14 @@ public interface MachineInfo {
     /** The vCPUs with their host thread ids, in cpu-index order. */
     List<VcpuInfo> vcpus();
 
+    /**
+     * Every possible vCPU slot (-smp maxcpus) in cpu-index order, for query-hotpluggable-cpus: a free slot's
+     * qomPath is null.
+     */
+    default List<VcpuInfo> possibleVcpus() {
+        return vcpus();
+    }
+
     /** HMP "info registers" text for one vCPU (QEMU's layout, lines ending "\n"). */
     String registersText(int cpuIndex);
 

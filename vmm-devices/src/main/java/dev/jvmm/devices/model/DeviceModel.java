@@ -223,11 +223,14 @@ public final class DeviceModel {
             }
         }
         PropertyValues props = b.build();
+        // QEMU names an anonymous device before it realizes it: a refusal from the hotplug handler's pre-plug
+        // or from the realize still uses up the number
+        String anonName = id == null ? "device[" + anonymous++ + "]" : null;
         if (handler != null) {
             handler.prePlug(t, props, hot);
         }
         QomNode node = id != null ? peripheral.addChild(id, t.name())
-                : peripheralAnon.addChild("device[" + anonymous++ + "]", t.name());
+                : peripheralAnon.addChild(anonName, t.name());
         Device d = realize(cls, props, id, node, bus, hot);
         if (handler != null) {
             try {

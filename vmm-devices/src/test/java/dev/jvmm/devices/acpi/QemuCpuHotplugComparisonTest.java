@@ -14,10 +14,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The CPU hotplug block at 0xaf00 against QEMU 7.2's (qtest, -smp 2,maxcpus=4): the legacy bitmap, the
- * switch to the modern layout, presence flags, commands, out-of-range selectors and what lies past the block.
- * One named difference: QEMU unplugs a present non-boot vCPU when the guest writes its eject bit (a _EJ0 the
- * OS runs only when asked to eject that CPU); jvmm cannot remove a vCPU, so the write is ignored and the CPU
- * stays present.
+ * switch to the modern layout, presence flags, commands, out-of-range selectors and what lies past the block;
+ * and with a CPU cold-plugged by -device into slot 2, its presence in both layouts and its eject. The block
+ * only reports an eject; the machine's handler (PcCpuHotplug) removes the CPU, which these register-level
+ * runs stand in for. Hot plug events need QMP, which CpuHotplugEventsTest and CpuHotplugSideBySideTest cover.
  */
 class QemuCpuHotplugComparisonTest {
     private static List<String> script() {
@@ -48,8 +48,40 @@ class QemuCpuHotplugComparisonTest {
         assertEquals(qemu, ours);
     }
 
+    private static List<String> coldPlugScript() {
+        return List.of("inb 0xaf00", "outl 0xaf00 0x0", "outl 0xaf00 0x0", "inb 0xaf04", "outl 0xaf00 0x1",
+                "inb 0xaf04", "outl 0xaf00 0x2", "inb 0xaf04", "outb 0xaf05 0x3", "inl 0xaf08", "outb 0xaf05 0x0",
+                "inl 0xaf08", "inb 0xaf04", "outb 0xaf05 0x1", "outl 0xaf08 0x3", "outb 0xaf05 0x2",
+                "outl 0xaf08 0x80", "outb 0xaf04 0x8", "inb 0xaf04", "outl 0xaf00 0x0", "outb 0xaf05 0x0",
+                "inl 0xaf08", "outl 0xaf00 0x2", "inb 0xaf04", "outb 0xaf04 0x8", "inb 0xaf04");
+    }
+
     @Test
-    void ejectIsIgnored() {
+    void coldPluggedCpuAndItsEjectMatchQemu() throws Exception {
+        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
+        List<String> qemu;
+        try (Qtest q = Qtest.start("-S", "-m", "128", "-smp", "1,maxcpus=4", "-device",
+                "qemu64-x86_64-cpu,socket-id=0,core-id=2,thread-id=0")) {
+            qemu = q.runPortScript(coldPlugScript());
+        }
+        PioBus bus = new PioBus();
+        CpuHotplugRegisters regs = new CpuHotplugRegisters(List.of(0, 1, 2, 3), 1).attach(bus);
+        regs.plug(2, null, false);
+        List<Integer> ejected = new ArrayList<>();
+        // the machine's handler: a -device CPU goes when the guest ejects it
+        regs.connect(() -> { }, slot -> {
+            ejected.add(slot);
+            regs.unplugged(slot);
+        }, info -> { });
+        List<String> ours = new ArrayList<>();
+        Qtest.runPortScript(bus, coldPlugScript(), ours);
+        assertEquals(qemu, ours);
+        assertEquals(List.of(2), ejected);
+    }
+
+    /** Without a handler connected the eject is only reported: the CPU stays until the machine removes it. */
+    @Test
+    void ejectAloneKeepsTheCpu() {
         PioBus bus = new PioBus();
         new CpuHotplugRegisters(List.of(0, 1), 2).attach(bus);
         bus.write(0xaf00, 4, 0);
