@@ -16,6 +16,7 @@ import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.HotplugControl;
+import dev.jvmm.core.machine.MemoryControl;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
@@ -121,6 +122,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private IoLoop ioLoop;
     /** The machine's network: backends, NIC queues and hubs; delivery follows the run state. */
     private final MachineNetwork network;
+    /** Memory devices: DIMMs, their hotplug interface and what QMP reports of them. */
+    private MachineMemory memoryDevices;
 
     PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
         this.config = config;
@@ -186,6 +189,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             cpus.add(cpu);
         }
         this.vcpus = new VcpuSet(cpus);
+        MachineMemory.check(config);
         vcpus.nameThreads(host::vcpuThreadName);
         this.lifecycle = new LifecycleController(events, this, actions);
         this.chardevs = new ChardevFactory(this::ioLoop);
@@ -235,6 +239,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
             drives.addIdeDriveDevices(devices);
             board.createPowerManagement();
+            memoryDevices = MachineMemory.install(config, layout, devices, board.pm(), host.objects(), vm, pio,
+                    events, lifecycle.mainLoop());
             config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);
             drives.checkOrphans();
@@ -469,7 +475,12 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
 
     @Override
     public HotplugControl hotplug() {
-        return new MachineHotplug(devices, clock);
+        return new MachineHotplug(devices, clock, memoryDevices::ospmStatus);
+    }
+
+    @Override
+    public MemoryControl memory() {
+        return memoryDevices;
     }
 
     @Override

@@ -61,6 +61,7 @@ final class QmpCommands {
         QmpBalloon.declare(s, m.balloon());
         QmpNet.declare(s, m.net());
         QmpHotplug.declare(s, m.hotplug());
+        QmpMemory.declare(s, m.memory());
         QmpQom.declare(s, m.qom());
         QmpCpu.declare(s, m.cpuModels());
         QmpMigration.declare(s);
