@@ -113,7 +113,7 @@ struct acpi {
 };
 
 static struct acpi A;
-static volatile u32 pwrbtn_seen, sci_other;
+static volatile u32 pwrbtn_seen, sci_other, gpe_seen;
 
 static u8 rd8(u32 a) { return *(volatile u8 *)a; }
 static u16 rd16(u32 a) { return *(volatile u16 *)a; }
@@ -419,16 +419,24 @@ static void poweroff(void)
 void sci_interrupt(void)
 {
     u16 sts = inw((u16)A.pm1a_evt);
+    u16 gpe = A.gpe0 ? inw((u16)A.gpe0) : 0;
+    if (gpe) {
+        gpe_seen |= gpe;
+        outw((u16)A.gpe0, gpe); /* GPE0_STS is write-1-to-clear too */
+    }
     if (sts & PM1_STS_PWRBTN)
         pwrbtn_seen = 1;
-    else
+    else if (!gpe)
         sci_other = sts;
     outw((u16)A.pm1a_evt, sts); /* write-1-to-clear everything seen */
     mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
 }
 
-static void powerbutton(void) __attribute__((noreturn));
-static void powerbutton(void)
+/*
+ * ACPI mode on, the PICs masked, the PM1 events in pm1_bits enabled (stale status dropped), the SCI routed
+ * through the IOAPIC to SCI_VECTOR on the LAPIC.
+ */
+static u32 sci_route(u16 pm1_bits)
 {
     if (A.ioapic != IOAPIC_BASE)
         acpi_fail("unexpected ioapic address");
@@ -437,12 +445,44 @@ static void powerbutton(void)
     outb(PIC2_DATA, 0xff);
     set_gate(SCI_VECTOR, (u32)sci_isr);
     mmio_write32(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
-    outw((u16)A.pm1a_evt, PM1_STS_PWRBTN);          /* drop a stale press */
-    outw(pm1_en_port(), inw(pm1_en_port()) | PM1_EN_PWRBTN);
+    if (pm1_bits) {
+        outw((u16)A.pm1a_evt, pm1_bits);
+        outw(pm1_en_port(), inw(pm1_en_port()) | pm1_bits);
+    }
     u32 pin = A.sci_gsi - A.ioapic_gsi_base;
     ioapic_write(IOAPIC_REDTBL(pin) + 1, 0u << 24); /* destination APIC ID 0 */
     ioapic_write(IOAPIC_REDTBL(pin), SCI_VECTOR | (A.sci_level ? IOAPIC_LEVEL : 0)
                  | (A.sci_low ? IOAPIC_ACTIVE_LOW : 0));
+    return pin;
+}
+
+void acpi_gpe_setup(const struct boot_info *bi, u16 enable)
+{
+    acpi_find(bi);
+    if (!A.gpe0)
+        acpi_fail("no GPE0 block");
+    outw((u16)A.gpe0, 0xffff);                       /* drop stale status */
+    outw((u16)(A.gpe0 + 2), enable);                 /* GPE0_EN: the second half of the 4-byte block */
+    sci_route(0);
+}
+
+u16 acpi_gpe_wait(void)
+{
+    for (;;) {
+        __asm__ volatile("cli");
+        if (gpe_seen)
+            break;
+        __asm__ volatile("sti; hlt");
+    }
+    u16 g = (u16)gpe_seen;
+    gpe_seen = 0;
+    return g;
+}
+
+static void powerbutton(void) __attribute__((noreturn));
+static void powerbutton(void)
+{
+    u32 pin = sci_route(PM1_EN_PWRBTN);             /* PM1_STS_PWRBTN is the same bit: drops a stale press */
     putln("acpi: waiting for power button");
     for (;;) {
         __asm__ volatile("cli");

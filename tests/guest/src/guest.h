@@ -65,6 +65,9 @@ void io_delay(u32 n);
 void action_acpi(const struct boot_info *bi, const char *action) __attribute__((noreturn));
 int acpi_wake_action(const char *action); /* action=wake-*: S3 with one wake source armed */
 void sci_interrupt(void);
+void acpi_gpe_setup(const struct boot_info *bi, u16 enable); /* SCI on, GPE0_EN = enable */
+u16 acpi_gpe_wait(void);           /* halts until an SCI with GPE0 status bits; returns (and forgets) them */
+void action_memhp(const struct boot_info *bi) __attribute__((noreturn));
 
 /* pci.c: configuration mechanism #1 on bus 0. bdf = device << 3 | function. */
 u32 pci_read32(u32 bdf, u32 off);

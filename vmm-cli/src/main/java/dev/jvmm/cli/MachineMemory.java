@@ -65,7 +65,7 @@ final class MachineMemory implements MemoryControl {
         MemoryHotplugRegisters registers = null;
         if (pm.isPresent() && m.slots() > 0) {
             Piix4Pm p = pm.get();
-            registers = new MemoryHotplugRegisters((int) m.slots(), events,
+            registers = new MemoryHotplugRegisters((int) m.slots(), events, main,
                     () -> p.raiseGpe(MemoryHotplugRegisters.GPE_BIT)).attach(pio);
         }
         PcDimmHotplug dimms = new PcDimmHotplug(l, objects::memoryBackend, slots, devices, registers, main);

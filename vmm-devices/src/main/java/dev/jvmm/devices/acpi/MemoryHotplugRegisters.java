@@ -8,6 +8,8 @@ import dev.jvmm.core.io.PioBus;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.IntConsumer;
 
 /**
  * QEMU's ACPI memory hotplug interface (docs/specs/acpi_mem_hotplug.rst; hw/acpi/memory_hotplug.c): one
@@ -46,11 +48,6 @@ public final class MemoryHotplugRegisters implements IoHandler {
     public record Dimm(String id, long addr, long size, long node) {
     }
 
-    /** The machine's side: the guest ejected the DIMM in a slot. */
-    public interface EjectHandler {
-        /** Unplugs the slot's DIMM; returns null, or QEMU's message when the unplug failed. */
-        String eject(int slot);
-    }
 
     /** QEMU's MemStatus. */
     private static final class Slot {
@@ -64,21 +61,27 @@ public final class MemoryHotplugRegisters implements IoHandler {
 
     private final Slot[] slots;
     private final EventBus events;
+    private final Executor mainLoop;
     private final Runnable raiseGpe;
-    private EjectHandler ejectHandler = slot -> null;
+    /** The machine's side: unplugs the DIMM in the slot the guest ejected. */
+    private IntConsumer ejectHandler = slot -> { };
     private long selector;
 
     /**
      * @param slotCount -m slots=
-     * @param events    where ACPI_DEVICE_OST and the unplug errors go
+     * @param events    where ACPI_DEVICE_OST goes
+     * @param mainLoop  where the events are published: the machine's main loop, which also runs the unplug
+     *                  an eject asks for, so DEVICE_DELETED comes before the _OST reports that follow the
+     *                  eject, as QEMU sends them from the eject write itself
      * @param raiseGpe  sets GPE0 status bit 3 (and so the SCI)
      */
-    public MemoryHotplugRegisters(int slotCount, EventBus events, Runnable raiseGpe) {
+    public MemoryHotplugRegisters(int slotCount, EventBus events, Executor mainLoop, Runnable raiseGpe) {
         slots = new Slot[slotCount];
         for (int i = 0; i < slotCount; i++) {
             slots[i] = new Slot();
         }
         this.events = events;
+        this.mainLoop = mainLoop;
         this.raiseGpe = raiseGpe;
     }
 
@@ -87,7 +90,7 @@ public final class MemoryHotplugRegisters implements IoHandler {
         return this;
     }
 
-    public synchronized void setEjectHandler(EjectHandler h) {
+    public synchronized void setEjectHandler(IntConsumer h) {
         ejectHandler = h;
     }
 
@@ -193,10 +196,15 @@ public final class MemoryHotplugRegisters implements IoHandler {
             }
         }
         if (report != null) {
-            events.publish(new VmEvent.AcpiDeviceOst(report));
+            VmEvent e = new VmEvent.AcpiDeviceOst(report);
+            mainLoop.execute(() -> events.publish(e));
         }
         if (eject >= 0) {
-            ejectHandler.eject(eject);
+            IntConsumer h;
+            synchronized (this) {
+                h = ejectHandler;
+            }
+            h.accept(eject);
         }
     }
 }

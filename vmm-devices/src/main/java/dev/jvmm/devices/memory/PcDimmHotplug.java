@@ -61,6 +61,8 @@ public final class PcDimmHotplug implements HotplugHandler {
     /** What pre_plug settled for the device being created: QEMU sets it in the DIMM's properties. */
     private int pendingSlot;
     private long pendingAddr;
+    /** The DIMMs whose memory the guest has, in plug order. */
+    private final List<DeviceModel.Device> plugged = new ArrayList<>();
 
     /**
      * @param registers the ACPI interface, or null without ACPI or slots (nothing tells the guest then)
@@ -80,13 +82,8 @@ public final class PcDimmHotplug implements HotplugHandler {
     }
 
     /** The plugged DIMMs, by address (QEMU's memory_device_build_list order). */
-    public List<DeviceModel.Device> dimms() {
-        List<DeviceModel.Device> out = new ArrayList<>();
-        for (DeviceModel.Device d : model.devices()) {
-            if (d.type().equals(PcDimm.TYPE.name()) && dimm(d).memory() != null) {
-                out.add(d);
-            }
-        }
+    public synchronized List<DeviceModel.Device> dimms() {
+        List<DeviceModel.Device> out = new ArrayList<>(plugged);
         out.sort(Comparator.comparingLong(d -> dimm(d).addr()));
         return out;
     }
@@ -235,6 +232,9 @@ public final class PcDimmHotplug implements HotplugHandler {
         }
         mem.adviseHost(backend.merge() == null || backend.merge(), backend.dump() == null || backend.dump());
         dimm.plug(pendingSlot, pendingAddr, memdev, mem, memorySlots);
+        synchronized (this) {
+            plugged.add(device);
+        }
         device.node().setGetter("slot", () -> (long) dimm.slot());
         device.node().setGetter("addr", () -> dimm.addr());
         device.node().addProperty("memdev", "link<memory-backend>", () -> "/objects/" + memdev, null);
@@ -253,17 +253,25 @@ public final class PcDimmHotplug implements HotplugHandler {
         registers.requestUnplug(dimm(device).slot());
     }
 
-    /** The guest ejected the DIMM in a slot: the slot empties at once, the device goes on the main loop. */
-    private String eject(int slot) {
-        registers.unplugged(slot);
-        mainLoop.execute(() -> {
-            for (DeviceModel.Device d : dimms()) {
+    /**
+     * The guest ejected the DIMM in a slot (on its vCPU thread): the slot empties and the memory leaves the
+     * guest at once, as in QEMU's eject write; the device itself goes on the main loop (DEVICE_DELETED).
+     */
+    private void eject(int slot) {
+        DeviceModel.Device gone = null;
+        synchronized (this) {
+            for (DeviceModel.Device d : plugged) {
                 if (dimm(d).slot() == slot) {
-                    model.unplug(d);
-                    return;
+                    gone = d;
                 }
             }
-        });
-        return null;
+            plugged.remove(gone);
+        }
+        registers.unplugged(slot);
+        if (gone != null) {
+            dimm(gone).release();
+            DeviceModel.Device d = gone;
+            mainLoop.execute(() -> model.unplug(d));
+        }
     }
 }
