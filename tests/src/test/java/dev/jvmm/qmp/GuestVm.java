@@ -226,6 +226,22 @@ final class GuestVm implements AutoCloseable {
     }
 
     /** Sends a command; returns its normalised reply (recorded) after collecting any events before it. */
+    /** Sends a command and returns its reply; fails as {@link #require} does when none comes. */
+    Object reply(String json) throws IOException {
+        Object r = command(json);
+        require(r != null, "no reply to " + json);
+        return r;
+    }
+
+    /** Fails naming the VMM, what went wrong, its serial output and the end of its stderr. */
+    void require(boolean ok, String what) {
+        if (!ok) {
+            String err = stderr();
+            throw new AssertionError(program + ": " + what + (alive() ? "" : " (process exited)")
+                    + "; serial: " + serial() + "; stderr tail: " + err.substring(Math.max(0, err.length() - 2000)));
+        }
+    }
+
     Object command(String json) throws IOException {
         qmp.send(json);
         long end = System.currentTimeMillis() + 15_000;

@@ -63,29 +63,29 @@ class MemoryHotplugSideBySideTest {
         long[] rss = new long[3];
         try (GuestVm vm = GuestVm.start(cmd, sock)) {
             vm.cont();
-            check(vm, program, vm.awaitSerial("memhp: waiting", STEP_TIMEOUT_MS), "the guest did not start");
-            queries(vm, program, replies);
+            vm.require(vm.awaitSerial("memhp: waiting", STEP_TIMEOUT_MS), "the guest did not start");
+            queries(vm, replies);
             rss[0] = rssKib(vm);
-            replies.add(reply(vm, program, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
+            replies.add(vm.reply("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
                     + "\"id\":\"d1\",\"memdev\":\"m1\"}}"));
-            check(vm, program, vm.awaitSerial("memhp: idle 1", STEP_TIMEOUT_MS), "no insert seen");
-            check(vm, program, vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS), "no _OST for the insert");
+            vm.require(vm.awaitSerial("memhp: idle 1", STEP_TIMEOUT_MS), "no insert seen");
+            vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS), "no _OST for the insert");
             rss[1] = rssKib(vm);
-            replies.add(reply(vm, program, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
+            replies.add(vm.reply("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
                     + "\"id\":\"d2\",\"memdev\":\"m1\"}}"));
-            queries(vm, program, replies);
+            queries(vm, replies);
             // the first request is refused by the guest, the second one ejected
-            replies.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"d1\"}}"));
-            check(vm, program, vm.awaitSerial("memhp: idle 2", STEP_TIMEOUT_MS), "no remove request seen");
-            check(vm, program, vm.awaitEvent("ACPI_DEVICE_OST", 2, STEP_TIMEOUT_MS), "no _OST for the refusal");
-            queries(vm, program, replies);
-            replies.add(reply(vm, program, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"d1\"}}"));
-            check(vm, program, vm.awaitSerial("memhp: idle 3", STEP_TIMEOUT_MS), "no second remove request");
-            check(vm, program, vm.awaitEvent("DEVICE_DELETED", 1, STEP_TIMEOUT_MS), "no DEVICE_DELETED");
-            check(vm, program, vm.awaitEvent("ACPI_DEVICE_OST", 4, STEP_TIMEOUT_MS), "no _OST after the eject");
+            replies.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"d1\"}}"));
+            vm.require(vm.awaitSerial("memhp: idle 2", STEP_TIMEOUT_MS), "no remove request seen");
+            vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 2, STEP_TIMEOUT_MS), "no _OST for the refusal");
+            queries(vm, replies);
+            replies.add(vm.reply("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"d1\"}}"));
+            vm.require(vm.awaitSerial("memhp: idle 3", STEP_TIMEOUT_MS), "no second remove request");
+            vm.require(vm.awaitEvent("DEVICE_DELETED", 1, STEP_TIMEOUT_MS), "no DEVICE_DELETED");
+            vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 4, STEP_TIMEOUT_MS), "no _OST after the eject");
             rss[2] = rssKib(vm);
-            queries(vm, program, replies);
-            reply(vm, program, "{\"execute\":\"quit\"}");
+            queries(vm, replies);
+            vm.reply("{\"execute\":\"quit\"}");
             GuestVm.Result res = vm.finish(STEP_TIMEOUT_MS);
             List<String> events = new ArrayList<>();
             for (Map<String, Object> e : res.events()) {
@@ -97,9 +97,9 @@ class MemoryHotplugSideBySideTest {
         }
     }
 
-    private static void queries(GuestVm vm, String program, List<Object> replies) throws Exception {
+    private static void queries(GuestVm vm, List<Object> replies) throws Exception {
         for (String q : List.of("query-memory-devices", "query-memory-size-summary", "query-acpi-ospm-status")) {
-            replies.add(reply(vm, program, "{\"execute\":\"" + q + "\"}"));
+            replies.add(vm.reply("{\"execute\":\"" + q + "\"}"));
         }
     }
 
@@ -111,20 +111,5 @@ class MemoryHotplugSideBySideTest {
             }
         }
         throw new AssertionError("no VmRSS for " + vm.pid());
-    }
-
-    private static Object reply(GuestVm vm, String program, String command) throws Exception {
-        Object r = vm.command(command);
-        check(vm, program, r != null, "no reply to " + command);
-        return r;
-    }
-
-    private static void check(GuestVm vm, String program, boolean ok, String what) {
-        if (!ok) {
-            String err = vm.stderr();
-            throw new AssertionError(program + ": " + what + (vm.alive() ? "" : " (process exited)")
-                    + "; serial: " + vm.serial() + "; stderr tail: "
-                    + err.substring(Math.max(0, err.length() - 2000)));
-        }
     }
 }

@@ -86,24 +86,24 @@ class WakeSideBySideTest {
         List<String> steps = new ArrayList<>();
         try (GuestVm vm = GuestVm.start(GuestVm.command(program, kernel, append, extra), sock)) {
             vm.cont();
-            check(vm, program, vm.awaitEvent("SUSPEND", 1, STEP_TIMEOUT_MS), "no SUSPEND");
+            vm.require(vm.awaitEvent("SUSPEND", 1, STEP_TIMEOUT_MS), "no SUSPEND");
             for (Step s : script) {
                 switch (s) {
-                    case STATUS -> steps.add("status " + status(vm, program));
+                    case STATUS -> steps.add("status " + status(vm));
                     case AWAIT_WAKE -> {
                         boolean woke = vm.awaitEvent("WAKEUP", 1, WAKE_WAIT_MS);
-                        check(vm, program, vm.alive(), "died while suspended");
+                        vm.require(vm.alive(), "died while suspended");
                         steps.add("woke by itself " + woke);
                     }
-                    case SYSTEM_POWERDOWN -> steps.add("system_powerdown " + reply(vm, program,
+                    case SYSTEM_POWERDOWN -> steps.add("system_powerdown " + vm.reply(
                             "{\"execute\":\"system_powerdown\"}"));
-                    case SYSTEM_WAKEUP -> steps.add("system_wakeup " + reply(vm, program,
+                    case SYSTEM_WAKEUP -> steps.add("system_wakeup " + vm.reply(
                             "{\"execute\":\"system_wakeup\"}"));
-                    case AWAIT_RESUME -> check(vm, program, vm.awaitSerial("resume ", STEP_TIMEOUT_MS),
+                    case AWAIT_RESUME -> vm.require(vm.awaitSerial("resume ", STEP_TIMEOUT_MS),
                             "the guest did not report its resume");
                 }
             }
-            reply(vm, program, "{\"execute\":\"quit\"}");
+            vm.reply("{\"execute\":\"quit\"}");
             GuestVm.Result r = vm.finish(STEP_TIMEOUT_MS);
             List<String> events = new ArrayList<>();
             for (Map<String, Object> e : r.events()) {
@@ -115,26 +115,10 @@ class WakeSideBySideTest {
         }
     }
 
-    private static Object reply(GuestVm vm, String program, String command) throws Exception {
-        Object r = vm.command(command);
-        check(vm, program, r != null, "no reply to " + command);
-        return r;
-    }
-
     @SuppressWarnings("unchecked")
-    private static Object status(GuestVm vm, String program) throws Exception {
-        Object r = reply(vm, program, "{\"execute\":\"query-status\"}");
+    private static Object status(GuestVm vm) throws Exception {
+        Object r = vm.reply("{\"execute\":\"query-status\"}");
         Object ret = r instanceof Map<?, ?> m ? m.get("return") : null;
         return ret instanceof Map<?, ?> m ? ((Map<String, Object>) m).get("status") : r;
-    }
-
-    /** Fails naming the VMM, what went wrong, and the end of its stderr (and whether it is still alive). */
-    private static void check(GuestVm vm, String program, boolean ok, String what) {
-        if (!ok) {
-            String err = vm.stderr();
-            throw new AssertionError(program + ": " + what + (vm.alive() ? "" : " (process exited)")
-                    + "; serial: " + vm.serial() + "; stderr tail: "
-                    + err.substring(Math.max(0, err.length() - 2000)));
-        }
     }
 }
