@@ -2,6 +2,7 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.devices.fwcfg.FwCfgItems;
+import dev.jvmm.devices.memory.PcDimmHotplug;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.BootOrder;
 import dev.jvmm.devices.pc.PcBoard;
@@ -87,6 +88,7 @@ final class FwCfgContent {
                 isOn(boot.get("menu")), intOr(boot.get("splash-time"), -1),
                 intOr(boot.get("reboot-timeout"), -1), isOn(boot.get("strict")));
         List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>(deviceFiles);
+        reservedMemoryEnd().ifPresent(userFiles::add);
         for (FwCfgArg f : config.fwCfgFiles()) {
             f.warning().ifPresent(err::println);
             try {
@@ -108,6 +110,22 @@ final class FwCfgContent {
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }
+    }
+
+    /**
+     * pc_memory_init's etc/reserved-memory-end with maxmem above the RAM size: the end of the device memory
+     * region rounded up to 1 GiB, where SeaBIOS may start placing 64-bit BARs.
+     */
+    private Optional<PcFirmwareConfig.UserFile> reservedMemoryEnd() {
+        MemoryHotplugSize m = config.memoryHotplug();
+        if (!m.hasDeviceMemory(config.ramBytes())) {
+            return Optional.empty();
+        }
+        PcDimmHotplug.Layout l = PcDimmHotplug.Layout.pc(config.ramBytes(), m.maxRamBytes(), m.slots(),
+                MemoryLayout.HIGH_RAM_START + layout.highRamSize(), config.acpi());
+        long end = (l.base() + l.regionSize() + MemoryLayout.GIB - 1) & -MemoryLayout.GIB;
+        return Optional.of(new PcFirmwareConfig.UserFile("etc/reserved-memory-end",
+                java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(end).array()));
     }
 
     /**
