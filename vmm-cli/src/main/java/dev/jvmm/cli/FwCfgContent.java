@@ -122,7 +122,7 @@ final class FwCfgContent {
             return Optional.empty();
         }
         PcDimmHotplug.Layout l = PcDimmHotplug.Layout.pc(config.ramBytes(), m.maxRamBytes(), m.slots(),
-                MemoryLayout.HIGH_RAM_START + layout.highRamSize(), config.acpi());
+                MemoryLayout.HIGH_RAM_START + layout.highRamSize(), config.acpi(), null);
         long end = (l.base() + l.regionSize() + MemoryLayout.GIB - 1) & -MemoryLayout.GIB;
         return Optional.of(new PcFirmwareConfig.UserFile("etc/reserved-memory-end",
                 java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(end).array()));

@@ -61,7 +61,7 @@ final class MachineMemory implements MemoryControl {
         MemoryHotplugSize m = config.memoryHotplug();
         long highRamEnd = MemoryLayout.HIGH_RAM_START + layout.highRamSize();
         PcDimmHotplug.Layout l = PcDimmHotplug.Layout.pc(config.ramBytes(), m.maxRamBytes(), m.slots(), highRamEnd,
-                config.acpi() && pm.isPresent());
+                config.acpi() && pm.isPresent(), config.host().memoryBackend().orElse(UserObjects.DEFAULT_RAM_ID));
         MemoryHotplugRegisters registers = null;
         if (pm.isPresent() && m.slots() > 0) {
             Piix4Pm p = pm.get();

@@ -40,15 +40,18 @@ public final class PcDimmHotplug implements HotplugHandler {
      * @param base       where the device memory region starts (QEMU's device_memory->base)
      * @param regionSize its size (maxmem - size plus 1 GiB per slot)
      * @param acpi       whether the machine has ACPI (the PIIX4 PM that tells the guest)
+     * @param ramBackend the id of the backend the machine's own RAM is mapped from, busy for good
      */
-    public record Layout(long ramSize, long maxRamSize, long ramSlots, long base, long regionSize, boolean acpi) {
+    public record Layout(long ramSize, long maxRamSize, long ramSlots, long base, long regionSize, boolean acpi,
+                         String ramBackend) {
         /** QEMU's pc_get_device_memory_range: after RAM above 4 GiB, aligned to 1 GiB. */
-        public static Layout pc(long ramSize, long maxRamSize, long ramSlots, long highRamEnd, boolean acpi) {
+        public static Layout pc(long ramSize, long maxRamSize, long ramSlots, long highRamEnd, boolean acpi,
+                                String ramBackend) {
             long gib = 1L << 30;
             boolean has = Long.compareUnsigned(ramSize, maxRamSize) < 0;
             long base = (highRamEnd + gib - 1) & -gib;
             long size = has ? maxRamSize - ramSize + gib * ramSlots : 0;
-            return new Layout(ramSize, maxRamSize, ramSlots, base, size, acpi);
+            return new Layout(ramSize, maxRamSize, ramSlots, base, size, acpi, ramBackend);
         }
     }
 
@@ -215,7 +218,7 @@ public final class PcDimmHotplug implements HotplugHandler {
     public void plug(DeviceModel.Device device, boolean hotplugged) throws PropertyException {
         PcDimm dimm = dimm(device);
         String memdev = dimm.props().str("memdev").orElseThrow();
-        if (dimms().stream().anyMatch(d -> memdev.equals(dimm(d).memdev()))) {
+        if (memdev.equals(layout.ramBackend()) || dimms().stream().anyMatch(d -> memdev.equals(dimm(d).memdev()))) {
             throw new PropertyException("can't use already busy memdev: " + memdev);
         }
         long node = dimm.props().number("node");
