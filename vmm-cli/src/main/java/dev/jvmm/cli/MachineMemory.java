@@ -11,6 +11,7 @@ import dev.jvmm.devices.acpi.Piix4Pm;
 import dev.jvmm.devices.memory.PcDimm;
 import dev.jvmm.devices.memory.PcDimmHotplug;
 import dev.jvmm.devices.model.DeviceModel;
+import dev.jvmm.devices.pc.PcBoard;
 import dev.jvmm.kvm.boot.MemoryLayout;
 
 import java.util.ArrayList;
@@ -56,12 +57,14 @@ final class MachineMemory implements MemoryControl {
      *
      * @param pm the PIIX4 PM, absent without ACPI
      */
-    static MachineMemory install(MachineConfig config, MemoryLayout layout, DeviceModel devices, Optional<Piix4Pm> pm,
+    static MachineMemory install(MachineConfig config, MemoryLayout layout, DeviceModel devices, PcBoard board,
                                  UserObjects objects, MemorySlots slots, PioBus pio, EventBus events, Executor main) {
+        Optional<Piix4Pm> pm = board.pm();
         MemoryHotplugSize m = config.memoryHotplug();
         long highRamEnd = MemoryLayout.HIGH_RAM_START + layout.highRamSize();
         PcDimmHotplug.Layout l = PcDimmHotplug.Layout.pc(config.ramBytes(), m.maxRamBytes(), m.slots(), highRamEnd,
                 config.acpi() && pm.isPresent(), config.host().memoryBackend().orElse(UserObjects.DEFAULT_RAM_ID));
+        board.setMemoryHotplug(pm.isPresent() ? (int) m.slots() : 0, l.regionSize() > 0 ? l.base() + l.regionSize() : 0);
         MemoryHotplugRegisters registers = null;
         if (pm.isPresent() && m.slots() > 0) {
             Piix4Pm p = pm.get();

@@ -239,7 +239,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             devices.addUnattached("piix3-ide", Map.of("addr", "01.1"));
             drives.addIdeDriveDevices(devices);
             board.createPowerManagement();
-            memoryDevices = MachineMemory.install(config, layout, devices, board.pm(), host.objects(), vm, pio,
+            memoryDevices = MachineMemory.install(config, layout, devices, board, host.objects(), vm, pio,
                     events, lifecycle.mainLoop());
             config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);

@@ -95,6 +95,8 @@ public final class PcBoard {
     private DeviceModel.Device hpet;
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
+    private int memorySlots;
+    private long deviceMemoryEnd;
     private CpuHotplugRegisters cpuHotplug;
     private AcpiLayout acpiLayout;
 
@@ -313,7 +315,17 @@ public final class PcBoard {
         int s4Val = p.number("disable_s4") != 0 ? 0 : p.int32("s4_val");
         return new AcpiConfig(present, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
                 p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null)
-                .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g());
+                .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g())
+                .withMemoryHotplug(memorySlots, deviceMemoryEnd);
+    }
+
+    /**
+     * Memory devices for the ACPI tables (call before they are built): the DIMM slots the DSDT describes and
+     * the end of the device memory region (0 for none), after which the 64-bit PCI window starts.
+     */
+    public void setMemoryHotplug(int slots, long regionEnd) {
+        memorySlots = slots;
+        deviceMemoryEnd = regionEnd;
     }
 
     /** Closes every device (threads, timers). */

@@ -39,6 +39,13 @@ class QemuPcAcpiComparisonTest {
     /** With high RAM: ram below 4 GiB and above (the test board only allocates the low part). */
     private static AcpiFirmwareFiles jvmm(String machine, int cpus, int maxCpus, long ram, long above4g,
                                           List<String> serials, List<String> devices, String... globals) {
+        return jvmm(machine, cpus, maxCpus, ram, above4g, 0, 0, serials, devices, globals);
+    }
+
+    /** With -m slots= and the end of the device memory region maxmem makes (0 for none). */
+    private static AcpiFirmwareFiles jvmm(String machine, int cpus, int maxCpus, long ram, long above4g,
+                                          int memorySlots, long deviceMemoryEnd, List<String> serials,
+                                          List<String> devices, String... globals) {
         PcBoard[] board = new PcBoard[1];
         TestBoard.Builder b = TestBoard.builder().withoutBuses().cpus(cpus).ram(ram).ramSplit(ram, above4g)
                 .describeIsa(d -> board[0].describeIsa(d));
@@ -53,26 +60,33 @@ class QemuPcAcpiComparisonTest {
             board[0].createBaseDevices();
             t.model.skipUnattached(); // the IDE function
             board[0].createPowerManagement();
+            board[0].setMemoryHotplug(memorySlots, deviceMemoryEnd);
             devices.forEach(t::add);
             AcpiConfig c = board[0].acpiConfig();
             AcpiConfig beforeFirmware = new AcpiConfig(c.apicIds(), c.pirqIrqs(), c.isaDevices(), 0, true,
                     c.s4Val(), c.s3(), c.pciHoleStart(), c.pciHoleEnd(), c.hpet(), c.possibleApicIds(),
-                    c.pciHole64Start(), c.pciHole64End());
+                    c.pciHole64Start(), c.pciHole64End(), c.memorySlots(), c.numaNode());
             return AcpiTables.firmwareFiles(beforeFirmware);
         }
     }
 
     private static void compare(AcpiFirmwareFiles ours, String... qemuArgs) throws Exception {
-        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
-        QemuAcpiFiles qemu = QemuAcpiFiles.read(qemuArgs);
+        QemuAcpiFiles qemu = compareDsdt(ours, qemuArgs);
         String line = String.join(" ", qemuArgs);
-        int dsdtLength = qemu.dsdt().length;
-        byte[] ourDsdt = java.util.Arrays.copyOfRange(ours.tables(), AcpiTables.FACS_LENGTH,
-                AcpiTables.FACS_LENGTH + Math.max(dsdtLength, 0));
-        assertArrayEquals(qemu.dsdt(), ourDsdt, "DSDT for " + line);
         assertArrayEquals(qemu.tables(), ours.tables(), "etc/acpi/tables for " + line);
         assertArrayEquals(qemu.rsdp(), ours.rsdp(), "etc/acpi/rsdp for " + line);
         assertArrayEquals(qemu.loader(), ours.loader(), "etc/table-loader for " + line);
+    }
+
+    /** The DSDT alone; returns QEMU's files for the other comparisons. */
+    private static QemuAcpiFiles compareDsdt(AcpiFirmwareFiles ours, String... qemuArgs) throws Exception {
+        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
+        QemuAcpiFiles qemu = QemuAcpiFiles.read(qemuArgs);
+        int dsdtLength = qemu.dsdt().length;
+        byte[] ourDsdt = java.util.Arrays.copyOfRange(ours.tables(), AcpiTables.FACS_LENGTH,
+                AcpiTables.FACS_LENGTH + Math.max(dsdtLength, 0));
+        assertArrayEquals(qemu.dsdt(), ourDsdt, "DSDT for " + String.join(" ", qemuArgs));
+        return qemu;
     }
 
     private static final long MIB = 1L << 20;
@@ -97,6 +111,20 @@ class QemuPcAcpiComparisonTest {
     void ramAboveFourGigabytesMovesThe64BitWindow() throws Exception {
         // QEMU's pc_init1 splits 5 GiB at 3 GiB (gigabyte-aligned low RAM)
         compare(jvmm("", 1, 1, 3L << 30, 2L << 30, List.of(), List.of()), "-m", "5G");
+    }
+
+    /**
+     * -m slots=,maxmem=: the DSDT only, since QEMU's pc then makes a NUMA node by itself
+     * (auto_enable_numa_with_memdev) and adds an SRAT, which jvmm does not build.
+     */
+    @Test
+    void memoryHotplugSlotsAndTheDeviceMemoryRegion() throws Exception {
+        // device memory from 4 GiB: maxmem - size plus 1 GiB per slot, so the 64-bit window moves to 7 GiB
+        long end = (4L << 30) + (1L << 30) - 128 * MIB + (2L << 30);
+        compareDsdt(jvmm("", 1, 1, 128 * MIB, 0, 2, end, List.of(), List.of()), "-m", "128M,slots=2,maxmem=1G");
+        // maxmem without slots: no hotplug AML, the moved window and the NUMA node's _PXM
+        compareDsdt(jvmm("", 1, 1, 128 * MIB, 0, 0, (4L << 30) + (1L << 30) - 128 * MIB, List.of(), List.of()),
+                "-m", "128M,maxmem=1G");
     }
 
     @Test
