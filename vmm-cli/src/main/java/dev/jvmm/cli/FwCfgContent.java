@@ -101,15 +101,33 @@ final class FwCfgContent {
         Optional<PcFirmwareConfig.HpetInfo> hpet = board.hpet().map(h ->
                 new PcFirmwareConfig.HpetInfo(h.eventTimerBlockId(), Hpet.HPET_BASE));
         try {
-            return PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
+            int apicIdLimit = topology.apicId(smp.maxcpus() - 1) + 1;
+            FwCfgItems items = PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
                     !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
-                    topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
+                    apicIdLimit, config.ramBytes(), e820, hpet,
                     board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices),
                     PcFirmwareConfig.featureControl(model.has("vmx"), model.has("sgx"), model.has("sgxlc")),
                     optionRoms(), userFiles, kernel));
+            if (config.memoryHotplug().hasDeviceMemory(config.ramBytes())) {
+                items.replace(FwCfgItems.FW_CFG_NUMA, numaNode(apicIdLimit));
+            }
+            return items;
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }
+    }
+
+    /**
+     * FW_CFG_NUMA with the one node QEMU's pc makes for a device memory region (auto_enable_numa_with_memdev):
+     * the node count, each APIC id's node (0), the node's memory (all RAM), little-endian 64-bit words.
+     */
+    private byte[] numaNode(int apicIdLimit) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 * (2 + apicIdLimit))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(1);
+        b.position(8 * (1 + apicIdLimit));
+        b.putLong(config.ramBytes());
+        return b.array();
     }
 
     /**
