@@ -8,6 +8,7 @@ import dev.jvmm.core.memory.MemorySlots;
 import dev.jvmm.core.objects.UserObjects;
 import dev.jvmm.devices.acpi.MemoryHotplugRegisters;
 import dev.jvmm.devices.acpi.Piix4Pm;
+import dev.jvmm.devices.acpi.Srat;
 import dev.jvmm.devices.memory.PcDimm;
 import dev.jvmm.devices.memory.PcDimmHotplug;
 import dev.jvmm.devices.model.DeviceModel;
@@ -64,7 +65,8 @@ final class MachineMemory implements MemoryControl {
         long highRamEnd = MemoryLayout.HIGH_RAM_START + layout.highRamSize();
         PcDimmHotplug.Layout l = PcDimmHotplug.Layout.pc(config.ramBytes(), m.maxRamBytes(), m.slots(), highRamEnd,
                 config.acpi() && pm.isPresent(), config.host().memoryBackend().orElse(UserObjects.DEFAULT_RAM_ID));
-        board.setMemoryHotplug(pm.isPresent() ? (int) m.slots() : 0, l.regionSize() > 0 ? l.base() + l.regionSize() : 0);
+        board.setMemoryHotplug(pm.isPresent() ? (int) m.slots() : 0, l.regionSize() > 0
+                ? new Srat(config.ramBytes(), layout.lowRamEnd(), l.base(), l.regionSize()) : null);
         MemoryHotplugRegisters registers = null;
         if (pm.isPresent() && m.slots() > 0) {
             Piix4Pm p = pm.get();

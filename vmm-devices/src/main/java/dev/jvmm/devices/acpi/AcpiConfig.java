@@ -28,11 +28,13 @@ import java.util.List;
  * @param memorySlots  -m slots=: the DIMM slots of the memory hotplug AML (\_SB.MHPC), none for 0
  * @param numaNode     whether the machine has NUMA node 0, which QEMU's pc makes by itself with maxmem above
  *                     the RAM size (auto_enable_numa_with_memdev): each Processor gets _PXM
+ * @param srat         that node's SRAT (in the fw_cfg tables, after the HPET), or null without one
  */
 public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                          int pmBase, boolean smiCommand, int s4Val, boolean s3,
                          long pciHoleStart, long pciHoleEnd, boolean hpet, List<Integer> possibleApicIds,
-                         long pciHole64Start, long pciHole64End, int memorySlots, boolean numaNode) {
+                         long pciHole64Start, long pciHole64End, int memorySlots, boolean numaNode,
+                         Srat srat) {
     /** QEMU's pc: the 64-bit window starts on a 1 GiB boundary after RAM above 4 GiB and is 2 GiB long. */
     public static final long PCI_HOLE64_ALIGN = 1L << 30;
     public static final long PCI_HOLE64_SIZE = 1L << 31;
@@ -85,7 +87,7 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
                       int pmBase, boolean smiCommand, int s4Val, boolean s3, long pciHoleStart, long pciHoleEnd,
                       boolean hpet, List<Integer> possibleApicIds, long pciHole64Start, long pciHole64End) {
         this(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart, pciHoleEnd, hpet,
-                possibleApicIds, pciHole64Start, pciHole64End, 0, false);
+                possibleApicIds, pciHole64Start, pciHole64End, 0, false, null);
     }
 
     /** A machine without an HPET (QEMU's -machine hpet=off). */
@@ -105,13 +107,13 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
     /** The same description with the HPET present or not. */
     public AcpiConfig withHpet(boolean present) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End, memorySlots, numaNode);
+                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End, memorySlots, numaNode, srat);
     }
 
     /** The same description with these possible vCPUs (the present ones first). */
     public AcpiConfig withPossibleApicIds(List<Integer> possible) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End, memorySlots, numaNode);
+                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End, memorySlots, numaNode, srat);
     }
 
     /**
@@ -121,7 +123,7 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
     public AcpiConfig withPciHole64For(long ramAbove4g) {
         long start = (FOUR_GIB + ramAbove4g + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN;
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, memorySlots, numaNode);
+                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, memorySlots, numaNode, srat);
     }
 
     /**
@@ -129,11 +131,12 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
      * 64-bit PCI window after the region's end, aligned to 1 GiB, the memory hotplug AML for the slots, and
      * the NUMA node QEMU makes for a device memory region.
      */
-    public AcpiConfig withMemoryHotplug(int slots, long deviceMemoryEnd) {
-        long start = deviceMemoryEnd > 0 ? (deviceMemoryEnd + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN
+    public AcpiConfig withMemoryHotplug(int slots, Srat numa) {
+        long start = numa != null
+                ? (numa.deviceMemoryBase() + numa.deviceMemorySize() + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN
                 : pciHole64Start;
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, slots, deviceMemoryEnd > 0);
+                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, slots, numa != null, numa);
     }
 
     /**

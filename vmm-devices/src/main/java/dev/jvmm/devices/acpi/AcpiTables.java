@@ -251,7 +251,14 @@ public final class AcpiTables {
      * "etc/table-loader"): FACS, DSDT, FADT, MADT, WAET and RSDT back to back, as acpi_build lays them out.
      */
     public static AcpiFirmwareFiles firmwareFiles(AcpiConfig cfg) {
-        List<byte[]> others = cfg.hpet() ? List.of(madt(cfg), HpetAcpi.table(), waet()) : List.of(madt(cfg), waet());
+        List<byte[]> others = new java.util.ArrayList<>(List.of(madt(cfg)));
+        if (cfg.hpet()) {
+            others.add(HpetAcpi.table());
+        }
+        if (cfg.srat() != null) {
+            others.add(cfg.srat().table(cfg.possibleApicIds()));
+        }
+        others.add(waet());
         return AcpiFirmwareFiles.build(dsdt(cfg), fadt(cfg, 0, FACS_LENGTH), others);
     }
 
@@ -285,7 +292,7 @@ public final class AcpiTables {
         return ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static ByteBuffer header(String signature, int revision, int length) {
+    static ByteBuffer header(String signature, int revision, int length) {
         ByteBuffer b = le(length);
         b.put(ascii(signature, 4)).putInt(length).put((byte) revision).put((byte) 0)
                 .put(ascii(OEM_ID, 6)).put(ascii(OEM_TABLE_ID, 8)).putInt(1)
@@ -293,7 +300,7 @@ public final class AcpiTables {
         return b;
     }
 
-    private static byte[] finish(ByteBuffer b) {
+    static byte[] finish(ByteBuffer b) {
         byte[] r = b.array();
         r[HEADER_CHECKSUM] = checksumByte(r, 0, r.length);
         return r;

@@ -18,6 +18,7 @@ import dev.jvmm.devices.acpi.PciHotplugRegisters;
 import dev.jvmm.devices.acpi.AcpiLayout;
 import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.Piix4Pm;
+import dev.jvmm.devices.acpi.Srat;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.PostCodePort;
 import dev.jvmm.devices.model.DeviceModel;
@@ -96,7 +97,7 @@ public final class PcBoard {
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
     private int memorySlots;
-    private long deviceMemoryEnd;
+    private Srat deviceMemory;
     private CpuHotplugRegisters cpuHotplug;
     private AcpiLayout acpiLayout;
 
@@ -316,16 +317,17 @@ public final class PcBoard {
         return new AcpiConfig(present, pc.pirqIrqs(), pc.isaDevices(), pc.pmBase(), false, s4Val,
                 p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null)
                 .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g())
-                .withMemoryHotplug(memorySlots, deviceMemoryEnd);
+                .withMemoryHotplug(memorySlots, deviceMemory);
     }
 
     /**
      * Memory devices for the ACPI tables (call before they are built): the DIMM slots the DSDT describes and
-     * the end of the device memory region (0 for none), after which the 64-bit PCI window starts.
+     * the device memory region with the NUMA node QEMU makes for it (null for none), after which the 64-bit
+     * PCI window starts.
      */
-    public void setMemoryHotplug(int slots, long regionEnd) {
+    public void setMemoryHotplug(int slots, Srat region) {
         memorySlots = slots;
-        deviceMemoryEnd = regionEnd;
+        deviceMemory = region;
     }
 
     /** Closes every device (threads, timers). */

@@ -5,6 +5,7 @@ import dev.jvmm.devices.Qtest;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiTables;
+import dev.jvmm.devices.acpi.Srat;
 import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.Test;
 
@@ -39,12 +40,12 @@ class QemuPcAcpiComparisonTest {
     /** With high RAM: ram below 4 GiB and above (the test board only allocates the low part). */
     private static AcpiFirmwareFiles jvmm(String machine, int cpus, int maxCpus, long ram, long above4g,
                                           List<String> serials, List<String> devices, String... globals) {
-        return jvmm(machine, cpus, maxCpus, ram, above4g, 0, 0, serials, devices, globals);
+        return jvmm(machine, cpus, maxCpus, ram, above4g, 0, null, serials, devices, globals);
     }
 
     /** With -m slots= and the end of the device memory region maxmem makes (0 for none). */
     private static AcpiFirmwareFiles jvmm(String machine, int cpus, int maxCpus, long ram, long above4g,
-                                          int memorySlots, long deviceMemoryEnd, List<String> serials,
+                                          int memorySlots, Srat deviceMemory, List<String> serials,
                                           List<String> devices, String... globals) {
         PcBoard[] board = new PcBoard[1];
         TestBoard.Builder b = TestBoard.builder().withoutBuses().cpus(cpus).ram(ram).ramSplit(ram, above4g)
@@ -60,12 +61,12 @@ class QemuPcAcpiComparisonTest {
             board[0].createBaseDevices();
             t.model.skipUnattached(); // the IDE function
             board[0].createPowerManagement();
-            board[0].setMemoryHotplug(memorySlots, deviceMemoryEnd);
+            board[0].setMemoryHotplug(memorySlots, deviceMemory);
             devices.forEach(t::add);
             AcpiConfig c = board[0].acpiConfig();
             AcpiConfig beforeFirmware = new AcpiConfig(c.apicIds(), c.pirqIrqs(), c.isaDevices(), 0, true,
                     c.s4Val(), c.s3(), c.pciHoleStart(), c.pciHoleEnd(), c.hpet(), c.possibleApicIds(),
-                    c.pciHole64Start(), c.pciHole64End(), c.memorySlots(), c.numaNode());
+                    c.pciHole64Start(), c.pciHole64End(), c.memorySlots(), c.numaNode(), c.srat());
             return AcpiTables.firmwareFiles(beforeFirmware);
         }
     }
@@ -114,17 +115,17 @@ class QemuPcAcpiComparisonTest {
     }
 
     /**
-     * -m slots=,maxmem=: the DSDT only, since QEMU's pc then makes a NUMA node by itself
-     * (auto_enable_numa_with_memdev) and adds an SRAT, which jvmm does not build.
+     * -m slots=,maxmem=: QEMU's pc then makes a NUMA node by itself (auto_enable_numa_with_memdev), so the
+     * tables have an SRAT and each Processor a _PXM; the 64-bit window moves past the device memory region
+     * (from 4 GiB: maxmem - size plus 1 GiB per slot).
      */
     @Test
     void memoryHotplugSlotsAndTheDeviceMemoryRegion() throws Exception {
-        // device memory from 4 GiB: maxmem - size plus 1 GiB per slot, so the 64-bit window moves to 7 GiB
-        long end = (4L << 30) + (1L << 30) - 128 * MIB + (2L << 30);
-        compareDsdt(jvmm("", 1, 1, 128 * MIB, 0, 2, end, List.of(), List.of()), "-m", "128M,slots=2,maxmem=1G");
-        // maxmem without slots: no hotplug AML, the moved window and the NUMA node's _PXM
-        compareDsdt(jvmm("", 1, 1, 128 * MIB, 0, 0, (4L << 30) + (1L << 30) - 128 * MIB, List.of(), List.of()),
-                "-m", "128M,maxmem=1G");
+        compare(jvmm("", 1, 1, 128 * MIB, 0, 2, new Srat(128 * MIB, 128 * MIB, 4L << 30,
+                (1L << 30) - 128 * MIB + (2L << 30)), List.of(), List.of()), "-m", "128M,slots=2,maxmem=1G");
+        // maxmem without slots: no hotplug AML
+        compare(jvmm("", 1, 1, 128 * MIB, 0, 0, new Srat(128 * MIB, 128 * MIB, 4L << 30, (1L << 30) - 128 * MIB),
+                List.of(), List.of()), "-m", "128M,maxmem=1G");
     }
 
     @Test
