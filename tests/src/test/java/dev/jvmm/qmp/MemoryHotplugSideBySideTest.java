@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * code at register level. The script plugs a DIMM with device_add (the guest sees the insert event through
  * GPE 3, reads address and size and answers _OST), tries a second DIMM on the same backend, asks with
  * device_del twice (the guest refuses the first request with _OST and ejects on the second) and queries the
- * memory devices, the size summary and the OSPM status at each step. Serial output, replies, events with
+ * memory devices, the size summary, the OSPM status and HMP's info memory-devices at each step. Serial output, replies, events with
  * their data and the exit status must be QEMU's. In jvmm the DIMM's memory is mapped only while it is
  * plugged: with prealloc=on its resident size rises by the backend's 128 MiB at device_add and falls back
  * once the guest has ejected it (QEMU keeps a backend's memory until object-del).
@@ -101,6 +101,8 @@ class MemoryHotplugSideBySideTest {
         for (String q : List.of("query-memory-devices", "query-memory-size-summary", "query-acpi-ospm-status")) {
             replies.add(vm.reply("{\"execute\":\"" + q + "\"}"));
         }
+        replies.add(vm.reply("{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":"
+                + "\"info memory-devices\"}}"));
     }
 
     /** VmRSS of the VMM process, in KiB. */

@@ -69,7 +69,7 @@ final class QmpCommands {
         QmpFds.declare(s, m.fdSets());
         QmpCommandLine.declare(s, m.commandLineOptions());
 
-        Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon(), m.net());
+        Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon(), m.net(), m.memory());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",
                 req("command-line", QType.STR), opt("cpu-index", QType.INT)), QType.STR,
                 a -> hmp.execute((String) a.get("command-line"), a.get("cpu-index")));
