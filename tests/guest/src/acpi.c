@@ -114,7 +114,7 @@ struct acpi {
 };
 
 static struct acpi A;
-static volatile u32 pwrbtn_seen, sci_other;
+static volatile u32 pwrbtn_seen, sci_other, gpe_seen;
 
 static u8 rd8(u32 a) { return *(volatile u8 *)a; }
 static u16 rd16(u32 a) { return *(volatile u16 *)a; }
@@ -421,9 +421,14 @@ static void poweroff(void)
 void sci_interrupt(void)
 {
     u16 sts = inw((u16)A.pm1a_evt);
+    u16 gpe = A.gpe0 ? inw((u16)A.gpe0) : 0;
+    if (gpe) {
+        gpe_seen |= gpe;
+        outw((u16)A.gpe0, gpe); /* GPE0_STS is write-1-to-clear too */
+    }
     if (sts & PM1_STS_PWRBTN)
         pwrbtn_seen = 1;
-    else
+    else if (!gpe)
         sci_other = sts;
     outw((u16)A.pm1a_evt, sts); /* write-1-to-clear everything seen */
     mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
@@ -459,6 +464,29 @@ u32 acpi_gpe_sci(const struct boot_info *bi, u32 handler, u32 *gpe0_len)
 u32 acpi_dsdt(void)
 {
     return A.dsdt;
+}
+
+void acpi_gpe_setup(const struct boot_info *bi, u16 enable)
+{
+    acpi_find(bi);
+    if (!A.gpe0)
+        acpi_fail("no GPE0 block");
+    outw((u16)A.gpe0, 0xffff);                       /* drop stale status */
+    outw((u16)(A.gpe0 + 2), enable);                 /* GPE0_EN: the second half of the 4-byte block */
+    route_sci((u32)sci_isr);
+}
+
+u16 acpi_gpe_wait(void)
+{
+    for (;;) {
+        __asm__ volatile("cli");
+        if (gpe_seen)
+            break;
+        __asm__ volatile("sti; hlt");
+    }
+    u16 g = (u16)gpe_seen;
+    gpe_seen = 0;
+    return g;
 }
 
 static void powerbutton(void) __attribute__((noreturn));

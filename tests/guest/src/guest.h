@@ -72,6 +72,9 @@ u32 acpi_dsdt(void);               /* after acpi_gpe_sci */
 /* pcihp.c: action=pcihp */
 void action_pcihp(const struct boot_info *bi) __attribute__((noreturn));
 void pcihp_interrupt(void);
+void acpi_gpe_setup(const struct boot_info *bi, u16 enable); /* SCI on, GPE0_EN = enable */
+u16 acpi_gpe_wait(void);           /* halts until an SCI with GPE0 status bits; returns (and forgets) them */
+void action_memhp(const struct boot_info *bi) __attribute__((noreturn));
 
 /* pci.c: configuration mechanism #1 on bus 0. bdf = device << 3 | function. */
 u32 pci_read32(u32 bdf, u32 off);

@@ -536,6 +536,8 @@ void guest_main(struct boot_info *bi)
     } else if (streq(action, "acpi") || streq(action, "poweroff") || streq(action, "powerbutton")
                || streq(action, "suspend") || acpi_wake_action(action)) {
         action_acpi(bi, action);
+    } else if (streq(action, "memhp")) {
+        action_memhp(bi);
     } else if (streq(action, "rtcset")) {
         action_rtcset();
         run_checks();

@@ -2,6 +2,7 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.devices.fwcfg.FwCfgItems;
+import dev.jvmm.devices.memory.PcDimmHotplug;
 import dev.jvmm.devices.model.DeviceModel;
 import dev.jvmm.devices.pc.BootOrder;
 import dev.jvmm.devices.pc.PcBoard;
@@ -87,6 +88,7 @@ final class FwCfgContent {
                 isOn(boot.get("menu")), intOr(boot.get("splash-time"), -1),
                 intOr(boot.get("reboot-timeout"), -1), isOn(boot.get("strict")));
         List<PcFirmwareConfig.UserFile> userFiles = new ArrayList<>(deviceFiles);
+        reservedMemoryEnd().ifPresent(userFiles::add);
         for (FwCfgArg f : config.fwCfgFiles()) {
             f.warning().ifPresent(err::println);
             try {
@@ -99,15 +101,49 @@ final class FwCfgContent {
         Optional<PcFirmwareConfig.HpetInfo> hpet = board.hpet().map(h ->
                 new PcFirmwareConfig.HpetInfo(h.eventTimerBlockId(), Hpet.HPET_BASE));
         try {
-            return PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
+            int apicIdLimit = topology.apicId(smp.maxcpus() - 1) + 1;
+            FwCfgItems items = PcFirmwareConfig.build(new PcFirmwareConfig.Settings(config.uuid(),
                     !Boolean.FALSE.equals(pc.value("graphics").orElse(true)), bootSettings, smp.cpus(),
-                    topology.apicId(smp.maxcpus() - 1) + 1, config.ramBytes(), e820, hpet,
+                    apicIdLimit, config.ramBytes(), e820, hpet,
                     board.acpiFirmwareFiles(), smbios, board.systemStates(), BootOrder.paths(devices),
                     PcFirmwareConfig.featureControl(model.has("vmx"), model.has("sgx"), model.has("sgxlc")),
                     optionRoms(), userFiles, kernel));
+            if (config.memoryHotplug().hasDeviceMemory(config.ramBytes())) {
+                items.replace(FwCfgItems.FW_CFG_NUMA, numaNode(apicIdLimit));
+            }
+            return items;
         } catch (IllegalArgumentException e) {
             throw new LaunchException(e.getMessage());
         }
+    }
+
+    /**
+     * FW_CFG_NUMA with the one node QEMU's pc makes for a device memory region (auto_enable_numa_with_memdev):
+     * the node count, each APIC id's node (0), the node's memory (all RAM), little-endian 64-bit words.
+     */
+    private byte[] numaNode(int apicIdLimit) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 * (2 + apicIdLimit))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(1);
+        b.position(8 * (1 + apicIdLimit));
+        b.putLong(config.ramBytes());
+        return b.array();
+    }
+
+    /**
+     * pc_memory_init's etc/reserved-memory-end with maxmem above the RAM size: the end of the device memory
+     * region rounded up to 1 GiB, where SeaBIOS may start placing 64-bit BARs.
+     */
+    private Optional<PcFirmwareConfig.UserFile> reservedMemoryEnd() {
+        MemoryHotplugSize m = config.memoryHotplug();
+        if (!m.hasDeviceMemory(config.ramBytes())) {
+            return Optional.empty();
+        }
+        PcDimmHotplug.Layout l = PcDimmHotplug.Layout.pc(config.ramBytes(), m.maxRamBytes(), m.slots(),
+                MemoryLayout.HIGH_RAM_START + layout.highRamSize(), config.acpi(), null);
+        long end = (l.base() + l.regionSize() + MemoryLayout.GIB - 1) & -MemoryLayout.GIB;
+        return Optional.of(new PcFirmwareConfig.UserFile("etc/reserved-memory-end",
+                java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(end).array()));
     }
 
     /**

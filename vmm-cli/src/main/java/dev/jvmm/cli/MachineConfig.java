@@ -14,6 +14,7 @@ import java.util.UUID;
 /**
  * A validated machine description built from the command line: what to build, before anything is built.
  *
+ * @param memoryHotplug -m maxmem= and slots=
  * @param serials     one backend spec per COM port in order (-serial values, or the default)
  * @param uuid        the machine UUID: the last of -uuid and -smbios type=1,uuid=, as QEMU keeps one; it is
  *                    the SMBIOS type 1 UUID and fw_cfg's FW_CFG_UUID (key 0x02)
@@ -33,6 +34,7 @@ import java.util.UUID;
  */
 record MachineConfig(
         long ramBytes,
+        MemoryHotplugSize memoryHotplug,
         SmpTopology smp,
         Optional<Path> kernel,
         Optional<Path> initrd,

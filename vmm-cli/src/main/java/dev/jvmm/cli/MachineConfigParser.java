@@ -73,7 +73,8 @@ final class MachineConfigParser {
         }
         List<QemuOpts> devices = cl.device.stream().map(MachineConfigParser::deviceOpts).toList();
         host.checkIothreadLinks(devices);
-        long ram = parseMemory(cl.memory != null ? cl.memory : pc.memory().orElse(null));
+        String memoryText = cl.memory != null ? cl.memory : pc.memory().orElse(null);
+        long ram = parseMemory(memoryText);
         if (backendId.isPresent()) {
             long backendSize = host.objects().memoryBackend(backendId.get()).orElseThrow().size();
             if (cl.memory == null && pc.memory().isEmpty()) {
@@ -83,11 +84,13 @@ final class MachineConfigParser {
             }
         }
         checkLowRam(ram, pc.maxRamBelow4g());
+        MemoryHotplugSize hotplug = parseMemoryHotplug(memoryText, ram);
         Optional<UUID> uuid = parseUuid(cl.uuid);
         SmbiosOptions smbios = SmbiosOptions.parse(cl.smbios);
         NetOptions net = NetOptions.parse(cl);
         return new MachineConfig(
                 ram,
+                hotplug,
                 parseSmp(cl.smp != null ? cl.smp : pc.smp().orElse(null)),
                 Optional.ofNullable(cl.kernel).or(pc::kernel).map(Path::of),
                 Optional.ofNullable(cl.initrd).or(pc::initrd).map(Path::of),
@@ -221,6 +224,49 @@ final class MachineConfigParser {
         }
         // QEMU aligns RAM to 8 KiB; a page is what KVM needs.
         return (bytes + 0xfff) & ~0xfffL;
+    }
+
+    /**
+     * -m's maxmem= and slots= (QEMU 7.2's machine_set_mem): the checks against the initial size ram, in
+     * QEMU's words; without maxmem the machine has no room for memory devices.
+     */
+    static MemoryHotplugSize parseMemoryHotplug(String text, long ram) {
+        if (text == null) {
+            return MemoryHotplugSize.none(ram);
+        }
+        QemuOpts o = QemuOpts.parse("-m " + text, text, "size");
+        long slots = 0;
+        if (o.get("slots").isPresent()) {
+            try {
+                slots = QemuOpts.parseNumber(o.get("slots").get());
+            } catch (NumberFormatException e) {
+                throw new OptionException("-m " + text, "Parameter 'slots' expects a number");
+            }
+        }
+        if (o.get("maxmem").isEmpty()) {
+            if (o.get("slots").isPresent()) {
+                throw new OptionException(null, "slots specified but no max-size");
+            }
+            return MemoryHotplugSize.none(ram);
+        }
+        long max;
+        try {
+            max = QemuOpts.parseSize(o.get("maxmem").get(), 1);
+        } catch (NumberFormatException e) {
+            throw new OptionException("-m " + text,
+                    "Parameter 'maxmem' expects a non-negative number below 2^64\n"
+                            + "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+                            + "and exabytes, respectively.");
+        }
+        if (Long.compareUnsigned(max, ram) < 0) {
+            throw new OptionException(null, String.format("invalid value of maxmem: maximum memory size (0x%x) must"
+                    + " be at least the initial memory size (0x%x)", max, ram));
+        }
+        if (slots != 0 && max == ram) {
+            throw new OptionException(null, String.format("invalid value of maxmem: memory slots were specified but"
+                    + " maximum memory size (0x%x) is equal to the initial memory size (0x%x)", max, ram));
+        }
+        return new MemoryHotplugSize(max, slots);
     }
 
     static SmpTopology parseSmp(String text) {

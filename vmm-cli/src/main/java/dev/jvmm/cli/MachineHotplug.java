@@ -7,6 +7,7 @@ import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.devices.model.DeviceModel;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -19,18 +20,29 @@ import java.util.function.Supplier;
 final class MachineHotplug implements HotplugControl {
     private final DeviceModel devices;
     private final VirtualClock clock;
-    /** The CPU hotplug slots' _OST reports. */
-    private final Supplier<List<AcpiOstInfo>> cpuOspm;
+    /** The DIMM slots' _OST reports, then the CPU slots', as QEMU's piix4_ospm_status lists them. */
+    private final Supplier<List<AcpiOstInfo>> dimmSlots;
+    private final Supplier<List<AcpiOstInfo>> cpuSlots;
+    /** Whether the machine has an ACPI device (PIIX4 PM); without one QEMU refuses the OSPM query. */
+    private final boolean acpi;
 
-    MachineHotplug(DeviceModel devices, VirtualClock clock, Supplier<List<AcpiOstInfo>> cpuOspm) {
+    MachineHotplug(DeviceModel devices, VirtualClock clock, Supplier<List<AcpiOstInfo>> dimmSlots,
+            Supplier<List<AcpiOstInfo>> cpuSlots, boolean acpi) {
         this.devices = devices;
         this.clock = clock;
-        this.cpuOspm = cpuOspm;
+        this.dimmSlots = dimmSlots;
+        this.cpuSlots = cpuSlots;
+        this.acpi = acpi;
     }
 
     @Override
-    public List<AcpiOstInfo> ospmStatus() {
-        return cpuOspm.get();
+    public List<AcpiOstInfo> ospmStatus() throws MachineCommandException {
+        if (!acpi) {
+            throw MachineCommandException.generic("command is not supported, missing ACPI device");
+        }
+        List<AcpiOstInfo> out = new ArrayList<>(dimmSlots.get());
+        out.addAll(cpuSlots.get());
+        return out;
     }
 
     @Override
@@ -38,6 +50,10 @@ final class MachineHotplug implements HotplugControl {
         try {
             devices.hotplug(args);
         } catch (PropertyException e) {
+            // QEMU words only its DeviceNotFound errors so (an unresolvable link such as memdev=)
+            if (e.getMessage().matches("Device '[^']*' not found")) {
+                throw new MachineCommandException(MachineCommandException.DEVICE_NOT_FOUND, e.getMessage());
+            }
             throw MachineCommandException.generic(e.getMessage());
         }
     }

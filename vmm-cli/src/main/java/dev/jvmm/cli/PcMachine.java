@@ -17,6 +17,7 @@ import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
 import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.HotplugControl;
+import dev.jvmm.core.machine.MemoryControl;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineInfo;
 import dev.jvmm.core.machine.MachineTypeInfo;
@@ -128,6 +129,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     private IoLoop ioLoop;
     /** The machine's network: backends, NIC queues and hubs; delivery follows the run state. */
     private final MachineNetwork network;
+    /** Memory devices: DIMMs, their hotplug interface and what QMP reports of them. */
+    private MachineMemory memoryDevices;
 
     PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
         this.config = config;
@@ -194,6 +197,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             cpus.add(cpu);
         }
         this.vcpus = new VcpuSet(cpus);
+        MachineMemory.check(config);
         vcpus.nameThreads(host::vcpuThreadName);
         this.lifecycle = new LifecycleController(events, this, actions);
         this.chardevs = new ChardevFactory(this::ioLoop);
@@ -253,6 +257,8 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             board.cpuHotplug().ifPresent(r -> cpuHotplug.connect(r, board.pm().orElseThrow()));
             cpuHotplug.bootCpuNodes(board::cpuNode);
             cpuHotplug.onCpuCount(n -> board.rtc().setCmosByte(PcCpuHotplug.CMOS_SMP_COUNT, n - 1));
+            memoryDevices = MachineMemory.install(config, layout, devices, board, host.objects(), vm, pio,
+                    events, lifecycle.mainLoop());
             config.devices().forEach(devices::add);
             drives.addDefaultDevices(devices);
             drives.checkOrphans();
@@ -487,7 +493,13 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
 
     @Override
     public HotplugControl hotplug() {
-        return new MachineHotplug(devices, clock, cpuHotplug::ospmStatus);
+        return new MachineHotplug(devices, clock, memoryDevices::ospmStatus, cpuHotplug::ospmStatus,
+                board.pm().isPresent());
+    }
+
+    @Override
+    public MemoryControl memory() {
+        return memoryDevices;
     }
 
     @Override

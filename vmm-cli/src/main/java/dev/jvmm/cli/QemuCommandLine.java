@@ -202,7 +202,8 @@ final class QemuCommandLine {
     List<String> sandbox = new ArrayList<>();
 
     @Option(names = {"-object", "--object"}, paramLabel = "TYPE,id=ID[,...] | JSON",
-            description = "a user-creatable object: secret, memory-backend-ram, memory-backend-memfd, iothread")
+            description = "a user-creatable object: secret, memory-backend-ram, memory-backend-memfd, memory-backend-file,"
+                    + " iothread")
     List<String> object = new ArrayList<>();
 
     @Option(names = {"-overcommit", "--overcommit"}, paramLabel = "mem-lock=on|off[,cpu-pm=off]",

@@ -98,6 +98,28 @@ class CommandLineTest {
         assertEquals(128L << 20, config().ramBytes());
     }
 
+    /** -m maxmem= and slots= as QEMU 7.2's machine_set_mem checks them (texts from QEMU's stderr). */
+    @Test
+    void memoryHotplugSizes() {
+        assertEquals(new MemoryHotplugSize(1L << 30, 2), config("-m", "128M,slots=2,maxmem=1G").memoryHotplug());
+        assertEquals(new MemoryHotplugSize(1L << 30, 0), config("-m", "128M,maxmem=1G").memoryHotplug());
+        assertEquals(new MemoryHotplugSize(128L << 20, 0), config("-m", "128M,maxmem=128M").memoryHotplug());
+        assertEquals(new MemoryHotplugSize(128L << 20, 0), config("-m", "128M").memoryHotplug());
+        assertEquals(new MemoryHotplugSize(1L << 30, -1), config("-m", "128M,slots=-1,maxmem=1G").memoryHotplug());
+        OptionException e = assertThrows(OptionException.class, () -> config("-m", "128M,slots=2"));
+        assertEquals("slots specified but no max-size", e.getMessage());
+        e = assertThrows(OptionException.class, () -> config("-m", "1G,slots=2,maxmem=512M"));
+        assertEquals("invalid value of maxmem: maximum memory size (0x20000000) must be at least the initial memory"
+                + " size (0x40000000)", e.getMessage());
+        e = assertThrows(OptionException.class, () -> config("-m", "128M,slots=2,maxmem=128M"));
+        assertEquals("invalid value of maxmem: memory slots were specified but maximum memory size (0x8000000) is"
+                + " equal to the initial memory size (0x8000000)", e.getMessage());
+        e = assertThrows(OptionException.class, () -> config("-m", "128M,slots=x,maxmem=1G"));
+        assertEquals("Parameter 'slots' expects a number", e.getMessage());
+        e = assertThrows(OptionException.class, () -> config("-m", "128M,slots=2,maxmem=x"));
+        assertTrue(e.getMessage().startsWith("Parameter 'maxmem' expects a non-negative number below 2^64"));
+    }
+
     @Test
     void longOptionsAreNotMistakenForShortOnes() {
         MachineConfig c = config("-machine", "pc,accel=kvm", "-m", "64", "-smp", "2", "-S", "-name", "guest=vm1,debug-threads=on");

@@ -21,6 +21,7 @@ import dev.jvmm.devices.net.E1000Device;
 import dev.jvmm.devices.net.VirtioNetPci;
 import dev.jvmm.devices.pc.InKernelDevices;
 import dev.jvmm.devices.memory.MemoryBackendTypes;
+import dev.jvmm.devices.memory.PcDimm;
 import dev.jvmm.devices.pc.NoneMachineType;
 import dev.jvmm.devices.pc.PcMachineType;
 import dev.jvmm.devices.pci.I440fxHostBridge;
@@ -63,6 +64,7 @@ public final class DeviceCatalog {
         out.add(NoneMachineType.TYPE);
         out.add(E1000Device.BASE);
         out.addAll(MemoryBackendTypes.all());
+        out.add(PcDimm.MEMORY_DEVICE);
         out.addAll(List.of(VirtioSerial.TYPE, VirtioSerial.BUS, VirtioSerialPci.BASE, VirtioSerialPort.PORT,
                 VirtioBalloon.TYPE, VirtioBalloonPci.BASE));
         out.add(VirtioNetPci.BASE);
@@ -76,6 +78,7 @@ public final class DeviceCatalog {
         out.addAll(List.of(VirtioSerialPci.CLASS, VirtioSerialPort.SERIAL_PORT_CLASS, VirtioSerialPort.CONSOLE_CLASS,
                 VirtioBalloonPci.CLASS, I6300Esb.CLASS, Ib700.CLASS));
         out.add(Piix3Uhci.CLASS);
+        out.add(PcDimm.CLASS);
         out.addAll(List.of(VirtioNetPci.DEVICE_CLASS, VirtioNetPci.CLASS));
         out.add(E1000Device.CLASS);
         // the pc board's devices

@@ -8,6 +8,7 @@ import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiRouter;
 import dev.jvmm.core.os.EventFd;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.memory.MemorySlots;
 import dev.jvmm.core.memory.RamRange;
 
 import java.util.ArrayList;
@@ -21,7 +22,7 @@ import static dev.jvmm.kvm.KvmIoctls.*;
  * optional, as QEMU's pit=off leaves it out and its ports unassigned), and the same GSI routing, so ISA
  * IRQ n is GSI n and the PIT's GSI 0 arrives at IOAPIC pin 2.
  */
-public final class KvmVm implements InterruptController, MsiRouter, IoEventRegistry, AutoCloseable {
+public final class KvmVm implements InterruptController, MsiRouter, IoEventRegistry, MemorySlots, AutoCloseable {
     /** Where QEMU puts the three TSS pages and the EPT identity-map page, just below the BIOS. */
     public static final long TSS_ADDR = 0xfffbd000L;
     public static final long IDENTITY_MAP_ADDR = 0xfeffc000L;
@@ -219,6 +220,7 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
      * Maps [gpa, gpa + size) to host memory at hostAddress (page-aligned) as a new slot, read-only or not,
      * and returns the slot's number for {@link #removeSlot}.
      */
+    @Override
     public synchronized int addSlot(long gpa, long size, long hostAddress, boolean readOnly) {
         Integer reused = freeSlots.poll();
         int slot = reused != null ? reused : nextSlot++;
@@ -227,6 +229,7 @@ public final class KvmVm implements InterruptController, MsiRouter, IoEventRegis
     }
 
     /** Unmaps a slot {@link #addSlot} made (a region of size 0 deletes it). */
+    @Override
     public synchronized void removeSlot(int slot) {
         setSlot(slot, 0, 0, 0, 0);
         freeSlots.push(slot);

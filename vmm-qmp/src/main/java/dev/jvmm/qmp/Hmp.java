@@ -5,6 +5,7 @@ import dev.jvmm.core.machine.BalloonControl;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.machine.MachineInfo;
+import dev.jvmm.core.machine.MemoryControl;
 import dev.jvmm.core.machine.NetControl;
 import dev.jvmm.core.net.NetdevArgs;
 import dev.jvmm.core.machine.QemuVersion;
@@ -18,14 +19,16 @@ final class Hmp {
     private final BalloonControl balloon;
     private final NetControl net;
     private final HmpRuntime runtime;
+    private final MemoryControl memory;
 
     Hmp(LifecycleController lifecycle, MachineInfo info, BalloonControl balloon, NetControl net,
-            HmpRuntime runtime) {
+            HmpRuntime runtime, MemoryControl memory) {
         this.lifecycle = lifecycle;
         this.info = info;
         this.balloon = balloon;
         this.net = net;
         this.runtime = runtime;
+        this.memory = memory;
     }
 
     String execute(String line, Object cpuIndex) throws QmpError {
@@ -67,6 +70,7 @@ final class Hmp {
                     .orElse("00000000-0000-0000-0000-000000000000") + "\n");
             case "info kvm" -> crlf("kvm support: " + (info.kvm().enabled() ? "enabled" : "disabled") + "\n");
             case "info iothreads" -> "";
+            case "info memory-devices" -> crlf(memoryDevices());
             case "stop" -> {
                 lifecycle.stop();
                 yield "";
@@ -235,5 +239,21 @@ final class Hmp {
 
     private static String crlf(String s) {
         return s.replace("\r\n", "\n").replace("\n", "\r\n");
+    }
+
+    /** QEMU's hmp_info_memory_devices: one block per DIMM, "" for an anonymous one. */
+    private String memoryDevices() {
+        StringBuilder b = new StringBuilder();
+        for (MemoryControl.DimmInfo d : memory.memoryDevices()) {
+            b.append("Memory device [dimm]: \"").append(d.id() != null ? d.id() : "").append("\"\n")
+                    .append("  addr: 0x").append(Long.toHexString(d.addr())).append('\n')
+                    .append("  slot: ").append(d.slot()).append('\n')
+                    .append("  node: ").append(d.node()).append('\n')
+                    .append("  size: ").append(Long.toUnsignedString(d.size())).append('\n')
+                    .append("  memdev: ").append(d.memdev()).append('\n')
+                    .append("  hotplugged: ").append(d.hotplugged()).append('\n')
+                    .append("  hotpluggable: ").append(d.hotpluggable()).append('\n');
+        }
+        return b.toString();
     }
 }

@@ -63,6 +63,7 @@ final class QmpCommands {
         QmpBalloon.declare(s, m.balloon());
         QmpNet.declare(s, m.net());
         QmpHotplug.declare(s, m.hotplug());
+        QmpMemory.declare(s, m.memory());
         QmpQom.declare(s, m.qom());
         QmpCpu.declare(s, m.cpuModels());
         QmpMigration.declare(s);
@@ -71,7 +72,7 @@ final class QmpCommands {
         QmpCommandLine.declare(s, m.commandLineOptions());
 
         Hmp hmp = new Hmp(m.lifecycle(), m.info(), m.balloon(), m.net(),
-                new HmpRuntime(m.chardevs(), m.objects(), server::monitorChardevs));
+                new HmpRuntime(m.chardevs(), m.objects(), server::monitorChardevs), m.memory());
         s.command("human-monitor-command", QType.struct("q_obj_human-monitor-command-arg",
                 req("command-line", QType.STR), opt("cpu-index", QType.INT)), QType.STR,
                 a -> hmp.execute((String) a.get("command-line"), a.get("cpu-index")));

@@ -21,8 +21,8 @@ public interface HotplugControl {
     void deviceDel(String id) throws MachineCommandException;
 
     /** Every ACPI hotplug slot's last _OST report: DIMM slots, then CPU slots, as QEMU lists them. */
-    default List<AcpiOstInfo> ospmStatus() {
-        return List.of();
+    default List<AcpiOstInfo> ospmStatus() throws MachineCommandException {
+        throw MachineCommandException.generic("command is not supported, missing ACPI device");
     }
 
     HotplugControl NONE = new HotplugControl() {

@@ -48,6 +48,11 @@ public interface MachineControl {
         return HotplugControl.NONE;
     }
 
+    /** RAM and memory devices (query-memory-size-summary, query-memory-devices). */
+    default MemoryControl memory() {
+        return MemoryControl.NONE;
+    }
+
     default PciControl pci() {
         return PciControl.NONE;
     }

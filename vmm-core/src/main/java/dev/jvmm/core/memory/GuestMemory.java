@@ -56,7 +56,7 @@ public final class GuestMemory implements AutoCloseable {
 
     /**
      * Maps the guest ranges from a memory backend: private anonymous memory, shared anonymous memory
-     * (share=on), or the file fd (a memfd, always shared) from offset 0. The mapping holds its own
+     * (share=on), or the file fd from offset 0, shared (a memfd, a file with share=on) or copy-on-write. The mapping holds its own
      * reference to the file, so the caller may close fd afterwards.
      */
     public static GuestMemory allocate(List<RamRange> ranges, boolean shared, int fd) {
@@ -89,8 +89,8 @@ public final class GuestMemory implements AutoCloseable {
             p = new Pointer(aligned);
             if (shared || fd >= 0) {
                 // Replaces the aligned private pages in place, so the shared mapping keeps the alignment.
-                LibC.mmap(p, total, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_FIXED
-                        | (fd >= 0 ? 0 : LibC.MAP_ANONYMOUS) | LibC.MAP_NORESERVE, fd, 0);
+                LibC.mmap(p, total, LibC.PROT_READ | LibC.PROT_WRITE, (shared ? LibC.MAP_SHARED : LibC.MAP_PRIVATE)
+                        | LibC.MAP_FIXED | (fd >= 0 ? 0 : LibC.MAP_ANONYMOUS) | LibC.MAP_NORESERVE, fd, 0);
             }
         } catch (LastErrorException e) {
             throw new IllegalStateException("cannot map " + (total >> 20) + " MiB of guest RAM: "

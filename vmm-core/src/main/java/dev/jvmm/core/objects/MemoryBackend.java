@@ -27,11 +27,15 @@ import java.util.List;
  * @param reserve  reserve= as given (jvmm maps without a swap reservation either way)
  * @param seal     memfd's seal=
  * @param values   every property given, as text, for qom-get
+ * @param memPath  memory-backend-file's mem-path= (a file, or a directory for an unlinked temporary file), else
+ *                 null
  */
 public record MemoryBackend(String id, String type, long size, boolean share, Boolean merge, Boolean dump,
-                            boolean prealloc, boolean reserve, boolean seal, java.util.Map<String, String> values) {
+                            boolean prealloc, boolean reserve, boolean seal, java.util.Map<String, String> values,
+                            String memPath) {
     public static final String RAM = "memory-backend-ram";
     public static final String MEMFD = "memory-backend-memfd";
+    public static final String FILE = "memory-backend-file";
     /** The name QEMU gives its memfds; /proc/PID/maps shows it as /memfd:NAME. */
     static final String MEMFD_NAME = "memory-backend-memfd";
 
@@ -64,6 +68,7 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
     static final List<String> KEYS = List.of("share", "size", "dump", "prealloc-threads",
             "x-use-canonical-path-for-ramblock-id", "policy", "prealloc", "reserve", "host-nodes", "merge");
     static final List<String> MEMFD_KEYS = List.of("hugetlb", "seal", "hugetlbsize");
+    static final List<String> FILE_KEYS = List.of("mem-path", "discard-data", "align", "pmem", "readonly");
 
     static MemoryBackend create(ObjectOptions o) {
         boolean memfd = o.type().equals(MEMFD);
@@ -78,6 +83,23 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
         String policy = o.member("policy", "default", "default", "preferred", "bind", "interleave");
         String nodes = o.values().get("host-nodes");
         boolean seal = memfd && o.bool("seal", true);
+        String memPath = null;
+        if (o.type().equals(FILE)) {
+            memPath = o.values().get("mem-path");
+            if (memPath == null) {
+                throw new OptionException(o.option(), "Parameter 'mem-path' is missing");
+            }
+            o.bool("discard-data", false);
+            if (o.bool("pmem", false)) {
+                throw new OptionException(o.option(), "pmem=on is not supported by jvmm");
+            }
+            if (o.bool("readonly", false)) {
+                throw new OptionException(o.option(), "readonly=on is not supported by jvmm");
+            }
+            if (o.values().containsKey("align") && o.size("align") != 0) {
+                throw new OptionException(o.option(), "align= is not supported by jvmm");
+            }
+        }
         if (memfd && o.bool("hugetlb", false)) {
             throw new OptionException(o.option(), "hugetlb=on is not supported by jvmm");
         }
@@ -95,7 +117,44 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
         if (!policy.equals("default")) {
             throw new OptionException(o.option(), "policy=" + policy + " is not supported by jvmm (no NUMA binding)");
         }
-        return new MemoryBackend(o.id(), o.type(), size, share, merge, dump, prealloc, reserve, seal, o.values());
+        return new MemoryBackend(o.id(), o.type(), size, share, merge, dump, prealloc, reserve, seal, o.values(),
+                memPath);
+    }
+
+    /**
+     * QEMU's file_ram_open and file_ram_alloc: mem-path names the file (created when missing, grown to size
+     * when empty; a shorter one is refused) or a directory, where an unlinked temporary file is made.
+     */
+    private int openBackingFile() {
+        java.nio.file.Path p = java.nio.file.Path.of(memPath);
+        int fd;
+        try {
+            if (java.nio.file.Files.isDirectory(p)) {
+                java.nio.file.Path tmp = java.nio.file.Files.createTempFile(p, "qemu_back_mem." + id + ".", "");
+                fd = LibC.open(tmp.toString(), LibC.O_RDWR | LibC.O_CLOEXEC, 0);
+                java.nio.file.Files.delete(tmp);
+            } else {
+                fd = LibC.open(memPath, LibC.O_RDWR | LibC.O_CREAT | LibC.O_CLOEXEC, 0644);
+            }
+        } catch (LastErrorException | java.io.IOException e) {
+            throw new IllegalStateException("can't open backing store " + memPath + " for guest RAM: "
+                    + (e instanceof LastErrorException le ? LibC.describe(le.getErrorCode()) : e.getMessage()), e);
+        }
+        try {
+            long fileSize = java.nio.file.Files.size(java.nio.file.Path.of("/proc/self/fd/" + fd));
+            if (fileSize > 0 && fileSize < size) {
+                throw new IllegalStateException(String.format("backing store size 0x%x does not match 'size' option"
+                        + " 0x%x", fileSize, size));
+            }
+            if (fileSize < size) {
+                LibC.ftruncate(fd, size);
+            }
+        } catch (java.io.IOException | LastErrorException | IllegalStateException e) {
+            LibC.close(fd);
+            throw e instanceof IllegalStateException ise ? ise : new IllegalStateException(
+                    "can't set up backing store " + memPath + ": " + e.getMessage(), e);
+        }
+        return fd;
     }
 
     /** Maps the guest's RAM ranges (their sizes add up to size) from this backend. */
@@ -117,6 +176,13 @@ public record MemoryBackend(String id, String type, long size, boolean share, Bo
             } catch (LastErrorException e) {
                 throw new IllegalStateException("failed to resize memfd to " + size + ": "
                         + LibC.describe(e.getErrorCode()), e);
+            } finally {
+                LibC.close(fd);
+            }
+        } else if (type.equals(FILE)) {
+            int fd = openBackingFile();
+            try {
+                m = GuestMemory.allocate(ranges, share, fd);
             } finally {
                 LibC.close(fd);
             }

@@ -30,6 +30,7 @@ public final class UserObjects implements AutoCloseable, ObjectControl {
             "secret", Set.copyOf(Secret.KEYS),
             MemoryBackend.RAM, Set.copyOf(MemoryBackend.KEYS),
             MemoryBackend.MEMFD, union(MemoryBackend.KEYS, MemoryBackend.MEMFD_KEYS),
+            MemoryBackend.FILE, union(MemoryBackend.KEYS, MemoryBackend.FILE_KEYS),
             "iothread", Set.copyOf(IoThread.KEYS));
 
     private final Map<String, Object> byId = new LinkedHashMap<>();
@@ -152,7 +153,7 @@ public final class UserObjects implements AutoCloseable, ObjectControl {
      */
     public MemoryBackend addDefaultRam(long size, boolean merge, boolean dump) {
         MemoryBackend m = new MemoryBackend(DEFAULT_RAM_ID, MemoryBackend.RAM, size, false, merge, dump, false, true,
-                false, Map.of("x-use-canonical-path-for-ramblock-id", "off"));
+                false, Map.of("x-use-canonical-path-for-ramblock-id", "off"), null);
         byId.put(DEFAULT_RAM_ID, m);
         inUse.add(DEFAULT_RAM_ID);
         return m;
@@ -226,6 +227,13 @@ public final class UserObjects implements AutoCloseable, ObjectControl {
             n.addConstant("reserve", "bool", m.reserve());
             n.addConstant("host-nodes", "int", List.of());
             n.addConstant("merge", "bool", m.merge() == null || m.merge());
+            if (m.type().equals(MemoryBackend.FILE)) {
+                n.addConstant("mem-path", "string", m.memPath());
+                n.addConstant("discard-data", "bool", "on".equals(m.values().get("discard-data")));
+                n.addConstant("align", "int", 0L);
+                n.addConstant("pmem", "bool", false);
+                n.addConstant("readonly", "bool", false);
+            }
             if (m.type().equals(MemoryBackend.MEMFD)) {
                 n.addConstant("hugetlb", "bool", false);
                 n.addConstant("seal", "bool", m.seal());

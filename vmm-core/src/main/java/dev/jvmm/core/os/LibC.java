@@ -65,6 +65,13 @@ public final class LibC {
 
     public static native int ftruncate(int fd, long length) throws LastErrorException;
 
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0x40;
+    public static final int O_CLOEXEC = 0x80000;
+
+    public static native int open(String path, int flags, int mode) throws LastErrorException;
+
     public static native int close(int fd) throws LastErrorException;
 
     public static native int mlockall(int flags) throws LastErrorException;

@@ -46,10 +46,35 @@ class UserObjectsTest {
             "secret,id=s,file=/nonexist|Unable to read /nonexist: Failed to open file \u201c/nonexist\u201d: No such file or directory",
             "secret,id=s,data=!!,format=base64|Base64 data contains invalid characters",
             "secret,id=s,data=abc,keyid=nokey|No secret with id 'nokey'",
+            "memory-backend-file,id=f,size=64M|-object memory-backend-file,id=f,size=64M: Parameter 'mem-path' is missing",
             "memory-backend-ram,id=m,size=1M,host-nodes=0|host-nodes must be empty for policy default, or you should explicitly specify a policy other than default",
     })
     void qemuErrors(String arg, String expected) {
         assertEquals(expected, error(arg));
+    }
+
+    /** memory-backend-file: a named file is created, grown to size and, with share=on, written through. */
+    @Test
+    void fileBackendMapsItsFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path f = dir.resolve("ram.img");
+        MemoryBackend b = create("memory-backend-file,id=f,size=2M,share=on,mem-path=" + f).memoryBackend("f")
+                .orElseThrow();
+        try (dev.jvmm.core.memory.GuestMemory m = b.map(List.of(new dev.jvmm.core.memory.RamRange(0x1000000, 2L << 20)))) {
+            m.writeInt(0x1000000 + 4096, 0x4a564d4d);
+        }
+        assertEquals(2L << 20, java.nio.file.Files.size(f));
+        byte[] d = java.nio.file.Files.readAllBytes(f);
+        assertEquals(0x4d, d[4096]);
+        java.nio.file.Files.write(f, new byte[4096]);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> b.map(List.of(new dev.jvmm.core.memory.RamRange(0, 2L << 20))));
+        assertEquals("backing store size 0x1000 does not match 'size' option 0x200000", e.getMessage());
+        MemoryBackend tmp = create("memory-backend-file,id=t,size=2M,mem-path=" + dir).memoryBackend("t").orElseThrow();
+        try (dev.jvmm.core.memory.GuestMemory m = tmp.map(List.of(new dev.jvmm.core.memory.RamRange(0, 2L << 20)))) {
+            m.writeInt(0, 1);
+            assertEquals(1, m.readInt(0));
+        }
+        assertEquals(1, java.nio.file.Files.list(dir).count(), "the temporary file in a directory is unlinked");
     }
 
     @Test

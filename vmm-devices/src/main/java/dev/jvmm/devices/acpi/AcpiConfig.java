@@ -26,11 +26,16 @@ import java.util.List;
  * @param pciHole64Start first address of the 64-bit PCI memory window (QWordMemory in \_SB.PCI0._CRS)
  * @param pciHole64End last address + 1 of that window; equal to pciHole64Start for none
  * @param pciHotplug   how pci.0's slots and hotplug registers are described (PIIX4_PM's switches)
+ * @param memorySlots  -m slots=: the DIMM slots of the memory hotplug AML (\_SB.MHPC), none for 0
+ * @param numaNode     whether the machine has NUMA node 0, which QEMU's pc makes by itself with maxmem above
+ *                     the RAM size (auto_enable_numa_with_memdev): each Processor gets _PXM
+ * @param srat         that node's SRAT (in the fw_cfg tables, after the HPET), or null without one
  */
 public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                          int pmBase, boolean smiCommand, int s4Val, boolean s3,
                          long pciHoleStart, long pciHoleEnd, boolean hpet, List<Integer> possibleApicIds,
-                         long pciHole64Start, long pciHole64End, PciHotplugLayout pciHotplug) {
+                         long pciHole64Start, long pciHole64End, PciHotplugLayout pciHotplug, int memorySlots,
+                         boolean numaNode, Srat srat) {
     /** QEMU's pc: the 64-bit window starts on a 1 GiB boundary after RAM above 4 GiB and is 2 GiB long. */
     public static final long PCI_HOLE64_ALIGN = 1L << 30;
     public static final long PCI_HOLE64_SIZE = 1L << 31;
@@ -78,12 +83,12 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
         }
     }
 
-    /** QEMU's default PCI hotplug layout (both PIIX4_PM switches on). */
+    /** QEMU's default PCI hotplug layout (both PIIX4_PM switches on) and no memory hotplug slots. */
     public AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<AcpiIsaDevice> isaDevices,
                       int pmBase, boolean smiCommand, int s4Val, boolean s3, long pciHoleStart, long pciHoleEnd,
                       boolean hpet, List<Integer> possibleApicIds, long pciHole64Start, long pciHole64End) {
         this(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart, pciHoleEnd, hpet,
-                possibleApicIds, pciHole64Start, pciHole64End, PciHotplugLayout.DEFAULT);
+                possibleApicIds, pciHole64Start, pciHole64End, PciHotplugLayout.DEFAULT, 0, false, null);
     }
 
     /** A machine without an HPET (QEMU's -machine hpet=off). */
@@ -103,13 +108,15 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
     /** The same description with the HPET present or not. */
     public AcpiConfig withHpet(boolean present) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End, pciHotplug);
+                pciHoleEnd, present, possibleApicIds, pciHole64Start, pciHole64End, pciHotplug, memorySlots,
+                numaNode, srat);
     }
 
     /** The same description with these possible vCPUs (the present ones first). */
     public AcpiConfig withPossibleApicIds(List<Integer> possible) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End, pciHotplug);
+                pciHoleEnd, hpet, possible, pciHole64Start, pciHole64End, pciHotplug, memorySlots, numaNode,
+                srat);
     }
 
     /**
@@ -119,13 +126,29 @@ public record AcpiConfig(List<Integer> apicIds, List<Integer> pirqIrqs, List<Acp
     public AcpiConfig withPciHole64For(long ramAbove4g) {
         long start = (FOUR_GIB + ramAbove4g + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN;
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, pciHotplug);
+                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, pciHotplug, memorySlots,
+                numaNode, srat);
     }
 
     /** The same description with this PCI hotplug layout. */
     public AcpiConfig withPciHotplug(PciHotplugLayout layout) {
         return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
-                pciHoleEnd, hpet, possibleApicIds, pciHole64Start, pciHole64End, layout);
+                pciHoleEnd, hpet, possibleApicIds, pciHole64Start, pciHole64End, layout, memorySlots, numaNode,
+                srat);
+    }
+
+    /**
+     * The same description with memory devices (QEMU's pc_pci_hole64_start with a device memory region): the
+     * 64-bit PCI window after the region's end, aligned to 1 GiB, the memory hotplug AML for the slots, and
+     * the NUMA node QEMU makes for a device memory region.
+     */
+    public AcpiConfig withMemoryHotplug(int slots, Srat numa) {
+        long start = numa != null
+                ? (numa.deviceMemoryBase() + numa.deviceMemorySize() + PCI_HOLE64_ALIGN - 1) & -PCI_HOLE64_ALIGN
+                : pciHole64Start;
+        return new AcpiConfig(apicIds, pirqIrqs, isaDevices, pmBase, smiCommand, s4Val, s3, pciHoleStart,
+                pciHoleEnd, hpet, possibleApicIds, start, start + PCI_HOLE64_SIZE, pciHotplug, slots, numa != null,
+                numa);
     }
 
     /**

@@ -204,7 +204,7 @@ public final class AcpiTables {
 
     /**
      * Writes the tables into [base, limit) of guest RAM: FACS first (64-byte aligned), then DSDT, FADT, MADT,
-     * HPET (with the HPET), WAET, RSDT, and the RSDP last on a 16-byte boundary. The default range is the BIOS
+     * HPET (with the HPET), SRAT (with a NUMA node), WAET, RSDT, and the RSDP last on a 16-byte boundary. The default range is the BIOS
      * area
      * ({@link #BIOS_AREA_START}..{@link #BIOS_AREA_END}), where guests scan for "RSD PTR ".
      *
@@ -220,12 +220,21 @@ public final class AcpiTables {
         byte[] madt = madt(cfg);
         byte[] hpet = cfg.hpet() ? HpetAcpi.table() : new byte[0];
         long hpetAddr = align(madtAddr + madt.length, 16);
-        long waetAddr = align(hpetAddr + hpet.length, 16);
+        byte[] srat = cfg.srat() != null ? cfg.srat().table(cfg.possibleApicIds()) : new byte[0];
+        long sratAddr = align(hpetAddr + hpet.length, 16);
+        long waetAddr = align(sratAddr + srat.length, 16);
         byte[] waet = waet();
         long rsdtAddr = align(waetAddr + waet.length, 16);
-        // QEMU's order (FACP APIC [HPET] WAET); the HPET table only with the HPET.
-        byte[] rsdt = rsdt(cfg.hpet() ? List.of(fadtAddr, madtAddr, hpetAddr, waetAddr)
-                : List.of(fadtAddr, madtAddr, waetAddr));
+        // QEMU's order (FACP APIC [HPET] [SRAT] WAET); the HPET table only with the HPET, the SRAT with a node.
+        List<Long> pointers = new java.util.ArrayList<>(List.of(fadtAddr, madtAddr));
+        if (cfg.hpet()) {
+            pointers.add(hpetAddr);
+        }
+        if (srat.length > 0) {
+            pointers.add(sratAddr);
+        }
+        pointers.add(waetAddr);
+        byte[] rsdt = rsdt(pointers);
         long rsdpAddr = align(rsdtAddr + rsdt.length, 16);
         long end = rsdpAddr + RSDP_LENGTH;
         if (end > limit || limit > 0x100000000L || !mem.contains(base, end - base)) {
@@ -240,6 +249,9 @@ public final class AcpiTables {
         if (cfg.hpet()) {
             mem.write(hpetAddr, hpet, 0, hpet.length);
         }
+        if (srat.length > 0) {
+            mem.write(sratAddr, srat, 0, srat.length);
+        }
         mem.write(waetAddr, waet, 0, waet.length);
         mem.write(rsdtAddr, rsdt, 0, rsdt.length);
         mem.write(rsdpAddr, rsdp(rsdtAddr), 0, RSDP_LENGTH);
@@ -251,7 +263,14 @@ public final class AcpiTables {
      * "etc/table-loader"): FACS, DSDT, FADT, MADT, WAET and RSDT back to back, as acpi_build lays them out.
      */
     public static AcpiFirmwareFiles firmwareFiles(AcpiConfig cfg) {
-        List<byte[]> others = cfg.hpet() ? List.of(madt(cfg), HpetAcpi.table(), waet()) : List.of(madt(cfg), waet());
+        List<byte[]> others = new java.util.ArrayList<>(List.of(madt(cfg)));
+        if (cfg.hpet()) {
+            others.add(HpetAcpi.table());
+        }
+        if (cfg.srat() != null) {
+            others.add(cfg.srat().table(cfg.possibleApicIds()));
+        }
+        others.add(waet());
         return AcpiFirmwareFiles.build(dsdt(cfg), fadt(cfg, 0, FACS_LENGTH), others);
     }
 
@@ -285,7 +304,7 @@ public final class AcpiTables {
         return ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static ByteBuffer header(String signature, int revision, int length) {
+    static ByteBuffer header(String signature, int revision, int length) {
         ByteBuffer b = le(length);
         b.put(ascii(signature, 4)).putInt(length).put((byte) revision).put((byte) 0)
                 .put(ascii(OEM_ID, 6)).put(ascii(OEM_TABLE_ID, 8)).putInt(1)
@@ -293,7 +312,7 @@ public final class AcpiTables {
         return b;
     }
 
-    private static byte[] finish(ByteBuffer b) {
+    static byte[] finish(ByteBuffer b) {
         byte[] r = b.array();
         r[HEADER_CHECKSUM] = checksumByte(r, 0, r.length);
         return r;

@@ -56,7 +56,15 @@ final class CpuHotplugAml {
 
     /** Scope(_SB) { PRES, CPUS } and Method(\_GPE._E02), for these possible APIC ids (boot CPU first). */
     static byte[] build(List<Integer> possibleApicIds) {
-        byte[] sb = Aml.scope("_SB", registers(), container(possibleApicIds));
+        return build(possibleApicIds, false);
+    }
+
+    /**
+     * The same, with each Processor's _PXM (node 0) when the machine has a NUMA node: QEMU's pc makes one
+     * by itself for memory devices (maxmem above the RAM size).
+     */
+    static byte[] build(List<Integer> possibleApicIds, boolean proximity) {
+        byte[] sb = Aml.scope("_SB", registers(), container(possibleApicIds, proximity));
         byte[] gpe = Aml.method("\\_GPE._E02", 0, false, call("\\_SB.CPUS.CSCN"));
         return Aml.concat(sb, gpe);
     }
@@ -85,7 +93,7 @@ final class CpuHotplugAml {
         return String.format("C%03X", i);
     }
 
-    private static byte[] container(List<Integer> apicIds) {
+    private static byte[] container(List<Integer> apicIds, boolean proximity) {
         int n = apicIds.size();
         List<byte[]> terms = new ArrayList<>();
         terms.add(nameDecl("_HID", Aml.string("ACPI0010")));
@@ -117,7 +125,7 @@ final class CpuHotplugAml {
                 store(arg(2), name(CDAT)),
                 release(LOCK)));
         for (int i = 0; i < n; i++) {
-            terms.add(processor(i, apicIds.get(i)));
+            terms.add(processor(i, apicIds.get(i), proximity));
         }
         return Aml.device("\\_SB.CPUS", terms.toArray(new byte[0][]));
     }
@@ -168,7 +176,7 @@ final class CpuHotplugAml {
     }
 
     /** Processor(Cnnn, uid) with _STA, the MADT entry it would have as _MAT, _EJ0 (not the boot CPU), _OST. */
-    private static byte[] processor(int uid, int apicId) {
+    private static byte[] processor(int uid, int apicId, boolean proximity) {
         byte[] mat = {(byte) AcpiTables.MADT_TYPE_LOCAL_APIC, 8, (byte) uid, (byte) apicId,
                 (byte) AcpiTables.LOCAL_APIC_ENABLED, 0, 0, 0};
         List<byte[]> terms = new ArrayList<>();
@@ -178,6 +186,9 @@ final class CpuHotplugAml {
             terms.add(Aml.method("_EJ0", 1, false, call("CEJ0", integer(uid))));
         }
         terms.add(Aml.method("_OST", 3, true, call("COST", integer(uid), arg(0), arg(1), arg(2))));
+        if (proximity) {
+            terms.add(nameDecl("_PXM", integer(0)));
+        }
         return AmlOps.processor(cpuName(uid), uid, 0, 0, terms.toArray(new byte[0][]));
     }
 }

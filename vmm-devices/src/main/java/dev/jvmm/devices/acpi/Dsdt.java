@@ -67,7 +67,10 @@ final class Dsdt {
             t.add(HpetAcpi.dsdtScope());
         }
         t.add(Aml.scope("_GPE", nameDecl("_HID", Aml.string("ACPI0006"))));
-        t.add(CpuHotplugAml.build(cfg.possibleApicIds()));
+        t.add(CpuHotplugAml.build(cfg.possibleApicIds(), cfg.numaNode()));
+        if (cfg.memorySlots() > 0) {
+            t.add(MemoryHotplugAml.build(cfg.memorySlots()));
+        }
         List<byte[]> pci0 = new ArrayList<>(List.of(nameDecl("_CRS", hostBridgeResources(cfg)),
                 resourceDevice("GPE0", "GPE0 resources", GPE0_BASE, GPE0_LENGTH)));
         if (hp.registers()) {

@@ -126,6 +126,19 @@ public final class FwCfgItems {
         return this;
     }
 
+    /**
+     * Replaces a legacy item's content (a copy of data): what the machine settles after the defaults, such as
+     * the NUMA table once memory devices make a node.
+     *
+     * @throws IllegalArgumentException if the item is not there
+     */
+    public FwCfgItems replace(int key, byte[] data) {
+        if (legacy.replace(key, new Item(data.clone(), false)) == null) {
+            throw new IllegalArgumentException(String.format("fw_cfg key 0x%x is not present", key));
+        }
+        return this;
+    }
+
     /** A little-endian 16-bit item, as fw_cfg_add_i16. */
     public FwCfgItems addI16(int key, int value) {
         return add(key, le(2).putShort((short) value).array());

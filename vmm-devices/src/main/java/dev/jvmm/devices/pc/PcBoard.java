@@ -19,6 +19,7 @@ import dev.jvmm.devices.acpi.AcpiTables;
 import dev.jvmm.devices.acpi.PciHotplugLayout;
 import dev.jvmm.devices.acpi.Piix4PciHotplug;
 import dev.jvmm.devices.acpi.Piix4Pm;
+import dev.jvmm.devices.acpi.Srat;
 import dev.jvmm.devices.isa.CmosRtc;
 import dev.jvmm.devices.isa.PostCodePort;
 import dev.jvmm.devices.model.DeviceContext;
@@ -98,6 +99,8 @@ public final class PcBoard {
     private DeviceModel.Device hpet;
     /** Fixed at the first boot, when every device (and so every ISA description) is there. */
     private AcpiConfig acpiConfig;
+    private int memorySlots;
+    private Srat deviceMemory;
     private CpuHotplugRegisters cpuHotplug;
     /** PIIX4 PM's ACPI PCI hotplug; null without ACPI or with both of its switches off. */
     private Piix4PciHotplug pciHotplug;
@@ -333,7 +336,8 @@ public final class PcBoard {
                 p.number("disable_s3") == 0, pc.pciHoleStart(), pc.pciHoleEnd()).withHpet(hpet != null)
                 .withPossibleApicIds(possible).withPciHole64For(model.context().ramAbove4g())
                 .withPciHotplug(PciHotplugLayout.of(p.bool("acpi-pci-hotplug-with-bridge-support"),
-                        p.bool("acpi-root-pci-hotplug"), presentSlots()));
+                        p.bool("acpi-root-pci-hotplug"), presentSlots()))
+                .withMemoryHotplug(memorySlots, deviceMemory);
     }
 
     /** The slots of pci.0 with a function 0. */
@@ -345,6 +349,16 @@ public final class PcBoard {
             }
         }
         return out;
+    }
+
+    /**
+     * Memory devices for the ACPI tables (call before they are built): the DIMM slots the DSDT describes and
+     * the device memory region with the NUMA node QEMU makes for it (null for none), after which the 64-bit
+     * PCI window starts.
+     */
+    public void setMemoryHotplug(int slots, Srat region) {
+        memorySlots = slots;
+        deviceMemory = region;
     }
 
     /** Closes every device (threads, timers). */

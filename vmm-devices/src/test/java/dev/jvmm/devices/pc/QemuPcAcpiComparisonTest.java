@@ -5,6 +5,7 @@ import dev.jvmm.devices.Qtest;
 import dev.jvmm.devices.acpi.AcpiConfig;
 import dev.jvmm.devices.acpi.AcpiFirmwareFiles;
 import dev.jvmm.devices.acpi.AcpiTables;
+import dev.jvmm.devices.acpi.Srat;
 import dev.jvmm.devices.model.TestBoard;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +40,13 @@ class QemuPcAcpiComparisonTest {
     /** With high RAM: ram below 4 GiB and above (the test board only allocates the low part). */
     private static AcpiFirmwareFiles jvmm(String machine, int cpus, int maxCpus, long ram, long above4g,
                                           List<String> serials, List<String> devices, String... globals) {
+        return jvmm(machine, cpus, maxCpus, ram, above4g, 0, null, serials, devices, globals);
+    }
+
+    /** With -m slots= and the end of the device memory region maxmem makes (0 for none). */
+    private static AcpiFirmwareFiles jvmm(String machine, int cpus, int maxCpus, long ram, long above4g,
+                                          int memorySlots, Srat deviceMemory, List<String> serials,
+                                          List<String> devices, String... globals) {
         PcBoard[] board = new PcBoard[1];
         TestBoard.Builder b = TestBoard.builder().withoutBuses().cpus(cpus).ram(ram).ramSplit(ram, above4g)
                 .describeIsa(d -> board[0].describeIsa(d));
@@ -53,26 +61,33 @@ class QemuPcAcpiComparisonTest {
             board[0].createBaseDevices();
             t.model.skipUnattached(); // the IDE function
             board[0].createPowerManagement();
+            board[0].setMemoryHotplug(memorySlots, deviceMemory);
             devices.forEach(t::add);
             AcpiConfig c = board[0].acpiConfig();
             AcpiConfig beforeFirmware = new AcpiConfig(c.apicIds(), c.pirqIrqs(), c.isaDevices(), 0, true,
                     c.s4Val(), c.s3(), c.pciHoleStart(), c.pciHoleEnd(), c.hpet(), c.possibleApicIds(),
-                    c.pciHole64Start(), c.pciHole64End(), c.pciHotplug());
+                    c.pciHole64Start(), c.pciHole64End(), c.pciHotplug(), c.memorySlots(), c.numaNode(), c.srat());
             return AcpiTables.firmwareFiles(beforeFirmware);
         }
     }
 
     private static void compare(AcpiFirmwareFiles ours, String... qemuArgs) throws Exception {
-        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
-        QemuAcpiFiles qemu = QemuAcpiFiles.read(qemuArgs);
+        QemuAcpiFiles qemu = compareDsdt(ours, qemuArgs);
         String line = String.join(" ", qemuArgs);
-        int dsdtLength = qemu.dsdt().length;
-        byte[] ourDsdt = java.util.Arrays.copyOfRange(ours.tables(), AcpiTables.FACS_LENGTH,
-                AcpiTables.FACS_LENGTH + Math.max(dsdtLength, 0));
-        assertArrayEquals(qemu.dsdt(), ourDsdt, "DSDT for " + line);
         assertArrayEquals(qemu.tables(), ours.tables(), "etc/acpi/tables for " + line);
         assertArrayEquals(qemu.rsdp(), ours.rsdp(), "etc/acpi/rsdp for " + line);
         assertArrayEquals(qemu.loader(), ours.loader(), "etc/table-loader for " + line);
+    }
+
+    /** The DSDT alone; returns QEMU's files for the other comparisons. */
+    private static QemuAcpiFiles compareDsdt(AcpiFirmwareFiles ours, String... qemuArgs) throws Exception {
+        assumeTrue(Qtest.available(), "qemu-system-x86_64 is not installed");
+        QemuAcpiFiles qemu = QemuAcpiFiles.read(qemuArgs);
+        int dsdtLength = qemu.dsdt().length;
+        byte[] ourDsdt = java.util.Arrays.copyOfRange(ours.tables(), AcpiTables.FACS_LENGTH,
+                AcpiTables.FACS_LENGTH + Math.max(dsdtLength, 0));
+        assertArrayEquals(qemu.dsdt(), ourDsdt, "DSDT for " + String.join(" ", qemuArgs));
+        return qemu;
     }
 
     private static final long MIB = 1L << 20;
@@ -97,6 +112,20 @@ class QemuPcAcpiComparisonTest {
     void ramAboveFourGigabytesMovesThe64BitWindow() throws Exception {
         // QEMU's pc_init1 splits 5 GiB at 3 GiB (gigabyte-aligned low RAM)
         compare(jvmm("", 1, 1, 3L << 30, 2L << 30, List.of(), List.of()), "-m", "5G");
+    }
+
+    /**
+     * -m slots=,maxmem=: QEMU's pc then makes a NUMA node by itself (auto_enable_numa_with_memdev), so the
+     * tables have an SRAT and each Processor a _PXM; the 64-bit window moves past the device memory region
+     * (from 4 GiB: maxmem - size plus 1 GiB per slot).
+     */
+    @Test
+    void memoryHotplugSlotsAndTheDeviceMemoryRegion() throws Exception {
+        compare(jvmm("", 1, 1, 128 * MIB, 0, 2, new Srat(128 * MIB, 128 * MIB, 4L << 30,
+                (1L << 30) - 128 * MIB + (2L << 30)), List.of(), List.of()), "-m", "128M,slots=2,maxmem=1G");
+        // maxmem without slots: no hotplug AML
+        compare(jvmm("", 1, 1, 128 * MIB, 0, 0, new Srat(128 * MIB, 128 * MIB, 4L << 30, (1L << 30) - 128 * MIB),
+                List.of(), List.of()), "-m", "128M,maxmem=1G");
     }
 
     @Test
