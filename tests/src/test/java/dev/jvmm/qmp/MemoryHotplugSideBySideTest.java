@@ -71,6 +71,8 @@ class MemoryHotplugSideBySideTest {
             vm.require(vm.awaitSerial("memhp: idle 1", STEP_TIMEOUT_MS), "no insert seen");
             vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 1, STEP_TIMEOUT_MS), "no _OST for the insert");
             rss[1] = rssKib(vm);
+            // a backend a DIMM maps is in use
+            replies.add(vm.reply("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"m1\"}}"));
             replies.add(vm.reply("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
                     + "\"id\":\"d2\",\"memdev\":\"m1\"}}"));
             queries(vm, replies);
@@ -85,6 +87,8 @@ class MemoryHotplugSideBySideTest {
             vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 4, STEP_TIMEOUT_MS), "no _OST after the eject");
             rss[2] = rssKib(vm);
             queries(vm, replies);
+            // once the DIMM is gone its backend is free to delete
+            replies.add(vm.reply("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"m1\"}}"));
             vm.reply("{\"execute\":\"quit\"}");
             GuestVm.Result res = vm.finish(STEP_TIMEOUT_MS);
             List<String> events = new ArrayList<>();

@@ -73,7 +73,18 @@ final class MachineMemory implements MemoryControl {
             registers = new MemoryHotplugRegisters((int) m.slots(), events, main,
                     () -> p.raiseGpe(MemoryHotplugRegisters.GPE_BIT)).attach(pio);
         }
-        PcDimmHotplug dimms = new PcDimmHotplug(l, objects::memoryBackend, slots, devices, registers, main);
+        PcDimmHotplug dimms = new PcDimmHotplug(l, objects::memoryBackend, slots, devices, registers, main,
+                new PcDimmHotplug.BackendUse() {
+                    @Override
+                    public void mapped(String id) {
+                        objects.markInUse(id);
+                    }
+
+                    @Override
+                    public void unmapped(String id) {
+                        objects.release(id);
+                    }
+                });
         devices.setTypeHotplugHandler(PcDimm.TYPE.name(), dimms);
         return new MachineMemory(config.ramBytes(), dimms, registers);
     }

@@ -61,6 +61,8 @@ public final class PcDimmHotplug implements HotplugHandler {
     private final DeviceModel model;
     private final MemoryHotplugRegisters registers;
     private final Executor mainLoop;
+    /** Tells the objects that a backend is mapped by a DIMM (object-del refuses it) and when it is let go. */
+    private final BackendUse backendUse;
     /** What pre_plug settled for the device being created: QEMU sets it in the DIMM's properties. */
     private int pendingSlot;
     private long pendingAddr;
@@ -72,7 +74,9 @@ public final class PcDimmHotplug implements HotplugHandler {
      * @param mainLoop  where the guest's eject unplugs the DIMM (the machine's main loop)
      */
     public PcDimmHotplug(Layout layout, Function<String, Optional<MemoryBackend>> backends, MemorySlots memorySlots,
-                         DeviceModel model, MemoryHotplugRegisters registers, Executor mainLoop) {
+                         DeviceModel model, MemoryHotplugRegisters registers, Executor mainLoop,
+                         BackendUse backendUse) {
+        this.backendUse = backendUse;
         this.layout = layout;
         this.backends = backends;
         this.memorySlots = memorySlots;
@@ -82,6 +86,13 @@ public final class PcDimmHotplug implements HotplugHandler {
         if (registers != null) {
             registers.setEjectHandler(this::eject);
         }
+    }
+
+    /** What the -object backends hear of their use by DIMMs (QEMU's host_memory_backend_set_mapped). */
+    public interface BackendUse {
+        void mapped(String id);
+
+        void unmapped(String id);
     }
 
     /** The plugged DIMMs, by address (QEMU's memory_device_build_list order). */
@@ -235,6 +246,7 @@ public final class PcDimmHotplug implements HotplugHandler {
         }
         mem.adviseHost(backend.merge() == null || backend.merge(), backend.dump() == null || backend.dump());
         dimm.plug(pendingSlot, pendingAddr, memdev, mem, memorySlots);
+        backendUse.mapped(memdev);
         synchronized (this) {
             plugged.add(device);
         }
@@ -273,6 +285,7 @@ public final class PcDimmHotplug implements HotplugHandler {
         registers.unplugged(slot);
         if (gone != null) {
             dimm(gone).release();
+            backendUse.unmapped(dimm(gone).memdev());
             DeviceModel.Device d = gone;
             mainLoop.execute(() -> model.unplug(d));
         }
