@@ -15,22 +15,18 @@ import dev.jvmm.core.machine.ChardevControl;
 import dev.jvmm.core.machine.ObjectControl;
 import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
-import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.HotplugControl;
 import dev.jvmm.core.machine.MemoryControl;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineInfo;
-import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.PciControl;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.RtcControl;
 import dev.jvmm.core.machine.VcpuControl;
-import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.machine.WakeupReason;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.memory.LowMemoryWindows;
 import dev.jvmm.core.memory.RamRange;
-import dev.jvmm.core.objects.IoThread;
 import dev.jvmm.core.objects.MemoryBackend;
 import dev.jvmm.core.objects.UserObjects;
 import dev.jvmm.core.os.LibC;
@@ -75,7 +71,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.stream.IntStream;
@@ -543,48 +538,24 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     }
 
     /** The descriptive queries; it reads the machine's state when asked, so it exists before the devices. */
-    private final MachineInfo info = new MachineInfo() {
-        @Override
-        public Optional<String> name() {
-            return config.name();
-        }
+    private final MachineInfo info = new PcMachineInfo(this::machineConfig, this::vcpuSlots, this::vcpuSet,
+            this::guestMemory);
 
-        @Override
-        public Optional<UUID> uuid() {
-            return config.uuid();
-        }
+    private MachineConfig machineConfig() {
+        return config;
+    }
 
-        @Override
-        public List<VcpuInfo> vcpus() {
-            return slots.present();
-        }
+    private MachineVcpus vcpuSlots() {
+        return slots;
+    }
 
-        @Override
-        public List<VcpuInfo> possibleVcpus() {
-            return slots.possible();
-        }
+    private VcpuSet vcpuSet() {
+        return vcpus;
+    }
 
-        @Override
-        public String registersText(int cpuIndex) {
-            return vcpus.whilePaused(() -> vcpus.vcpus().stream().filter(v -> v.index() == cpuIndex).findFirst()
-                    .orElseThrow().dumpRegisters(memory));
-        }
-
-        @Override
-        public List<MachineTypeInfo> machineTypes() {
-            return MachineTypeInfo.jvmm();
-        }
-
-        @Override
-        public KvmInfo kvm() {
-            return new KvmInfo(true, true);
-        }
-
-        @Override
-        public List<IoThread> iothreads() {
-            return config.host().objects().iothreads();
-        }
-    };
+    private GuestMemory guestMemory() {
+        return memory;
+    }
 
     @Override
     public void close() {
