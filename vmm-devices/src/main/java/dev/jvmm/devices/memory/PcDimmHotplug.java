@@ -1,6 +1,8 @@
 package dev.jvmm.devices.memory;
 
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.event.EventBus;
+import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.memory.MemorySlots;
 import dev.jvmm.core.memory.RamRange;
 import dev.jvmm.core.objects.MemoryBackend;
@@ -280,14 +282,33 @@ public final class PcDimmHotplug implements HotplugHandler {
                     gone = d;
                 }
             }
-            plugged.remove(gone);
+        }
+        if (gone != null) {
+            try {
+                dimm(gone).release();
+            } catch (RuntimeException e) {
+                // QEMU's acpi_memory_hotplug_write when the unplug handler fails: the DIMM stays, and both the
+                // deprecated MEM_UNPLUG_ERROR and DEVICE_UNPLUG_GUEST_ERROR say so
+                unplugFailed(gone, e);
+                return;
+            }
+            synchronized (this) {
+                plugged.remove(gone);
+            }
         }
         registers.unplugged(slot);
         if (gone != null) {
-            dimm(gone).release();
             backendUse.unmapped(dimm(gone).memdev());
             DeviceModel.Device d = gone;
             mainLoop.execute(() -> model.unplug(d));
         }
+    }
+
+    /** The hypervisor kept the DIMM's memory (its slot could not be removed): the DIMM stays plugged. */
+    private void unplugFailed(DeviceModel.Device d, RuntimeException e) {
+        EventBus events = model.context().events();
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        events.publish(new VmEvent.MemUnplugError(d.id() == null ? "" : d.id(), message));
+        events.publish(new VmEvent.DeviceUnplugGuestError(d.id(), d.path()));
     }
 }
