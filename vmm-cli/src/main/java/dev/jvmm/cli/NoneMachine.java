@@ -5,10 +5,8 @@ import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.core.machine.CommandLineOption;
 import dev.jvmm.core.machine.CpuModelControl;
-import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.LifecycleController;
 import dev.jvmm.core.machine.MachineInfo;
-import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.NetControl;
 import dev.jvmm.core.machine.QomControl;
 import dev.jvmm.core.machine.VcpuControl;
@@ -216,15 +214,7 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
             return "";
         }
 
-        @Override
-        public List<MachineTypeInfo> machineTypes() {
-            return MachineTypeInfo.jvmm();
-        }
 
-        @Override
-        public KvmInfo kvm() {
-            return new KvmInfo(true, true);
-        }
 
         @Override
         public boolean hotpluggableCpus() {

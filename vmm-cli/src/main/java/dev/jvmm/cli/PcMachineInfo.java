@@ -1,8 +1,6 @@
 package dev.jvmm.cli;
 
-import dev.jvmm.core.machine.KvmInfo;
 import dev.jvmm.core.machine.MachineInfo;
-import dev.jvmm.core.machine.MachineTypeInfo;
 import dev.jvmm.core.machine.VcpuInfo;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.objects.IoThread;
@@ -59,15 +57,7 @@ final class PcMachineInfo implements MachineInfo {
                 .orElseThrow().dumpRegisters(memory.get()));
     }
 
-    @Override
-    public List<MachineTypeInfo> machineTypes() {
-        return MachineTypeInfo.jvmm();
-    }
 
-    @Override
-    public KvmInfo kvm() {
-        return new KvmInfo(true, true);
-    }
 
     @Override
     public List<IoThread> iothreads() {

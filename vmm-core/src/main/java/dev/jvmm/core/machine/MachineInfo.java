@@ -27,9 +27,14 @@ public interface MachineInfo {
     String registersText(int cpuIndex);
 
     /** query-machines' list; the running machine type first is not required. */
-    List<MachineTypeInfo> machineTypes();
+    default List<MachineTypeInfo> machineTypes() {
+        return MachineTypeInfo.jvmm();
+    }
 
-    KvmInfo kvm();
+    /** query-kvm: jvmm runs on KVM only, so it is present and enabled. */
+    default KvmInfo kvm() {
+        return new KvmInfo(true, true);
+    }
 
     /** QEMU's version triple and package string as the greeting and query-version report them. */
     default QemuVersion version() {
