@@ -43,7 +43,7 @@ class PciHotplugSideBySideTest {
     @TempDir
     Path dir;
 
-    private static final long STEP_MS = 20_000;
+    private static final long STEP_MS = 60_000;
     /** In a script: a 1 MiB raw image of the VMM's own (the two run at once and each locks its image). */
     private static final String IMAGE = "@IMAGE@";
 
