@@ -89,6 +89,15 @@ class MemoryHotplugSideBySideTest {
             queries(vm, replies);
             // once the DIMM is gone its backend is free to delete
             replies.add(vm.reply("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"m1\"}}"));
+            // a backend made at run time backs a new DIMM
+            replies.add(vm.reply("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":"
+                    + "\"memory-backend-ram\",\"id\":\"m2\",\"size\":134217728}}"));
+            replies.add(vm.reply("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
+                    + "\"id\":\"d3\",\"memdev\":\"m2\"}}"));
+            vm.require(vm.awaitSerial("memhp: idle 4", STEP_TIMEOUT_MS),
+                    "no insert of the run-time backend's DIMM");
+            vm.require(vm.awaitEvent("ACPI_DEVICE_OST", 5, STEP_TIMEOUT_MS), "no _OST for that insert");
+            queries(vm, replies);
             vm.reply("{\"execute\":\"quit\"}");
             GuestVm.Result res = vm.finish(STEP_TIMEOUT_MS);
             List<String> events = new ArrayList<>();
