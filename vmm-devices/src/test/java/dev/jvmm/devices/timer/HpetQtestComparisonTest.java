@@ -189,7 +189,8 @@ class HpetQtestComparisonTest {
 
     /**
      * A periodic timer's comparator after running a while, for each side: a whole number of periods past its
-     * start, and within two periods of the counter where it stopped (the values themselves depend on time).
+     * start, and within four periods of the counter where it stopped (the values themselves depend on time, and
+     * QEMU's timer callback may run a little late on a busy host: 2.03 periods behind has been seen).
      * The low-dword write leaves reset's all-ones high dword, so the comparator starts 2^32 ticks behind and
      * the first expiry catches up by about 65536 periods: QEMU in a loop, ours in one step.
      */
@@ -214,7 +215,7 @@ class HpetQtestComparisonTest {
             long counter = HpetRig.parse(reads.get(0).split(" = ")[1]);
             long cmp = HpetRig.parse(reads.get(1).split(" = ")[1]);
             assertEquals(0, cmp % 0x10000, side.toString());
-            assertTrue(cmp > 0x10000 && Math.abs(counter - cmp) < 2 * 0x10000, side.toString());
+            assertTrue(cmp > 0x10000 && Math.abs(counter - cmp) < 4 * 0x10000, side.toString());
         }
     }
 
