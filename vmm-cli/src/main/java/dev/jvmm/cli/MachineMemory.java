@@ -74,17 +74,7 @@ final class MachineMemory implements MemoryControl {
                     () -> p.raiseGpe(MemoryHotplugRegisters.GPE_BIT)).attach(pio);
         }
         PcDimmHotplug dimms = new PcDimmHotplug(l, objects::memoryBackend, slots, devices, registers, main,
-                new PcDimmHotplug.BackendUse() {
-                    @Override
-                    public void mapped(String id) {
-                        objects.markInUse(id);
-                    }
-
-                    @Override
-                    public void unmapped(String id) {
-                        objects.release(id);
-                    }
-                });
+                objects::markInUse, objects::release);
         devices.setTypeHotplugHandler(PcDimm.TYPE.name(), dimms);
         return new MachineMemory(config.ramBytes(), dimms, registers);
     }

@@ -20,10 +20,12 @@ import java.util.List;
  * @param category    the -device help section ("Storage", "Misc", ...; QEMU's DeviceCategory), or null
  * @param userCreatable false for board devices -device refuses (i440FX, PIIX3, ...), as QEMU's
  *                    user_creatable
+ * @param hotpluggable false for a type that may only be cold-plugged (QEMU's DeviceClass.hotpluggable):
+ *                    device_add refuses it and a guest's eject leaves it; inherited by subtypes
  */
 public record TypeInfo(String name, String parent, boolean isAbstract, List<String> interfaces,
                        List<Property> properties, Backend backend, String description, String bus,
-                       String category, boolean userCreatable) {
+                       String category, boolean userCreatable, boolean hotpluggable) {
 
     /** A proxy's backend child. */
     public record Backend(String childName, String type) {
@@ -44,7 +46,7 @@ public record TypeInfo(String name, String parent, boolean isAbstract, List<Stri
 
     /** A QOM interface type (abstract, parent "interface"). */
     public static TypeInfo iface(String name) {
-        return new TypeInfo(name, "interface", true, List.of(), List.of(), null, null, null, null, false);
+        return new TypeInfo(name, "interface", true, List.of(), List.of(), null, null, null, null, false, true);
     }
 
     /** Builds a declaration. */
@@ -59,6 +61,7 @@ public record TypeInfo(String name, String parent, boolean isAbstract, List<Stri
         private String bus;
         private String category;
         private boolean userCreatable = true;
+        private boolean hotpluggable = true;
 
         private Builder(String name, String parent, boolean isAbstract) {
             this.name = name;
@@ -108,9 +111,15 @@ public record TypeInfo(String name, String parent, boolean isAbstract, List<Stri
             return this;
         }
 
+        /** A type only the start-up may plug (QEMU's dc->hotpluggable = false). */
+        public Builder coldPlugOnly() {
+            hotpluggable = false;
+            return this;
+        }
+
         public TypeInfo build() {
             return new TypeInfo(name, parent, isAbstract, interfaces, properties, backend, description, bus,
-                    category, userCreatable && !isAbstract);
+                    category, userCreatable && !isAbstract, hotpluggable);
         }
     }
 }

@@ -120,7 +120,7 @@ public final class Piix4Pm implements PciFunction, IoHandler, Saveable {
      * (the board reads them for the tables), s4_val is the S4 SLP_TYP. jvmm has no ACPI hotplug, so the
      * hotplug switches have nothing to turn off; SMM and the SMBus base take their defaults.
      */
-    public static final TypeInfo TYPE = TypeInfo.type("PIIX4_PM", "pci-device").notUserCreatable()
+    public static final TypeInfo TYPE = TypeInfo.type("PIIX4_PM", "pci-device").notUserCreatable().coldPlugOnly()
             .implementing("acpi-device-interface", "conventional-pci-device", "hotplug-handler")
             .props(Property.of("acpi-pci-hotplug-with-bridge-support", PropType.BOOL, true),
                     Property.of("smb_io_base", PropType.UINT32, 0L).only(null, (long) SMBUS_BASE),

@@ -36,7 +36,8 @@ public final class Piix3Ide implements PciFunction, Saveable {
             .implementing("conventional-pci-device").build();
 
     /** QEMU's piix3-ide: nothing of its own beyond a PCI function's properties. */
-    public static final TypeInfo TYPE = TypeInfo.type("piix3-ide", PCI_IDE.name()).category("Storage").build();
+    public static final TypeInfo TYPE = TypeInfo.type("piix3-ide", PCI_IDE.name()).category("Storage")
+            .coldPlugOnly().build();
 
     /** The board makes it, at 01.1 (addr=01.1), before any -device, as QEMU's pc_init1. */
     public static final DeviceClass CLASS = new DeviceClass(TYPE, Piix3Ide::realize);

@@ -19,6 +19,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -63,8 +64,9 @@ public final class PcDimmHotplug implements HotplugHandler {
     private final DeviceModel model;
     private final MemoryHotplugRegisters registers;
     private final Executor mainLoop;
-    /** Tells the objects that a backend is mapped by a DIMM (object-del refuses it) and when it is let go. */
-    private final BackendUse backendUse;
+    /** Told when a DIMM maps a backend (object-del refuses it then) and when it lets the backend go. */
+    private final Consumer<String> backendMapped;
+    private final Consumer<String> backendUnmapped;
     /** What pre_plug settled for the device being created: QEMU sets it in the DIMM's properties. */
     private int pendingSlot;
     private long pendingAddr;
@@ -77,8 +79,9 @@ public final class PcDimmHotplug implements HotplugHandler {
      */
     public PcDimmHotplug(Layout layout, Function<String, Optional<MemoryBackend>> backends, MemorySlots memorySlots,
                          DeviceModel model, MemoryHotplugRegisters registers, Executor mainLoop,
-                         BackendUse backendUse) {
-        this.backendUse = backendUse;
+                         Consumer<String> backendMapped, Consumer<String> backendUnmapped) {
+        this.backendMapped = backendMapped;
+        this.backendUnmapped = backendUnmapped;
         this.layout = layout;
         this.backends = backends;
         this.memorySlots = memorySlots;
@@ -88,13 +91,6 @@ public final class PcDimmHotplug implements HotplugHandler {
         if (registers != null) {
             registers.setEjectHandler(this::eject);
         }
-    }
-
-    /** What the -object backends hear of their use by DIMMs (QEMU's host_memory_backend_set_mapped). */
-    public interface BackendUse {
-        void mapped(String id);
-
-        void unmapped(String id);
     }
 
     /** The plugged DIMMs, by address (QEMU's memory_device_build_list order). */
@@ -248,7 +244,7 @@ public final class PcDimmHotplug implements HotplugHandler {
         }
         mem.adviseHost(backend.merge() == null || backend.merge(), backend.dump() == null || backend.dump());
         dimm.plug(pendingSlot, pendingAddr, memdev, mem, memorySlots);
-        backendUse.mapped(memdev);
+        backendMapped.accept(memdev);
         synchronized (this) {
             plugged.add(device);
         }
@@ -298,7 +294,7 @@ public final class PcDimmHotplug implements HotplugHandler {
         }
         registers.unplugged(slot);
         if (gone != null) {
-            backendUse.unmapped(dimm(gone).memdev());
+            backendUnmapped.accept(dimm(gone).memdev());
             DeviceModel.Device d = gone;
             mainLoop.execute(() -> model.unplug(d));
         }

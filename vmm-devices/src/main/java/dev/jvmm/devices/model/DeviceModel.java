@@ -281,12 +281,8 @@ public final class DeviceModel {
 
     /** Whether no ancestor declares the type cold-plug only (QEMU's DeviceClass.hotpluggable = false). */
     private boolean hotpluggableType(TypeInfo t) {
-        return types.ancestry(t.name()).stream().noneMatch(a -> NOT_HOTPLUGGABLE.contains(a.name()));
+        return types.ancestry(t.name()).stream().allMatch(TypeInfo::hotpluggable);
     }
-
-    /** Types QEMU marks cold-plug only among those jvmm models (dc->hotpluggable = false). */
-    private static final Set<String> NOT_HOTPLUGGABLE = Set.of("PIIX4_PM",
-            "piix3-ide", "i440FX", "PIIX3", "i440FX-pcihost");
 
     /** device_add: the QMP members as JSON values. */
     public Device hotplug(Map<String, Object> args) throws PropertyException {

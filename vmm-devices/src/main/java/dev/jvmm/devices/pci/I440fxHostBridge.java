@@ -59,7 +59,7 @@ public final class I440fxHostBridge implements PciFunction, Saveable {
     private static final int[] FIRMWARE_PAM = {0x10, 0x11, 0x11, 0x11, 0x11, 0x11, 0x33};
 
     /** QEMU's i440FX PCI function (hw/pci-host/i440fx.c); only the board creates it, at 00.0. */
-    public static final TypeInfo TYPE = TypeInfo.type("i440FX", "pci-device").notUserCreatable()
+    public static final TypeInfo TYPE = TypeInfo.type("i440FX", "pci-device").notUserCreatable().coldPlugOnly()
             .implementing("conventional-pci-device").build();
 
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {

@@ -39,6 +39,7 @@ public final class PciHostBridge implements Saveable {
      * jvmm has no 64-bit PCI window: its settings keep their defaults.
      */
     public static final TypeInfo I440FX_PCIHOST = TypeInfo.type("i440FX-pcihost", "pci-host-bridge").notUserCreatable()
+            .coldPlugOnly()
             .props(Property.object("pci-hole-end", PropType.UINT32),
                     fixed("pci-hole64-size", PropType.SIZE, 2L << 30),
                     Property.object("pci-hole64-start", PropType.UINT64),

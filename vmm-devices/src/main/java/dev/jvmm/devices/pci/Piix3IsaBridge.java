@@ -62,7 +62,8 @@ public final class Piix3IsaBridge implements PciFunction, Saveable {
             .prop(Property.of("multifunction", PropType.BIT, false))
             .build();
 
-    public static final TypeInfo TYPE = TypeInfo.type("PIIX3", "pci-piix3").notUserCreatable().build();
+    public static final TypeInfo TYPE = TypeInfo.type("PIIX3", "pci-piix3").notUserCreatable().coldPlugOnly()
+            .build();
 
     /** Only the board creates it, at 01.0, with the ISA bus "isa.0" the legacy devices plug into. */
     public static final DeviceClass CLASS = new DeviceClass(TYPE, (ctx, p, where) -> {

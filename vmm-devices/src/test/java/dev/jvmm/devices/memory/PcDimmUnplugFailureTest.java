@@ -53,17 +53,7 @@ class PcDimmUnplugFailureTest {
             List<String> mapped = new ArrayList<>();
             PcDimmHotplug dimms = new PcDimmHotplug(PcDimmHotplug.Layout.pc(64L << 20, 1L << 30, 2, 1L << 32, true,
                     "pc.ram"), id -> id.equals("m1") ? Optional.of(m1) : Optional.empty(), new StuckSlots(), t.model,
-                    regs, Runnable::run, new PcDimmHotplug.BackendUse() {
-                        @Override
-                        public void mapped(String id) {
-                            mapped.add(id);
-                        }
-
-                        @Override
-                        public void unmapped(String id) {
-                            mapped.remove(id);
-                        }
-                    });
+                    regs, Runnable::run, mapped::add, mapped::remove);
             t.model.setTypeHotplugHandler(PcDimm.TYPE.name(), dimms);
             t.add("pc-dimm,id=d1,memdev=m1");
             assertEquals(List.of("m1"), mapped);
