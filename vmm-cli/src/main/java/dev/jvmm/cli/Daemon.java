@@ -27,24 +27,35 @@ final class Daemon {
     private static final String READY = "jvmm-daemon-ready";
     private static final int O_RDWR = 2;
 
-    static {
-        Native.register(Daemon.class, "c");
-    }
-
     private Daemon() {
     }
 
-    private static native int setsid() throws LastErrorException;
+    /** libc, bound on first use: a process that does not daemonize spends no start-up time on it. */
+    private static final class Sys {
+        static {
+            Native.register(Sys.class, "c");
+        }
 
-    private static native int open(String path, int flags) throws LastErrorException;
+        private Sys() {
+        }
 
-    private static native int dup2(int from, int to) throws LastErrorException;
+        static native int setsid() throws LastErrorException;
 
-    private static native int close(int fd) throws LastErrorException;
+        static native int open(String path, int flags) throws LastErrorException;
+
+        static native int dup2(int from, int to) throws LastErrorException;
+
+        static native int close(int fd) throws LastErrorException;
+    }
 
     /** True when the arguments ask for -daemonize (QEMU also takes the double-dash spelling). */
     static boolean requested(String[] args) {
-        return Arrays.stream(args).anyMatch(a -> a.equals(OPTION) || a.equals("-" + OPTION));
+        for (String a : args) {
+            if (a.equals(OPTION) || a.equals("-" + OPTION)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True in the re-executed launcher, the daemon itself. */
@@ -120,7 +131,7 @@ final class Daemon {
     /** The daemon's first step: a session of its own, as QEMU's setsid() after fork. */
     static void detachSession() {
         try {
-            setsid();
+            Sys.setsid();
         } catch (LastErrorException e) {
             // Already a session leader: the caller's intent holds.
         }
@@ -131,11 +142,11 @@ final class Daemon {
         System.out.print(READY + "\n");
         System.out.flush();
         System.err.flush();
-        int fd = open("/dev/null", O_RDWR);
+        int fd = Sys.open("/dev/null", O_RDWR);
         for (int i = 0; i <= 2; i++) {
-            dup2(fd, i);
+            Sys.dup2(fd, i);
         }
-        close(fd);
+        Sys.close(fd);
     }
 
     /**

@@ -2,12 +2,14 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmException;
 import dev.jvmm.kvm.boot.KernelLoadException;
 import dev.jvmm.kvm.boot.KernelLoader;
 import dev.jvmm.kvm.seccomp.Sandbox;
+import dev.jvmm.qmp.EarlyQmpListener;
 import dev.jvmm.qmp.QmpEndpoint;
 import dev.jvmm.qmp.QmpServer;
 
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 
 /** Builds the PC from a {@link MachineConfig}, starts QMP and the vCPUs, and waits for the machine to exit. */
 final class Launcher {
@@ -36,17 +39,26 @@ final class Launcher {
         static final Hooks NONE = new Hooks(() -> { }, () -> { });
     }
 
+    /**
+     * What main did before the full parse: QMP sockets already listening and greeting, which the QMP server
+     * takes over (null when there are none), the -d startup tracer, and where the machine gets its I/O loop
+     * (made on first use, or already being made on another thread).
+     */
+    record Startup(EarlyQmpListener early, StartupTrace trace, Supplier<IoLoop> ioLoop) {
+        static final Startup PLAIN = new Startup(null, StartupTrace.OFF, IoLoop::new);
+    }
+
     static int launch(MachineConfig config, PrintStream err) {
-        return launch(config, err, Hooks.NONE);
+        return launch(config, err, Hooks.NONE, Startup.PLAIN);
     }
 
     /** QEMU's empty machine: QMP and nothing else. */
-    static int launchNone(MachineConfig config, PrintStream err, Hooks hooks) {
+    static int launchNone(MachineConfig config, PrintStream err, Hooks hooks, Startup startup) {
         List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(config.qmp(), config.chardevs(),
                 config.monitors());
         installSandboxes(config);
-        NoneMachine machine = new NoneMachine(config, openKvm(), actions(config), err);
-        return serve(machine, endpoints, err, hooks);
+        NoneMachine machine = new NoneMachine(config, openKvm(), actions(config), err, startup.ioLoop());
+        return serve(machine, endpoints, err, hooks, startup);
     }
 
     /** /dev/kvm (or the device the environment names), opened as QEMU's accelerator is, before the machine. */
@@ -58,30 +70,41 @@ final class Launcher {
         }
     }
 
-    static int launch(MachineConfig config, PrintStream err, Hooks hooks) {
+    static int launch(MachineConfig config, PrintStream err, Hooks hooks, Startup startup) {
         KernelLoader.Request kernel = config.kernel().isPresent() ? readKernel(config) : null;
         ActionSettings actions = actions(config);
         List<QmpEndpoint> endpoints = QmpEndpoint.fromCommandLine(config.qmp(), config.chardevs(),
                 config.monitors());
         installSandboxes(config);
         Kvm kvm = openKvm();
+        startup.trace().mark("kvm opened");
         PcMachine machine;
         try {
-            machine = new PcMachine(config, kernel, kvm, actions, err);
+            machine = new PcMachine(config, kernel, kvm, actions, err, startup);
         } catch (KernelLoadException | KvmException e) {
             throw new LaunchException(e.getMessage());
         }
-        return serve(machine, endpoints, err, hooks);
+        return serve(machine, endpoints, err, hooks, startup);
     }
 
     /** QMP listening, the signal handler, then the machine started; returns the process's exit status. */
-    private static int serve(LaunchedMachine machine, List<QmpEndpoint> endpoints, PrintStream err, Hooks hooks) {
+    private static int serve(LaunchedMachine machine, List<QmpEndpoint> endpoints, PrintStream err, Hooks hooks,
+            Startup startup) {
         machine.lifecycle().addExitHook(hooks.atExit());
+        QmpServer qmp = null;
+        EarlyQmpListener early = startup.early();
+        boolean adopt = early != null && early.endpoints().equals(endpoints);
+        if (early != null && !adopt) {
+            early.close();
+        }
         try {
             if (!endpoints.isEmpty()) {
-                QmpServer qmp = new QmpServer(machine, machine.ioLoop());
-                for (QmpEndpoint ep : endpoints) {
-                    qmp.listen(ep);
+                qmp = new QmpServer(machine, machine.ioLoop());
+                startup.trace().mark("qmp commands");
+                if (!adopt) {
+                    for (QmpEndpoint ep : endpoints) {
+                        qmp.listen(ep);
+                    }
                 }
             }
         } catch (IOException e) {
@@ -92,6 +115,17 @@ final class Launcher {
         }
         HostSignals.install(machine.lifecycle(), err);
         machine.start();
+        startup.trace().mark("machine started");
+        if (adopt) {
+            // After the start, as in QEMU, whose main loop reads the monitors only once the machine runs (or
+            // waits under -S): a client that connected early sees no event of the start itself.
+            try {
+                qmp.adopt(early.handOver());
+            } catch (IOException e) {
+                throw new LaunchException("QMP: " + e.getMessage());
+            }
+            startup.trace().mark("qmp serving");
+        }
         hooks.ready().run();
         // The launching thread parks for the machine's life: the process ends in the machine's exitProcess.
         try {

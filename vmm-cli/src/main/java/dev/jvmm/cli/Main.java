@@ -2,6 +2,7 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
 import dev.jvmm.core.config.QemuOpts;
+import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.MachineCommandException;
 import dev.jvmm.core.net.NetClients;
 import dev.jvmm.core.net.NetdevArgs;
@@ -11,6 +12,7 @@ import dev.jvmm.core.qom.TypeRegistry;
 import dev.jvmm.devices.DeviceCatalog;
 import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.kvm.CpuModel;
+import dev.jvmm.qmp.EarlyQmpListener;
 
 import picocli.CommandLine;
 
@@ -18,6 +20,7 @@ import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /** The jvmm launcher: parses a qemu-system-x86_64 command line, builds the PC and runs it. */
 public final class Main {
@@ -35,15 +38,31 @@ public final class Main {
         } else if (Daemon.requested(args)) {
             System.exit(Daemon.launch(args, System.out, System.err));
         }
-        System.exit(run(args, System.out, System.err));
+        StartupTrace trace = StartupTrace.fromArgs(args);
+        EarlyQmpListener early = Daemon.isDaemon() ? null : EarlyQmp.open(args);
+        if (early != null) {
+            trace.mark("qmp greeting");
+        }
+        Supplier<IoLoop> ioLoop = early == null ? IoLoop::new : QmpWarmup.begin();
+        int status = run(args, System.out, System.err, new Launcher.Startup(early, trace, ioLoop));
+        if (early != null) {
+            early.close();
+        }
+        System.exit(status);
     }
 
     /** Runs jvmm and returns the process exit status (QEMU's conventions). */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, Launcher.Startup.PLAIN);
+    }
+
+    /** As {@link #run(String[], PrintStream, PrintStream)}, after main's early start-up work. */
+    static int run(String[] args, PrintStream out, PrintStream err, Launcher.Startup startup) {
         QemuCommandLine cl = new QemuCommandLine();
         CommandLine parser = newParser(cl);
         try {
             parser.parseArgs(args);
+            startup.trace().mark("options parsed");
         } catch (CommandLine.UnmatchedArgumentException e) {
             String first = e.getUnmatched().isEmpty() ? "?" : e.getUnmatched().get(0);
             err.println(PROGRAM + ": " + first + ": invalid option");
@@ -102,6 +121,11 @@ public final class Main {
             parser.usage(out, CommandLine.Help.Ansi.OFF);
             return 0;
         }
+        String logUsage = StartupTrace.usage(cl.logItems);
+        if (logUsage != null) {
+            out.print(logUsage);
+            return 1;
+        }
         if (cl.version) {
             out.println("QEMU emulator version " + QEMU_VERSION + " (jvmm " + VERSION + ")");
             out.println("Copyright (c) the jvmm developers; command line and QMP follow QEMU " + QEMU_VERSION);
@@ -121,7 +145,8 @@ public final class Main {
             if (none && NoneMachine.refusal(cl) != null) {
                 throw new LaunchException(NoneMachine.refusal(cl));
             }
-            return launch(cl, config, none, err);
+            startup.trace().mark("configuration");
+            return launch(cl, config, none, err, startup);
         } catch (OptionException e) {
             err.println(PROGRAM + ": " + e.formatted());
             return 1;
@@ -132,12 +157,14 @@ public final class Main {
     }
 
     /** -pidfile first, as QEMU writes it before building the machine; removed again if the start fails. */
-    private static int launch(QemuCommandLine cl, MachineConfig config, boolean none, PrintStream err) {
+    private static int launch(QemuCommandLine cl, MachineConfig config, boolean none, PrintStream err,
+            Launcher.Startup startup) {
         PidFile pid = cl.pidfile == null ? null : PidFile.create(cl.pidfile);
         Launcher.Hooks hooks = new Launcher.Hooks(Daemon.isDaemon() ? Daemon::ready : () -> { },
                 pid == null ? () -> { } : pid::remove);
         try {
-            return none ? Launcher.launchNone(config, err, hooks) : Launcher.launch(config, err, hooks);
+            return none ? Launcher.launchNone(config, err, hooks, startup)
+                    : Launcher.launch(config, err, hooks, startup);
         } catch (RuntimeException e) {
             hooks.atExit().run();
             throw e;

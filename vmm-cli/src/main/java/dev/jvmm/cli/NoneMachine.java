@@ -30,6 +30,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
 
 /**
  * QEMU's empty machine (-machine none): no RAM, no vCPU, no device; the run state, QMP and the QOM tree work
@@ -42,12 +43,14 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     private final LifecycleController lifecycle;
     private final DeviceModel devices;
     private IoLoop ioLoop;
+    private final Supplier<IoLoop> ioLoops;
     /** announce-self's rounds. */
     private final ScheduledExecutorService timers;
     /** The netdevs and hubs of -netdev, -nic and -net; QEMU's none machine has them, though no NIC. */
     private final MachineNetwork network;
 
-    NoneMachine(MachineConfig config, Kvm kvm, ActionSettings actions, PrintStream err) {
+    NoneMachine(MachineConfig config, Kvm kvm, ActionSettings actions, PrintStream err, Supplier<IoLoop> ioLoops) {
+        this.ioLoops = ioLoops;
         this.config = config;
         this.kvm = kvm;
         this.err = err;
@@ -132,7 +135,7 @@ final class NoneMachine implements LaunchedMachine, VcpuControl {
     @Override
     public synchronized IoLoop ioLoop() {
         if (ioLoop == null) {
-            ioLoop = new IoLoop();
+            ioLoop = ioLoops.get();
         }
         return ioLoop;
     }

@@ -73,6 +73,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 /**
@@ -122,12 +123,20 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     /** device_add and device_del of CPUs, through the PM's CPU hotplug block. */
     private final PcCpuHotplug cpuHotplug;
     private IoLoop ioLoop;
+    private final Supplier<IoLoop> ioLoops;
     /** The machine's network: backends, NIC queues and hubs; delivery follows the run state. */
     private final MachineNetwork network;
     /** Memory devices: DIMMs, their hotplug interface and what QMP reports of them. */
     private MachineMemory memoryDevices;
 
     PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err) {
+        this(config, kernel, kvm, actions, err, Launcher.Startup.PLAIN);
+    }
+
+    PcMachine(MachineConfig config, KernelLoader.Request kernel, Kvm kvm, ActionSettings actions, PrintStream err,
+            Launcher.Startup startup) {
+        StartupTrace trace = startup.trace();
+        this.ioLoops = startup.ioLoop();
         this.config = config;
         this.kernel = kernel;
         this.err = err;
@@ -160,6 +169,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             memory.populate(LibC.MADV_POPULATE_WRITE);
         }
         host.objects().start();
+        trace.mark("guest memory");
         this.vm = kvm.createVm(pc.pit());
         LowMemoryWindows lowMemory = LowMemoryWindows.FIXED_RAM;
         if (config.firmwareBoot()) {
@@ -192,6 +202,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             cpus.add(cpu);
         }
         this.vcpus = new VcpuSet(cpus);
+        trace.mark("vm and vcpus");
         MachineMemory.check(config);
         vcpus.nameThreads(host::vcpuThreadName);
         this.lifecycle = new LifecycleController(events, this, actions);
@@ -219,6 +230,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
         List<DeviceClass> classes = new ArrayList<>(DeviceCatalog.classes());
         classes.addAll(cpuHotplug.deviceClasses(CpuTypes.all()));
         devices = new DeviceModel(registry(), classes, config.globals(), PcMachineType.NAME);
+        trace.mark("device types");
         cpuHotplug.register(devices);
         host.objects().describe(devices.tree().root().child("objects").orElseThrow());
         pci = new PciBus(new PciInterruptRouter(vm::line), BarMapper.of(pio, mmio));
@@ -258,6 +270,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             drives.addDefaultDevices(devices);
             drives.checkOrphans();
             devices.machineReady();
+            trace.mark("devices");
             devices.globals().warnings(devices.types())
                     .forEach(w -> err.println(Main.PROGRAM + ": warning: " + w));
             network.warn(err);
@@ -289,6 +302,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
             board.firmwareSetup();
         }
         loadKernel();
+        trace.mark("firmware tables and kernel");
     }
 
     /** Every type this machine knows: the devices' declarations and the CPU models'. */
@@ -365,7 +379,7 @@ final class PcMachine implements LaunchedMachine, VcpuControl, AutoCloseable {
     @Override
     public synchronized IoLoop ioLoop() {
         if (ioLoop == null) {
-            ioLoop = new IoLoop();
+            ioLoop = ioLoops.get();
         }
         return ioLoop;
     }

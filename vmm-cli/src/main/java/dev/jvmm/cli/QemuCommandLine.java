@@ -229,6 +229,13 @@ final class QemuCommandLine {
     @Option(names = {"-no-hpet", "--no-hpet"}, description = "no HPET (same as -machine hpet=off)")
     boolean noHpet;
 
+    @Option(names = {"-d", "--d"}, paramLabel = "item1[,...]",
+            description = "log items: startup (the time each start-up phase ends); -d help lists them")
+    List<String> logItems = new ArrayList<>();
+
+    @Option(names = {"-D", "--D"}, paramLabel = "logfile", description = "write the -d log to logfile (default: stderr)")
+    String logFile;
+
     @Option(names = {"-version", "--version"}, description = "print the version and exit")
     boolean version;
 

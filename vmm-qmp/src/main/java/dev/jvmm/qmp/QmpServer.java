@@ -4,7 +4,6 @@ import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.event.VmEvent;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.MachineControl;
-import dev.jvmm.core.machine.QemuVersion;
 import dev.jvmm.core.os.LibC;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -69,6 +68,26 @@ public final class QmpServer implements AutoCloseable {
         this.limiter = new EventRateLimiter(eventLoop, TimeUnit.SECONDS.toNanos(1), this::broadcast);
         machine.events().subscribe(subscriber);
         machine.lifecycle().addExitHook(this::flushAndCloseAll);
+    }
+
+    /**
+     * Runs the codec once each way (a request decoded, a reply encoded), so that a thread with nothing else to
+     * do during start-up loads and links what the first client's commands would otherwise wait for.
+     */
+    public static void warmUp() {
+        byte[] request = "{\"execute\": \"qmp_capabilities\", \"arguments\": {}, \"id\": 1}\n"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        new JsonStreamDecoder(new JsonStreamDecoder.Sink() {
+            @Override
+            public void value(Object value) {
+                Json.encodeMessage(Map.of("return", value));
+            }
+
+            @Override
+            public void error(String desc) {
+                Json.encodeMessage(errorReply(null, QmpError.GENERIC, desc));
+            }
+        }).feed(request, 0, request.length);
     }
 
     public Schema schema() {
@@ -137,26 +156,59 @@ public final class QmpServer implements AutoCloseable {
         if (fd < 0) {
             throw new IOException("invalid file descriptor " + fd);
         }
-        CountDownLatch connected = new CountDownLatch(1);
-        Channel ch;
         try {
             // libvirt hands over a blocking socket: a blocking accept() would stall the whole I/O loop.
             LibC.setNonBlocking(fd);
         } catch (com.sun.jna.LastErrorException e) {
             throw new IOException("cannot use file descriptor " + fd + ": " + LibC.describe(e.getErrorCode()), e);
         }
-        try {
-            ch = bootstrap(() -> new EpollServerDomainSocketChannel(fd, true), connected,
-                    new dev.jvmm.core.fd.NamedFds()).register().sync()
-                    .channel();
-        } catch (RuntimeException e) {
-            throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
-        }
-        listeners.add(ch);
+        CountDownLatch connected = new CountDownLatch(1);
+        serveListeningFd(fd, connected, new dev.jvmm.core.fd.NamedFds());
         String where = dev.jvmm.core.os.UnixSockets.boundPath(fd).map(Object::toString).orElse("fd=" + fd);
         monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(label, "unix:" + where + ",server=on", true));
         if (waitForClient) {
             connected.await();
+        }
+    }
+
+    /** Accepts on a listening, non-blocking UNIX socket descriptor this server now owns. */
+    private void serveListeningFd(int fd, CountDownLatch connected, dev.jvmm.core.fd.NamedFds namedFds)
+            throws IOException {
+        Channel ch;
+        try {
+            ch = bootstrap(() -> new EpollServerDomainSocketChannel(fd, true), connected, namedFds).register()
+                    .syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            throw new IOException("cannot use file descriptor " + fd + ": " + e.getMessage(), e);
+        }
+        listeners.add(ch);
+    }
+
+    /**
+     * Takes over what the early listener opened before the machine existed: its listening sockets, served from
+     * now on as {@link #listen} serves them, and the clients it greeted, which are read from now on as if this
+     * server had accepted them (their greeting is not sent again).
+     */
+    public void adopt(List<EarlyQmpListener.Listener> early) throws IOException {
+        for (EarlyQmpListener.Listener l : early) {
+            QmpEndpoint ep = l.endpoint();
+            dev.jvmm.core.fd.NamedFds namedFds = new dev.jvmm.core.fd.NamedFds();
+            String where;
+            if (ep.fd() >= 0) {
+                where = dev.jvmm.core.os.UnixSockets.boundPath(ep.fd()).map(Object::toString).orElse("fd=" + ep.fd());
+            } else {
+                where = ep.path().toString();
+                socketFiles.add(ep.path());
+            }
+            monitorChardevs.add(new dev.jvmm.core.machine.ChardevInfo(ep.label(), "unix:" + where + ",server=on",
+                    true));
+            for (EarlyQmpListener.Client c : l.clients()) {
+                DomainSocketChannel ch = new io.netty.channel.epoll.EpollDomainSocketChannel(c.fd());
+                configureClient(ch.config());
+                ch.pipeline().addLast(new ClientHandler(new CountDownLatch(1), namedFds, c.unsent()));
+                eventLoop.register(ch).syncUninterruptibly();
+            }
+            serveListeningFd(l.fd(), new CountDownLatch(1), namedFds);
         }
     }
 
@@ -167,24 +219,29 @@ public final class QmpServer implements AutoCloseable {
 
     private ServerBootstrap bootstrap(io.netty.channel.ChannelFactory<EpollServerDomainSocketChannel> factory,
             CountDownLatch connected, dev.jvmm.core.fd.NamedFds namedFds) {
+        byte[] greeting = QmpGreeting.bytes(machine.info().version());
         return new ServerBootstrap()
                 .group(eventLoop, eventLoop)
                 .channelFactory(factory)
-                // A client may send its commands and shut down its sending side (socat with a pipe does);
-                // QEMU still answers them all before closing, so the connection stays half open until then.
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                // UnixClientReader reads, with the descriptors. Netty does not watch for the peer's shutdown
-                // (EpollPeerShutdown), and should an error event make it read, it reads nothing (NoBytes).
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new UnixClientReader.NoBytes())
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
-                        new WriteBufferWaterMark(WRITE_HIGH_WATER / 2, WRITE_HIGH_WATER))
                 .childHandler(new ChannelInitializer<DomainSocketChannel>() {
                     @Override
                     protected void initChannel(DomainSocketChannel c) {
-                        c.pipeline().addLast(new ClientHandler(connected, namedFds));
+                        configureClient(c.config());
+                        c.pipeline().addLast(new ClientHandler(connected, namedFds, greeting));
                     }
                 });
+    }
+
+    /** A client connection's settings, whether this server or the early listener accepted it. */
+    private static void configureClient(io.netty.channel.ChannelConfig config) {
+        // A client may send its commands and shut down its sending side (socat with a pipe does); QEMU still
+        // answers them all before closing, so the connection stays half open until then.
+        config.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        // UnixClientReader reads, with the descriptors. Netty does not watch for the peer's shutdown
+        // (EpollPeerShutdown), and should an error event make it read, it reads nothing (NoBytes).
+        config.setAutoRead(false);
+        config.setRecvByteBufAllocator(new UnixClientReader.NoBytes());
+        config.setWriteBufferWaterMark(new WriteBufferWaterMark(WRITE_HIGH_WATER / 2, WRITE_HIGH_WATER));
     }
 
     // ---- events ----
@@ -249,34 +306,20 @@ public final class QmpServer implements AutoCloseable {
 
     // ---- one client ----
 
-    private Map<String, Object> greeting() {
-        QemuVersion v = machine.info().version();
-        Map<String, Object> qemu = new LinkedHashMap<>();
-        qemu.put("micro", (long) v.micro());
-        qemu.put("minor", (long) v.minor());
-        qemu.put("major", (long) v.major());
-        Map<String, Object> version = new LinkedHashMap<>();
-        version.put("qemu", qemu);
-        version.put("package", v.pkg());
-        Map<String, Object> qmp = new LinkedHashMap<>();
-        qmp.put("version", version);
-        qmp.put("capabilities", List.of("oob"));
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("QMP", qmp);
-        return m;
-    }
-
     private final class ClientHandler extends ChannelInboundHandlerAdapter implements JsonStreamDecoder.Sink {
         private final CountDownLatch connected;
         private final dev.jvmm.core.fd.NamedFds namedFds;
         private UnixClientReader.Client client;
+        /** What of the greeting is still to send: all of it, or what the early listener could not. */
+        private final byte[] greeting;
         private QmpSession session;
         private JsonStreamDecoder decoder;
         private int queued;
 
-        ClientHandler(CountDownLatch connected, dev.jvmm.core.fd.NamedFds namedFds) {
+        ClientHandler(CountDownLatch connected, dev.jvmm.core.fd.NamedFds namedFds, byte[] greeting) {
             this.connected = connected;
             this.namedFds = namedFds;
+            this.greeting = greeting;
         }
 
         @Override
@@ -302,7 +345,9 @@ public final class QmpServer implements AutoCloseable {
                     inputEnded();
                 }
             });
-            session.send(greeting());
+            if (greeting.length > 0) {
+                session.send(greeting);
+            }
             connected.countDown();
         }
 
