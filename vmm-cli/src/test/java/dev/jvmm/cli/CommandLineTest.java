@@ -32,6 +32,18 @@ class CommandLineTest {
     }
 
     @Test
+    void logItemsAreCheckedAsQemuChecksThem() {
+        // QEMU prints its list on stdout and exits 1 for -d help and for an item it does not have.
+        for (String items : List.of("help", "startup,in_asm", "guest_errors")) {
+            Result r = run("-d", items);
+            assertEquals(1, r.status(), items);
+            assertEquals("Log items (comma separated):\n"
+                    + "startup         time each start-up phase (jvmm's only log item)\n", r.out(), items);
+            assertEquals("", r.err(), items);
+        }
+    }
+
+    @Test
     void deviceInJsonFormAsLibvirtWritesIt() {
         var d = config("-device", "{\"driver\":\"virtio-blk-pci\",\"bus\":\"pci.0\",\"addr\":\"0x4\","
                 + "\"drive\":\"libvirt-1-format\",\"id\":\"virtio-disk0\",\"bootindex\":1,\"write-cache\":true}")
