@@ -23,8 +23,11 @@ final class EarlyQmp {
     private EarlyQmp() {
     }
 
-    /** The endpoints' listener, already greeting; null when the usual path should open them. */
-    static EarlyQmpListener open(String[] args) {
+    /**
+     * The endpoints' listener, opening on its own thread (onListening runs there once it greets); null when
+     * the usual path should open them.
+     */
+    static EarlyQmpListener start(String[] args, Runnable onListening) {
         List<String> qmp = new ArrayList<>();
         List<String> chardevs = new ArrayList<>();
         List<String> monitors = new ArrayList<>();
@@ -51,7 +54,8 @@ final class EarlyQmp {
             return null;
         }
         try {
-            return EarlyQmpListener.open(QmpEndpoint.fromCommandLine(qmp, chardevs, monitors), QemuVersion.JVMM);
+            return EarlyQmpListener.start(QmpEndpoint.fromCommandLine(qmp, chardevs, monitors), QemuVersion.JVMM,
+                    onListening);
         } catch (OptionException | IllegalArgumentException e) {
             return null;
         }

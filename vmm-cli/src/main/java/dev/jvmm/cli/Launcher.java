@@ -93,7 +93,7 @@ final class Launcher {
         machine.lifecycle().addExitHook(hooks.atExit());
         QmpServer qmp = null;
         EarlyQmpListener early = startup.early();
-        boolean adopt = early != null && early.endpoints().equals(endpoints);
+        boolean adopt = early != null && early.endpoints().equals(endpoints) && early.awaitListening();
         if (early != null && !adopt) {
             early.close();
         }

@@ -39,10 +39,7 @@ public final class Main {
             System.exit(Daemon.launch(args, System.out, System.err));
         }
         StartupTrace trace = StartupTrace.fromArgs(args);
-        EarlyQmpListener early = Daemon.isDaemon() ? null : EarlyQmp.open(args);
-        if (early != null) {
-            trace.mark("qmp greeting");
-        }
+        EarlyQmpListener early = Daemon.isDaemon() ? null : EarlyQmp.start(args, () -> trace.mark("qmp greeting"));
         Supplier<IoLoop> ioLoop = early == null ? IoLoop::new : QmpWarmup.begin();
         int status = run(args, System.out, System.err, new Launcher.Startup(early, trace, ioLoop));
         if (early != null) {

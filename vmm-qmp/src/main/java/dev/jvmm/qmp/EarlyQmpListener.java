@@ -12,6 +12,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * QMP's listening sockets opened, and every client greeted, while the rest of the process is still starting:
@@ -21,9 +25,10 @@ import java.util.List;
  * order, as it would have had they arrived later. The greeting's bytes are the ones {@link QmpServer} sends
  * ({@link QmpGreeting}), so a client cannot tell which of the two greeted it.
  *
- * <p>This path is as short as start-up allows: libc through one JNA direct-mapped class (this one: no
- * {@code Memory}, whose cleaner would start a thread, and none of the machine's other bindings), one thread
- * in poll(2), none of Netty or Jackson.
+ * <p>The sockets open on a thread of its own, which binds libc through JNA while main goes on parsing the
+ * options; that path is as short as start-up allows: one JNA direct-mapped class ({@link Sys}: no
+ * {@code Memory}, whose cleaner would start a thread, none of the machine's other bindings), one thread in
+ * poll(2), none of Netty or Jackson.
  */
 public final class EarlyQmpListener implements AutoCloseable {
     private static final int AF_UNIX = 1;
@@ -47,34 +52,42 @@ public final class EarlyQmpListener implements AutoCloseable {
     /** The backlog Netty gives a listener it binds (its SOMAXCONN default). */
     private static final int BACKLOG = 128;
     private static final long STOP_WAIT_MS = 2_000;
+    /** How long start-up waits for the sockets to open (they open in a few milliseconds). */
+    private static final long OPEN_WAIT_MS = 10_000;
 
-    static {
-        Native.register(EarlyQmpListener.class, "c");
+    /** libc, bound by the early thread on its first call, so that main does not wait for JNA to start. */
+    private static final class Sys {
+        static {
+            Native.register(Sys.class, "c");
+        }
+
+        private Sys() {
+        }
+
+        static native int socket(int domain, int type, int protocol) throws LastErrorException;
+
+        static native int bind(int fd, byte[] addr, int len) throws LastErrorException;
+
+        static native int listen(int fd, int backlog) throws LastErrorException;
+
+        static native int accept4(int fd, Pointer addr, Pointer len, int flags) throws LastErrorException;
+
+        static native long send(int fd, byte[] buf, long n, int flags) throws LastErrorException;
+
+        static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+
+        static native int getsockopt(int fd, int level, int name, int[] value, int[] len)
+                throws LastErrorException;
+
+        static native int close(int fd) throws LastErrorException;
+
+        static native int eventfd(int initval, int flags) throws LastErrorException;
+
+        static native long write(int fd, long[] value, long n) throws LastErrorException;
+
+        /** struct pollfd as int pairs: fd, then events in the low and revents in the high half (little-endian). */
+        static native int poll(int[] fds, long nfds, int timeout) throws LastErrorException;
     }
-
-    private static native int socket(int domain, int type, int protocol) throws LastErrorException;
-
-    private static native int bind(int fd, byte[] addr, int len) throws LastErrorException;
-
-    private static native int listen(int fd, int backlog) throws LastErrorException;
-
-    private static native int accept4(int fd, Pointer addr, Pointer len, int flags) throws LastErrorException;
-
-    private static native long send(int fd, byte[] buf, long n, int flags) throws LastErrorException;
-
-    private static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
-
-    private static native int getsockopt(int fd, int level, int name, int[] value, int[] len)
-            throws LastErrorException;
-
-    private static native int close(int fd) throws LastErrorException;
-
-    private static native int eventfd(int initval, int flags) throws LastErrorException;
-
-    private static native long write(int fd, long[] value, long n) throws LastErrorException;
-
-    /** struct pollfd as int pairs: fd, then events in the low and revents in the high half (little-endian). */
-    private static native int poll(int[] fds, long nfds, int timeout) throws LastErrorException;
 
     /**
      * A client accepted and greeted here.
@@ -95,66 +108,73 @@ public final class EarlyQmpListener implements AutoCloseable {
     public record Listener(QmpEndpoint endpoint, int fd, List<Client> clients) {
     }
 
-    private final List<Listener> listeners;
+    private final List<QmpEndpoint> endpoints;
     private final byte[] greeting;
-    /** An eventfd that ends the accept loop. */
-    private final int stop;
+    private final Runnable onListening;
     private final Thread thread;
+    /** Completed by the thread: whether every endpoint listens (if not, nothing is left open). */
+    private final CompletableFuture<Boolean> opened = new CompletableFuture<>();
+    /** Set by the thread before it completes {@link #opened}. */
+    private List<Listener> listeners = List.of();
+    /** An eventfd that ends the accept loop; set by the thread before it completes {@link #opened}. */
+    private int stop = -1;
     private boolean handedOver;
     private boolean stopped;
 
-    private EarlyQmpListener(List<Listener> listeners, byte[] greeting, int stop) {
-        this.listeners = listeners;
+    private EarlyQmpListener(List<QmpEndpoint> endpoints, byte[] greeting, Runnable onListening) {
+        this.endpoints = endpoints;
         this.greeting = greeting;
-        this.stop = stop;
-        this.thread = new Thread(this::acceptLoop, "qmp-early");
+        this.onListening = onListening;
+        this.thread = new Thread(this::run, "qmp-early");
         thread.setDaemon(true);
     }
 
     /**
-     * Opens every endpoint and starts greeting; null when one cannot be opened here or waits for its client
-     * (wait=on holds start-up, which the usual path does), in which case nothing is left open and the usual
-     * path reports the error in its words.
+     * Starts opening every endpoint on a thread of its own, which then greets whoever connects, while the
+     * caller goes on with start-up; onListening runs on that thread once every socket listens. Null when an
+     * endpoint waits for its client (wait=on holds start-up, which the usual path does).
      */
-    public static EarlyQmpListener open(List<QmpEndpoint> endpoints, QemuVersion version) {
-        byte[] greeting = QmpGreeting.bytes(version);
-        List<Listener> opened = new ArrayList<>();
-        int stop = -1;
-        try {
-            stop = eventfd(0, EFD_CLOEXEC);
-        } catch (LastErrorException e) {
-            return null;
-        }
+    public static EarlyQmpListener start(List<QmpEndpoint> endpoints, QemuVersion version, Runnable onListening) {
         for (QmpEndpoint ep : endpoints) {
-            int fd = ep.waitForClient() ? -1 : openListener(ep);
-            if (fd < 0) {
-                for (Listener l : opened) {
-                    closeListener(l);
-                }
-                closeQuietly(stop);
+            if (ep.waitForClient()) {
                 return null;
             }
-            opened.add(new Listener(ep, fd, new ArrayList<>()));
         }
-        EarlyQmpListener early = new EarlyQmpListener(List.copyOf(opened), greeting, stop);
+        EarlyQmpListener early = new EarlyQmpListener(List.copyOf(endpoints), QmpGreeting.bytes(version),
+                onListening);
         early.thread.start();
         return early;
     }
 
     /** The endpoints this listener serves, in command-line order. */
     public List<QmpEndpoint> endpoints() {
-        List<QmpEndpoint> out = new ArrayList<>();
-        for (Listener l : listeners) {
-            out.add(l.endpoint());
+        return endpoints;
+    }
+
+    /**
+     * Waits until the sockets are open; false when one could not be opened here (nothing is left open then,
+     * and the usual path opens them and reports any error in its words).
+     */
+    public boolean awaitListening() {
+        try {
+            return opened.get(OPEN_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
         }
-        return out;
     }
 
     /**
      * Stops accepting and gives the listening sockets and their greeted clients to the caller, who owns
-     * them from then on. A client still queued in a backlog is accepted by the next owner, which greets it.
+     * them from then on (a client still queued in a backlog is accepted by the next owner, which greets it).
+     * Only after {@link #awaitListening} said the sockets are open, and once.
      */
     public synchronized List<Listener> handOver() {
+        if (handedOver || !awaitListening()) {
+            throw new IllegalStateException("the early QMP listener has nothing to hand over");
+        }
         stopThread();
         handedOver = true;
         List<Listener> out = new ArrayList<>();
@@ -171,6 +191,9 @@ public final class EarlyQmpListener implements AutoCloseable {
             return;
         }
         handedOver = true;
+        if (!awaitListening()) {
+            return;
+        }
         stopThread();
         for (Listener l : listeners) {
             for (Client c : l.clients()) {
@@ -186,7 +209,7 @@ public final class EarlyQmpListener implements AutoCloseable {
         }
         stopped = true;
         try {
-            write(stop, new long[] {1}, Long.BYTES);
+            Sys.write(stop, new long[] {1}, Long.BYTES);
             thread.join(STOP_WAIT_MS);
         } catch (LastErrorException e) {
             // an eventfd write fails only on overflow: the loop has been told already
@@ -194,6 +217,36 @@ public final class EarlyQmpListener implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         closeQuietly(stop);
+    }
+
+    private void run() {
+        List<Listener> open = new ArrayList<>();
+        try {
+            stop = Sys.eventfd(0, EFD_CLOEXEC);
+            for (QmpEndpoint ep : endpoints) {
+                int fd = openListener(ep);
+                if (fd < 0) {
+                    break;
+                }
+                open.add(new Listener(ep, fd, new ArrayList<>()));
+            }
+        } catch (LastErrorException | UnsatisfiedLinkError e) {
+            // no eventfd, or no libc binding: the usual path serves the endpoints
+        }
+        if (open.size() < endpoints.size()) {
+            for (Listener l : open) {
+                closeListener(l);
+            }
+            if (stop >= 0) {
+                closeQuietly(stop);
+            }
+            opened.complete(false);
+            return;
+        }
+        listeners = List.copyOf(open);
+        opened.complete(true);
+        onListening.run();
+        acceptLoop();
     }
 
     private void acceptLoop() {
@@ -208,7 +261,7 @@ public final class EarlyQmpListener implements AutoCloseable {
                 fds[2 * i + 1] = POLLIN;
             }
             try {
-                poll(fds, n, -1);
+                Sys.poll(fds, n, -1);
             } catch (LastErrorException e) {
                 continue; // EINTR
             }
@@ -236,7 +289,7 @@ public final class EarlyQmpListener implements AutoCloseable {
         while (true) {
             int client;
             try {
-                client = accept4(l.fd(), null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                client = Sys.accept4(l.fd(), null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == EINTR) {
                     continue;
@@ -251,7 +304,7 @@ public final class EarlyQmpListener implements AutoCloseable {
     private byte[] greet(int fd) {
         int sent = 0;
         try {
-            sent = (int) send(fd, greeting, greeting.length, MSG_DONTWAIT | MSG_NOSIGNAL);
+            sent = (int) Sys.send(fd, greeting, greeting.length, MSG_DONTWAIT | MSG_NOSIGNAL);
         } catch (LastErrorException e) {
             if (e.getErrorCode() != EAGAIN && e.getErrorCode() != EINTR) {
                 // The client is gone already: its socket reports that to the next owner, who closes it.
@@ -268,11 +321,11 @@ public final class EarlyQmpListener implements AutoCloseable {
         if (ep.fd() >= 0) {
             try {
                 int[] listening = new int[1];
-                getsockopt(ep.fd(), SOL_SOCKET, SO_ACCEPTCONN, listening, new int[] {Integer.BYTES});
+                Sys.getsockopt(ep.fd(), SOL_SOCKET, SO_ACCEPTCONN, listening, new int[] {Integer.BYTES});
                 if (listening[0] == 0) {
                     return -1;
                 }
-                fcntl(ep.fd(), F_SETFL, fcntl(ep.fd(), F_GETFL, 0) | O_NONBLOCK);
+                Sys.fcntl(ep.fd(), F_SETFL, Sys.fcntl(ep.fd(), F_GETFL, 0) | O_NONBLOCK);
                 return ep.fd();
             } catch (LastErrorException e) {
                 return -1;
@@ -285,13 +338,13 @@ public final class EarlyQmpListener implements AutoCloseable {
         int fd = -1;
         try {
             Files.deleteIfExists(ep.path());
-            fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            fd = Sys.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             byte[] addr = new byte[SOCKADDR_UN_SIZE];
             addr[0] = AF_UNIX;
             System.arraycopy(path, 0, addr, 2, path.length);
-            bind(fd, addr, SOCKADDR_UN_SIZE);
+            Sys.bind(fd, addr, SOCKADDR_UN_SIZE);
             Files.setPosixFilePermissions(ep.path(), PosixFilePermissions.fromString("rw-------"));
-            listen(fd, BACKLOG);
+            Sys.listen(fd, BACKLOG);
             return fd;
         } catch (LastErrorException | IOException | UnsupportedOperationException e) {
             if (fd >= 0) {
@@ -315,7 +368,7 @@ public final class EarlyQmpListener implements AutoCloseable {
 
     private static void closeQuietly(int fd) {
         try {
-            close(fd);
+            Sys.close(fd);
         } catch (LastErrorException e) {
             // already closed by the kernel's view: nothing to release
         }

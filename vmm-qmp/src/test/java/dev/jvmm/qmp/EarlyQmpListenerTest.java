@@ -23,7 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The early QMP listener: greeting before the server exists, then the server taking over the sockets and the
@@ -79,8 +81,8 @@ class EarlyQmpListenerTest {
     @Test
     void clientsGreetedEarlyAreAnsweredInOrderOnceTheServerTakesOver() throws Exception {
         Path sock = dir.resolve("early.sock");
-        EarlyQmpListener early = EarlyQmpListener.open(List.of(endpoint(sock)), QemuVersion.JVMM);
-        assertNotNull(early);
+        EarlyQmpListener early = EarlyQmpListener.start(List.of(endpoint(sock)), QemuVersion.JVMM, () -> { });
+        assertTrue(early.awaitListening());
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
         try (QmpClient a = new QmpClient(sock); QmpClient b = new QmpClient(sock)) {
             assertEquals(GREETING, a.readLine(5000));
@@ -121,8 +123,8 @@ class EarlyQmpListenerTest {
     @Test
     void closingBeforeTheHandOverEndsClientsAndRemovesTheSocketFile() throws Exception {
         Path sock = dir.resolve("gone.sock");
-        EarlyQmpListener early = EarlyQmpListener.open(List.of(endpoint(sock)), QemuVersion.JVMM);
-        assertNotNull(early);
+        EarlyQmpListener early = EarlyQmpListener.start(List.of(endpoint(sock)), QemuVersion.JVMM, () -> { });
+        assertTrue(early.awaitListening());
         try (QmpClient a = new QmpClient(sock)) {
             assertEquals(GREETING, a.readLine(5000));
             early.close();
@@ -136,22 +138,28 @@ class EarlyQmpListenerTest {
     void whatItCannotOpenIsLeftToTheUsualPath() throws Exception {
         // wait=on holds start-up for a client: the usual path does that.
         Path sock = dir.resolve("wait.sock");
-        assertNull(EarlyQmpListener.open(List.of(QmpEndpoint.parseQmpOption("unix:" + sock + ",server=on", 0)),
-                QemuVersion.JVMM));
+        assertNull(EarlyQmpListener.start(List.of(QmpEndpoint.parseQmpOption("unix:" + sock + ",server=on", 0)),
+                QemuVersion.JVMM, () -> { }));
         assertFalse(Files.exists(sock));
         // A descriptor that is no listening socket: the usual path reports it in its words.
         Path file = dir.resolve("plain");
         Files.writeString(file, "x");
         int fd = openFdOf(file);
         try {
-            assertNull(EarlyQmpListener.open(List.of(new QmpEndpoint(null, fd, false, "mon")), QemuVersion.JVMM));
+            EarlyQmpListener refused = EarlyQmpListener.start(List.of(new QmpEndpoint(null, fd, false, "mon")),
+                    QemuVersion.JVMM, () -> fail("not listening"));
+            assertFalse(refused.awaitListening());
+            assertThrows(IllegalStateException.class, refused::handOver);
+            refused.close();
         } finally {
             dev.jvmm.core.os.LibC.close(fd);
         }
         // A path too long for sockaddr_un, next to one that works: nothing stays open.
         Path ok = dir.resolve("ok.sock");
         Path tooLong = dir.resolve("x".repeat(120));
-        assertNull(EarlyQmpListener.open(List.of(endpoint(ok), endpoint(tooLong)), QemuVersion.JVMM));
+        EarlyQmpListener half = EarlyQmpListener.start(List.of(endpoint(ok), endpoint(tooLong)), QemuVersion.JVMM,
+                () -> fail("not listening"));
+        assertFalse(half.awaitListening());
         assertFalse(Files.exists(ok));
     }
 
@@ -164,8 +172,8 @@ class EarlyQmpListenerTest {
     void aGreetingTheSocketDidNotTakeIsFinishedByTheServer() throws Exception {
         // The remainder the early listener hands over is what the server sends first.
         Path sock = dir.resolve("rest.sock");
-        EarlyQmpListener early = EarlyQmpListener.open(List.of(endpoint(sock)), QemuVersion.JVMM);
-        assertNotNull(early);
+        EarlyQmpListener early = EarlyQmpListener.start(List.of(endpoint(sock)), QemuVersion.JVMM, () -> { });
+        assertTrue(early.awaitListening());
         try (QmpClient a = new QmpClient(sock)) {
             assertEquals(GREETING, a.readLine(5000));
             List<EarlyQmpListener.Listener> taken = early.handOver();
