@@ -14,7 +14,6 @@ import dev.jvmm.devices.model.DeviceClass;
 import dev.jvmm.kvm.CpuModel;
 import dev.jvmm.qmp.EarlyQmpListener;
 
-import picocli.CommandLine;
 
 import java.io.PrintStream;
 import java.util.HashMap;
@@ -40,6 +39,11 @@ public final class Main {
         }
         StartupTrace trace = StartupTrace.fromArgs(args);
         EarlyQmpListener early = Daemon.isDaemon() ? null : EarlyQmp.start(args, () -> trace.mark("qmp greeting"));
+        if (early != null) {
+            // Greeting first: on a host whose other core is busy, the options' parse would share the one core
+            // left with the sockets' opening and delay the greeting by as much.
+            early.awaitListening();
+        }
         Supplier<IoLoop> ioLoop = early == null ? IoLoop::new : QmpWarmup.begin();
         int status = run(args, System.out, System.err, new Launcher.Startup(early, trace, ioLoop));
         if (early != null) {
@@ -55,25 +59,11 @@ public final class Main {
 
     /** As {@link #run(String[], PrintStream, PrintStream)}, after main's early start-up work. */
     static int run(String[] args, PrintStream out, PrintStream err, Launcher.Startup startup) {
-        QemuCommandLine cl = new QemuCommandLine();
-        CommandLine parser = newParser(cl);
+        QemuCommandLine cl;
         try {
-            parser.parseArgs(args);
+            cl = QemuCommandLine.parse(args);
             startup.trace().mark("options parsed");
-        } catch (CommandLine.UnmatchedArgumentException e) {
-            String first = e.getUnmatched().isEmpty() ? "?" : e.getUnmatched().get(0);
-            err.println(PROGRAM + ": " + first + ": invalid option");
-            return 1;
-        } catch (CommandLine.MissingParameterException e) {
-            // Picocli does not keep the spelling the user typed; the option missing its value is the last argument.
-            String opt = args.length > 0 ? args[args.length - 1] : "?";
-            err.println(PROGRAM + ": " + opt + ": requires an argument");
-            return 1;
-        } catch (CommandLine.OverwrittenOptionException e) {
-            // QEMU lets a later option win; picocli only complains for single-valued ones we allow to repeat.
-            err.println(PROGRAM + ": " + e.getMessage());
-            return 1;
-        } catch (CommandLine.ParameterException e) {
+        } catch (QemuCommandLine.ArgumentException e) {
             err.println(PROGRAM + ": " + e.getMessage());
             return 1;
         }
@@ -114,8 +104,7 @@ public final class Main {
             }
         }
         if (cl.help) {
-            out.println("usage: jvmm [options]   (a qemu-system-x86_64 compatible command line)");
-            parser.usage(out, CommandLine.Help.Ansi.OFF);
+            out.print(QemuCommandLine.usage());
             return 0;
         }
         String logUsage = StartupTrace.usage(cl.logItems);
@@ -250,19 +239,5 @@ public final class Main {
         out.println("Supported NIC models:");
         MachineNetwork.nicModels().forEach(out::println);
         return true;
-    }
-
-    static CommandLine newParser(QemuCommandLine cl) {
-        CommandLine parser = new CommandLine(cl);
-        parser.setPosixClusteredShortOptionsAllowed(false);
-        parser.setAbbreviatedOptionsAllowed(false);
-        parser.setOverwrittenOptionsAllowed(true);
-        parser.setUnmatchedOptionsArePositionalParams(false);
-        parser.setUnmatchedArgumentsAllowed(false);
-        parser.setStopAtPositional(false);
-        parser.setToggleBooleanFlags(false);
-        parser.setTrimQuotes(false);
-        parser.setUsageHelpWidth(100);
-        return parser;
     }
 }

@@ -11,7 +11,7 @@ final class CliArgs {
 
     static MachineConfig config(String... args) {
         QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
+        cl.read(args);
         return MachineConfigParser.parse(cl);
     }
 

@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -27,8 +28,36 @@ class CommandLineTest {
 
     private static MachineConfig config(String... args) {
         QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
+        cl.read(args);
         return MachineConfigParser.parse(cl);
+    }
+
+    @Test
+    void everyOptionIsReadWithEitherDash() {
+        for (QemuCommandLine.Opt o : QemuCommandLine.Opt.values()) {
+            for (String n : o.names) {
+                for (String dash : List.of("-", "--")) {
+                    String[] args = o.takesValue() ? new String[] {dash + n, "x"} : new String[] {dash + n};
+                    assertDoesNotThrow(() -> QemuCommandLine.parse(args), String.join(" ", args));
+                }
+            }
+        }
+    }
+
+    @Test
+    void argumentsAreReadAsQemuReadsThem() {
+        QemuCommandLine cl = QemuCommandLine.parse("disk.img", "-append", "-S", "-m", "64", "--m", "128", "-S");
+        assertEquals(List.of("disk.img"), cl.images);
+        assertEquals("-S", cl.append, "an option's value is the next argument, whatever it looks like");
+        assertEquals("128", cl.memory, "the last value wins");
+        assertTrue(cl.freeze);
+        Result unknown = run("-m=256");
+        assertEquals(1, unknown.status());
+        assertEquals("jvmm: -m=256: invalid option\n", unknown.err());
+        Result missing = run("-nodefaults", "--kernel");
+        assertEquals(1, missing.status());
+        assertEquals("jvmm: --kernel: requires an argument\n", missing.err());
+        assertEquals("jvmm: -: invalid option\n", run("-").err());
     }
 
     @Test

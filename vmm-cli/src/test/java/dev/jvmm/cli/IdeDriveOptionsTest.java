@@ -26,7 +26,7 @@ class IdeDriveOptionsTest {
 
     static MachineConfig config(String... args) {
         QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
+        cl.read(args);
         return MachineConfigParser.parse(cl);
     }
 

@@ -59,7 +59,7 @@ class MachineStateTest {
 
     private static PcMachine build(List<String> args) throws Exception {
         QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args.toArray(String[]::new));
+        cl.read(args.toArray(String[]::new));
         MachineConfig c = MachineConfigParser.parse(cl);
         PrintStream err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         return new PcMachine(c, c.kernel().isPresent() ? Launcher.readKernel(c) : null, Kvm.open(Kvm.DEVICE),

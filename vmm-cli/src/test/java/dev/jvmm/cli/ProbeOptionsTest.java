@@ -22,7 +22,7 @@ class ProbeOptionsTest {
 
     private static QemuCommandLine parse(String... args) {
         QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
+        cl.read(args);
         return cl;
     }
 
@@ -56,7 +56,7 @@ class ProbeOptionsTest {
             QemuCommandLine cl = new QemuCommandLine();
             List<String> args = new java.util.ArrayList<>(List.of("-machine", "none"));
             args.addAll(extra);
-            Main.newParser(cl).parseArgs(args.toArray(String[]::new));
+            cl.read(args.toArray(String[]::new));
             assertTrue(NoneMachine.refusal(cl) != null, extra.toString());
         }
     }

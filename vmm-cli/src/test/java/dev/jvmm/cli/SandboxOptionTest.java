@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SandboxOptionTest {
     private static List<MachineConfig.SandboxArg> sandboxes(String... args) {
         QemuCommandLine cl = new QemuCommandLine();
-        Main.newParser(cl).parseArgs(args);
+        cl.read(args);
         return MachineConfigParser.parse(cl).sandboxes();
     }
 

@@ -25,8 +25,8 @@ import java.util.concurrent.TimeoutException;
  * order, as it would have had they arrived later. The greeting's bytes are the ones {@link QmpServer} sends
  * ({@link QmpGreeting}), so a client cannot tell which of the two greeted it.
  *
- * <p>The sockets open on a thread of its own, which binds libc through JNA while main goes on parsing the
- * options; that path is as short as start-up allows: one JNA direct-mapped class ({@link Sys}: no
+ * <p>The sockets open on a thread of its own, which goes on to greet whoever connects; that path is as short as
+ * start-up allows: one JNA direct-mapped class ({@link Sys}: no
  * {@code Memory}, whose cleaner would start a thread, none of the machine's other bindings), one thread in
  * poll(2), none of Netty or Jackson.
  */
@@ -55,7 +55,7 @@ public final class EarlyQmpListener implements AutoCloseable {
     /** How long start-up waits for the sockets to open (they open in a few milliseconds). */
     private static final long OPEN_WAIT_MS = 10_000;
 
-    /** libc, bound by the early thread on its first call, so that main does not wait for JNA to start. */
+    /** libc, bound on the early thread's first call. */
     private static final class Sys {
         static {
             Native.register(Sys.class, "c");
