@@ -83,40 +83,57 @@ class StartupFootprintBenchmarkTest {
     record Sample(double greetMs, double replyMs, Footprint fp) {
     }
 
+    /** One measured start of the VMM program; printThreads on the first jvmm start of the quiet pass. */
+    private interface Start {
+        Sample run(String program, boolean printThreads) throws Exception;
+    }
+
+    private interface Report {
+        void print(String load, List<Sample> jvmm, List<Sample> qemu);
+    }
+
+    /**
+     * The rounds on a quiet host, then with one core busy; jvmm and QEMU interleaved, alternating which goes
+     * first, so that load falls on both alike.
+     */
+    private static void quietThenLoaded(Path qemu, int rounds, Start start, Report report) throws Exception {
+        for (boolean loaded : new boolean[] {false, true}) {
+            List<Sample> j = new ArrayList<>();
+            List<Sample> q = new ArrayList<>();
+            String load;
+            try (Spinner s = Spinner.startIf(loaded)) {
+                load = loadName(loaded);
+                for (int r = 0; r < rounds; r++) {
+                    for (int k = 0; k < 2; k++) {
+                        boolean jvmm = (k == 0) == (r % 2 == 0);
+                        String program = jvmm ? Env.launcher().toString() : qemu.toString();
+                        (jvmm ? j : q).add(start.run(program, jvmm && r == 0 && !loaded));
+                    }
+                }
+            }
+            report.print(load, j, q);
+        }
+    }
+
     // ---------------------------------------------------------------- the three scenarios
 
     @Test
     void oneIdlePausedVm() throws Exception {
         Path qemu = Env.assumeQemu();
         Path kernel = Env.guest("tiny.pvh");
-        for (boolean loaded : new boolean[] {false, true}) {
-            String load = loadName(loaded);
-            List<Sample> j = new ArrayList<>();
-            List<Sample> q = new ArrayList<>();
-            try (Spinner s = Spinner.startIf(loaded)) {
-                // Interleaved, and alternating which goes first, so that load falls on both alike.
-                for (int r = 0; r < ROUNDS; r++) {
-                    boolean jvmmFirst = r % 2 == 0;
-                    for (int k = 0; k < 2; k++) {
-                        boolean jvmm = (k == 0) == jvmmFirst;
-                        String program = jvmm ? Env.launcher().toString() : qemu.toString();
-                        Sample x = one(program, kernel, true, "action=idle", null, jvmm && r == 0 && !loaded,
-                                "idle paused");
-                        (jvmm ? j : q).add(x);
-                    }
-                }
-            }
-            double jg = median(j, Sample::greetMs);
-            double qg = median(q, Sample::greetMs);
-            double jr = median(j, Sample::replyMs);
-            double qr = median(q, Sample::replyMs);
-            System.out.printf("BENCH startup [%s] launch to QMP greeting (-S, -m %d, idle tiny guest): median of %d:"
-                    + " jvmm %.0f ms, QEMU %.0f ms; jvmm/QEMU %.1fx (target <= 3x on a loaded host)%n", load,
-                    GUEST_MIB, ROUNDS, jg, qg, jg / qg);
-            System.out.printf("BENCH startup [%s] launch to query-status reply (after qmp_capabilities): jvmm %.0f ms,"
-                    + " QEMU %.0f ms; jvmm/QEMU %.1fx%n", load, jr, qr, jr / qr);
-            printFootprint(load, "idle paused VM, no disks", j, q, 8);
-        }
+        quietThenLoaded(qemu, ROUNDS, (program, threads) -> one(program, kernel, true, "action=idle", null, threads,
+                "idle paused"), (load, j, q) -> {
+                    double jg = median(j, Sample::greetMs);
+                    double qg = median(q, Sample::greetMs);
+                    double jr = median(j, Sample::replyMs);
+                    double qr = median(q, Sample::replyMs);
+                    System.out.printf("BENCH startup [%s] launch to QMP greeting (-S, -m %d, idle tiny guest): median"
+                            + " of %d: jvmm %.0f ms, QEMU %.0f ms; jvmm/QEMU %.1fx (target <= 3x on a loaded host)%n",
+                            load, GUEST_MIB, ROUNDS, jg, qg, jg / qg);
+                    System.out.printf("BENCH startup [%s] launch to query-status reply (after qmp_capabilities):"
+                            + " jvmm %.0f ms, QEMU %.0f ms; jvmm/QEMU %.1fx%n", load, jr, qr, jr / qr);
+                    printFootprint(load, "idle paused VM, no disks", j, q, 8);
+                });
     }
 
     @Test
@@ -127,43 +144,16 @@ class StartupFootprintBenchmarkTest {
         BlkGuest.create(img, "raw", 16L << 20);
         String[] disk = {"-serial", "stdio", "-drive", "file=" + img + ",format=raw,if=none,id=d0",
             "-device", "virtio-blk-pci,drive=d0"};
-        for (boolean loaded : new boolean[] {false, true}) {
-            String load = loadName(loaded);
-            List<Sample> j = new ArrayList<>();
-            List<Sample> q = new ArrayList<>();
-            try (Spinner s = Spinner.startIf(loaded)) {
-                for (int r = 0; r < DISK_ROUNDS; r++) {
-                    boolean jvmmFirst = r % 2 == 0;
-                    for (int k = 0; k < 2; k++) {
-                        boolean jvmm = (k == 0) == jvmmFirst;
-                        String program = jvmm ? Env.launcher().toString() : qemu.toString();
-                        Sample x = one(program, kernel, false, DISK_ACTION, disk, jvmm && r == 0 && !loaded,
-                                "running after disk I/O");
-                        (jvmm ? j : q).add(x);
-                    }
-                }
-            }
-            printFootprint(load, "running VM after virtio-blk I/O (median of " + DISK_ROUNDS + ")", j, q, -1);
-        }
+        quietThenLoaded(qemu, DISK_ROUNDS, (program, threads) -> one(program, kernel, false, DISK_ACTION, disk,
+                threads, "running after disk I/O"), (load, j, q) -> printFootprint(load,
+                        "running VM after virtio-blk I/O (median of " + DISK_ROUNDS + ")", j, q, -1));
     }
 
     @Test
     void tenPausedVmsAtOnce() throws Exception {
         Path qemu = Env.assumeQemu();
         Path kernel = Env.guest("tiny.pvh");
-        for (boolean loaded : new boolean[] {false, true}) {
-            String load = loadName(loaded);
-            List<Sample> j = new ArrayList<>();
-            List<Sample> q = new ArrayList<>();
-            try (Spinner s = Spinner.startIf(loaded)) {
-                for (int r = 0; r < TEN_ROUNDS; r++) {
-                    boolean jvmmFirst = r % 2 == 0;
-                    for (int k = 0; k < 2; k++) {
-                        boolean jvmm = (k == 0) == jvmmFirst;
-                        (jvmm ? j : q).add(ten(jvmm ? Env.launcher().toString() : qemu.toString(), kernel));
-                    }
-                }
-            }
+        quietThenLoaded(qemu, TEN_ROUNDS, (program, threads) -> ten(program, kernel), (load, j, q) -> {
             double jg = median(j, Sample::greetMs);
             double qg = median(q, Sample::greetMs);
             double jr = median(j, Sample::replyMs);
@@ -179,7 +169,7 @@ class StartupFootprintBenchmarkTest {
                     + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx; target <= 1.5x); threads jvmm %.0f, QEMU %.0f%n", load,
                     mib(jp), mib(qp), jp / qp, mib(jo), mib(qo), jo / qo, median(j, x -> x.fp().threads()),
                     median(q, x -> x.fp().threads()));
-        }
+        });
     }
 
     // ---------------------------------------------------------------- one start, ten starts
