@@ -61,13 +61,20 @@ class StartupFootprintBenchmarkTest {
 
     private int serial;
 
-    /** Memory in KiB of a process tree: all of it, and the part in guest RAM mappings; and its threads. */
-    record Footprint(long rss, long pss, long guestRss, long guestPss, int threads) {
-        static final Footprint ZERO = new Footprint(0, 0, 0, 0, 0);
+    /**
+     * Memory in KiB of a process tree: all of it, the anonymous part of its PSS (which no other process's
+     * presence lowers), and the part in guest RAM mappings; and its threads.
+     */
+    record Footprint(long rss, long pss, long pssAnon, long guestRss, long guestPss, int threads) {
+        static final Footprint ZERO = new Footprint(0, 0, 0, 0, 0, 0);
 
         Footprint plus(Footprint o) {
-            return new Footprint(rss + o.rss, pss + o.pss, guestRss + o.guestRss, guestPss + o.guestPss,
-                    threads + o.threads);
+            return new Footprint(rss + o.rss, pss + o.pss, pssAnon + o.pssAnon, guestRss + o.guestRss,
+                    guestPss + o.guestPss, threads + o.threads);
+        }
+
+        long ownAnonPss() {
+            return pssAnon - guestPss;
         }
 
         long ownRss() {
@@ -101,7 +108,7 @@ class StartupFootprintBenchmarkTest {
             List<Sample> j = new ArrayList<>();
             List<Sample> q = new ArrayList<>();
             String load;
-            try (Spinner s = Spinner.startIf(loaded)) {
+            try (Spinner s = new Spinner(loaded)) {
                 load = loadName(loaded);
                 for (int r = 0; r < rounds; r++) {
                     for (int k = 0; k < 2; k++) {
@@ -162,12 +169,15 @@ class StartupFootprintBenchmarkTest {
             double qp = median(q, x -> x.fp().pss());
             double jo = median(j, x -> x.fp().ownPss());
             double qo = median(q, x -> x.fp().ownPss());
+            double ja = median(j, x -> x.fp().ownAnonPss());
+            double qa = median(q, x -> x.fp().ownAnonPss());
             System.out.printf("BENCH ten-vms [%s] %d paused VMs started at once, median of %d: all greeted jvmm %.0f ms,"
                     + " QEMU %.0f ms (%.1fx); all answered query-status jvmm %.0f ms, QEMU %.0f ms (%.1fx)%n", load,
                     VMS, TEN_ROUNDS, jg, qg, jg / qg, jr, qr, jr / qr);
             System.out.printf("BENCH ten-vms [%s] total PSS jvmm %.1f MiB, QEMU %.1f MiB (%.2fx); without guest RAM"
-                    + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx; target <= 1.5x); threads jvmm %.0f, QEMU %.0f%n", load,
-                    mib(jp), mib(qp), jp / qp, mib(jo), mib(qo), jo / qo, median(j, x -> x.fp().threads()),
+                    + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx; target <= 1.5x), anonymous part jvmm %.1f MiB, QEMU"
+                    + " %.1f MiB; threads jvmm %.0f, QEMU %.0f%n", load, mib(jp), mib(qp), jp / qp, mib(jo), mib(qo),
+                    jo / qo, mib(ja), mib(qa), median(j, x -> x.fp().threads()),
                     median(q, x -> x.fp().threads()));
         });
     }
@@ -222,18 +232,16 @@ class StartupFootprintBenchmarkTest {
     /** Ten paused VMs launched together: times until all ten greeted and all ten replied, and their sum. */
     private Sample ten(String program, Path kernel) throws Exception {
         List<Vm> vms = new ArrayList<>();
-        List<Integer> ids = new ArrayList<>();
+        int base = serial;
+        serial += VMS;
         List<List<String>> cmds = new ArrayList<>();
-        for (int i = 0; i < VMS; i++) {
-            int n = serial++;
-            ids.add(n);
+        for (int n = base; n < base + VMS; n++) {
             cmds.add(command(program, kernel, dir.resolve("s" + n + ".sock"), true, "action=idle", null));
         }
         long t0 = System.nanoTime();
         try {
-            for (int i = 0; i < VMS; i++) {
-                int n = ids.get(i);
-                vms.add(new Vm(cmds.get(i), dir.resolve("s" + n + ".sock"), dir.resolve("out" + n + ".txt")));
+            for (int n = base; n < base + VMS; n++) {
+                vms.add(new Vm(cmds.get(n - base), dir.resolve("s" + n + ".sock"), dir.resolve("out" + n + ".txt")));
             }
             long deadline = t0 + 2 * START_LIMIT_NS;
             // Greetings first, all of them, so that a VMM greeting before it is built is not held up by replies.
@@ -271,9 +279,12 @@ class StartupFootprintBenchmarkTest {
                 + " (jvmm %.1f, QEMU %.1f MiB in it) jvmm %.1f MiB, QEMU %.1f MiB (%.2fx; target <= 1.5x)%n", load, what,
                 mib(jRss), mib(qRss), jRss / qRss, mib(median(j, x -> x.fp().guestRss())),
                 mib(median(q, x -> x.fp().guestRss())), mib(jOwn), mib(qOwn), jOwn / qOwn);
+        double jAnon = median(j, x -> x.fp().ownAnonPss());
+        double qAnon = median(q, x -> x.fp().ownAnonPss());
         System.out.printf("BENCH footprint [%s] %s: PSS jvmm %.1f MiB, QEMU %.1f MiB (%.2fx); without guest RAM"
-                + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx); threads jvmm %.0f, QEMU %.0f%s%n", load, what, mib(jPss),
-                mib(qPss), jPss / qPss, mib(jOwnPss), mib(qOwnPss), jOwnPss / qOwnPss,
+                + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx), anonymous part jvmm %.1f MiB, QEMU %.1f MiB (%.2fx);"
+                + " threads jvmm %.0f, QEMU %.0f%s%n", load, what, mib(jPss), mib(qPss), jPss / qPss, mib(jOwnPss),
+                mib(qOwnPss), jOwnPss / qOwnPss, mib(jAnon), mib(qAnon), jAnon / qAnon,
                 median(j, x -> x.fp().threads()), median(q, x -> x.fp().threads()),
                 threadTarget > 0 ? " (target <= " + threadTarget + ")" : "");
     }
@@ -322,11 +333,14 @@ class StartupFootprintBenchmarkTest {
         try {
             long rss = 0;
             long pss = 0;
+            long anon = 0;
             for (String l : Files.readAllLines(proc.resolve("smaps_rollup"))) {
                 if (l.startsWith("Rss:")) {
                     rss = kib(l);
                 } else if (l.startsWith("Pss:")) {
                     pss = kib(l);
+                } else if (l.startsWith("Pss_Anon:")) {
+                    anon = kib(l);
                 }
             }
             long[] guest = guestRam(Files.readAllLines(proc.resolve("smaps")));
@@ -334,7 +348,7 @@ class StartupFootprintBenchmarkTest {
             try (Stream<Path> s = Files.list(proc.resolve("task"))) {
                 threads = (int) s.count();
             }
-            return new Footprint(rss, pss, guest[0], guest[1], threads);
+            return new Footprint(rss, pss, anon, guest[0], guest[1], threads);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + proc, e);
         }
@@ -551,16 +565,12 @@ class StartupFootprintBenchmarkTest {
         private volatile boolean stop;
         private final Thread thread;
 
-        private Spinner(boolean run) {
+        Spinner(boolean run) {
             thread = run ? new Thread(this::spin, "busy-core") : null;
             if (thread != null) {
                 thread.setDaemon(true);
                 thread.start();
             }
-        }
-
-        static Spinner startIf(boolean loaded) {
-            return new Spinner(loaded);
         }
 
         private void spin() {
