@@ -130,15 +130,11 @@ class StartupFootprintBenchmarkTest {
         Path kernel = Env.guest("tiny.pvh");
         quietThenLoaded(qemu, ROUNDS, (program, threads) -> one(program, kernel, true, "action=idle", null, threads,
                 "idle paused"), (load, j, q) -> {
-                    double jg = median(j, Sample::greetMs);
-                    double qg = median(q, Sample::greetMs);
-                    double jr = median(j, Sample::replyMs);
-                    double qr = median(q, Sample::replyMs);
-                    System.out.printf("BENCH startup [%s] launch to QMP greeting (-S, -m %d, idle tiny guest): median"
-                            + " of %d: jvmm %.0f ms, QEMU %.0f ms; jvmm/QEMU %.1fx (target <= 3x on a loaded host)%n",
-                            load, GUEST_MIB, ROUNDS, jg, qg, jg / qg);
-                    System.out.printf("BENCH startup [%s] launch to query-status reply (after qmp_capabilities):"
-                            + " jvmm %.0f ms, QEMU %.0f ms; jvmm/QEMU %.1fx%n", load, jr, qr, jr / qr);
+                    System.out.printf("BENCH startup [%s] launch to QMP greeting (-S, -m %d, idle tiny guest), median"
+                            + " of %d: %s (target <= 3x on a loaded host)%n", load, GUEST_MIB, ROUNDS,
+                            both(j, q, Sample::greetMs, "ms"));
+                    System.out.printf("BENCH startup [%s] launch to query-status reply (after qmp_capabilities): %s%n",
+                            load, both(j, q, Sample::replyMs, "ms"));
                     printFootprint(load, "idle paused VM, no disks", j, q, 8);
                 });
     }
@@ -161,24 +157,13 @@ class StartupFootprintBenchmarkTest {
         Path qemu = Env.assumeQemu();
         Path kernel = Env.guest("tiny.pvh");
         quietThenLoaded(qemu, TEN_ROUNDS, (program, threads) -> ten(program, kernel), (load, j, q) -> {
-            double jg = median(j, Sample::greetMs);
-            double qg = median(q, Sample::greetMs);
-            double jr = median(j, Sample::replyMs);
-            double qr = median(q, Sample::replyMs);
-            double jp = median(j, x -> x.fp().pss());
-            double qp = median(q, x -> x.fp().pss());
-            double jo = median(j, x -> x.fp().ownPss());
-            double qo = median(q, x -> x.fp().ownPss());
-            double ja = median(j, x -> x.fp().ownAnonPss());
-            double qa = median(q, x -> x.fp().ownAnonPss());
-            System.out.printf("BENCH ten-vms [%s] %d paused VMs started at once, median of %d: all greeted jvmm %.0f ms,"
-                    + " QEMU %.0f ms (%.1fx); all answered query-status jvmm %.0f ms, QEMU %.0f ms (%.1fx)%n", load,
-                    VMS, TEN_ROUNDS, jg, qg, jg / qg, jr, qr, jr / qr);
-            System.out.printf("BENCH ten-vms [%s] total PSS jvmm %.1f MiB, QEMU %.1f MiB (%.2fx); without guest RAM"
-                    + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx; target <= 1.5x), anonymous part jvmm %.1f MiB, QEMU"
-                    + " %.1f MiB; threads jvmm %.0f, QEMU %.0f%n", load, mib(jp), mib(qp), jp / qp, mib(jo), mib(qo),
-                    jo / qo, mib(ja), mib(qa), median(j, x -> x.fp().threads()),
-                    median(q, x -> x.fp().threads()));
+            System.out.printf("BENCH ten-vms [%s] %d paused VMs started at once, median of %d: all greeted %s; all"
+                    + " answered query-status %s%n", load, VMS, TEN_ROUNDS, both(j, q, Sample::greetMs, "ms"),
+                    both(j, q, Sample::replyMs, "ms"));
+            System.out.printf("BENCH ten-vms [%s] total PSS %s; without guest RAM %s (target <= 1.5x), anonymous part"
+                    + " %s; threads %s%n", load, both(j, q, x -> x.fp().pss(), "MiB"),
+                    both(j, q, x -> x.fp().ownPss(), "MiB"), both(j, q, x -> x.fp().ownAnonPss(), "MiB"),
+                    both(j, q, x -> x.fp().threads(), ""));
         });
     }
 
@@ -267,26 +252,24 @@ class StartupFootprintBenchmarkTest {
     // ---------------------------------------------------------------- printing
 
     private static void printFootprint(String load, String what, List<Sample> j, List<Sample> q, int threadTarget) {
-        double jRss = median(j, x -> x.fp().rss());
-        double qRss = median(q, x -> x.fp().rss());
-        double jOwn = median(j, x -> x.fp().ownRss());
-        double qOwn = median(q, x -> x.fp().ownRss());
-        double jPss = median(j, x -> x.fp().pss());
-        double qPss = median(q, x -> x.fp().pss());
-        double jOwnPss = median(j, x -> x.fp().ownPss());
-        double qOwnPss = median(q, x -> x.fp().ownPss());
-        System.out.printf("BENCH footprint [%s] %s: RSS jvmm %.1f MiB, QEMU %.1f MiB (%.2fx); without guest RAM"
-                + " (jvmm %.1f, QEMU %.1f MiB in it) jvmm %.1f MiB, QEMU %.1f MiB (%.2fx; target <= 1.5x)%n", load, what,
-                mib(jRss), mib(qRss), jRss / qRss, mib(median(j, x -> x.fp().guestRss())),
-                mib(median(q, x -> x.fp().guestRss())), mib(jOwn), mib(qOwn), jOwn / qOwn);
-        double jAnon = median(j, x -> x.fp().ownAnonPss());
-        double qAnon = median(q, x -> x.fp().ownAnonPss());
-        System.out.printf("BENCH footprint [%s] %s: PSS jvmm %.1f MiB, QEMU %.1f MiB (%.2fx); without guest RAM"
-                + " jvmm %.1f MiB, QEMU %.1f MiB (%.2fx), anonymous part jvmm %.1f MiB, QEMU %.1f MiB (%.2fx);"
-                + " threads jvmm %.0f, QEMU %.0f%s%n", load, what, mib(jPss), mib(qPss), jPss / qPss, mib(jOwnPss),
-                mib(qOwnPss), jOwnPss / qOwnPss, mib(jAnon), mib(qAnon), jAnon / qAnon,
-                median(j, x -> x.fp().threads()), median(q, x -> x.fp().threads()),
+        System.out.printf("BENCH footprint [%s] %s: RSS %s; guest RAM in it %s; without guest RAM %s (target <= 1.5x)%n",
+                load, what, both(j, q, x -> x.fp().rss(), "MiB"), both(j, q, x -> x.fp().guestRss(), "MiB"),
+                both(j, q, x -> x.fp().ownRss(), "MiB"));
+        System.out.printf("BENCH footprint [%s] %s: PSS %s; without guest RAM %s, anonymous part %s; threads %s%s%n",
+                load, what, both(j, q, x -> x.fp().pss(), "MiB"), both(j, q, x -> x.fp().ownPss(), "MiB"),
+                both(j, q, x -> x.fp().ownAnonPss(), "MiB"), both(j, q, x -> x.fp().threads(), ""),
                 threadTarget > 0 ? " (target <= " + threadTarget + ")" : "");
+    }
+
+    /** "jvmm A, QEMU B (jvmm/QEMU R x)" for the medians of one figure; KiB figures are shown in MiB. */
+    private static String both(List<Sample> j, List<Sample> q, ToDoubleFunction<Sample> f, String unit) {
+        double a = median(j, f);
+        double b = median(q, f);
+        boolean mib = unit.equals("MiB");
+        String fmt = mib ? "%.1f" : "%.0f";
+        String u = unit.isEmpty() ? "" : " " + unit;
+        return String.format("jvmm " + fmt + "%s, QEMU " + fmt + "%s (%.2fx)", mib ? a / 1024 : a, u,
+                mib ? b / 1024 : b, u, a / b);
     }
 
     private static String loadName(boolean loaded) {
@@ -297,10 +280,6 @@ class StartupFootprintBenchmarkTest {
             avg = "?";
         }
         return (loaded ? "one core busy" : "quiet") + ", loadavg " + avg;
-    }
-
-    private static double mib(double kib) {
-        return kib / 1024;
     }
 
     private static double median(List<Sample> samples, ToDoubleFunction<Sample> f) {
