@@ -415,7 +415,7 @@ class StartupFootprintBenchmarkTest {
                     ch = c;
                 } catch (IOException e) {
                     c.close();
-                    check(deadline, "its QMP socket to accept");
+                    check(deadline, "a connection to its QMP socket");
                     Thread.sleep(1);
                 }
             }
@@ -482,11 +482,11 @@ class StartupFootprintBenchmarkTest {
 
         private void check(long deadline, String what) {
             if (!process.isAlive()) {
-                throw new AssertionError("exited with status " + process.exitValue() + " before " + what
+                throw new AssertionError("exited with status " + process.exitValue() + " while waiting for " + what
                         + "; output: " + output());
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("no " + what + " within the time limit; output: " + output());
+                throw new AssertionError("still waiting for " + what + " at the time limit; output: " + output());
             }
         }
 
