@@ -4,6 +4,8 @@
 # Includes VirtioSerialBenchmarkTest (virtio-serial throughput both ways, jvmm vs QEMU); alone:
 #   scripts/bench.sh -pl tests -am -Dtest=VirtioSerialBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false
 # Among them: VirtioBalloonBenchmarkTest (VMM RSS before/after the guest inflates half of its RAM).
+# StartupFootprintBenchmarkTest: launch to QMP greeting/reply, idle footprint and threads, ten VMs at once;
+#   -Djvmm.launcher=PATH measures another bin/jvmm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
