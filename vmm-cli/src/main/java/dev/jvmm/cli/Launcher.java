@@ -127,7 +127,9 @@ final class Launcher {
             startup.trace().mark("qmp serving");
         }
         hooks.ready().run();
-        // The launching thread parks for the machine's life: the process ends in the machine's exitProcess.
+        // The launching thread becomes the main loop for the machine's life (or parks, should the loop have
+        // a thread already): the process ends in the machine's exitProcess.
+        machine.lifecycle().runMainLoopHere();
         try {
             new CountDownLatch(1).await();
         } catch (InterruptedException e) {

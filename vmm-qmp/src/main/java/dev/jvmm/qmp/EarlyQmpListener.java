@@ -131,8 +131,9 @@ public final class EarlyQmpListener implements AutoCloseable {
 
     /**
      * Starts opening every endpoint on a thread of its own, which then greets whoever connects, while the
-     * caller goes on with start-up; onListening runs on that thread once every socket listens. Null when an
-     * endpoint waits for its client (wait=on holds start-up, which the usual path does).
+     * caller goes on with start-up; onListening runs on that thread once every socket listens, before
+     * {@link #awaitListening} returns. Null when an endpoint waits for its client (wait=on holds start-up,
+     * which the usual path does).
      */
     public static EarlyQmpListener start(List<QmpEndpoint> endpoints, QemuVersion version, Runnable onListening) {
         for (QmpEndpoint ep : endpoints) {
@@ -244,8 +245,8 @@ public final class EarlyQmpListener implements AutoCloseable {
             return;
         }
         listeners = List.copyOf(open);
-        opened.complete(true);
         onListening.run();
+        opened.complete(true);
         acceptLoop();
     }
 

@@ -2,6 +2,7 @@ package dev.jvmm.core.machine;
 
 import dev.jvmm.core.event.EventBus;
 import dev.jvmm.core.event.VmEvent;
+import dev.jvmm.core.loop.MainLoop;
 import dev.jvmm.core.machine.ActionSettings.PanicAction;
 import dev.jvmm.core.machine.ActionSettings.RebootAction;
 import dev.jvmm.core.machine.ActionSettings.ShutdownAction;
@@ -12,7 +13,6 @@ import dev.jvmm.core.state.ShutdownCause;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -34,7 +34,7 @@ public final class LifecycleController implements SystemWakeup, AutoCloseable {
     private final RunStateMachine runState;
     private final EventBus events;
     private final VcpuControl vcpus;
-    private final ExecutorService mainLoop;
+    private final MainLoop mainLoop;
     private final CopyOnWriteArrayList<Runnable> exitHooks = new CopyOnWriteArrayList<>();
     private volatile ActionSettings actions;
     private volatile boolean exiting;
@@ -48,11 +48,7 @@ public final class LifecycleController implements SystemWakeup, AutoCloseable {
         this.events = events;
         this.vcpus = vcpus;
         this.actions = actions;
-        this.mainLoop = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "jvmm-main");
-            t.setDaemon(true);
-            return t;
-        });
+        this.mainLoop = new MainLoop("jvmm-main");
     }
 
     public RunStateMachine runState() {
@@ -70,6 +66,14 @@ public final class LifecycleController implements SystemWakeup, AutoCloseable {
 
     public ExecutorService mainLoop() {
         return mainLoop;
+    }
+
+    /**
+     * Runs the main loop on the calling thread (the launcher's, which has nothing else to do) for the
+     * machine's life; returns at once if the loop already has a thread of its own.
+     */
+    public void runMainLoopHere() {
+        mainLoop.runHere();
     }
 
     public ActionSettings actions() {
