@@ -91,6 +91,8 @@ final class Launcher {
     private static int serve(LaunchedMachine machine, List<QmpEndpoint> endpoints, PrintStream err, Hooks hooks,
             Startup startup) {
         machine.lifecycle().addExitHook(hooks.atExit());
+        // This thread becomes the main loop below; nothing on the way waits for a task of that loop.
+        machine.lifecycle().reserveMainLoop();
         QmpServer qmp = null;
         EarlyQmpListener early = startup.early();
         boolean adopt = early != null && early.endpoints().equals(endpoints) && early.awaitListening();

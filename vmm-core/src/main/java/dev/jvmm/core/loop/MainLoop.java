@@ -19,6 +19,8 @@ public final class MainLoop extends AbstractExecutorService {
     private volatile boolean shutdown;
     /** The thread running the loop; null until a task or {@link #runHere} needs one. */
     private Thread runner;
+    /** A thread said it will run the loop ({@link #reserve}): tasks wait for it instead of starting one. */
+    private boolean reserved;
     private final Object terminated = new Object();
     private boolean done;
 
@@ -33,11 +35,22 @@ public final class MainLoop extends AbstractExecutorService {
         }
         tasks.add(task);
         synchronized (this) {
-            if (runner == null) {
+            if (runner == null && !reserved) {
                 runner = new Thread(this::loop, name);
                 runner.setDaemon(true);
                 runner.start();
             }
+        }
+    }
+
+    /**
+     * Says that the calling thread will run the loop once it has finished setting the machine up: tasks queued
+     * until its {@link #runHere} wait for it (in order) rather than start a thread. The caller must not wait
+     * for a task of this loop before that call.
+     */
+    public synchronized void reserve() {
+        if (runner == null) {
+            reserved = true;
         }
     }
 

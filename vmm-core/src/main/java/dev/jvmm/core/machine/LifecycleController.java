@@ -69,6 +69,14 @@ public final class LifecycleController implements SystemWakeup, AutoCloseable {
     }
 
     /**
+     * The calling thread (the launcher's) will run the main loop once the machine is set up and started: tasks
+     * queued meanwhile (a command from a client that connected early) wait for {@link #runMainLoopHere}.
+     */
+    public void reserveMainLoop() {
+        mainLoop.reserve();
+    }
+
+    /**
      * Runs the main loop on the calling thread (the launcher's, which has nothing else to do) for the
      * machine's life; returns at once if the loop already has a thread of its own.
      */

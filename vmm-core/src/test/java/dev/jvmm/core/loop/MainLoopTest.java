@@ -60,6 +60,22 @@ class MainLoopTest {
     }
 
     @Test
+    void tasksQueuedAfterAReservationWaitForTheReservingThread() throws Exception {
+        MainLoop loop = new MainLoop("reserved-main");
+        loop.reserve();
+        List<String> ran = new CopyOnWriteArrayList<>();
+        loop.execute(() -> ran.add(Thread.currentThread().getName()));
+        Thread.sleep(100);
+        assertTrue(ran.isEmpty(), "no thread of the loop's own started");
+        Thread launcher = new Thread(loop::runHere);
+        launcher.start();
+        awaitName(launcher, "reserved-main");
+        loop.shutdown();
+        launcher.join(5_000);
+        assertEquals(List.of("reserved-main"), ran);
+    }
+
+    @Test
     void shutdownNowEndsALoopWaitingForWork() throws Exception {
         MainLoop loop = new MainLoop("idle-main");
         Thread launcher = new Thread(loop::runHere);
