@@ -1,7 +1,11 @@
 /*
- * kvm-pio-native: baseline for the PIO-exit benchmark. A minimal KVM VMM (in-kernel irqchip, one
- * memory slot, one real-mode vCPU) runs `out %al,%dx; dec %ecx; jnz` to port 0xed N times, then
- * writes to FINISH_PORT. Prints one line: "native: N exits, X.XX us/exit".
+ * kvm-pio-native: the floor for the exit benchmarks (pio-bench.pvh). A minimal KVM VMM (in-kernel irqchip,
+ * one memory slot, one real-mode vCPU) runs a `store; dec %ecx; jnz` loop N times, then writes to
+ * FINISH_PORT, and does nothing with each exit but count it. The store is, by mode:
+ *   pio     out %al,%dx to port 0xed (KVM_EXIT_IO)
+ *   mmio    a 32-bit store to 0xd0000, outside the memory slot (KVM_EXIT_MMIO)
+ *   notify  a 16-bit store there, the width of a virtio queue notify (KVM_EXIT_MMIO)
+ * Usage: kvm-pio-native [N [pio|mmio|notify]]. Prints one line: "native: N exits, X.XX us/exit".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,7 @@
 #define BENCH_PORT 0xed
 #define FINISH_PORT 0xef
 #define TSS_ADDR 0xfffbd000
+#define BENCH_SEGMENT 0xd000 /* DS for the MMIO modes: linear 0xd0000, no memory slot there */
 
 static void die(const char *what)
 {
@@ -30,11 +35,13 @@ static void die(const char *what)
 int main(int argc, char **argv)
 {
     unsigned long n = 100000;
+    const char *mode = argc > 2 ? argv[2] : "pio";
+    int mmio = strcmp(mode, "mmio") == 0, notify = strcmp(mode, "notify") == 0;
     if (argc > 1) {
         char *end;
         n = strtoul(argv[1], &end, 10);
-        if (*end || n == 0 || n > 0xffffffffUL) {
-            fprintf(stderr, "usage: kvm-pio-native N   (1 <= N < 2^32)\n");
+        if (*end || n == 0 || n > 0xffffffffUL || argc > 3 || (!mmio && !notify && strcmp(mode, "pio"))) {
+            fprintf(stderr, "usage: kvm-pio-native [N [pio|mmio|notify]]   (1 <= N < 2^32)\n");
             return 2;
         }
     }
@@ -59,18 +66,40 @@ int main(int argc, char **argv)
         die("KVM_SET_USER_MEMORY_REGION");
 
     uint32_t count = (uint32_t)n;
-    uint8_t code[] = {
-        0x66, 0xb9, 0, 0, 0, 0,      /* mov $N, %ecx */
+    uint8_t code[64];
+    size_t len = 0;
+    static const uint8_t setup[] = {
+        0xb8, BENCH_SEGMENT & 0xff, BENCH_SEGMENT >> 8, /* mov $BENCH_SEGMENT, %ax */
+        0x8e, 0xd8,                  /* mov %ax, %ds */
+        0x31, 0xdb,                  /* xor %bx, %bx */
+        0x66, 0x31, 0xc0,            /* xor %eax, %eax */
         0xba, BENCH_PORT, 0x00,      /* mov $BENCH_PORT, %dx */
-        0xee,                        /* 1: out %al, %dx */
+        0x66, 0xb9,                  /* mov $N, %ecx (immediate follows) */
+    };
+    memcpy(code, setup, sizeof(setup));
+    len = sizeof(setup);
+    memcpy(&code[len], &count, 4);
+    len += 4;
+    size_t loop = len;
+    if (mmio)
+        code[len++] = 0x66;          /* 32-bit operand */
+    if (mmio || notify) {
+        code[len++] = 0x89;          /* 1: mov %ax/%eax, (%bx) */
+        code[len++] = 0x07;
+    } else {
+        code[len++] = 0xee;          /* 1: out %al, %dx */
+    }
+    static const uint8_t tail[] = {
         0x66, 0x49,                  /* dec %ecx */
-        0x75, 0xfb,                  /* jnz 1b */
+        0x75, 0x00,                  /* jnz 1b (offset set below) */
         0xba, FINISH_PORT, 0x00,     /* mov $FINISH_PORT, %dx */
         0xee,                        /* out %al, %dx */
         0xeb, 0xfe,                  /* jmp . (never reached: no hlt, it would block forever) */
     };
-    memcpy(&code[2], &count, 4);
-    memcpy(mem + CODE_ADDR, code, sizeof(code));
+    memcpy(&code[len], tail, sizeof(tail));
+    code[len + 3] = (uint8_t)(loop - (len + 4));
+    len += sizeof(tail);
+    memcpy(mem + CODE_ADDR, code, len);
 
     int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
     if (vcpu < 0)
@@ -101,6 +130,10 @@ int main(int argc, char **argv)
             if (errno == EINTR)
                 continue;
             die("KVM_RUN");
+        }
+        if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write) {
+            exits++;
+            continue;
         }
         if (run->exit_reason != KVM_EXIT_IO) {
             fprintf(stderr, "kvm-pio-native: unexpected exit reason %u\n", run->exit_reason);

@@ -592,6 +592,55 @@ class KvmVmTest {
         assertTrue(bytes < n - 1000, "exit path allocates: " + bytes + " bytes");
     }
 
+    /**
+     * As {@link #pioExitPathAllocatesNothing} for MMIO exits: each round is a write to an unassigned address
+     * and one to a handler that signals an eventfd, as a virtio notify without ioeventfd does.
+     */
+    @Test
+    void mmioExitPathAllocatesNothing() throws Exception {
+        int n = 50_000;
+        byte[] code = {
+            (byte) 0xB9, (byte) (n & 0xff), (byte) ((n >> 8) & 0xff), (byte) (n >> 16), 0, // mov ecx, n
+            (byte) 0xA3, 0x00, 0x00, 0x10, (byte) 0xD0, // l: mov [0xd0100000], eax (unassigned)
+            (byte) 0xA3, 0x00, 0x00, 0x00, (byte) 0xD0, // mov [0xd0000000], eax
+            (byte) 0xE2, (byte) 0xF4,                   // loop l
+            (byte) 0xE6, (byte) 0x81,                   // out 0x81, al
+            (byte) 0xEB, (byte) 0xFE,
+        };
+        boot(code);
+        AtomicInteger count = new AtomicInteger();
+        AtomicLong allocAt1000 = new AtomicLong();
+        AtomicLong allocAtEnd = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(1);
+        try (dev.jvmm.core.os.EventFd kick = new dev.jvmm.core.os.EventFd()) {
+            mmio.register(0xd0000000L, 0x1000, new IoHandler() {
+                @Override
+                public long read(long offset, int size) {
+                    return 0;
+                }
+
+                @Override
+                public void write(long offset, int size, long value) {
+                    kick.signal();
+                    int c = count.incrementAndGet();
+                    if (c == 1000) {
+                        allocAt1000.set(allocated());
+                    } else if (c == n) {
+                        allocAtEnd.set(allocated());
+                    }
+                }
+            });
+            pio.register(0x81, 1, latch(done));
+            set.start(pio, mmio, new Recorder(), false);
+            assertTrue(done.await(60, TimeUnit.SECONDS), "guest did not finish");
+            assertEquals(n, count.get());
+            assertEquals(n, kick.drain());
+        }
+        long bytes = allocAtEnd.get() - allocAt1000.get();
+        System.out.printf("vCPU thread allocated %d bytes over %d MMIO exits%n", bytes, 2 * (n - 1000));
+        assertTrue(bytes < n - 1000, "MMIO exit path allocates: " + bytes + " bytes");
+    }
+
     @Test
     void ioeventfdSignalsWithoutAnExitAndOtherValuesStillExit() throws Exception {
         byte[] code = {
