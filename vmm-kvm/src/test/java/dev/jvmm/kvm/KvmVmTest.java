@@ -559,37 +559,56 @@ class KvmVmTest {
             (byte) 0xEB, (byte) 0xFE,
         };
         boot(code);
-        AtomicInteger count = new AtomicInteger();
-        AtomicLong firstAt = new AtomicLong();
-        AtomicLong allocAt1000 = new AtomicLong();
-        AtomicLong allocAtEnd = new AtomicLong();
+        AllocationProbe probe = new AllocationProbe(n, () -> { });
         CountDownLatch done = new CountDownLatch(1);
-        pio.register(0x80, 1, new IoHandler() {
-            @Override
-            public long read(long offset, int size) {
-                return 0;
-            }
-
-            @Override
-            public void write(long offset, int size, long value) {
-                int c = count.incrementAndGet();
-                if (c == 1000) {
-                    firstAt.set(System.nanoTime()); // skip JIT warm-up
-                    allocAt1000.set(allocated());
-                } else if (c == n) {
-                    allocAtEnd.set(allocated());
-                }
-            }
-        });
+        pio.register(0x80, 1, probe);
         pio.register(0x81, 1, latch(done));
         set.start(pio, mmio, new Recorder(), false);
         assertTrue(done.await(60, TimeUnit.SECONDS), "guest did not finish");
-        long ns = System.nanoTime() - firstAt.get();
-        assertEquals(n, count.get());
+        long ns = System.nanoTime() - probe.firstAt;
+        assertEquals(n, probe.count.get());
         System.out.printf("PIO exit cost: %.2f us/exit over %d exits%n", ns / 1000.0 / (n - 1000), n - 1000);
-        long bytes = allocAtEnd.get() - allocAt1000.get();
-        System.out.printf("vCPU thread allocated %d bytes over %d exits%n", bytes, n - 1000);
-        assertTrue(bytes < n - 1000, "exit path allocates: " + bytes + " bytes");
+        System.out.printf("vCPU thread allocated %d bytes over %d exits%n", probe.bytes(), n - 1000);
+        assertTrue(probe.bytes() < n - 1000, "exit path allocates: " + probe.bytes() + " bytes");
+    }
+
+    /**
+     * Counts writes and reads the writing thread's allocation counter at the 1000th (after JIT warm-up) and
+     * at the nth; each write first runs action.
+     */
+    private static final class AllocationProbe implements IoHandler {
+        final int n;
+        final Runnable action;
+        final AtomicInteger count = new AtomicInteger();
+        volatile long firstAt;
+        volatile long allocAt1000;
+        volatile long allocAtEnd;
+
+        AllocationProbe(int n, Runnable action) {
+            this.n = n;
+            this.action = action;
+        }
+
+        long bytes() {
+            return allocAtEnd - allocAt1000;
+        }
+
+        @Override
+        public long read(long offset, int size) {
+            return 0;
+        }
+
+        @Override
+        public void write(long offset, int size, long value) {
+            action.run();
+            int c = count.incrementAndGet();
+            if (c == 1000) {
+                firstAt = System.nanoTime();
+                allocAt1000 = allocated();
+            } else if (c == n) {
+                allocAtEnd = allocated();
+            }
+        }
     }
 
     /**
@@ -608,35 +627,18 @@ class KvmVmTest {
             (byte) 0xEB, (byte) 0xFE,
         };
         boot(code);
-        AtomicInteger count = new AtomicInteger();
-        AtomicLong allocAt1000 = new AtomicLong();
-        AtomicLong allocAtEnd = new AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
+        long bytes;
         try (dev.jvmm.core.os.EventFd kick = new dev.jvmm.core.os.EventFd()) {
-            mmio.register(0xd0000000L, 0x1000, new IoHandler() {
-                @Override
-                public long read(long offset, int size) {
-                    return 0;
-                }
-
-                @Override
-                public void write(long offset, int size, long value) {
-                    kick.signal();
-                    int c = count.incrementAndGet();
-                    if (c == 1000) {
-                        allocAt1000.set(allocated());
-                    } else if (c == n) {
-                        allocAtEnd.set(allocated());
-                    }
-                }
-            });
+            AllocationProbe probe = new AllocationProbe(n, kick::signal);
+            mmio.register(0xd0000000L, 0x1000, probe);
             pio.register(0x81, 1, latch(done));
             set.start(pio, mmio, new Recorder(), false);
             assertTrue(done.await(60, TimeUnit.SECONDS), "guest did not finish");
-            assertEquals(n, count.get());
+            assertEquals(n, probe.count.get());
             assertEquals(n, kick.drain());
+            bytes = probe.bytes();
         }
-        long bytes = allocAtEnd.get() - allocAt1000.get();
         System.out.printf("vCPU thread allocated %d bytes over %d MMIO exits%n", bytes, 2 * (n - 1000));
         assertTrue(bytes < n - 1000, "MMIO exit path allocates: " + bytes + " bytes");
     }
