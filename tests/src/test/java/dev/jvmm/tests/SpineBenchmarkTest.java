@@ -2,6 +2,8 @@ package dev.jvmm.tests;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -122,40 +124,33 @@ class SpineBenchmarkTest {
      * (all the process's threads: a busy shared machine inflates the first, less the second). Target
      * printed: within 1.3x native.
      */
-    @Test
-    void exitRoundTrips() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"pio", "mmio", "notify"})
+    void exitRoundTrip(String mode) throws Exception {
         Env.assumeKvm();
         Path bench = Env.guest("pio-bench.pvh");
         Path qemu = Env.qemu();
-        int paths = EXIT_PATHS.size();
-        Cost[][] jvmm = new Cost[paths][ROUNDS];
-        Cost[][] nat = new Cost[paths][ROUNDS];
-        Cost[][] q = new Cost[paths][ROUNDS];
-        Cost none = new Cost(Double.NaN, Double.NaN);
+        ExitPath e = EXIT_PATHS.stream().filter(x -> x.mode().equals(mode)).findFirst().orElseThrow();
+        List<String> args = new ArrayList<>(guestArgs(bench, "iterations=" + ITERATIONS + " mode=" + mode));
+        args.addAll(e.extra());
+        Cost[] jvmm = new Cost[ROUNDS];
+        Cost[] nat = new Cost[ROUNDS];
+        Cost[] q = new Cost[ROUNDS];
         // Interleaved rounds, so that load on the machine falls on all three alike.
         for (int i = 0; i < ROUNDS; i++) {
-            for (int k = 0; k < paths; k++) {
-                ExitPath e = EXIT_PATHS.get(k);
-                List<String> args = new ArrayList<>(guestArgs(bench, "iterations=" + ITERATIONS + " mode="
-                        + e.mode()));
-                args.addAll(e.extra());
-                nat[k][i] = nativeCostPerExit(e.mode());
-                jvmm[k][i] = benchCostPerExit(with(Env.launcher().toString(), args));
-                q[k][i] = qemu == null ? none : benchCostPerExit(with(qemu.toString(), args));
-            }
+            nat[i] = nativeCostPerExit(mode);
+            jvmm[i] = benchCostPerExit(with(Env.launcher().toString(), args));
+            q[i] = qemu == null ? new Cost(Double.NaN, Double.NaN) : benchCostPerExit(with(qemu.toString(), args));
         }
-        for (int k = 0; k < paths; k++) {
-            ExitPath e = EXIT_PATHS.get(k);
-            for (boolean cpu : new boolean[] {false, true}) {
-                double j = median(jvmm[k], cpu);
-                double n = median(nat[k], cpu);
-                double qm = median(q[k], cpu);
-                String unit = cpu ? "CPU us/exit" : "us/exit";
-                System.out.printf("BENCH %s%s (%s): %d exits, median of %d rounds: jvmm %.2f %s, native C %.2f %s,"
-                        + " QEMU %.2f %s; jvmm/native %.2fx (target 1.3x: %s), jvmm/QEMU %.2fx%n", e.name(),
-                        cpu ? " cpu" : "", e.what(), ITERATIONS, ROUNDS, j, unit, n, unit, qm, unit, j / n,
-                        j / n <= 1.3 ? "met" : "missed", j / qm);
-            }
+        for (boolean cpu : new boolean[] {false, true}) {
+            double j = median(jvmm, cpu);
+            double n = median(nat, cpu);
+            double qm = median(q, cpu);
+            String unit = cpu ? "CPU us/exit" : "us/exit";
+            System.out.printf("BENCH %s%s (%s): %d exits, median of %d rounds: jvmm %.2f %s, native C %.2f %s,"
+                    + " QEMU %.2f %s; jvmm/native %.2fx (target 1.3x: %s), jvmm/QEMU %.2fx%n", e.name(),
+                    cpu ? " cpu" : "", e.what(), ITERATIONS, ROUNDS, j, unit, n, unit, qm, unit, j / n,
+                    j / n <= 1.3 ? "met" : "missed", j / qm);
         }
     }
 
