@@ -228,7 +228,7 @@ public final class VirtioNetPci {
         }
         VirtioPciTransport f;
         try {
-            f = new VirtioPciTransport(ctx.memory(), dev, ctx.msi(), ctx.ioevents(), opts.id());
+            f = new VirtioPciTransport(ctx.memory(), dev, ctx.msi(), VirtioTypes.ioevents(ctx, p), opts.id());
         } catch (RuntimeException e) {
             dev.detach(net);
             net.freeMac(configured);

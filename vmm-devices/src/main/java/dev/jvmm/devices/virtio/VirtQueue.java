@@ -52,13 +52,14 @@ public final class VirtQueue {
     boolean enabled;
     int vector = VIRTIO_MSI_NO_VECTOR;
 
-    // Live ring state, valid while enabled.
+    // Live ring state, valid while enabled. avail and lastAvail are volatile for notifyNeeded, which a vCPU
+    // thread calls while the device thread pops.
     private ByteBuffer desc;
-    private ByteBuffer avail;
+    private volatile ByteBuffer avail;
     private ByteBuffer used;
     private int ringSize;
     private boolean eventIdx;
-    private int lastAvail;
+    private volatile int lastAvail;
     private int usedIdx;
     private int signalledUsed;
     private boolean signalledUsedValid;
@@ -177,6 +178,17 @@ public final class VirtQueue {
         int v = avail.getShort(2) & 0xffff;
         VarHandle.acquireFence();
         return v;
+    }
+
+    /**
+     * Whether a driver notify has to wake the device thread: false only when the available index is where
+     * the device has popped to, so the notify brings no buffer the device has not already taken (the
+     * device's own pass over the queue re-checks it before sleeping). On a vCPU thread, racing with pops: an
+     * index read before a pop only gives true. True also when the ring is not mapped.
+     */
+    public boolean notifyNeeded() {
+        ByteBuffer a = avail;
+        return a == null || (a.getShort(2) & 0xffff) != lastAvail;
     }
 
     /** Section 2.6.6: whether the driver has made no buffer available beyond what was popped. */

@@ -33,7 +33,7 @@ public final class VirtioBlkPci {
     /** QEMU's PCI_CLASS_STORAGE_OTHER, the one class value that changes the function's class code. */
     public static final long CLASS_STORAGE_OTHER = 0x0180;
 
-    /** vectors and class are checked when the queue count is known; ioeventfd is always on here. */
+    /** vectors and class are checked when the queue count is known. */
     public static final TypeInfo BASE = VirtioTypes.pciBase("virtio-blk",
             Property.of("vectors", PropType.UINT32, VECTORS_UNSPECIFIED),
             VirtioTypes.IOEVENTFD,
@@ -94,7 +94,7 @@ public final class VirtioBlkPci {
         Optional<PciBar> rom = OptionRom.load(ctx, p, VirtioBlk.PCI_CLASS_STORAGE_SCSI >>> 8);
         BlockConf.applyErrorPolicy(drive, p);
         VirtioBlk blk = new VirtioBlk(drive, opts);
-        VirtioPciTransport f = new VirtioPciTransport(ctx.memory(), blk, ctx.msi(), ctx.ioevents(), opts.id());
+        VirtioPciTransport f = new VirtioPciTransport(ctx.memory(), blk, ctx.msi(), VirtioTypes.ioevents(ctx, p), opts.id());
         f.addOptionRom(rom);
         ctx.pci().add(at.slot(), at.function(), f);
         describe(where, p, at, opts, blk);

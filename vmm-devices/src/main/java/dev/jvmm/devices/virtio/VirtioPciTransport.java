@@ -497,9 +497,11 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
         @Override
         public void write(long offset, int size, long value) {
             if (offset >= NOTIFY_CFG_OFFSET) {
-                // QEMU's virtio_pci_notify_write: the queue is the offset over the multiplier, any value
+                // QEMU's virtio_pci_notify_write: the queue is the offset over the multiplier, any value. A
+                // notify that brings nothing new (as QEMU's handler finding the queue empty) leaves the device
+                // thread asleep: no eventfd write and no wake-up on this exit.
                 long q = (offset - NOTIFY_CFG_OFFSET) / NOTIFY_OFF_MULTIPLIER;
-                if (q < queues.length) {
+                if (q < queues.length && queues[(int) q].notifyNeeded()) {
                     queues[(int) q].kick().signal();
                 }
                 return;

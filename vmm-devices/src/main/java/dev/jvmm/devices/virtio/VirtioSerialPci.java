@@ -73,7 +73,7 @@ public final class VirtioSerialPci {
         VirtioSerial dev = new VirtioSerial(where.idOrEmpty(), busName, (int) maxPorts, p.bool("emergency-write"),
                 (int) vectors, ctx.events(), ctx.err());
         Optional<PciBar> rom = OptionRom.load(ctx, p, dev.pciClassCode() >>> 8);
-        VirtioPciTransport f = VirtioSerial.pci(ctx.memory(), dev, ctx.msi(), ctx.ioevents());
+        VirtioPciTransport f = VirtioSerial.pci(ctx.memory(), dev, ctx.msi(), VirtioTypes.ioevents(ctx, p));
         f.addOptionRom(rom);
         pci.add(at.slot(), at.function(), f);
 

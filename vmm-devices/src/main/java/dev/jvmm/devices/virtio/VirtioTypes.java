@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.io.IoEventRegistry;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyValues;
@@ -7,6 +8,7 @@ import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.core.qom.TypeInfo;
 import dev.jvmm.devices.model.BaseTypes;
 import dev.jvmm.devices.model.Bus;
+import dev.jvmm.devices.model.DeviceContext;
 import dev.jvmm.devices.model.Placement;
 
 import java.util.List;
@@ -77,9 +79,17 @@ public final class VirtioTypes {
             Property.of("disable-modern", PropType.BOOL, false)
                     .only(MODERN_ONLY + "disable-modern=VALUE is not supported", false));
 
-    /** The ioeventfd property of proxies that have it (always on here: queues are kicked through eventfds). */
-    public static final Property IOEVENTFD = fixed("ioeventfd", PropType.BIT, true)
-            .only("property 'ioeventfd=VALUE' is not supported by jvmm", true);
+    /** The ioeventfd property of proxies that have it (QEMU's virtio-pci "ioeventfd", on by default). */
+    public static final Property IOEVENTFD = Property.of("ioeventfd", PropType.BIT, true);
+
+    /**
+     * Where a proxy registers its queues' notify addresses: KVM's ioeventfds with ioeventfd=on; none with
+     * off, so that every notify is an MMIO exit to the transport's notify handler on the vCPU thread, as
+     * QEMU's virtio_pci_notify_write without ioeventfd.
+     */
+    public static IoEventRegistry ioevents(DeviceContext ctx, PropertyValues p) {
+        return p.bool(IOEVENTFD.name()) ? ctx.ioevents() : IoEventRegistry.NONE;
+    }
 
     /** "NAME-pci-base", abstract, with the properties QEMU gives it (ioeventfd, vectors, ... where it has them). */
     public static TypeInfo pciBase(String name, Property... own) {

@@ -84,6 +84,7 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
     private final long below4g;
     private final long above4g;
     private final Consumer<AcpiIsaDevice> describeIsa;
+    private final IoEventRegistry ioevents;
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
 
@@ -97,6 +98,7 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
         below4g = b.below4g;
         above4g = b.above4g;
         describeIsa = b.describeIsa;
+        ioevents = b.ioevents;
         globals = b.globals;
         memory = GuestMemory.allocate(List.of(new RamRange(0, ram)));
         events.subscribe((e, t) -> published.add(e));
@@ -129,6 +131,7 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
         private final Globals globals = new Globals();
         private boolean buses = true;
         private Consumer<AcpiIsaDevice> describeIsa = d -> { };
+        private IoEventRegistry ioevents = IoEventRegistry.NONE;
 
         private Builder() {
         }
@@ -172,6 +175,12 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
         /** Where ISA devices' ACPI descriptions go besides {@link TestBoard#acpi}. */
         public Builder describeIsa(Consumer<AcpiIsaDevice> to) {
             describeIsa = to;
+            return this;
+        }
+
+        /** Where devices register ioeventfds (none by default: every kick goes through the handlers). */
+        public Builder ioevents(IoEventRegistry registry) {
+            ioevents = registry;
             return this;
         }
 
@@ -303,7 +312,7 @@ public final class TestBoard implements DeviceContext, AutoCloseable {
 
     @Override
     public IoEventRegistry ioevents() {
-        return IoEventRegistry.NONE;
+        return ioevents;
     }
 
     @Override

@@ -184,7 +184,6 @@ class VirtioBlkPciTest {
             {"disable-modern=on", "jvmm's virtio-pci devices are modern-only: disable-modern=on is not supported"},
             {"event_idx=off", "property 'event_idx=off' is not supported by jvmm"},
             {"indirect_desc=off", "property 'indirect_desc=off' is not supported by jvmm"},
-            {"ioeventfd=off", "property 'ioeventfd=off' is not supported by jvmm"},
             {"iothread=io0", "iothread=io0 is not supported by jvmm: virtio-blk runs its queues on the main loop"},
             {"share-rw=on", "jvmm locks images for exclusive write: share-rw=on is not supported"},
             {"cyls=4", "Property 'virtio-blk-device.cyls' = '4' is not supported by jvmm (only '0')"},

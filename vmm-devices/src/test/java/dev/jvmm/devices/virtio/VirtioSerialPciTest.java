@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.io.IoHandler;
 import dev.jvmm.core.qom.PropertyException;
 import dev.jvmm.core.qom.QomNode;
 import dev.jvmm.devices.model.DeviceModel;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static dev.jvmm.devices.virtio.VirtioPciTransport.*;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,6 +77,46 @@ class VirtioSerialPciTest {
                 .getMessage());
     }
 
+    /**
+     * ioeventfd=off (QEMU's virtio-pci property): after DRIVER_OK the enabled queue's notify address stays
+     * unregistered, so each notify exits to the transport; the default registers it.
+     */
+    @Test
+    void ioeventfdOffLeavesTheNotifyAddressUnregistered() throws PropertyException {
+        VirtioGuest.RecordingIoEvents kvm = new VirtioGuest.RecordingIoEvents();
+        try (TestBoard b = TestBoard.builder().ioevents(kvm).build()) {
+            b.add("virtio-serial-pci,id=on,addr=4");
+            b.add("virtio-serial-pci,id=off,addr=5,ioeventfd=off");
+            assertEquals(true, b.node("/machine/peripheral/on").get("ioeventfd"));
+            assertEquals(false, b.node("/machine/peripheral/off").get("ioeventfd"));
+            startQueue0((VirtioPciTransport) b.pci.function(4, 0), 0xfe00_0000L);
+            assertEquals(List.of("fe003000/2/0"), kvm.live);
+            startQueue0((VirtioPciTransport) b.pci.function(5, 0), 0xfd00_0000L);
+            assertEquals(List.of("fe003000/2/0"), kvm.live, "ioeventfd=off registers nothing");
+        }
+    }
+
+    /** Places BAR4 at bar4, then the driver start of 3.1.1 with queue 0 alone enabled. */
+    private static void startQueue0(VirtioPciTransport t, long bar4) {
+        t.writeConfig(PciConfigSpace.BAR0 + 16, 4, (int) bar4);
+        t.writeConfig(PciConfigSpace.BAR0 + 20, 4, 0);
+        t.writeConfig(PciConfigSpace.COMMAND, 2, PciConfigSpace.COMMAND_MEMORY | PciConfigSpace.COMMAND_MASTER);
+        IoHandler common = t.bars().get(t.bars().size() - 1).handler();
+        int c = COMMON_CFG_OFFSET;
+        common.write(c + DEVICE_STATUS, 1, ACKNOWLEDGE | DRIVER);
+        common.write(c + DRIVER_FEATURE_SELECT, 4, 1);
+        common.write(c + DRIVER_FEATURE, 4, 1); // VIRTIO_F_VERSION_1
+        int ok = ACKNOWLEDGE | DRIVER | FEATURES_OK;
+        common.write(c + DEVICE_STATUS, 1, ok);
+        common.write(c + QUEUE_SELECT, 2, 0);
+        common.write(c + QUEUE_DESC_LO, 4, 0x10000);
+        common.write(c + QUEUE_DRIVER_LO, 4, 0x20000);
+        common.write(c + QUEUE_DEVICE_LO, 4, 0x30000);
+        common.write(c + QUEUE_ENABLE, 2, 1);
+        common.write(c + DEVICE_STATUS, 1, ok | DRIVER_OK);
+        assertEquals(ok | DRIVER_OK, common.read(c + DEVICE_STATUS, 1));
+    }
+
     @Test
     void refusalsAsQemu() {
         assertEquals("No 'virtio-serial-bus' bus found for device 'virtserialport'", board.refusal("virtserialport"));
@@ -87,8 +129,7 @@ class VirtioSerialPciTest {
         assertEquals("Parameter 'max_ports' expects uint32_t", board.refusal("virtio-serial-pci,max_ports=-1"));
         assertEquals("Parameter 'emergency-write' expects 'on' or 'off'",
                 board.refusal("virtio-serial-pci,emergency-write=x"));
-        assertEquals("property 'ioeventfd=off' is not supported by jvmm",
-                board.refusal("virtio-serial-pci,ioeventfd=off"));
+        assertEquals("Parameter 'ioeventfd' expects 'on' or 'off'", board.refusal("virtio-serial-pci,ioeventfd=x"));
         assertEquals("property 'class=0x380' is not supported by jvmm (its virtio-serial-pci is a communication"
                 + " controller, class 0x780)", board.refusal("virtio-serial-pci,class=0x380"));
         assertEquals("property 'vectors=200' is not supported by jvmm (at most 128)",
