@@ -46,8 +46,12 @@ void guest_main(struct boot_info *bi)
     if (streq(mode, "mmio")) {
         addr = BENCH_MMIO;
         *(volatile u32 *)addr = BENCH_PROBE;
-        if (*(volatile u32 *)addr == BENCH_PROBE)
+        u32 back = *(volatile u32 *)addr;
+        if (back == BENCH_PROBE)
             bench_fail("MMIO address keeps what is written: not unassigned", "");
+        puts("pio-bench: unassigned MMIO reads ");
+        put_hex(back);
+        putc('\n');
     } else if (streq(mode, "notify")) {
         addr = notify_address();
     } else if (!streq(mode, "pio")) {
