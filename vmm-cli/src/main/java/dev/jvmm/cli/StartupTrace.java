@@ -68,8 +68,11 @@ final class StartupTrace {
         if (out == null) {
             return;
         }
-        double ms = (launchToMainNanos + System.nanoTime() - mainNanos) / 1e6;
-        out.printf("%s: startup: %8.1f ms  %s (%s)%n", Main.PROGRAM, ms, phase, Thread.currentThread().getName());
+        long tenths = (launchToMainNanos + System.nanoTime() - mainNanos) / 100_000;
+        // By hand, not with printf: java.util.Formatter's first use costs a phase of its own.
+        String ms = (tenths / 10) + "." + (tenths % 10);
+        out.println(Main.PROGRAM + ": startup: " + " ".repeat(Math.max(0, 8 - ms.length())) + ms + " ms  " + phase
+                + " (" + Thread.currentThread().getName() + ")");
     }
 
     /**

@@ -7,6 +7,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,10 +80,25 @@ class EarlyQmpListenerTest {
         }
     }
 
+    /** Each way the early thread can accept: the JDK's channels (path sockets) and libc's. */
+    private static EarlyQmpListener start(String way, List<QmpEndpoint> eps) {
+        byte[] greeting = QmpGreeting.bytes(QemuVersion.JVMM);
+        EarlyAcceptor a = way.equals("jdk") ? new JdkEarlyAcceptor(eps, greeting) : new NativeEarlyAcceptor(eps, greeting);
+        return EarlyQmpListener.start(eps, a, () -> { });
+    }
+
     @Test
-    void clientsGreetedEarlyAreAnsweredInOrderOnceTheServerTakesOver() throws Exception {
+    void pathSocketsTakeTheJdkWayWhereTheJdkExportsItsDescriptors() {
+        Path sock = dir.resolve("way.sock");
+        assertTrue(JdkEarlyAcceptor.available(List.of(endpoint(sock))), "surefire exports sun.nio.ch, as the jar does");
+        assertFalse(JdkEarlyAcceptor.available(List.of(new QmpEndpoint(null, 3, false, "mon"))));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jdk", "native"})
+    void clientsGreetedEarlyAreAnsweredInOrderOnceTheServerTakesOver(String way) throws Exception {
         Path sock = dir.resolve("early.sock");
-        EarlyQmpListener early = EarlyQmpListener.start(List.of(endpoint(sock)), QemuVersion.JVMM, () -> { });
+        EarlyQmpListener early = start(way, List.of(endpoint(sock)));
         assertTrue(early.awaitListening());
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
         try (QmpClient a = new QmpClient(sock); QmpClient b = new QmpClient(sock)) {
@@ -120,10 +137,11 @@ class EarlyQmpListenerTest {
         assertTrue(Files.exists(sock));
     }
 
-    @Test
-    void closingBeforeTheHandOverEndsClientsAndRemovesTheSocketFile() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"jdk", "native"})
+    void closingBeforeTheHandOverEndsClientsAndRemovesTheSocketFile(String way) throws Exception {
         Path sock = dir.resolve("gone.sock");
-        EarlyQmpListener early = EarlyQmpListener.start(List.of(endpoint(sock)), QemuVersion.JVMM, () -> { });
+        EarlyQmpListener early = start(way, List.of(endpoint(sock)));
         assertTrue(early.awaitListening());
         try (QmpClient a = new QmpClient(sock)) {
             assertEquals(GREETING, a.readLine(5000));
@@ -157,10 +175,11 @@ class EarlyQmpListenerTest {
         // A path too long for sockaddr_un, next to one that works: nothing stays open.
         Path ok = dir.resolve("ok.sock");
         Path tooLong = dir.resolve("x".repeat(120));
-        EarlyQmpListener half = EarlyQmpListener.start(List.of(endpoint(ok), endpoint(tooLong)), QemuVersion.JVMM,
-                () -> fail("not listening"));
-        assertFalse(half.awaitListening());
-        assertFalse(Files.exists(ok));
+        for (String way : List.of("jdk", "native")) {
+            EarlyQmpListener half = start(way, List.of(endpoint(ok), endpoint(tooLong)));
+            assertFalse(half.awaitListening(), way);
+            assertFalse(Files.exists(ok), way);
+        }
     }
 
     private static int openFdOf(Path file) throws IOException {
