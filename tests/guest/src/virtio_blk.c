@@ -1240,6 +1240,7 @@ static u64 mq_run(struct mq_phase *p, u32 seed, u64 capacity)
                 }
                 p->lat_cycles += end - mq_start[q][s];
                 done++;
+                progress = 1;
                 if (issued < p->count) {
                     u32 next = mq_next_sector(p, &lcg, &seq);
                     if (p->verify && p->type == VIRTIO_BLK_T_OUT)
@@ -1251,14 +1252,12 @@ static u64 mq_run(struct mq_phase *p, u32 seed, u64 capacity)
                     busy[q]--;
                 }
             }
-            if (n) {
+            if (n)
                 mq_kick(q);
-                progress = 1;
-            }
         }
         if (progress)
             deadline_set(&dl, vb.timeout_ms);
-        else if (expired(&dl)) {
+        else if (done < p->count && expired(&dl)) {
             puts("blk-mq: no completion; done ");
             put_dec(done);
             putc('\n');

@@ -152,6 +152,10 @@ final class ImageFile implements AutoCloseable {
         }
     }
 
+    BlockBackend.AioTarget aioTarget() {
+        return directFd >= 0 ? new BlockBackend.AioTarget(directFd, align) : new BlockBackend.AioTarget(fd, 1);
+    }
+
     /** FileChannel.read semantics: may return short, -1 at end of file. */
     int read(ByteBuffer dst, long pos) throws IOException {
         try {

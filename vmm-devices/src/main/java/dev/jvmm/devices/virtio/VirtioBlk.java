@@ -1,7 +1,9 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.block.BlockBackend;
+import dev.jvmm.core.block.HostIoException;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.os.EventFd;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyException;
@@ -24,8 +26,10 @@ import static dev.jvmm.core.qom.Property.fixed;
 /**
  * Virtio 1.1, section 5.2: the block device, behaving as QEMU 7.2's virtio-blk (hw/block/virtio-blk.c):
  * same features offered, same configuration values, same request checks and statuses. Data moves straight
- * between guest RAM and the {@link BlockBackend} (one direct ByteBuffer per segment, no copies). Requests
- * run synchronously on the transport's device thread, one at a time, in ring order.
+ * between guest RAM and the disk, no copies. Reads and writes on a raw image go to the drive's aio= engine and
+ * many are in flight at once ({@link VirtioBlkAio}); the rest (qcow2 and filters, writethrough, chains too long
+ * or unaligned for a slot, flush, discard, write-zeroes, get-id) run synchronously on the transport's device
+ * thread. A flush first waits for every request in flight, so an acknowledged flush covers them.
  *
  * <p>Errors follow the drive's werror/rerror: REPORT completes with IOERR, IGNORE with OK, STOP keeps the
  * request (and stops popping its queue) until the backend's retry handler runs when the VM resumes.
@@ -160,6 +164,8 @@ public final class VirtioBlk implements VirtioDevice {
     /** Results of handling a request beyond a status byte. */
     private static final int KEEP = -1;
     private static final int BROKEN = -2;
+    /** Handed to the aio engine: completes later. */
+    private static final int IN_FLIGHT = -3;
 
     private final BlockBackend backend;
     private final VirtioBlkOptions opts;
@@ -170,6 +176,7 @@ public final class VirtioBlk implements VirtioDevice {
     private final ArrayDeque<Kept> kept = new ArrayDeque<>();
     private VirtioHost host;
     private GuestMemory mem;
+    private VirtioBlkAio aio;
     private volatile boolean writeCache;
     /** The backend does not flush after writes itself when the cache is off, so this device must. */
     private volatile boolean deviceFlushes;
@@ -255,6 +262,8 @@ public final class VirtioBlk implements VirtioDevice {
     public void attach(VirtioHost host) {
         this.host = host;
         this.mem = host.memory();
+        this.aio = new VirtioBlkAio(backend, mem, opts.numQueues(), opts.queueSize(), threadName(),
+                this::finishedAsync);
         backend.addResizeListener(size -> host.configChanged());
         backend.setRetryHandler(() -> host.execute(this::retryKept));
     }
@@ -358,8 +367,8 @@ public final class VirtioBlk implements VirtioDevice {
     }
 
     /**
-     * Requests run synchronously on the device thread, so once it is quiesced every popped request is either
-     * completed or kept by the STOP error action; kept ones are saved with their chains (as QEMU's
+     * Quiescing the device thread drains the aio engine, so every popped request is then either completed or
+     * kept by the STOP error action; kept ones are saved with their chains (as QEMU's
      * virtio_blk_save_device) and run again by the retry handler when the VM resumes.
      */
     @Override
@@ -383,8 +392,8 @@ public final class VirtioBlk implements VirtioDevice {
         r.expectStr("serial", opts.serial());
         boolean wce = r.bool("write-cache");
         int n = r.begin("kept");
-        if (n > opts.numQueues()) {
-            throw r.invalid("kept", n + " kept requests, at most one per queue");
+        if (n > opts.numQueues() * opts.queueSize()) {
+            throw r.invalid("kept", n + " kept requests, more than the queues hold");
         }
         ArrayDeque<Kept> in = new ArrayDeque<>();
         for (int i = 0; i < n; i++) {
@@ -402,8 +411,43 @@ public final class VirtioBlk implements VirtioDevice {
     }
 
     @Override
+    public EventFd asyncCompletions() {
+        return aio.completions();
+    }
+
+    @Override
+    public void reapCompleted() {
+        aio.reap(host);
+    }
+
+    @Override
+    public void queueDrained(VirtQueue queue) {
+        aio.unplug();
+    }
+
+    @Override
+    public void drain() {
+        aio.drain(host);
+    }
+
+    @Override
+    public void release() {
+        aio.close();
+    }
+
+    /** An engine finished a request: complete it, or apply werror/rerror as the synchronous path does. */
+    private void finishedAsync(VirtQueue queue, DescriptorChain chain, boolean write, HostIoException error) {
+        int status = error == null ? VIRTIO_BLK_S_OK : error(!write, error);
+        if (status == KEEP) {
+            kept.add(new Kept(queue, chain.copy()));
+        } else {
+            complete(queue, chain, status);
+        }
+    }
+
+    @Override
     public boolean handle(VirtQueue queue, DescriptorChain chain) {
-        int status = execute(chain);
+        int status = execute(queue, chain);
         if (status == KEEP) {
             kept.add(new Kept(queue, chain.copy()));
             return false;
@@ -418,7 +462,7 @@ public final class VirtioBlk implements VirtioDevice {
     private void retryKept() {
         Kept k;
         while ((k = kept.peek()) != null) {
-            int status = execute(k.chain());
+            int status = execute(null, k.chain());
             if (status == KEEP) {
                 return;
             }
@@ -439,8 +483,11 @@ public final class VirtioBlk implements VirtioDevice {
         queue.push(c.head(), (int) c.writableBytes());
     }
 
-    /** Runs one request: a status byte value, KEEP, or BROKEN (the device was failed). */
-    private int execute(DescriptorChain c) {
+    /**
+     * Runs one request: a status byte value, KEEP, BROKEN (the device was failed), or IN_FLIGHT (handed to the
+     * aio engine; queue null keeps it synchronous).
+     */
+    private int execute(VirtQueue queue, DescriptorChain c) {
         if (c.readableSegments() < 1 || c.writableSegments() < 1) {
             host.fail("virtio-blk missing headers");
             return BROKEN;
@@ -453,8 +500,9 @@ public final class VirtioBlk implements VirtioDevice {
         long sector = le64(header, 8);
         switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
             case VIRTIO_BLK_T_IN:
-                return readWrite(c, (type & VIRTIO_BLK_T_OUT) != 0, sector);
+                return readWrite(queue, c, (type & VIRTIO_BLK_T_OUT) != 0, sector);
             case VIRTIO_BLK_T_FLUSH:
+                aio.drain(host);
                 try {
                     backend.flush();
                     return VIRTIO_BLK_S_OK;
@@ -492,13 +540,17 @@ public final class VirtioBlk implements VirtioDevice {
         return sector <= total && sectors <= total - sector;
     }
 
-    private int readWrite(DescriptorChain c, boolean write, long sector) {
+    private int readWrite(VirtQueue queue, DescriptorChain c, boolean write, long sector) {
         long bytes = write ? c.readableBytes() - OUTHDR_SIZE : c.writableBytes() - 1;
         if (!rangeOk(sector, bytes)) {
             backend.accountInvalid(write ? BlockBackend.Operation.WRITE : BlockBackend.Operation.READ);
             return VIRTIO_BLK_S_IOERR;
         }
         long offset = sector * SECTOR_SIZE;
+        if (queue != null && bytes > 0 && !(write && (backend.readOnly() || (!writeCache && deviceFlushes)))
+                && aio.submit(queue, c, write, offset, bytes, OUTHDR_SIZE)) {
+            return IN_FLIGHT;
+        }
         try {
             if (write) {
                 if (backend.readOnly()) {
