@@ -39,6 +39,11 @@ public interface AioEngine extends AutoCloseable {
     @Override
     void close();
 
+    /** Why mode cannot work on this host (QEMU's "Unable to use io_uring: ..." reason), or null. */
+    static String unavailableReason(String mode) {
+        return IO_URING.equals(mode) ? IoUringAio.unavailableReason() : null;
+    }
+
     /**
      * The engine for an aio= mode with room for capacity requests in flight, signalling done as results arrive;
      * name labels its threads.

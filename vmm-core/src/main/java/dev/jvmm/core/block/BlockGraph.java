@@ -184,6 +184,10 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         }
         BlockNode root = null;
         if (o.file() != null && !o.file().isEmpty()) {
+            String aioProblem = AioEngine.unavailableReason(o.aio());
+            if (aioProblem != null) {
+                throw new OptionException(option, "Unable to use io_uring: " + aioProblem);
+            }
             // Nodes always show writeback on; writethrough is the drive's (BlockBackend's) setting in QEMU.
             DriveCache cache = new DriveCache(true, o.cache().direct(), o.cache().noFlush() || o.snapshot());
             int before = nodes.size();
@@ -463,6 +467,10 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
                 if (AioEngine.NATIVE.equals(aio) && !cache.direct()) {
                     throw new OptionException(option,
                             "aio=native was specified, but it requires cache.direct=on, which was not specified.");
+                }
+                String aioProblem = AioEngine.unavailableReason(aio);
+                if (aioProblem != null) {
+                    throw new OptionException(option, "Unable to use io_uring: " + aioProblem);
                 }
                 checkFileOpens(option, filename, ro);
                 node = new BlockNode(nodeName != null ? nodeName : autoName(), "file", filename, ro, cache, null,

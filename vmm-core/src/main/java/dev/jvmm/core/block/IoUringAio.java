@@ -69,15 +69,25 @@ final class IoUringAio implements AioEngine {
         cqes = new Memory(8L * capacity);
         refusedTags = new int[capacity];
         refusedErrno = new int[capacity];
+        start();
     }
 
-    /** Whether liburing.so.2 can be loaded (QEMU 7.2 built with io_uring refuses aio=io_uring only at open). */
+    /**
+     * Why aio=io_uring cannot work here, in QEMU's words (its file driver sets up a ring when the drive opens), or
+     * null when a ring can be set up.
+     */
     static String unavailableReason() {
         try {
-            NativeLibrary.getInstance(LIBRARY);
+            Memory probe = new Memory(STRUCT_IO_URING_SIZE);
+            probe.clear();
+            int r = Lib.io_uring_queue_init(1, probe, 0);
+            if (r < 0) {
+                return "failed to init linux io_uring ring: " + HostIoException.strerror(-r);
+            }
+            Lib.io_uring_queue_exit(probe);
             return null;
-        } catch (UnsatisfiedLinkError e) {
-            return "liburing.so.2 is not installed";
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+            return "failed to init linux io_uring ring: " + LIBRARY + " cannot be loaded";
         }
     }
 
@@ -96,9 +106,6 @@ final class IoUringAio implements AioEngine {
 
     @Override
     public void prepare(int tag, boolean write, int fd, long iov, int iovcnt, long offset) {
-        if (!started) {
-            start();
-        }
         Pointer sqe = Lib.io_uring_get_sqe(ring);
         if (sqe == null) {
             // the ring has as many entries as there are tags, so this only happens before a submit catches up

@@ -72,6 +72,7 @@ final class LinuxAio implements AioEngine {
         ctx.setLong(0, 0);
         refusedTags = new int[capacity];
         refusedErrno = new int[capacity];
+        start();
     }
 
     private void start() {
@@ -81,9 +82,6 @@ final class LinuxAio implements AioEngine {
 
     @Override
     public void prepare(int tag, boolean write, int fd, long iov, int iovcnt, long offset) {
-        if (!started) {
-            start();
-        }
         long cb = (long) tag * IOCB_SIZE;
         iocbs.setLong(cb + IOCB_DATA, tag);
         iocbs.setShort(cb + IOCB_LIO_OPCODE, write ? IOCB_CMD_PWRITEV : IOCB_CMD_PREADV);

@@ -57,6 +57,8 @@ final class VirtioBlkAio implements AioEngine.Sink {
     private final boolean[] touched;
     private final VirtQueue[] touchedQueue;
     private AioEngine engine;
+    /** The engine could not start (io_uring refused by the kernel, AIO limits): every request runs synchronously. */
+    private boolean unavailable;
     private Memory iovecs;
     private boolean prepared;
     private EventPoller drainPoller;
@@ -89,7 +91,7 @@ final class VirtioBlkAio implements AioEngine.Sink {
      */
     boolean submit(VirtQueue q, DescriptorChain c, boolean write, long offset, long bytes, int headerSkip) {
         BlockBackend.AioTarget target = backend.aioTarget();
-        if (target == null || freeCount == 0) {
+        if (target == null || freeCount == 0 || unavailable || !started()) {
             return false;
         }
         int align = target.alignment();
@@ -143,10 +145,20 @@ final class VirtioBlkAio implements AioEngine.Sink {
         return true;
     }
 
-    private AioEngine engine() {
+    /** Starts the engine on the first request; false (for good) when the host refuses it. */
+    private boolean started() {
         if (engine == null) {
-            engine = AioEngine.open(backend.aio(), capacity, name, done);
+            try {
+                engine = AioEngine.open(backend.aio(), capacity, name, done);
+            } catch (RuntimeException | LinkageError e) {
+                unavailable = true;
+                return false;
+            }
         }
+        return true;
+    }
+
+    private AioEngine engine() {
         return engine;
     }
 
