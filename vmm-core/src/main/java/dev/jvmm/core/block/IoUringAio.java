@@ -57,18 +57,14 @@ final class IoUringAio implements AioEngine {
     private boolean started;
     private int inFlight;
     private int prepared;
-    /** Requests that found no sqe or that io_uring_submit refused, handed back failed by the next reap. */
-    private final int[] refusedTags;
-    private final int[] refusedErrno;
-    private int refused;
+    private final RefusedRequests refused;
 
     IoUringAio(int capacity, EventFd done) {
         this.done = done;
         this.capacity = capacity;
         ring.clear();
         cqes = new Memory(8L * capacity);
-        refusedTags = new int[capacity];
-        refusedErrno = new int[capacity];
+        refused = new RefusedRequests(capacity, done);
         start();
     }
 
@@ -112,7 +108,7 @@ final class IoUringAio implements AioEngine {
             Lib.io_uring_submit(ring);
             sqe = Lib.io_uring_get_sqe(ring);
             if (sqe == null) {
-                refuse(tag, HostIoException.EAGAIN);
+                refused.add(tag, HostIoException.EAGAIN);
                 return;
             }
         }
@@ -126,11 +122,6 @@ final class IoUringAio implements AioEngine {
         prepared++;
     }
 
-    private void refuse(int tag, int errno) {
-        refusedTags[refused] = tag;
-        refusedErrno[refused++] = errno;
-        done.signal();
-    }
 
     @Override
     public void submit() {
@@ -149,11 +140,7 @@ final class IoUringAio implements AioEngine {
     public int reap(Sink sink) {
         done.drain();
         int total = 0;
-        while (refused > 0) {
-            refused--;
-            total++;
-            sink.done(refusedTags[refused], -refusedErrno[refused]);
-        }
+        total += refused.deliver(sink);
         if (!started) {
             return total;
         }
@@ -180,7 +167,7 @@ final class IoUringAio implements AioEngine {
 
     @Override
     public int inFlight() {
-        return inFlight + prepared + refused;
+        return inFlight + prepared + refused.count();
     }
 
     @Override

@@ -56,10 +56,7 @@ final class LinuxAio implements AioEngine {
     private boolean started;
     private int prepared;
     private int inFlight;
-    /** Requests io_submit refused, with their errno, handed back by the next reap. */
-    private final int[] refusedTags;
-    private final int[] refusedErrno;
-    private int refused;
+    private final RefusedRequests refused;
 
     LinuxAio(int capacity, EventFd done) {
         this.done = done;
@@ -70,8 +67,7 @@ final class LinuxAio implements AioEngine {
         events = new Memory((long) IO_EVENT_SIZE * capacity);
         noWait.clear();
         ctx.setLong(0, 0);
-        refusedTags = new int[capacity];
-        refusedErrno = new int[capacity];
+        refused = new RefusedRequests(capacity, done);
         start();
     }
 
@@ -120,20 +116,14 @@ final class LinuxAio implements AioEngine {
 
     private void refuse(int at, int errno) {
         long cb = batch.getLong(8L * at) - Pointer.nativeValue(iocbs);
-        refusedTags[refused] = (int) iocbs.getLong(cb + IOCB_DATA);
-        refusedErrno[refused++] = errno;
-        done.signal();
+        refused.add((int) iocbs.getLong(cb + IOCB_DATA), errno);
     }
 
     @Override
     public int reap(Sink sink) {
         done.drain();
         int total = 0;
-        while (refused > 0) {
-            refused--;
-            total++;
-            sink.done(refusedTags[refused], -refusedErrno[refused]);
-        }
+        total += refused.deliver(sink);
         while (inFlight > 0) {
             long n;
             try {
@@ -160,7 +150,7 @@ final class LinuxAio implements AioEngine {
 
     @Override
     public int inFlight() {
-        return inFlight + refused;
+        return inFlight + refused.count();
     }
 
     /** Waits for what is in flight (io_destroy would cancel or block), then releases the context. */

@@ -272,69 +272,10 @@ public final class VirtioBlk implements VirtioDevice {
     public int readConfig(int offset, int size) {
         int v = 0;
         for (int i = 0; i < size; i++) {
-            v |= configByte(offset + i) << (8 * i);
+            v |= VirtioBlkConfig.configByte(offset + i, backend.size() / SECTOR_SIZE, opts, geometry, writeCache)
+                    << (8 * i);
         }
         return v;
-    }
-
-    /** Section 5.2.4, with QEMU's values (virtio_blk_update_config). */
-    private int configByte(int off) {
-        if (off < CFG_SIZE_MAX) {
-            return byteOf(backend.size() / SECTOR_SIZE, off - CFG_CAPACITY);
-        }
-        if (off < CFG_SEG_MAX) {
-            return 0; // size_max: SIZE_MAX is not offered
-        }
-        if (off < CFG_GEOMETRY_CYLINDERS) {
-            return byteOf(opts.queueSize() - 2, off - CFG_SEG_MAX); // QEMU's seg-max-adjust
-        }
-        if (off < CFG_GEOMETRY_HEADS) {
-            return byteOf(geometry.cylinders(), off - CFG_GEOMETRY_CYLINDERS);
-        }
-        if (off == CFG_GEOMETRY_HEADS) {
-            return geometry.heads() & 0xff;
-        }
-        if (off == CFG_GEOMETRY_SECTORS) {
-            return geometry.sectors() & 0xff;
-        }
-        if (off < CFG_PHYSICAL_BLOCK_EXP) {
-            return byteOf(SECTOR_SIZE, off - CFG_BLK_SIZE);
-        }
-        if (off < CFG_WRITEBACK) {
-            return 0; // topology: physical_block_exp, alignment_offset, min_io_size, opt_io_size all 0
-        }
-        if (off == CFG_WRITEBACK) {
-            return writeCache ? 1 : 0;
-        }
-        if (off < CFG_NUM_QUEUES) {
-            return 0;
-        }
-        if (off < CFG_MAX_DISCARD_SECTORS) {
-            return byteOf(opts.numQueues(), off - CFG_NUM_QUEUES);
-        }
-        if (off < CFG_MAX_DISCARD_SEG) {
-            return byteOf(BDRV_REQUEST_MAX_SECTORS, off - CFG_MAX_DISCARD_SECTORS);
-        }
-        if (off < CFG_DISCARD_SECTOR_ALIGNMENT) {
-            return byteOf(1, off - CFG_MAX_DISCARD_SEG);
-        }
-        if (off < CFG_MAX_WRITE_ZEROES_SECTORS) {
-            return byteOf(1, off - CFG_DISCARD_SECTOR_ALIGNMENT); // blk_size >> 9
-        }
-        if (off < CFG_MAX_WRITE_ZEROES_SEG) {
-            return byteOf(BDRV_REQUEST_MAX_SECTORS, off - CFG_MAX_WRITE_ZEROES_SECTORS);
-        }
-        if (off < CFG_WRITE_ZEROES_MAY_UNMAP) {
-            return byteOf(1, off - CFG_MAX_WRITE_ZEROES_SEG);
-        }
-        if (off == CFG_WRITE_ZEROES_MAY_UNMAP) {
-            return 1;
-        }
-        return 0;
-    }
-
-    private static int byteOf(long v, int i) {
-        return (int) (v >>> (8 * i)) & 0xff;
     }
 
     /** Only writeback is writable: QEMU's virtio_blk_set_config switches the drive's write cache. */
