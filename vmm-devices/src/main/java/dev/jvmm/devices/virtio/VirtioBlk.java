@@ -378,7 +378,19 @@ public final class VirtioBlk implements VirtioDevice {
 
     /** An engine finished a request: complete it, or apply werror/rerror as the synchronous path does. */
     private void finishedAsync(VirtQueue queue, DescriptorChain chain, boolean write, HostIoException error) {
-        int status = error == null ? VIRTIO_BLK_S_OK : error(!write, error);
+        int status;
+        if (error == null) {
+            status = VIRTIO_BLK_S_OK;
+        } else if (error.errno() == HostIoException.EINVAL) {
+            // O_DIRECT wanted a larger alignment than the image file assumed: the synchronous path finds it out
+            // and bounces, as it does for its own requests
+            status = execute(null, chain);
+            if (status == BROKEN) {
+                return;
+            }
+        } else {
+            status = error(!write, error);
+        }
         if (status == KEEP) {
             kept.add(new Kept(queue, chain.copy()));
         } else {
@@ -437,8 +449,8 @@ public final class VirtioBlk implements VirtioDevice {
             host.fail("virtio-blk request outhdr too short");
             return BROKEN;
         }
-        int type = le32(header, 0);
-        long sector = le64(header, 8);
+        int type = VirtioBlkConfig.le32(header, 0);
+        long sector = VirtioBlkConfig.le64(header, 8);
         switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
             case VIRTIO_BLK_T_IN:
                 return readWrite(queue, c, (type & VIRTIO_BLK_T_OUT) != 0, sector);
@@ -541,9 +553,9 @@ public final class VirtioBlk implements VirtioDevice {
             host.fail("virtio-blk discard/write_zeroes header too short");
             return BROKEN;
         }
-        long sector = le64(seg, 0);
-        long sectors = le32(seg, 8) & 0xffff_ffffL;
-        int flags = le32(seg, 12);
+        long sector = VirtioBlkConfig.le64(seg, 0);
+        long sectors = VirtioBlkConfig.le32(seg, 8) & 0xffff_ffffL;
+        int flags = VirtioBlkConfig.le32(seg, 12);
         int status;
         if (sectors > BDRV_REQUEST_MAX_SECTORS || !rangeOk(sector, sectors * SECTOR_SIZE)) {
             status = VIRTIO_BLK_S_IOERR;
@@ -589,13 +601,5 @@ public final class VirtioBlk implements VirtioDevice {
             case IGNORE -> VIRTIO_BLK_S_OK;
             case STOP -> KEEP;
         };
-    }
-
-    private static int le32(byte[] b, int o) {
-        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
-    }
-
-    private static long le64(byte[] b, int o) {
-        return (le32(b, o) & 0xffff_ffffL) | (long) le32(b, o + 4) << 32;
     }
 }

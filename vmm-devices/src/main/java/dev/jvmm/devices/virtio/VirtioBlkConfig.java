@@ -2,7 +2,10 @@ package dev.jvmm.devices.virtio;
 
 import static dev.jvmm.devices.virtio.VirtioBlk.*;
 
-/** Virtio 1.1, section 5.2.4: virtio-blk's configuration space, byte by byte, as QEMU 7.2 fills it. */
+/**
+ * Virtio 1.1, section 5.2.4: virtio-blk's configuration space, byte by byte, as QEMU 7.2 fills it; and the
+ * little-endian fields of its requests (section 5.2.6).
+ */
 final class VirtioBlkConfig {
     private VirtioBlkConfig() {
     }
@@ -66,5 +69,13 @@ final class VirtioBlkConfig {
 
     private static int byteOf(long v, int i) {
         return (int) (v >>> (8 * i)) & 0xff;
+    }
+
+    static int le32(byte[] b, int o) {
+        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
+    }
+
+    static long le64(byte[] b, int o) {
+        return (le32(b, o) & 0xffff_ffffL) | (long) le32(b, o + 4) << 32;
     }
 }
