@@ -32,7 +32,8 @@ import static dev.jvmm.core.qom.Property.fixed;
  * thread. A flush first waits for every request in flight, so an acknowledged flush covers them.
  *
  * <p>Errors follow the drive's werror/rerror: REPORT completes with IOERR, IGNORE with OK, STOP keeps the
- * request (and stops popping its queue) until the backend's retry handler runs when the VM resumes.
+ * request until the backend's retry handler runs when the VM resumes (a synchronous one also stops popping its
+ * queue; requests already in flight finish as they come, as in QEMU).
  */
 public final class VirtioBlk implements VirtioDevice {
     /** Section 5.2.1: virtio device ID. */

@@ -61,6 +61,8 @@ final class VirtioBlkAio implements AioEngine.Sink {
     private boolean unavailable;
     private Memory iovecs;
     private boolean prepared;
+    /** Inside the engine's reap: a completion that runs a request again must not reap (or drain) in turn. */
+    private boolean reaping;
     private EventPoller drainPoller;
 
     VirtioBlkAio(BlockBackend backend, GuestMemory mem, int queues, int queueSize, String name,
@@ -176,10 +178,15 @@ final class VirtioBlkAio implements AioEngine.Sink {
 
     /** Completes every finished request and sends each touched queue's interrupt once (device thread). */
     void reap(VirtioHost host) {
-        if (engine == null) {
+        if (engine == null || reaping) {
             return;
         }
-        engine.reap(this);
+        reaping = true;
+        try {
+            engine.reap(this);
+        } finally {
+            reaping = false;
+        }
         for (int i = 0; i < touched.length; i++) {
             if (touched[i]) {
                 touched[i] = false;
@@ -229,7 +236,7 @@ final class VirtioBlkAio implements AioEngine.Sink {
      */
     void drain(VirtioHost host) {
         unplug();
-        while (!idle()) {
+        while (!reaping && !idle()) {
             if (drainPoller == null) {
                 drainPoller = new EventPoller(new EventFd[] {done});
             }
