@@ -153,7 +153,7 @@ final class LinuxAio implements AioEngine {
         return inFlight + refused.count();
     }
 
-    /** Waits for what is in flight (io_destroy would cancel or block), then releases the context. */
+    /** Releases the context; the caller has reaped every request first (io_destroy would wait for them). */
     @Override
     public void close() {
         if (started) {
