@@ -5,7 +5,7 @@
 # firmware-boot tests build their GRUB CD and disk images with (grub-pc-bin: GRUB's BIOS files in
 # /usr/lib/grub/i386-pc; grub-common: grub-mkimage; xorriso: writes the El Torito ISO;
 # mtools: mformat/mmd/mcopy fill the FAT partition without mounting it; seabios: QEMU's BIOS), libslirp0 (-netdev
-# user, the library QEMU uses) and iproute2 and iputils-ping (the tap tests
+# user, the library QEMU uses), liburing2 (aio=io_uring) and iproute2 and iputils-ping (the tap tests
 # make their own network namespace and ping the guest from it).
 set -euo pipefail
 need=()
@@ -30,6 +30,8 @@ command -v mcopy >/dev/null || need+=(mtools)
 [ -f /usr/share/seabios/bios-256k.bin ] || need+=(seabios)
 { /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libseccomp\.so\.2 ' >/dev/null || need+=(libseccomp2)
 { /sbin/ldconfig -p 2>/dev/null || true; } | grep 'libslirp\.so\.0 ' >/dev/null || need+=(libslirp0)
+# liburing 2: aio=io_uring, the library QEMU's io_uring support uses
+{ /sbin/ldconfig -p 2>/dev/null || true; } | grep 'liburing\.so\.2 ' >/dev/null || need+=(liburing2)
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
 if [ ${#need[@]} -gt 0 ]; then

@@ -52,6 +52,7 @@ struct vblk {
     u32 seg_max, size_max;
     int indirect, event_idx, msix;
     u32 timeout_ms;                   /* per request (timeout=, default 2000): long for werror=stop tests */
+    u32 nq;                           /* queues set up (blk-mq: queues=, with VIRTIO_BLK_F_MQ); 0 means 1 */
 };
 
 static struct vblk vb;
@@ -197,6 +198,8 @@ static int msix_setup(void)
 }
 
 /* Reset, feature negotiation, queue 0 set-up, DRIVER_OK (3.1.1). Prints the reason and returns 0 on failure. */
+static int mq_queues_init(void);
+
 static int device_init(void)
 {
     device_reset();
@@ -217,6 +220,8 @@ static int device_init(void)
         want |= 1u << VIRTIO_RING_F_INDIRECT_DESC;
     if (vb.event_idx)
         want |= 1u << VIRTIO_RING_F_EVENT_IDX;
+    if (vb.nq > 1)
+        want |= 1u << VIRTIO_BLK_F_MQ;
     vb.features_lo = vb.offered_lo & want;
     vb.features_hi = 1u << (VIRTIO_F_VERSION_1 - 32);
     wr32(vb.common + VIRTIO_PCI_COMMON_GFSELECT, 0);
@@ -261,6 +266,8 @@ static int device_init(void)
     wr16(vb.common + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
     vb.avail_idx = 0;
     vb.last_used = 0;
+    if (vb.nq > 1 && !mq_queues_init())
+        return 0;
     vb.seg_max = has_feature(VIRTIO_BLK_F_SEG_MAX) ? rd32(vb.devcfg + VIRTIO_BLK_CFG_SEG_MAX) : 1;
     vb.size_max = has_feature(VIRTIO_BLK_F_SIZE_MAX) ? rd32(vb.devcfg + VIRTIO_BLK_CFG_SIZE_MAX) : 0;
     status_set(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK
@@ -538,6 +545,7 @@ static void blk_setup(const struct boot_info *bi, u32 slots, int msix)
     vb.indirect = (int)opt_u32(bi, "indirect", 0);
     vb.event_idx = (int)opt_u32(bi, "eventidx", 0);
     vb.timeout_ms = opt_u32(bi, "timeout", 2000);
+    vb.nq = opt_u32(bi, "queues", 1);
     vb.slot_descs = slots == 1 ? MAX_DATA_SEGS + 2 : 16;
     if (msix) {
         if (!msix_setup())
@@ -1054,6 +1062,314 @@ static void action_bench(const struct boot_info *bi)
     exit_qemu(EXIT_PASS);
 }
 
+/* ---------------- action=blk-mq: several queues, many requests in flight on each ---------------- */
+
+/*
+ * Queue 0 is the driver's usual ring at VQ_BASE; queue q >= 1 has its descriptor table at MQ_BASE + q * 0x4000,
+ * avail at +0x1000, used at +0x2000. Slot s of queue q uses descriptors 3s (header), 3s+1 (data), 3s+2 (status),
+ * built once, its header at HDR_BASE + 64 * (q * MQ_QD_MAX + s) and a 64 KiB buffer at DATA_BASE + the same
+ * index * MQ_SLOT_BYTES: a request only rewrites its header, the data length and flags, and an avail entry.
+ */
+#define MQ_MAX 8
+#define MQ_QD_MAX 32
+#define MQ_BASE 0x00440000u
+#define MQ_SLOT_BYTES 0x10000u
+
+struct mq {
+    u32 desc, avail, used, notify;
+    u16 avail_idx, last_used;
+};
+static struct mq mqs[MQ_MAX];
+static u64 mq_start[MQ_MAX][MQ_QD_MAX];
+static u32 mq_sector[MQ_MAX][MQ_QD_MAX];
+
+static int mq_queues_init(void)
+{
+    if (!has_feature(VIRTIO_BLK_F_MQ) || rd16(vb.devcfg + VIRTIO_BLK_CFG_NUM_QUEUES) < vb.nq) {
+        putln("blk-mq: device has fewer queues than queues=");
+        return 0;
+    }
+    for (u32 q = 1; q < vb.nq; q++) {
+        u32 base = MQ_BASE + q * 0x4000;
+        wr16(vb.common + VIRTIO_PCI_COMMON_Q_SELECT, (u16)q);
+        u16 max = rd16(vb.common + VIRTIO_PCI_COMMON_Q_SIZE);
+        if (max < vb.qsize) {
+            putln("blk-mq: queue smaller than queue 0");
+            return 0;
+        }
+        wr16(vb.common + VIRTIO_PCI_COMMON_Q_SIZE, vb.qsize);
+        memset((void *)base, 0, 0x3000);
+        wr32(vb.common + VIRTIO_PCI_COMMON_Q_DESCLO, base);
+        wr32(vb.common + VIRTIO_PCI_COMMON_Q_DESCHI, 0);
+        wr32(vb.common + VIRTIO_PCI_COMMON_Q_AVAILLO, base + 0x1000);
+        wr32(vb.common + VIRTIO_PCI_COMMON_Q_AVAILHI, 0);
+        wr32(vb.common + VIRTIO_PCI_COMMON_Q_USEDLO, base + 0x2000);
+        wr32(vb.common + VIRTIO_PCI_COMMON_Q_USEDHI, 0);
+        mqs[q].notify = vb.notify + rd16(vb.common + VIRTIO_PCI_COMMON_Q_NOFF) * vb.notify_mult;
+        mqs[q].desc = base;
+        wr16(vb.common + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+    }
+    return 1;
+}
+
+static u32 mq_hdr(u32 q, u32 s) { return HDR_BASE + 64 * (q * MQ_QD_MAX + s); }
+static u32 mq_buf(u32 q, u32 s) { return DATA_BASE + MQ_SLOT_BYTES * (q * MQ_QD_MAX + s); }
+
+static void mq_descs(u32 q)
+{
+    volatile struct vdesc *d = (volatile struct vdesc *)mqs[q].desc;
+    for (u32 s = 0; s < MQ_QD_MAX; s++) {
+        set_desc(d, 3 * s, mq_hdr(q, s), 16, VIRTQ_DESC_F_NEXT, (u16)(3 * s + 1));
+        set_desc(d, 3 * s + 1, mq_buf(q, s), 4096, VIRTQ_DESC_F_NEXT, (u16)(3 * s + 2));
+        set_desc(d, 3 * s + 2, mq_hdr(q, s) + 16, 1, VIRTQ_DESC_F_WRITE, 0);
+    }
+}
+
+static void mq_rings(void)
+{
+    mqs[0].desc = VQ_BASE;
+    mqs[0].notify = vb.notify_q;
+    for (u32 q = 0; q < vb.nq; q++) {
+        struct mq *m = &mqs[q];
+        m->avail = m->desc + 0x1000;
+        m->used = m->desc + 0x2000;
+        m->avail_idx = m->last_used = 0;
+        *(volatile u16 *)m->avail = VIRTQ_AVAIL_F_NO_INTERRUPT;
+        mq_descs(q);
+    }
+}
+
+static void mq_issue(u32 q, u32 s, u32 type, u32 sector, u32 bytes)
+{
+    struct mq *m = &mqs[q];
+    u32 h = mq_hdr(q, s);
+    wr32(h, type);
+    wr32(h + 8, sector);
+    wr8(h + 16, 0xff);
+    volatile struct vdesc *d = (volatile struct vdesc *)m->desc;
+    d[3 * s + 1].len = bytes;
+    d[3 * s + 1].flags = (u16)(VIRTQ_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0));
+    ((volatile u16 *)(m->avail + 4))[m->avail_idx % vb.qsize] = (u16)(3 * s);
+    m->avail_idx++;
+    mq_sector[q][s] = sector;
+    mq_start[q][s] = rdtsc();
+}
+
+/* Makes queue q's new avail entries visible and kicks unless the device suppressed notifications. */
+static void mq_kick(u32 q)
+{
+    struct mq *m = &mqs[q];
+    barrier();
+    *(volatile u16 *)(m->avail + 2) = m->avail_idx;
+    full_fence();
+    if (!(*(volatile u16 *)m->used & VIRTQ_USED_F_NO_NOTIFY))
+        wr16(m->notify, (u16)q);
+}
+
+struct mq_phase {
+    u32 type, bytes, count, qd, random, range;
+    u32 verify;      /* 1: writes carry the pattern, reads are compared with it */
+    u32 past_end;    /* the first request on the last queue reads across the end of the disk */
+    u32 mismatches, past_end_status;
+    u64 lat_cycles;
+};
+
+static u32 mq_next_sector(struct mq_phase *p, u32 *lcg, u32 *seq)
+{
+    u32 sectors = p->bytes / 512;
+    if (p->random) {
+        *lcg = *lcg * 1664525u + 1013904223u;
+        return ((*lcg >> 8) % (p->range / sectors)) * sectors;
+    }
+    u32 s = *seq;
+    *seq += sectors;
+    if (*seq + sectors > p->range)
+        *seq = 0;
+    return s;
+}
+
+/* Runs p->count requests spread over the queues, p->qd in flight on each; returns the elapsed microseconds. */
+static u64 mq_run(struct mq_phase *p, u32 seed, u64 capacity)
+{
+    u32 issued = 0, done = 0, lcg = 12345, seq = 0, nq = vb.nq;
+    u32 busy[MQ_MAX];
+    struct deadline dl;
+    u64 t0 = now_us();
+    for (u32 q = 0; q < nq; q++) {
+        busy[q] = 0;
+        for (u32 s = 0; s < p->qd && issued < p->count; s++, issued++) {
+            u32 sector = mq_next_sector(p, &lcg, &seq);
+            if (p->past_end && q == nq - 1 && s == 0)
+                sector = (u32)capacity - p->bytes / 1024;
+            else if (p->verify && p->type == VIRTIO_BLK_T_OUT)
+                pattern_fill(mq_buf(q, s), (u64)sector * 512, p->bytes, seed);
+            mq_issue(q, s, p->type, sector, p->bytes);
+            busy[q]++;
+        }
+        mq_kick(q);
+    }
+    deadline_set(&dl, vb.timeout_ms);
+    while (done < p->count) {
+        int progress = 0;
+        for (u32 q = 0; q < nq; q++) {
+            struct mq *m = &mqs[q];
+            u32 n = 0;
+            while (*(volatile u16 *)(m->used + 2) != m->last_used) {
+                barrier();
+                u32 id = ((volatile u32 *)(m->used + 4))[2 * (m->last_used % vb.qsize)];
+                m->last_used++;
+                u32 s = id / 3;
+                u64 end = rdtsc();
+                u8 st = rd8(mq_hdr(q, s) + 16);
+                u32 sector = mq_sector[q][s];
+                if (s >= MQ_QD_MAX || id % 3) {
+                    putln("blk-mq: bad used id");
+                    fail();
+                }
+                if (p->past_end && sector + p->bytes / 512 > capacity) {
+                    p->past_end_status = st;
+                } else if (st != VIRTIO_BLK_S_OK) {
+                    puts("blk-mq: request failed: ");
+                    put_status(st);
+                    putc('\n');
+                    fail();
+                } else if (p->verify && p->type == VIRTIO_BLK_T_IN) {
+                    pattern_fill(CHECK_BASE, (u64)sector * 512, p->bytes, seed);
+                    if (!mem_equal(CHECK_BASE, mq_buf(q, s), p->bytes))
+                        p->mismatches++;
+                }
+                p->lat_cycles += end - mq_start[q][s];
+                done++;
+                progress = 1;
+                if (issued < p->count) {
+                    u32 next = mq_next_sector(p, &lcg, &seq);
+                    if (p->verify && p->type == VIRTIO_BLK_T_OUT)
+                        pattern_fill(mq_buf(q, s), (u64)next * 512, p->bytes, seed);
+                    mq_issue(q, s, p->type, next, p->bytes);
+                    issued++;
+                    n++;
+                } else {
+                    busy[q]--;
+                }
+            }
+            if (n)
+                mq_kick(q);
+        }
+        if (progress)
+            deadline_set(&dl, vb.timeout_ms);
+        else if (done < p->count && expired(&dl)) {
+            puts("blk-mq: no completion; done ");
+            put_dec(done);
+            putc('\n');
+            fail();
+        }
+    }
+    return now_us() - t0;
+}
+
+static void mq_line(const char *name, const struct mq_phase *p, u64 us)
+{
+    u32 rem;
+    u64 avg = udiv64(p->lat_cycles, p->count, &rem);
+    puts("blk-mq: ");
+    puts(name);
+    puts(" done ");
+    put_dec(p->count);
+    puts(" x ");
+    put_dec(p->bytes);
+    puts(" bytes in ");
+    put_u64(us);
+    puts(" us lat ");
+    put_u64(tsc_khz ? udiv64(avg * 1000000u, tsc_khz, &rem) : 0);
+    putln(" ns");
+}
+
+/*
+ * queues=Q (1..8) qd=D (1..32 per queue) count=N ops=...: 'r' 4 KiB random reads, 'w' 4 KiB random writes,
+ * 'R' 64 KiB sequential reads, 'W' 64 KiB sequential writes (each N requests), 'v' a data check (N 4 KiB
+ * pattern writes, then the same blocks read back and compared), 'e' like 'v' with one read across the end of
+ * the disk among them, 'f' a flush. warm=N: N untimed 4 KiB reads first.
+ */
+static void action_mq(const struct boot_info *bi)
+{
+    u32 nq = opt_u32(bi, "queues", 4), qd = opt_u32(bi, "qd", 32), count = opt_u32(bi, "count", 20000);
+    u32 warm = opt_u32(bi, "warm", 0), seed = opt_u32(bi, "seed", 7);
+    static char ops[16];
+    if (!cmdline_get(bi->cmdline, "ops", ops, sizeof(ops)))
+        memcpy(ops, "rwRW", 5);
+    if (nq < 1 || nq > MQ_MAX)
+        blk_fail("blk-mq: ", "queues= must be 1..8");
+    if (qd < 1 || qd > MQ_QD_MAX)
+        blk_fail("blk-mq: ", "qd= must be 1..32");
+    blk_setup(bi, 1, 0);
+    if (vb.qsize < 3 * qd)
+        blk_fail("blk-mq: ", "queue too small");
+    mq_rings();
+    u64 cap = read_capacity();
+    u32 range = cap > 0x7fffffff ? 0x7fffffff : (u32)cap;
+    puts("blk-mq: queues ");
+    put_dec(nq);
+    puts(" qd ");
+    put_dec(qd);
+    puts(" tsc_khz ");
+    put_dec(tsc_khz);
+    putc('\n');
+    if (warm) {
+        struct mq_phase w = { VIRTIO_BLK_T_IN, 4096, warm, qd, 1, range, 0, 0, 0, 0, 0 };
+        mq_run(&w, seed, cap);
+        putln("blk-mq: warmed up");
+    }
+    for (const char *o = ops; *o; o++) {
+        struct mq_phase p = { VIRTIO_BLK_T_IN, 4096, count, qd, 1, range, 0, 0, 0, 0, 0 };
+        const char *name = "randread";
+        if (*o == 'f') {
+            /* on queue 0 through the one-request path, which shares queue 0's ring indexes */
+            vb.avail_idx = mqs[0].avail_idx;
+            vb.last_used = mqs[0].last_used;
+            int s = simple_request(VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, 0);
+            mqs[0].avail_idx = vb.avail_idx;
+            mqs[0].last_used = vb.last_used;
+            mq_descs(0);
+            puts("blk-mq: flush ");
+            put_status(s);
+            putc('\n');
+            continue;
+        }
+        if (*o == 'v' || *o == 'e') {
+            /* blocks 0..count-1 in order, written then read back, so every read has a known pattern */
+            struct mq_phase wr = { VIRTIO_BLK_T_OUT, 4096, count, qd, 0, count * 8, 1, 0, 0, 0, 0 };
+            mq_run(&wr, seed, cap);
+            struct mq_phase rd = { VIRTIO_BLK_T_IN, 4096, count, qd, 0, count * 8, 1, *o == 'e', 0, 0xff, 0 };
+            mq_run(&rd, seed, cap);
+            puts("blk-mq: verify ");
+            put_dec(count);
+            puts(" blocks, mismatches ");
+            put_dec(rd.mismatches);
+            putc('\n');
+            if (*o == 'e') {
+                puts("blk-mq: past-end read ");
+                put_status((int)rd.past_end_status);
+                putc('\n');
+            }
+            continue;
+        }
+        if (*o == 'w') {
+            p.type = VIRTIO_BLK_T_OUT;
+            name = "randwrite";
+        } else if (*o == 'R' || *o == 'W') {
+            p.bytes = 65536;
+            p.random = 0;
+            p.type = *o == 'R' ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
+            name = *o == 'R' ? "seqread" : "seqwrite";
+        } else if (*o != 'r') {
+            blk_fail("blk-mq: ", "unknown op");
+        }
+        mq_line(name, &p, mq_run(&p, seed, cap));
+    }
+    putln("blk-mq: ok");
+    exit_qemu(EXIT_PASS);
+}
+
 /* ---------------- action=blk-ro: a read-only disk refuses writes ---------------- */
 
 static void action_ro(const struct boot_info *bi)
@@ -1230,6 +1546,8 @@ void action_blk(const struct boot_info *bi, const char *action)
         action_resize(bi);
     else if (streq(action, "blk-bench"))
         action_bench(bi);
+    else if (streq(action, "blk-mq"))
+        action_mq(bi);
     else if (streq(action, "blk-err"))
         action_err(bi);
     puts("jvmm-tiny: unknown action ");

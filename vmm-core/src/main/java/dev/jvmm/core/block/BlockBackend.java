@@ -105,6 +105,37 @@ public interface BlockBackend {
         return false;
     }
 
+    /**
+     * Where an {@link AioEngine} may read and write guest bytes itself: the raw image's host descriptor, guest
+     * byte N at file byte N, with the O_DIRECT alignment its buffers, offsets and lengths need. Null when requests
+     * must go through {@link #readv}/{@link #writev}: a format or filter driver (qcow2, blkdebug), writethrough
+     * (each write is followed by a flush), an empty drive.
+     */
+    default AioTarget aioTarget() {
+        return null;
+    }
+
+    /** The drive's aio= mode (QEMU's file driver option): "threads", "native" or "io_uring". */
+    default String aio() {
+        return AioEngine.THREADS;
+    }
+
+    /** A request is handed to an engine: counts it in flight (a medium change waits for it); returns its start. */
+    default long aioBegin() {
+        return 0;
+    }
+
+    /**
+     * The engine finished a request begun by {@link #aioBegin}: statistics as readv/writev keep them; after a
+     * failure (errno non-zero) the caller asks {@link #handleError} on the same thread, as after a failed readv.
+     */
+    default void aioEnd(Operation op, long offset, long bytes, long start, int errno) {
+    }
+
+    /** A host descriptor an engine may use directly, and the alignment O_DIRECT wants there (1: none). */
+    record AioTarget(int fd, int alignment) {
+    }
+
     /** What a failed request does (QEMU's BlockErrorAction). */
     enum ErrorAction {
         IGNORE, REPORT, STOP;

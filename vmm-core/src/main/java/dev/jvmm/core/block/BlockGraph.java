@@ -184,6 +184,10 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         }
         BlockNode root = null;
         if (o.file() != null && !o.file().isEmpty()) {
+            String aioProblem = AioEngine.unavailableReason(o.aio());
+            if (aioProblem != null) {
+                throw new OptionException(option, "Unable to use io_uring: " + aioProblem);
+            }
             // Nodes always show writeback on; writethrough is the drive's (BlockBackend's) setting in QEMU.
             DriveCache cache = new DriveCache(true, o.cache().direct(), o.cache().noFlush() || o.snapshot());
             int before = nodes.size();
@@ -206,6 +210,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         Drive d = new Drive(id, root, o.cache(), o.werror(), o.rerror(), o.discardUnmap(), events, mainLoop,
                 ioErrorStop);
         d.setRootStateReadOnly(o.readOnly());
+        d.setAio(o.aio());
         usedSlots.add(iface + ":" + bus + ":" + unit);
         DriveEntry e = new DriveEntry(d, iface, option, bus, unit, o.media());
         named.put(id, e);
@@ -455,10 +460,23 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
             case "file" -> {
                 String filename = str(o, t, prefix, "filename", true);
                 String locking = str(o, t, prefix, "locking", false);
+                String aio = str(o, t, prefix, "aio", false);
+                if (aio != null && !List.of(AioEngine.THREADS, AioEngine.NATIVE, AioEngine.IO_URING).contains(aio)) {
+                    throw new OptionException(option, "Parameter 'aio' does not accept value '" + aio + "'");
+                }
+                if (AioEngine.NATIVE.equals(aio) && !cache.direct()) {
+                    throw new OptionException(option,
+                            "aio=native was specified, but it requires cache.direct=on, which was not specified.");
+                }
+                String aioProblem = AioEngine.unavailableReason(aio);
+                if (aioProblem != null) {
+                    throw new OptionException(option, "Unable to use io_uring: " + aioProblem);
+                }
                 checkFileOpens(option, filename, ro);
                 node = new BlockNode(nodeName != null ? nodeName : autoName(), "file", filename, ro, cache, null,
                         null, null);
-                fileOptions.put(node, new FileOpts(locking == null ? "auto" : locking, unmap));
+                fileOptions.put(node, new FileOpts(locking == null ? "auto" : locking, unmap,
+                        aio == null ? AioEngine.THREADS : aio));
             }
             case "blkdebug" -> {
                 BlockNode image = child(o, t, prefix, "image", ro);
@@ -490,7 +508,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
                     bd = blkdebugOptions.get(file);
                     proto = file.file();
                 }
-                FileOpts fo = fileOptions.getOrDefault(proto, new FileOpts("auto", unmap));
+                FileOpts fo = fileOptions.getOrDefault(proto, new FileOpts("auto", unmap, AioEngine.THREADS));
                 // TODO(integrator): an explicit backing node (backing=NODE) should be handed to the qcow2
                 // driver instead of the header's backing file; the image's own chain is opened for now.
                 BlockDriver d = open(option, new BlockImageFactory.Request(driver, Path.of(proto.filename()),
@@ -523,7 +541,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         }
     }
 
-    private record FileOpts(String locking, boolean unmap) {
+    private record FileOpts(String locking, boolean unmap, String aio) {
     }
 
     private final Map<BlockNode, FileOpts> fileOptions = new HashMap<>();
@@ -656,13 +674,15 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
                     + " child).");
         }
         if (n.driver() == null) {
-            FileOpts fo = fileOptions.getOrDefault(n, new FileOpts("auto", false));
+            FileOpts fo = fileOptions.getOrDefault(n, new FileOpts("auto", false, AioEngine.THREADS));
             n.setDriver(open(null, new BlockImageFactory.Request("raw", Path.of(n.filename()), n.readOnly(),
                     n.cache(), fo.locking, fo.unmap, false, blkdebugOptions.get(n)), n.filename()));
         }
         nodeUsers.put(drive, qdevPath);
         Drive d = new Drive("", n, n.cache(), BlockErrorPolicy.DEFAULT_WERROR, BlockErrorPolicy.DEFAULT_RERROR,
                 fileOptions.containsKey(n) && fileOptions.get(n).unmap, events, mainLoop, ioErrorStop);
+        FileOpts proto = fileOptions.get(n.file() != null ? n.file() : n);
+        d.setAio(proto != null ? proto.aio : AioEngine.THREADS);
         DriveEntry anon = new DriveEntry(d, "none", null);
         anon.qdev = qdevPath;
         entries.put(d, anon);
@@ -1167,7 +1187,7 @@ public final class BlockGraph implements BlockControl, AutoCloseable {
         }
         if (n.driver() == null) {
             // a protocol node read directly, opened as raw on first use as attach does
-            FileOpts fo = fileOptions.getOrDefault(n, new FileOpts("auto", false));
+            FileOpts fo = fileOptions.getOrDefault(n, new FileOpts("auto", false, AioEngine.THREADS));
             try {
                 n.setDriver(open(null, new BlockImageFactory.Request("raw", Path.of(n.filename()), n.readOnly(),
                         n.cache(), fo.locking, fo.unmap, false, blkdebugOptions.get(n)), n.filename()));

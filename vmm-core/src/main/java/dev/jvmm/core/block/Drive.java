@@ -51,6 +51,7 @@ public final class Drive implements BlockBackend, AutoCloseable {
     private volatile Runnable retryHandler;
     private volatile String serial;
     private final EventBus.Subscriber resumeWatcher;
+    private volatile String aio = AioEngine.THREADS;
 
     /**
      * @param name         the -drive id ("" for the anonymous backend a -device makes over a -blockdev node)
@@ -430,6 +431,45 @@ public final class Drive implements BlockBackend, AutoCloseable {
         }
         highestOffset(r, offset, length, false);
         stats.done(Operation.WRITE, length, t0);
+    }
+
+    /** -drive aio= or the file node's -blockdev aio=. */
+    public void setAio(String mode) {
+        aio = mode;
+    }
+
+    @Override
+    public String aio() {
+        return aio;
+    }
+
+    /** Only a raw image under a write-back cache: anything else needs the synchronous path's work around I/O. */
+    @Override
+    public AioTarget aioTarget() {
+        BlockNode r = root;
+        if (r == null || !cache.writeback() || !(r.driver() instanceof RawImage raw)) {
+            return null;
+        }
+        return raw.aioTarget();
+    }
+
+    @Override
+    public long aioBegin() {
+        inFlight.incrementAndGet();
+        return stats.now();
+    }
+
+    @Override
+    public void aioEnd(Operation op, long offset, long bytes, long start, int errno) {
+        inFlight.decrementAndGet();
+        if (op == Operation.WRITE) {
+            highestOffset(root, offset, bytes, errno != 0);
+        }
+        if (errno != 0) {
+            remember(op, start);
+        } else {
+            stats.done(op, bytes, start);
+        }
     }
 
     @Override

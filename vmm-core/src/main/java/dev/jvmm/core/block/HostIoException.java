@@ -11,6 +11,7 @@ import java.util.Map;
 public final class HostIoException extends IOException {
     public static final int EPERM = 1;
     public static final int EIO = 5;
+    public static final int EAGAIN = 11;
     public static final int EBADF = 9;
     public static final int ENOMEM = 12;
     public static final int EACCES = 13;

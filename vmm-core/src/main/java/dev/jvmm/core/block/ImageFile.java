@@ -41,6 +41,7 @@ final class ImageFile implements AutoCloseable {
     private final ImageOptions opts;
     /** O_DIRECT alignment: 512, raised to the filesystem block size if the kernel refuses a 512-aligned request. */
     private volatile int align;
+    private volatile BlockBackend.AioTarget aioTarget;
     private final int fsBlock;
     private final Object rmwLock = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -150,6 +151,16 @@ final class ImageFile implements AutoCloseable {
         } catch (IOException e) {
             throw HostIoException.classify(e);
         }
+    }
+
+    /** Where async engines do guest I/O; a new value only when the O_DIRECT alignment is raised. */
+    BlockBackend.AioTarget aioTarget() {
+        BlockBackend.AioTarget t = aioTarget;
+        if (t == null || t.alignment() != align) {
+            t = aioTarget = directFd >= 0 ? new BlockBackend.AioTarget(directFd, align)
+                    : new BlockBackend.AioTarget(fd, 1);
+        }
+        return t;
     }
 
     /** FileChannel.read semantics: may return short, -1 at end of file. */

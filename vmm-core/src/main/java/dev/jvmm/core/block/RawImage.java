@@ -66,6 +66,11 @@ public final class RawImage implements BlockDriver {
         file.writeFully(offset, src);
     }
 
+    /** The descriptor async engines use: the O_DIRECT one with cache.direct, else the page-cached one. */
+    BlockBackend.AioTarget aioTarget() {
+        return file.aioTarget();
+    }
+
     @Override
     public void flush() throws IOException {
         file.flush();

@@ -151,6 +151,15 @@ public final class GuestMemory implements AutoCloseable {
         return Pointer.nativeValue(base) + hostOffsets[rangeIndex];
     }
 
+    /**
+     * Host virtual address of gpa when [gpa, gpa+length) lies inside one RAM range, else -1: what an iovec for
+     * host I/O straight into guest RAM holds.
+     */
+    public long hostAddress(long gpa, long length) {
+        long off = hostOffset(gpa, length);
+        return off < 0 ? -1 : Pointer.nativeValue(base) + off;
+    }
+
     /** True if [gpa, gpa+length) lies inside one RAM range. */
     public boolean contains(long gpa, long length) {
         return hostOffset(gpa, length) >= 0;

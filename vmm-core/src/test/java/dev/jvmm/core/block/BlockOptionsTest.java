@@ -85,6 +85,19 @@ class BlockOptionsTest {
                 DriveOptions.parse("file=/x,cache.direct=on").cache());
     }
 
+    /** -blockdev's file aio=, with QEMU 7.2's texts; the mode reaches the drive a device makes over the node. */
+    @Test
+    void blockdevAio() {
+        String f = "driver=file,filename=" + raw + ",node-name=";
+        assertOptionError("Parameter 'aio' does not accept value 'bogus'", () -> graph.addBlockdev(f + "a,aio=bogus"));
+        assertOptionError("aio=native was specified, but it requires cache.direct=on, which was not specified.",
+                () -> graph.addBlockdev(f + "b,aio=native"));
+        graph.addBlockdev(f + "c,aio=io_uring,cache.direct=on");
+        Drive d = graph.addDrive("file=" + raw2 + ",format=raw,if=none,id=d0,cache=none,aio=native");
+        assertEquals(AioEngine.NATIVE, d.aio());
+        assertEquals(512, d.aioTarget().alignment());
+    }
+
     @Test
     void driveErrorsWithQemusWords() {
         String f = "file=/x.raw,format=raw,if=none,id=d0,";

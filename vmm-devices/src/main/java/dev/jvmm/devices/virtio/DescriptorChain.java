@@ -117,6 +117,15 @@ public final class DescriptorChain {
         return done;
     }
 
+    /** Copies this chain into dst, whose capacity must hold it (a request slot's own chain, no allocation). */
+    void copyInto(DescriptorChain dst) {
+        dst.head = head;
+        dst.readable = readable;
+        dst.count = count;
+        System.arraycopy(addr, 0, dst.addr, 0, count);
+        System.arraycopy(len, 0, dst.len, 0, count);
+    }
+
     /** A private copy, for a request kept past the next pop. */
     public DescriptorChain copy() {
         DescriptorChain c = new DescriptorChain(count);

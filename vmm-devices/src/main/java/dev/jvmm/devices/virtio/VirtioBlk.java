@@ -1,7 +1,9 @@
 package dev.jvmm.devices.virtio;
 
 import dev.jvmm.core.block.BlockBackend;
+import dev.jvmm.core.block.HostIoException;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.os.EventFd;
 import dev.jvmm.core.qom.PropType;
 import dev.jvmm.core.qom.Property;
 import dev.jvmm.core.qom.PropertyException;
@@ -24,11 +26,14 @@ import static dev.jvmm.core.qom.Property.fixed;
 /**
  * Virtio 1.1, section 5.2: the block device, behaving as QEMU 7.2's virtio-blk (hw/block/virtio-blk.c):
  * same features offered, same configuration values, same request checks and statuses. Data moves straight
- * between guest RAM and the {@link BlockBackend} (one direct ByteBuffer per segment, no copies). Requests
- * run synchronously on the transport's device thread, one at a time, in ring order.
+ * between guest RAM and the disk, no copies. Reads and writes on a raw image go to the drive's aio= engine and
+ * many are in flight at once ({@link VirtioBlkAio}); the rest (qcow2 and filters, writethrough, chains too long
+ * or unaligned for a slot, flush, discard, write-zeroes, get-id) run synchronously on the transport's device
+ * thread. A flush first waits for every request in flight, so an acknowledged flush covers them.
  *
  * <p>Errors follow the drive's werror/rerror: REPORT completes with IOERR, IGNORE with OK, STOP keeps the
- * request (and stops popping its queue) until the backend's retry handler runs when the VM resumes.
+ * request until the backend's retry handler runs when the VM resumes (a synchronous one also stops popping its
+ * queue; requests already in flight finish as they come, as in QEMU).
  */
 public final class VirtioBlk implements VirtioDevice {
     /** Section 5.2.1: virtio device ID. */
@@ -160,6 +165,8 @@ public final class VirtioBlk implements VirtioDevice {
     /** Results of handling a request beyond a status byte. */
     private static final int KEEP = -1;
     private static final int BROKEN = -2;
+    /** Handed to the aio engine: completes later. */
+    private static final int IN_FLIGHT = -3;
 
     private final BlockBackend backend;
     private final VirtioBlkOptions opts;
@@ -170,6 +177,7 @@ public final class VirtioBlk implements VirtioDevice {
     private final ArrayDeque<Kept> kept = new ArrayDeque<>();
     private VirtioHost host;
     private GuestMemory mem;
+    private VirtioBlkAio aio;
     private volatile boolean writeCache;
     /** The backend does not flush after writes itself when the cache is off, so this device must. */
     private volatile boolean deviceFlushes;
@@ -255,6 +263,8 @@ public final class VirtioBlk implements VirtioDevice {
     public void attach(VirtioHost host) {
         this.host = host;
         this.mem = host.memory();
+        this.aio = new VirtioBlkAio(backend, mem, opts.numQueues(), opts.queueSize(), threadName(),
+                this::finishedAsync);
         backend.addResizeListener(size -> host.configChanged());
         backend.setRetryHandler(() -> host.execute(this::retryKept));
     }
@@ -263,69 +273,10 @@ public final class VirtioBlk implements VirtioDevice {
     public int readConfig(int offset, int size) {
         int v = 0;
         for (int i = 0; i < size; i++) {
-            v |= configByte(offset + i) << (8 * i);
+            v |= VirtioBlkConfig.configByte(offset + i, backend.size() / SECTOR_SIZE, opts, geometry, writeCache)
+                    << (8 * i);
         }
         return v;
-    }
-
-    /** Section 5.2.4, with QEMU's values (virtio_blk_update_config). */
-    private int configByte(int off) {
-        if (off < CFG_SIZE_MAX) {
-            return byteOf(backend.size() / SECTOR_SIZE, off - CFG_CAPACITY);
-        }
-        if (off < CFG_SEG_MAX) {
-            return 0; // size_max: SIZE_MAX is not offered
-        }
-        if (off < CFG_GEOMETRY_CYLINDERS) {
-            return byteOf(opts.queueSize() - 2, off - CFG_SEG_MAX); // QEMU's seg-max-adjust
-        }
-        if (off < CFG_GEOMETRY_HEADS) {
-            return byteOf(geometry.cylinders(), off - CFG_GEOMETRY_CYLINDERS);
-        }
-        if (off == CFG_GEOMETRY_HEADS) {
-            return geometry.heads() & 0xff;
-        }
-        if (off == CFG_GEOMETRY_SECTORS) {
-            return geometry.sectors() & 0xff;
-        }
-        if (off < CFG_PHYSICAL_BLOCK_EXP) {
-            return byteOf(SECTOR_SIZE, off - CFG_BLK_SIZE);
-        }
-        if (off < CFG_WRITEBACK) {
-            return 0; // topology: physical_block_exp, alignment_offset, min_io_size, opt_io_size all 0
-        }
-        if (off == CFG_WRITEBACK) {
-            return writeCache ? 1 : 0;
-        }
-        if (off < CFG_NUM_QUEUES) {
-            return 0;
-        }
-        if (off < CFG_MAX_DISCARD_SECTORS) {
-            return byteOf(opts.numQueues(), off - CFG_NUM_QUEUES);
-        }
-        if (off < CFG_MAX_DISCARD_SEG) {
-            return byteOf(BDRV_REQUEST_MAX_SECTORS, off - CFG_MAX_DISCARD_SECTORS);
-        }
-        if (off < CFG_DISCARD_SECTOR_ALIGNMENT) {
-            return byteOf(1, off - CFG_MAX_DISCARD_SEG);
-        }
-        if (off < CFG_MAX_WRITE_ZEROES_SECTORS) {
-            return byteOf(1, off - CFG_DISCARD_SECTOR_ALIGNMENT); // blk_size >> 9
-        }
-        if (off < CFG_MAX_WRITE_ZEROES_SEG) {
-            return byteOf(BDRV_REQUEST_MAX_SECTORS, off - CFG_MAX_WRITE_ZEROES_SECTORS);
-        }
-        if (off < CFG_WRITE_ZEROES_MAY_UNMAP) {
-            return byteOf(1, off - CFG_MAX_WRITE_ZEROES_SEG);
-        }
-        if (off == CFG_WRITE_ZEROES_MAY_UNMAP) {
-            return 1;
-        }
-        return 0;
-    }
-
-    private static int byteOf(long v, int i) {
-        return (int) (v >>> (8 * i)) & 0xff;
     }
 
     /** Only writeback is writable: QEMU's virtio_blk_set_config switches the drive's write cache. */
@@ -358,8 +309,8 @@ public final class VirtioBlk implements VirtioDevice {
     }
 
     /**
-     * Requests run synchronously on the device thread, so once it is quiesced every popped request is either
-     * completed or kept by the STOP error action; kept ones are saved with their chains (as QEMU's
+     * Quiescing the device thread drains the aio engine, so every popped request is then either completed or
+     * kept by the STOP error action; kept ones are saved with their chains (as QEMU's
      * virtio_blk_save_device) and run again by the retry handler when the VM resumes.
      */
     @Override
@@ -383,8 +334,8 @@ public final class VirtioBlk implements VirtioDevice {
         r.expectStr("serial", opts.serial());
         boolean wce = r.bool("write-cache");
         int n = r.begin("kept");
-        if (n > opts.numQueues()) {
-            throw r.invalid("kept", n + " kept requests, at most one per queue");
+        if (n > opts.numQueues() * opts.queueSize()) {
+            throw r.invalid("kept", n + " kept requests, more than the queues hold");
         }
         ArrayDeque<Kept> in = new ArrayDeque<>();
         for (int i = 0; i < n; i++) {
@@ -402,8 +353,55 @@ public final class VirtioBlk implements VirtioDevice {
     }
 
     @Override
+    public EventFd asyncCompletions() {
+        return aio.completions();
+    }
+
+    @Override
+    public void reapCompleted() {
+        aio.reap(host);
+    }
+
+    @Override
+    public void queueDrained(VirtQueue queue) {
+        aio.unplug();
+    }
+
+    @Override
+    public void drain() {
+        aio.drain(host);
+    }
+
+    @Override
+    public void release() {
+        aio.close();
+    }
+
+    /** An engine finished a request: complete it, or apply werror/rerror as the synchronous path does. */
+    private void finishedAsync(VirtQueue queue, DescriptorChain chain, boolean write, HostIoException error) {
+        int status;
+        if (error == null) {
+            status = VIRTIO_BLK_S_OK;
+        } else if (error.errno() == HostIoException.EINVAL) {
+            // O_DIRECT wanted a larger alignment than the image file assumed: the synchronous path finds it out
+            // and bounces, as it does for its own requests
+            status = execute(null, chain);
+            if (status == BROKEN) {
+                return;
+            }
+        } else {
+            status = error(!write, error);
+        }
+        if (status == KEEP) {
+            kept.add(new Kept(queue, chain.copy()));
+        } else {
+            complete(queue, chain, status);
+        }
+    }
+
+    @Override
     public boolean handle(VirtQueue queue, DescriptorChain chain) {
-        int status = execute(chain);
+        int status = execute(queue, chain);
         if (status == KEEP) {
             kept.add(new Kept(queue, chain.copy()));
             return false;
@@ -418,7 +416,7 @@ public final class VirtioBlk implements VirtioDevice {
     private void retryKept() {
         Kept k;
         while ((k = kept.peek()) != null) {
-            int status = execute(k.chain());
+            int status = execute(null, k.chain());
             if (status == KEEP) {
                 return;
             }
@@ -439,8 +437,11 @@ public final class VirtioBlk implements VirtioDevice {
         queue.push(c.head(), (int) c.writableBytes());
     }
 
-    /** Runs one request: a status byte value, KEEP, or BROKEN (the device was failed). */
-    private int execute(DescriptorChain c) {
+    /**
+     * Runs one request: a status byte value, KEEP, BROKEN (the device was failed), or IN_FLIGHT (handed to the
+     * aio engine; queue null keeps it synchronous).
+     */
+    private int execute(VirtQueue queue, DescriptorChain c) {
         if (c.readableSegments() < 1 || c.writableSegments() < 1) {
             host.fail("virtio-blk missing headers");
             return BROKEN;
@@ -449,12 +450,13 @@ public final class VirtioBlk implements VirtioDevice {
             host.fail("virtio-blk request outhdr too short");
             return BROKEN;
         }
-        int type = le32(header, 0);
-        long sector = le64(header, 8);
+        int type = VirtioBlkConfig.le32(header, 0);
+        long sector = VirtioBlkConfig.le64(header, 8);
         switch (type & ~(VIRTIO_BLK_T_OUT | VIRTIO_BLK_T_BARRIER)) {
             case VIRTIO_BLK_T_IN:
-                return readWrite(c, (type & VIRTIO_BLK_T_OUT) != 0, sector);
+                return readWrite(queue, c, (type & VIRTIO_BLK_T_OUT) != 0, sector);
             case VIRTIO_BLK_T_FLUSH:
+                aio.drain(host);
                 try {
                     backend.flush();
                     return VIRTIO_BLK_S_OK;
@@ -492,13 +494,17 @@ public final class VirtioBlk implements VirtioDevice {
         return sector <= total && sectors <= total - sector;
     }
 
-    private int readWrite(DescriptorChain c, boolean write, long sector) {
+    private int readWrite(VirtQueue queue, DescriptorChain c, boolean write, long sector) {
         long bytes = write ? c.readableBytes() - OUTHDR_SIZE : c.writableBytes() - 1;
         if (!rangeOk(sector, bytes)) {
             backend.accountInvalid(write ? BlockBackend.Operation.WRITE : BlockBackend.Operation.READ);
             return VIRTIO_BLK_S_IOERR;
         }
         long offset = sector * SECTOR_SIZE;
+        if (queue != null && bytes > 0 && !(write && (backend.readOnly() || (!writeCache && deviceFlushes)))
+                && aio.submit(queue, c, write, offset, bytes, OUTHDR_SIZE)) {
+            return IN_FLIGHT;
+        }
         try {
             if (write) {
                 if (backend.readOnly()) {
@@ -548,9 +554,9 @@ public final class VirtioBlk implements VirtioDevice {
             host.fail("virtio-blk discard/write_zeroes header too short");
             return BROKEN;
         }
-        long sector = le64(seg, 0);
-        long sectors = le32(seg, 8) & 0xffff_ffffL;
-        int flags = le32(seg, 12);
+        long sector = VirtioBlkConfig.le64(seg, 0);
+        long sectors = VirtioBlkConfig.le32(seg, 8) & 0xffff_ffffL;
+        int flags = VirtioBlkConfig.le32(seg, 12);
         int status;
         if (sectors > BDRV_REQUEST_MAX_SECTORS || !rangeOk(sector, sectors * SECTOR_SIZE)) {
             status = VIRTIO_BLK_S_IOERR;
@@ -596,13 +602,5 @@ public final class VirtioBlk implements VirtioDevice {
             case IGNORE -> VIRTIO_BLK_S_OK;
             case STOP -> KEEP;
         };
-    }
-
-    private static int le32(byte[] b, int o) {
-        return (b[o] & 0xff) | (b[o + 1] & 0xff) << 8 | (b[o + 2] & 0xff) << 16 | (b[o + 3] & 0xff) << 24;
-    }
-
-    private static long le64(byte[] b, int o) {
-        return (le32(b, o) & 0xffff_ffffL) | (long) le32(b, o + 4) << 32;
     }
 }

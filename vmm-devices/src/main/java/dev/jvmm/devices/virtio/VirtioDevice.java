@@ -1,5 +1,6 @@
 package dev.jvmm.devices.virtio;
 
+import dev.jvmm.core.os.EventFd;
 import dev.jvmm.core.vmstate.StateException;
 import dev.jvmm.core.vmstate.StateReader;
 import dev.jvmm.core.vmstate.StateWriter;
@@ -66,6 +67,33 @@ public interface VirtioDevice {
      * this queue until {@link VirtioHost#resume()} (QEMU's BLOCK_ERROR_ACTION_STOP path).
      */
     boolean handle(VirtQueue queue, DescriptorChain chain);
+
+    /**
+     * An eventfd the device thread polls next to the queues, readable when requests the device handed to the
+     * host finished (asynchronous disk I/O), or null for a device that completes every request in handle().
+     */
+    default EventFd asyncCompletions() {
+        return null;
+    }
+
+    /** Device thread, after each wake-up: completes what finished asynchronously. */
+    default void reapCompleted() {
+    }
+
+    /** Device thread, after a queue was drained of chains: submits the requests handle() prepared. */
+    default void queueDrained(VirtQueue queue) {
+    }
+
+    /**
+     * The device thread is quiesced (reset, saving, queue setup, close): wait for every request in flight and
+     * complete it, so nothing touches guest memory afterwards (QEMU's blk_drain). Transport lock held.
+     */
+    default void drain() {
+    }
+
+    /** The transport is closed and its thread ended: release host resources. */
+    default void release() {
+    }
 
     /**
      * Device reset (driver wrote 0, or machine reset): the device thread is idle; drop kept requests and

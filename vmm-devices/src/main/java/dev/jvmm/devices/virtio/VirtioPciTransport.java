@@ -203,10 +203,14 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
                 new ModernBarHandler());
         this.config = buildConfigSpace();
         device.attach(this);
-        EventFd[] fds = new EventFd[n + 1];
+        EventFd async = device.asyncCompletions();
+        EventFd[] fds = new EventFd[async == null ? n + 1 : n + 2];
         fds[0] = control;
         for (int i = 0; i < n; i++) {
             fds[i + 1] = queues[i].kick();
+        }
+        if (async != null) {
+            fds[n + 1] = async;
         }
         EventPoller poller = new EventPoller(fds);
         this.thread = new Thread(() -> runDeviceThread(poller), device.threadName());
@@ -834,6 +838,9 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+        if (!closed) {
+            device.drain();
+        }
     }
 
     private void endQuiesce() {
@@ -878,6 +885,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
                 }
             }
             runTasks();
+            reapCompleted();
             for (int i = 0; i < n; i++) {
                 if (pending[i]) {
                     pending[i] = false;
@@ -905,6 +913,19 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
         }
     }
 
+    private void reapCompleted() {
+        if (!enter()) {
+            return;
+        }
+        try {
+            device.reapCompleted();
+        } catch (RuntimeException e) {
+            fail("internal error: " + e);
+        } finally {
+            exit();
+        }
+    }
+
     /** Section 2.6.10 / 3.2.1: drains queue i with kicks suppressed, then re-checks before sleeping. */
     private void process(int i) {
         if (!enter()) {
@@ -920,12 +941,11 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
             if (!runnable) {
                 return;
             }
-            boolean any = false;
+            int used = q.usedIndex();
             boolean stop = false;
             do {
                 q.setNotification(false);
                 while (!quiescing && !broken && q.pop()) {
-                    any = true;
                     if (!device.handle(q, q.chain())) {
                         synchronized (this) {
                             held[i] = true;
@@ -935,8 +955,10 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
                     }
                 }
                 q.setNotification(true);
+                device.queueDrained(q);
             } while (!stop && !quiescing && !broken && !q.isEmpty());
-            if (any) {
+            // QEMU's virtio_notify after completions: chains still in flight send theirs when they finish
+            if (q.usedIndex() != used) {
                 notifyUsed(q);
             }
         } catch (RuntimeException e) {
@@ -1115,6 +1137,7 @@ public final class VirtioPciTransport implements PciFunction, VirtioHost, Saveab
             q.close();
         }
         msix.close();
+        device.release();
     }
 
     /** MSI-X table and PBA (BAR1). */
