@@ -24,6 +24,8 @@ import java.util.concurrent.TimeoutException;
  */
 public final class EarlyQmpListener implements AutoCloseable {
     private static final long STOP_WAIT_MS = 2_000;
+    /** The longest path a sockaddr_un holds (108 bytes with its terminating NUL). */
+    static final int SUN_PATH_MAX = 107;
     /** How long start-up waits for the sockets to open (they open in a few milliseconds). */
     private static final long OPEN_WAIT_MS = 10_000;
 
@@ -161,6 +163,29 @@ public final class EarlyQmpListener implements AutoCloseable {
         acceptor.acceptLoop();
     }
 
+    /**
+     * Where to bind a path endpoint's socket before it listens: a name next to the final one, which the socket
+     * takes by {@link #publish} only once it listens and has mode 0600, so that a client never finds a file
+     * that refuses its connection (the window between bind and listen a client polling for the file would
+     * otherwise hit on a busy host) nor one open to others. The path itself when the other name would not fit
+     * in a sockaddr_un.
+     */
+    static java.nio.file.Path bindPath(QmpEndpoint ep) {
+        java.nio.file.Path tmp = ep.path().resolveSibling(".jvmm-qmp-" + ProcessHandle.current().pid() + "-"
+                + Integer.toHexString(ep.path().getFileName().toString().hashCode()));
+        return tmp.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= SUN_PATH_MAX
+                ? tmp : ep.path();
+    }
+
+    /** Gives the listening socket bound at bound its mode and the endpoint's path, replacing a stale file. */
+    static void publish(java.nio.file.Path bound, QmpEndpoint ep) throws IOException {
+        Files.setPosixFilePermissions(bound, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        if (!bound.equals(ep.path())) {
+            Files.move(bound, ep.path(), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
     /** Removes a path endpoint's socket file (a stale file would be replaced by the next bind anyway). */
     static void removeSocketFile(QmpEndpoint ep) {
         if (ep.path() == null) {
@@ -168,6 +193,7 @@ public final class EarlyQmpListener implements AutoCloseable {
         }
         try {
             Files.deleteIfExists(ep.path());
+            Files.deleteIfExists(bindPath(ep)); // bound, but start-up failed before it took its name
         } catch (IOException e) {
             // left behind: the next server bound there replaces it
         }

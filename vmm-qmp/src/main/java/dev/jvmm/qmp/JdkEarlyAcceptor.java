@@ -12,7 +12,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.AbstractSelectableChannel;
 import java.nio.file.Files;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,13 +55,18 @@ final class JdkEarlyAcceptor implements EarlyAcceptor {
         try {
             selector = Selector.open();
             for (QmpEndpoint ep : endpoints) {
-                Files.deleteIfExists(ep.path());
+                if (ep.path().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                        > EarlyQmpListener.SUN_PATH_MAX) {
+                    throw new IOException("socket path too long"); // the usual path says so in QEMU's words
+                }
+                java.nio.file.Path bound = EarlyQmpListener.bindPath(ep);
+                Files.deleteIfExists(bound);
                 ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
                 servers.add(ch);
                 clients.add(new ArrayList<>());
                 unsent.add(new ArrayList<>());
-                ch.bind(UnixDomainSocketAddress.of(ep.path()), BACKLOG);
-                Files.setPosixFilePermissions(ep.path(), PosixFilePermissions.fromString("rw-------"));
+                ch.bind(UnixDomainSocketAddress.of(bound), BACKLOG);
+                EarlyQmpListener.publish(bound, ep);
                 ch.configureBlocking(false);
                 ch.register(selector, SelectionKey.OP_ACCEPT, servers.size() - 1);
             }

@@ -5,7 +5,6 @@ import com.sun.jna.LastErrorException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,7 +32,6 @@ import static dev.jvmm.qmp.EarlyLibc.closeQuietly;
 final class NativeEarlyAcceptor implements EarlyAcceptor {
     /** sizeof(struct sockaddr_un): sa_family_t, then 108 bytes of path. */
     private static final int SOCKADDR_UN_SIZE = 110;
-    private static final int SUN_PATH_MAX = 107;
     /** The backlog Netty gives a listener it binds (its SOMAXCONN default). */
     private static final int BACKLOG = 128;
 
@@ -187,20 +185,21 @@ final class NativeEarlyAcceptor implements EarlyAcceptor {
                 return -1;
             }
         }
-        byte[] path = ep.path().toString().getBytes(StandardCharsets.UTF_8);
-        if (path.length > SUN_PATH_MAX) {
+        if (ep.path().toString().getBytes(StandardCharsets.UTF_8).length > EarlyQmpListener.SUN_PATH_MAX) {
             return -1;
         }
+        java.nio.file.Path bound = EarlyQmpListener.bindPath(ep);
+        byte[] path = bound.toString().getBytes(StandardCharsets.UTF_8);
         int fd = -1;
         try {
-            Files.deleteIfExists(ep.path());
+            Files.deleteIfExists(bound);
             fd = EarlyLibc.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             byte[] addr = new byte[SOCKADDR_UN_SIZE];
             addr[0] = AF_UNIX;
             System.arraycopy(path, 0, addr, 2, path.length);
             EarlyLibc.bind(fd, addr, SOCKADDR_UN_SIZE);
-            Files.setPosixFilePermissions(ep.path(), PosixFilePermissions.fromString("rw-------"));
             EarlyLibc.listen(fd, BACKLOG);
+            EarlyQmpListener.publish(bound, ep);
             return fd;
         } catch (LastErrorException | IOException | UnsupportedOperationException e) {
             if (fd >= 0) {

@@ -101,6 +101,11 @@ class EarlyQmpListenerTest {
         EarlyQmpListener early = start(way, List.of(endpoint(sock)));
         assertTrue(early.awaitListening());
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
+        // Bound under another name and renamed once listening: no file refused a connection or was open to
+        // others meanwhile, and none is left beside the socket.
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(sock), files.toList(), way);
+        }
         try (QmpClient a = new QmpClient(sock); QmpClient b = new QmpClient(sock)) {
             assertEquals(GREETING, a.readLine(5000));
             assertEquals(GREETING, b.readLine(5000));
