@@ -146,8 +146,11 @@ final class FirmwareRun {
                     }
                     Thread.sleep(10);
                 }
-                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                ch.connect(UnixDomainSocketAddress.of(sock));
+                SocketChannel ch = connect(sock, deadline);
+                if (ch == null) {
+                    qmpError = "QMP socket " + sock + " refused every connection";
+                    return;
+                }
                 qmp = ch;
                 BufferedReader r = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
                         StandardCharsets.UTF_8));
@@ -174,6 +177,26 @@ final class FirmwareRun {
                 // The VMM exited and closed the monitor; what was read is kept.
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+
+        /**
+         * Connects, retrying while the server refuses: a socket file can exist a moment before its server
+         * listens (QEMU binds, then listens). Null when the deadline passes first.
+         */
+        private SocketChannel connect(Path sock, long deadline) throws IOException, InterruptedException {
+            while (true) {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                try {
+                    ch.connect(UnixDomainSocketAddress.of(sock));
+                    return ch;
+                } catch (java.net.ConnectException e) {
+                    ch.close();
+                    if (!process.isAlive() || System.nanoTime() > deadline) {
+                        return null;
+                    }
+                    Thread.sleep(10);
+                }
             }
         }
 
