@@ -171,18 +171,26 @@ public final class EarlyQmpListener implements AutoCloseable {
      * in a sockaddr_un.
      */
     static java.nio.file.Path bindPath(QmpEndpoint ep) {
-        java.nio.file.Path tmp = ep.path().resolveSibling(".jvmm-qmp-" + ProcessHandle.current().pid() + "-"
+        java.nio.file.Path tmp = ep.path().resolveSibling(".jvmm-qmp-" + Long.toHexString(System.nanoTime()) + "-"
                 + Integer.toHexString(ep.path().getFileName().toString().hashCode()));
         return tmp.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= SUN_PATH_MAX
                 ? tmp : ep.path();
     }
 
-    /** Gives the listening socket bound at bound its mode and the endpoint's path, replacing a stale file. */
+    /**
+     * Gives the listening socket bound at bound its mode and the endpoint's path, replacing a stale file; on
+     * failure the file bound is removed.
+     */
     static void publish(java.nio.file.Path bound, QmpEndpoint ep) throws IOException {
-        Files.setPosixFilePermissions(bound, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        if (!bound.equals(ep.path())) {
-            Files.move(bound, ep.path(), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.setPosixFilePermissions(bound, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            if (!bound.equals(ep.path())) {
+                Files.move(bound, ep.path(), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(bound);
+            throw e;
         }
     }
 
@@ -193,7 +201,6 @@ public final class EarlyQmpListener implements AutoCloseable {
         }
         try {
             Files.deleteIfExists(ep.path());
-            Files.deleteIfExists(bindPath(ep)); // bound, but start-up failed before it took its name
         } catch (IOException e) {
             // left behind: the next server bound there replaces it
         }
