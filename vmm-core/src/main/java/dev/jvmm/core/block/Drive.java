@@ -567,12 +567,11 @@ public final class Drive implements BlockBackend, AutoCloseable {
         return action;
     }
 
-    /**
-     * The host errno behind an I/O failure; EIO when it cannot be told.
-     * TODO(integrator): when blockdrv's HostIoException lands, return its errno() first:
-     * {@code if (e instanceof HostIoException h) return h.errno();}
-     */
+    /** The host errno behind an I/O failure: the one it carries, or read from its text; EIO when it cannot be told. */
     public static int errnoOf(IOException e) {
+        if (e instanceof HostIoException h) {
+            return h.errno();
+        }
         String m = e.getMessage();
         if (m != null && m.contains("No space left on device")) {
             return ENOSPC;
