@@ -1,7 +1,6 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.config.OptionException;
-import dev.jvmm.core.config.QemuOpts;
 import dev.jvmm.core.loop.IoLoop;
 import dev.jvmm.core.machine.ActionSettings;
 import dev.jvmm.kvm.Kvm;
@@ -14,11 +13,8 @@ import dev.jvmm.qmp.QmpEndpoint;
 import dev.jvmm.qmp.QmpServer;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
