@@ -165,7 +165,14 @@ for t in glob.glob('/proc/%d/task/*' % p.pid):
 chan = socket.socket(socket.AF_UNIX)
 chan.settimeout(10)
 chan.connect(chan_path)
-cmd('query-chardev', key='query-chardev-connected')
+# connect() returns once the kernel queued the connection; the VMM accepts it on its own loop a moment
+# later (QEMU's main loop, jvmm's I/O loop), so the chardev may still read "disconnected" at first.
+for _ in range(100):
+    m = cmd('query-chardev', key='query-chardev-connected')
+    if not any(c['label'] == 'charchannel0' and c['filename'].startswith('disconnected:')
+               for c in m.get('return', [])):
+        break
+    time.sleep(0.02)
 cmd('cont')
 cmd('query-status', key='status-running')
 # The guest arms its power button once it has set ACPI up; a press before that is not seen, so the button is
